@@ -1,0 +1,33 @@
+import type { Composer, Context } from 'grammy';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { AuditLog } from '../store/audit-log.js';
+
+/** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
+export interface BotDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly audit: AuditLog;
+  /** Removes secrets from text that may reach a chat (e.g. an error message). */
+  readonly redact: (text: string) => string;
+}
+
+export interface CommandInfo {
+  readonly command: string;
+  readonly description: string;
+  /** `admin`: only ADMIN_IDS may run it; everyone else is refused and the refusal audited. */
+  readonly access: 'everyone' | 'admin';
+}
+
+export type BotContext = Context & {
+  deps: BotDeps;
+  /** Every command this bot offers, for /help and setMyCommands. */
+  commands: readonly CommandInfo[];
+  isAdmin: boolean;
+};
+
+/** One command (or a few related ones) as a Composer, plus what /help says of it. */
+export interface Feature {
+  readonly commands: readonly CommandInfo[];
+  readonly composer: Composer<BotContext>;
+}

@@ -1,0 +1,59 @@
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Bot, type BotConfig, GrammyError, HttpError } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
+import type { BotContext, BotDeps, Feature } from './context.js';
+import { flagsFeature } from './features/flags.js';
+import { helpFeature } from './features/help.js';
+import { startFeature } from './features/start.js';
+import { unknownFeature } from './features/unknown.js';
+import { whoamiFeature } from './features/whoami.js';
+import { stagingMarker } from './staging-marker.js';
+
+/** The ordered feature list; the catch-all `unknownFeature` is installed after it. */
+const FEATURES: readonly Feature[] = [startFeature, helpFeature, whoamiFeature, flagsFeature];
+
+export interface CreateBotOptions {
+  /** Known bot identity (from a getMe done at start); when absent, grammY asks on init. */
+  readonly botInfo?: UserFromGetMe;
+}
+
+/** Builds the bot with every feature installed; it neither polls nor calls Telegram yet. */
+export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<BotContext> {
+  const { config, logger } = deps;
+  const botConfig: BotConfig<BotContext> = { client: { apiRoot: config.telegram.apiRoot } };
+  if (options.botInfo) botConfig.botInfo = options.botInfo;
+  const bot = new Bot<BotContext>(config.telegram.token, botConfig);
+
+  // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
+  bot.api.config.use(stagingMarker(config.isStaging));
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
+
+  const commands = FEATURES.flatMap((f) => f.commands);
+  const admins = new Set(config.adminIds);
+  bot.use((ctx, next) => {
+    ctx.deps = deps;
+    ctx.commands = commands;
+    ctx.isAdmin = ctx.from !== undefined && admins.has(ctx.from.id);
+    return next();
+  });
+  for (const feature of FEATURES) bot.use(feature.composer);
+  bot.use(unknownFeature);
+
+  bot.catch(async ({ error, ctx }) => {
+    const kind =
+      error instanceof GrammyError ? 'telegram' : error instanceof HttpError ? 'network' : 'internal';
+    logger.error({ err: error, kind, updateId: ctx.update.update_id }, 'update failed');
+    if (!ctx.chat) return;
+    await ctx
+      .reply('Something went wrong while handling that; it has been logged. Try again in a moment.')
+      .catch((replyError: unknown) =>
+        logger.warn({ err: replyError }, 'could not report the failure to the chat'),
+      );
+  });
+  return bot;
+}
+
+/** The commands of every feature, as /help and setMyCommands list them. */
+export function allCommands() {
+  return FEATURES.flatMap((f) => f.commands);
+}

@@ -1,0 +1,15 @@
+import { Composer } from 'grammy';
+import type { BotContext } from '../context.js';
+import { requireAdmin } from '../guards/is-admin.js';
+
+/** Installed last: whatever no feature handled gets a pointer to /help. */
+export const unknownFeature = new Composer<BotContext>();
+
+unknownFeature.on('callback_query:data', requireAdmin('button'), async (ctx) => {
+  await ctx.answerCallbackQuery({ text: 'This button is no longer active. Run the command again.' });
+});
+
+unknownFeature.on('message:text', async (ctx) => {
+  if (ctx.chat.type !== 'private' && !ctx.msg.text.startsWith('/')) return;
+  await ctx.reply('I don’t know that one. /help lists what you can run.');
+});

@@ -1,0 +1,27 @@
+import { Composer } from 'grammy';
+import type { BotContext, Feature } from '../context.js';
+import { escapeHtml } from '../html.js';
+
+const composer = new Composer<BotContext>();
+
+composer.command('whoami', async (ctx) => {
+  const { config } = ctx.deps;
+  const from = ctx.from;
+  if (!from) return;
+  const name = from.username ? `@${from.username}` : from.first_name;
+  await ctx.reply(
+    [
+      `User: ${escapeHtml(name)}`,
+      `Id: <code>${from.id}</code>`,
+      `Role: ${ctx.isAdmin ? 'admin' : 'not an admin'}`,
+      `Environment: ${config.appEnv} (@${escapeHtml(ctx.me.username)})`,
+    ].join('\n'),
+  );
+});
+
+export const whoamiFeature: Feature = {
+  commands: [
+    { command: 'whoami', description: 'Your id, your role and this environment', access: 'everyone' },
+  ],
+  composer,
+};

@@ -1,0 +1,163 @@
+import { type Bot, GrammyError, HttpError } from 'grammy';
+import type { UserFromGetMe } from 'grammy/types';
+import type { Logger } from '../logger.js';
+import type { BotContext } from './context.js';
+
+export type TelegramState = 'connecting' | 'ok' | 'unreachable' | 'rejected' | 'conflict' | 'stopped';
+
+export interface TelegramStatus {
+  readonly state: TelegramState;
+  /** Why the state is not ok, in words fit for /healthz and logs (never the token). */
+  readonly detail?: string;
+  readonly since: Date;
+}
+
+export interface TelegramRuntimeOptions {
+  readonly logger: Logger;
+  /** Long polling unless a webhook URL is given. */
+  readonly webhook?: { readonly url: string; readonly secret: string };
+  /** Runs once the token is accepted and before updates are taken; may throw to refuse starting. */
+  readonly onReady?: (me: UserFromGetMe) => Promise<void>;
+  /** Backoff between attempts to reach the Bot API, in ms. */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly allowedUpdates?: readonly string[];
+}
+
+export interface TelegramRuntime {
+  status(): TelegramStatus;
+  /** Resolves once the token was accepted and updates are being taken (or never, if rejected). */
+  readonly ready: Promise<UserFromGetMe>;
+  /** Settles when the runtime ends: resolves when stopped, rejects when onReady or setWebhook threw. */
+  readonly done: Promise<void>;
+  /** Stops taking updates and waits for the updates in flight to finish. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+function describeError(error: unknown): string {
+  if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
+  if (error instanceof HttpError)
+    return `network error: ${String((error.error as Error)?.message ?? error.error)}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Connects the bot to the Bot API and keeps it connected. An unreachable Bot API is
+ * retried with backoff while lugh keeps running; a token the Bot API rejects (401) makes
+ * the instance unhealthy without exiting, so a deploy's health check catches it. Another
+ * poller on the same token (409) is waited out rather than fought.
+ */
+export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRuntimeOptions): TelegramRuntime {
+  const { logger } = options;
+  const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 30_000 };
+  const abort = new AbortController();
+  let current: TelegramStatus = { state: 'connecting', since: new Date() };
+  const setStatus = (state: TelegramState, detail?: string) => {
+    if (current.state === state && current.detail === detail) return;
+    current = { state, detail, since: new Date() };
+    const level = state === 'ok' || state === 'stopped' ? 'info' : 'warn';
+    logger[level]({ telegram: state, detail }, `telegram: ${state}${detail ? ` (${detail})` : ''}`);
+  };
+
+  let resolveReady!: (me: UserFromGetMe) => void;
+  const ready = new Promise<UserFromGetMe>((resolve) => {
+    resolveReady = resolve;
+  });
+
+  /** getMe until the token is accepted; undefined when rejected or stopped. */
+  const connect = async (): Promise<UserFromGetMe | undefined> => {
+    let delay = backoff.initialMs;
+    while (!abort.signal.aborted) {
+      try {
+        return await bot.api.getMe(abort.signal as Parameters<typeof bot.api.getMe>[0]);
+      } catch (error) {
+        if (abort.signal.aborted) return undefined;
+        if (error instanceof GrammyError && error.error_code === 401) {
+          setStatus(
+            'rejected',
+            'the Bot API rejected this token (401 Unauthorized): check TELEGRAM_BOT_TOKEN',
+          );
+          return undefined;
+        }
+        setStatus('unreachable', `${describeError(error)}; retrying in ${Math.round(delay / 1000)} s`);
+        await sleep(delay, abort.signal);
+        delay = Math.min(delay * 2, backoff.maxMs);
+      }
+    }
+    return undefined;
+  };
+
+  const poll = async () => {
+    let delay = backoff.initialMs;
+    while (!abort.signal.aborted) {
+      try {
+        await bot.start({
+          allowed_updates: options.allowedUpdates as never,
+          onStart: () => setStatus('ok'),
+        });
+        return; // stopped on purpose
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        if (error instanceof GrammyError && error.error_code === 401) {
+          setStatus(
+            'rejected',
+            'the Bot API rejected this token (401 Unauthorized): check TELEGRAM_BOT_TOKEN',
+          );
+          return;
+        }
+        if (error instanceof GrammyError && error.error_code === 409) {
+          setStatus('conflict', `another instance takes this bot's updates (${error.description}); waiting`);
+        } else {
+          setStatus('unreachable', describeError(error));
+        }
+        await sleep(delay, abort.signal);
+        delay = Math.min(delay * 2, backoff.maxMs);
+      }
+    }
+  };
+
+  const run = async () => {
+    const me = await connect();
+    if (!me) return;
+    bot.botInfo = me;
+    await options.onReady?.(me);
+    if (options.webhook) {
+      await bot.api.setWebhook(options.webhook.url, {
+        secret_token: options.webhook.secret,
+        allowed_updates: options.allowedUpdates as never,
+      });
+      setStatus('ok');
+      resolveReady(me);
+      return;
+    }
+    const polling = poll();
+    resolveReady(me);
+    await polling;
+  };
+
+  const running = run().catch((error: unknown) => {
+    setStatus('stopped', describeError(error));
+    throw error;
+  });
+
+  return {
+    status: () => current,
+    ready,
+    done: running,
+    async stop() {
+      abort.abort();
+      if (bot.isRunning()) await bot.stop().catch(() => {});
+      // bot.start() resolves only after the batch being handled is done.
+      await running.catch(() => {});
+      setStatus('stopped');
+    },
+  };
+}

@@ -1,0 +1,272 @@
+#!/usr/bin/env node
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { webhookCallback } from 'grammy';
+import { allCommands, createBot } from './bot/create-bot.js';
+import { publishCommands } from './bot/publish-commands.js';
+import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
+import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
+import { createDeployQueue } from './deployer/queue.js';
+import { loadEnvFiles } from './env-files.js';
+import { ENVIRONMENTS, otherEnv } from './environments.js';
+import { checkHealth } from './http/health.js';
+import { createHttpServer } from './http/server.js';
+import { createLogger, type Logger } from './logger.js';
+import { createRedactor } from './redact.js';
+import { createAuditLog } from './store/audit-log.js';
+import { registerInstance } from './store/instance-registry.js';
+import { runMigrations } from './store/migrate.js';
+import { createPool } from './store/pool.js';
+import { createRedis } from './store/redis.js';
+
+const EXIT_CONFIG = 2;
+const SHUTDOWN_DEADLINE_MS = 9_000;
+
+const USAGE = `usage: lugh [--env-file FILE]... <command>
+
+commands:
+  start        run the bot, the HTTP server (/healthz, /version, webhooks) and migrations
+  migrate      apply migrations/ to this instance's database
+  config       print the effective configuration (secrets redacted), or every problem
+  healthcheck  exit 0 when this instance's /healthz answers 200 (used by Docker)
+
+--env-file FILE  read FILE, then FILE.local (untracked secrets); the environment wins over both`;
+
+/** Raised when the other environment already drives this bot token. */
+export class TokenSharedAcrossEnvironmentsError extends Error {
+  override name = 'TokenSharedAcrossEnvironmentsError';
+}
+
+const PACKAGE_VERSION: string = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).version;
+
+function gitShaOf(config: Config): string | null {
+  if (config.build.gitSha) return config.build.gitSha;
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The prefix the other environment would use with the same sub-prefix as ours. */
+function otherPrefixOf(config: Config): string {
+  const own = ENVIRONMENTS[config.appEnv].redisPrefix;
+  return ENVIRONMENTS[otherEnv(config.appEnv)].redisPrefix + config.redisPrefix.slice(own.length);
+}
+
+export interface Instance {
+  readonly port: number;
+  readonly telegram: TelegramRuntime;
+  /** Stops taking updates, finishes those in flight, closes HTTP, Postgres and Redis. */
+  stop(): Promise<void>;
+}
+
+/** Everything `lugh start` runs, wired in one place. */
+export async function startInstance(config: Config, logger: Logger): Promise<Instance> {
+  const startedAt = new Date();
+  mkdirSync(config.home, { recursive: true });
+  await runMigrations({ databaseUrl: config.databaseUrl, logger });
+
+  const pool = createPool(config.databaseUrl, `lugh-${config.appEnv}`);
+  const redis = createRedis(config.redisUrl, { connectionName: `lugh-${config.appEnv}` });
+  const queue = createDeployQueue(redis, config.redisPrefix);
+  const audit = createAuditLog(pool, config.appEnv);
+  const redact = createRedactor(secretsOf(config));
+  const bot = createBot({ config, logger, audit, redact });
+  const gitSha = gitShaOf(config);
+
+  const telegram = startTelegramRuntime(bot, {
+    logger,
+    webhook:
+      config.telegram.webhookUrl && config.telegram.webhookSecret
+        ? { url: config.telegram.webhookUrl, secret: config.telegram.webhookSecret }
+        : undefined,
+    onReady: async (me) => {
+      const clash = await registerInstance(redis, config.redisPrefix, otherPrefixOf(config), {
+        env: config.appEnv,
+        botId: me.id,
+        botUsername: me.username,
+        startedAt: startedAt.toISOString(),
+      });
+      if (clash) {
+        throw new TokenSharedAcrossEnvironmentsError(
+          `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
+        );
+      }
+      await publishCommands(bot.api, allCommands(), config.adminIds, logger);
+    },
+  });
+
+  const http = createHttpServer({
+    logger,
+    health: () =>
+      checkHealth({
+        db: async () => {
+          await pool.query('SELECT 1');
+        },
+        redis: async () => {
+          await redis.ping();
+        },
+        telegram: () => {
+          const s = telegram.status();
+          return s.state === 'ok'
+            ? { ok: true }
+            : { ok: false, reason: `${s.state}${s.detail ? `: ${s.detail}` : ''}` };
+        },
+      }),
+    version: () => ({
+      env: config.appEnv,
+      version: PACKAGE_VERSION,
+      gitSha,
+      buildTime: config.build.buildTime ?? null,
+      startedAt: startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    }),
+    telegramWebhook: config.telegram.webhookUrl
+      ? webhookCallback(bot, 'http', { secretToken: config.telegram.webhookSecret })
+      : undefined,
+  });
+  const port = await http.listen(config.port);
+  logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    telegram,
+    stop: () => {
+      stopping ??= (async () => {
+        await telegram.stop();
+        await http.close();
+        await queue.close();
+        await Promise.allSettled([pool.end(), redis.quit()]);
+      })();
+      return stopping;
+    },
+  };
+}
+
+function readConfig(env: Record<string, string | undefined>): Config {
+  try {
+    return createConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`lugh: the configuration has ${error.problems.length} problem(s):\n`);
+    for (const p of error.problems) process.stderr.write(`  ✗ ${p.variable} ${p.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+async function commandStart(config: Config): Promise<void> {
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: secretsOf(config),
+    base: { env: config.appEnv },
+  });
+  for (const warning of config.warnings) logger.warn(warning);
+  const instance = await startInstance(config, logger);
+
+  const shutdown = async (reason: string, code: number) => {
+    logger.info({ reason }, 'shutting down');
+    // A stuck dependency must not keep the container past Docker's stop grace.
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting anyway');
+      process.exit(code || 1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    await instance.stop();
+    logger.info('stopped');
+    process.exit(code);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  instance.telegram.done.catch((error: unknown) => {
+    if (error instanceof TokenSharedAcrossEnvironmentsError) {
+      logger.fatal(error.message);
+      void shutdown('configuration crosses environments', EXIT_CONFIG);
+    } else {
+      logger.error({ err: error }, 'the Telegram connection stopped');
+    }
+  });
+}
+
+async function commandMigrate(config: Config): Promise<void> {
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: secretsOf(config),
+    base: { env: config.appEnv },
+  });
+  await runMigrations({ databaseUrl: config.databaseUrl, logger });
+}
+
+function commandConfig(config: Config): void {
+  const described = describeConfig(config);
+  const { flags, ...vars } = described as { flags: Record<string, string> } & Record<string, unknown>;
+  const lines = Object.entries(vars).map(([k, v]) => `${k}=${String(v)}`);
+  lines.push(...Object.entries(flags).map(([k, v]) => `flag ${k}: ${v}`));
+  lines.push(...config.warnings.map((w) => `warning: ${w}`));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function commandHealthcheck(env: Record<string, string | undefined>): Promise<void> {
+  const appEnv = env.APP_ENV === 'production' ? 'production' : 'staging';
+  const port = Number(env.PORT ?? ENVIRONMENTS[appEnv].defaultPort);
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3_000) });
+    const body = await res.text();
+    process.stdout.write(`${res.status} ${body}\n`);
+    process.exit(res.status === 200 ? 0 : 1);
+  } catch (error) {
+    process.stdout.write(`unhealthy: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { 'env-file': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(command || values.help ? 0 : EXIT_CONFIG);
+  }
+  const env = loadEnvFiles(values['env-file'] ?? []);
+  switch (command) {
+    case 'start':
+      return commandStart(readConfig(env));
+    case 'migrate':
+      return commandMigrate(readConfig(env));
+    case 'config':
+      return commandConfig(readConfig(env));
+    case 'healthcheck':
+      return commandHealthcheck(env);
+    default:
+      process.stderr.write(`lugh: unknown command "${command}"\n${USAGE}\n`);
+      process.exit(EXIT_CONFIG);
+  }
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    // Secrets are unknown here if config failed to parse; the environment's values are redacted anyway.
+    const redact = createRedactor(
+      [process.env.TELEGRAM_BOT_TOKEN, process.env.GITHUB_TOKEN].filter((s): s is string => Boolean(s)),
+    );
+    process.stderr.write(
+      `lugh: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
+    );
+    process.exit(1);
+  });
+}

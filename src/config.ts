@@ -1,0 +1,292 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { APP_ENVS, type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
+import { type FeatureFlags, type ResolvedFlag, resolveFlags } from './feature-flags.js';
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/** Thrown by createConfig with every problem found, each naming its variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.variable} ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  readonly appEnv: AppEnv;
+  readonly isStaging: boolean;
+  readonly telegram: {
+    readonly token: string;
+    readonly apiRoot: string;
+    readonly webhookUrl?: string;
+    readonly webhookSecret?: string;
+  };
+  readonly databaseUrl: string;
+  readonly databaseName: string;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  readonly home: string;
+  readonly botDisplayName: string;
+  readonly port: number;
+  readonly adminIds: readonly number[];
+  readonly flags: FeatureFlags;
+  readonly flagDetails: readonly ResolvedFlag[];
+  readonly github: {
+    readonly token?: string;
+    readonly repo?: { readonly owner: string; readonly name: string };
+    readonly apiUrl: string;
+    readonly webhookSecret?: string;
+  };
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  readonly build: { readonly gitSha?: string; readonly buildTime?: string };
+  /** Non-fatal notes found while parsing (e.g. a flag switched off by its dependency). */
+  readonly warnings: readonly string[];
+}
+
+// The shape of a Bot API token: the bot's numeric id, a colon, then the secret part.
+const TELEGRAM_TOKEN = /^\d{5,16}:[A-Za-z0-9_-]{30,}$/;
+// Telegram's own documentation example, often pasted as-is.
+const DOCUMENTED_EXAMPLE_TOKEN = '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11';
+const PLACEHOLDER = /(^__.*__$)|changeme|change_me|placeholder|your[_-]?token|^x+$|^<.*>$/i;
+
+const optional = (schema: z.ZodString) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+
+const httpUrl = z
+  .string()
+  .url('must be a URL such as https://example.com')
+  .refine((v) => /^https?:\/\//.test(v), 'must start with http:// or https://');
+
+const schema = z.object({
+  APP_ENV: z.enum(APP_ENVS, { message: 'must be "staging" or "production"' }),
+  TELEGRAM_BOT_TOKEN: z
+    .string({ message: 'is required: the token @BotFather gave this environment’s bot' })
+    .trim()
+    .refine((v) => !PLACEHOLDER.test(v) && v !== DOCUMENTED_EXAMPLE_TOKEN, {
+      message: 'is a placeholder: put the real token from @BotFather in the untracked .env.<env>.local file',
+      abort: true,
+    })
+    .refine(
+      (v) => TELEGRAM_TOKEN.test(v),
+      'is not a bot token (expected <bot id>:<secret> as @BotFather prints it)',
+    ),
+  DATABASE_URL: z
+    .string({ message: 'is required, e.g. postgres://lugh_staging:…@localhost:5432/staging_lugh' })
+    .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
+    .refine((v) => URL.canParse(v) && new URL(v).pathname.length > 1, 'must name a database after the host'),
+  REDIS_URL: z
+    .string({ message: 'is required, e.g. redis://localhost:6379' })
+    .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL'),
+  REDIS_PREFIX: optional(
+    z.string().regex(/^[a-z0-9][a-z0-9:_-]*$/, 'must be lower-case letters, digits, : _ -'),
+  ),
+  LUGH_HOME: optional(z.string()),
+  BOT_DISPLAY_NAME: optional(z.string().max(64, 'must be at most 64 characters')),
+  PORT: optional(z.string().regex(/^\d+$/, 'must be a port number (1–65535)'))
+    .transform((v) => (v === undefined ? undefined : Number(v)))
+    .pipe(z.number().min(1, 'must be 1–65535').max(65535, 'must be 1–65535').optional()),
+  ADMIN_IDS: z
+    .string({
+      message: 'is required: comma-separated Telegram user ids of the admins (an empty list is refused)',
+    })
+    .refine((v) => v.split(',').some((s) => s.trim() !== ''), {
+      message: 'is empty: list at least one Telegram user id (an empty allowlist never means "everyone")',
+      abort: true,
+    })
+    .refine(
+      (v) => v.split(',').every((s) => /^\d{1,16}$/.test(s.trim())),
+      'must be comma-separated numeric Telegram user ids, e.g. 12345678,87654321',
+    ),
+  GITHUB_TOKEN: optional(
+    z
+      .string()
+      .refine((v) => !PLACEHOLDER.test(v), 'is a placeholder: put the real token in .env.<env>.local'),
+  ),
+  GITHUB_REPO: optional(z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name, e.g. acme/lugh')),
+  GITHUB_API_URL: optional(httpUrl),
+  TELEGRAM_API_ROOT: optional(httpUrl),
+  GITHUB_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  TELEGRAM_WEBHOOK_URL: optional(httpUrl),
+  TELEGRAM_WEBHOOK_SECRET: optional(
+    z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1–256 characters of A–Z, a–z, 0–9, _ and -'),
+  ),
+  LOG_LEVEL: optional(z.string()).pipe(
+    z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+  ),
+  GIT_SHA: optional(z.string()),
+  BUILD_TIME: optional(z.string()),
+});
+
+type RawConfig = z.infer<typeof schema>;
+
+function expandHome(dir: string): string {
+  if (dir === '~') return homedir();
+  if (dir.startsWith('~/')) return path.join(homedir(), dir.slice(2));
+  return path.resolve(dir);
+}
+
+function databaseNameOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}
+
+/** Cross-variable rules: nothing of one environment may name the other's resources. */
+function crossEnvironmentProblems(raw: RawConfig, redisPrefix: string, home: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const own = ENVIRONMENTS[raw.APP_ENV];
+  const other = ENVIRONMENTS[otherEnv(raw.APP_ENV)];
+  const belongsToOther = (value: string) => value.toLowerCase().includes(other.marker);
+
+  const dbName = databaseNameOf(raw.DATABASE_URL);
+  if (belongsToOther(dbName)) {
+    problems.push({
+      variable: 'DATABASE_URL',
+      message: `names database "${dbName}", which belongs to ${otherEnv(raw.APP_ENV)}; APP_ENV=${raw.APP_ENV} must use its own database (e.g. ${own.marker}_lugh).`,
+    });
+  }
+  const dbUser = decodeURIComponent(new URL(raw.DATABASE_URL).username);
+  if (dbUser && belongsToOther(dbUser)) {
+    problems.push({
+      variable: 'DATABASE_URL',
+      message: `connects as role "${dbUser}", which belongs to ${otherEnv(raw.APP_ENV)}; use this environment's role.`,
+    });
+  }
+  if (redisPrefix !== own.redisPrefix && !redisPrefix.startsWith(`${own.redisPrefix}:`)) {
+    problems.push({
+      variable: 'REDIS_PREFIX',
+      message: `is "${redisPrefix}" but ${raw.APP_ENV} keys must live under "${own.redisPrefix}" (or a sub-prefix "${own.redisPrefix}:…").`,
+    });
+  }
+  if (belongsToOther(path.basename(home))) {
+    problems.push({
+      variable: 'LUGH_HOME',
+      message: `is ${home}, which belongs to ${otherEnv(raw.APP_ENV)}; use ${own.defaultHomeDir}.`,
+    });
+  }
+  if (raw.TELEGRAM_WEBHOOK_URL && !raw.TELEGRAM_WEBHOOK_SECRET) {
+    problems.push({
+      variable: 'TELEGRAM_WEBHOOK_SECRET',
+      message: 'is required when TELEGRAM_WEBHOOK_URL is set, so forged updates are refused.',
+    });
+  }
+  return problems;
+}
+
+/** Parses and checks the whole configuration once; throws ConfigError listing every problem. */
+export function createConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  const problems: ConfigProblem[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? 'environment');
+      const message =
+        issue.code === 'invalid_type' && issue.input === undefined && !issue.message.startsWith('is required')
+          ? 'is required.'
+          : issue.message;
+      problems.push({ variable, message });
+    }
+  }
+  const appEnv = parsed.success ? parsed.data.APP_ENV : APP_ENVS.find((e) => e === env.APP_ENV);
+  const flagResult = appEnv ? resolveFlags(appEnv, env) : undefined;
+  problems.push(...(flagResult?.problems ?? []));
+
+  if (!parsed.success || !flagResult) throw new ConfigError(problems);
+
+  const raw = parsed.data;
+  const own = ENVIRONMENTS[raw.APP_ENV];
+  const redisPrefix = raw.REDIS_PREFIX ?? own.redisPrefix;
+  const home = expandHome(raw.LUGH_HOME ?? own.defaultHomeDir);
+  problems.push(...crossEnvironmentProblems(raw, redisPrefix, home));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const [owner, name] = raw.GITHUB_REPO?.split('/') ?? [];
+  return {
+    appEnv: raw.APP_ENV,
+    isStaging: raw.APP_ENV === 'staging',
+    telegram: {
+      token: raw.TELEGRAM_BOT_TOKEN,
+      apiRoot: (raw.TELEGRAM_API_ROOT ?? 'https://api.telegram.org').replace(/\/+$/, ''),
+      webhookUrl: raw.TELEGRAM_WEBHOOK_URL,
+      webhookSecret: raw.TELEGRAM_WEBHOOK_SECRET,
+    },
+    databaseUrl: raw.DATABASE_URL,
+    databaseName: databaseNameOf(raw.DATABASE_URL),
+    redisUrl: raw.REDIS_URL,
+    redisPrefix,
+    home,
+    botDisplayName: raw.BOT_DISPLAY_NAME ?? own.defaultDisplayName,
+    port: raw.PORT ?? own.defaultPort,
+    adminIds: [...new Set(raw.ADMIN_IDS.split(',').map((s) => Number(s.trim())))],
+    flags: Object.fromEntries(flagResult.flags.map((f) => [f.key, f.enabled])) as unknown as FeatureFlags,
+    flagDetails: flagResult.flags,
+    github: {
+      token: raw.GITHUB_TOKEN,
+      repo: owner && name ? { owner, name } : undefined,
+      apiUrl: (raw.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
+      webhookSecret: raw.GITHUB_WEBHOOK_SECRET,
+    },
+    logLevel: raw.LOG_LEVEL ?? 'info',
+    build: { gitSha: raw.GIT_SHA, buildTime: raw.BUILD_TIME },
+    warnings: flagResult.warnings,
+  };
+}
+
+/** Every secret value in the configuration, for redaction in logs, errors and chat. */
+export function secretsOf(config: Config): string[] {
+  const secrets = [
+    config.telegram.token,
+    config.telegram.token.split(':')[1],
+    config.telegram.webhookSecret,
+    config.github.token,
+    config.github.webhookSecret,
+    urlPassword(config.databaseUrl),
+    urlPassword(config.redisUrl),
+  ];
+  return secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
+}
+
+function urlPassword(url: string): string | undefined {
+  const password = URL.canParse(url) ? new URL(url).password : '';
+  return password ? decodeURIComponent(password) : undefined;
+}
+
+/** The configuration as `lugh config` prints it: every secret replaced by a marker. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const redacted = (value: string | undefined) => (value ? '[redacted]' : '(not set)');
+  const redactUrl = (url: string) => {
+    const u = new URL(url);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  };
+  return {
+    APP_ENV: config.appEnv,
+    TELEGRAM_BOT_TOKEN: `[redacted] (bot id ${config.telegram.token.split(':')[0]})`,
+    TELEGRAM_API_ROOT: config.telegram.apiRoot,
+    TELEGRAM_WEBHOOK_URL: config.telegram.webhookUrl ?? '(not set: long polling)',
+    TELEGRAM_WEBHOOK_SECRET: redacted(config.telegram.webhookSecret),
+    DATABASE_URL: redactUrl(config.databaseUrl),
+    REDIS_URL: redactUrl(config.redisUrl),
+    REDIS_PREFIX: config.redisPrefix,
+    LUGH_HOME: config.home,
+    BOT_DISPLAY_NAME: config.botDisplayName,
+    PORT: config.port,
+    ADMIN_IDS: config.adminIds.join(','),
+    GITHUB_TOKEN: redacted(config.github.token),
+    GITHUB_REPO: config.github.repo ? `${config.github.repo.owner}/${config.github.repo.name}` : '(not set)',
+    GITHUB_API_URL: config.github.apiUrl,
+    GITHUB_WEBHOOK_SECRET: redacted(config.github.webhookSecret),
+    LOG_LEVEL: config.logLevel,
+    GIT_SHA: config.build.gitSha ?? '(not set)',
+    BUILD_TIME: config.build.buildTime ?? '(not set)',
+    flags: Object.fromEntries(
+      config.flagDetails.map((f) => [
+        f.key,
+        `${f.enabled ? 'on' : 'off'} (${f.source}${f.disabledBy ? `, needs ${f.disabledBy}` : ''})`,
+      ]),
+    ),
+  };
+}

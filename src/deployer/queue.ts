@@ -1,0 +1,17 @@
+import { Queue } from 'bullmq';
+import type { Redis } from '../store/redis.js';
+
+export const DEPLOY_QUEUE = 'deploys';
+
+/** What a deploy job carries: only the deployment's id; everything else is read from Postgres. */
+export interface DeployJobData {
+  readonly deploymentId: number;
+}
+
+/**
+ * The deploy queue of one environment. BullMQ's own `prefix` puts every queue key under
+ * the environment's Redis prefix (`<prefix>:deploys:…`).
+ */
+export function createDeployQueue(connection: Redis, prefix: string): Queue<DeployJobData> {
+  return new Queue<DeployJobData>(DEPLOY_QUEUE, { connection, prefix });
+}

@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from '../logger.js';
+
+/** migrations/ at the package root, from src/store (tsx) and dist/store (built) alike. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export interface MigrationResult {
+  readonly applied: readonly string[];
+}
+
+/**
+ * Applies every pending migration in one transaction. node-pg-migrate holds a Postgres
+ * advisory lock while it runs and waits for it here, so two migrators racing on one
+ * database apply each migration once; advisory locks are per database, so the other
+ * environment's migrator is never blocked.
+ */
+export async function runMigrations(options: {
+  databaseUrl: string;
+  logger: Logger;
+  dir?: string;
+}): Promise<MigrationResult> {
+  const log = options.logger.child({ component: 'migrate' });
+  const applied = await runner({
+    databaseUrl: options.databaseUrl,
+    dir: options.dir ?? MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    count: Number.POSITIVE_INFINITY,
+    singleTransaction: true,
+    advisoryLockMode: 'wait',
+    checkOrder: true,
+    logger: {
+      debug: (msg: string) => log.debug(msg),
+      info: (msg: string) => log.debug(msg),
+      warn: (msg: string) => log.warn(msg),
+      error: (msg: string) => log.error(msg),
+    },
+  });
+  const names = applied.map((m) => m.name);
+  log.info(
+    { applied: names },
+    names.length ? `applied ${names.length} migration(s)` : 'database is up to date',
+  );
+  return { applied: names };
+}
