@@ -59,8 +59,7 @@ const optional = (schema: z.ZodString) =>
 
 const httpUrl = z
   .string()
-  .url('must be a URL such as https://example.com')
-  .refine((v) => /^https?:\/\//.test(v), 'must start with http:// or https://');
+  .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http:// or https:// URL');
 
 const schema = z.object({
   APP_ENV: z.enum(APP_ENVS, { message: 'must be "staging" or "production"' }),
