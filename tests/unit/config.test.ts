@@ -52,9 +52,15 @@ describe('createConfig', () => {
   });
 
   it('refuses a placeholder token and Telegram’s documentation example', () => {
-    for (const token of ['__SET_IN_.env.staging.local__', 'changeme', '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11']) {
+    for (const token of [
+      '__SET_IN_.env.staging.local__',
+      'changeme',
+      '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11',
+    ]) {
       const problems = problemsOf({ ...staging, TELEGRAM_BOT_TOKEN: token });
-      expect(problems).toEqual([{ variable: 'TELEGRAM_BOT_TOKEN', message: expect.stringContaining('placeholder') }]);
+      expect(problems).toEqual([
+        { variable: 'TELEGRAM_BOT_TOKEN', message: expect.stringContaining('placeholder') },
+      ]);
     }
   });
 
@@ -74,7 +80,9 @@ describe('createConfig', () => {
 
   it('refuses production pointed at the staging database, and names DATABASE_URL', () => {
     const problems = problemsOf({ ...production, DATABASE_URL: 'postgres://lugh_prod:pw@db/staging_lugh' });
-    expect(problems).toEqual([{ variable: 'DATABASE_URL', message: expect.stringContaining('staging_lugh') }]);
+    expect(problems).toEqual([
+      { variable: 'DATABASE_URL', message: expect.stringContaining('staging_lugh') },
+    ]);
   });
 
   it('refuses staging pointed at the production database or role', () => {
@@ -91,7 +99,9 @@ describe('createConfig', () => {
   });
 
   it('refuses a LUGH_HOME that belongs to the other environment', () => {
-    expect(problemsOf({ ...production, LUGH_HOME: '/home/lugh/.lugh-staging' })[0]?.variable).toBe('LUGH_HOME');
+    expect(problemsOf({ ...production, LUGH_HOME: '/home/lugh/.lugh-staging' })[0]?.variable).toBe(
+      'LUGH_HOME',
+    );
     expect(problemsOf({ ...staging, LUGH_HOME: '/srv/.lugh-prod' })[0]?.variable).toBe('LUGH_HOME');
   });
 
@@ -117,13 +127,25 @@ describe('createConfig', () => {
   });
 
   it('describeConfig and the problems never contain a secret', () => {
-    const config = createConfig({ ...staging, GITHUB_TOKEN: 'ghs_fakeGithubTokenForTests', GITHUB_WEBHOOK_SECRET: 'whsec-0123456789abcdef' });
+    const config = createConfig({
+      ...staging,
+      GITHUB_TOKEN: 'ghs_fakeGithubTokenForTests',
+      GITHUB_WEBHOOK_SECRET: 'whsec-0123456789abcdef',
+    });
     const printed = JSON.stringify(describeConfig(config));
     for (const secret of secretsOf(config)) expect(printed).not.toContain(secret);
     expect(secretsOf(config)).toEqual(
-      expect.arrayContaining([TOKEN, 's3cretpw', 'redispw', 'ghs_fakeGithubTokenForTests', 'whsec-0123456789abcdef']),
+      expect.arrayContaining([
+        TOKEN,
+        's3cretpw',
+        'redispw',
+        'ghs_fakeGithubTokenForTests',
+        'whsec-0123456789abcdef',
+      ]),
     );
-    const problems = JSON.stringify(problemsOf({ ...production, DATABASE_URL: 'postgres://u:s3cretpw@db/staging_lugh' }));
+    const problems = JSON.stringify(
+      problemsOf({ ...production, DATABASE_URL: 'postgres://u:s3cretpw@db/staging_lugh' }),
+    );
     expect(problems).not.toContain('s3cretpw');
   });
 });

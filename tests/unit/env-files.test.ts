@@ -14,6 +14,8 @@ describe('loadEnvFiles', () => {
   });
 
   it('names a missing env file', () => {
-    expect(() => loadEnvFiles(['/nonexistent/.env.prod'], {})).toThrow('/nonexistent/.env.prod does not exist');
+    expect(() => loadEnvFiles(['/nonexistent/.env.prod'], {})).toThrow(
+      '/nonexistent/.env.prod does not exist',
+    );
   });
 });

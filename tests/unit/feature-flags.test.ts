@@ -13,7 +13,11 @@ describe('feature flags', () => {
     const prod = resolveFlags('production', {});
     expect(get(prod, 'deploy_on_push')).toEqual({ key: 'deploy_on_push', enabled: false, source: 'default' });
     const overridden = resolveFlags('production', { FEATURE_DEPLOY_ON_PUSH: 'yes' });
-    expect(get(overridden, 'deploy_on_push')).toEqual({ key: 'deploy_on_push', enabled: true, source: 'env' });
+    expect(get(overridden, 'deploy_on_push')).toEqual({
+      key: 'deploy_on_push',
+      enabled: true,
+      source: 'env',
+    });
     expect(overridden.problems).toEqual([]);
   });
 
@@ -25,7 +29,9 @@ describe('feature flags', () => {
       source: 'env',
       disabledBy: 'promote',
     });
-    expect(r.warnings).toEqual(expect.arrayContaining([expect.stringContaining('FEATURE_RELEASE_TAGS is off')]));
+    expect(r.warnings).toEqual(
+      expect.arrayContaining([expect.stringContaining('FEATURE_RELEASE_TAGS is off')]),
+    );
   });
 
   it('reports a value that is not a boolean word, and unknown FEATURE_ variables', () => {

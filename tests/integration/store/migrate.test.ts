@@ -105,7 +105,10 @@ describe('lugh migrate', () => {
           [promotionId],
         );
       await insert();
-      await expect(insert()).rejects.toMatchObject({ code: '23505', constraint: 'deployments_one_per_promotion' });
+      await expect(insert()).rejects.toMatchObject({
+        code: '23505',
+        constraint: 'deployments_one_per_promotion',
+      });
     } finally {
       await client.end();
     }

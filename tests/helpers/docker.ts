@@ -1,0 +1,57 @@
+// The real Docker engine for tests: is there one, and the local base image on it.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+
+const execFileAsync = promisify(execFile);
+
+/** Tag of the locally built base image (deploy/make-base-image.sh). */
+export const BASE_IMAGE = process.env.LUGH_BASE_IMAGE || 'lugh-base:node20';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A client for DOCKER_HOST, or the default socket when it is unset. */
+export function createDockerClient(): Docker {
+  return new Docker();
+}
+
+/** True when an engine answers a ping within a few seconds. */
+export async function dockerAvailable(docker: Docker = createDockerClient()): Promise<boolean> {
+  try {
+    await Promise.race([
+      docker.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('docker ping timed out')), 3_000).unref()),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The base image's tag, building it with deploy/make-base-image.sh when it is missing. */
+export async function ensureBaseImage(docker: Docker = createDockerClient()): Promise<string> {
+  try {
+    await docker.getImage(BASE_IMAGE).inspect();
+    return BASE_IMAGE;
+  } catch {
+    // not there yet: build it below
+  }
+  try {
+    await execFileAsync('bash', ['deploy/make-base-image.sh', '--tag', BASE_IMAGE], {
+      cwd: REPO_ROOT,
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`deploy/make-base-image.sh failed: ${String(error)}\n${stderr}`);
+  }
+  return BASE_IMAGE;
+}
+
+/** `<prefix>-<8 hex>`, lower case, usable as a container, network, image or compose project name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`.toLowerCase();
+}
