@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import type { BotState } from './state.js';
+import type { Chat, Message, MessageEntity, SandboxChat, SandboxUser, User } from './types.js';
+
+/** A misuse of the sandbox's user-side operations (not a Bot API error). */
+export class SandboxUsageError extends Error {
+  override name = 'SandboxUsageError';
+}
+
+/** A user-side call named a token no bot was registered with. */
+export class UnknownBotError extends SandboxUsageError {
+  override name = 'UnknownBotError';
+}
+
+export interface SendTextInput {
+  token: string;
+  chat: SandboxChat;
+  from: SandboxUser;
+  text: string;
+}
+
+export interface PressButtonInput {
+  token: string;
+  chatId: number;
+  messageId: number;
+  data: string;
+  from: SandboxUser;
+}
+
+const asUser = (from: SandboxUser): User => ({ ...from, is_bot: false });
+
+/**
+ * A user's message to the bot. Writing to a bot unblocks it, as pressing Restart does in
+ * the real clients, so a previously blocked user can be sent to again.
+ */
+export function sendUserText(bot: BotState, input: SendTextInput): Message {
+  const { chat: target, from, text } = input;
+  if (typeof text !== 'string' || text.length === 0)
+    throw new SandboxUsageError('sendText: text must be non-empty');
+  if (text.length > 4096) throw new SandboxUsageError('sendText: text is longer than 4096 characters');
+  if (!Number.isInteger(target?.id) || !Number.isInteger(from?.id) || typeof from.first_name !== 'string') {
+    throw new SandboxUsageError('sendText: chat.id, from.id and from.first_name are required');
+  }
+  if (target.type === 'private' && target.id !== from.id) {
+    throw new SandboxUsageError(
+      `sendText: a private chat's id is its user's id (chat ${target.id}, from ${from.id})`,
+    );
+  }
+  if (target.type !== 'private' && target.id >= 0) {
+    throw new SandboxUsageError(`sendText: group chat ids are negative (got ${target.id})`);
+  }
+  const chat = bot.chatFor(target, from);
+  if (target.type === 'private' && bot.blocked.delete(from.id)) {
+    pushMembership(bot, chat.chat, from, 'kicked', 'member');
+  }
+  const entities = commandEntities(text);
+  const message: Message = {
+    message_id: chat.takeMessageId(),
+    from: asUser(from),
+    chat: chat.chat,
+    date: Math.floor(bot.now() / 1000),
+    text,
+    ...(entities.length > 0 ? { entities } : {}),
+  };
+  chat.addUserMessage(message, from, bot.now());
+  bot.updates.push({ message: structuredClone(message) });
+  return structuredClone(message);
+}
+
+/** A tap on an inline button: queues a callback_query update and returns its id. */
+export function pressInlineButton(bot: BotState, input: PressButtonInput): string {
+  const chat = bot.chats.get(input.chatId);
+  if (!chat)
+    throw new SandboxUsageError(
+      `pressButton: chat ${input.chatId} has no messages from @${bot.user.username}`,
+    );
+  const message = chat.get(input.messageId);
+  if (!message || !chat.isFromBot(input.messageId)) {
+    throw new SandboxUsageError(`pressButton: no bot message ${input.messageId} in chat ${input.chatId}`);
+  }
+  const buttons = message.reply_markup?.inline_keyboard.flat() ?? [];
+  if (!buttons.some((button) => button.callback_data === input.data)) {
+    const offered = buttons.map((button) => JSON.stringify(button.callback_data ?? button.text)).join(', ');
+    throw new SandboxUsageError(
+      `pressButton: message ${input.messageId} has no button with callback_data ${JSON.stringify(input.data)} (buttons: ${offered || 'none'})`,
+    );
+  }
+  const id = bot.nextCallbackQueryId();
+  bot.callbackQueries.set(id, { chatId: input.chatId, createdAt: bot.now(), answered: false });
+  chat.record({
+    kind: 'button_press',
+    at: bot.now(),
+    callback_query_id: id,
+    message_id: input.messageId,
+    data: input.data,
+    from: input.from,
+  });
+  bot.updates.push({
+    callback_query: {
+      id,
+      from: asUser(input.from),
+      message: structuredClone(message),
+      chat_instance: chatInstance(bot.user.id, input.chatId),
+      data: input.data,
+    },
+  });
+  return id;
+}
+
+/** The user blocks the bot: later sends to their private chat answer 403. */
+export function blockBotByUser(bot: BotState, userId: number): void {
+  if (bot.blocked.has(userId)) return;
+  bot.blocked.add(userId);
+  const chat = bot.chats.get(userId);
+  if (chat?.chat.type === 'private') {
+    pushMembership(
+      bot,
+      chat.chat,
+      { id: userId, first_name: chat.chat.first_name ?? '' },
+      'member',
+      'kicked',
+    );
+  }
+}
+
+/** The my_chat_member update the real server sends when a user blocks or unblocks a bot. */
+function pushMembership(bot: BotState, chat: Chat, from: SandboxUser, before: string, after: string): void {
+  bot.updates.push({
+    my_chat_member: {
+      chat,
+      from: asUser(from),
+      date: Math.floor(bot.now() / 1000),
+      old_chat_member: { status: before, user: bot.asUser },
+      new_chat_member: { status: after, user: bot.asUser, ...(after === 'kicked' ? { until_date: 0 } : {}) },
+    },
+  });
+}
+
+/** A leading /command (or /command@bot) is a bot_command entity, as clients mark it. */
+function commandEntities(text: string): MessageEntity[] {
+  const match = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/.exec(text);
+  return match ? [{ type: 'bot_command', offset: 0, length: match[0].length }] : [];
+}
+
+/** Stable per bot and chat, like the real chat_instance. */
+function chatInstance(botId: number, chatId: number): string {
+  return createHash('sha256').update(`${botId}:${chatId}`).digest().readBigInt64BE().toString();
+}
