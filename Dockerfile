@@ -1,0 +1,59 @@
+# lugh: one image for both environments; APP_ENV and the rest come from the environment.
+#
+# Build here (no registry): deploy/make-base-image.sh && \
+#   docker build --build-arg BASE_IMAGE=lugh-base:node20 \
+#     --build-arg GIT_SHA=$(git rev-parse HEAD) --build-arg BUILD_TIME=$(date -u +%FT%TZ) \
+#     -t lugh:staging-$(git rev-parse --short HEAD) .
+# Elsewhere the default base, node:20-bookworm-slim, works as is.
+ARG BASE_IMAGE=node:20-bookworm-slim
+
+# ---- build: install everything, typecheck, compile, then drop dev dependencies -------
+FROM ${BASE_IMAGE} AS build
+WORKDIR /app
+# The host's CA bundle (part of lugh-base) is what lets npm reach the registry from here;
+# on an image without that file Node only warns and uses its own CA store.
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+
+COPY package.json package-lock.json ./
+# --ignore-scripts: no dependency needs its install script here. The ones that have one
+# (ssh2, cpu-features, msgpackr-extract, esbuild, protobufjs) either build optional native
+# addons, which need a compiler this image does not have, or only verify a prebuilt binary.
+# Skipping them makes the build the same with and without npm 11's script allowlist.
+RUN npm ci --ignore-scripts
+
+COPY . .
+RUN npm run typecheck \
+ && npm run build \
+ && npm prune --omit=dev --ignore-scripts
+
+# ---- runtime: compiled code, production dependencies, migrations; nothing else ----------
+FROM ${BASE_IMAGE} AS runtime
+ARG GIT_SHA=unknown
+ARG BUILD_TIME=unknown
+ENV NODE_ENV=production \
+    GIT_SHA=${GIT_SHA} \
+    BUILD_TIME=${BUILD_TIME}
+WORKDIR /app
+
+# A fixed, unprivileged uid. Written by hand because the busybox in lugh-base has no adduser.
+RUN echo 'lugh:x:10001:10001:lugh:/home/lugh:/bin/sh' >> /etc/passwd \
+ && echo 'lugh:x:10001:' >> /etc/group \
+ && mkdir -p /home/lugh \
+ && chown 10001:10001 /home/lugh
+
+# Owned by root, so the running app cannot rewrite its own code.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/migrations ./migrations
+
+USER 10001:10001
+STOPSIGNAL SIGTERM
+# `lugh healthcheck` GETs http://127.0.0.1:$PORT/healthz: exit 0 on 200, 1 otherwise.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "dist/cli.js", "healthcheck"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["start"]
