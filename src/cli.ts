@@ -24,7 +24,7 @@ import { createRedis } from './store/redis.js';
 const EXIT_CONFIG = 2;
 const SHUTDOWN_DEADLINE_MS = 9_000;
 
-const USAGE = `usage: lugh [--env-file FILE]... <command>
+const USAGE = `usage: lugh [--env staging|production] [--env-path FILE]... <command>
 
 commands:
   start        run the bot, the HTTP server (/healthz, /version, webhooks) and migrations
@@ -32,7 +32,12 @@ commands:
   config       print the effective configuration (secrets redacted), or every problem
   healthcheck  exit 0 when this instance's /healthz answers 200 (used by Docker)
 
---env-file FILE  read FILE, then FILE.local (untracked secrets); the environment wins over both`;
+--env staging|production  read .env.staging or .env.prod from the current directory
+--env-path FILE           read FILE (may be repeated)
+Each file is followed by FILE.local (untracked secrets); the process environment wins over both.
+(Not --env-file: Node 20 itself intercepts that flag.)`;
+
+const ENV_FILES = { staging: '.env.staging', production: '.env.prod' } as const;
 
 /** Raised when the other environment already drives this bot token. */
 export class TokenSharedAcrossEnvironmentsError extends Error {
@@ -232,7 +237,11 @@ async function commandHealthcheck(env: Record<string, string | undefined>): Prom
 export async function main(argv: readonly string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: [...argv],
-    options: { 'env-file': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      env: { type: 'string' },
+      'env-path': { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
   });
   const command = positionals[0];
@@ -240,7 +249,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     process.exit(command || values.help ? 0 : EXIT_CONFIG);
   }
-  const env = loadEnvFiles(values['env-file'] ?? []);
+  const files = [...(values['env-path'] ?? [])];
+  if (values.env !== undefined) {
+    if (values.env !== 'staging' && values.env !== 'production') {
+      process.stderr.write(`lugh: --env must be staging or production, got "${values.env}"\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    files.unshift(ENV_FILES[values.env]);
+  }
+  const env = loadEnvFiles(files);
   switch (command) {
     case 'start':
       return commandStart(readConfig(env));

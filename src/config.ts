@@ -93,6 +93,10 @@ const schema = z.object({
     .string({
       message: 'is required: comma-separated Telegram user ids of the admins (an empty list is refused)',
     })
+    .refine((v) => !PLACEHOLDER.test(v.trim()), {
+      message: 'is a placeholder: put the admins’ Telegram user ids in the untracked .env.<env>.local file',
+      abort: true,
+    })
     .refine((v) => v.split(',').some((s) => s.trim() !== ''), {
       message: 'is empty: list at least one Telegram user id (an empty allowlist never means "everyone")',
       abort: true,
@@ -202,6 +206,13 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
   problems.push(...crossEnvironmentProblems(raw, redisPrefix, home));
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const warnings = [...flagResult.warnings];
+  const dbPassword = urlPassword(raw.DATABASE_URL);
+  if (dbPassword && PLACEHOLDER.test(dbPassword)) {
+    warnings.push(
+      'DATABASE_URL has a placeholder password: put the real one in the untracked .env.<env>.local file.',
+    );
+  }
   const [owner, name] = raw.GITHUB_REPO?.split('/') ?? [];
   return {
     appEnv: raw.APP_ENV,
@@ -230,7 +241,7 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
     },
     logLevel: raw.LOG_LEVEL ?? 'info',
     build: { gitSha: raw.GIT_SHA, buildTime: raw.BUILD_TIME },
-    warnings: flagResult.warnings,
+    warnings,
   };
 }
 
