@@ -1,7 +1,7 @@
 import { type Bot, GrammyError, InlineKeyboard, InputFile } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TelegramStandIn } from '../../../../src/sandbox/telegram/index.js';
-import { alice, bob, grammyBot, openChat, startWithBot, TOKEN } from './stand-in-fixture.js';
+import { bob, grammyBot, openChat, startWithBot, TOKEN } from './stand-in-fixture.js';
 
 const notModified =
   'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
