@@ -88,7 +88,7 @@ const schema = z.object({
   BOT_DISPLAY_NAME: optional(z.string().max(64, 'must be at most 64 characters')),
   PORT: optional(z.string().regex(/^\d+$/, 'must be a port number (1–65535)'))
     .transform((v) => (v === undefined ? undefined : Number(v)))
-    .pipe(z.number().min(1, 'must be 1–65535').max(65535, 'must be 1–65535').optional()),
+    .pipe(z.number().max(65535, 'must be 1–65535 (or 0: any free port)').optional()),
   ADMIN_IDS: z
     .string({
       message: 'is required: comma-separated Telegram user ids of the admins (an empty list is refused)',

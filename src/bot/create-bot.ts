@@ -26,7 +26,10 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
 
   // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
   bot.api.config.use(stagingMarker(config.isStaging));
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
+  // 429s and 5xx are retried here. Network errors are not: auto-retry would retry them
+  // forever with up to an hour between attempts, hiding an unreachable Bot API from
+  // /healthz; the Telegram runtime backs off on those itself.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
 
   const commands = FEATURES.flatMap((f) => f.commands);
   const admins = new Set(config.adminIds);
