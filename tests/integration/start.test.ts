@@ -126,6 +126,64 @@ describe('lugh start', () => {
     expect(replies[0]?.kind === 'bot_message' && replies[0].text).toContain('Role: admin');
   });
 
+  it('takes updates by webhook when TELEGRAM_WEBHOOK_URL is set, and refuses a request without the secret', async () => {
+    const port = await freePort();
+    const secret = 'webhook-secret-for-tests_0123';
+    const lugh = start(
+      instanceEnv({
+        databaseUrl: db.url,
+        apiRoot: tg.apiRoot,
+        port,
+        extra: {
+          TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${port}/webhooks/telegram`,
+          TELEGRAM_WEBHOOK_SECRET: secret,
+        },
+      }),
+    );
+    await healthWhere(port, (r) => r.status === 200);
+    const setWebhook = tg
+      .calls(FAKE_TOKEN)
+      .filter((c) => c.method === 'setWebhook')
+      .at(-1);
+    expect(setWebhook?.params).toMatchObject({
+      url: `http://127.0.0.1:${port}/webhooks/telegram`,
+      secret_token: secret,
+    });
+
+    const chatId = -6006;
+    const sent = tg.sendText({
+      token: FAKE_TOKEN,
+      chat: { id: chatId, type: 'group', title: 'ops' },
+      from: { id: ADMIN_ID, first_name: 'Ada' },
+      text: '/whoami',
+    });
+    const reply = await tg.waitForBotMessage(FAKE_TOKEN, chatId, (m) => m.message_id > sent.message_id, {
+      timeoutMs: 10_000,
+    });
+    expect(reply.text).toContain('Role: admin');
+
+    const forged = await fetch(`http://127.0.0.1:${port}/webhooks/telegram`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'wrong' },
+      body: JSON.stringify({
+        update_id: 999999,
+        message: {
+          message_id: 1,
+          date: 0,
+          chat: { id: chatId, type: 'group' },
+          from: { id: ADMIN_ID, is_bot: false, first_name: 'Ada' },
+          text: '/flags',
+        },
+      }),
+    });
+    expect(forged.status).toBe(401);
+
+    lugh.child.kill('SIGTERM');
+    expect(await exitWithin(lugh, 10_000)).toBe(0);
+    // The webhook secret is a secret too: it never reaches the logs.
+    expect(lugh.stdout() + lugh.stderr()).not.toContain(secret);
+  });
+
   it('keeps running but reports telegram down (503) when the Bot API rejects the token', async () => {
     const port = await freePort();
     const rejected = '111222333:AAThisTokenIsUnknownToTheStandIn_xyz';
