@@ -1,0 +1,147 @@
+// npm run bench: figures for lugh's start-up, health endpoint, shutdown and idle cost.
+// Starts its own throwaway Postgres and Redis (as the test suite does, or uses
+// TEST_DATABASE_URL / TEST_REDIS_URL), the Telegram stand-in, and real `lugh start` processes.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
+import setupServices from '../tests/helpers/global-setup.js';
+import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitHealthy(port: number, deadlineMs = 30_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`instance on :${port} never became healthy`);
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+function rssMiB(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+async function main() {
+  const urls: Record<string, string> = {};
+  const teardown = await setupServices({
+    provide: (k: string, v: string) => (urls[k] = v),
+  } as unknown as TestProject);
+  const tg = await startTelegramStandIn();
+  tg.registerBot({ token: FAKE_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
+  const admin = new pg.Client(urls.databaseUrl);
+  await admin.connect();
+  const dbName = `bench_${Date.now()}_staging_lugh`;
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(urls.databaseUrl!);
+  dbUrl.pathname = `/${dbName}`;
+  const home = mkdtempSync(path.join(tmpdir(), 'lugh-bench-'));
+  const env = (port: number) => ({
+    APP_ENV: 'staging',
+    TELEGRAM_BOT_TOKEN: FAKE_TOKEN,
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    DATABASE_URL: dbUrl.toString(),
+    REDIS_URL: urls.redisUrl!,
+    REDIS_PREFIX: `staging:bench${Date.now()}`,
+    LUGH_HOME: path.join(home, '.lugh-staging'),
+    PORT: String(port),
+    ADMIN_IDS: '1',
+    LOG_LEVEL: 'warn',
+  });
+
+  const processes: LughProcess[] = [];
+  try {
+    const startup: number[] = [];
+    const shutdown: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const port = await freePort();
+      const t0 = performance.now();
+      const lugh = spawnLugh(['start'], env(port));
+      processes.push(lugh);
+      await waitHealthy(port);
+      startup.push(performance.now() - t0);
+      const t1 = performance.now();
+      lugh.child.kill('SIGTERM');
+      await lugh.exited;
+      shutdown.push(performance.now() - t1);
+    }
+
+    const port = await freePort();
+    const lugh = spawnLugh(['start'], env(port));
+    processes.push(lugh);
+    await waitHealthy(port);
+    const latencies: number[] = [];
+    for (let i = 0; i < HEALTH_REQUESTS; i++) {
+      const t = performance.now();
+      await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.text());
+      latencies.push(performance.now() - t);
+    }
+
+    // Let start-up work settle, then measure a long-polling instance doing nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const pid = lugh.child.pid!;
+    const cpu0 = cpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const idleCpu = (cpuSeconds(pid) - cpu0) / IDLE_SECONDS;
+    const rss = rssMiB(pid);
+    lugh.child.kill('SIGTERM');
+    await lugh.exited;
+
+    console.log('lugh start (tsx, staging, long polling the Telegram stand-in)');
+    console.log(
+      `  spawn → /healthz 200   median ${ms(percentile(startup, 50))}  max ${ms(Math.max(...startup))}  (${RUNS} runs)`,
+    );
+    console.log(
+      `  SIGTERM → exit         median ${ms(percentile(shutdown, 50))}  max ${ms(Math.max(...shutdown))}  (${RUNS} runs)`,
+    );
+    console.log(
+      `  GET /healthz           p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}  p99 ${ms(percentile(latencies, 99))}  (${HEALTH_REQUESTS} sequential)`,
+    );
+    console.log(
+      `  idle long polling      ${(idleCpu * 100).toFixed(2)} % of a core over ${IDLE_SECONDS} s, RSS ${rss.toFixed(0)} MiB`,
+    );
+  } finally {
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await tg.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+    await teardown();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
