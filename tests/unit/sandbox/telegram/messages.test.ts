@@ -264,4 +264,18 @@ describe('Telegram stand-in: messages', () => {
     expect(transcript[3]).toMatchObject({ kind: 'bot_message', text: 'temporary', deleted: true });
     expect(transcript[1]).toMatchObject({ kind: 'chat_action', action: 'typing' });
   });
+
+  it('enforces send rate limits only when asked to', async () => {
+    for (let i = 0; i < 5; i++) await bot.api.sendMessage(chatId, `unlimited ${i}`);
+    const limited = await startWithBot({ rateLimits: true });
+    try {
+      const limitedBot = grammyBot(limited);
+      const limitedChat = openChat(limited);
+      for (let i = 0; i < 3; i++) await limitedBot.api.sendMessage(limitedChat, `burst ${i}`);
+      const error = await apiError(limitedBot.api.sendMessage(limitedChat, 'one too many'));
+      expect(error).toMatchObject({ error_code: 429, parameters: { retry_after: 1 } });
+    } finally {
+      await limited.close();
+    }
+  });
 });

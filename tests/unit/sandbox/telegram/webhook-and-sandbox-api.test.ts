@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { webhookCallback } from 'grammy';
+import { Bot, webhookCallback } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TelegramStandIn } from '../../../../src/sandbox/telegram/index.js';
 import { alice, grammyBot, privateChat, startWithBot, TOKEN, until } from './stand-in-fixture.js';
@@ -51,6 +51,19 @@ describe('Telegram stand-in: webhooks', () => {
     expect(info).toMatchObject({ url, has_custom_certificate: false, pending_update_count: 0 });
     expect(info.last_error_message).toBe('Wrong response from the webhook: 500 Internal Server Error');
     expect(info.last_error_date).toBeGreaterThan(0);
+  });
+
+  it('executes a method returned in the webhook response body (grammY webhook reply)', async () => {
+    const bot = new Bot(TOKEN, {
+      client: { apiRoot: tg.apiRoot, canUseWebhookReply: (method) => method === 'sendMessage' },
+    });
+    bot.on('message:text', (ctx) => ctx.reply('answered in the webhook response'));
+    const handle = webhookCallback(bot, 'http');
+    server = createServer((req, res) => void handle(req, res));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    await bot.api.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    tg.sendText({ token: TOKEN, chat: privateChat(alice), from: alice, text: 'hi' });
+    await tg.waitForBotMessage(TOKEN, alice.id, (m) => m.text === 'answered in the webhook response');
   });
 
   it('keeps updates pending while the webhook is unreachable and drops them on request', async () => {
