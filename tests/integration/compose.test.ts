@@ -267,6 +267,37 @@ describe.skipIf(!composeAvailable)('compose files (needs docker-compose)', () =>
   });
 });
 
+describe('env files and deploy scripts', () => {
+  it('can be sourced by bash (the scripts do) and read the same as by compose', async () => {
+    for (const env of ['staging', 'prod', 'infra'] as const) {
+      const { stdout } = await execFileAsync(
+        'bash',
+        ['-c', `set -euo pipefail; set -a; . ./${FILES[env].env}; set +a; env -0`],
+        { cwd: REPO_ROOT, env: cleanEnv() },
+      );
+      const sourced = Object.fromEntries(
+        stdout
+          .split('\0')
+          .filter(Boolean)
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+      const parsed = parseEnv(readFileSync(join(REPO_ROOT, FILES[env].env), 'utf8'));
+      expect(sourced).toMatchObject(parsed);
+    }
+  });
+
+  it('pass bash -n', async () => {
+    for (const script of [
+      'deploy/make-base-image.sh',
+      'deploy/init-databases.sh',
+      'deploy/bootstrap.sh',
+      '.ci/run',
+    ]) {
+      await execFileAsync('bash', ['-n', script], { cwd: REPO_ROOT });
+    }
+  });
+});
+
 describe('staging compose commands and a production container', () => {
   const id = uniqueName('t').slice(2);
   const prodProject = `lugh-prod-t${id}`;
