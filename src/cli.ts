@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { webhookCallback } from 'grammy';
@@ -10,11 +13,13 @@ import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runti
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { createDeployQueue } from './deployer/queue.js';
 import { loadEnvFiles } from './env-files.js';
-import { ENVIRONMENTS, otherEnv } from './environments.js';
+import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
 import { checkHealth } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRedactor } from './redact.js';
+import { type SandboxServices, startSandboxServices } from './sandbox/sandbox-services.js';
+import { startTelegramStandIn } from './sandbox/telegram/index.js';
 import { createAuditLog } from './store/audit-log.js';
 import { registerInstance } from './store/instance-registry.js';
 import { runMigrations } from './store/migrate.js';
@@ -31,6 +36,9 @@ commands:
   migrate      apply migrations/ to this instance's database
   config       print the effective configuration (secrets redacted), or every problem
   healthcheck  exit 0 when this instance's /healthz answers 200 (used by Docker)
+  sandbox      both instances on this machine with no tokens: the Telegram stand-in with a
+               web chat page, embedded Postgres, a local redis-server  [--port P] [--dir D]
+  sandbox telegram [--port P]   the Telegram Bot API stand-in alone
 
 --env staging|production  read .env.staging or .env.prod from the current directory
 --env-path FILE           read FILE (may be repeated)
@@ -170,28 +178,39 @@ function readConfig(env: Record<string, string | undefined>): Config {
   }
 }
 
-async function commandStart(config: Config): Promise<void> {
-  const logger = createLogger({
-    level: config.logLevel,
-    secrets: secretsOf(config),
-    base: { env: config.appEnv },
-  });
-  for (const warning of config.warnings) logger.warn(warning);
-  const instance = await startInstance(config, logger);
+function loggerFor(config: Config): Logger {
+  return createLogger({ level: config.logLevel, secrets: secretsOf(config), base: { env: config.appEnv } });
+}
 
+/**
+ * Runs `stop` once on SIGTERM/SIGINT (or when `shutdown` is called), then exits. A stuck
+ * dependency must not keep the process past Docker's stop grace, so a deadline forces it.
+ */
+function handleShutdown(logger: Logger, stop: () => Promise<void>) {
+  let started = false;
   const shutdown = async (reason: string, code: number) => {
+    if (started) return;
+    started = true;
     logger.info({ reason }, 'shutting down');
-    // A stuck dependency must not keep the container past Docker's stop grace.
     setTimeout(() => {
       logger.error('shutdown took too long; exiting anyway');
       process.exit(code || 1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    await instance.stop();
+    await stop();
     logger.info('stopped');
     process.exit(code);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  return shutdown;
+}
+
+/** Exits (code 2) when an instance finds its bot token already used by the other environment. */
+function watchTelegram(
+  instance: Instance,
+  logger: Logger,
+  shutdown: (reason: string, code: number) => Promise<void>,
+) {
   instance.telegram.done.catch((error: unknown) => {
     if (error instanceof TokenSharedAcrossEnvironmentsError) {
       logger.fatal(error.message);
@@ -200,6 +219,112 @@ async function commandStart(config: Config): Promise<void> {
       logger.error({ err: error }, 'the Telegram connection stopped');
     }
   });
+}
+
+async function commandStart(config: Config): Promise<void> {
+  const logger = loggerFor(config);
+  for (const warning of config.warnings) logger.warn(warning);
+  const instance = await startInstance(config, logger);
+  watchTelegram(
+    instance,
+    logger,
+    handleShutdown(logger, () => instance.stop()),
+  );
+}
+
+/** The environment of one sandbox instance: everything points at the sandbox's services. */
+function sandboxInstanceEnv(
+  services: SandboxServices,
+  appEnv: AppEnv,
+  logLevel: string,
+): Record<string, string> {
+  return {
+    APP_ENV: appEnv,
+    TELEGRAM_BOT_TOKEN: services.bots[appEnv].token,
+    TELEGRAM_API_ROOT: services.telegram.apiRoot,
+    BOT_DISPLAY_NAME: services.bots[appEnv].displayName,
+    DATABASE_URL: services.databaseUrls[appEnv],
+    REDIS_URL: services.redisUrl,
+    LUGH_HOME: services.homes[appEnv],
+    PORT: '0',
+    ADMIN_IDS: String(services.users.admin.id),
+    LOG_LEVEL: logLevel,
+  };
+}
+
+async function commandSandbox(env: Record<string, string | undefined>, port: number, dirOption?: string) {
+  const dir = dirOption ?? mkdtempSync(path.join(tmpdir(), 'lugh-sandbox-'));
+  const sandboxLog = createLogger({ level: 'info', secrets: [], base: { env: 'sandbox' } });
+  let services: SandboxServices;
+  try {
+    services = await startSandboxServices({
+      dir,
+      telegramPort: port,
+      databaseUrls: { staging: env.STAGING_DATABASE_URL, production: env.PROD_DATABASE_URL },
+      redisUrl: env.REDIS_URL,
+    });
+  } catch (error) {
+    process.stderr.write(`lugh sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  const instances: Instance[] = [];
+  const stopAll = async () => {
+    for (const instance of instances.reverse()) await instance.stop().catch(() => {});
+    await services.stop();
+    if (!dirOption) rmSync(dir, { recursive: true, force: true });
+  };
+  const shutdown = handleShutdown(sandboxLog, stopAll);
+  try {
+    for (const appEnv of ['staging', 'production'] as const) {
+      const config = createConfig(sandboxInstanceEnv(services, appEnv, env.LOG_LEVEL ?? 'warn'));
+      const logger = loggerFor(config);
+      const instance = await startInstance(config, logger);
+      instances.push(instance);
+      watchTelegram(instance, logger, shutdown);
+    }
+  } catch (error) {
+    process.stderr.write(`lugh sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
+    await shutdown('start-up failed', 1);
+    return;
+  }
+  const [staging, production] = instances;
+  const { admin, stranger } = services.users;
+  const embedded = !env.STAGING_DATABASE_URL || !env.PROD_DATABASE_URL;
+  process.stdout.write(
+    [
+      '',
+      'lugh sandbox is running: both bots, no tokens needed.',
+      '',
+      `  chat page    ${services.telegram.apiRoot}/`,
+      `               you are ${admin.first_name} (id ${admin.id}), an admin; switch to ${stranger.first_name} (id ${stranger.id}) to see what a stranger gets`,
+      `  staging      @${services.bots.staging.username}  health http://127.0.0.1:${staging?.port}/healthz`,
+      `  production   @${services.bots.production.username}  health http://127.0.0.1:${production?.port}/healthz`,
+      `  Postgres     ${embedded ? `embedded (PGlite) in ${path.join(dir, 'postgres')}` : 'STAGING_DATABASE_URL / PROD_DATABASE_URL'}`,
+      `  Redis        ${env.REDIS_URL ? 'REDIS_URL' : `redis-server at ${services.redisUrl} (started by the sandbox)`}`,
+      `  Docker       ${services.docker.detail}`,
+      '',
+      'Press Ctrl-C to stop everything the sandbox started.',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function commandSandboxTelegram(port: number) {
+  const telegram = await startTelegramStandIn({ port });
+  const token = `${Math.floor(100_000_000 + Math.random() * 899_999_999)}:AA${randomBytes(24).toString('base64url').slice(0, 33)}`;
+  telegram.registerBot({ token, username: 'LughDevBot', firstName: 'Lugh Dev' });
+  process.stdout.write(
+    `Telegram Bot API stand-in at ${telegram.apiRoot}\n` +
+      `  TELEGRAM_API_ROOT=${telegram.apiRoot}\n` +
+      `  a bot is registered: @LughDevBot with TELEGRAM_BOT_TOKEN=${token} (made up for this run)\n` +
+      `  chat page: ${telegram.apiRoot}/\nPress Ctrl-C to stop.\n`,
+  );
+  const stop = async () => {
+    await telegram.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
 }
 
 async function commandMigrate(config: Config): Promise<void> {
@@ -240,6 +365,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     options: {
       env: { type: 'string' },
       'env-path': { type: 'string', multiple: true },
+      port: { type: 'string' },
+      dir: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -267,6 +394,21 @@ export async function main(argv: readonly string[]): Promise<void> {
       return commandConfig(readConfig(env));
     case 'healthcheck':
       return commandHealthcheck(env);
+    case 'sandbox': {
+      const port = Number(values.port ?? 8080);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        process.stderr.write(`lugh sandbox: --port must be a port number, got "${values.port}"\n`);
+        process.exit(EXIT_CONFIG);
+      }
+      if (positionals[1] === 'telegram') return commandSandboxTelegram(port);
+      if (positionals[1] !== undefined) {
+        process.stderr.write(
+          `lugh sandbox: unknown part "${positionals[1]}" (try: lugh sandbox, lugh sandbox telegram)\n`,
+        );
+        process.exit(EXIT_CONFIG);
+      }
+      return commandSandbox(env, port, values.dir);
+    }
     default:
       process.stderr.write(`lugh: unknown command "${command}"\n${USAGE}\n`);
       process.exit(EXIT_CONFIG);

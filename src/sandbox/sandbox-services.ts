@@ -1,0 +1,125 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+import { type LocalRedis, startLocalRedis } from './redis-server.js';
+import { startTelegramStandIn, type TelegramStandIn } from './telegram/index.js';
+
+export interface SandboxUserInfo {
+  readonly id: number;
+  readonly first_name: string;
+  readonly username: string;
+}
+
+export interface SandboxBot {
+  readonly token: string;
+  readonly username: string;
+  readonly displayName: string;
+}
+
+export interface SandboxServicesOptions {
+  /** Where databases on disk, LUGH_HOMEs and the repository live. */
+  readonly dir: string;
+  readonly telegramPort?: number;
+  /** Real databases to use instead of the embedded ones. */
+  readonly databaseUrls?: { readonly staging?: string; readonly production?: string };
+  /** A running Redis to use instead of starting redis-server. */
+  readonly redisUrl?: string;
+}
+
+export interface SandboxServices {
+  readonly telegram: TelegramStandIn;
+  readonly databaseUrls: { readonly staging: string; readonly production: string };
+  readonly redisUrl: string;
+  readonly bots: { readonly staging: SandboxBot; readonly production: SandboxBot };
+  readonly users: { readonly admin: SandboxUserInfo; readonly stranger: SandboxUserInfo };
+  readonly docker: { readonly reachable: boolean; readonly detail: string };
+  readonly homes: { readonly staging: string; readonly production: string };
+  /** Stops everything this call started, in reverse order. */
+  stop(): Promise<void>;
+}
+
+/** A token of the shape @BotFather issues, made up for this run. */
+function fakeToken(): string {
+  return `${randomInt(100_000_000, 999_999_999)}:AA${randomBytes(24).toString('base64url').slice(0, 33)}`;
+}
+
+async function dockerStatus(): Promise<{ reachable: boolean; detail: string }> {
+  const docker = new Docker();
+  try {
+    await Promise.race([
+      docker.ping(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2_000)),
+    ]);
+    return { reachable: true, detail: 'reachable' };
+  } catch (error) {
+    const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    return {
+      reachable: false,
+      detail: `not reachable at ${where} (${error instanceof Error ? error.message : String(error)}): deploys need a Docker engine; everything else works`,
+    };
+  }
+}
+
+/**
+ * Starts what the two lugh instances of the sandbox talk to: the Telegram stand-in with
+ * both bots, Postgres (embedded PGlite, one per database, unless URLs are given) and Redis
+ * (REDIS_URL, or a redis-server from PATH). It knows nothing of lugh itself.
+ */
+export async function startSandboxServices(options: SandboxServicesOptions): Promise<SandboxServices> {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    const admin = { id: 1001, first_name: 'Ada', username: 'ada_admin' };
+    const stranger = { id: 2002, first_name: 'Sam', username: 'sam_stranger' };
+    const telegram = await startTelegramStandIn({ port: options.telegramPort ?? 0 });
+    stops.push(() => telegram.close());
+    const bots = {
+      staging: { token: fakeToken(), username: 'LughDevBot', displayName: 'Lugh Dev' },
+      production: { token: fakeToken(), username: 'LughBot', displayName: 'Lugh' },
+    };
+    for (const bot of Object.values(bots)) {
+      telegram.registerBot({ token: bot.token, username: bot.username, firstName: bot.displayName });
+    }
+
+    const embedded = async (databaseName: string): Promise<string> => {
+      const dataDir = path.join(options.dir, 'postgres', databaseName);
+      mkdirSync(dataDir, { recursive: true });
+      const pg: EmbeddedPostgres = await startEmbeddedPostgres({ databaseName, dataDir });
+      stops.push(() => pg.stop());
+      return pg.url;
+    };
+    const databaseUrls = {
+      staging: options.databaseUrls?.staging ?? (await embedded('staging_lugh')),
+      production: options.databaseUrls?.production ?? (await embedded('prod_lugh')),
+    };
+
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      const redis: LocalRedis = await startLocalRedis();
+      stops.push(() => redis.stop());
+      redisUrl = redis.url;
+    }
+
+    const homes = {
+      staging: path.join(options.dir, '.lugh-staging'),
+      production: path.join(options.dir, '.lugh-prod'),
+    };
+    return {
+      telegram,
+      databaseUrls,
+      redisUrl,
+      bots,
+      users: { admin, stranger },
+      docker: await dockerStatus(),
+      homes,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

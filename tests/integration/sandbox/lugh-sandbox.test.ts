@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type LughProcess, spawnLugh } from '../../helpers/lugh-process.js';
+
+async function banner(p: LughProcess, deadlineMs = 60_000): Promise<string> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (p.stdout().includes('Press Ctrl-C')) return p.stdout();
+    if (p.child.exitCode !== null) throw new Error(`sandbox exited ${p.child.exitCode}: ${p.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no banner within ${deadlineMs} ms: ${p.stdout()} ${p.stderr()}`);
+}
+
+describe('lugh sandbox', () => {
+  const started: LughProcess[] = [];
+  afterAll(() => {
+    for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+
+  it('starts both instances on embedded Postgres and its own redis-server, healthy, and stops everything on Ctrl-C', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lugh-sandbox-test-'));
+    const sandbox = spawnLugh(['sandbox', '--port', '0', '--dir', dir], { LOG_LEVEL: 'warn' });
+    started.push(sandbox);
+    const text = await banner(sandbox);
+    const page = text.match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+)\//)?.[1];
+    const health = [...text.matchAll(/health (http:\/\/127\.0\.0\.1:\d+\/healthz)/g)].map((m) => m[1]!);
+    const redisUrl = text.match(/redis-server at (redis:\/\/127\.0\.0\.1:\d+)/)?.[1];
+    expect(page).toBeDefined();
+    expect(health).toHaveLength(2);
+    expect(text).toContain('embedded (PGlite)');
+    for (const url of health) {
+      const res = await fetch(url);
+      expect(await res.json()).toEqual({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' });
+    }
+    const bots = await (await fetch(`${page}/_sandbox/bots`)).text();
+    expect(bots).not.toMatch(/\d{8,}:AA/); // the page API never hands out tokens
+
+    sandbox.child.kill('SIGINT');
+    expect(await sandbox.exited).toBe(0);
+    // The redis-server it started is gone.
+    const port = Number(new URL(redisUrl!).port);
+    const { createConnection } = await import('node:net');
+    const stillThere = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ port, host: '127.0.0.1' });
+      s.once('connect', () => {
+        s.end();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    expect(stillThere).toBe(false);
+    expect(existsSync(path.join(dir, 'postgres', 'staging_lugh'))).toBe(true);
+  }, 90_000);
+
+  it('says how to install redis-server when it is not on PATH', async () => {
+    // A PATH holding node alone: no redis-server to find.
+    const bin = mkdtempSync(path.join(tmpdir(), 'lugh-path-'));
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    const sandbox = spawnLugh(['sandbox', '--port', '0'], { PATH: bin, LOG_LEVEL: 'warn' });
+    started.push(sandbox);
+    expect(await sandbox.exited).toBe(1);
+    expect(sandbox.stderr()).toContain('redis-server was not found on PATH');
+    expect(sandbox.stderr()).toContain('apt-get install redis-server');
+  }, 60_000);
+});
