@@ -8,7 +8,7 @@ import { createRedactor } from '../../../src/redact.js';
 import { startTelegramStandIn } from '../../../src/sandbox/telegram/index.js';
 import { createAuditLog } from '../../../src/store/audit-log.js';
 import { runMigrations } from '../../../src/store/migrate.js';
-import { createPool, type Pool } from '../../../src/store/pool.js';
+import { createPool } from '../../../src/store/pool.js';
 import { ADMIN_ID, instanceConfig, STRANGER_ID } from '../../helpers/instance-env.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
 
@@ -200,7 +200,7 @@ describe('the bot over the Telegram stand-in', () => {
       (c) => (c.params.scope as { chat_id?: number } | undefined)?.chat_id === ADMIN_ID,
     );
     const names = (c: typeof publicMenu) =>
-      (c?.params.commands as { command: string }[]).map((x) => x.command);
+      ((c?.params.commands ?? []) as { command: string }[]).map((x) => x.command);
     expect(names(publicMenu)).toEqual(['start', 'help', 'whoami']);
     expect(names(adminMenu)).toEqual(['start', 'help', 'whoami', 'flags']);
   });
