@@ -17,7 +17,10 @@ export function createDockerClient(): Docker {
   return new Docker();
 }
 
-/** True when an engine answers a ping within a few seconds. */
+/**
+ * True when an engine answers a ping within a few seconds. In CI (CI=true) an engine is
+ * required: .ci/run starts one, so its absence is a failure, never a silent skip.
+ */
 export async function dockerAvailable(docker: Docker = createDockerClient()): Promise<boolean> {
   try {
     await Promise.race([
@@ -25,7 +28,8 @@ export async function dockerAvailable(docker: Docker = createDockerClient()): Pr
       new Promise((_, reject) => setTimeout(() => reject(new Error('docker ping timed out')), 3_000).unref()),
     ]);
     return true;
-  } catch {
+  } catch (error) {
+    if (process.env.CI) throw new Error(`CI needs a Docker engine and none answered: ${String(error)}`);
     return false;
   }
 }

@@ -110,7 +110,11 @@ function bytes(memory: string | undefined): number {
 
 const composeAvailable = await execFileAsync('docker-compose', ['version']).then(
   () => true,
-  () => false,
+  (error: unknown) => {
+    // .ci/run installs docker-compose: in CI its absence is a failure, not a skip.
+    if (process.env.CI) throw new Error(`CI needs docker-compose: ${String(error)}`);
+    return false;
+  },
 );
 const docker = createDockerClient();
 const engine = composeAvailable && (await dockerAvailable(docker));
