@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto';
+import type { AppEnv } from '../environments.js';
+import type { Pool } from './pool.js';
+
+export type PromotionStatus =
+  | 'pending'
+  | 'waiting_ci'
+  | 'awaiting_approval'
+  | 'merging'
+  | 'merged'
+  | 'declined'
+  | 'cancelled'
+  | 'failed'
+  | 'expired';
+
+export const IN_FLIGHT: readonly PromotionStatus[] = [
+  'pending',
+  'waiting_ci',
+  'awaiting_approval',
+  'merging',
+];
+
+export interface Promotion {
+  readonly id: number;
+  readonly env: AppEnv;
+  readonly requestedBy: number;
+  readonly chatId: number;
+  readonly status: PromotionStatus;
+  readonly baseRef: string;
+  readonly headRef: string;
+  readonly headSha: string | null;
+  readonly baseSha: string | null;
+  readonly mergeSha: string | null;
+  readonly prNumber: number | null;
+  readonly prUrl: string | null;
+  readonly commitCount: number | null;
+  readonly statusMessageId: number | null;
+  readonly promptMessageId: number | null;
+  readonly ciDeadline: Date | null;
+  readonly ciSummary: unknown;
+  readonly approvedBy: number | null;
+  readonly reason: string | null;
+  readonly tag: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** Another promotion is already in flight; it is the one to follow or cancel. */
+export class PromotionInFlightError extends Error {
+  override name = 'PromotionInFlightError';
+  constructor(readonly existing: Promotion) {
+    super(`promotion #${existing.id} is already in flight (${existing.status})`);
+  }
+}
+
+export interface PromotionButton {
+  readonly id: string;
+  readonly promotionId: number;
+  readonly action: 'approve' | 'decline';
+  readonly boundUserId: number | null;
+  readonly notUserId: number | null;
+  readonly headSha: string;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+}
+
+type Row = Record<string, unknown>;
+
+const toNumber = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+function toPromotion(r: Row): Promotion {
+  return {
+    id: Number(r.id),
+    env: r.env as AppEnv,
+    requestedBy: Number(r.requested_by),
+    chatId: Number(r.chat_id),
+    status: r.status as PromotionStatus,
+    baseRef: r.base_ref as string,
+    headRef: r.head_ref as string,
+    headSha: (r.head_sha as string | null) ?? null,
+    baseSha: (r.base_sha as string | null) ?? null,
+    mergeSha: (r.merge_sha as string | null) ?? null,
+    prNumber: toNumber(r.pr_number),
+    prUrl: (r.pr_url as string | null) ?? null,
+    commitCount: toNumber(r.commit_count),
+    statusMessageId: toNumber(r.status_message_id),
+    promptMessageId: toNumber(r.prompt_message_id),
+    ciDeadline: (r.ci_deadline as Date | null) ?? null,
+    ciSummary: r.ci_summary ?? null,
+    approvedBy: toNumber(r.approved_by),
+    reason: (r.reason as string | null) ?? null,
+    tag: (r.tag as string | null) ?? null,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+  };
+}
+
+function toButton(r: Row): PromotionButton {
+  return {
+    id: r.id as string,
+    promotionId: Number(r.promotion_id),
+    action: r.action as 'approve' | 'decline',
+    boundUserId: toNumber(r.bound_user_id),
+    notUserId: toNumber(r.not_user_id),
+    headSha: r.head_sha as string,
+    expiresAt: r.expires_at as Date,
+    usedAt: (r.used_at as Date | null) ?? null,
+  };
+}
+
+const COLUMNS: Record<string, string> = {
+  status: 'status',
+  headSha: 'head_sha',
+  baseSha: 'base_sha',
+  mergeSha: 'merge_sha',
+  prNumber: 'pr_number',
+  prUrl: 'pr_url',
+  commitCount: 'commit_count',
+  statusMessageId: 'status_message_id',
+  promptMessageId: 'prompt_message_id',
+  ciDeadline: 'ci_deadline',
+  ciSummary: 'ci_summary',
+  approvedBy: 'approved_by',
+  reason: 'reason',
+  tag: 'tag',
+};
+
+export type PromotionChanges = Partial<
+  Pick<
+    Promotion,
+    | 'status'
+    | 'headSha'
+    | 'baseSha'
+    | 'mergeSha'
+    | 'prNumber'
+    | 'prUrl'
+    | 'commitCount'
+    | 'statusMessageId'
+    | 'promptMessageId'
+    | 'ciDeadline'
+    | 'ciSummary'
+    | 'approvedBy'
+    | 'reason'
+    | 'tag'
+  >
+>;
+
+const FINISHED: readonly PromotionStatus[] = ['merged', 'declined', 'cancelled', 'failed', 'expired'];
+
+/** The promotions of one environment's database, with every state change done atomically. */
+export function createPromotionStore(pool: Pool, env: AppEnv) {
+  const setClause = (changes: PromotionChanges, first: number) => {
+    const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
+    const sets = entries.map(([k], i) => `${COLUMNS[k]} = $${first + i}`);
+    const values = entries.map(([k, v]) => (k === 'ciSummary' ? JSON.stringify(v) : v));
+    const finished = changes.status && FINISHED.includes(changes.status) ? ', finished_at = now()' : '';
+    return { sql: [...sets, 'updated_at = now()'].join(', ') + finished, values };
+  };
+
+  return {
+    async inFlight(): Promise<Promotion | undefined> {
+      const { rows } = await pool.query(`SELECT * FROM promotions WHERE status = ANY($1) LIMIT 1`, [
+        IN_FLIGHT,
+      ]);
+      return rows[0] ? toPromotion(rows[0]) : undefined;
+    },
+
+    /** Starts a promotion, or throws PromotionInFlightError: the database allows one at a time. */
+    async start(input: {
+      requestedBy: number;
+      chatId: number;
+      baseRef: string;
+      headRef: string;
+    }): Promise<Promotion> {
+      try {
+        const { rows } = await pool.query(
+          `INSERT INTO promotions (env, requested_by, chat_id, base_ref, head_ref, status)
+           VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING *`,
+          [env, input.requestedBy, input.chatId, input.baseRef, input.headRef],
+        );
+        return toPromotion(rows[0]);
+      } catch (error) {
+        if ((error as { constraint?: string }).constraint === 'promotions_one_in_flight') {
+          const existing = await this.inFlight();
+          if (existing) throw new PromotionInFlightError(existing);
+        }
+        throw error;
+      }
+    },
+
+    async get(id: number): Promise<Promotion | undefined> {
+      const { rows } = await pool.query('SELECT * FROM promotions WHERE id = $1', [id]);
+      return rows[0] ? toPromotion(rows[0]) : undefined;
+    },
+
+    async update(id: number, changes: PromotionChanges): Promise<Promotion> {
+      const { sql, values } = setClause(changes, 2);
+      const { rows } = await pool.query(`UPDATE promotions SET ${sql} WHERE id = $1 RETURNING *`, [
+        id,
+        ...values,
+      ]);
+      return toPromotion(rows[0]);
+    },
+
+    /**
+     * Compare-and-set on the status: changes the promotion only while it is in one of
+     * `from`. Returns the updated promotion, or undefined when someone else moved it first.
+     */
+    async transition(
+      id: number,
+      from: readonly PromotionStatus[],
+      changes: PromotionChanges & { status: PromotionStatus },
+      where: { headSha?: string } = {},
+    ): Promise<Promotion | undefined> {
+      const { sql, values } = setClause(changes, 3);
+      const headClause = where.headSha ? ` AND head_sha = $${3 + values.length}` : '';
+      const { rows } = await pool.query(
+        `UPDATE promotions SET ${sql} WHERE id = $1 AND status = ANY($2)${headClause} RETURNING *`,
+        [id, from, ...values, ...(where.headSha ? [where.headSha] : [])],
+      );
+      return rows[0] ? toPromotion(rows[0]) : undefined;
+    },
+
+    async waitingForCi(): Promise<Promotion[]> {
+      const { rows } = await pool.query(`SELECT * FROM promotions WHERE status = 'waiting_ci' ORDER BY id`);
+      return rows.map(toPromotion);
+    },
+
+    /** Opaque ids for the Yes and No buttons of one approval prompt. */
+    async createButtons(input: {
+      promotionId: number;
+      headSha: string;
+      boundUserId: number | null;
+      notUserId: number | null;
+      expiresAt: Date;
+    }): Promise<{ approve: string; decline: string }> {
+      const ids = {
+        approve: randomBytes(12).toString('base64url'),
+        decline: randomBytes(12).toString('base64url'),
+      };
+      for (const action of ['approve', 'decline'] as const) {
+        await pool.query(
+          `INSERT INTO promotion_buttons (id, promotion_id, action, bound_user_id, not_user_id, head_sha, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [
+            ids[action],
+            input.promotionId,
+            action,
+            input.boundUserId,
+            input.notUserId,
+            input.headSha,
+            input.expiresAt,
+          ],
+        );
+      }
+      return ids;
+    },
+
+    async button(id: string): Promise<PromotionButton | undefined> {
+      const { rows } = await pool.query('SELECT * FROM promotion_buttons WHERE id = $1', [id]);
+      return rows[0] ? toButton(rows[0]) : undefined;
+    },
+
+    async markButtonsUsed(promotionId: number, userId: number): Promise<void> {
+      await pool.query(
+        `UPDATE promotion_buttons SET used_at = now(), used_by = $2 WHERE promotion_id = $1 AND used_at IS NULL`,
+        [promotionId, userId],
+      );
+    },
+
+    /** True the first time a GitHub delivery id is seen; redeliveries return false. */
+    async recordDelivery(deliveryId: string, event: string): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        `INSERT INTO webhook_deliveries (delivery_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+        [deliveryId, event],
+      );
+      return rowCount === 1;
+    },
+  };
+}
+
+export type PromotionStore = ReturnType<typeof createPromotionStore>;
