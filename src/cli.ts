@@ -6,14 +6,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import { webhookCallback } from 'grammy';
+import type { BotDeps } from './bot/context.js';
 import { allCommands, createBot } from './bot/create-bot.js';
+import { createPromotionChat } from './bot/promotion/chat-port.js';
+import { createPromotionService } from './bot/promotion/promotion-service.js';
 import { publishCommands } from './bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { createDeployQueue } from './deployer/queue.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
+import { createForge } from './forge/forge.js';
+import { createGitHubClient } from './forge/github-client.js';
+import { githubWebhookHandler } from './http/github-webhook.js';
 import { checkHealth } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
@@ -21,10 +28,13 @@ import { createRedactor } from './redact.js';
 import { type SandboxServices, startSandboxServices } from './sandbox/sandbox-services.js';
 import { startTelegramStandIn } from './sandbox/telegram/index.js';
 import { createAuditLog } from './store/audit-log.js';
+import { createDeploymentStore } from './store/deployments.js';
 import { registerInstance } from './store/instance-registry.js';
+import { createLockStore } from './store/locks.js';
 import { runMigrations } from './store/migrate.js';
 import { createPool } from './store/pool.js';
-import { createRedis } from './store/redis.js';
+import { createPromotionStore } from './store/promotions.js';
+import { createRedis, createRedisKeyValue, keyspace } from './store/redis.js';
 
 const EXIT_CONFIG = 2;
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -94,7 +104,37 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
   const queue = createDeployQueue(redis, config.redisPrefix);
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsOf(config));
-  const bot = createBot({ config, logger, audit, redact });
+  const space = keyspace(config.redisPrefix);
+  const forge =
+    config.github.token && config.github.repo
+      ? createForge(
+          createGitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl, logger }),
+          config.github.repo,
+        )
+      : undefined;
+  // Promotions are the staging bot's job: it is the one asked to /promote develop to main.
+  const promotion = config.isStaging
+    ? createPromotionService({
+        config,
+        logger,
+        forge,
+        promotions: createPromotionStore(pool, config.appEnv),
+        deployments: createDeploymentStore(pool),
+        locks: createLockStore(pool),
+        audit,
+        queue,
+        chat: createPromotionChat(() => bot.api),
+      })
+    : undefined;
+  const botDeps: BotDeps = {
+    config,
+    logger,
+    audit,
+    redact,
+    promotion,
+    conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(redis, space, 'conversations'),
+  };
+  const bot = createBot(botDeps);
   const gitSha = gitShaOf(config);
 
   const telegram = startTelegramRuntime(bot, {
@@ -115,7 +155,8 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
-      await publishCommands(bot.api, allCommands(), config.adminIds, logger);
+      await publishCommands(bot.api, allCommands(botDeps), config.adminIds, logger);
+      promotion?.startPolling();
     },
   });
 
@@ -147,6 +188,12 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
     telegramWebhook: config.telegram.webhookUrl
       ? webhookCallback(bot, 'http', { secretToken: config.telegram.webhookSecret })
       : undefined,
+    githubWebhook:
+      config.github.webhookSecret && promotion
+        ? githubWebhookHandler(config.github.webhookSecret, logger, (delivery) =>
+            promotion.handleWebhook(delivery),
+          )
+        : undefined,
   });
   const port = await http.listen(config.port);
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
@@ -158,6 +205,7 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
     stop: () => {
       stopping ??= (async () => {
         await telegram.stop();
+        await promotion?.stop();
         await http.close();
         await queue.close();
         await Promise.allSettled([pool.end(), redis.quit()]);

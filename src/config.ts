@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { APP_ENVS, type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
 import { type FeatureFlags, type ResolvedFlag, resolveFlags } from './feature-flags.js';
+import { type FreezeWindow, isValidTimeZone, parseFreezeWindows } from './freeze-windows.js';
 
 export interface ConfigProblem {
   readonly variable: string;
@@ -44,6 +45,17 @@ export interface Config {
   };
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   readonly build: { readonly gitSha?: string; readonly buildTime?: string };
+  readonly promote: {
+    readonly mergeMethod: 'merge' | 'squash' | 'rebase';
+    readonly ciTimeoutMs: number;
+    readonly approvalTtlMs: number;
+    /** Reconciling poll of CI; webhooks wake promotions sooner. */
+    readonly pollIntervalMs: number;
+    /** Group chats where /promote may run, besides private chats with the bot. */
+    readonly allowedChatIds: readonly number[];
+    readonly freezeWindows: readonly FreezeWindow[];
+    readonly timeZone: string;
+  };
   /** Non-fatal notes found while parsing (e.g. a flag switched off by its dependency). */
   readonly warnings: readonly string[];
 }
@@ -60,6 +72,11 @@ const optional = (schema: z.ZodString) =>
 const httpUrl = z
   .string()
   .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http:// or https:// URL');
+
+const minutes = (fallback: string) =>
+  optional(z.string().regex(/^[1-9]\d*$/, 'must be a positive whole number of minutes')).transform((v) =>
+    Number(v ?? fallback),
+  );
 
 const schema = z.object({
   APP_ENV: z.enum(APP_ENVS, { message: 'must be "staging" or "production"' }),
@@ -120,6 +137,33 @@ const schema = z.object({
   ),
   LOG_LEVEL: optional(z.string()).pipe(
     z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+  ),
+  PROMOTE_MERGE_METHOD: optional(z.string()).pipe(
+    z.enum(['merge', 'squash', 'rebase'], { message: 'must be merge, squash or rebase' }).optional(),
+  ),
+  PROMOTE_CI_TIMEOUT_MINUTES: minutes('30'),
+  PROMOTE_APPROVAL_MINUTES: minutes('15'),
+  PROMOTE_POLL_SECONDS: optional(z.string().regex(/^\d+$/, 'must be a whole number of seconds')),
+  PROMOTE_CHAT_IDS: optional(
+    z
+      .string()
+      .regex(
+        /^\s*-?\d+(\s*,\s*-?\d+)*\s*$/,
+        'must be comma-separated Telegram chat ids, e.g. -1001234567890',
+      ),
+  ),
+  FREEZE_WINDOWS: optional(
+    z.string().refine((v) => {
+      try {
+        parseFreezeWindows(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be windows like "Fri 16:00-Mon 08:00", separated by ";"'),
+  ),
+  FREEZE_TIMEZONE: optional(
+    z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
   ),
   GIT_SHA: optional(z.string()),
   BUILD_TIME: optional(z.string()),
@@ -240,6 +284,17 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
       webhookSecret: raw.GITHUB_WEBHOOK_SECRET,
     },
     logLevel: raw.LOG_LEVEL ?? 'info',
+    promote: {
+      mergeMethod: raw.PROMOTE_MERGE_METHOD ?? 'merge',
+      ciTimeoutMs: raw.PROMOTE_CI_TIMEOUT_MINUTES * 60_000,
+      approvalTtlMs: raw.PROMOTE_APPROVAL_MINUTES * 60_000,
+      pollIntervalMs: Number(raw.PROMOTE_POLL_SECONDS ?? '15') * 1000,
+      allowedChatIds: raw.PROMOTE_CHAT_IDS
+        ? raw.PROMOTE_CHAT_IDS.split(',').map((s) => Number(s.trim()))
+        : [],
+      freezeWindows: raw.FREEZE_WINDOWS ? parseFreezeWindows(raw.FREEZE_WINDOWS) : [],
+      timeZone: raw.FREEZE_TIMEZONE ?? 'UTC',
+    },
     build: { gitSha: raw.GIT_SHA, buildTime: raw.BUILD_TIME },
     warnings,
   };

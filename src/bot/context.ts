@@ -1,7 +1,9 @@
+import type { ConversationData, ConversationFlavor, VersionedStateStorage } from '@grammyjs/conversations';
 import type { Composer, Context } from 'grammy';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
+import type { PromotionService } from './promotion/promotion-service.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
 export interface BotDeps {
@@ -10,6 +12,10 @@ export interface BotDeps {
   readonly audit: AuditLog;
   /** Removes secrets from text that may reach a chat (e.g. an error message). */
   readonly redact: (text: string) => string;
+  /** The develop → main promotion; only the staging instance has one. */
+  readonly promotion?: PromotionService;
+  /** Where conversations persist between updates and restarts (Redis, under the prefix). */
+  readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
 }
 
 export interface CommandInfo {
@@ -19,12 +25,14 @@ export interface CommandInfo {
   readonly access: 'everyone' | 'admin';
 }
 
-export type BotContext = Context & {
-  deps: BotDeps;
-  /** Every command this bot offers, for /help and setMyCommands. */
-  commands: readonly CommandInfo[];
-  isAdmin: boolean;
-};
+export type BotContext = ConversationFlavor<
+  Context & {
+    deps: BotDeps;
+    /** Every command this bot offers, for /help and setMyCommands. */
+    commands: readonly CommandInfo[];
+    isAdmin: boolean;
+  }
+>;
 
 /** One command (or a few related ones) as a Composer, plus what /help says of it. */
 export interface Feature {

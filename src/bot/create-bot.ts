@@ -1,16 +1,29 @@
 import { autoRetry } from '@grammyjs/auto-retry';
+import { conversations } from '@grammyjs/conversations';
 import { Bot, type BotConfig, GrammyError, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { BotContext, BotDeps, Feature } from './context.js';
 import { flagsFeature } from './features/flags.js';
 import { helpFeature } from './features/help.js';
+import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
 import { startFeature } from './features/start.js';
 import { unknownFeature } from './features/unknown.js';
 import { whoamiFeature } from './features/whoami.js';
 import { stagingMarker } from './staging-marker.js';
 
 /** The ordered feature list; the catch-all `unknownFeature` is installed after it. */
-const FEATURES: readonly Feature[] = [startFeature, helpFeature, whoamiFeature, flagsFeature];
+function features(deps: BotDeps): readonly Feature[] {
+  const admins = new Set(deps.config.adminIds);
+  // A conversation that outlives both CI and its buttons has nothing left to wait for.
+  const promoteWait = deps.config.promote.ciTimeoutMs + deps.config.promote.approvalTtlMs * 2;
+  return [
+    startFeature,
+    helpFeature,
+    whoamiFeature,
+    flagsFeature,
+    createPromoteFeature(deps.promotion, admins, promoteWait),
+  ];
+}
 
 export interface CreateBotOptions {
   /** Known bot identity (from a getMe done at start); when absent, grammY asks on init. */
@@ -31,7 +44,8 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
   // /healthz; the Telegram runtime backs off on those itself.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
 
-  const commands = FEATURES.flatMap((f) => f.commands);
+  const installed = features(deps);
+  const commands = installed.flatMap((f) => f.commands);
   const admins = new Set(config.adminIds);
   bot.use((ctx, next) => {
     ctx.deps = deps;
@@ -39,7 +53,14 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
     ctx.isAdmin = ctx.from !== undefined && admins.has(ctx.from.id);
     return next();
   });
-  for (const feature of FEATURES) bot.use(feature.composer);
+  bot.use(
+    conversations({
+      storage: deps.conversationStorage
+        ? { type: 'key', version: PROMOTE_CONVERSATION_VERSION, adapter: deps.conversationStorage }
+        : undefined,
+    }),
+  );
+  for (const feature of installed) bot.use(feature.composer);
   bot.use(unknownFeature);
 
   bot.catch(async ({ error, ctx }) => {
@@ -57,6 +78,6 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
 }
 
 /** The commands of every feature, as /help and setMyCommands list them. */
-export function allCommands() {
-  return FEATURES.flatMap((f) => f.commands);
+export function allCommands(deps: BotDeps) {
+  return features(deps).flatMap((f) => f.commands);
 }

@@ -15,3 +15,13 @@ export interface DeployJobData {
 export function createDeployQueue(connection: Redis, prefix: string): Queue<DeployJobData> {
   return new Queue<DeployJobData>(DEPLOY_QUEUE, { connection, prefix });
 }
+
+/**
+ * Queues the deploy of a deployment row. The job id is derived from the row, so a second
+ * call while the job exists adds nothing; the row itself is what makes it exactly one.
+ */
+export async function enqueueDeploy(queue: Queue<DeployJobData>, deploymentId: number): Promise<string> {
+  const jobId = `deployment-${deploymentId}`;
+  await queue.add('deploy', { deploymentId }, { jobId, removeOnComplete: 1000, removeOnFail: 1000 });
+  return jobId;
+}

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   readonly version: () => VersionInfo;
   /** POST /webhooks/telegram; absent when the bot long-polls. */
   readonly telegramWebhook?: RequestHandler;
+  /** POST /webhooks/github; absent without GITHUB_WEBHOOK_SECRET. */
+  readonly githubWebhook?: RequestHandler;
 }
 
 export interface HttpServer {
@@ -49,6 +51,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       } else if (url.pathname === '/webhooks/telegram' && options.telegramWebhook) {
         if (req.method !== 'POST') sendJson(res, 405, { error: 'use POST' });
         else await options.telegramWebhook(req, res);
+      } else if (url.pathname === '/webhooks/github' && options.githubWebhook) {
+        if (req.method !== 'POST') sendJson(res, 405, { error: 'use POST' });
+        else await options.githubWebhook(req, res);
       } else {
         sendJson(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
       }

@@ -226,6 +226,22 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
       return rows.map(toPromotion);
     },
 
+    async awaitingApproval(): Promise<Promotion[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM promotions WHERE status = 'awaiting_approval' ORDER BY id`,
+      );
+      return rows.map(toPromotion);
+    },
+
+    /** When the newest buttons of a promotion expire (older prompts were replaced by it). */
+    async latestButtonExpiry(promotionId: number): Promise<Date | undefined> {
+      const { rows } = await pool.query(
+        'SELECT max(expires_at) AS at FROM promotion_buttons WHERE promotion_id = $1',
+        [promotionId],
+      );
+      return rows[0]?.at ?? undefined;
+    },
+
     /** Opaque ids for the Yes and No buttons of one approval prompt. */
     async createButtons(input: {
       promotionId: number;

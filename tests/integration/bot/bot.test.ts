@@ -34,12 +34,13 @@ async function startBot(tg: StandIn, appEnv: 'staging' | 'production', db: TestD
   await runMigrations({ databaseUrl: config.databaseUrl, logger });
   const pool = createPool(config.databaseUrl, 'bot-test');
   const audit = createAuditLog(pool, config.appEnv);
-  const bot = createBot({ config, logger, audit, redact: createRedactor(secretsOf(config)) });
+  const deps = { config, logger, audit, redact: createRedactor(secretsOf(config)) };
+  const bot = createBot(deps);
   const runtime = startTelegramRuntime(bot, {
     logger,
     backoff: { initialMs: 50, maxMs: 200 },
     onReady: async () => {
-      await publishCommands(bot.api, allCommands(), config.adminIds, logger);
+      await publishCommands(bot.api, allCommands(deps), config.adminIds, logger);
     },
   });
   await runtime.ready;
@@ -202,7 +203,7 @@ describe('the bot over the Telegram stand-in', () => {
     const names = (c: typeof publicMenu) =>
       ((c?.params.commands ?? []) as { command: string }[]).map((x) => x.command);
     expect(names(publicMenu)).toEqual(['start', 'help', 'whoami']);
-    expect(names(adminMenu)).toEqual(['start', 'help', 'whoami', 'flags']);
+    expect(names(adminMenu)).toEqual(['start', 'help', 'whoami', 'flags', 'promote', 'cancel']);
   });
 
   it('retries a 429 from Telegram and still answers', async () => {

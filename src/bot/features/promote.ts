@@ -1,0 +1,107 @@
+import { type Conversation, createConversation } from '@grammyjs/conversations';
+import { Composer, type Context } from 'grammy';
+import type { BotContext, Feature } from '../context.js';
+import { requireAdmin } from '../guards/is-admin.js';
+import { BUTTON_PREFIX, type PromotionService, type Requester } from '../promotion/promotion-service.js';
+
+/** Changes whenever the conversation's code changes, so stored replays of older code are dropped. */
+export const PROMOTE_CONVERSATION_VERSION = 1;
+const CONVERSATION_ID = 'promote';
+
+function requesterOf(
+  from: { id: number; username?: string; first_name: string },
+  admins: ReadonlySet<number>,
+): Requester {
+  return {
+    id: from.id,
+    name: from.username ? `@${from.username}` : from.first_name,
+    isAdmin: admins.has(from.id),
+  };
+}
+
+/**
+ * /promote as a conversation persisted in Redis: it asks once (the request is an
+ * external, recorded side effect) and then waits for this promotion's decision or
+ * /cancel, surviving restarts. CI is followed outside it, by the promotion service:
+ * webhooks and polls are not Telegram updates a conversation could wait for. Updates
+ * it does not want pass on to the rest of the bot.
+ */
+function promoteConversation(service: PromotionService, admins: ReadonlySet<number>, maxWaitMs: number) {
+  return async (conversation: Conversation<BotContext, Context>, ctx: Context) => {
+    const from = ctx.from;
+    const chat = ctx.chat;
+    if (!from || !chat) return;
+    const requester = requesterOf(from, admins);
+    const outcome = await conversation.external(() => service.request(requester, chat.id, chat.type));
+    if (outcome.kind === 'refused') {
+      await ctx.reply(outcome.text, { link_preview_options: { is_disabled: true } });
+      return;
+    }
+    for (;;) {
+      const next = await conversation.waitUntil(
+        (c) => c.callbackQuery?.data?.startsWith(BUTTON_PREFIX) === true || c.hasCommand('cancel'),
+        { next: true, maxMilliseconds: maxWaitMs },
+      );
+      const actor = requesterOf(next.from!, admins);
+      if (next.callbackQuery) {
+        const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
+        const decision = await conversation.external(() => service.decide(data, actor));
+        await next.answerCallbackQuery({ text: decision.answer, show_alert: decision.alert });
+        if (decision.final) return;
+      } else {
+        if (!actor.isAdmin) {
+          await next.reply('⛔ /cancel is for lugh admins only.');
+          continue;
+        }
+        const text = await conversation.external(() => service.cancel(actor));
+        await next.reply(text);
+        if (!text.startsWith('Too late')) return;
+      }
+    }
+  };
+}
+
+/** /promote and /cancel, plus the Yes/No buttons when no conversation is waiting for them. */
+export function createPromoteFeature(
+  service: PromotionService | undefined,
+  admins: ReadonlySet<number>,
+  maxWaitMs: number,
+): Feature {
+  const composer = new Composer<BotContext>();
+  if (!service) {
+    composer.command(['promote', 'cancel'], requireAdmin('/promote'), async (ctx) => {
+      await ctx.reply('Promotions run on the staging bot: send /promote there. Nothing was changed.');
+    });
+  } else {
+    composer.use(
+      createConversation(promoteConversation(service, admins, maxWaitMs), { id: CONVERSATION_ID }),
+    );
+    composer.command('promote', requireAdmin('/promote'), async (ctx) => {
+      // A conversation left over from an ended promotion would swallow this one; the
+      // database, not the conversation, knows what is in flight.
+      await ctx.conversation.exit(CONVERSATION_ID);
+      await ctx.conversation.enter(CONVERSATION_ID);
+    });
+    composer.command('cancel', requireAdmin('/cancel'), async (ctx) => {
+      await ctx.reply(await service.cancel(requesterOf(ctx.from!, admins)));
+    });
+    composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
+      const decision = await service.decide(
+        ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
+        requesterOf(ctx.from, admins),
+      );
+      await ctx.answerCallbackQuery({ text: decision.answer, show_alert: decision.alert });
+    });
+  }
+  return {
+    commands: [
+      { command: 'promote', description: 'Promote develop to main and deploy production', access: 'admin' },
+      {
+        command: 'cancel',
+        description: 'Cancel the promotion in flight (before the merge)',
+        access: 'admin',
+      },
+    ],
+    composer,
+  };
+}

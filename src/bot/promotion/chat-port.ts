@@ -1,0 +1,38 @@
+import { type Api, GrammyError, InlineKeyboard } from 'grammy';
+import type { Button, PromotionChat } from './promotion-service.js';
+
+function keyboard(buttons: readonly Button[] | undefined): InlineKeyboard {
+  const kb = new InlineKeyboard();
+  for (const b of buttons ?? []) kb.text(b.text, b.data);
+  return kb;
+}
+
+/**
+ * The promotion's messages, sent through the bot's Api (so marked and retried like all
+ * others). The Api is looked up on each call: the bot is built after the service.
+ */
+export function createPromotionChat(apiOf: () => Api): PromotionChat {
+  return {
+    async send(chatId, html, buttons) {
+      const message = await apiOf().sendMessage(chatId, html, {
+        parse_mode: 'HTML',
+        link_preview_options: { is_disabled: true },
+        reply_markup: buttons?.length ? keyboard(buttons) : undefined,
+      });
+      return message.message_id;
+    },
+    async edit(chatId, messageId, html, buttons) {
+      try {
+        await apiOf().editMessageText(chatId, messageId, html, {
+          parse_mode: 'HTML',
+          link_preview_options: { is_disabled: true },
+          reply_markup: keyboard(buttons),
+        });
+      } catch (error) {
+        // Same text as before: Telegram refuses the edit, and there is nothing to do.
+        if (error instanceof GrammyError && error.description.includes('message is not modified')) return;
+        throw error;
+      }
+    },
+  };
+}

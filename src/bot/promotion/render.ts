@@ -1,0 +1,89 @@
+import type { CiState, Comparison } from '../../forge/forge.js';
+import type { HeldLock } from '../../store/locks.js';
+import type { Promotion } from '../../store/promotions.js';
+import { escapeHtml } from '../html.js';
+
+/** At most this many commits are listed; the rest become "and N more". */
+export const MAX_COMMITS_SHOWN = 10;
+
+const short = (sha: string | null | undefined) => (sha ?? '').slice(0, 7);
+
+export function link(url: string, text: string): string {
+  return `<a href="${escapeHtml(url)}">${escapeHtml(text)}</a>`;
+}
+
+function relative(until: Date, now: Date): string {
+  const minutes = Math.max(0, Math.round((until.getTime() - now.getTime()) / 60_000));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${minutes % 60} min`;
+}
+
+/** The commits develop is ahead of main, newest first, capped. */
+export function renderCommits(comparison: Comparison): string[] {
+  const shown = comparison.commits
+    .slice(0, MAX_COMMITS_SHOWN)
+    .map((c) => `• <code>${short(c.sha)}</code> ${escapeHtml(c.title)} — ${escapeHtml(c.author)}`);
+  const more = comparison.commits.length - shown.length;
+  if (more > 0) shown.push(`…and ${more} more`);
+  return shown;
+}
+
+export function renderPlan(comparison: Comparison, prUrl: string, prNumber: number, reused: boolean): string {
+  return [
+    `<b>Promoting develop → main</b>: ${comparison.aheadBy} commit${comparison.aheadBy === 1 ? '' : 's'}, ${comparison.filesChanged} file${comparison.filesChanged === 1 ? '' : 's'} changed`,
+    ...renderCommits(comparison),
+    `Pull request: ${link(prUrl, `#${prNumber}`)}${reused ? ' (already open, reused)' : ''}`,
+  ].join('\n');
+}
+
+/** The body of the promotion pull request on GitHub. */
+export function renderPullBody(comparison: Comparison, requester: string): string {
+  const lines = comparison.commits.map((c) => `- ${c.sha.slice(0, 7)} ${c.title} (${c.author})`);
+  return [
+    `Promotion of \`develop\` to \`main\`, requested from Telegram by ${requester} with lugh.`,
+    '',
+    `Commits (${comparison.aheadBy}):`,
+    ...lines,
+  ].join('\n');
+}
+
+const STATE_ICON = { pending: '⏳', success: '✅', failure: '❌' } as const;
+
+export function renderCi(promotion: Promotion, ci: CiState): string {
+  const head = `<b>CI</b> for <code>${short(promotion.headSha)}</code>`;
+  if (ci.checks.length === 0) return `${head}: waiting for checks to start…`;
+  const lines = ci.checks.map((c) => {
+    const name = c.url ? link(c.url, c.name) : escapeHtml(c.name);
+    return `${STATE_ICON[c.state]} ${name} — ${escapeHtml(c.detail)}`;
+  });
+  const overall = ci.overall === 'success' ? 'all green' : ci.overall === 'failure' ? 'failed' : 'running';
+  return [`${head}: ${overall}`, ...lines].join('\n');
+}
+
+export function renderCiFailed(promotion: Promotion, ci: CiState): string {
+  const failed = ci.checks.filter((c) => c.state === 'failure');
+  return [
+    `❌ <b>CI failed</b> for <code>${short(promotion.headSha)}</code>: nothing was merged.`,
+    ...failed.map((c) => `• ${c.url ? link(c.url, c.name) : escapeHtml(c.name)} — ${escapeHtml(c.detail)}`),
+    'Fix develop and run /promote again.',
+  ].join('\n');
+}
+
+export function renderPrompt(promotion: Promotion, expiresAt: Date, now: Date, twoPerson: boolean): string {
+  return [
+    `Merge and deploy to production?`,
+    `Head: <code>${promotion.headSha}</code>`,
+    `PR: ${promotion.prUrl ? link(promotion.prUrl, `#${promotion.prNumber}`) : `#${promotion.prNumber}`}`,
+    twoPerson ? 'Two-person rule: another admin must approve.' : undefined,
+    `The buttons expire in ${relative(expiresAt, now)}.`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function renderLock(lock: HeldLock, now: Date): string {
+  return `⛔ Production deploys are locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}”, for another ${relative(lock.expiresAt, now)} (until ${lock.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC). Nothing was changed.`;
+}
+
+export { short as shortSha };
