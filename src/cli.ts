@@ -11,7 +11,7 @@ import { webhookCallback } from 'grammy';
 import type { BotDeps } from './bot/context.js';
 import { allCommands, createBot } from './bot/create-bot.js';
 import { createPromotionChat } from './bot/promotion/chat-port.js';
-import { createPromotionService } from './bot/promotion/promotion-service.js';
+import { createPromotionService, type PromotionService } from './bot/promotion/promotion-service.js';
 import { publishCommands } from './bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
@@ -89,12 +89,25 @@ function otherPrefixOf(config: Config): string {
 export interface Instance {
   readonly port: number;
   readonly telegram: TelegramRuntime;
+  /** The staging instance's promotions; undefined on production. */
+  readonly promotion?: PromotionService;
   /** Stops taking updates, finishes those in flight, closes HTTP, Postgres and Redis. */
   stop(): Promise<void>;
 }
 
+export interface InstanceOptions {
+  /** Octokit retries and throttling; on unless a test wants to see GitHub's answers as they are. */
+  readonly resilientGitHub?: boolean;
+  /** The clock of promotions (CI deadlines, button expiry); tests move it. */
+  readonly now?: () => Date;
+}
+
 /** Everything `lugh start` runs, wired in one place. */
-export async function startInstance(config: Config, logger: Logger): Promise<Instance> {
+export async function startInstance(
+  config: Config,
+  logger: Logger,
+  options: InstanceOptions = {},
+): Promise<Instance> {
   const startedAt = new Date();
   mkdirSync(config.home, { recursive: true });
   await runMigrations({ databaseUrl: config.databaseUrl, logger });
@@ -108,7 +121,12 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
   const forge =
     config.github.token && config.github.repo
       ? createForge(
-          createGitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl, logger }),
+          createGitHubClient({
+            token: config.github.token,
+            apiUrl: config.github.apiUrl,
+            logger,
+            resilient: options.resilientGitHub,
+          }),
           config.github.repo,
         )
       : undefined;
@@ -124,6 +142,7 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
         audit,
         queue,
         chat: createPromotionChat(() => bot.api),
+        now: options.now,
       })
     : undefined;
   const botDeps: BotDeps = {
@@ -202,6 +221,7 @@ export async function startInstance(config: Config, logger: Logger): Promise<Ins
   return {
     port,
     telegram,
+    promotion,
     stop: () => {
       stopping ??= (async () => {
         await telegram.stop();
