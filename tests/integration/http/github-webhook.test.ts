@@ -1,0 +1,84 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { githubWebhookHandler } from '../../../src/http/github-webhook.js';
+import { createHttpServer, type HttpServer } from '../../../src/http/server.js';
+import { createLogger } from '../../../src/logger.js';
+
+const SECRET = 'a-webhook-secret-of-some-length';
+
+describe('POST /webhooks/github', () => {
+  let server: HttpServer;
+  let base: string;
+  const seen = new Set<string>();
+  const delivered: Array<{ id: string; event: string; payload: unknown }> = [];
+  beforeAll(async () => {
+    const logger = createLogger({ level: 'silent', secrets: [SECRET] });
+    server = createHttpServer({
+      logger,
+      health: async () => ({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' }),
+      version: () => ({
+        env: 'staging',
+        version: '0',
+        gitSha: null,
+        buildTime: null,
+        startedAt: '',
+        uptimeSeconds: 0,
+      }),
+      githubWebhook: githubWebhookHandler(SECRET, logger, async (d) => {
+        if (seen.has(d.id)) return 'duplicate';
+        seen.add(d.id);
+        delivered.push(d);
+        return 'handled';
+      }),
+    });
+    base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+  });
+  afterAll(() => server?.close());
+
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`${base}/webhooks/github`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  const sign = (body: string, secret = SECRET) =>
+    `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+  it('hands on a correctly signed delivery once, and recognises its redelivery', async () => {
+    const body = JSON.stringify({ action: 'completed', check_run: { head_sha: 'abc' } });
+    const headers = {
+      'x-github-event': 'check_run',
+      'x-github-delivery': 'd-42',
+      'x-hub-signature-256': sign(body),
+    };
+    expect((await post(body, headers)).status).toBe(202);
+    expect((await post(body, headers)).status).toBe(200);
+    expect(delivered).toEqual([{ id: 'd-42', event: 'check_run', payload: JSON.parse(body) }]);
+  });
+
+  it('refuses a wrong signature, a signature over other bytes, and a missing one', async () => {
+    const body = JSON.stringify({ zen: 'hi' });
+    const headers = { 'x-github-event': 'ping', 'x-github-delivery': 'd-43' };
+    expect(
+      (await post(body, { ...headers, 'x-hub-signature-256': sign(body, 'another-secret-entirely') })).status,
+    ).toBe(401);
+    expect((await post(`${body} `, { ...headers, 'x-hub-signature-256': sign(body) })).status).toBe(401);
+    expect((await post(body, headers)).status).toBe(401);
+    expect(delivered.map((d) => d.id)).not.toContain('d-43');
+  });
+
+  it('asks for the delivery headers and for JSON', async () => {
+    const body = JSON.stringify({});
+    expect((await post(body, { 'x-hub-signature-256': sign(body) })).status).toBe(400);
+    const notJson = 'not json';
+    expect(
+      (
+        await post(notJson, {
+          'x-github-event': 'ping',
+          'x-github-delivery': 'd-44',
+          'x-hub-signature-256': sign(notJson),
+        })
+      ).status,
+    ).toBe(400);
+  });
+});
