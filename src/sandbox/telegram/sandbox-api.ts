@@ -14,6 +14,9 @@ import { SandboxUsageError, UnknownBotError } from './user-side.js';
  *   GET  /_sandbox/transcript?token=…&chatId=…                            → TranscriptEntry[]
  *   GET  /_sandbox/bot?token=…                                            → the bot's User (getMe)
  *
+ * Each of them also takes `bot: "<username>"` (`?bot=…`) instead of the token, so the web
+ * chat page (page/page-routes.ts) can address bots without ever holding a token.
+ *
  * Answers are `{ ok: true, result }` or `{ ok: false, error }`; none carries a token.
  */
 export async function handleSandboxRequest(
@@ -45,28 +48,40 @@ async function dispatch(
   switch (route) {
     case 'POST /_sandbox/send': {
       const body = await jsonBody(req);
-      return { value: core.sendText(body as unknown as Parameters<StandInCore['sendText']>[0]) };
+      const input = { ...body, token: tokenOf(core, body.token, body.bot) };
+      return { value: core.sendText(input as unknown as Parameters<StandInCore['sendText']>[0]) };
     }
     case 'POST /_sandbox/press': {
       const body = await jsonBody(req);
-      const id = core.pressButton(body as unknown as Parameters<StandInCore['pressButton']>[0]);
+      const input = { ...body, token: tokenOf(core, body.token, body.bot) };
+      const id = core.pressButton(input as unknown as Parameters<StandInCore['pressButton']>[0]);
       return { value: { callback_query_id: id } };
     }
     case 'POST /_sandbox/block': {
       const body = await jsonBody(req);
-      core.blockBot(String(body.token), Number(body.userId));
+      core.blockBot(tokenOf(core, body.token, body.bot), Number(body.userId));
       return { value: true };
     }
     case 'GET /_sandbox/transcript': {
       const chatId = Number(url.searchParams.get('chatId'));
       if (!Number.isInteger(chatId)) throw new SandboxUsageError('transcript: chatId must be an integer');
-      return { value: core.transcript(url.searchParams.get('token') ?? '', chatId).map(toJson) };
+      const token = tokenOf(core, url.searchParams.get('token'), url.searchParams.get('bot'));
+      return { value: core.transcript(token, chatId).map(toJson) };
     }
     case 'GET /_sandbox/bot':
-      return { value: core.bot(url.searchParams.get('token') ?? '').user };
+      return {
+        value: core.bot(tokenOf(core, url.searchParams.get('token'), url.searchParams.get('bot'))).user,
+      };
     default:
       return undefined;
   }
+}
+
+/** The token given, or the token of the bot named by its username. */
+function tokenOf(core: StandInCore, token: unknown, username: unknown): string {
+  if (typeof token === 'string' && token !== '') return token;
+  if (typeof username === 'string' && username !== '') return core.botByUsername(username).token;
+  throw new SandboxUsageError('name the bot with `token` or `bot` (its username)');
 }
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {

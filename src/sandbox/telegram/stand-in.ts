@@ -79,6 +79,7 @@ export class StandInCore {
   private readonly faults = new FaultRegistry();
   private readonly callLog: Array<CallRecord & { rawToken: string }> = [];
   private readonly waits = new Set<(error: Error) => void>();
+  private readonly changeListeners = new Set<(bot: BotState) => void>();
   private readonly rateLimiter: RateLimiter | undefined;
   closed = false;
 
@@ -123,8 +124,53 @@ export class StandInCore {
     return bot ? [...bot.files.values()].find((file) => file.filePath === filePath) : undefined;
   }
 
+  /** Registered bots, oldest first. */
+  registeredBots(): BotState[] {
+    return [...this.bots.values()];
+  }
+
+  /** The bot with this username (case-insensitive): how the web page names a bot without its token. */
+  botByUsername(username: string): BotState {
+    const wanted = String(username).replace(/^@/, '').toLowerCase();
+    const found = [...this.bots.values()].filter((bot) => bot.user.username.toLowerCase() === wanted);
+    if (found.length > 1) throw new SandboxUsageError(`more than one bot is registered as @${wanted}`);
+    if (!found[0]) throw new UnknownBotError(`no bot registered as @${wanted}`);
+    return found[0];
+  }
+
+  /** Calls `listener` after anything may have changed a bot's chats; returns the unsubscribe. */
+  onChange(listener: (bot: BotState) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(token: string): void {
+    const bot = this.bots.get(token);
+    if (!bot) return;
+    for (const listener of [...this.changeListeners]) {
+      try {
+        listener(bot);
+      } catch {
+        // A watcher's failure (a page that went away, say) must not fail the bot's call.
+      }
+    }
+  }
+
   /** Runs one Bot API call as the real server would answer it. */
   async call(token: string, method: string, params: Params, signal: AbortSignal): Promise<CallOutcome> {
+    try {
+      return await this.answer(token, method, params, signal);
+    } finally {
+      this.changed(token);
+    }
+  }
+
+  private async answer(
+    token: string,
+    method: string,
+    params: Params,
+    signal: AbortSignal,
+  ): Promise<CallOutcome> {
     this.callLog.push({
       rawToken: token,
       token: maskToken(token),
@@ -176,15 +222,20 @@ export class StandInCore {
   }
 
   sendText(input: SendTextInput): Message {
-    return sendUserText(this.bot(input.token), input);
+    const message = sendUserText(this.bot(input.token), input);
+    this.changed(input.token);
+    return message;
   }
 
   pressButton(input: PressButtonInput): string {
-    return pressInlineButton(this.bot(input.token), input);
+    const id = pressInlineButton(this.bot(input.token), input);
+    this.changed(input.token);
+    return id;
   }
 
   blockBot(token: string, userId: number): void {
     blockBotByUser(this.bot(token), userId);
+    this.changed(token);
   }
 
   transcript(token: string, chatId: number): TranscriptEntry[] {
