@@ -3,6 +3,7 @@
  * It depends on node built-ins only: the product must never import it (see DESIGN §7).
  */
 export type { FaultSpec } from './faults.js';
+export type { PageUser } from './page/page-users.js';
 export {
   type CallRecord,
   startTelegramStandIn,

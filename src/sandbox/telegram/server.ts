@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { BotApiError, notFound } from './errors.js';
 import { sendJson } from './json-response.js';
+import { type ChatPageOptions, createChatPageRoutes } from './page/page-routes.js';
 import { parseParams, readBody } from './request-body.js';
 import { handleSandboxRequest } from './sandbox-api.js';
 import type { StandInCore } from './stand-in.js';
@@ -8,10 +9,12 @@ import type { StandInCore } from './stand-in.js';
 const botApiPath = /^\/bot([^/]+)\/(?:test\/)?([^/]*)$/;
 const filePath = /^\/file\/bot([^/]+)\/(.+)$/;
 
-/** The HTTP face of the stand-in: Bot API, file downloads and the user-side sandbox API. */
-export function createStandInServer(core: StandInCore): Server {
+/** The HTTP face of the stand-in: Bot API, file downloads, the user-side sandbox API and the chat page. */
+export function createStandInServer(core: StandInCore, page: ChatPageOptions = {}): Server {
   const held = new Set<ServerResponse>();
+  const chatPage = createChatPageRoutes(core, page);
   const server = createServer((req, res) => {
+    if (chatPage(req, res)) return;
     handle(core, req, res, held).catch(() => {
       if (!res.headersSent)
         sendJson(res, 500, { ok: false, error_code: 500, description: 'Internal Server Error' });

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { BotApiError, notFound, serverError, tooManyRequests, unauthorized } from './errors.js';
 import { FaultRegistry, type FaultSpec } from './faults.js';
 import { DescribedResult, methods } from './methods.js';
+import type { PageUser } from './page/page-users.js';
 import { Params } from './params.js';
 import { RateLimiter } from './rate-limit.js';
 import { createStandInServer } from './server.js';
@@ -28,6 +29,8 @@ export interface TelegramStandInOptions {
   now?: () => number;
   /** Emulate the real send limits with 429s (off by default). */
   rateLimits?: boolean;
+  /** Who the web chat page at `/` can write as; defaults to an admin and a stranger. */
+  pageUsers?: PageUser[];
 }
 
 export interface CallRecord {
@@ -297,7 +300,7 @@ export class StandInCore {
 /** Starts the Telegram Bot API stand-in on a local port (any free one by default). */
 export async function startTelegramStandIn(options: TelegramStandInOptions = {}): Promise<TelegramStandIn> {
   const core = new StandInCore(options.now ?? Date.now, options.rateLimits ?? false);
-  const server = createStandInServer(core);
+  const server = createStandInServer(core, { users: options.pageUsers });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
