@@ -1,0 +1,212 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { Bot, InlineKeyboard, InputFile } from 'grammy';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const chromiumPresent = existsSync(CHROMIUM);
+const ARTIFACTS = 'tests/artifacts';
+
+const STAGING = '7100001:AAE-staging_secret-token';
+const PRODUCTION = '7100002:AAF-production_secret-token';
+const admin = { id: 1001, first_name: 'Ada', username: 'ada', label: 'admin' };
+const stranger = { id: 2002, first_name: 'Sam', username: 'sam', label: 'stranger' };
+
+/** A small real grammY bot: HTML help, a button that edits its message, a chat action, a document. */
+function stagingBot(tg: TelegramStandIn): Bot {
+  const bot = new Bot(STAGING, { client: { apiRoot: tg.apiRoot } });
+  bot.command('help', (ctx) =>
+    ctx.reply(
+      '🧪 STAGING · <b>lugh</b> helps you ship.\n<i>/deploy</i> asks first, <code>/log</code> sends a file. ' +
+        '<a href="https://example.com/docs">Docs</a> · &lt;img src=x onerror=alert(1)&gt;',
+      { parse_mode: 'HTML' },
+    ),
+  );
+  bot.command('deploy', async (ctx) => {
+    await ctx.replyWithChatAction('typing');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await ctx.reply('🧪 STAGING · Deploy <b>develop</b> to staging?', {
+      parse_mode: 'HTML',
+      reply_markup: new InlineKeyboard().text('Deploy', 'deploy:yes').text('Cancel', 'deploy:no'),
+    });
+  });
+  bot.command('log', (ctx) =>
+    ctx.replyWithDocument(new InputFile(Buffer.from('line 1\nline 2\n'), 'deploy.log'), {
+      caption: 'The last deploy',
+    }),
+  );
+  bot.callbackQuery('deploy:yes', async (ctx) => {
+    await ctx.editMessageText('🧪 STAGING · ✅ Deploying <b>develop</b>…', { parse_mode: 'HTML' });
+    await ctx.answerCallbackQuery({ text: 'Deployment queued' });
+  });
+  return bot;
+}
+
+async function startPolling(bot: Bot): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    bot.start({ onStart: () => resolve() }).catch(reject);
+  });
+}
+
+const messages = (page: Page, from?: 'bot' | 'user') =>
+  page.locator(from ? `[data-testid="message"][data-from="${from}"]` : '[data-testid="message"]');
+
+describe('web chat page on the Telegram stand-in', () => {
+  let tg: TelegramStandIn | undefined;
+  let bot: Bot | undefined;
+  let browser: Browser | undefined;
+  afterEach(async () => {
+    await browser?.close();
+    if (bot?.isRunning()) await bot.stop();
+    await tg?.close();
+    browser = undefined;
+    bot = undefined;
+    tg = undefined;
+  });
+
+  it.skipIf(!chromiumPresent)(
+    'chats with a real grammY bot in Chromium: HTML reply, button edits in place with a toast, a separate chat per user (needs Debian chromium)',
+    async () => {
+      tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
+      tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh (staging)' });
+      tg.registerBot({ token: PRODUCTION, username: 'LughBot', firstName: 'Lugh' });
+      bot = stagingBot(tg);
+      await bot.api.setMyCommands([
+        { command: 'help', description: 'What I can do' },
+        { command: 'deploy', description: 'Deploy develop to staging' },
+      ]);
+      await startPolling(bot);
+
+      // The page learns bots by handle; no token ever reaches it.
+      const bots = (await (await fetch(`${tg.apiRoot}/_sandbox/bots`)).json()) as { result: unknown[] };
+      expect(bots.result).toEqual([
+        { handle: 'LughDevBot', username: 'LughDevBot', first_name: 'Lugh (staging)' },
+        { handle: 'LughBot', username: 'LughBot', first_name: 'Lugh' },
+      ]);
+      const html = await (await fetch(`${tg.apiRoot}/`)).text();
+      for (const secret of ['staging_secret', 'production_secret']) {
+        expect(html).not.toContain(secret);
+        expect(JSON.stringify(bots)).not.toContain(secret);
+      }
+
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+      });
+      page.on('dialog', (dialog) => {
+        problems.push(`a dialog opened: ${dialog.message()}`);
+        void dialog.dismiss();
+      });
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${tg.apiRoot}/`);
+
+      const botSwitch = page.getByTestId('bot-switch');
+      await expect
+        .poll(() => botSwitch.getByRole('button').allTextContents())
+        .toEqual([expect.stringContaining('@LughDevBot'), expect.stringContaining('@LughBot')]);
+      await botSwitch.locator('button[data-bot="LughDevBot"]').click();
+      await page.getByTestId('user-switch').locator('button[data-user="admin"]').click();
+      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('Lugh (staging)');
+
+      // /help: the reply's HTML formatting is rendered from its entities, its text stays text.
+      const composer = page.getByTestId('composer');
+      await composer.fill('/help');
+      await composer.press('Enter');
+      await messages(page, 'user').filter({ hasText: '/help' }).waitFor();
+      const help = messages(page, 'bot').filter({ hasText: 'helps you ship' });
+      await help.waitFor();
+      expect(await help.locator('b').first().textContent()).toBe('lugh');
+      expect(await help.locator('i').first().textContent()).toBe('/deploy');
+      expect(await help.locator('code').first().textContent()).toBe('/log');
+      expect(await help.locator('a').getAttribute('href')).toBe('https://example.com/docs');
+      expect(await help.textContent()).toContain('<img src=x onerror=alert(1)>');
+      expect(await help.locator('img').count()).toBe(0);
+      expect(await composer.inputValue()).toBe('');
+
+      // "/" offers the bot's commands.
+      await composer.fill('/');
+      await expect
+        .poll(() => page.getByTestId('command-suggestion').allTextContents())
+        .toEqual([expect.stringContaining('/help'), expect.stringContaining('/deploy')]);
+      await composer.fill('/deploy');
+      await composer.press('Enter');
+      await expect.poll(() => page.getByTestId('chat-status').textContent()).toBe('typing…');
+      const prompt = messages(page, 'bot').filter({ hasText: 'Deploy develop to staging?' });
+      await prompt.waitFor();
+      const promptId = await prompt.getAttribute('data-message-id');
+      expect(await prompt.getByText('edited').count()).toBe(0);
+
+      // Tapping the button edits that same message in place and shows the callback answer.
+      await page.getByTestId('inline-button').filter({ hasText: 'Deploy' }).click();
+      const edited = messages(page, 'bot').filter({ hasText: 'Deploying develop' });
+      await edited.waitFor();
+      expect(await edited.getAttribute('data-message-id')).toBe(promptId);
+      expect(await edited.getByTestId('edited').textContent()).toBe('edited');
+      expect(await edited.locator('b').textContent()).toBe('develop');
+      expect(await page.locator(`[data-testid="message"][data-message-id="${promptId}"]`).count()).toBe(1);
+      expect(await page.getByTestId('inline-button').count()).toBe(0);
+      await expect.poll(() => page.getByTestId('toast').textContent()).toBe('Deployment queued');
+
+      // A document arrives as a download link that serves the bot's bytes.
+      await composer.fill('/log');
+      await page.getByTestId('send').click();
+      const link = page.getByTestId('document');
+      await link.waitFor();
+      expect(await link.textContent()).toContain('deploy.log');
+      const download = await fetch(new URL((await link.getAttribute('href'))!, tg.apiRoot));
+      expect(download.headers.get('content-disposition')).toContain('attachment');
+      expect(await download.text()).toBe('line 1\nline 2\n');
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}/chat-page.png` });
+
+      // The stranger has a chat of their own with the same bot.
+      await page.getByTestId('user-switch').locator('button[data-user="stranger"]').click();
+      await page.getByTestId('empty-chat').waitFor();
+      expect(await messages(page).count()).toBe(0);
+      expect(await page.getByTestId('toast').isHidden()).toBe(true);
+      await composer.fill('/help');
+      await composer.press('Enter');
+      await messages(page, 'bot').filter({ hasText: 'helps you ship' }).waitFor();
+      expect(await messages(page).count()).toBe(2);
+      const strangerChat = tg.transcript(STAGING, stranger.id);
+      expect(strangerChat.filter((e) => e.kind === 'user_message').map((e) => e.from.first_name)).toEqual([
+        'Sam',
+      ]);
+      await page.screenshot({ path: `${ARTIFACTS}/chat-page-stranger.png` });
+
+      // Back to the admin: their chat is still there, and production is another chat again.
+      await page.getByTestId('user-switch').locator('button[data-user="admin"]').click();
+      await edited.waitFor();
+      expect(await messages(page).count()).toBe(tg.transcript(STAGING, admin.id).filter(isMessage).length);
+      await botSwitch.locator('button[data-bot="LughBot"]').click();
+      await page.getByTestId('empty-chat').waitFor();
+
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await botSwitch.locator('button[data-bot="LughDevBot"]').click();
+      await edited.waitFor();
+      await page.screenshot({ path: `${ARTIFACTS}/chat-page-desktop.png` });
+      expect(problems).toEqual([]);
+    },
+    60_000,
+  );
+});
+
+const isMessage = (entry: { kind: string }): boolean =>
+  entry.kind === 'user_message' || entry.kind === 'bot_message';
