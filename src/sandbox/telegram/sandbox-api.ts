@@ -26,6 +26,16 @@ export async function handleSandboxRequest(
   url: URL,
 ): Promise<void> {
   const route = `${req.method} ${url.pathname}`;
+  // Browsers send Origin on cross-site requests: another page open in the same browser
+  // must not be able to post as the page's users. Tools without Origin (tests, curl) pass.
+  const origin = req.headers.origin;
+  if (req.method === 'POST' && origin !== undefined && origin !== `http://${req.headers.host}`) {
+    sendJson(res, 403, {
+      ok: false,
+      error: `requests from ${origin} are not allowed; use the page at http://${req.headers.host}/`,
+    });
+    return;
+  }
   try {
     const result = await dispatch(core, route, req, url);
     if (result === undefined) {

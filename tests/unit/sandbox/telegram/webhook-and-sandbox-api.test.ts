@@ -153,4 +153,20 @@ describe('Telegram stand-in: user-side HTTP API', () => {
     expect(body).toContain('555:***');
     expect(body).not.toContain('very-secret');
   });
+
+  it('refuses a POST from another site (Origin of a different page), and accepts the page’s own', async () => {
+    const body = JSON.stringify({ token: TOKEN, chat: privateChat(alice), from: alice, text: 'hi' });
+    const post = (origin: string) =>
+      fetch(`${tg.apiRoot}/_sandbox/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body,
+      });
+    const foreign = await post('http://evil.example');
+    expect(foreign.status).toBe(403);
+    expect(tg.transcript(TOKEN, alice.id)).toEqual([]);
+    const own = await post(tg.apiRoot);
+    expect(own.status).toBe(200);
+    expect(tg.transcript(TOKEN, alice.id)).toHaveLength(1);
+  });
 });
