@@ -170,15 +170,10 @@ export class GitRepository {
     return info;
   }
 
-  /** Commits reachable from `head` but not from `base`, oldest first. */
-  async commitsBetween(
-    base: string,
-    head: string,
-    options: { noMerges?: boolean } = {},
-  ): Promise<CommitInfo[]> {
-    const args = ['log', '--reverse', `--format=${LOG_FORMAT}`];
-    if (options.noMerges) args.push('--no-merges');
-    return parseLog(await git(this.dir, [...args, `${base}..${head}`, '--']));
+  /** Commits reachable from `head` but not from `base` (all of head's history without one), oldest first. */
+  async commitsBetween(base: string | undefined, head: string): Promise<CommitInfo[]> {
+    const range = base ? `${base}..${head}` : head;
+    return parseLog(await git(this.dir, ['log', '--reverse', `--format=${LOG_FORMAT}`, range, '--']));
   }
 
   async countBetween(base: string, head: string): Promise<number> {
@@ -208,8 +203,12 @@ export class GitRepository {
       const entry = stat[i];
       if (!entry) continue;
       const [added, deleted, path] = entry.split('\t');
-      // A rename's paths follow as two more fields.
-      const name = path === '' ? stat[(i += 2)] : path;
+      let name = path;
+      if (path === '') {
+        // A rename's paths follow as two more fields; the new name is the second.
+        i += 2;
+        name = stat[i];
+      }
       counts.set(name ?? '', {
         additions: added === '-' ? 0 : Number(added),
         deletions: deleted === '-' ? 0 : Number(deleted),

@@ -1,0 +1,57 @@
+/** A failure to inject into matching requests; `route` is "METHOD /template" as in GitHub's docs. */
+export interface FaultSpec {
+  readonly route: string;
+  readonly kind: '5xx' | 'primary-rate-limit' | 'secondary-rate-limit' | 'hang';
+  /** How many matching requests fail (default 1). */
+  readonly times?: number;
+  /** 5xx: the status (default 502); secondary-rate-limit: 403 (default) or 429. */
+  readonly status?: number;
+}
+
+interface ArmedFault {
+  readonly spec: FaultSpec;
+  remaining: number;
+}
+
+function normalizeRoute(route: string): string {
+  const [method = '', ...path] = route.trim().split(/\s+/);
+  return `${method.toUpperCase()} ${path.join(' ')}`;
+}
+
+/** Injected faults, consumed in the order they were armed. */
+export class FaultRegistry {
+  private readonly faults: ArmedFault[] = [];
+
+  constructor(private readonly knownRoutes: readonly string[]) {}
+
+  add(spec: FaultSpec): void {
+    const route = normalizeRoute(spec.route);
+    if (!this.knownRoutes.includes(route)) {
+      throw new Error(`injectFault: the stand-in serves no route "${spec.route}"`);
+    }
+    const times = spec.times ?? 1;
+    if (!Number.isInteger(times) || times < 1)
+      throw new Error('injectFault: times must be a positive integer');
+    if (spec.kind === '5xx' && spec.status !== undefined && (spec.status < 500 || spec.status > 599)) {
+      throw new Error(`injectFault: ${spec.status} is not a 5xx status`);
+    }
+    if (
+      spec.kind === 'secondary-rate-limit' &&
+      spec.status !== undefined &&
+      ![403, 429].includes(spec.status)
+    ) {
+      throw new Error('injectFault: a secondary rate limit answers 403 or 429');
+    }
+    this.faults.push({ spec: { ...spec, route }, remaining: times });
+  }
+
+  /** The fault for this request's route, if one is armed. */
+  take(route: string): FaultSpec | undefined {
+    const index = this.faults.findIndex((fault) => fault.spec.route === route);
+    const fault = this.faults[index];
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining === 0) this.faults.splice(index, 1);
+    return fault.spec;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * A local stand-in for GitHub's REST API that Octokit cannot tell from api.github.com, backed by
+ * a real git repository. It depends on node built-ins only: the product must never import it
+ * (see DESIGN §7).
+ */
+export type { PlannedCheck } from './check-plans.js';
+export type { FaultSpec } from './faults.js';
+export { seedSandboxRepository } from './seed-repository.js';
+export type { RequestLogEntry } from './server.js';
+export {
+  type GitHubStandIn,
+  type GitHubStandInOptions,
+  type PushCommitInput,
+  startGitHubStandIn,
+} from './stand-in.js';
+export type { CheckConclusion } from './state.js';
+export { signatureFor } from './webhook-sender.js';

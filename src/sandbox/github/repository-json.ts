@@ -1,0 +1,115 @@
+import { ownerAccount, userJson } from './account-json.js';
+import { nodeId, repoApiUrl, repoHtmlUrl, type Site } from './site.js';
+
+export interface RepositoryFacts {
+  readonly defaultBranch: string;
+  /** ISO time of the last push. */
+  readonly pushedAt: string;
+  /** GitHub counts open pull requests as open issues. */
+  readonly openIssues: number;
+}
+
+/**
+ * The repository as GitHub's REST API shows it: the full form (repos.get) carries every field
+ * of the shorter ones (repository, minimal-repository, the webhook's), so one builder serves all.
+ */
+export function repositoryJson(site: Site, facts: RepositoryFacts) {
+  const api = repoApiUrl(site);
+  const html = repoHtmlUrl(site);
+  const host = new URL(site.apiUrl).host;
+  return {
+    id: site.repoId,
+    node_id: nodeId('R', site.repoId),
+    name: site.name,
+    full_name: `${site.owner}/${site.name}`,
+    private: true,
+    owner: userJson(site, ownerAccount(site)),
+    html_url: html,
+    description: 'The service lugh promotes and deploys',
+    fork: false,
+    url: api,
+    forks_url: `${api}/forks`,
+    keys_url: `${api}/keys{/key_id}`,
+    collaborators_url: `${api}/collaborators{/collaborator}`,
+    teams_url: `${api}/teams`,
+    hooks_url: `${api}/hooks`,
+    issue_events_url: `${api}/issues/events{/number}`,
+    events_url: `${api}/events`,
+    assignees_url: `${api}/assignees{/user}`,
+    branches_url: `${api}/branches{/branch}`,
+    tags_url: `${api}/tags`,
+    blobs_url: `${api}/git/blobs{/sha}`,
+    git_tags_url: `${api}/git/tags{/sha}`,
+    git_refs_url: `${api}/git/refs{/sha}`,
+    trees_url: `${api}/git/trees{/sha}`,
+    statuses_url: `${api}/statuses/{sha}`,
+    languages_url: `${api}/languages`,
+    stargazers_url: `${api}/stargazers`,
+    contributors_url: `${api}/contributors`,
+    subscribers_url: `${api}/subscribers`,
+    subscription_url: `${api}/subscription`,
+    commits_url: `${api}/commits{/sha}`,
+    git_commits_url: `${api}/git/commits{/sha}`,
+    comments_url: `${api}/comments{/number}`,
+    issue_comment_url: `${api}/issues/comments{/number}`,
+    contents_url: `${api}/contents/{+path}`,
+    compare_url: `${api}/compare/{base}...{head}`,
+    merges_url: `${api}/merges`,
+    archive_url: `${api}/{archive_format}{/ref}`,
+    downloads_url: `${api}/downloads`,
+    issues_url: `${api}/issues{/number}`,
+    pulls_url: `${api}/pulls{/number}`,
+    milestones_url: `${api}/milestones{/number}`,
+    notifications_url: `${api}/notifications{?since,all,participating}`,
+    labels_url: `${api}/labels{/name}`,
+    releases_url: `${api}/releases{/id}`,
+    deployments_url: `${api}/deployments`,
+    created_at: site.createdAt,
+    updated_at: facts.pushedAt,
+    pushed_at: facts.pushedAt,
+    git_url: `git://${host}/${site.owner}/${site.name}.git`,
+    ssh_url: `git@${host}:${site.owner}/${site.name}.git`,
+    clone_url: `${html}.git`,
+    svn_url: html,
+    homepage: null,
+    size: 12,
+    stargazers_count: 0,
+    watchers_count: 0,
+    language: 'JavaScript',
+    has_issues: true,
+    has_projects: false,
+    has_downloads: true,
+    has_wiki: false,
+    has_pages: false,
+    has_discussions: false,
+    forks_count: 0,
+    mirror_url: null,
+    archived: false,
+    disabled: false,
+    open_issues_count: facts.openIssues,
+    license: null,
+    allow_forking: false,
+    is_template: false,
+    web_commit_signoff_required: false,
+    topics: [],
+    visibility: 'private',
+    forks: 0,
+    open_issues: facts.openIssues,
+    watchers: 0,
+    default_branch: facts.defaultBranch,
+    permissions: { admin: false, maintain: false, push: true, triage: true, pull: true },
+    allow_squash_merge: true,
+    allow_merge_commit: true,
+    allow_rebase_merge: true,
+    allow_auto_merge: false,
+    delete_branch_on_merge: false,
+    allow_update_branch: false,
+    use_squash_pr_title_as_default: false,
+    squash_merge_commit_title: 'COMMIT_OR_PR_TITLE',
+    squash_merge_commit_message: 'COMMIT_MESSAGES',
+    merge_commit_title: 'MERGE_MESSAGE',
+    merge_commit_message: 'PR_TITLE',
+    network_count: 0,
+    subscribers_count: 0,
+  };
+}

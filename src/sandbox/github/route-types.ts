@@ -1,0 +1,26 @@
+import type { StandInCore } from './core.js';
+
+export interface RouteRequest {
+  /** Path parameters, decoded, named as in GitHub's OpenAPI paths. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The full request URL (for Link headers). */
+  readonly url: string;
+  /** The JSON body (an empty object when there was none). */
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface RouteReply {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** One REST operation the stand-in serves, keyed by GitHub's own OpenAPI path and operationId. */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The OpenAPI path template, e.g. /repos/{owner}/{repo}/pulls/{pull_number}. */
+  readonly path: string;
+  readonly operationId: string;
+  handle(core: StandInCore, request: RouteRequest): Promise<RouteReply>;
+}

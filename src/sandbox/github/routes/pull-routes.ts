@@ -1,0 +1,89 @@
+import type { StandInCore } from '../core.js';
+import { invalidField } from '../errors.js';
+import { paginate } from '../pagination.js';
+import { pullJson } from '../pull-json.js';
+import { createPull, findPull, mergePull, pullDetail, refreshPull, updatePull } from '../pulls.js';
+import type { Route } from '../route-types.js';
+import type { PullRecord } from '../state.js';
+
+async function fullPull(core: StandInCore, pr: PullRecord, observe: boolean) {
+  const detail = await pullDetail(core, pr, { observe });
+  return pullJson(core.site, pr, await core.repositoryJson(), detail);
+}
+
+/** Pull requests: open, list, read (with mergeability), update or close, merge. */
+export const pullRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/repos/{owner}/{repo}/pulls',
+    operationId: 'pulls/create',
+    handle: async (core, { body }) => {
+      const pr = await createPull(core, body);
+      const json = await fullPull(core, pr, false);
+      return { status: 201, body: json, headers: { location: json.url } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/pulls',
+    operationId: 'pulls/list',
+    handle: async (core, { query, url }) => {
+      const state = query.get('state') ?? 'open';
+      if (!['open', 'closed', 'all'].includes(state)) throw invalidField('PullRequest', 'state');
+      const sort = query.get('sort') ?? 'created';
+      if (!['created', 'updated', 'popularity', 'long-running'].includes(sort))
+        throw invalidField('PullRequest', 'sort');
+      const direction = query.get('direction') ?? 'desc';
+      const head = query.get('head');
+      const base = query.get('base');
+      for (const pr of core.state.pulls) await refreshPull(core, pr);
+      const matching = core.state.pulls.filter((pr) => {
+        if (state !== 'all' && pr.state !== state) return false;
+        if (base && pr.base !== base) return false;
+        if (head) {
+          // GitHub wants user:ref; a bare branch name matches nothing from this owner.
+          const [owner, ...ref] = head.split(':');
+          if (ref.length === 0 || owner !== core.site.owner || pr.head !== ref.join(':')) return false;
+        }
+        return true;
+      });
+      const key = (pr: PullRecord) =>
+        (sort === 'updated' ? pr.updatedAt : pr.createdAt) + String(pr.number).padStart(9, '0');
+      matching.sort((a, b) => key(a).localeCompare(key(b)));
+      if (direction === 'desc') matching.reverse();
+      const repository = await core.repositoryJson();
+      const { page, headers } = paginate(matching, query, url);
+      return { status: 200, body: page.map((pr) => pullJson(core.site, pr, repository)), headers };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}',
+    operationId: 'pulls/get',
+    handle: async (core, { params }) => {
+      const pr = findPull(core, params.pull_number!);
+      await refreshPull(core, pr);
+      return { status: 200, body: await fullPull(core, pr, true) };
+    },
+  },
+  {
+    method: 'PATCH',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}',
+    operationId: 'pulls/update',
+    handle: async (core, { params, body }) => {
+      const pr = findPull(core, params.pull_number!);
+      await updatePull(core, pr, body);
+      return { status: 200, body: await fullPull(core, pr, false) };
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}/merge',
+    operationId: 'pulls/merge',
+    handle: async (core, { params, body }) => {
+      const pr = findPull(core, params.pull_number!);
+      const sha = await mergePull(core, pr, body);
+      return { status: 200, body: { sha, merged: true, message: 'Pull Request successfully merged' } };
+    },
+  },
+];

@@ -1,0 +1,179 @@
+import type { AddressInfo } from 'node:net';
+import { CheckPlanner, type PlannedCheck } from './check-plans.js';
+import { StandInCore } from './core.js';
+import { FaultRegistry, type FaultSpec } from './faults.js';
+import { GitRepository } from './git-repository.js';
+import { refreshPull } from './pulls.js';
+import { RateLimiter } from './rate-limit.js';
+import type { Route } from './route-types.js';
+import { Router } from './router.js';
+import { checkRoutes } from './routes/check-routes.js';
+import { deploymentRoutes } from './routes/deployment-routes.js';
+import { pullRoutes } from './routes/pull-routes.js';
+import { rateLimitRoute } from './routes/rate-limit-route.js';
+import { releaseRoutes } from './routes/release-routes.js';
+import { ArchiveTokens, repositoryRoutes } from './routes/repository-routes.js';
+import { createGitHubServer, type RequestLogEntry } from './server.js';
+import { isoSeconds, type Site, stableId } from './site.js';
+import type { CheckConclusion } from './state.js';
+import { emitPush } from './webhook-events.js';
+import { type DeliveryRecord, WebhookSender, type WebhookTarget } from './webhook-sender.js';
+
+export interface GitHubStandInOptions {
+  /** A git repository on disk (bare recommended; a checkout's working tree is never touched). */
+  readonly repoDir: string;
+  readonly owner?: string;
+  readonly name?: string;
+  readonly port?: number;
+  readonly host?: string;
+  /** The one token accepted (`token …` or `Bearer …`); any other gets 401 Bad credentials. */
+  readonly token?: string;
+  readonly webhook?: WebhookTarget;
+  /** The clock for timestamps and the rate-limit window (check plans use real timers). */
+  readonly now?: () => number;
+}
+
+export interface PushCommitInput {
+  readonly message: string;
+  /** Path → new content; other files stay as they are. */
+  readonly files: Readonly<Record<string, string>>;
+  readonly author?: { readonly name: string; readonly email: string };
+}
+
+export interface GitHubStandIn {
+  /** Octokit's baseUrl, e.g. http://127.0.0.1:PORT */
+  readonly apiUrl: string;
+  readonly repo: { readonly owner: string; readonly name: string };
+  /** Scripted CI on one commit; resolves once the start was announced. */
+  setCheckPlan(sha: string, plan: readonly PlannedCheck[]): Promise<void>;
+  /** Scripted CI for every new head of a pull request. */
+  setDefaultCheckPlan(plan: readonly PlannedCheck[]): Promise<void>;
+  completeCheck(sha: string, name: string, conclusion: CheckConclusion): Promise<void>;
+  injectFault(fault: FaultSpec): void;
+  requests(): RequestLogEntry[];
+  deliveries(): Array<Pick<DeliveryRecord, 'id' | 'event' | 'payload' | 'status'>>;
+  redeliver(deliveryId: string): Promise<void>;
+  /** Resolves when every webhook queued so far was attempted. */
+  settled(): Promise<void>;
+  /** A real commit on `branch` (created from the default branch if missing), with its push webhook. */
+  pushCommit(branch: string, input: PushCommitInput): Promise<string>;
+  /** Every "METHOD /template" the stand-in serves. */
+  routes(): string[];
+  close(): Promise<void>;
+}
+
+/** Every REST route the stand-in serves. */
+export function standInRoutes(archives: ArchiveTokens, limiter: RateLimiter): Route[] {
+  return [
+    ...repositoryRoutes(archives),
+    ...pullRoutes,
+    ...checkRoutes,
+    ...releaseRoutes,
+    ...deploymentRoutes,
+    rateLimitRoute(limiter),
+  ];
+}
+
+/** Starts a GitHub REST API stand-in for one repository, backed by the git repository at `repoDir`. */
+export async function startGitHubStandIn(options: GitHubStandInOptions): Promise<GitHubStandIn> {
+  const now = options.now ?? Date.now;
+  const owner = options.owner ?? 'acme';
+  const name = options.name ?? 'app';
+  const token = options.token ?? 'ghs_sandboxtoken';
+  const repo = new GitRepository(options.repoDir);
+  await repo.verify();
+
+  const limiter = new RateLimiter(now);
+  const archives = new ArchiveTokens(now);
+  const router = new Router(standInRoutes(archives, limiter));
+  const faults = new FaultRegistry(router.keys());
+  const log: RequestLogEntry[] = [];
+
+  // The site needs the port, the server needs the core: build the core once the port is known.
+  const parts = { router, faults, limiter, token, archives, log } as const;
+  let coreRef: StandInCore | undefined;
+  const server = createGitHubServer({
+    ...parts,
+    get core() {
+      return coreRef!;
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const site: Site = {
+    apiUrl: `http://${host}:${address.port}`,
+    owner,
+    name,
+    repoId: stableId(`repo:${owner}/${name}`),
+    createdAt: isoSeconds(now()),
+  };
+  const webhooks = new WebhookSender(options.webhook, site.repoId);
+  const core = new StandInCore(site, repo, now, webhooks);
+  core.planner = new CheckPlanner(core);
+  coreRef = core;
+
+  let closed = false;
+  return {
+    apiUrl: site.apiUrl,
+    repo: { owner, name },
+    setCheckPlan: (sha, plan) => core.planner.setPlan(sha, plan),
+    setDefaultCheckPlan: (plan) => core.planner.setDefault(plan),
+    completeCheck: (sha, checkName, conclusion) => core.planner.complete(sha, checkName, conclusion),
+    injectFault: (fault) => faults.add(fault),
+    requests: () => log.map((entry) => ({ ...entry })),
+    deliveries: () =>
+      webhooks.deliveries().map(({ id, event, payload, status }) => ({ id, event, payload, status })),
+    redeliver: (id) => webhooks.redeliver(id),
+    settled: async () => {
+      await core.settled();
+      await webhooks.settled();
+    },
+    pushCommit: (branch, input) =>
+      core.exclusive(async () => {
+        const before =
+          (await repo.branchSha(branch)) ?? (await repo.resolveCommit(await repo.defaultBranch()));
+        const tree = await repo.treeWithFiles(before, input.files);
+        const at = Math.floor(now() / 1000);
+        const author = { ...(input.author ?? { name: 'Sandbox Developer', email: 'dev@acme.example' }), at };
+        const sha = await repo.commitTree(tree, before ? [before] : [], input.message, author, author);
+        const current = await repo.branchSha(branch);
+        if (!(await repo.compareAndSwapRef(`refs/heads/${branch}`, sha, current))) {
+          throw new Error(`pushCommit: ${branch} moved while committing`);
+        }
+        core.pushedAt = isoSeconds(now());
+        const commit = await repo.commit(sha);
+        core.background(
+          emitPush(core, {
+            ref: `refs/heads/${branch}`,
+            before: current ?? '0000000000000000000000000000000000000000',
+            after: sha,
+            commits: [commit],
+          }).then(async () => {
+            for (const pr of core.state.pulls)
+              if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
+          }),
+        );
+        return sha;
+      }),
+    routes: () => router.keys(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await core.planner.close();
+      await core.settled();
+      webhooks.close();
+      await webhooks.settled();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
