@@ -73,9 +73,15 @@ export async function startSandboxServices(options: SandboxServicesOptions): Pro
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    const admin = { id: 1001, first_name: 'Ada', username: 'ada_admin' };
-    const stranger = { id: 2002, first_name: 'Sam', username: 'sam_stranger' };
-    const telegram = await startTelegramStandIn({ port: options.telegramPort ?? 0 });
+    const admin = { id: 1001, first_name: 'Ada', username: 'ada' };
+    const stranger = { id: 2002, first_name: 'Sam', username: 'sam' };
+    const telegram = await startTelegramStandIn({
+      port: options.telegramPort ?? 0,
+      pageUsers: [
+        { ...admin, label: 'admin' },
+        { ...stranger, label: 'stranger' },
+      ],
+    });
     stops.push(() => telegram.close());
     const bots = {
       staging: { token: fakeToken(), username: 'LughDevBot', displayName: 'Lugh Dev' },

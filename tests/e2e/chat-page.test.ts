@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { Bot, InlineKeyboard, InputFile } from 'grammy';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { chromiumPresent, launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const chromiumPresent = existsSync(CHROMIUM);
+const chromium = chromiumPresent();
 const ARTIFACTS = 'tests/artifacts';
 
 const STAGING = '7100001:AAE-staging_secret-token';
@@ -65,7 +65,7 @@ describe('web chat page on the Telegram stand-in', () => {
     tg = undefined;
   });
 
-  it.skipIf(!chromiumPresent)(
+  it.skipIf(!chromium)(
     'chats with a real grammY bot in Chromium: HTML reply, button edits in place with a toast, a separate chat per user (needs Debian chromium)',
     async () => {
       tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
@@ -90,19 +90,7 @@ describe('web chat page on the Telegram stand-in', () => {
         expect(JSON.stringify(bots)).not.toContain(secret);
       }
 
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));

@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chromiumPresent, launchChromium } from '../helpers/chromium.js';
+import { REPO_ROOT } from '../helpers/lugh-process.js';
+
+const chromium = chromiumPresent();
+
+describe('lugh sandbox, as a new user starts it from the README', () => {
+  let sandbox: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+    // npm runs the sandbox as its child: signal the whole process group, as Ctrl-C does.
+    if (sandbox?.pid && sandbox.exitCode === null) {
+      try {
+        process.kill(-sandbox.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it.skipIf(!chromium)(
+    'npm run sandbox prints the chat page; in Chromium, /help gets the staging bot’s reply (needs Debian chromium)',
+    async () => {
+      sandbox = spawn('npm', ['run', 'sandbox', '--', '--port', '0'], {
+        cwd: REPO_ROOT,
+        detached: true,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      sandbox.stdout?.on('data', (d) => {
+        out += d;
+      });
+      sandbox.stderr?.on('data', (d) => {
+        out += d;
+      });
+      await expect.poll(() => out, { timeout: 60_000, interval: 200 }).toContain('Press Ctrl-C');
+      const pageUrl = out.match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
+      expect(pageUrl, out).toBeDefined();
+      expect(out).toMatch(/you are Ada \(id 1001\), an admin/);
+
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+      page.setDefaultTimeout(20_000);
+      await page.goto(pageUrl!);
+      await page.getByTestId('bot-switch').locator('button[data-bot="LughDevBot"]').click();
+      await page.getByTestId('user-switch').locator('button[data-user="admin"]').click();
+      const composer = page.getByTestId('composer');
+      await composer.fill('/help');
+      await composer.press('Enter');
+      const reply = page.locator('[data-testid="message"][data-from="bot"]').filter({ hasText: '/whoami' });
+      await reply.waitFor();
+      const text = (await reply.textContent()) ?? '';
+      expect(text).toContain('STAGING');
+      expect(text).toContain('Lugh Dev (staging)');
+      expect(text).toContain('/promote');
+      expect(await reply.locator('b').first().textContent()).toBe('STAGING');
+
+      mkdirSync('tests/artifacts', { recursive: true });
+      await page.screenshot({ path: 'tests/artifacts/sandbox-help.png' });
+
+      // Ctrl-C stops everything the sandbox started, in order, and says so.
+      process.kill(-sandbox.pid!, 'SIGINT');
+      await expect.poll(() => out, { timeout: 15_000 }).toContain('"msg":"stopped"');
+    },
+    120_000,
+  );
+});
