@@ -56,8 +56,9 @@ export function loadGitHubOpenApi(): OpenApiValidator {
     components: { schemas: Json; responses: Record<string, Json> };
   };
   const ajv = new Ajv({ strict: false, allErrors: true });
-  const addFormats =
-    (formatsPlugin as unknown as { default?: typeof formatsPlugin }).default ?? formatsPlugin;
+  // ajv-formats is CommonJS: under NodeNext its default export arrives as the module object.
+  const plugin = formatsPlugin as unknown as { default?: unknown };
+  const addFormats = (plugin.default ?? formatsPlugin) as (instance: Ajv) => unknown;
   addFormats(ajv);
   // GitHub's own answers put "" in fields it declares as format uri (e.g. a deployment status's target_url).
   const uri = /^[a-z][a-z0-9+.-]*:[^\s]*$/i;
