@@ -1,6 +1,6 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations } from '@grammyjs/conversations';
-import { Bot, type BotConfig, GrammyError, HttpError } from 'grammy';
+import { type Api, Bot, type BotConfig, GrammyError, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { BotContext, BotDeps, Feature } from './context.js';
 import { flagsFeature } from './features/flags.js';
@@ -30,6 +30,18 @@ export interface CreateBotOptions {
   readonly botInfo?: UserFromGetMe;
 }
 
+/**
+ * What every outgoing Bot API call of lugh goes through: the staging marker (and HTML as
+ * the default parse mode), then retries of 429s and 5xx. Network errors are not retried
+ * here: auto-retry would retry them forever with up to an hour between attempts, hiding an
+ * unreachable Bot API from /healthz; the Telegram runtime backs off on those itself.
+ */
+function installTransformers(api: Api, isStaging: boolean): void {
+  // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
+  api.config.use(stagingMarker(isStaging));
+  api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
+}
+
 /** Builds the bot with every feature installed; it neither polls nor calls Telegram yet. */
 export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<BotContext> {
   const { config, logger } = deps;
@@ -37,12 +49,7 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
   if (options.botInfo) botConfig.botInfo = options.botInfo;
   const bot = new Bot<BotContext>(config.telegram.token, botConfig);
 
-  // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
-  bot.api.config.use(stagingMarker(config.isStaging));
-  // 429s and 5xx are retried here. Network errors are not: auto-retry would retry them
-  // forever with up to an hour between attempts, hiding an unreachable Bot API from
-  // /healthz; the Telegram runtime backs off on those itself.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
+  installTransformers(bot.api, config.isStaging);
 
   const installed = features(deps);
   const commands = installed.flatMap((f) => f.commands);
@@ -55,6 +62,13 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
   });
   bot.use(
     conversations({
+      // A conversation builds its own Api for each replay: it gets the same marker and retries.
+      plugins: [
+        (ctx, next) => {
+          installTransformers(ctx.api, config.isStaging);
+          return next();
+        },
+      ],
       storage: deps.conversationStorage
         ? { type: 'key', version: PROMOTE_CONVERSATION_VERSION, adapter: deps.conversationStorage }
         : undefined,

@@ -1,0 +1,359 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  admin,
+  createPromotionWorld,
+  GREEN_CI,
+  isPrompt,
+  type PromotionWorld,
+  secondAdmin,
+  stranger,
+} from '../helpers/promotion-world.js';
+
+const TIMEOUT = 90_000;
+
+describe('/promote end to end, through the Telegram and GitHub stand-ins', () => {
+  let world: PromotionWorld | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  async function promoteToPrompt(w: PromotionWorld, chatId = admin.id) {
+    const sent = w.say(admin, '/promote');
+    const plan = await w.waitFor(
+      chatId,
+      (m) =>
+        m.message_id > sent.message_id && (m.text ?? '').startsWith('🧪 STAGING · Promoting develop → main'),
+    );
+    const prompt = await w.waitFor(chatId, (m) => m.message_id > plan.message_id && isPrompt(m));
+    return { plan, prompt };
+  }
+
+  it(
+    'happy path: shows what will ship, follows CI in one message, merges on Yes and queues exactly one deploy',
+    async () => {
+      world = await createPromotionWorld({ webhooks: true });
+      const w = world;
+      const { plan, prompt } = await promoteToPrompt(w);
+
+      // What will ship: the three develop commits, newest first, and the PR.
+      const developLog = w.git('log', '--format=%h %s', 'main..develop').split('\n');
+      for (const line of developLog) expect(plan.text).toContain(line.slice(8));
+      expect(plan.text).toContain('3 commits');
+      expect(plan.text).toMatch(/Pull request: #1/);
+
+      // One live CI message, edited in place, ending green with a line per check.
+      const ci = w.tg
+        .transcript(w.config.telegram.token, admin.id)
+        .find((e) => e.kind === 'bot_message' && (e.text ?? '').includes('CI for'));
+      expect(ci?.kind === 'bot_message' && ci.edits.length).toBeGreaterThanOrEqual(1);
+      expect(ci?.kind === 'bot_message' && ci.text).toMatch(/all green/);
+      expect(ci?.kind === 'bot_message' && ci.text).toContain('✅ build');
+      expect(ci?.kind === 'bot_message' && ci.text).toContain('✅ ci/lint');
+
+      // The prompt names the exact head SHA.
+      expect(prompt.text).toContain(w.git('rev-parse', 'develop'));
+
+      w.press(admin.id, prompt, 'Yes', admin);
+      const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+      expect(done.text).toMatch(/Production deploy #\d+ is queued/);
+
+      // develop really reached main, by a real git merge.
+      const main = w.git('rev-parse', 'main');
+      expect(done.text).toContain(main.slice(0, 7));
+      expect(() => w.git('merge-base', '--is-ancestor', w.seeded.developSha, 'main')).not.toThrow();
+
+      // Exactly one deployment row and one job, carrying only the deployment id.
+      const deployments = await w.rows('SELECT id, env, sha, trigger, promotion_id FROM deployments');
+      expect(deployments).toEqual([
+        {
+          id: expect.anything(),
+          env: 'production',
+          sha: main,
+          trigger: 'promotion',
+          promotion_id: expect.anything(),
+        },
+      ]);
+      const job = await w.queue.getJob(`deployment-${deployments[0].id}`);
+      expect(job?.data).toEqual({ deploymentId: Number(deployments[0].id) });
+      expect(await w.queue.count()).toBe(1);
+
+      // A GitHub Deployment for production, and the audit trail.
+      expect(
+        w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/deployments')),
+      ).toHaveLength(1);
+      const actions = (await w.rows(`SELECT action FROM audit_log WHERE outcome = 'ok' ORDER BY id`)).map(
+        (r) => r.action,
+      );
+      expect(actions).toEqual(expect.arrayContaining(['/promote', 'promotion merged', 'deploy queued']));
+
+      // Nothing left to promote now.
+      const again = w.say(admin, '/promote');
+      const nothing = await w.waitFor(admin.id, (m) => m.message_id > again.message_id);
+      expect(nothing.text).toContain('Nothing to promote');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'refuses, with the reason and nothing changed: a stranger, a group not allowed, a promotion in flight, a held lock, a freeze',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 60_000 }],
+      });
+      const w = world;
+      const ask = async (
+        from: typeof admin,
+        chat?: { id: number; type: 'private' | 'group'; title?: string },
+      ) => {
+        const sent = w.say(from, '/promote', chat);
+        return (await w.waitFor(chat?.id ?? from.id, (m) => m.message_id > sent.message_id)).text ?? '';
+      };
+      expect(await ask(stranger)).toContain('/promote is for lugh admins only');
+      expect(await ask(admin, { id: -4242, type: 'group', title: 'random group' })).toContain(
+        'private chat with me, or in a group listed in PROMOTE_CHAT_IDS',
+      );
+
+      await w.rows(
+        `INSERT INTO locks (name, owner, reason, expires_at) VALUES ('deploy:production', '@ops', 'database maintenance', now() + interval '2 hours')`,
+      );
+      // Replies from inside the conversation are marked as staging and rendered as HTML too.
+      expect(await ask(admin)).toMatch(
+        /^🧪 STAGING · ⛔ Production deploys are locked by @ops: “database maintenance”, for another (1 h 59|2 h 0) min/,
+      );
+      await w.rows(`DELETE FROM locks`);
+
+      // A promotion in flight (CI takes a minute here) blocks a second one.
+      await ask(admin);
+      expect(await ask(secondAdmin)).toMatch(/^🧪 STAGING · ⏳ Promotion #\d+ \(#1\) is already in flight/);
+      expect(w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/pulls'))).toHaveLength(
+        1,
+      );
+      expect((await w.rows(`SELECT count(*)::int AS n FROM promotions`))[0].n).toBe(1);
+      const refusals = await w.rows(
+        `SELECT details->>'reason' AS reason FROM audit_log WHERE outcome = 'refused' ORDER BY id`,
+      );
+      expect(refusals.map((r) => r.reason)).toEqual([
+        'not an admin',
+        'chat not allowed',
+        'deploy lock held',
+        'in flight',
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'refuses during a freeze window',
+    async () => {
+      world = await createPromotionWorld({
+        env: { FREEZE_WINDOWS: 'Mon 00:00-Sun 23:59', FREEZE_TIMEZONE: 'Europe/Berlin' },
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      const reply = await w.waitFor(admin.id, (m) => m.message_id > sent.message_id);
+      expect(reply.text).toContain('Promotions are frozen now (Mon 00:00-Sun 23:59, Europe/Berlin)');
+      expect(w.gh.requests().filter((r) => r.method !== 'GET')).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'red CI: lists the failed checks with their links and offers no merge button',
+    async () => {
+      world = await createPromotionWorld({
+        checks: [
+          { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 200 },
+          { name: 'tests', kind: 'check_run', conclusion: 'failure', afterMs: 400 },
+        ],
+      });
+      const w = world;
+      w.say(admin, '/promote');
+      const failed = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('CI failed'));
+      expect(failed.text).toContain('tests — failure');
+      expect(failed.text).not.toContain('build — success');
+      expect(failed.entities?.some((e) => e.type === 'text_link')).toBe(true);
+      const prompts = w.tg
+        .transcript(w.config.telegram.token, admin.id)
+        .filter((e) => e.kind === 'bot_message' && e.reply_markup);
+      expect(prompts).toEqual([]);
+      expect((await w.rows(`SELECT status FROM promotions`))[0].status).toBe('failed');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'CI timeout: the promotion expires and says so',
+    async () => {
+      world = await createPromotionWorld({
+        checks: [{ name: 'slow', kind: 'check_run', conclusion: 'success', afterMs: 600_000 }],
+        webhooks: false,
+      });
+      const w = world;
+      w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => (m.text ?? '').includes('slow — '));
+      w.advanceClock(31 * 60_000);
+      const expired = await w.waitFor(admin.id, (m) =>
+        (m.text ?? '').includes('CI did not finish within 30 min'),
+      );
+      expect(expired.text).toContain('nothing was merged');
+      expect((await w.rows(`SELECT status, reason FROM promotions`))[0]).toEqual({
+        status: 'expired',
+        reason: 'CI timeout',
+      });
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'head moved before Yes: nothing is merged, CI is followed again and a new prompt names the new head',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      const moved = await w.gh.pushCommit('develop', {
+        message: 'Late fix',
+        files: { 'late.txt': 'late\n' },
+      });
+      w.press(admin.id, prompt, 'Yes', admin);
+      const notice = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('develop moved'));
+      expect(notice.text).toContain(moved.slice(0, 7));
+      expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
+      const second = await w.waitFor(admin.id, (m) => m.message_id > notice.message_id && isPrompt(m));
+      expect(second.text).toContain(moved);
+      w.press(admin.id, second, 'Yes', admin);
+      await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+      expect(() => w.git('merge-base', '--is-ancestor', moved, 'main')).not.toThrow();
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'survives a restart between the prompt and the tap: the pending buttons still work',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      await w.restart();
+      w.press(admin.id, prompt, 'Yes', admin);
+      const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+      expect(done.text).toMatch(/Production deploy #\d+ is queued/);
+      expect(await w.queue.count()).toBe(1);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'the double-tap storm: Yes 20 times from two devices plus a redelivered webhook give one merge and one deploy job',
+    async () => {
+      world = await createPromotionWorld({ webhooks: true });
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      const presses = Array.from({ length: 20 }, () => w.press(admin.id, prompt, 'Yes', admin));
+      const lastCi = w.gh
+        .deliveries()
+        .filter((d) => d.event === 'check_run')
+        .at(-1);
+      if (lastCi) await w.gh.redeliver(lastCi.id);
+      await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+      // Let every press be answered.
+      await expect
+        .poll(() => presses.filter((id) => w.callbackAnswer(admin.id, id)).length, { timeout: 20_000 })
+        .toBe(20);
+      expect(w.gh.requests().filter((r) => r.method === 'PUT' && r.route?.endsWith('/merge'))).toHaveLength(
+        1,
+      );
+      expect(await w.queue.count()).toBe(1);
+      expect((await w.rows(`SELECT count(*)::int AS n FROM deployments`))[0].n).toBe(1);
+      const merged = w.tg
+        .transcript(w.config.telegram.token, admin.id)
+        .filter((e) => e.kind === 'bot_message' && (e.text ?? '').includes('✅ Merged'));
+      expect(merged).toHaveLength(1);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'refuses a stranger pressing an admin’s button, a forged id, and an expired button; nothing changes',
+    async () => {
+      const group = -777001;
+      world = await createPromotionWorld({ env: { PROMOTE_CHAT_IDS: String(group) } });
+      const w = world;
+      const sent = w.say(admin, '/promote', { id: group, type: 'group', title: 'ops' });
+      const prompt = await w.waitFor(group, (m) => m.message_id > sent.message_id && isPrompt(m));
+
+      const strangerPress = w.press(group, prompt, 'Yes', stranger);
+      await expect
+        .poll(() => w.callbackAnswer(group, strangerPress)?.text ?? '')
+        .toContain('Only lugh admins can use this button');
+      const otherAdminPress = w.press(group, prompt, 'Yes', secondAdmin);
+      await expect
+        .poll(() => w.callbackAnswer(group, otherAdminPress)?.text ?? '')
+        .toContain('Only the admin who asked for this promotion');
+
+      const forged = await w.instance.promotion!.decide('not-a-real-button-id', {
+        id: admin.id,
+        name: '@ada',
+        isAdmin: true,
+      });
+      expect(forged).toEqual({ answer: 'This button is not valid.', alert: true, final: false });
+
+      w.advanceClock(16 * 60_000);
+      const late = w.press(group, prompt, 'Yes', admin);
+      await expect.poll(() => w.callbackAnswer(group, late)?.text ?? '').toMatch(/expired|no longer waiting/);
+
+      expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
+      expect(await w.queue.count()).toBe(0);
+      const refused = await w.rows(
+        `SELECT details->>'reason' AS reason FROM audit_log WHERE outcome = 'refused' ORDER BY id`,
+      );
+      expect(refused.map((r) => r.reason)).toEqual(
+        expect.arrayContaining(['not an admin', 'not the requester', 'unknown button']),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'No ends the promotion, leaves the PR open and records it; /cancel stops one before the merge',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      w.press(admin.id, prompt, 'No', admin);
+      const declined = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('Declined by @ada'));
+      expect(declined.reply_markup).toBeUndefined();
+      expect((await w.rows(`SELECT status FROM promotions`))[0].status).toBe('declined');
+
+      await promoteToPrompt(w);
+      const cancel = w.say(admin, '/cancel');
+      const reply = await w.waitFor(
+        admin.id,
+        (m) => m.message_id > cancel.message_id && (m.text ?? '').includes('cancelled'),
+      );
+      expect(reply.text).toContain('nothing was merged');
+      expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
+      const statuses = (await w.rows(`SELECT status FROM promotions ORDER BY id`)).map((r) => r.status);
+      expect(statuses).toEqual(['declined', 'cancelled']);
+      // The PR stayed open throughout, and was reused by the second promotion.
+      expect(w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/pulls'))).toHaveLength(
+        1,
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'polling mode: with no webhooks, conditional requests find CI done; most polls are free 304s',
+    async () => {
+      world = await createPromotionWorld({ webhooks: false, checks: [{ ...GREEN_CI[0]!, afterMs: 3_000 }] });
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      expect(prompt.text).toContain(w.seeded.developSha);
+      const gets = w.gh.requests().filter((r) => r.method === 'GET');
+      expect(gets.filter((r) => r.status === 304).length).toBeGreaterThan(0);
+    },
+    TIMEOUT,
+  );
+});

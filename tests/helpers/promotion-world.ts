@@ -1,0 +1,177 @@
+// A whole promotion world for tests: the Telegram and GitHub stand-ins (the latter over a
+// real seeded git repository), real Postgres and Redis, and a staging lugh instance
+// started in-process exactly as `lugh start` starts it.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { type Instance, startInstance } from '../../src/cli.js';
+import { createConfig, secretsOf } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
+import type { Message } from '../../src/sandbox/telegram/index.js';
+import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { createRedis } from '../../src/store/redis.js';
+import { ADMIN_ID, instanceEnv } from './instance-env.js';
+import { createTestDatabase, type TestDatabase } from './services.js';
+
+export const STAGING_TOKEN = '700100200:AAPromotionWorldStagingToken_abcdefghi';
+export const GITHUB_TOKEN = 'ghs_promotionWorldToken0123456789abcdef';
+export const WEBHOOK_SECRET = 'promotion-world-webhook-secret';
+export const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
+export const secondAdmin = { id: ADMIN_ID + 1, first_name: 'Bea', username: 'bea' };
+export const stranger = { id: 2002, first_name: 'Sam', username: 'sam' };
+
+export type CheckPlan = Parameters<Awaited<ReturnType<typeof startGitHubStandIn>>['setDefaultCheckPlan']>[0];
+
+export const GREEN_CI: CheckPlan = [
+  { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 300 },
+  { name: 'ci/lint', kind: 'status', conclusion: 'success', afterMs: 500 },
+];
+
+export interface WorldOptions {
+  /** GitHub webhooks wake promotions (true) or only the reconciling poll does (false). */
+  readonly webhooks?: boolean;
+  readonly checks?: CheckPlan;
+  readonly env?: Record<string, string>;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function createPromotionWorld(options: WorldOptions = {}) {
+  const webhooks = options.webhooks ?? true;
+  const repoDir = mkdtempSync(path.join(tmpdir(), 'lugh-world-repo-'));
+  const seeded = await seedSandboxRepository(repoDir);
+  const port = await freePort();
+  const tg = await startTelegramStandIn();
+  tg.registerBot({ token: STAGING_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
+  const gh = await startGitHubStandIn({
+    repoDir,
+    token: GITHUB_TOKEN,
+    webhook: webhooks
+      ? { url: `http://127.0.0.1:${port}/webhooks/github`, secret: WEBHOOK_SECRET }
+      : undefined,
+  });
+  gh.setDefaultCheckPlan(options.checks ?? GREEN_CI);
+  const db: TestDatabase = await createTestDatabase('staging_lugh');
+  const redisSub = randomUUID().slice(0, 8);
+  const env = instanceEnv({
+    databaseUrl: db.url,
+    apiRoot: tg.apiRoot,
+    port,
+    token: STAGING_TOKEN,
+    redisSub,
+    extra: {
+      ADMIN_IDS: `${admin.id},${secondAdmin.id}`,
+      GITHUB_TOKEN,
+      GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
+      GITHUB_API_URL: gh.apiUrl,
+      ...(webhooks ? { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET } : {}),
+      PROMOTE_POLL_SECONDS: webhooks ? '30' : '1',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+  });
+  const config = createConfig(env);
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    secrets: secretsOf(config),
+    destination: { write: (line: string) => logLines.push(line) },
+  });
+  let clockOffsetMs = 0;
+  const now = () => new Date(Date.now() + clockOffsetMs);
+  const start = async () => {
+    const instance = await startInstance(config, logger, { resilientGitHub: false, now });
+    await instance.telegram.ready;
+    return instance;
+  };
+  let instance: Instance = await start();
+
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const redis = createRedis(config.redisUrl, { connectionName: 'world-observer' });
+  const queue = new Queue('deploys', { connection: redis, prefix: config.redisPrefix });
+
+  const world = {
+    tg,
+    gh,
+    seeded,
+    repoDir,
+    config,
+    logLines,
+    pool,
+    queue,
+    get instance() {
+      return instance;
+    },
+    /** Moves the promotions' clock forward (CI deadlines, button expiry). */
+    advanceClock(ms: number) {
+      clockOffsetMs += ms;
+    },
+    /** Stops the instance as SIGTERM would and starts a new one on the same database and Redis. */
+    async restart() {
+      await instance.stop();
+      instance = await start();
+    },
+    git(...args: string[]): string {
+      return execFileSync('git', ['-C', repoDir, ...args], { encoding: 'utf8' }).trim();
+    },
+    say(
+      from: typeof admin,
+      text: string,
+      chat: { id: number; type: 'private' | 'group'; title?: string } = { id: from.id, type: 'private' },
+    ) {
+      return tg.sendText({ token: STAGING_TOKEN, chat, from, text });
+    },
+    /** The next bot message (sent or edited) in a chat after `afterId` that matches. */
+    waitFor(chatId: number, predicate: (m: Message) => boolean, timeoutMs = 20_000) {
+      return tg.waitForBotMessage(STAGING_TOKEN, chatId, predicate, { timeoutMs });
+    },
+    press(chatId: number, message: Message, label: 'Yes' | 'No', from: typeof admin) {
+      const button = message.reply_markup?.inline_keyboard.flat().find((b) => b.text.startsWith(label));
+      if (!button?.callback_data) throw new Error(`no ${label} button on message ${message.message_id}`);
+      return tg.pressButton({
+        token: STAGING_TOKEN,
+        chatId,
+        messageId: message.message_id,
+        data: button.callback_data,
+        from,
+      });
+    },
+    callbackAnswer(chatId: number, queryId: string) {
+      const entry = tg
+        .transcript(STAGING_TOKEN, chatId)
+        .find((e) => e.kind === 'callback_answer' && e.callback_query_id === queryId);
+      return entry?.kind === 'callback_answer' ? entry : undefined;
+    },
+    async rows(sql: string, params: unknown[] = []) {
+      return (await pool.query(sql, params)).rows;
+    },
+    async close() {
+      await instance.stop().catch(() => {});
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      await redis.quit();
+      await pool.end();
+      await gh.close();
+      await tg.close();
+      await db.drop();
+    },
+  };
+  return world;
+}
+
+export type PromotionWorld = Awaited<ReturnType<typeof createPromotionWorld>>;
+
+export const isPrompt = (m: Message) =>
+  (m.text ?? '').includes('Merge and deploy to production?') && !!m.reply_markup;
