@@ -259,7 +259,8 @@ export async function mergePull(
     const committer = { ...GITHUB_COMMITTER, at };
     const author = {
       name: core.actor.login,
-      email: `${core.actor.id}+${core.actor.login}@users.noreply.github.com`,
+      // GitHub would write "[bot]" into the address, which is not a valid e-mail (and fails its own schema).
+      email: `${core.actor.id}+${core.actor.login.replace('[bot]', '')}@users.noreply.github.com`,
       at,
     };
     const commits = await core.repo.commitsBetween(baseSha, headSha);

@@ -19,6 +19,25 @@ function epoch(iso: string): number {
   return Math.floor(Date.parse(iso) / 1000);
 }
 
+/** organization-simple, for the organisation that owns the repository. */
+function organizationJson(core: StandInCore, owner: ReturnType<typeof userJson>) {
+  const url = `${core.site.apiUrl}/orgs/${core.site.owner}`;
+  return {
+    login: owner.login,
+    id: owner.id,
+    node_id: owner.node_id,
+    url,
+    repos_url: `${url}/repos`,
+    events_url: `${url}/events`,
+    hooks_url: `${url}/hooks`,
+    issues_url: `${url}/issues`,
+    members_url: `${url}/members{/member}`,
+    public_members_url: `${url}/public_members{/member}`,
+    avatar_url: owner.avatar_url,
+    description: null,
+  };
+}
+
 async function common(core: StandInCore) {
   return { repository: await core.repositoryJson(), sender: userJson(core.site, core.actor) };
 }
@@ -63,7 +82,7 @@ export async function emitPush(
       stargazers: 0,
     },
     pusher: { name: core.actor.login, email: null },
-    organization: { login: core.site.owner, id: repository.owner.id, node_id: repository.owner.node_id },
+    organization: organizationJson(core, repository.owner),
     sender,
     created,
     deleted: false,

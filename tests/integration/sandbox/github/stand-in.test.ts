@@ -514,6 +514,7 @@ describe('GitHub stand-in over a real git repository', () => {
   it('seeds a deployable app: the Dockerfile takes BASE_IMAGE and server.js serves /healthz and /version', async () => {
     const dockerfile = await gitIn(sandbox.repoDir, 'show', 'main:Dockerfile');
     expect(dockerfile).toContain('ARG BASE_IMAGE=node:20-bookworm-slim');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ${} syntax
     expect(dockerfile).toContain('FROM ${BASE_IMAGE}');
     const server = await gitIn(sandbox.repoDir, 'show', 'develop:server.js');
     expect(server).toContain("'/healthz'");
