@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { checkHealth } from './http/health.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRedactor } from './redact.js';
+import { seedSandboxRepository, startGitHubStandIn } from './sandbox/github/index.js';
 import { type SandboxServices, startSandboxServices } from './sandbox/sandbox-services.js';
 import { startTelegramStandIn } from './sandbox/telegram/index.js';
 import { createAuditLog } from './store/audit-log.js';
@@ -47,8 +48,10 @@ commands:
   config       print the effective configuration (secrets redacted), or every problem
   healthcheck  exit 0 when this instance's /healthz answers 200 (used by Docker)
   sandbox      both instances on this machine with no tokens: the Telegram stand-in with a
-               web chat page, embedded Postgres, a local redis-server  [--port P] [--dir D]
+               web chat page, the GitHub stand-in over a seeded repository, embedded
+               Postgres, a local redis-server  [--port P] [--dir D] [--repo DIR]
   sandbox telegram [--port P]   the Telegram Bot API stand-in alone
+  sandbox github --repo DIR [--port P]   the GitHub REST API stand-in alone
 
 --env staging|production  read .env.staging or .env.prod from the current directory
 --env-path FILE           read FILE (may be repeated)
@@ -314,13 +317,24 @@ function sandboxInstanceEnv(
     DATABASE_URL: services.databaseUrls[appEnv],
     REDIS_URL: services.redisUrl,
     LUGH_HOME: services.homes[appEnv],
-    PORT: '0',
+    PORT: String(services.ports[appEnv]),
     ADMIN_IDS: String(services.users.admin.id),
+    GITHUB_TOKEN: services.githubToken,
+    GITHUB_REPO: `${services.github.repo.owner}/${services.github.repo.name}`,
+    GITHUB_API_URL: services.github.apiUrl,
+    GITHUB_WEBHOOK_SECRET: services.githubWebhookSecret,
+    // The sandbox's CI takes seconds, not minutes: look often.
+    PROMOTE_POLL_SECONDS: '5',
     LOG_LEVEL: logLevel,
   };
 }
 
-async function commandSandbox(env: Record<string, string | undefined>, port: number, dirOption?: string) {
+async function commandSandbox(
+  env: Record<string, string | undefined>,
+  port: number,
+  dirOption?: string,
+  repoDir?: string,
+) {
   const dir = dirOption ?? mkdtempSync(path.join(tmpdir(), 'lugh-sandbox-'));
   const sandboxLog = createLogger({ level: 'info', secrets: [], base: { env: 'sandbox' } });
   let services: SandboxServices;
@@ -330,6 +344,7 @@ async function commandSandbox(env: Record<string, string | undefined>, port: num
       telegramPort: port,
       databaseUrls: { staging: env.STAGING_DATABASE_URL, production: env.PROD_DATABASE_URL },
       redisUrl: env.REDIS_URL,
+      repoDir,
     });
   } catch (error) {
     process.stderr.write(`lugh sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -367,6 +382,7 @@ async function commandSandbox(env: Record<string, string | undefined>, port: num
       `               you are ${admin.first_name} (id ${admin.id}), an admin; switch to ${stranger.first_name} (id ${stranger.id}) to see what a stranger gets`,
       `  staging      @${services.bots.staging.username}  health http://127.0.0.1:${staging?.port}/healthz`,
       `  production   @${services.bots.production.username}  health http://127.0.0.1:${production?.port}/healthz`,
+      `  GitHub       ${services.github.apiUrl} over ${services.repoDir} (develop is ahead of main: try /promote)`,
       `  Postgres     ${embedded ? `embedded (PGlite) in ${path.join(dir, 'postgres')}` : 'STAGING_DATABASE_URL / PROD_DATABASE_URL'}`,
       `  Redis        ${env.REDIS_URL ? 'REDIS_URL' : `redis-server at ${services.redisUrl} (started by the sandbox)`}`,
       `  Docker       ${services.docker.detail}`,
@@ -375,6 +391,31 @@ async function commandSandbox(env: Record<string, string | undefined>, port: num
       '',
     ].join('\n'),
   );
+}
+
+async function commandSandboxGitHub(port: number, repo: string | undefined) {
+  if (!repo) {
+    process.stderr.write(
+      'lugh sandbox github: --repo DIR is required (a git repository; a new one is seeded if DIR does not exist)\n',
+    );
+    process.exit(EXIT_CONFIG);
+  }
+  const seeded = !existsSync(repo);
+  if (seeded) await seedSandboxRepository(repo);
+  const token = `ghs_${randomBytes(18).toString('hex')}`;
+  const github = await startGitHubStandIn({ repoDir: repo, port, token });
+  process.stdout.write(
+    `GitHub REST API stand-in at ${github.apiUrl}\n` +
+      `  GITHUB_API_URL=${github.apiUrl}\n` +
+      `  GITHUB_REPO=${github.repo.owner}/${github.repo.name} (${seeded ? 'seeded now in' : 'served from'} ${repo})\n` +
+      `  GITHUB_TOKEN=${token} (made up for this run)\nPress Ctrl-C to stop.\n`,
+  );
+  const stop = async () => {
+    await github.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
 }
 
 async function commandSandboxTelegram(port: number) {
@@ -435,6 +476,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       'env-path': { type: 'string', multiple: true },
       port: { type: 'string' },
       dir: { type: 'string' },
+      repo: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -469,13 +511,14 @@ export async function main(argv: readonly string[]): Promise<void> {
         process.exit(EXIT_CONFIG);
       }
       if (positionals[1] === 'telegram') return commandSandboxTelegram(port);
+      if (positionals[1] === 'github') return commandSandboxGitHub(port, values.repo);
       if (positionals[1] !== undefined) {
         process.stderr.write(
-          `lugh sandbox: unknown part "${positionals[1]}" (try: lugh sandbox, lugh sandbox telegram)\n`,
+          `lugh sandbox: unknown part "${positionals[1]}" (try: lugh sandbox, lugh sandbox telegram, lugh sandbox github)\n`,
         );
         process.exit(EXIT_CONFIG);
       }
-      return commandSandbox(env, port, values.dir);
+      return commandSandbox(env, port, values.dir, values.repo);
     }
     default:
       process.stderr.write(`lugh: unknown command "${command}"\n${USAGE}\n`);

@@ -1,8 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+import { type GitHubStandIn, seedSandboxRepository, startGitHubStandIn } from './github/index.js';
 import { type LocalRedis, startLocalRedis } from './redis-server.js';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram/index.js';
 
@@ -26,10 +28,18 @@ export interface SandboxServicesOptions {
   readonly databaseUrls?: { readonly staging?: string; readonly production?: string };
   /** A running Redis to use instead of starting redis-server. */
   readonly redisUrl?: string;
+  /** A git repository for the GitHub stand-in; a seeded one is made under `dir` otherwise. */
+  readonly repoDir?: string;
 }
 
 export interface SandboxServices {
   readonly telegram: TelegramStandIn;
+  readonly github: GitHubStandIn;
+  readonly githubToken: string;
+  readonly githubWebhookSecret: string;
+  readonly repoDir: string;
+  /** HTTP ports chosen for the two instances (GitHub's webhooks go to staging's). */
+  readonly ports: { readonly staging: number; readonly production: number };
   readonly databaseUrls: { readonly staging: string; readonly production: string };
   readonly redisUrl: string;
   readonly bots: { readonly staging: SandboxBot; readonly production: SandboxBot };
@@ -38,6 +48,14 @@ export interface SandboxServices {
   readonly homes: { readonly staging: string; readonly production: string };
   /** Stops everything this call started, in reverse order. */
   stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** A token of the shape @BotFather issues, made up for this run. */
@@ -64,7 +82,7 @@ async function dockerStatus(): Promise<{ reachable: boolean; detail: string }> {
 
 /**
  * Starts what the two lugh instances of the sandbox talk to: the Telegram stand-in with
- * both bots, Postgres (embedded PGlite, one per database, unless URLs are given) and Redis
+ * both bots, the GitHub stand-in over a seeded repository (develop ahead of main), Postgres (embedded PGlite, one per database, unless URLs are given) and Redis
  * (REDIS_URL, or a redis-server from PATH). It knows nothing of lugh itself.
  */
 export async function startSandboxServices(options: SandboxServicesOptions): Promise<SandboxServices> {
@@ -110,12 +128,35 @@ export async function startSandboxServices(options: SandboxServicesOptions): Pro
       redisUrl = redis.url;
     }
 
+    const ports = { staging: await freePort(), production: await freePort() };
+    const repoDir = options.repoDir ?? path.join(options.dir, 'repo.git');
+    if (!options.repoDir) await seedSandboxRepository(repoDir);
+    const githubToken = `ghs_${randomBytes(18).toString('hex')}`;
+    const githubWebhookSecret = randomBytes(16).toString('hex');
+    const github = await startGitHubStandIn({
+      repoDir,
+      token: githubToken,
+      webhook: { url: `http://127.0.0.1:${ports.staging}/webhooks/github`, secret: githubWebhookSecret },
+    });
+    stops.push(() => github.close());
+    // A CI that takes a few seconds, so the live CI message has something to show.
+    await github.setDefaultCheckPlan([
+      { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_000 },
+      { name: 'test', kind: 'check_run', conclusion: 'success', afterMs: 6_000 },
+      { name: 'ci/lint', kind: 'status', conclusion: 'success', afterMs: 2_000 },
+    ]);
+
     const homes = {
       staging: path.join(options.dir, '.lugh-staging'),
       production: path.join(options.dir, '.lugh-prod'),
     };
     return {
       telegram,
+      github,
+      githubToken,
+      githubWebhookSecret,
+      repoDir,
+      ports,
       databaseUrls,
       redisUrl,
       bots,

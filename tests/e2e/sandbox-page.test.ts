@@ -63,6 +63,20 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       mkdirSync('tests/artifacts', { recursive: true });
       await page.screenshot({ path: 'tests/artifacts/sandbox-help.png' });
 
+      // The whole promotion from the page: plan, live CI, the prompt, one tap, merged.
+      await composer.fill('/promote');
+      await composer.press('Enter');
+      const bot = page.locator('[data-testid="message"][data-from="bot"]');
+      await bot.filter({ hasText: 'Promoting develop → main' }).waitFor();
+      const prompt = bot.filter({ hasText: 'Merge and deploy to production?' });
+      await prompt.waitFor({ timeout: 60_000 });
+      expect(await bot.filter({ hasText: 'all green' }).count()).toBe(1);
+      // The keyboard sits under the bubble, in the same message row.
+      await page.locator('.msg', { has: prompt }).getByTestId('inline-button').filter({ hasText: 'Yes' }).click();
+      await bot.filter({ hasText: '✅ Merged' }).waitFor({ timeout: 30_000 });
+      expect(await bot.filter({ hasText: 'Production deploy #1 is queued' }).count()).toBe(1);
+      await page.screenshot({ path: 'tests/artifacts/sandbox-promote.png', fullPage: true });
+
       // Ctrl-C stops everything the sandbox started, in order, and says so.
       process.kill(-sandbox.pid!, 'SIGINT');
       await expect.poll(() => out, { timeout: 15_000 }).toContain('"msg":"stopped"');

@@ -62,7 +62,7 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
       ? { url: `http://127.0.0.1:${port}/webhooks/github`, secret: WEBHOOK_SECRET }
       : undefined,
   });
-  gh.setDefaultCheckPlan(options.checks ?? GREEN_CI);
+  await gh.setDefaultCheckPlan(options.checks ?? GREEN_CI);
   const db: TestDatabase = await createTestDatabase('staging_lugh');
   const redisSub = randomUUID().slice(0, 8);
   const env = instanceEnv({

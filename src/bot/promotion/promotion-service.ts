@@ -327,6 +327,13 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     }
 
     const merged = await promotions.update(p.id, { status: 'merged', mergeSha });
+    if (p.promptMessageId) {
+      await chat.edit(
+        p.chatId,
+        p.promptMessageId,
+        `Approved by ${escapeHtml(actor.name)}: merged as <code>${shortSha(mergeSha)}</code>.`,
+      );
+    }
     await record(actor, 'promotion merged', 'ok', { promotionId: p.id, headSha, mergeSha, pr: p.prNumber });
     const notes: string[] = [];
     if (config.flags.release_tags) {

@@ -65,4 +65,28 @@ describe('lugh sandbox', () => {
     expect(sandbox.stderr()).toContain('redis-server was not found on PATH');
     expect(sandbox.stderr()).toContain('apt-get install redis-server');
   }, 60_000);
+
+  it('serves the GitHub stand-in alone over a repository it seeds, and prints what to set', async () => {
+    const repo = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-gh-alone-')), 'repo.git');
+    const github = spawnLugh(['sandbox', 'github', '--port', '0', '--repo', repo], {});
+    started.push(github);
+    await expect.poll(() => github.stdout(), { timeout: 30_000 }).toContain('Press Ctrl-C');
+    const apiUrl = github.stdout().match(/GITHUB_API_URL=(\S+)/)?.[1];
+    const token = github.stdout().match(/GITHUB_TOKEN=(\S+)/)?.[1];
+    expect(github.stdout()).toContain('GITHUB_REPO=acme/app (seeded now in');
+    const res = await fetch(`${apiUrl}/repos/acme/app/compare/main...develop`, {
+      headers: { authorization: `token ${token}` },
+    });
+    const body = (await res.json()) as { status: string; ahead_by: number };
+    expect({ status: body.status, ahead: body.ahead_by }).toEqual({ status: 'ahead', ahead: 3 });
+    github.child.kill('SIGINT');
+    expect(await github.exited).toBe(0);
+  }, 60_000);
+
+  it('says what is missing for the GitHub stand-in alone', async () => {
+    const result = spawnLugh(['sandbox', 'github'], {});
+    started.push(result);
+    expect(await result.exited).toBe(2);
+    expect(result.stderr()).toContain('--repo DIR is required');
+  });
 });
