@@ -356,4 +356,99 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
     },
     TIMEOUT,
   );
+
+  it(
+    'the pull request body lists the commits and who promoted from Telegram',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      await promoteToPrompt(w);
+      const res = await fetch(`${w.gh.apiUrl}/repos/${w.gh.repo.owner}/${w.gh.repo.name}/pulls/1`, {
+        headers: { authorization: `token ${w.config.github.token}` },
+      });
+      const pull = (await res.json()) as { body: string; base: { ref: string }; head: { ref: string } };
+      expect([pull.base.ref, pull.head.ref]).toEqual(['main', 'develop']);
+      expect(pull.body).toContain('requested from Telegram by @ada');
+      for (const title of w.git('log', '--format=%s', 'main..develop').split('\n'))
+        expect(pull.body).toContain(title);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'two-person rule: the requester cannot approve their own promotion; another admin can',
+    async () => {
+      const group = -777002;
+      world = await createPromotionWorld({
+        env: { PROMOTE_CHAT_IDS: String(group), FEATURE_TWO_PERSON_RULE: 'true' },
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote', { id: group, type: 'group', title: 'ops' });
+      const prompt = await w.waitFor(group, (m) => m.message_id > sent.message_id && isPrompt(m));
+      expect(prompt.text).toContain('Two-person rule: another admin must approve.');
+      const own = w.press(group, prompt, 'Yes', admin);
+      await expect
+        .poll(() => w.callbackAnswer(group, own)?.text ?? '')
+        .toContain('another admin must approve your promotion');
+      expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
+      w.press(group, prompt, 'Yes', secondAdmin);
+      const done = await w.waitFor(group, (m) => (m.text ?? '').includes('✅ Merged'));
+      expect(done.text).toContain('Production deploy');
+      expect((await w.rows('SELECT approved_by FROM promotions'))[0].approved_by).toBe(
+        String(secondAdmin.id),
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'GitHub failures: a rate limit at /promote changes nothing; a 5xx on merge is not retried blindly and leaves it resumable',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      w.gh.injectFault({ route: 'GET /repos/{owner}/{repo}/compare/{basehead}', kind: 'primary-rate-limit' });
+      const first = w.say(admin, '/promote');
+      const limited = await w.waitFor(admin.id, (m) => m.message_id > first.message_id);
+      expect(limited.text).toMatch(
+        /GitHub's rate limit is used up until \d\d:\d\d UTC\. Nothing was changed/,
+      );
+      expect(await w.rows('SELECT * FROM promotions')).toEqual([]);
+
+      const { prompt } = await promoteToPrompt(w);
+      w.gh.injectFault({ route: 'PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge', kind: '5xx' });
+      w.press(admin.id, prompt, 'Yes', admin);
+      const notice = await w.waitFor(admin.id, (m) =>
+        (m.text ?? '').includes('GitHub is not answering right now'),
+      );
+      expect(notice.text).toContain('The pull request was not merged');
+      expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
+      const again = await w.waitFor(admin.id, (m) => m.message_id > notice.message_id && isPrompt(m));
+      w.press(admin.id, again, 'Yes', admin);
+      await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+      const merges = w.gh.requests().filter((r) => r.method === 'PUT' && r.route?.endsWith('/merge'));
+      expect(merges.map((r) => r.status)).toEqual([502, 200]);
+      expect(await w.queue.count()).toBe(1);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'GitHub refuses the merge (405, a conflict on main): a clear message, nothing merged, no deploy',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      const file = w.git('diff', '--name-only', 'main', 'develop').split('\n')[0]!;
+      await w.gh.pushCommit('main', {
+        message: 'Hotfix straight on main',
+        files: { [file]: 'conflicting content\n' },
+      });
+      w.press(admin.id, prompt, 'Yes', admin);
+      const refused = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('GitHub refused the merge'));
+      expect(refused.text).toContain('Nothing was merged');
+      expect(await w.queue.count()).toBe(0);
+      expect((await w.rows('SELECT status FROM promotions'))[0].status).toBe('failed');
+    },
+    TIMEOUT,
+  );
 });
