@@ -10,6 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
+import { benchPromotion } from './promote.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
@@ -132,6 +133,8 @@ async function main() {
     console.log(
       `  idle long polling      ${(idleCpu * 100).toFixed(2)} % of a core over ${IDLE_SECONDS} s, RSS ${rss.toFixed(0)} MiB`,
     );
+
+    await benchPromotion(urls.databaseUrl!, urls.redisUrl!);
   } finally {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await tg.close();

@@ -19,6 +19,8 @@ export interface InstanceEnvOptions {
   /** Sub-prefix under the environment's Redis prefix; unique per test by default. */
   readonly redisSub?: string;
   readonly extra?: Record<string, string>;
+  /** The test Redis by default; benchmarks (outside vitest) pass their own. */
+  readonly redisUrl?: string;
 }
 
 export function instanceEnv(options: InstanceEnvOptions): Record<string, string> {
@@ -30,7 +32,7 @@ export function instanceEnv(options: InstanceEnvOptions): Record<string, string>
     TELEGRAM_BOT_TOKEN: options.token ?? FAKE_TOKEN,
     TELEGRAM_API_ROOT: options.apiRoot,
     DATABASE_URL: options.databaseUrl,
-    REDIS_URL: redisUrl(),
+    REDIS_URL: options.redisUrl ?? redisUrl(),
     REDIS_PREFIX: `${own}:${options.redisSub ?? randomUUID().slice(0, 8)}`,
     LUGH_HOME: path.join(home, `.lugh-${own}`),
     PORT: String(options.port ?? 0),

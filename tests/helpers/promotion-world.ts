@@ -37,6 +37,11 @@ export interface WorldOptions {
   readonly webhooks?: boolean;
   readonly checks?: CheckPlan;
   readonly env?: Record<string, string>;
+  /** Outside vitest (benchmarks): where databases come from and which Redis to use. */
+  readonly services?: {
+    readonly createDatabase: (label: string) => Promise<TestDatabase>;
+    readonly redisUrl: string;
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -63,7 +68,7 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
       : undefined,
   });
   await gh.setDefaultCheckPlan(options.checks ?? GREEN_CI);
-  const db: TestDatabase = await createTestDatabase('staging_lugh');
+  const db: TestDatabase = await (options.services?.createDatabase ?? createTestDatabase)('staging_lugh');
   const redisSub = randomUUID().slice(0, 8);
   const env = instanceEnv({
     databaseUrl: db.url,
@@ -71,6 +76,7 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     port,
     token: STAGING_TOKEN,
     redisSub,
+    redisUrl: options.services?.redisUrl,
     extra: {
       ADMIN_IDS: `${admin.id},${secondAdmin.id}`,
       GITHUB_TOKEN,
