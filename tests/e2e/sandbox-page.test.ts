@@ -72,7 +72,11 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       await prompt.waitFor({ timeout: 60_000 });
       expect(await bot.filter({ hasText: 'all green' }).count()).toBe(1);
       // The keyboard sits under the bubble, in the same message row.
-      await page.locator('.msg', { has: prompt }).getByTestId('inline-button').filter({ hasText: 'Yes' }).click();
+      await page
+        .locator('.msg', { has: prompt })
+        .getByTestId('inline-button')
+        .filter({ hasText: 'Yes' })
+        .click();
       await bot.filter({ hasText: '✅ Merged' }).waitFor({ timeout: 30_000 });
       expect(await bot.filter({ hasText: 'Production deploy #1 is queued' }).count()).toBe(1);
       await page.screenshot({ path: 'tests/artifacts/sandbox-promote.png', fullPage: true });

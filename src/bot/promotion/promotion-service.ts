@@ -177,7 +177,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
   /** Looks at CI once: edits the live message, and moves the promotion on when CI is done. */
   const refresh = async (id: number): Promise<void> => {
     const p = await promotions.get(id);
-    if (!p || p.status !== 'waiting_ci' || !p.prNumber || !p.headSha) return;
+    if (p?.status !== 'waiting_ci' || !p.prNumber || !p.headSha) return;
     const forge = requireForge();
     if (p.ciDeadline && now() > p.ciDeadline) {
       await finish(
