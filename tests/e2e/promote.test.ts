@@ -50,6 +50,11 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       expect(ci?.kind === 'bot_message' && ci.text).toMatch(/all green/);
       expect(ci?.kind === 'bot_message' && ci.text).toContain('✅ build');
       expect(ci?.kind === 'bot_message' && ci.text).toContain('✅ ci/lint');
+      // Never more than one edit a second: lugh waits out the rest of the second itself.
+      const editTimes = ci?.kind === 'bot_message' ? ci.edits.map((e) => e.at) : [];
+      expect(editTimes.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < editTimes.length; i++)
+        expect(editTimes[i]! - editTimes[i - 1]!).toBeGreaterThanOrEqual(950);
 
       // The prompt names the exact head SHA.
       expect(prompt.text).toContain(w.git('rev-parse', 'develop'));
