@@ -1,9 +1,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.js';
+import { freePort } from './free-port.js';
 import { type GitHubStandIn, seedSandboxRepository, startGitHubStandIn } from './github/index.js';
 import { type LocalRedis, startLocalRedis } from './redis-server.js';
 import { startTelegramStandIn, type TelegramStandIn } from './telegram/index.js';
@@ -48,14 +48,6 @@ export interface SandboxServices {
   readonly homes: { readonly staging: string; readonly production: string };
   /** Stops everything this call started, in reverse order. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A token of the shape @BotFather issues, made up for this run. */

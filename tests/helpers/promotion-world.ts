@@ -11,6 +11,7 @@ import pg from 'pg';
 import { type Instance, startInstance } from '../../src/cli.js';
 import { createConfig, secretsOf } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import type { Message } from '../../src/sandbox/telegram/index.js';
 import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
@@ -42,15 +43,6 @@ export interface WorldOptions {
     readonly createDatabase: (label: string) => Promise<TestDatabase>;
     readonly redisUrl: string;
   };
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function createPromotionWorld(options: WorldOptions = {}) {

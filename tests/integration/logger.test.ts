@@ -1,21 +1,13 @@
-import { createServer } from 'node:net';
 import { Api, HttpError } from 'grammy';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
+import { freePort } from '../../src/sandbox/free-port.js';
 
 const TOKEN = '424242424:AASecretHalfThatMustNeverBeLogged_xyz';
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('createLogger', () => {
   it('redacts the token from a real network error whose message carries the request URL', async () => {
-    const api = new Api(TOKEN, { apiRoot: `http://127.0.0.1:${await closedPort()}` });
+    const api = new Api(TOKEN, { apiRoot: `http://127.0.0.1:${await freePort()}` });
     const error = await api.getMe().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HttpError);
     // The unredacted error does carry the token: that is what makes this test meaningful.

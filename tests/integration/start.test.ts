@@ -1,19 +1,11 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
 import { ADMIN_ID, instanceEnv } from '../helpers/instance-env.js';
 import { FAKE_TOKEN, type LughProcess, runLugh, spawnLugh } from '../helpers/lugh-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 
 type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function getJson(port: number, path: string) {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
