@@ -345,6 +345,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
     GITHUB_API_URL: config.github.apiUrl,
     GITHUB_WEBHOOK_SECRET: redacted(config.github.webhookSecret),
     LOG_LEVEL: config.logLevel,
+    PROMOTE_MERGE_METHOD: config.promote.mergeMethod,
+    PROMOTE_CI_TIMEOUT_MINUTES: config.promote.ciTimeoutMs / 60_000,
+    PROMOTE_APPROVAL_MINUTES: config.promote.approvalTtlMs / 60_000,
+    PROMOTE_POLL_SECONDS: config.promote.pollIntervalMs / 1000,
+    PROMOTE_CHAT_IDS: config.promote.allowedChatIds.join(',') || '(none: private chats only)',
+    FREEZE_WINDOWS: config.promote.freezeWindows.map((w) => w.text).join('; ') || '(none)',
+    FREEZE_TIMEZONE: config.promote.timeZone,
     GIT_SHA: config.build.gitSha ?? '(not set)',
     BUILD_TIME: config.build.buildTime ?? '(not set)',
     flags: Object.fromEntries(

@@ -149,3 +149,40 @@ describe('createConfig', () => {
     expect(problems).not.toContain('s3cretpw');
   });
 });
+
+describe('promotion settings', () => {
+  it('has defaults, parses freeze windows in a time zone, and names what is wrong', () => {
+    const config = createConfig({
+      ...staging,
+      FREEZE_WINDOWS: 'Fri 16:00-Mon 08:00',
+      FREEZE_TIMEZONE: 'Europe/Berlin',
+    });
+    expect(config.promote).toMatchObject({
+      mergeMethod: 'merge',
+      ciTimeoutMs: 30 * 60_000,
+      approvalTtlMs: 15 * 60_000,
+      pollIntervalMs: 15_000,
+      allowedChatIds: [],
+      timeZone: 'Europe/Berlin',
+    });
+    expect(describeConfig(config)).toMatchObject({
+      FREEZE_WINDOWS: 'Fri 16:00-Mon 08:00',
+      FREEZE_TIMEZONE: 'Europe/Berlin',
+    });
+    const problems = problemsOf({
+      ...staging,
+      PROMOTE_MERGE_METHOD: 'force',
+      PROMOTE_CI_TIMEOUT_MINUTES: '0',
+      FREEZE_WINDOWS: 'Friday evening',
+      FREEZE_TIMEZONE: 'Mars/Olympus',
+      PROMOTE_CHAT_IDS: 'ops-group',
+    });
+    expect(problems.map((p) => p.variable).sort()).toEqual([
+      'FREEZE_TIMEZONE',
+      'FREEZE_WINDOWS',
+      'PROMOTE_CHAT_IDS',
+      'PROMOTE_CI_TIMEOUT_MINUTES',
+      'PROMOTE_MERGE_METHOD',
+    ]);
+  });
+});
