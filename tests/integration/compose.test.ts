@@ -256,9 +256,14 @@ describe.skipIf(!composeAvailable)('compose files (needs docker-compose)', () =>
     const config = await composeConfig('staging', {
       TELEGRAM_BOT_TOKEN: '111111:real-token-from-local-file-xxxxxxxxxxxx',
       DATABASE_URL: 'postgres://lugh_staging:s3cret@lugh-postgres:5432/staging_lugh',
+      ADMIN_IDS: '4242,4343',
+      GITHUB_REPO: 'acme/app',
       LUGH_IMAGE: 'lugh:staging-abc1234',
     });
     const [, app] = onlyService(config);
+    // Settings kept in the .local file reach the container, not the committed placeholders.
+    expect(app.environment?.ADMIN_IDS).toBe('4242,4343');
+    expect(app.environment?.GITHUB_REPO).toBe('acme/app');
     expect(app.environment?.TELEGRAM_BOT_TOKEN).toBe('111111:real-token-from-local-file-xxxxxxxxxxxx');
     expect(app.environment?.DATABASE_URL).toContain(':s3cret@');
     expect(app.image).toBe('lugh:staging-abc1234');
