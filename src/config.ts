@@ -169,8 +169,6 @@ const schema = z.object({
   BUILD_TIME: optional(z.string()),
 });
 
-type RawConfig = z.infer<typeof schema>;
-
 function expandHome(dir: string): string {
   if (dir === '~') return homedir();
   if (dir.startsWith('~/')) return path.join(homedir(), dir.slice(2));
@@ -182,39 +180,53 @@ function databaseNameOf(url: string): string {
 }
 
 /** Cross-variable rules: nothing of one environment may name the other's resources. */
-function crossEnvironmentProblems(raw: RawConfig, redisPrefix: string, home: string): ConfigProblem[] {
+interface CrossCheckInput {
+  readonly appEnv: AppEnv;
+  /** Each value is present only when it passed its own check, so problems are not reported twice. */
+  readonly databaseUrl?: string;
+  readonly redisPrefix?: string;
+  readonly home?: string;
+  readonly webhookUrl?: string;
+  readonly webhookSecret?: string;
+}
+
+function crossEnvironmentProblems(input: CrossCheckInput): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const own = ENVIRONMENTS[raw.APP_ENV];
-  const other = ENVIRONMENTS[otherEnv(raw.APP_ENV)];
+  const { appEnv } = input;
+  const own = ENVIRONMENTS[appEnv];
+  const other = ENVIRONMENTS[otherEnv(appEnv)];
   const belongsToOther = (value: string) => value.toLowerCase().includes(other.marker);
 
-  const dbName = databaseNameOf(raw.DATABASE_URL);
-  if (belongsToOther(dbName)) {
-    problems.push({
-      variable: 'DATABASE_URL',
-      message: `names database "${dbName}", which belongs to ${otherEnv(raw.APP_ENV)}; APP_ENV=${raw.APP_ENV} must use its own database (e.g. ${own.marker}_lugh).`,
-    });
+  if (input.databaseUrl) {
+    const dbName = databaseNameOf(input.databaseUrl);
+    if (belongsToOther(dbName)) {
+      problems.push({
+        variable: 'DATABASE_URL',
+        message: `names database "${dbName}", which belongs to ${otherEnv(appEnv)}; APP_ENV=${appEnv} must use its own database (e.g. ${own.marker}_lugh).`,
+      });
+    }
+    const dbUser = decodeURIComponent(new URL(input.databaseUrl).username);
+    if (dbUser && belongsToOther(dbUser)) {
+      problems.push({
+        variable: 'DATABASE_URL',
+        message: `connects as role "${dbUser}", which belongs to ${otherEnv(appEnv)}; use this environment's role.`,
+      });
+    }
   }
-  const dbUser = decodeURIComponent(new URL(raw.DATABASE_URL).username);
-  if (dbUser && belongsToOther(dbUser)) {
-    problems.push({
-      variable: 'DATABASE_URL',
-      message: `connects as role "${dbUser}", which belongs to ${otherEnv(raw.APP_ENV)}; use this environment's role.`,
-    });
-  }
-  if (redisPrefix !== own.redisPrefix && !redisPrefix.startsWith(`${own.redisPrefix}:`)) {
+  const prefix = input.redisPrefix;
+  if (prefix !== undefined && prefix !== own.redisPrefix && !prefix.startsWith(`${own.redisPrefix}:`)) {
     problems.push({
       variable: 'REDIS_PREFIX',
-      message: `is "${redisPrefix}" but ${raw.APP_ENV} keys must live under "${own.redisPrefix}" (or a sub-prefix "${own.redisPrefix}:…").`,
+      message: `is "${prefix}" but ${appEnv} keys must live under "${own.redisPrefix}" (or a sub-prefix "${own.redisPrefix}:…").`,
     });
   }
-  if (belongsToOther(path.basename(home))) {
+  if (input.home !== undefined && belongsToOther(path.basename(input.home))) {
     problems.push({
       variable: 'LUGH_HOME',
-      message: `is ${home}, which belongs to ${otherEnv(raw.APP_ENV)}; use ${own.defaultHomeDir}.`,
+      message: `is ${input.home}, which belongs to ${otherEnv(appEnv)}; use ${own.defaultHomeDir}.`,
     });
   }
-  if (raw.TELEGRAM_WEBHOOK_URL && !raw.TELEGRAM_WEBHOOK_SECRET) {
+  if (input.webhookUrl && !input.webhookSecret) {
     problems.push({
       variable: 'TELEGRAM_WEBHOOK_SECRET',
       message: 'is required when TELEGRAM_WEBHOOK_URL is set, so forged updates are refused.',
@@ -241,13 +253,29 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
   const flagResult = appEnv ? resolveFlags(appEnv, env) : undefined;
   problems.push(...(flagResult?.problems ?? []));
 
-  if (!parsed.success || !flagResult) throw new ConfigError(problems);
+  // The cross-environment rules run even when other variables are wrong, so one run of
+  // `lugh config` lists every problem, not the first layer of them.
+  if (appEnv) {
+    const valid = (variable: string) => !problems.some((p) => p.variable === variable);
+    const value = (variable: string) => (valid(variable) ? env[variable]?.trim() || undefined : undefined);
+    const own = ENVIRONMENTS[appEnv];
+    problems.push(
+      ...crossEnvironmentProblems({
+        appEnv,
+        databaseUrl: value('DATABASE_URL'),
+        redisPrefix: valid('REDIS_PREFIX') ? (value('REDIS_PREFIX') ?? own.redisPrefix) : undefined,
+        home: valid('LUGH_HOME') ? expandHome(value('LUGH_HOME') ?? own.defaultHomeDir) : undefined,
+        webhookUrl: value('TELEGRAM_WEBHOOK_URL'),
+        webhookSecret: env.TELEGRAM_WEBHOOK_SECRET?.trim() || undefined,
+      }),
+    );
+  }
+  if (!parsed.success || !flagResult || problems.length > 0) throw new ConfigError(problems);
 
   const raw = parsed.data;
   const own = ENVIRONMENTS[raw.APP_ENV];
   const redisPrefix = raw.REDIS_PREFIX ?? own.redisPrefix;
   const home = expandHome(raw.LUGH_HOME ?? own.defaultHomeDir);
-  problems.push(...crossEnvironmentProblems(raw, redisPrefix, home));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const warnings = [...flagResult.warnings];

@@ -113,7 +113,7 @@ describe('createConfig', () => {
       GITHUB_REPO: 'no-slash',
       TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/webhooks/telegram',
     });
-    expect(problems.map((p) => p.variable).sort()).toEqual(['GITHUB_REPO', 'PORT', 'TELEGRAM_API_ROOT']);
+    expect(problems.map((p) => p.variable).sort()).toEqual(['GITHUB_REPO', 'PORT', 'TELEGRAM_API_ROOT', 'TELEGRAM_WEBHOOK_SECRET']);
     expect(problemsOf({ ...staging, TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/x' })).toEqual([
       { variable: 'TELEGRAM_WEBHOOK_SECRET', message: expect.stringContaining('required') },
     ]);
@@ -183,6 +183,24 @@ describe('promotion settings', () => {
       'PROMOTE_CHAT_IDS',
       'PROMOTE_CI_TIMEOUT_MINUTES',
       'PROMOTE_MERGE_METHOD',
+    ]);
+  });
+});
+
+describe('createConfig lists every problem in one run', () => {
+  it('reports the crossed database, prefix and home together with a placeholder admin list', () => {
+    const problems = problemsOf({
+      ...production,
+      DATABASE_URL: 'postgres://lugh_prod:pw@db/staging_lugh',
+      REDIS_PREFIX: 'staging',
+      LUGH_HOME: '/home/lugh/.lugh-staging',
+      ADMIN_IDS: '__SET_IN_.env.prod.local__',
+    });
+    expect(problems.map((p) => p.variable).sort()).toEqual([
+      'ADMIN_IDS',
+      'DATABASE_URL',
+      'LUGH_HOME',
+      'REDIS_PREFIX',
     ]);
   });
 });
