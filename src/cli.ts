@@ -180,6 +180,7 @@ export async function startInstance(
       await publishCommands(bot.api, allCommands(botDeps), config.adminIds, logger);
       promotion?.startPolling();
     },
+    isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
   });
 
   const http = createHttpServer({
@@ -495,6 +496,31 @@ export async function main(argv: readonly string[]): Promise<void> {
     files.unshift(ENV_FILES[values.env]);
   }
   const env = loadEnvFiles(files);
+  // Whatever escapes is printed: it must not carry a secret that came from an env file
+  // (the process environment alone would not know it).
+  try {
+    return await dispatch(command, positionals, values, env);
+  } catch (error) {
+    const secrets = [
+      env.TELEGRAM_BOT_TOKEN,
+      env.GITHUB_TOKEN,
+      env.GITHUB_WEBHOOK_SECRET,
+      env.TELEGRAM_WEBHOOK_SECRET,
+    ];
+    for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
+      if (url && URL.canParse(url)) secrets.push(decodeURIComponent(new URL(url).password));
+    }
+    const redact = createRedactor(secrets.filter((s): s is string => Boolean(s)));
+    throw new Error(redact(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+  }
+}
+
+async function dispatch(
+  command: string,
+  positionals: readonly string[],
+  values: { port?: string; dir?: string; repo?: string },
+  env: Record<string, string | undefined>,
+): Promise<void> {
   switch (command) {
     case 'start':
       return commandStart(readConfig(env));
@@ -534,9 +560,7 @@ if (invokedDirectly) {
     const redact = createRedactor(
       [process.env.TELEGRAM_BOT_TOKEN, process.env.GITHUB_TOKEN].filter((s): s is string => Boolean(s)),
     );
-    process.stderr.write(
-      `lugh: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
-    );
+    process.stderr.write(`lugh: ${redact(error instanceof Error ? error.message : String(error))}\n`);
     process.exit(1);
   });
 }

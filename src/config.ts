@@ -143,7 +143,9 @@ const schema = z.object({
   ),
   PROMOTE_CI_TIMEOUT_MINUTES: minutes('30'),
   PROMOTE_APPROVAL_MINUTES: minutes('15'),
-  PROMOTE_POLL_SECONDS: optional(z.string().regex(/^\d+$/, 'must be a whole number of seconds')),
+  PROMOTE_POLL_SECONDS: optional(
+    z.string().regex(/^[1-9]\d*$/, 'must be a whole number of seconds, at least 1'),
+  ),
   PROMOTE_CHAT_IDS: optional(
     z
       .string()

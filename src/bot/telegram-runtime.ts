@@ -16,8 +16,12 @@ export interface TelegramRuntimeOptions {
   readonly logger: Logger;
   /** Long polling unless a webhook URL is given. */
   readonly webhook?: { readonly url: string; readonly secret: string };
-  /** Runs once the token is accepted and before updates are taken; may throw to refuse starting. */
+  /**
+   * Runs once the token is accepted and before updates are taken. A failure is retried
+   * with backoff (it must be safe to run again) unless `isFatal` says it refuses starting.
+   */
   readonly onReady?: (me: UserFromGetMe) => Promise<void>;
+  readonly isFatal?: (error: unknown) => boolean;
   /** Backoff between attempts to reach the Bot API, in ms. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly allowedUpdates?: readonly string[];
@@ -128,12 +132,30 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
     const me = await connect();
     if (!me) return;
     bot.botInfo = me;
-    await options.onReady?.(me);
+    let delay = backoff.initialMs;
+    for (;;) {
+      try {
+        await options.onReady?.(me);
+        if (options.webhook) {
+          await bot.api.setWebhook(options.webhook.url, {
+            secret_token: options.webhook.secret,
+            allowed_updates: options.allowedUpdates as never,
+          });
+        }
+        break;
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        if (options.isFatal?.(error)) throw error;
+        setStatus(
+          'unreachable',
+          `start-up failed (${describeError(error)}); retrying in ${Math.round(delay / 1000)} s`,
+        );
+        await sleep(delay, abort.signal);
+        delay = Math.min(delay * 2, backoff.maxMs);
+      }
+    }
+    if (abort.signal.aborted) return;
     if (options.webhook) {
-      await bot.api.setWebhook(options.webhook.url, {
-        secret_token: options.webhook.secret,
-        allowed_updates: options.allowedUpdates as never,
-      });
       setStatus('ok');
       resolveReady(me);
       return;

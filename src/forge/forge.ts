@@ -31,6 +31,8 @@ export interface PullRequestInfo {
   /** null: GitHub is still computing it; ask again. */
   readonly mergeable: boolean | null;
   readonly mergeableState: string;
+  /** The commit the merge made on the base branch, once merged. */
+  readonly mergeCommitSha: string | null;
   readonly headSha: string;
   readonly headRef: string;
   readonly baseRef: string;
@@ -163,6 +165,7 @@ export function createForge(client: GitHubClient, repo: RepoRef) {
         merged: data.merged,
         mergeable: data.mergeable,
         mergeableState: data.mergeable_state,
+        mergeCommitSha: data.merged ? data.merge_commit_sha : null,
         headSha: data.head.sha,
         headRef: data.head.ref,
         baseRef: data.base.ref,

@@ -41,6 +41,7 @@ export interface Promotion {
   readonly approvedBy: number | null;
   readonly reason: string | null;
   readonly tag: string | null;
+  readonly githubDeploymentId: number | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -90,6 +91,7 @@ function toPromotion(r: Row): Promotion {
     approvedBy: toNumber(r.approved_by),
     reason: (r.reason as string | null) ?? null,
     tag: (r.tag as string | null) ?? null,
+    githubDeploymentId: toNumber(r.github_deployment_id),
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
   };
@@ -123,6 +125,7 @@ const COLUMNS: Record<string, string> = {
   approvedBy: 'approved_by',
   reason: 'reason',
   tag: 'tag',
+  githubDeploymentId: 'github_deployment_id',
 };
 
 export type PromotionChanges = Partial<
@@ -142,6 +145,7 @@ export type PromotionChanges = Partial<
     | 'approvedBy'
     | 'reason'
     | 'tag'
+    | 'githubDeploymentId'
   >
 >;
 
@@ -229,6 +233,24 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
     async awaitingApproval(): Promise<Promotion[]> {
       const { rows } = await pool.query(
         `SELECT * FROM promotions WHERE status = 'awaiting_approval' ORDER BY id`,
+      );
+      return rows.map(toPromotion);
+    },
+
+    /** Promotions left in `merging` (a crash between the confirmation and the merge's end). */
+    async stuckMerging(olderThanSeconds: number): Promise<Promotion[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM promotions WHERE status = 'merging' AND updated_at < now() - make_interval(secs => $1) ORDER BY id`,
+        [olderThanSeconds],
+      );
+      return rows.map(toPromotion);
+    },
+
+    /** Merged promotions whose deploy was never queued (a crash, or Redis down, after the merge). */
+    async mergedWithoutJob(): Promise<Promotion[]> {
+      const { rows } = await pool.query(
+        `SELECT p.* FROM promotions p LEFT JOIN deployments d ON d.promotion_id = p.id
+         WHERE p.status = 'merged' AND p.merge_sha IS NOT NULL AND (d.id IS NULL OR d.job_id IS NULL) ORDER BY p.id`,
       );
       return rows.map(toPromotion);
     },

@@ -456,4 +456,48 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
     },
     TIMEOUT,
   );
+
+  it(
+    'an interrupted merge is recovered: before GitHub merged it, a new prompt; after, the deploy is queued once',
+    async () => {
+      world = await createPromotionWorld({ env: { PROMOTE_POLL_SECONDS: '1' } });
+      const w = world;
+      const { prompt } = await promoteToPrompt(w);
+      // A crash right after the confirmation was recorded, before the merge call.
+      await w.rows(
+        `UPDATE promotions SET status = 'merging', approved_by = $1, updated_at = now() - interval '2 minutes'`,
+        [admin.id],
+      );
+      const notice = await w.waitFor(admin.id, (m) =>
+        (m.text ?? '').includes('was interrupted before GitHub merged it'),
+      );
+      const again = await w.waitFor(admin.id, (m) => m.message_id > notice.message_id && isPrompt(m));
+      expect(again.message_id).not.toBe(prompt.message_id);
+      expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
+
+      // A crash after GitHub merged but before anything was recorded or queued.
+      const merged = await fetch(`${w.gh.apiUrl}/repos/${w.gh.repo.owner}/${w.gh.repo.name}/pulls/1/merge`, {
+        method: 'PUT',
+        headers: { authorization: `token ${w.config.github.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sha: w.seeded.developSha, merge_method: 'merge' }),
+      });
+      expect(merged.status).toBe(200);
+      const { sha } = (await merged.json()) as { sha: string };
+      await w.rows(`UPDATE promotions SET status = 'merging', updated_at = now() - interval '2 minutes'`);
+      const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+      expect(done.text).toContain(sha.slice(0, 7));
+      expect(await w.rows('SELECT sha FROM deployments')).toEqual([{ sha }]);
+      expect(await w.queue.count()).toBe(1);
+      expect(w.gh.requests().filter((r) => r.method === 'PUT' && r.route?.endsWith('/merge'))).toHaveLength(
+        1,
+      );
+
+      // The job lost afterwards (Redis flushed): the next poll queues it again, once.
+      await w.queue.obliterate({ force: true });
+      await w.rows('UPDATE deployments SET job_id = NULL');
+      await expect.poll(() => w.queue.count(), { timeout: 10_000 }).toBe(1);
+      expect((await w.rows('SELECT count(*)::int AS n FROM deployments'))[0].n).toBe(1);
+    },
+    TIMEOUT,
+  );
 });

@@ -49,13 +49,9 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
         await next.answerCallbackQuery({ text: decision.answer, show_alert: decision.alert });
         if (decision.final) return;
       } else {
-        if (!actor.isAdmin) {
-          await next.reply('⛔ /cancel is for lugh admins only.');
-          continue;
-        }
         const text = await conversation.external(() => service.cancel(actor));
         await next.reply(text);
-        if (!text.startsWith('Too late')) return;
+        if (actor.isAdmin && !text.startsWith('Too late')) return;
       }
     }
   };

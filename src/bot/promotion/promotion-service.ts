@@ -75,6 +75,8 @@ export interface PromotionServiceDeps {
 /** Callback data of a promotion button: a prefix and an opaque id looked up in Postgres. */
 export const BUTTON_PREFIX = 'pb:';
 const MIN_EDIT_INTERVAL_MS = 1_000;
+/** A merge under way for this long without an owner in this process was interrupted. */
+const STUCK_MERGE_SECONDS = 60;
 
 function githubProblem(error: unknown): string | undefined {
   if (error instanceof GitHubRateLimitedError) {
@@ -261,6 +263,129 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     }
   };
 
+  /**
+   * Everything after main moved: the release tag, the GitHub Deployment, and exactly one
+   * deployment row and job. Also how a merge interrupted by a crash is finished later:
+   * the row and the job are keyed by the promotion, so running it twice queues nothing new.
+   */
+  const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
+    const forge = requireForge();
+    const headSha = p.headSha;
+    const merged = await promotions.update(p.id, { status: 'merged', mergeSha });
+    if (p.promptMessageId) {
+      await chat.edit(
+        p.chatId,
+        p.promptMessageId,
+        `Approved by ${escapeHtml(actor.name)}: merged as <code>${shortSha(mergeSha)}</code>.`,
+      );
+    }
+    await record(actor, 'promotion merged', 'ok', { promotionId: p.id, headSha, mergeSha, pr: p.prNumber });
+    const notes: string[] = [];
+    if (config.flags.release_tags && !p.tag) {
+      try {
+        const previous = await forge.latestReleaseTag();
+        const tag = nextTag(previous);
+        const release = await forge.createRelease(tag, mergeSha, previous);
+        await promotions.update(p.id, { tag });
+        notes.push(`Release ${link(release.url, tag)}`);
+      } catch (error) {
+        log.warn({ err: error, promotionId: p.id }, 'tagging the release failed');
+        notes.push(
+          `⚠️ The release tag could not be created (${escapeHtml(githubProblem(error) ?? 'GitHub error')}); the deploy goes ahead.`,
+        );
+      }
+    }
+    let githubDeploymentId = p.githubDeploymentId ?? undefined;
+    if (githubDeploymentId === undefined) {
+      try {
+        githubDeploymentId = (
+          await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`)
+        ).id;
+        await promotions.update(p.id, { githubDeploymentId });
+      } catch (error) {
+        log.warn({ err: error, promotionId: p.id }, 'creating the GitHub deployment failed');
+      }
+    }
+    const { deployment, created } = await deps.deployments.forPromotion({
+      promotionId: merged.id,
+      env: 'production',
+      ref: production,
+      sha: mergeSha,
+      requestedBy: actor.id,
+    });
+    const jobId = await enqueueDeploy(deps.queue, deployment.id);
+    if (created || !deployment.jobId) await deps.deployments.setJob(deployment.id, jobId, githubDeploymentId);
+    await record(actor, 'deploy queued', 'ok', {
+      promotionId: p.id,
+      deploymentId: deployment.id,
+      jobId,
+      sha: mergeSha,
+    });
+    await chat.send(
+      p.chatId,
+      [
+        `✅ Merged ${p.prUrl ? link(p.prUrl, `#${p.prNumber}`) : `#${p.prNumber}`} into main as <code>${shortSha(mergeSha)}</code>.`,
+        ...notes,
+        `Production deploy #${deployment.id} is queued (job <code>${escapeHtml(jobId)}</code>); it runs when the deploy worker takes it.`,
+      ].join('\n'),
+    );
+  };
+
+  /**
+   * Finishes or undoes what an interruption (a crash, a restart, an unexpected error) left
+   * half-done between the confirmation and the queued deploy. GitHub is asked whether the
+   * pull request merged; nothing is merged again.
+   */
+  const recoverMerge = async (id: number) => {
+    const p = await promotions.get(id);
+    if (!p?.prNumber) return;
+    const actor: Requester = {
+      id: p.approvedBy ?? p.requestedBy,
+      name: `user ${p.approvedBy ?? p.requestedBy}`,
+      isAdmin: true,
+    };
+    if (p.status === 'merged' && p.mergeSha) {
+      await afterMerge(p, p.mergeSha, actor);
+      return;
+    }
+    if (p.status !== 'merging') return;
+    const pull = await requireForge().pull(p.prNumber);
+    if (pull.merged && pull.mergeCommitSha) {
+      await record(undefined, 'promotion merge recovered', 'ok', {
+        promotionId: p.id,
+        mergeSha: pull.mergeCommitSha,
+      });
+      await afterMerge(p, pull.mergeCommitSha, actor);
+      return;
+    }
+    const back = await promotions.transition(p.id, ['merging'], { status: 'awaiting_approval' });
+    if (!back) return;
+    await record(undefined, 'promotion merge', 'failed', {
+      promotionId: p.id,
+      reason: 'interrupted before the merge',
+    });
+    await chat.send(
+      p.chatId,
+      `⚠️ The merge of #${p.prNumber} was interrupted before GitHub merged it: nothing was merged. Here is a new prompt:`,
+    );
+    await prompt(back);
+  };
+
+  /** Looks for interrupted merges and merges whose deploy was never queued. */
+  const recoverInterrupted = async () => {
+    const candidates = [
+      ...(await promotions.stuckMerging(STUCK_MERGE_SECONDS)),
+      ...(await promotions.mergedWithoutJob()),
+    ];
+    for (const p of candidates) {
+      // This process is still working on it: not interrupted.
+      if (chains.has(p.id)) continue;
+      await serialized(p.id, () => recoverMerge(p.id)).catch((error: unknown) =>
+        log.warn({ err: error, promotionId: p.id }, 'could not recover an interrupted merge'),
+      );
+    }
+  };
+
   const mergeAndDeploy = async (p: Promotion, actor: Requester): Promise<DecisionOutcome> => {
     const forge = requireForge();
     const headSha = p.headSha!;
@@ -311,8 +436,8 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       if (!problem) throw error;
       // The merge may or may not have happened: ask GitHub instead of retrying blindly.
       const pull = await forge.pull(p.prNumber!).catch(() => undefined);
-      if (pull?.merged) {
-        mergeSha = (await forge.branchSha(production).catch(() => undefined)) ?? headSha;
+      if (pull?.merged && pull.mergeCommitSha) {
+        mergeSha = pull.mergeCommitSha;
       } else {
         await promotions.transition(p.id, ['merging'], { status: 'awaiting_approval' });
         await record(actor, 'promotion merge', 'failed', { promotionId: p.id, reason: problem });
@@ -326,65 +451,12 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       }
     }
 
-    const merged = await promotions.update(p.id, { status: 'merged', mergeSha });
-    if (p.promptMessageId) {
-      await chat.edit(
-        p.chatId,
-        p.promptMessageId,
-        `Approved by ${escapeHtml(actor.name)}: merged as <code>${shortSha(mergeSha)}</code>.`,
-      );
-    }
-    await record(actor, 'promotion merged', 'ok', { promotionId: p.id, headSha, mergeSha, pr: p.prNumber });
-    const notes: string[] = [];
-    if (config.flags.release_tags) {
-      try {
-        const previous = await forge.latestReleaseTag();
-        const tag = nextTag(previous);
-        const release = await forge.createRelease(tag, mergeSha, previous);
-        await promotions.update(p.id, { tag });
-        notes.push(`Release ${link(release.url, tag)}`);
-      } catch (error) {
-        log.warn({ err: error, promotionId: p.id }, 'tagging the release failed');
-        notes.push(
-          `⚠️ The release tag could not be created (${escapeHtml(githubProblem(error) ?? 'GitHub error')}); the deploy goes ahead.`,
-        );
-      }
-    }
-    let githubDeploymentId: number | undefined;
-    try {
-      githubDeploymentId = (
-        await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`)
-      ).id;
-    } catch (error) {
-      log.warn({ err: error, promotionId: p.id }, 'creating the GitHub deployment failed');
-    }
-    const { deployment, created } = await deps.deployments.forPromotion({
-      promotionId: merged.id,
-      env: 'production',
-      ref: production,
-      sha: mergeSha,
-      requestedBy: actor.id,
-    });
-    const jobId = await enqueueDeploy(deps.queue, deployment.id);
-    if (created) await deps.deployments.setJob(deployment.id, jobId, githubDeploymentId);
-    await record(actor, 'deploy queued', 'ok', {
-      promotionId: p.id,
-      deploymentId: deployment.id,
-      jobId,
-      sha: mergeSha,
-    });
-    await chat.send(
-      p.chatId,
-      [
-        `✅ Merged ${p.prUrl ? link(p.prUrl, `#${p.prNumber}`) : `#${p.prNumber}`} into main as <code>${shortSha(mergeSha)}</code>.`,
-        ...notes,
-        `Production deploy #${deployment.id} is queued (job <code>${escapeHtml(jobId)}</code>); it runs when the deploy worker takes it.`,
-      ].join('\n'),
-    );
+    await afterMerge(p, mergeSha, actor);
     return { answer: 'Merged; production deploy queued.', alert: false, final: true };
   };
 
   let pollTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const pending = new Set<number>();
   /** Refreshes one promotion soon, once, however often it is asked. */
   const schedule = (id: number): Promise<void> => {
@@ -417,6 +489,12 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         return refuse(
           'chat not allowed',
           '⛔ /promote runs in a private chat with me, or in a group listed in PROMOTE_CHAT_IDS. Nothing was changed.',
+        );
+      }
+      if (config.flags.two_person_rule && chatType === 'private') {
+        return refuse(
+          'two-person rule needs a group',
+          '⛔ The two-person rule is on: run /promote in a group listed in PROMOTE_CHAT_IDS, where another admin can approve it. Nothing was changed.',
         );
       }
       if (!config.flags.promote)
@@ -591,32 +669,43 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         );
         if (!merging) return refuse('already decided', 'Already confirmed: the merge is under way.');
         await promotions.markButtonsUsed(p.id, actor.id);
-        return mergeAndDeploy(merging, actor);
+        try {
+          return await mergeAndDeploy(merging, actor);
+        } catch (error) {
+          log.error({ err: error, promotionId: p.id }, 'the merge was interrupted');
+          await recoverMerge(p.id);
+          return { answer: 'Something went wrong; see the chat.', alert: true, final: false };
+        }
       });
     },
 
     /** /cancel: ends the promotion in flight, as long as the merge has not started. */
     async cancel(actor: Requester): Promise<string> {
-      const p = await promotions.inFlight();
-      if (!p) return 'There is no promotion in flight.';
-      return serialized(p.id, async () => {
-        const done = await promotions.transition(p.id, ['pending', 'waiting_ci', 'awaiting_approval'], {
-          status: 'cancelled',
-          reason: `cancelled by ${actor.name}`,
-        });
+      if (!actor.isAdmin) {
+        await record(actor, '/cancel', 'refused', { reason: 'not an admin' });
+        return `⛔ /cancel is for lugh admins only. Your Telegram id is <code>${actor.id}</code>.`;
+      }
+      const inFlight = await promotions.inFlight();
+      if (!inFlight) return 'There is no promotion in flight.';
+      return serialized(inFlight.id, async () => {
+        const done = await promotions.transition(
+          inFlight.id,
+          ['pending', 'waiting_ci', 'awaiting_approval'],
+          {
+            status: 'cancelled',
+            reason: `cancelled by ${actor.name}`,
+          },
+        );
         if (!done) {
-          await record(actor, '/cancel', 'refused', { promotionId: p.id, reason: 'merge started' });
+          await record(actor, '/cancel', 'refused', { promotionId: inFlight.id, reason: 'merge started' });
           return 'Too late to cancel: the merge has started.';
         }
-        await promotions.markButtonsUsed(p.id, actor.id);
-        await record(actor, '/cancel', 'ok', { promotionId: p.id });
-        if (p.promptMessageId)
-          await chat.edit(
-            p.chatId,
-            p.promptMessageId,
-            `Cancelled by ${escapeHtml(actor.name)}: nothing was merged.`,
-          );
-        return `Promotion #${p.id} cancelled: nothing was merged. The pull request stays open.`;
+        await promotions.markButtonsUsed(done.id, actor.id);
+        await record(actor, '/cancel', 'ok', { promotionId: done.id });
+        const note = `Cancelled by ${escapeHtml(actor.name)}: nothing was merged.`;
+        if (done.promptMessageId) await chat.edit(done.chatId, done.promptMessageId, note);
+        else if (done.statusMessageId) await chat.edit(done.chatId, done.statusMessageId, note);
+        return `Promotion #${done.id} cancelled: nothing was merged. The pull request stays open.`;
       });
     },
 
@@ -631,7 +720,11 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     }): Promise<'handled' | 'duplicate'> {
       if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
       const sha = headShaOf(delivery.event, delivery.payload);
-      if (WAKING_EVENTS.has(delivery.event)) await this.wake(sha);
+      if (WAKING_EVENTS.has(delivery.event)) {
+        // Recorded first, so a redelivery is not handled twice; if waking fails, the
+        // reconciling poll still finds the promotion.
+        await this.wake(sha).catch((error: unknown) => log.warn({ err: error }, 'could not wake promotions'));
+      }
       return 'handled';
     },
 
@@ -643,14 +736,17 @@ export function createPromotionService(deps: PromotionServiceDeps) {
 
     /** Starts the reconciling poll: catches missed webhooks and works without any. */
     startPolling(): void {
+      if (pollTimer) return;
       const tick = async () => {
         try {
           const waiting = await promotions.waitingForCi();
           await Promise.all(waiting.map((p) => schedule(p.id)));
           await expirePrompts();
+          await recoverInterrupted();
         } catch (error) {
           log.warn({ err: error }, 'promotion poll failed');
         }
+        if (stopped) return;
         pollTimer = setTimeout(tick, config.promote.pollIntervalMs);
         pollTimer.unref();
       };
@@ -659,6 +755,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     },
 
     async stop(): Promise<void> {
+      stopped = true;
       clearTimeout(pollTimer);
       await Promise.allSettled([...chains.values()]);
     },
