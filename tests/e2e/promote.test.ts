@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/store/redis.js';
 import {
   admin,
   createPromotionWorld,
@@ -260,7 +261,8 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
         .deliveries()
         .filter((d) => d.event === 'check_run')
         .at(-1);
-      if (lastCi) await w.gh.redeliver(lastCi.id);
+      expect(lastCi).toBeDefined();
+      await w.gh.redeliver(lastCi!.id);
       await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
       // Let every press be answered.
       await expect
@@ -306,7 +308,9 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
 
       w.advanceClock(16 * 60_000);
       const late = w.press(group, prompt, 'Yes', admin);
-      await expect.poll(() => w.callbackAnswer(group, late)?.text ?? '').toMatch(/expired|no longer waiting/);
+      await expect
+        .poll(() => w.callbackAnswer(group, late)?.text ?? '')
+        .toContain('These buttons have expired');
 
       expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
       expect(await w.queue.count()).toBe(0);
@@ -497,6 +501,36 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       await w.rows('UPDATE deployments SET job_id = NULL');
       await expect.poll(() => w.queue.count(), { timeout: 10_000 }).toBe(1);
       expect((await w.rows('SELECT count(*)::int AS n FROM deployments'))[0].n).toBe(1);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a restart while CI runs: the conversation is in Redis under the prefix, CI is followed again, and the conversation itself takes the tap',
+    async () => {
+      world = await createPromotionWorld({
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 4_000 }],
+        env: { PROMOTE_POLL_SECONDS: '1' },
+      });
+      const w = world;
+      const redis = createRedis(w.config.redisUrl, { connectionName: 'conversation-observer' });
+      try {
+        const key = `${w.config.redisPrefix}:conversations:${admin.id}`;
+        const sent = w.say(admin, '/promote');
+        await w.waitFor(
+          admin.id,
+          (m) => m.message_id > sent.message_id && (m.text ?? '').includes('Promoting develop'),
+        );
+        await expect.poll(() => redis.exists(key)).toBe(1);
+        await w.restart();
+        const prompt = await w.waitFor(admin.id, (m) => isPrompt(m));
+        w.press(admin.id, prompt, 'Yes', admin);
+        await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+        // The conversation, restored from Redis, received the tap and ended.
+        await expect.poll(() => redis.exists(key)).toBe(0);
+      } finally {
+        await redis.quit();
+      }
     },
     TIMEOUT,
   );

@@ -113,7 +113,12 @@ describe('createConfig', () => {
       GITHUB_REPO: 'no-slash',
       TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/webhooks/telegram',
     });
-    expect(problems.map((p) => p.variable).sort()).toEqual(['GITHUB_REPO', 'PORT', 'TELEGRAM_API_ROOT', 'TELEGRAM_WEBHOOK_SECRET']);
+    expect(problems.map((p) => p.variable).sort()).toEqual([
+      'GITHUB_REPO',
+      'PORT',
+      'TELEGRAM_API_ROOT',
+      'TELEGRAM_WEBHOOK_SECRET',
+    ]);
     expect(problemsOf({ ...staging, TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/x' })).toEqual([
       { variable: 'TELEGRAM_WEBHOOK_SECRET', message: expect.stringContaining('required') },
     ]);

@@ -1,11 +1,10 @@
+import { createHash } from 'node:crypto';
 import { type Conversation, createConversation } from '@grammyjs/conversations';
 import { Composer, type Context } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { BUTTON_PREFIX, type PromotionService, type Requester } from '../promotion/promotion-service.js';
 
-/** Changes whenever the conversation's code changes, so stored replays of older code are dropped. */
-export const PROMOTE_CONVERSATION_VERSION = 1;
 const CONVERSATION_ID = 'promote';
 
 function requesterOf(
@@ -56,6 +55,16 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
     }
   };
 }
+
+/**
+ * The storage version of the conversation: a hash of its code, so a deploy that changes
+ * the code drops replays recorded by the old one (their buttons still work through the
+ * handlers below, which need no conversation).
+ */
+export const PROMOTE_CONVERSATION_VERSION = createHash('sha256')
+  .update(promoteConversation.toString())
+  .digest('hex')
+  .slice(0, 12);
 
 /** /promote and /cancel, plus the Yes/No buttons when no conversation is waiting for them. */
 export function createPromoteFeature(
