@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Instance, startInstance } from '../../src/cli.js';
+import { createConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createRedis, type Redis } from '../../src/store/redis.js';
+import { instanceEnv } from '../helpers/instance-env.js';
+import { admin, createPromotionWorld, isPrompt, type PromotionWorld } from '../helpers/promotion-world.js';
+import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
+
+// This file alone uses Redis database 9, so every key in it was written by the two
+// instances below.
+const ISOLATED_DB = 9;
+const PROD_TOKEN = '700100300:AAPromotionWorldProdToken_abcdefghijklm';
+
+async function allKeys(redis: Redis): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'COUNT', 500);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys.sort();
+}
+
+describe('a staging and a production instance on one Redis', () => {
+  let world: PromotionWorld | undefined;
+  let production: Instance | undefined;
+  let prodDb: TestDatabase | undefined;
+  let observer: Redis | undefined;
+  afterAll(async () => {
+    await production?.stop();
+    await world?.close();
+    await prodDb?.drop();
+    await observer?.flushdb();
+    await observer?.quit();
+  });
+
+  it('each writes only under its own prefix, and neither reads nor deletes the other’s keys', async () => {
+    const url = new URL(redisUrl());
+    url.pathname = `/${ISOLATED_DB}`;
+    observer = createRedis(url.toString(), { connectionName: 'isolation-observer' });
+    await observer.flushdb();
+
+    world = await createPromotionWorld({
+      services: { createDatabase: createTestDatabase, redisUrl: url.toString() },
+    });
+    const w = world;
+    const sub = w.config.redisPrefix.slice('staging:'.length);
+    prodDb = await createTestDatabase('prod_lugh');
+    w.tg.registerBot({ token: PROD_TOKEN, username: 'LughBot', firstName: 'Lugh' });
+    const prodConfig = createConfig(
+      instanceEnv({
+        appEnv: 'production',
+        databaseUrl: prodDb.url,
+        apiRoot: w.tg.apiRoot,
+        token: PROD_TOKEN,
+        redisSub: sub,
+        redisUrl: url.toString(),
+        extra: { ADMIN_IDS: String(admin.id), LOG_LEVEL: 'warn' },
+      }),
+    );
+    production = await startInstance(prodConfig, createLogger({ level: 'silent', secrets: [] }));
+    await production.telegram.ready;
+
+    // Staging does a whole promotion (conversation state, a queued job); production talks too.
+    const sent = w.say(admin, '/promote');
+    const prompt = await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && isPrompt(m));
+    w.press(admin.id, prompt, 'Yes', admin);
+    await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
+    const hello = w.tg.sendText({
+      token: PROD_TOKEN,
+      chat: { id: admin.id, type: 'private' },
+      from: admin,
+      text: '/promote',
+    });
+    await w.tg.waitForBotMessage(PROD_TOKEN, admin.id, (m) => m.message_id > hello.message_id);
+
+    const keys = await allKeys(observer);
+    const stagingKeys = keys.filter((k) => k.startsWith(`staging:${sub}:`));
+    const prodKeys = keys.filter((k) => k.startsWith(`prod:${sub}:`));
+    expect(keys).toEqual([...stagingKeys, ...prodKeys].sort());
+    expect(stagingKeys).toEqual(expect.arrayContaining([`staging:${sub}:instance`]));
+    expect(stagingKeys.some((k) => k.startsWith(`staging:${sub}:deploys:`))).toBe(true);
+    expect(prodKeys).toEqual(expect.arrayContaining([`prod:${sub}:instance`]));
+
+    // Staging deletes everything it owns: production's keys and values are untouched.
+    const prodValues = await Promise.all(prodKeys.map((k) => observer!.dump(k)));
+    await w.queue.obliterate({ force: true });
+    const stagingLeft = await allKeys(observer);
+    const toDelete = stagingLeft.filter((k) => k.startsWith(`staging:${sub}:`));
+    if (toDelete.length) await observer.del(...toDelete);
+    expect(await allKeys(observer)).toEqual(prodKeys);
+    expect(await Promise.all(prodKeys.map((k) => observer!.dump(k)))).toEqual(prodValues);
+  }, 90_000);
+});
