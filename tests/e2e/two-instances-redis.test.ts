@@ -10,7 +10,7 @@ import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/serv
 // This file alone uses Redis database 9, so every key in it was written by the two
 // instances below.
 const ISOLATED_DB = 9;
-const PROD_TOKEN = '700100300:AAPromotionWorldProdToken_abcdefghijklm';
+const PROD_TOKEN = '7001003:AAPromotionWorldProdToken_abcdefghijklm';
 
 async function allKeys(redis: Redis): Promise<string[]> {
   const keys: string[] = [];

@@ -6,7 +6,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 /** A syntactically valid token that no Telegram server ever issued. */
-export const FAKE_TOKEN = '987654321:AAFakeTokenForLughTests_0123456789abcd';
+export const FAKE_TOKEN = '9876543:AAFakeTokenForLughTests_0123456789abcd';
 
 export interface LughProcess {
   readonly child: ChildProcess;

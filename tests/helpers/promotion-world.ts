@@ -19,7 +19,7 @@ import { createRedis } from '../../src/store/redis.js';
 import { ADMIN_ID, instanceEnv } from './instance-env.js';
 import { createTestDatabase, type TestDatabase } from './services.js';
 
-export const STAGING_TOKEN = '700100200:AAPromotionWorldStagingToken_abcdefghi';
+export const STAGING_TOKEN = '7001002:AAPromotionWorldStagingToken_abcdefghi';
 export const GITHUB_TOKEN = 'ghs_promotionWorldToken0123456789abcdef';
 export const WEBHOOK_SECRET = 'promotion-world-webhook-secret';
 export const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };

@@ -19,7 +19,7 @@ const execFileAsync = promisify(execFile);
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
 
-const TOKEN = '123456789:AAtestTokenForLughImageTestxxxxxxxxxxx';
+const TOKEN = '1234567:AAtestTokenForLughImageTestxxxxxxxxxxx';
 const GIT_SHA = 'c0ffee0000000000000000000000000000000000';
 
 /** Enough of the Bot API for `lugh start` to come up: getMe, long polling, and "ok" for the rest. */

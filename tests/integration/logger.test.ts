@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 
-const TOKEN = '424242424:AASecretHalfThatMustNeverBeLogged_xyz';
+const TOKEN = '4242424:AASecretHalfThatMustNeverBeLogged_xyz';
 
 describe('createLogger', () => {
   it('redacts the token from a real network error whose message carries the request URL', async () => {

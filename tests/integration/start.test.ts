@@ -178,7 +178,7 @@ describe('lugh start', () => {
 
   it('keeps running but reports telegram down (503) when the Bot API rejects the token', async () => {
     const port = await freePort();
-    const rejected = '111222333:AAThisTokenIsUnknownToTheStandIn_xyz';
+    const rejected = '1112223:AAThisTokenIsUnknownToTheStandIn_xyz';
     const lugh = start(instanceEnv({ databaseUrl: db.url, apiRoot: tg.apiRoot, port, token: rejected }));
     const health = await healthWhere(
       port,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, createConfig, describeConfig, secretsOf } from '../../src/config.js';
 
-const TOKEN = '123456789:AAH-fake_token_for_tests_only_0123456789';
+const TOKEN = '1234567:AAH-fake_token_for_tests_only_0123456789';
 
 const staging = {
   APP_ENV: 'staging',

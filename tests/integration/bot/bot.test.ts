@@ -17,8 +17,8 @@ type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
 const TOKENS = {
-  staging: '555000111:AAStagingTokenForBotTests_abcdefghijkl',
-  production: '555000222:AAProdTokenForBotTests_abcdefghijklmnop',
+  staging: '5550001:AAStagingTokenForBotTests_abcdefghijkl',
+  production: '5550002:AAProdTokenForBotTests_abcdefghijklmnop',
 };
 
 /** One running instance: bot polling the stand-in over HTTP, real Postgres, captured logs. */
