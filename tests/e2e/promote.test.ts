@@ -534,4 +534,27 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
     },
     TIMEOUT,
   );
+
+  it(
+    'does not edit the live CI message when nothing changed, however often it looks',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: false,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 5_000 }],
+        env: { PROMOTE_POLL_SECONDS: '1' },
+      });
+      const w = world;
+      await promoteToPrompt(w);
+      const looks = w.gh.requests().filter((r) => r.path.includes('/check-runs')).length;
+      const ci = w.tg
+        .transcript(w.config.telegram.token, admin.id)
+        .find((e) => e.kind === 'bot_message' && (e.text ?? '').includes('CI for'));
+      // Several looks while the check ran, but only two changes to show: running, then green.
+      expect(looks).toBeGreaterThanOrEqual(4);
+      expect(ci?.kind === 'bot_message' && ci.edits.map((e) => (e.text ?? '').includes('all green'))).toEqual(
+        [false, true],
+      );
+    },
+    TIMEOUT,
+  );
 });
