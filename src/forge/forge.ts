@@ -236,6 +236,12 @@ export function createForge(client: GitHubClient, repo: RepoRef) {
       }
     },
 
+    /** The source of one commit as a gzipped tar (GitHub's tarball), for image builds. */
+    async tarball(sha: string): Promise<Buffer> {
+      const { data } = await github(() => octokit.rest.repos.downloadTarballArchive({ ...base, ref: sha }));
+      return Buffer.from(data as ArrayBuffer);
+    },
+
     async latestReleaseTag(): Promise<string | undefined> {
       try {
         const { data } = await octokit.rest.repos.getLatestRelease(base);

@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuildFailedError, createImageBuilder } from '../../../src/deployer/image-builder.js';
+import { createForge, type Forge } from '../../../src/forge/forge.js';
+import { createGitHubClient } from '../../../src/forge/github-client.js';
+import { createLogger } from '../../../src/logger.js';
+import {
+  type GitHubStandIn,
+  seedSandboxRepository,
+  startGitHubStandIn,
+} from '../../../src/sandbox/github/index.js';
+import { createDockerClient, dockerAvailable, ensureBaseImage, uniqueName } from '../../helpers/docker.js';
+
+const docker = createDockerClient();
+const engine = await dockerAvailable(docker);
+const TOKEN = 'ghs_imageBuilderTestToken';
+
+describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
+  const repository = uniqueName('lugh-test-build');
+  let gh: GitHubStandIn;
+  let forge: Forge;
+  let seeded: { mainSha: string; developSha: string };
+  let baseImage: string;
+  const builder = createImageBuilder({
+    docker,
+    logger: createLogger({ level: 'silent', secrets: [] }),
+    repository,
+  });
+
+  beforeAll(async () => {
+    baseImage = await ensureBaseImage(docker);
+    const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-build-')), 'repo.git');
+    seeded = await seedSandboxRepository(repoDir);
+    gh = await startGitHubStandIn({ repoDir, token: TOKEN });
+    forge = createForge(
+      createGitHubClient({
+        token: TOKEN,
+        apiUrl: gh.apiUrl,
+        logger: createLogger({ level: 'silent', secrets: [] }),
+        resilient: false,
+      }),
+      gh.repo,
+    );
+  }, 300_000);
+
+  afterAll(async () => {
+    await gh?.close();
+    const images = await docker.listImages({ filters: { reference: [`${repository}:*`] } });
+    for (const image of images)
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
+  });
+
+  it('builds a commit from its GitHub tarball once, and production reuses the image staging got', async () => {
+    const sha = seeded.developSha;
+    const request = { sha, tarball: () => forge.tarball(sha), buildArgs: { BASE_IMAGE: baseImage } };
+    const staging = await builder.ensure({ ...request, env: 'staging' });
+    expect(staging).toMatchObject({ tag: `${repository}:staging-${sha.slice(0, 12)}`, reused: false });
+    const inspected = await docker.getImage(staging.tag).inspect();
+    expect(inspected.Config.Labels?.['lugh.sha']).toBe(sha);
+    expect(inspected.Config.Env).toContain(`COMMIT_SHA=unknown`);
+
+    const production = await builder.ensure({ ...request, env: 'production' });
+    expect(production).toMatchObject({
+      tag: `${repository}:production-${sha.slice(0, 12)}`,
+      reused: true,
+      imageId: staging.imageId,
+    });
+    expect((await docker.getImage(production.tag).inspect()).Id).toBe(staging.imageId);
+  }, 300_000);
+
+  it('a failing build is an error carrying the build’s last lines, and leaves no image', async () => {
+    const sha = await gh.pushCommit('develop', {
+      message: 'Break the build',
+      files: { Dockerfile: `FROM ${baseImage}\nRUN echo "compiling the app" && exit 3\n` },
+    });
+    const error = await builder
+      .ensure({
+        env: 'staging',
+        sha,
+        tarball: () => forge.tarball(sha),
+        buildArgs: { BASE_IMAGE: baseImage },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BuildFailedError);
+    expect((error as BuildFailedError).message).toMatch(/returned a non-zero code: 3/);
+    expect((error as BuildFailedError).lines.join('\n')).toContain('compiling the app');
+    expect(
+      await docker.listImages({ filters: { reference: [`${repository}:sha-${sha.slice(0, 12)}`] } }),
+    ).toEqual([]);
+  }, 300_000);
+});
