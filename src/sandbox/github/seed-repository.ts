@@ -27,7 +27,8 @@ ARG COMMIT_SHA=unknown
 ENV NODE_ENV=production COMMIT_SHA=\${COMMIT_SHA} PORT=8080
 WORKDIR /app
 COPY package.json server.js ./
-USER node
+# A numeric user: it exists on every base image, with or without a passwd entry.
+USER 1000:1000
 EXPOSE 8080
 CMD ["node", "server.js"]
 `;

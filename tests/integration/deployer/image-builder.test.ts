@@ -64,6 +64,29 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
     expect(inspected.Config.Labels?.['lugh.sha']).toBe(sha);
     expect(inspected.Config.Env).toContain(`COMMIT_SHA=unknown`);
 
+    // The image is the app of that commit: it runs and answers its health check.
+    const container = await docker.createContainer({
+      Image: staging.tag,
+      name: uniqueName('lugh-test-app'),
+      Env: ['PORT=8080'],
+      ExposedPorts: { '8080/tcp': {} },
+      HostConfig: {
+        PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        AutoRemove: false,
+      },
+    });
+    try {
+      await container.start();
+      const port = (await container.inspect()).NetworkSettings.Ports['8080/tcp']?.[0]?.HostPort;
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status, {
+          timeout: 20_000,
+        })
+        .toBe(200);
+    } finally {
+      await container.remove({ force: true });
+    }
+
     const production = await builder.ensure({ ...request, env: 'production' });
     expect(production).toMatchObject({
       tag: `${repository}:production-${sha.slice(0, 12)}`,
