@@ -22,9 +22,9 @@ const packageJson = `{
 
 const dockerfile = `ARG BASE_IMAGE=node:20-bookworm-slim
 FROM \${BASE_IMAGE}
-# The deployer passes the commit being built; /version reports it.
-ARG COMMIT_SHA=unknown
-ENV NODE_ENV=production COMMIT_SHA=\${COMMIT_SHA} PORT=8080
+# The deployer passes the commit being built as GIT_SHA (as for lugh's own image); /version reports it.
+ARG GIT_SHA=unknown
+ENV NODE_ENV=production COMMIT_SHA=\${GIT_SHA} PORT=8080
 WORKDIR /app
 COPY package.json server.js ./
 # A numeric user: it exists on every base image, with or without a passwd entry.

@@ -62,7 +62,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
     expect(staging).toMatchObject({ tag: `${repository}:staging-${sha.slice(0, 12)}`, reused: false });
     const inspected = await docker.getImage(staging.tag).inspect();
     expect(inspected.Config.Labels?.['lugh.sha']).toBe(sha);
-    expect(inspected.Config.Env).toContain(`COMMIT_SHA=unknown`);
+    expect(inspected.Config.Env).toContain(`COMMIT_SHA=${sha}`);
 
     // The image is the app of that commit: it runs and answers its health check.
     const container = await docker.createContainer({
