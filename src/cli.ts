@@ -33,6 +33,7 @@ import { createDeploymentStore } from './store/deployments.js';
 import { registerInstance } from './store/instance-registry.js';
 import { createLockStore } from './store/locks.js';
 import { runMigrations } from './store/migrate.js';
+import { createPollerLease } from './store/poller-lease.js';
 import { createPool } from './store/pool.js';
 import { createPromotionStore } from './store/promotions.js';
 import { createRedis, createRedisKeyValue, keyspace } from './store/redis.js';
@@ -181,6 +182,7 @@ export async function startInstance(
       promotion?.startPolling();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
+    lease: config.telegram.webhookUrl ? undefined : createPollerLease(redis, space),
   });
 
   const http = createHttpServer({
@@ -195,6 +197,8 @@ export async function startInstance(
         },
         telegram: () => {
           const s = telegram.status();
+          // Standby is ready: the token is accepted; it polls once the old container stops.
+          if (s.state === 'standby') return { ok: true, note: `standby (${s.detail})` };
           return s.state === 'ok'
             ? { ok: true }
             : { ok: false, reason: `${s.state}${s.detail ? `: ${s.detail}` : ''}` };

@@ -1,9 +1,17 @@
 import { type Bot, GrammyError, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Logger } from '../logger.js';
+import type { PollerLease } from '../store/poller-lease.js';
 import type { BotContext } from './context.js';
 
-export type TelegramState = 'connecting' | 'ok' | 'unreachable' | 'rejected' | 'conflict' | 'stopped';
+export type TelegramState =
+  | 'connecting'
+  | 'ok'
+  | 'standby'
+  | 'unreachable'
+  | 'rejected'
+  | 'conflict'
+  | 'stopped';
 
 export interface TelegramStatus {
   readonly state: TelegramState;
@@ -25,6 +33,11 @@ export interface TelegramRuntimeOptions {
   /** Backoff between attempts to reach the Bot API, in ms. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly allowedUpdates?: readonly string[];
+  /**
+   * Long polling only: the lease of this environment's poller. Without it two containers
+   * of one environment (old and new, during a deploy) would both poll and get 409s.
+   */
+  readonly lease?: PollerLease;
 }
 
 export interface TelegramRuntime {
@@ -67,7 +80,7 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   const setStatus = (state: TelegramState, detail?: string) => {
     if (current.state === state && current.detail === detail) return;
     current = { state, detail, since: new Date() };
-    const level = state === 'ok' || state === 'stopped' ? 'info' : 'warn';
+    const level = state === 'ok' || state === 'stopped' || state === 'standby' ? 'info' : 'warn';
     logger[level]({ telegram: state, detail }, `telegram: ${state}${detail ? ` (${detail})` : ''}`);
   };
 
@@ -100,6 +113,15 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   };
 
   const poll = async () => {
+    if (options.lease) {
+      const held = await options.lease.acquire(abort.signal, () =>
+        setStatus(
+          'standby',
+          'another instance of this environment is taking updates; waiting for it to stop',
+        ),
+      );
+      if (!held) return;
+    }
     let delay = backoff.initialMs;
     while (!abort.signal.aborted) {
       try {
@@ -179,6 +201,7 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
       if (bot.isRunning()) await bot.stop().catch(() => {});
       // bot.start() resolves only after the batch being handled is done.
       await running.catch(() => {});
+      await options.lease?.release();
       setStatus('stopped');
     },
   };

@@ -1,4 +1,6 @@
-export type CheckResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type CheckResult =
+  | { readonly ok: true; readonly note?: string }
+  | { readonly ok: false; readonly reason: string };
 
 export interface HealthReport {
   readonly status: 'ok' | 'unavailable';
@@ -38,7 +40,7 @@ async function within(check: () => Promise<void>, timeoutMs: number): Promise<st
 export async function checkHealth(checks: HealthChecks, timeoutMs = 1_500): Promise<HealthReport> {
   const [db, redis] = await Promise.all([within(checks.db, timeoutMs), within(checks.redis, timeoutMs)]);
   const tg = checks.telegram();
-  const telegram = tg.ok ? 'ok' : `down: ${tg.reason}`;
-  const status = db === 'ok' && redis === 'ok' && telegram === 'ok' ? 'ok' : 'unavailable';
+  const telegram = tg.ok ? (tg.note ? `ok: ${tg.note}` : 'ok') : `down: ${tg.reason}`;
+  const status = db === 'ok' && redis === 'ok' && tg.ok ? 'ok' : 'unavailable';
   return { status, db, redis, telegram };
 }

@@ -41,4 +41,13 @@ describe('checkHealth', () => {
       telegram: 'ok',
     });
   });
+
+  it('counts a ready standby as healthy and says so', async () => {
+    const report = await checkHealth({
+      db: ok,
+      redis: ok,
+      telegram: () => ({ ok: true, note: 'standby (waiting)' }),
+    });
+    expect(report).toEqual({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok: standby (waiting)' });
+  });
 });
