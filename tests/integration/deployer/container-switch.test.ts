@@ -1,0 +1,211 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planSwitch, snapshotOf } from '../../../src/deployer/container-plan.js';
+import {
+  createContainerSwitch,
+  RolledBackError,
+  UnhealthyBeforeSwitchError,
+} from '../../../src/deployer/container-switch.js';
+import { createImageBuilder } from '../../../src/deployer/image-builder.js';
+import { createForge, type Forge } from '../../../src/forge/forge.js';
+import { createGitHubClient } from '../../../src/forge/github-client.js';
+import { createLogger } from '../../../src/logger.js';
+import { freePort } from '../../../src/sandbox/free-port.js';
+import {
+  type GitHubStandIn,
+  seedSandboxRepository,
+  startGitHubStandIn,
+} from '../../../src/sandbox/github/index.js';
+import { createDockerClient, dockerAvailable, ensureBaseImage, uniqueName } from '../../helpers/docker.js';
+
+const docker = createDockerClient();
+const engine = await dockerAvailable(docker);
+const TOKEN = 'ghs_containerSwitchTestToken';
+const logger = createLogger({ level: 'silent', secrets: [] });
+
+const BAD_SERVER = `require('node:http').createServer((q, s) => { s.writeHead(q.url === '/healthz' ? 500 : 200); s.end('bad'); })
+  .listen(process.env.PORT || 8080, () => console.log('bad version up, its health check fails'));
+`;
+const FLAKY_SERVER = `const began = Date.now();
+require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' || Date.now() - began < 5000; s.writeHead(ok ? 200 : 500); s.end(ok ? 'ok' : 'sick'); })
+  .listen(process.env.PORT || 8080, () => console.log('flaky version up, sick after 5 s'));
+`;
+
+describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
+  const repository = uniqueName('lugh-test-switch');
+  const name = uniqueName('lugh-test-app');
+  let gh: GitHubStandIn;
+  let forge: Forge;
+  let network: Docker.Network;
+  let hostPort: number;
+  const images: Record<'v1' | 'v2' | 'bad' | 'flaky', { tag: string; sha: string }> = {} as never;
+  const switcher = createContainerSwitch({ docker, logger });
+
+  const version = async () => {
+    const res = await fetch(`http://127.0.0.1:${hostPort}/version`).catch(() => undefined);
+    return res?.ok ? ((await res.json()) as { commit: string }).commit : undefined;
+  };
+
+  beforeAll(async () => {
+    const baseImage = await ensureBaseImage(docker);
+    const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-switch-')), 'repo.git');
+    const seeded = await seedSandboxRepository(repoDir);
+    gh = await startGitHubStandIn({ repoDir, token: TOKEN });
+    forge = createForge(
+      createGitHubClient({ token: TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
+      gh.repo,
+    );
+    const builder = createImageBuilder({ docker, logger, repository });
+    const build = async (sha: string) => ({
+      sha,
+      tag: (
+        await builder.ensure({
+          env: 'staging',
+          sha,
+          tarball: () => forge.tarball(sha),
+          buildArgs: { BASE_IMAGE: baseImage },
+        })
+      ).tag,
+    });
+    images.v1 = await build(seeded.mainSha);
+    images.v2 = await build(seeded.developSha);
+    images.bad = await build(
+      await gh.pushCommit('develop', { message: 'Break health', files: { 'server.js': BAD_SERVER } }),
+    );
+    images.flaky = await build(
+      await gh.pushCommit('develop', { message: 'Sick later', files: { 'server.js': FLAKY_SERVER } }),
+    );
+
+    network = await docker.createNetwork({ Name: uniqueName('lugh-test-net') });
+    hostPort = await freePort();
+    const current = await docker.createContainer({
+      name,
+      Image: images.v1.tag,
+      Env: ['PORT=8080', 'APP_ENV=staging'],
+      Labels: { 'lugh.env': 'staging', 'lugh.test': repository },
+      ExposedPorts: { '8080/tcp': {} },
+      HostConfig: {
+        PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+        RestartPolicy: { Name: 'unless-stopped' },
+        Memory: 256 * 1024 * 1024,
+        NetworkMode: network.id,
+      },
+    });
+    await current.start();
+    for (let i = 0; i < 60 && (await version()) !== images.v1.sha; i++)
+      await new Promise((r) => setTimeout(r, 500));
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const container of await docker.listContainers({
+      all: true,
+      filters: { label: [`lugh.test=${repository}`] },
+    })) {
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    }
+    await network?.remove().catch(() => {});
+    await gh?.close();
+    for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } })) {
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    }
+  });
+
+  it('plans the new containers from the running one: same env, network, ports, limits, restart policy', async () => {
+    const info = await docker.getContainer(name).inspect();
+    const snapshot = snapshotOf(info, (await docker.getImage(info.Image).inspect()).Config);
+    // The old image's own ENV (its COMMIT_SHA, NODE_ENV, and PORT=8080, which the container
+    // repeats) is not carried over: the new image's defaults apply.
+    expect(snapshot.env).toEqual(['APP_ENV=staging']);
+    const plan = planSwitch(snapshot, images.v2.tag, images.v2.sha);
+    expect(plan.previousName).toBe(`${name}-previous`);
+    expect(plan.final).toMatchObject({
+      name,
+      Image: images.v2.tag,
+      Env: ['APP_ENV=staging', `GIT_SHA=${images.v2.sha}`],
+      Labels: {
+        'lugh.env': 'staging',
+        'lugh.test': repository,
+        'lugh.sha': images.v2.sha,
+        'lugh.role': 'app',
+      },
+      HostConfig: {
+        PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+        RestartPolicy: { Name: 'unless-stopped' },
+        Memory: 256 * 1024 * 1024,
+        NetworkMode: snapshot.networks && Object.keys(snapshot.networks)[0],
+      },
+    });
+    expect(plan.preflight).toMatchObject({
+      name: `${name}-preflight-${images.v2.sha.slice(0, 7)}`,
+      HostConfig: { PortBindings: {}, RestartPolicy: { Name: 'no' } },
+      Labels: { 'lugh.role': 'preflight' },
+    });
+  });
+
+  it('an unhealthy new version is removed before the switch; the old one never stops', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const error = await switcher
+      .switchTo({
+        containerName: name,
+        image: images.bad.tag,
+        sha: images.bad.sha,
+        healthDeadlineMs: 20_000,
+        verifyMs: 1_000,
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnhealthyBeforeSwitchError);
+    expect((error as UnhealthyBeforeSwitchError).logTail.join('\n')).toContain('bad version up');
+    const after = await docker.getContainer(name).inspect();
+    expect([after.Id, after.State.StartedAt, after.State.Running]).toEqual([
+      before.Id,
+      before.State.StartedAt,
+      true,
+    ]);
+    expect(await docker.listContainers({ all: true, filters: { name: [`${name}-preflight`] } })).toEqual([]);
+    expect(await version()).toBe(images.v1.sha);
+  }, 120_000);
+
+  it('switches to a healthy version under the same name and port, keeping the previous one stopped', async () => {
+    const phases: string[] = [];
+    await switcher.switchTo({
+      containerName: name,
+      image: images.v2.tag,
+      sha: images.v2.sha,
+      healthDeadlineMs: 30_000,
+      verifyMs: 3_000,
+      onPhase: (p) => phases.push(p),
+    });
+    expect(phases).toEqual(['start', 'health', 'switch', 'verify']);
+    const next = await docker.getContainer(name).inspect();
+    expect([next.Config.Image, next.State.Health?.Status]).toEqual([images.v2.tag, 'healthy']);
+    expect(await version()).toBe(images.v2.sha);
+    const previous = await docker.getContainer(`${name}-previous`).inspect();
+    expect([previous.Config.Image, previous.State.Running]).toEqual([images.v1.tag, false]);
+  }, 120_000);
+
+  it('a version that falls sick after the switch is rolled back to the previous container', async () => {
+    const error = await switcher
+      .switchTo({
+        containerName: name,
+        image: images.flaky.tag,
+        sha: images.flaky.sha,
+        healthDeadlineMs: 30_000,
+        verifyMs: 20_000,
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolledBackError);
+    expect((error as RolledBackError).logTail.join('\n')).toContain('flaky version up');
+    const running = await docker.getContainer(name).inspect();
+    expect([running.Config.Image, running.State.Running]).toEqual([images.v2.tag, true]);
+    await expect.poll(version, { timeout: 30_000 }).toBe(images.v2.sha);
+  }, 180_000);
+});
