@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContainerSwitch } from '../../../src/deployer/container-switch.js';
+import { createDeployRunner, type DeployNotifier } from '../../../src/deployer/deploy-runner.js';
+import { createDeployWorker } from '../../../src/deployer/deploy-worker.js';
+import { createImageBuilder } from '../../../src/deployer/image-builder.js';
+import { createDeployQueue, enqueueDeploy } from '../../../src/deployer/queue.js';
+import { createForge, type Forge } from '../../../src/forge/forge.js';
+import { createGitHubClient } from '../../../src/forge/github-client.js';
+import { createLogger } from '../../../src/logger.js';
+import {
+  type GitHubStandIn,
+  seedSandboxRepository,
+  startGitHubStandIn,
+} from '../../../src/sandbox/github/index.js';
+import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
+import { runMigrations } from '../../../src/store/migrate.js';
+import { createPool, type Pool } from '../../../src/store/pool.js';
+import { createRedis, type Redis } from '../../../src/store/redis.js';
+import { createDockerClient, dockerAvailable, ensureBaseImage, uniqueName } from '../../helpers/docker.js';
+import { createTestDatabase, redisUrl, type TestDatabase } from '../../helpers/services.js';
+
+const docker = createDockerClient();
+const engine = await dockerAvailable(docker);
+const TOKEN = 'ghs_deployRunnerTestToken';
+const logger = createLogger({ level: 'silent', secrets: [] });
+
+describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () => {
+  const repository = uniqueName('lugh-test-deploy');
+  const name = uniqueName('lugh-test-staging-app');
+  let gh: GitHubStandIn;
+  let forge: Forge;
+  let db: TestDatabase;
+  let pool: Pool;
+  let deployments: DeploymentStore;
+  let redis: Redis;
+  let seeded: { mainSha: string; developSha: string };
+  let container: Docker.Container;
+  const events: string[] = [];
+  const notifier: DeployNotifier = {
+    step: async (id, env, step) => {
+      events.push(`${id} ${env} ${step}`);
+    },
+    finished: async (id, env, outcome) => {
+      events.push(
+        `${id} ${env} ${outcome.status}: ${outcome.message}${outcome.logTail ? ` | ${outcome.logTail.join(' / ')}` : ''}`,
+      );
+    },
+  };
+  let runner: ReturnType<typeof createDeployRunner>;
+
+  beforeAll(async () => {
+    const baseImage = await ensureBaseImage(docker);
+    const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-deploy-')), 'repo.git');
+    seeded = await seedSandboxRepository(repoDir);
+    gh = await startGitHubStandIn({ repoDir, token: TOKEN });
+    forge = createForge(
+      createGitHubClient({ token: TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
+      gh.repo,
+    );
+    db = await createTestDatabase('staging_lugh');
+    await runMigrations({ databaseUrl: db.url, logger });
+    pool = createPool(db.url, 'deploy-runner-test');
+    deployments = createDeploymentStore(pool);
+    redis = createRedis(redisUrl(), { connectionName: 'deploy-runner-test' });
+    const builder = createImageBuilder({ docker, logger, repository });
+    runner = createDeployRunner({
+      logger,
+      deployments,
+      source: forge,
+      builder,
+      switcher: createContainerSwitch({ docker, logger }),
+      notifier,
+      containerName: () => name,
+      buildArgs: { BASE_IMAGE: baseImage },
+      healthDeadlineMs: 30_000,
+      verifyMs: 3_000,
+    });
+    // What runs now: main's commit.
+    const v1 = await builder.ensure({
+      env: 'staging',
+      sha: seeded.mainSha,
+      tarball: () => forge.tarball(seeded.mainSha),
+      buildArgs: { BASE_IMAGE: baseImage },
+    });
+    container = await docker.createContainer({
+      name,
+      Image: v1.tag,
+      Env: ['APP_ENV=staging'],
+      Labels: { 'lugh.test': repository },
+      HostConfig: { RestartPolicy: { Name: 'unless-stopped' } },
+    });
+    await container.start();
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const c of await docker.listContainers({
+      all: true,
+      filters: { label: [`lugh.test=${repository}`] },
+    })) {
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    }
+    for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } })) {
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    }
+    await redis?.quit();
+    await pool?.end();
+    await db?.drop();
+    await gh?.close();
+  });
+
+  it('deploys a branch through its named steps, each recorded and announced, and records the SHA', async () => {
+    const deployment = await deployments.create({
+      env: 'staging',
+      ref: 'develop',
+      trigger: 'manual',
+      requestedBy: 1,
+    });
+    expect(await runner.run(deployment.id)).toBe('succeeded');
+    expect(await deployments.steps(deployment.id)).toEqual([
+      { step: 'resolve', status: 'succeeded', detail: seeded.developSha },
+      {
+        step: 'build',
+        status: 'succeeded',
+        detail: `${repository}:staging-${seeded.developSha.slice(0, 12)}`,
+      },
+      { step: 'backup', status: 'skipped', detail: expect.any(String) },
+      { step: 'migrate', status: 'skipped', detail: expect.any(String) },
+      { step: 'start', status: 'succeeded', detail: null },
+      { step: 'health', status: 'succeeded', detail: null },
+      { step: 'switch', status: 'succeeded', detail: null },
+      { step: 'verify', status: 'succeeded', detail: null },
+      { step: 'cleanup', status: 'skipped', detail: expect.any(String) },
+      { step: 'record', status: 'succeeded', detail: null },
+    ]);
+    expect(await deployments.get(deployment.id)).toMatchObject({
+      status: 'succeeded',
+      sha: seeded.developSha,
+    });
+    expect(events.filter((e) => e.startsWith(`${deployment.id} `))).toEqual([
+      `${deployment.id} staging resolve`,
+      `${deployment.id} staging build`,
+      `${deployment.id} staging start`,
+      `${deployment.id} staging health`,
+      `${deployment.id} staging switch`,
+      `${deployment.id} staging verify`,
+      `${deployment.id} staging record`,
+      `${deployment.id} staging succeeded: staging runs ${seeded.developSha.slice(0, 7)}`,
+    ]);
+    expect((await docker.getContainer(name).inspect()).Config.Env).toContain(`GIT_SHA=${seeded.developSha}`);
+  }, 180_000);
+
+  it('an unknown ref fails at resolve with a clear message, and nothing changes', async () => {
+    const before = (await docker.getContainer(name).inspect()).Id;
+    const deployment = await deployments.create({ env: 'staging', ref: 'no-such-branch', trigger: 'manual' });
+    expect(await runner.run(deployment.id)).toBe('failed');
+    expect(await deployments.get(deployment.id)).toMatchObject({ status: 'failed' });
+    expect((await deployments.steps(deployment.id)).at(-1)).toEqual({
+      step: 'resolve',
+      status: 'failed',
+      detail: '"no-such-branch" is not a branch of the repository',
+    });
+    expect((await docker.getContainer(name).inspect()).Id).toBe(before);
+  }, 60_000);
+
+  it('a job on the BullMQ queue is taken by the worker: a sick version fails at health and the old container keeps running', async () => {
+    const prefix = `staging:${randomUUID().slice(0, 8)}`;
+    const queue = createDeployQueue(redis, prefix);
+    const worker = createDeployWorker(redis.duplicate(), prefix, runner, logger);
+    try {
+      const sick = await gh.pushCommit('develop', {
+        message: 'Sick',
+        files: {
+          'server.js': `require('node:http').createServer((q, s) => { s.writeHead(500); s.end(); }).listen(8080, () => console.log('sick version up'));\n`,
+        },
+      });
+      const deployment = await deployments.create({ env: 'staging', ref: 'develop', trigger: 'push' });
+      const running = (await docker.getContainer(name).inspect()).Id;
+      await enqueueDeploy(queue, deployment.id);
+      await expect
+        .poll(async () => (await deployments.get(deployment.id))?.status, { timeout: 120_000, interval: 500 })
+        .toBe('failed');
+      expect((await deployments.steps(deployment.id)).find((s) => s.status === 'failed')?.step).toBe(
+        'health',
+      );
+      expect(events.at(-1)).toContain('sick version up');
+      expect((await docker.getContainer(name).inspect()).Id).toBe(running);
+      expect((await deployments.get(deployment.id))?.sha).toBe(sick);
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  }, 180_000);
+});
