@@ -76,7 +76,12 @@ export function createDeploymentStore(pool: Pool) {
       );
     },
 
-    async stepFinished(id: number, step: string, status: 'succeeded' | 'failed' | 'skipped', detail?: string): Promise<void> {
+    async stepFinished(
+      id: number,
+      step: string,
+      status: 'succeeded' | 'failed' | 'skipped',
+      detail?: string,
+    ): Promise<void> {
       await pool.query(
         `INSERT INTO deployment_steps (deployment_id, step, status, detail, finished_at) VALUES ($1, $2, $3, $4, now())
          ON CONFLICT (deployment_id, step) DO UPDATE SET status = $3, detail = $4, finished_at = now()`,
@@ -95,7 +100,12 @@ export function createDeploymentStore(pool: Pool) {
     /** Ends a deployment; the deployed SHA is recorded only with a success. */
     async finish(
       id: number,
-      outcome: { status: 'succeeded' | 'failed' | 'rolled_back'; sha?: string; previousSha?: string; error?: string },
+      outcome: {
+        status: 'succeeded' | 'failed' | 'rolled_back';
+        sha?: string;
+        previousSha?: string;
+        error?: string;
+      },
     ): Promise<void> {
       await pool.query(
         `UPDATE deployments SET status = $2, sha = COALESCE($3, sha), previous_sha = COALESCE($4, previous_sha),
@@ -105,7 +115,12 @@ export function createDeploymentStore(pool: Pool) {
     },
 
     /** A deployment asked for by hand or by a push (a promotion's comes from forPromotion). */
-    async create(input: { env: AppEnv; ref: string; trigger: 'push' | 'manual' | 'rollback'; requestedBy?: number }) {
+    async create(input: {
+      env: AppEnv;
+      ref: string;
+      trigger: 'push' | 'manual' | 'rollback';
+      requestedBy?: number;
+    }) {
       const { rows } = await pool.query(
         `INSERT INTO deployments (env, ref, trigger, requested_by) VALUES ($1, $2, $3, $4) RETURNING *`,
         [input.env, input.ref, input.trigger, input.requestedBy ?? null],
