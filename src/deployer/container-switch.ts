@@ -1,28 +1,9 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from './container-plan.js';
+import { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
 
-/** The new version never became healthy before the switch: it was removed, the old one never stopped. */
-export class UnhealthyBeforeSwitchError extends Error {
-  override name = 'UnhealthyBeforeSwitchError';
-  constructor(
-    message: string,
-    readonly logTail: readonly string[],
-  ) {
-    super(message);
-  }
-}
-
-/** The new version failed after the switch: the previous container runs again. */
-export class RolledBackError extends Error {
-  override name = 'RolledBackError';
-  constructor(
-    message: string,
-    readonly logTail: readonly string[],
-  ) {
-    super(message);
-  }
-}
+export { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
 
 export interface SwitchOptions {
   readonly containerName: string;

@@ -2,8 +2,8 @@ import type { AppEnv } from '../environments.js';
 import type { Logger } from '../logger.js';
 import type { DeploymentStore } from '../store/deployments.js';
 import type { createContainerSwitch } from './container-switch.js';
-import { RolledBackError, UnhealthyBeforeSwitchError } from './container-switch.js';
-import { BuildFailedError, type ImageBuilder } from './image-builder.js';
+import { DeployFailureWithLog, RolledBackError } from './errors.js';
+import type { ImageBuilder } from './image-builder.js';
 
 /** The named steps of a deploy, in order (DESIGN §4). */
 export const DEPLOY_STEPS = [
@@ -141,12 +141,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       } catch (error) {
         const rolledBack = error instanceof RolledBackError;
         const status = rolledBack ? 'rolled_back' : 'failed';
-        const logTail =
-          error instanceof RolledBackError || error instanceof UnhealthyBeforeSwitchError
-            ? error.logTail
-            : error instanceof BuildFailedError
-              ? error.lines
-              : undefined;
+        const logTail = error instanceof DeployFailureWithLog ? error.logTail : undefined;
         const message = error instanceof Error ? error.message : String(error);
         await phases.catch(() => {});
         log.warn({ err: error, deploymentId, step: current }, 'deploy failed');

@@ -4,17 +4,9 @@ import type Docker from 'dockerode';
 import { extract, pack } from 'tar-stream';
 import type { AppEnv } from '../environments.js';
 import type { Logger } from '../logger.js';
+import { BuildFailedError } from './errors.js';
 
-/** The build failed: `lines` are the build's last output lines, ending with its error. */
-export class BuildFailedError extends Error {
-  override name = 'BuildFailedError';
-  constructor(
-    message: string,
-    readonly lines: readonly string[],
-  ) {
-    super(message);
-  }
-}
+export { BuildFailedError } from './errors.js';
 
 export interface BuiltImage {
   /** `<repository>:<env>-<sha12>`, what the environment's container runs. */

@@ -59,3 +59,25 @@ export async function ensureBaseImage(docker: Docker = createDockerClient()): Pr
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`.toLowerCase();
 }
+
+/**
+ * Removes what a test made on the shared engine: containers labelled `lugh.test=<run>`
+ * and images of the repository `<run>`. Never anything else (the engine may be shared).
+ */
+export async function removeTestResources(docker: Docker, run: string): Promise<void> {
+  for (const container of await docker.listContainers({
+    all: true,
+    filters: { label: [`lugh.test=${run}`] },
+  })) {
+    await docker
+      .getContainer(container.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+  for (const image of await docker.listImages({ filters: { reference: [`${run}:*`] } })) {
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+}

@@ -19,7 +19,13 @@ import {
   seedSandboxRepository,
   startGitHubStandIn,
 } from '../../../src/sandbox/github/index.js';
-import { createDockerClient, dockerAvailable, ensureBaseImage, uniqueName } from '../../helpers/docker.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../../helpers/docker.js';
 
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
@@ -100,23 +106,9 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
   }, 600_000);
 
   afterAll(async () => {
-    for (const container of await docker.listContainers({
-      all: true,
-      filters: { label: [`lugh.test=${repository}`] },
-    })) {
-      await docker
-        .getContainer(container.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
+    await removeTestResources(docker, repository);
     await network?.remove().catch(() => {});
     await gh?.close();
-    for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } })) {
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
   });
 
   it('plans the new containers from the running one: same env, network, ports, limits, restart policy', async () => {

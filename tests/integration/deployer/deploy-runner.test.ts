@@ -21,7 +21,13 @@ import { createDeploymentStore, type DeploymentStore } from '../../../src/store/
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createRedis, type Redis } from '../../../src/store/redis.js';
-import { createDockerClient, dockerAvailable, ensureBaseImage, uniqueName } from '../../helpers/docker.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../../helpers/docker.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../../helpers/services.js';
 
 const docker = createDockerClient();
@@ -98,21 +104,7 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
   }, 600_000);
 
   afterAll(async () => {
-    for (const c of await docker.listContainers({
-      all: true,
-      filters: { label: [`lugh.test=${repository}`] },
-    })) {
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
-    for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } })) {
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
-    }
+    await removeTestResources(docker, repository);
     await redis?.quit();
     await pool?.end();
     await db?.drop();

@@ -11,7 +11,13 @@ import {
   seedSandboxRepository,
   startGitHubStandIn,
 } from '../../../src/sandbox/github/index.js';
-import { createDockerClient, dockerAvailable, ensureBaseImage, uniqueName } from '../../helpers/docker.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../../helpers/docker.js';
 
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
@@ -47,12 +53,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
 
   afterAll(async () => {
     await gh?.close();
-    const images = await docker.listImages({ filters: { reference: [`${repository}:*`] } });
-    for (const image of images)
-      await docker
-        .getImage(image.Id)
-        .remove({ force: true })
-        .catch(() => {});
+    await removeTestResources(docker, repository);
   });
 
   it('builds a commit from its GitHub tarball once, and production reuses the image staging got', async () => {
@@ -111,7 +112,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BuildFailedError);
     expect((error as BuildFailedError).message).toMatch(/returned a non-zero code: 3/);
-    expect((error as BuildFailedError).lines.join('\n')).toContain('compiling the app');
+    expect((error as BuildFailedError).logTail.join('\n')).toContain('compiling the app');
     expect(
       await docker.listImages({ filters: { reference: [`${repository}:sha-${sha.slice(0, 12)}`] } }),
     ).toEqual([]);
