@@ -26,7 +26,6 @@ CREATE TABLE promotions (
   base_ref      text NOT NULL DEFAULT 'main',
   head_ref      text NOT NULL DEFAULT 'develop',
   head_sha      text,
-  base_sha      text,
   merge_sha     text,
   pr_number     integer,
   approved_by   bigint,

@@ -7,7 +7,6 @@ ALTER TABLE promotions
   ADD COLUMN status_message_id     integer,
   ADD COLUMN prompt_message_id     integer,
   ADD COLUMN ci_deadline           timestamptz,
-  ADD COLUMN ci_summary            jsonb,
   ADD COLUMN tag                   text,
   ADD COLUMN github_deployment_id  bigint;
 
@@ -43,5 +42,5 @@ ALTER TABLE deployments DROP COLUMN github_deployment_id, DROP COLUMN job_id;
 DROP TABLE webhook_deliveries;
 DROP TABLE promotion_buttons;
 ALTER TABLE promotions
-  DROP COLUMN github_deployment_id, DROP COLUMN tag, DROP COLUMN ci_summary, DROP COLUMN ci_deadline,
+  DROP COLUMN github_deployment_id, DROP COLUMN tag, DROP COLUMN ci_deadline,
   DROP COLUMN prompt_message_id, DROP COLUMN status_message_id, DROP COLUMN commit_count, DROP COLUMN pr_url;

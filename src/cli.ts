@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import { webhookCallback } from 'grammy';
 import type { BotDeps } from './bot/context.js';
-import { allCommands, createBot } from './bot/create-bot.js';
+import { createBot } from './bot/create-bot.js';
 import { createPromotionChat } from './bot/promotion/chat-port.js';
 import { createPromotionService, type PromotionService } from './bot/promotion/promotion-service.js';
 import { publishCommands } from './bot/publish-commands.js';
@@ -26,7 +25,12 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRedactor } from './redact.js';
 import { seedSandboxRepository, startGitHubStandIn } from './sandbox/github/index.js';
-import { type SandboxServices, startSandboxServices } from './sandbox/sandbox-services.js';
+import {
+  fakeBotToken,
+  fakeGitHubToken,
+  type SandboxServices,
+  startSandboxServices,
+} from './sandbox/sandbox-services.js';
 import { startTelegramStandIn } from './sandbox/telegram/index.js';
 import { createAuditLog } from './store/audit-log.js';
 import { createDeploymentStore } from './store/deployments.js';
@@ -157,7 +161,7 @@ export async function startInstance(
     promotion,
     conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(redis, space, 'conversations'),
   };
-  const bot = createBot(botDeps);
+  const { bot, commands } = createBot(botDeps);
   const gitSha = gitShaOf(config);
 
   const telegram = startTelegramRuntime(bot, {
@@ -178,7 +182,7 @@ export async function startInstance(
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
-      await publishCommands(bot.api, allCommands(botDeps), config.adminIds, logger);
+      await publishCommands(bot.api, commands, config.adminIds, logger);
       promotion?.startPolling();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
@@ -352,7 +356,14 @@ async function commandSandbox(
       repoDir,
     });
   } catch (error) {
-    process.stderr.write(`lugh sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message =
+      (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `port ${port} is in use: pass another with --port P (0 picks a free one)`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    process.stderr.write(`lugh sandbox: ${message}\n`);
+    if (!dirOption) rmSync(dir, { recursive: true, force: true });
     process.exit(1);
   }
   const instances: Instance[] = [];
@@ -407,7 +418,7 @@ async function commandSandboxGitHub(port: number, repo: string | undefined) {
   }
   const seeded = !existsSync(repo);
   if (seeded) await seedSandboxRepository(repo);
-  const token = `ghs_${randomBytes(18).toString('hex')}`;
+  const token = fakeGitHubToken();
   const github = await startGitHubStandIn({ repoDir: repo, port, token });
   process.stdout.write(
     `GitHub REST API stand-in at ${github.apiUrl}\n` +
@@ -425,7 +436,7 @@ async function commandSandboxGitHub(port: number, repo: string | undefined) {
 
 async function commandSandboxTelegram(port: number) {
   const telegram = await startTelegramStandIn({ port });
-  const token = `${Math.floor(100_000_000 + Math.random() * 899_999_999)}:AA${randomBytes(24).toString('base64url').slice(0, 33)}`;
+  const token = fakeBotToken();
   telegram.registerBot({ token, username: 'LughDevBot', firstName: 'Lugh Dev' });
   process.stdout.write(
     `Telegram Bot API stand-in at ${telegram.apiRoot}\n` +

@@ -10,7 +10,6 @@ export interface EnvironmentIdentity {
   readonly defaultDisplayName: string;
   readonly defaultPort: number;
   readonly defaultHomeDir: string;
-  readonly branch: string;
 }
 
 export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
@@ -20,7 +19,6 @@ export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
     defaultDisplayName: 'Lugh Dev',
     defaultPort: 3001,
     defaultHomeDir: '~/.lugh-staging',
-    branch: 'develop',
   },
   production: {
     redisPrefix: 'prod',
@@ -28,7 +26,6 @@ export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
     defaultDisplayName: 'Lugh',
     defaultPort: 3000,
     defaultHomeDir: '~/.lugh-prod',
-    branch: 'main',
   },
 };
 

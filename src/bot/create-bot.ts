@@ -1,8 +1,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations } from '@grammyjs/conversations';
-import { type Api, Bot, type BotConfig, GrammyError, HttpError } from 'grammy';
-import type { UserFromGetMe } from 'grammy/types';
-import type { BotContext, BotDeps, Feature } from './context.js';
+import { type Api, Bot, GrammyError, HttpError } from 'grammy';
+import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
 import { flagsFeature } from './features/flags.js';
 import { helpFeature } from './features/help.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
@@ -25,11 +24,6 @@ function features(deps: BotDeps): readonly Feature[] {
   ];
 }
 
-export interface CreateBotOptions {
-  /** Known bot identity (from a getMe done at start); when absent, grammY asks on init. */
-  readonly botInfo?: UserFromGetMe;
-}
-
 /**
  * What every outgoing Bot API call of lugh goes through: the staging marker (and HTML as
  * the default parse mode), then retries of 429s and 5xx. Network errors are not retried
@@ -42,12 +36,13 @@ function installTransformers(api: Api, isStaging: boolean): void {
   api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
 }
 
-/** Builds the bot with every feature installed; it neither polls nor calls Telegram yet. */
-export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<BotContext> {
+/**
+ * Builds the bot with every feature installed; it neither polls nor calls Telegram yet.
+ * `commands` is what /help and setMyCommands list.
+ */
+export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: readonly CommandInfo[] } {
   const { config, logger } = deps;
-  const botConfig: BotConfig<BotContext> = { client: { apiRoot: config.telegram.apiRoot } };
-  if (options.botInfo) botConfig.botInfo = options.botInfo;
-  const bot = new Bot<BotContext>(config.telegram.token, botConfig);
+  const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
 
   installTransformers(bot.api, config.isStaging);
 
@@ -88,10 +83,5 @@ export function createBot(deps: BotDeps, options: CreateBotOptions = {}): Bot<Bo
         logger.warn({ err: replyError }, 'could not report the failure to the chat'),
       );
   });
-  return bot;
-}
-
-/** The commands of every feature, as /help and setMyCommands list them. */
-export function allCommands(deps: BotDeps) {
-  return features(deps).flatMap((f) => f.commands);
+  return { bot, commands };
 }

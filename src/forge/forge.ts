@@ -93,7 +93,6 @@ export function createForge(client: GitHubClient, repo: RepoRef) {
 
   return {
     repo,
-    stats: client.stats,
 
     async branchSha(branch: string): Promise<string> {
       const { data } = await github(() => octokit.rest.repos.getBranch({ ...base, branch }));

@@ -1,17 +1,8 @@
 import { Octokit, RequestError } from 'octokit';
 import type { Logger } from '../logger.js';
 
-export interface RequestStats {
-  total: number;
-  /** Answered 304 Not Modified to a conditional request: free of rate limit. */
-  notModified: number;
-  /** POST, PUT, PATCH, DELETE. */
-  mutating: number;
-}
-
 export interface GitHubClient {
   readonly octokit: Octokit;
-  stats(): RequestStats;
 }
 
 export interface GitHubClientOptions {
@@ -29,8 +20,6 @@ interface CachedResponse {
   readonly etag: string;
   readonly response: { data: unknown; headers: Record<string, unknown>; status: number; url: string };
 }
-
-const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
  * Octokit for one token, with conditional requests: every GET remembers its ETag and asks
@@ -61,12 +50,9 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       : { enabled: false },
   });
 
-  const stats: RequestStats = { total: 0, notModified: 0, mutating: 0 };
   const cache = new Map<string, CachedResponse>();
   octokit.hook.wrap('request', async (request, opts) => {
     const method = (opts.method ?? 'GET').toUpperCase();
-    stats.total++;
-    if (MUTATING.has(method)) stats.mutating++;
     if (method !== 'GET') return request(opts);
     const key = octokit.request.endpoint(opts as never).url;
     const cached = cache.get(key);
@@ -79,11 +65,10 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       return response;
     } catch (error) {
       if (cached && error instanceof RequestError && error.status === 304) {
-        stats.notModified++;
         return cached.response as never;
       }
       throw error;
     }
   });
-  return { octokit, stats: () => ({ ...stats }) };
+  return { octokit };
 }

@@ -50,8 +50,13 @@ export interface SandboxServices {
   stop(): Promise<void>;
 }
 
+/** A GitHub token of the usual shape, made up for this run; the GitHub stand-in accepts only it. */
+export function fakeGitHubToken(): string {
+  return `ghs_${randomBytes(18).toString('hex')}`;
+}
+
 /** A token of the shape @BotFather issues, made up for this run. */
-function fakeToken(): string {
+export function fakeBotToken(): string {
   return `${randomInt(100_000_000, 999_999_999)}:AA${randomBytes(24).toString('base64url').slice(0, 33)}`;
 }
 
@@ -94,8 +99,8 @@ export async function startSandboxServices(options: SandboxServicesOptions): Pro
     });
     stops.push(() => telegram.close());
     const bots = {
-      staging: { token: fakeToken(), username: 'LughDevBot', displayName: 'Lugh Dev' },
-      production: { token: fakeToken(), username: 'LughBot', displayName: 'Lugh' },
+      staging: { token: fakeBotToken(), username: 'LughDevBot', displayName: 'Lugh Dev' },
+      production: { token: fakeBotToken(), username: 'LughBot', displayName: 'Lugh' },
     };
     for (const bot of Object.values(bots)) {
       telegram.registerBot({ token: bot.token, username: bot.username, firstName: bot.displayName });
@@ -123,7 +128,7 @@ export async function startSandboxServices(options: SandboxServicesOptions): Pro
     const ports = { staging: await freePort(), production: await freePort() };
     const repoDir = options.repoDir ?? path.join(options.dir, 'repo.git');
     if (!options.repoDir) await seedSandboxRepository(repoDir);
-    const githubToken = `ghs_${randomBytes(18).toString('hex')}`;
+    const githubToken = fakeGitHubToken();
     const githubWebhookSecret = randomBytes(16).toString('hex');
     const github = await startGitHubStandIn({
       repoDir,

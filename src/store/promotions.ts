@@ -29,7 +29,6 @@ export interface Promotion {
   readonly baseRef: string;
   readonly headRef: string;
   readonly headSha: string | null;
-  readonly baseSha: string | null;
   readonly mergeSha: string | null;
   readonly prNumber: number | null;
   readonly prUrl: string | null;
@@ -37,7 +36,6 @@ export interface Promotion {
   readonly statusMessageId: number | null;
   readonly promptMessageId: number | null;
   readonly ciDeadline: Date | null;
-  readonly ciSummary: unknown;
   readonly approvedBy: number | null;
   readonly reason: string | null;
   readonly tag: string | null;
@@ -79,7 +77,6 @@ function toPromotion(r: Row): Promotion {
     baseRef: r.base_ref as string,
     headRef: r.head_ref as string,
     headSha: (r.head_sha as string | null) ?? null,
-    baseSha: (r.base_sha as string | null) ?? null,
     mergeSha: (r.merge_sha as string | null) ?? null,
     prNumber: toNumber(r.pr_number),
     prUrl: (r.pr_url as string | null) ?? null,
@@ -87,7 +84,6 @@ function toPromotion(r: Row): Promotion {
     statusMessageId: toNumber(r.status_message_id),
     promptMessageId: toNumber(r.prompt_message_id),
     ciDeadline: (r.ci_deadline as Date | null) ?? null,
-    ciSummary: r.ci_summary ?? null,
     approvedBy: toNumber(r.approved_by),
     reason: (r.reason as string | null) ?? null,
     tag: (r.tag as string | null) ?? null,
@@ -113,7 +109,6 @@ function toButton(r: Row): PromotionButton {
 const COLUMNS: Record<string, string> = {
   status: 'status',
   headSha: 'head_sha',
-  baseSha: 'base_sha',
   mergeSha: 'merge_sha',
   prNumber: 'pr_number',
   prUrl: 'pr_url',
@@ -121,7 +116,6 @@ const COLUMNS: Record<string, string> = {
   statusMessageId: 'status_message_id',
   promptMessageId: 'prompt_message_id',
   ciDeadline: 'ci_deadline',
-  ciSummary: 'ci_summary',
   approvedBy: 'approved_by',
   reason: 'reason',
   tag: 'tag',
@@ -133,7 +127,6 @@ export type PromotionChanges = Partial<
     Promotion,
     | 'status'
     | 'headSha'
-    | 'baseSha'
     | 'mergeSha'
     | 'prNumber'
     | 'prUrl'
@@ -141,7 +134,6 @@ export type PromotionChanges = Partial<
     | 'statusMessageId'
     | 'promptMessageId'
     | 'ciDeadline'
-    | 'ciSummary'
     | 'approvedBy'
     | 'reason'
     | 'tag'
@@ -156,7 +148,7 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
   const setClause = (changes: PromotionChanges, first: number) => {
     const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
     const sets = entries.map(([k], i) => `${COLUMNS[k]} = $${first + i}`);
-    const values = entries.map(([k, v]) => (k === 'ciSummary' ? JSON.stringify(v) : v));
+    const values = entries.map(([, v]) => v);
     const finished = changes.status && FINISHED.includes(changes.status) ? ', finished_at = now()' : '';
     return { sql: [...sets, 'updated_at = now()'].join(', ') + finished, values };
   };

@@ -203,7 +203,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     let current = p;
     if (pull.headSha !== p.headSha) {
       // develop moved while CI ran: follow the new head from scratch.
-      current = await promotions.update(p.id, { headSha: pull.headSha, ciSummary: null });
+      current = await promotions.update(p.id, { headSha: pull.headSha });
       await chat.send(
         p.chatId,
         `develop moved to <code>${shortSha(pull.headSha)}</code>: following CI for the new head.`,
@@ -401,7 +401,6 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       await promotions.transition(p.id, ['merging'], {
         status: 'waiting_ci',
         headSha: pull.headSha,
-        ciSummary: null,
       });
       await chat.send(p.chatId, text.replace('{sha}', shortSha(pull.headSha)));
       void schedule(p.id);
@@ -569,8 +568,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
           body,
         );
         if (!created) await forge.updatePullBody(pull.number, body);
-        const planId = await chat.send(chatId, renderPlan(comparison, pull.url, pull.number, !created));
-        void planId;
+        await chat.send(chatId, renderPlan(comparison, pull.url, pull.number, !created));
         const statusMessageId = await chat.send(
           chatId,
           `<b>CI</b> for <code>${shortSha(pull.headSha)}</code>: looking…`,
@@ -580,7 +578,6 @@ export function createPromotionService(deps: PromotionServiceDeps) {
           prNumber: pull.number,
           prUrl: pull.url,
           headSha: pull.headSha,
-          baseSha: null,
           commitCount: comparison.aheadBy,
           statusMessageId,
           ciDeadline: new Date(now().getTime() + config.promote.ciTimeoutMs),

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { allCommands, createBot } from '../../../src/bot/create-bot.js';
+import { createBot } from '../../../src/bot/create-bot.js';
 import { publishCommands } from '../../../src/bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from '../../../src/bot/telegram-runtime.js';
 import { type Config, secretsOf } from '../../../src/config.js';
@@ -35,12 +35,12 @@ async function startBot(tg: StandIn, appEnv: 'staging' | 'production', db: TestD
   const pool = createPool(config.databaseUrl, 'bot-test');
   const audit = createAuditLog(pool, config.appEnv);
   const deps = { config, logger, audit, redact: createRedactor(secretsOf(config)) };
-  const bot = createBot(deps);
+  const { bot, commands } = createBot(deps);
   const runtime = startTelegramRuntime(bot, {
     logger,
     backoff: { initialMs: 50, maxMs: 200 },
     onReady: async () => {
-      await publishCommands(bot.api, allCommands(deps), config.adminIds, logger);
+      await publishCommands(bot.api, commands, config.adminIds, logger);
     },
   });
   await runtime.ready;

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSwitch, snapshotOf } from '../../../src/deployer/container-plan.js';
@@ -10,15 +7,10 @@ import {
   UnhealthyBeforeSwitchError,
 } from '../../../src/deployer/container-switch.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
-import { createForge, type Forge } from '../../../src/forge/forge.js';
-import { createGitHubClient } from '../../../src/forge/github-client.js';
+import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
-import {
-  type GitHubStandIn,
-  seedSandboxRepository,
-  startGitHubStandIn,
-} from '../../../src/sandbox/github/index.js';
+import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import {
   createDockerClient,
   dockerAvailable,
@@ -26,6 +18,7 @@ import {
   removeTestResources,
   uniqueName,
 } from '../../helpers/docker.js';
+import { startSeededGitHub } from '../../helpers/seeded-github.js';
 
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
@@ -57,13 +50,9 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
 
   beforeAll(async () => {
     const baseImage = await ensureBaseImage(docker);
-    const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-switch-')), 'repo.git');
-    const seeded = await seedSandboxRepository(repoDir);
-    gh = await startGitHubStandIn({ repoDir, token: TOKEN });
-    forge = createForge(
-      createGitHubClient({ token: TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
-      gh.repo,
-    );
+    const started = await startSeededGitHub(TOKEN);
+    const seeded = started.seeded;
+    ({ gh, forge } = started);
     const builder = createImageBuilder({ docker, logger, repository });
     const build = async (sha: string) => ({
       sha,

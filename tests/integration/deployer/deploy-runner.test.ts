@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContainerSwitch } from '../../../src/deployer/container-switch.js';
@@ -9,14 +6,9 @@ import { createDeployRunner, type DeployNotifier } from '../../../src/deployer/d
 import { createDeployWorker } from '../../../src/deployer/deploy-worker.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import { createDeployQueue, enqueueDeploy } from '../../../src/deployer/queue.js';
-import { createForge, type Forge } from '../../../src/forge/forge.js';
-import { createGitHubClient } from '../../../src/forge/github-client.js';
+import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
-import {
-  type GitHubStandIn,
-  seedSandboxRepository,
-  startGitHubStandIn,
-} from '../../../src/sandbox/github/index.js';
+import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
@@ -28,6 +20,7 @@ import {
   removeTestResources,
   uniqueName,
 } from '../../helpers/docker.js';
+import { startSeededGitHub } from '../../helpers/seeded-github.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../../helpers/services.js';
 
 const docker = createDockerClient();
@@ -61,13 +54,7 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
 
   beforeAll(async () => {
     const baseImage = await ensureBaseImage(docker);
-    const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-deploy-')), 'repo.git');
-    seeded = await seedSandboxRepository(repoDir);
-    gh = await startGitHubStandIn({ repoDir, token: TOKEN });
-    forge = createForge(
-      createGitHubClient({ token: TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
-      gh.repo,
-    );
+    ({ gh, forge, seeded } = await startSeededGitHub(TOKEN));
     db = await createTestDatabase('staging_lugh');
     await runMigrations({ databaseUrl: db.url, logger });
     pool = createPool(db.url, 'deploy-runner-test');

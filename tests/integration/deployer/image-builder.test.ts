@@ -1,16 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildFailedError, createImageBuilder } from '../../../src/deployer/image-builder.js';
-import { createForge, type Forge } from '../../../src/forge/forge.js';
-import { createGitHubClient } from '../../../src/forge/github-client.js';
+import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
-import {
-  type GitHubStandIn,
-  seedSandboxRepository,
-  startGitHubStandIn,
-} from '../../../src/sandbox/github/index.js';
+import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import {
   createDockerClient,
   dockerAvailable,
@@ -18,6 +10,7 @@ import {
   removeTestResources,
   uniqueName,
 } from '../../helpers/docker.js';
+import { startSeededGitHub } from '../../helpers/seeded-github.js';
 
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
@@ -37,18 +30,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
 
   beforeAll(async () => {
     baseImage = await ensureBaseImage(docker);
-    const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-build-')), 'repo.git');
-    seeded = await seedSandboxRepository(repoDir);
-    gh = await startGitHubStandIn({ repoDir, token: TOKEN });
-    forge = createForge(
-      createGitHubClient({
-        token: TOKEN,
-        apiUrl: gh.apiUrl,
-        logger: createLogger({ level: 'silent', secrets: [] }),
-        resilient: false,
-      }),
-      gh.repo,
-    );
+    ({ gh, forge, seeded } = await startSeededGitHub(TOKEN));
   }, 300_000);
 
   afterAll(async () => {

@@ -89,4 +89,19 @@ describe('lugh sandbox', () => {
     expect(await result.exited).toBe(2);
     expect(result.stderr()).toContain('--repo DIR is required');
   });
+
+  it('says which port is taken and what to do', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const sandbox = spawnLugh(['sandbox', '--port', String(port)], { LOG_LEVEL: 'warn' });
+      started.push(sandbox);
+      expect(await sandbox.exited).toBe(1);
+      expect(sandbox.stderr()).toContain(`port ${port} is in use: pass another with --port P`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
 });

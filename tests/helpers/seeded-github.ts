@@ -1,0 +1,21 @@
+// The GitHub stand-in over a freshly seeded repository (develop three commits ahead of
+// main), and lugh's forge talking to it with retries and throttling off.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createForge } from '../../src/forge/forge.js';
+import { createGitHubClient } from '../../src/forge/github-client.js';
+import { createLogger } from '../../src/logger.js';
+import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
+
+export async function startSeededGitHub(token = 'ghs_seededGitHubTestToken') {
+  const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-seeded-')), 'repo.git');
+  const seeded = await seedSandboxRepository(repoDir);
+  const gh = await startGitHubStandIn({ repoDir, token });
+  const logger = createLogger({ level: 'silent', secrets: [] });
+  const forge = createForge(
+    createGitHubClient({ token, apiUrl: gh.apiUrl, logger, resilient: false }),
+    gh.repo,
+  );
+  return { gh, forge, seeded, repoDir };
+}
