@@ -44,6 +44,7 @@ import { createRedis, createRedisKeyValue, keyspace } from './store/redis.js';
 
 const EXIT_CONFIG = 2;
 const SHUTDOWN_DEADLINE_MS = 9_000;
+const SANDBOX_SHUTDOWN_DEADLINE_MS = 30_000;
 
 const USAGE = `usage: lugh [--env staging|production] [--env-path FILE]... <command>
 
@@ -266,7 +267,7 @@ function loggerFor(config: Config): Logger {
  * Runs `stop` once on SIGTERM/SIGINT (or when `shutdown` is called), then exits. A stuck
  * dependency must not keep the process past Docker's stop grace, so a deadline forces it.
  */
-function handleShutdown(logger: Logger, stop: () => Promise<void>) {
+function handleShutdown(logger: Logger, stop: () => Promise<void>, deadlineMs = SHUTDOWN_DEADLINE_MS) {
   let started = false;
   const shutdown = async (reason: string, code: number) => {
     if (started) return;
@@ -275,7 +276,7 @@ function handleShutdown(logger: Logger, stop: () => Promise<void>) {
     setTimeout(() => {
       logger.error('shutdown took too long; exiting anyway');
       process.exit(code || 1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
+    }, deadlineMs).unref();
     await stop();
     logger.info('stopped');
     process.exit(code);
@@ -372,7 +373,9 @@ async function commandSandbox(
     await services.stop();
     if (!dirOption) rmSync(dir, { recursive: true, force: true });
   };
-  const shutdown = handleShutdown(sandboxLog, stopAll);
+  // No container stop grace to respect here, and the embedded databases flush on close:
+  // a loaded laptop gets more time than the 9 s of a container.
+  const shutdown = handleShutdown(sandboxLog, stopAll, SANDBOX_SHUTDOWN_DEADLINE_MS);
   try {
     for (const appEnv of ['staging', 'production'] as const) {
       const config = createConfig(sandboxInstanceEnv(services, appEnv, env.LOG_LEVEL ?? 'warn'));

@@ -83,7 +83,7 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
 
       // Ctrl-C stops everything the sandbox started, in order, and says so.
       process.kill(-sandbox.pid!, 'SIGINT');
-      await expect.poll(() => out, { timeout: 15_000 }).toContain('"msg":"stopped"');
+      await expect.poll(() => out, { timeout: 40_000 }).toContain('"msg":"stopped"');
     },
     120_000,
   );
