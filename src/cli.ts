@@ -14,6 +14,7 @@ import { createPromotionService, type PromotionService } from './bot/promotion/p
 import { publishCommands } from './bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
+import { withDeadline } from './deadline.js';
 import { createDeployQueue } from './deployer/queue.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
@@ -40,7 +41,7 @@ import { runMigrations } from './store/migrate.js';
 import { createPollerLease } from './store/poller-lease.js';
 import { createPool } from './store/pool.js';
 import { createPromotionStore } from './store/promotions.js';
-import { createRedis, createRedisKeyValue, keyspace } from './store/redis.js';
+import { closeRedis, createRedis, createRedisKeyValue, keyspace } from './store/redis.js';
 
 const EXIT_CONFIG = 2;
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -240,8 +241,9 @@ export async function startInstance(
         await telegram.stop();
         await promotion?.stop();
         await http.close();
-        await queue.close();
-        await Promise.allSettled([pool.end(), redis.quit()]);
+        // A Redis that went away first must not hold the shutdown: BullMQ's close waits on it.
+        await withDeadline(queue.close(), 1_000).catch(() => {});
+        await Promise.allSettled([pool.end(), closeRedis(redis)]);
       })();
       return stopping;
     },

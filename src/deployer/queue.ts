@@ -13,7 +13,11 @@ export interface DeployJobData {
  * the environment's Redis prefix (`<prefix>:deploys:…`).
  */
 export function createDeployQueue(connection: Redis, prefix: string): Queue<DeployJobData> {
-  return new Queue<DeployJobData>(DEPLOY_QUEUE, { connection, prefix });
+  const queue = new Queue<DeployJobData>(DEPLOY_QUEUE, { connection, prefix });
+  // Without a listener BullMQ writes connection errors to stderr, past the redacting logger;
+  // a lost Redis is reported by /healthz and by the enqueue that fails.
+  queue.on('error', () => {});
+  return queue;
 }
 
 /**

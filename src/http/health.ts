@@ -1,3 +1,5 @@
+import { withDeadline } from '../deadline.js';
+
 export type CheckResult =
   | { readonly ok: true; readonly note?: string }
   | { readonly ok: false; readonly reason: string };
@@ -16,20 +18,12 @@ export interface HealthChecks {
   readonly telegram: () => CheckResult;
 }
 
-class CheckTimeoutError extends Error {}
-
 async function within(check: () => Promise<void>, timeoutMs: number): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CheckTimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    await Promise.race([check(), timeout]);
+    await withDeadline(check(), timeoutMs);
     return 'ok';
   } catch (error) {
     return `down: ${error instanceof Error ? error.message : String(error)}`;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -34,8 +34,12 @@ export async function startLocalRedis(): Promise<LocalRedis> {
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: 'ignore' },
+    // Its own process group: Ctrl-C in a terminal signals the sandbox's group, and Redis
+    // must outlive the instances that close their connections to it; the sandbox stops it last.
+    { stdio: 'ignore', detached: true },
   );
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new RedisServerMissingError() : error),
@@ -60,6 +64,7 @@ export async function startLocalRedis(): Promise<LocalRedis> {
     url: `redis://127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
+        process.off('exit', killOnExit);
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { withDeadline } from '../deadline.js';
 import type { Keyspace, Redis } from './redis.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -65,7 +66,8 @@ export function createPollerLease(
     async release() {
       clearInterval(renewTimer);
       renewTimer = undefined;
-      await redis.eval(RELEASE, 1, key, owner).catch(() => {});
+      // Unreleased, the lease expires by itself: a Redis that is gone must not hold a shutdown.
+      await withDeadline(redis.eval(RELEASE, 1, key, owner), 1_000).catch(() => {});
     },
   };
 }

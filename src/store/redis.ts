@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { withDeadline } from '../deadline.js';
 
 export type { Redis } from 'ioredis';
 
@@ -18,6 +19,23 @@ export function createRedis(url: string, options: { connectionName: string; lazy
   // Connection errors are reported by health checks and by the commands that fail.
   redis.on('error', () => {});
   return redis;
+}
+
+/**
+ * Closes a connection without waiting on a Redis that is gone: QUIT when it answers,
+ * otherwise (or after `ms`) the socket is dropped. ioredis would hold QUIT in its offline
+ * queue until a reconnect that may never come.
+ */
+export async function closeRedis(redis: Redis, ms = 1_000): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await withDeadline(redis.quit(), ms, 'QUIT unanswered');
+      return;
+    } catch {
+      // fall through: drop the socket
+    }
+  }
+  redis.disconnect(false);
 }
 
 export interface Keyspace {
