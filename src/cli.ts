@@ -6,15 +6,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ConversationData, VersionedState } from '@grammyjs/conversations';
+import Docker from 'dockerode';
 import { webhookCallback } from 'grammy';
 import type { BotDeps } from './bot/context.js';
 import { createBot } from './bot/create-bot.js';
+import { createDeployNotifier } from './bot/deploys/deploy-notifier.js';
 import { createPromotionChat } from './bot/promotion/chat-port.js';
 import { createPromotionService, type PromotionService } from './bot/promotion/promotion-service.js';
 import { publishCommands } from './bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { withDeadline } from './deadline.js';
+import { createDeployEngine } from './deployer/engine.js';
 import { createDeployQueue } from './deployer/queue.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
@@ -35,8 +38,8 @@ import {
 import { startTelegramStandIn } from './sandbox/telegram/index.js';
 import { createAuditLog } from './store/audit-log.js';
 import { createDeploymentStore } from './store/deployments.js';
-import { registerInstance } from './store/instance-registry.js';
-import { createLockStore } from './store/locks.js';
+import { publishDeployLock, readDeployLock, registerInstance } from './store/instance-registry.js';
+import { createLockStore, deployLockName } from './store/locks.js';
 import { runMigrations } from './store/migrate.js';
 import { createPollerLease } from './store/poller-lease.js';
 import { createPool } from './store/pool.js';
@@ -140,6 +143,13 @@ export async function startInstance(
           config.github.repo,
         )
       : undefined;
+  const deployments = createDeploymentStore(pool);
+  const webhookDeliveries = createPromotionStore(pool, config.appEnv);
+  const otherPrefix = otherPrefixOf(config);
+  const lockName = deployLockName(config.appEnv);
+  // Published under this instance's prefix for the other one to read (see instance-registry).
+  const publishLock = async () => publishDeployLock(redis, config.redisPrefix, await locks.held(lockName));
+  const locks = createLockStore(pool, { onChange: publishLock });
   // Promotions are the staging bot's job: it is the one asked to /promote develop to main.
   const promotion = config.isStaging
     ? createPromotionService({
@@ -147,20 +157,44 @@ export async function startInstance(
         logger,
         forge,
         promotions: createPromotionStore(pool, config.appEnv),
-        deployments: createDeploymentStore(pool),
-        locks: createLockStore(pool),
+        productionLock: () => readDeployLock(redis, otherPrefix),
         audit,
-        queue,
         chat: createPromotionChat(() => bot.api),
         now: options.now,
       })
     : undefined;
+  const notifier = createDeployNotifier({
+    api: () => bot.api,
+    deployments,
+    logger,
+    redact,
+    fallbackChatId: config.adminIds[0]!,
+  });
+  const engine = createDeployEngine({
+    config,
+    logger,
+    docker: new Docker(),
+    redis,
+    queue,
+    deployments,
+    locks,
+    forge,
+    notifier,
+  });
   const botDeps: BotDeps = {
     config,
     logger,
     audit,
     redact,
     promotion,
+    deploys: {
+      env: config.appEnv,
+      deployments,
+      locks,
+      enqueue: engine.enqueue,
+      containerLogs: engine.logs,
+      confirmMs: 5 * 60_000,
+    },
     conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(redis, space, 'conversations'),
   };
   const { bot, commands } = createBot(botDeps);
@@ -186,6 +220,8 @@ export async function startInstance(
       }
       await publishCommands(bot.api, commands, config.adminIds, logger);
       promotion?.startPolling();
+      await publishLock();
+      await engine.start();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
     lease: config.telegram.webhookUrl ? undefined : createPollerLease(redis, space),
@@ -221,12 +257,19 @@ export async function startInstance(
     telegramWebhook: config.telegram.webhookUrl
       ? webhookCallback(bot, 'http', { secretToken: config.telegram.webhookSecret })
       : undefined,
-    githubWebhook:
-      config.github.webhookSecret && promotion
-        ? githubWebhookHandler(config.github.webhookSecret, logger, (delivery) =>
-            promotion.handleWebhook(delivery),
-          )
-        : undefined,
+    githubWebhook: config.github.webhookSecret
+      ? githubWebhookHandler(config.github.webhookSecret, logger, async (delivery) => {
+          if (!(await webhookDeliveries.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
+          // Recorded first, so a redelivery is not handled twice; the polls catch what fails here.
+          await promotion?.handleWebhook(delivery);
+          await engine.intake
+            ?.handleWebhook(delivery.event, delivery.payload)
+            .catch((error: unknown) =>
+              logger.warn({ err: error, delivery: delivery.id }, 'webhook: deploy intake failed'),
+            );
+          return 'handled';
+        })
+      : undefined,
   });
   const port = await http.listen(config.port);
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
@@ -240,6 +283,9 @@ export async function startInstance(
       stopping ??= (async () => {
         await telegram.stop();
         await promotion?.stop();
+        // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.
+        await withDeadline(engine.stop(), 3_000).catch(() => {});
+        await notifier.flush();
         await http.close();
         // A Redis that went away first must not hold the shutdown: BullMQ's close waits on it.
         await withDeadline(queue.close(), 1_000).catch(() => {});
@@ -337,6 +383,9 @@ function sandboxInstanceEnv(
     GITHUB_WEBHOOK_SECRET: services.githubWebhookSecret,
     // The sandbox's CI takes seconds, not minutes: look often.
     PROMOTE_POLL_SECONDS: '5',
+    // Its own names on the Docker engine: a sandbox never touches a real lugh container.
+    DEPLOY_CONTAINER: `lugh-sandbox-${ENVIRONMENTS[appEnv].marker}-app`,
+    DEPLOY_IMAGE_REPOSITORY: 'lugh-sandbox',
     LOG_LEVEL: logLevel,
   };
 }

@@ -56,6 +56,19 @@ export interface Config {
     readonly freezeWindows: readonly FreezeWindow[];
     readonly timeZone: string;
   };
+  readonly deploy: {
+    /** The app container this instance replaces when it deploys (compose names it). */
+    readonly containerName: string;
+    /** Images are `<repository>:<env>-<sha12>` and `<repository>:sha-<sha12>`. */
+    readonly imageRepository: string;
+    /** Passed to the build as BASE_IMAGE when set (a host without a registry builds its own). */
+    readonly baseImage?: string;
+    readonly healthDeadlineMs: number;
+    readonly verifyMs: number;
+    readonly keepImages: number;
+    /** Production backups kept in LUGH_HOME/backups. */
+    readonly keepBackups: number;
+  };
   /** Non-fatal notes found while parsing (e.g. a flag switched off by its dependency). */
   readonly warnings: readonly string[];
 }
@@ -75,6 +88,11 @@ const httpUrl = z
 
 const minutes = (fallback: string) =>
   optional(z.string().regex(/^[1-9]\d*$/, 'must be a positive whole number of minutes')).transform((v) =>
+    Number(v ?? fallback),
+  );
+
+const count = (fallback: string, what: string) =>
+  optional(z.string().regex(/^[1-9]\d{0,3}$/, `must be a whole number of ${what}, 1–9999`)).transform((v) =>
     Number(v ?? fallback),
   );
 
@@ -169,6 +187,17 @@ const schema = z.object({
   ),
   GIT_SHA: optional(z.string()),
   BUILD_TIME: optional(z.string()),
+  DEPLOY_CONTAINER: optional(
+    z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,120}$/, 'must be a Docker container name'),
+  ),
+  DEPLOY_IMAGE_REPOSITORY: optional(
+    z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,120}$/, 'must be a lower-case Docker image repository name'),
+  ),
+  DEPLOY_BASE_IMAGE: optional(z.string()),
+  DEPLOY_HEALTH_SECONDS: count('120', 'seconds'),
+  DEPLOY_VERIFY_SECONDS: count('30', 'seconds'),
+  DEPLOY_KEEP_IMAGES: count('5', 'images'),
+  BACKUP_KEEP: count('7', 'backups'),
 });
 
 function expandHome(dir: string): string {
@@ -326,6 +355,15 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
       timeZone: raw.FREEZE_TIMEZONE ?? 'UTC',
     },
     build: { gitSha: raw.GIT_SHA, buildTime: raw.BUILD_TIME },
+    deploy: {
+      containerName: raw.DEPLOY_CONTAINER ?? own.appContainer,
+      imageRepository: raw.DEPLOY_IMAGE_REPOSITORY ?? 'lugh',
+      baseImage: raw.DEPLOY_BASE_IMAGE,
+      healthDeadlineMs: raw.DEPLOY_HEALTH_SECONDS * 1000,
+      verifyMs: raw.DEPLOY_VERIFY_SECONDS * 1000,
+      keepImages: raw.DEPLOY_KEEP_IMAGES,
+      keepBackups: raw.BACKUP_KEEP,
+    },
     warnings,
   };
 }
@@ -384,6 +422,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
     FREEZE_TIMEZONE: config.promote.timeZone,
     GIT_SHA: config.build.gitSha ?? '(not set)',
     BUILD_TIME: config.build.buildTime ?? '(not set)',
+    DEPLOY_CONTAINER: config.deploy.containerName,
+    DEPLOY_IMAGE_REPOSITORY: config.deploy.imageRepository,
+    DEPLOY_BASE_IMAGE: config.deploy.baseImage ?? '(the Dockerfile’s default)',
+    DEPLOY_HEALTH_SECONDS: config.deploy.healthDeadlineMs / 1000,
+    DEPLOY_VERIFY_SECONDS: config.deploy.verifyMs / 1000,
+    DEPLOY_KEEP_IMAGES: config.deploy.keepImages,
+    BACKUP_KEEP: config.deploy.keepBackups,
     flags: Object.fromEntries(
       config.flagDetails.map((f) => [
         f.key,

@@ -10,6 +10,10 @@ export interface EnvironmentIdentity {
   readonly defaultDisplayName: string;
   readonly defaultPort: number;
   readonly defaultHomeDir: string;
+  /** The app container its compose project runs (container_name in docker-compose.*.yml). */
+  readonly appContainer: string;
+  /** The branch it runs: pushes to it deploy it (FEATURE_DEPLOY_ON_PUSH). */
+  readonly branch: string;
 }
 
 export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
@@ -19,6 +23,8 @@ export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
     defaultDisplayName: 'Lugh Dev',
     defaultPort: 3001,
     defaultHomeDir: '~/.lugh-staging',
+    appContainer: 'lugh-staging-app',
+    branch: 'develop',
   },
   production: {
     redisPrefix: 'prod',
@@ -26,6 +32,8 @@ export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
     defaultDisplayName: 'Lugh',
     defaultPort: 3000,
     defaultHomeDir: '~/.lugh-prod',
+    appContainer: 'lugh-prod-app',
+    branch: 'main',
   },
 };
 

@@ -3,6 +3,7 @@ import type { Composer, Context } from 'grammy';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
+import type { DeployControl } from './deploys/deploy-control.js';
 import type { PromotionService } from './promotion/promotion-service.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
@@ -14,6 +15,8 @@ export interface BotDeps {
   readonly redact: (text: string) => string;
   /** The develop → main promotion; only the staging instance has one. */
   readonly promotion?: PromotionService;
+  /** This instance's deploys: /deploy, /lock, /history, /logs. Absent without a Docker engine. */
+  readonly deploys?: DeployControl;
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
 }

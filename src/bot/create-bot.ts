@@ -2,8 +2,11 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations } from '@grammyjs/conversations';
 import { type Api, Bot, GrammyError, HttpError } from 'grammy';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
+import { deployFeature } from './features/deploy.js';
 import { flagsFeature } from './features/flags.js';
 import { helpFeature } from './features/help.js';
+import { historyFeature } from './features/history.js';
+import { lockFeature } from './features/lock.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
 import { startFeature } from './features/start.js';
 import { unknownFeature } from './features/unknown.js';
@@ -21,6 +24,9 @@ function features(deps: BotDeps): readonly Feature[] {
     whoamiFeature,
     flagsFeature,
     createPromoteFeature(deps.promotion, admins, promoteWait),
+    deployFeature,
+    lockFeature,
+    historyFeature,
   ];
 }
 

@@ -2,3 +2,26 @@
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
+
+/** `42 s`, `3 min`, `2 h 5 min`, `3 d 4 h`: a span of time as a person reads it. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+/** `5 min ago`. */
+export function formatAgo(then: Date, now: Date = new Date()): string {
+  return `${formatDuration(now.getTime() - then.getTime())} ago`;
+}
+
+/** `2026-11-23 14:05 UTC`. */
+export function formatUtc(at: Date): string {
+  return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export const shortSha = (sha: string | null | undefined): string => (sha ?? '').slice(0, 7);

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from './container-plan.js';
-import { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
+import { MigrationFailedError, RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
 
 export { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
 
@@ -31,16 +31,16 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
   const { docker } = options;
   const log = options.logger.child({ component: 'container-switch' });
 
-  const logTail = async (container: Docker.Container): Promise<string[]> => {
+  const logTail = async (container: Docker.Container, lines = LOG_LINES): Promise<string[]> => {
     const buffer = (await container
-      .logs({ stdout: true, stderr: true, tail: LOG_LINES, follow: false })
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false })
       .catch(() => Buffer.alloc(0))) as Buffer;
     // Docker multiplexes stdout and stderr with an 8-byte header per frame.
-    const lines: string[] = [];
+    const out: string[] = [];
     let offset = 0;
     while (offset + 8 <= buffer.length) {
       const size = buffer.readUInt32BE(offset + 4);
-      lines.push(
+      out.push(
         ...buffer
           .subarray(offset + 8, offset + 8 + size)
           .toString('utf8')
@@ -48,7 +48,7 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
       );
       offset += 8 + size;
     }
-    return lines.filter((l) => l.trim()).slice(-LOG_LINES);
+    return out.filter((l) => l.trim()).slice(-lines);
   };
 
   /** 'healthy' once Docker says so; 'unhealthy' if it says so, exits, or the deadline passes. */
@@ -93,7 +93,140 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
 
   const removeQuietly = (container: Docker.Container) => container.remove({ force: true }).catch(() => {});
 
+  const findByName = async (name: string): Promise<Docker.ContainerInspectInfo | undefined> => {
+    try {
+      return await docker.getContainer(name).inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  };
+
   return {
+    /** Fails with what to do when the container a deploy would replace does not exist. */
+    async requireContainer(containerName: string): Promise<void> {
+      if (!(await findByName(containerName)) && !(await findByName(`${containerName}-previous`))) {
+        throw new Error(
+          `there is no container ${containerName} to replace: start the environment first (docker-compose up -d), or set DEPLOY_CONTAINER`,
+        );
+      }
+    },
+
+    /** The last `lines` lines a container printed (stdout and stderr). */
+    async logs(containerName: string, lines: number): Promise<string[]> {
+      const info = await findByName(containerName);
+      if (!info) throw new Error(`there is no container ${containerName}`);
+      return logTail(docker.getContainer(info.Id), lines);
+    },
+
+    /** The commit the app container runs (its GIT_SHA), if it says. */
+    async runningSha(containerName: string): Promise<string | undefined> {
+      const info = await findByName(containerName);
+      return info?.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
+    },
+
+    /** Image ids of the app container and of the previous one kept for rollback. */
+    async imagesInUse(containerName: string): Promise<string[]> {
+      const found = await Promise.all([findByName(containerName), findByName(`${containerName}-previous`)]);
+      return found.flatMap((c) => (c ? [c.Image] : []));
+    },
+
+    /**
+     * Puts an environment back to exactly one app container after a deploy was killed
+     * part-way: leftover pre-flight and one-off containers go; an app container that a
+     * crash left missing or never started gives way to the previous one, started again.
+     * Returns what it did, or undefined when there was nothing to do.
+     */
+    async converge(containerName: string): Promise<string | undefined> {
+      const done: string[] = [];
+      const leftovers = await docker.listContainers({
+        all: true,
+        filters: { name: [`^/${containerName}-(preflight|migrate)-`] },
+      });
+      for (const c of leftovers) {
+        await removeQuietly(docker.getContainer(c.Id));
+        done.push(`removed ${c.Names[0]?.replace(/^\//, '')}`);
+      }
+      const app = await findByName(containerName);
+      const previous = await findByName(`${containerName}-previous`);
+      if (app?.State.Running) return done.length ? done.join('; ') : undefined;
+      if (app && previous) {
+        // Killed between creating the new container and starting it.
+        await removeQuietly(docker.getContainer(app.Id));
+        done.push(`removed the unstarted ${containerName}`);
+      }
+      const ensureStarted = (c: Docker.Container) =>
+        c.start().catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 304) throw error; // 304: already running
+        });
+      if (previous) {
+        const container = docker.getContainer(previous.Id);
+        await container.rename({ name: containerName });
+        await ensureStarted(container);
+        done.push(`started the previous ${containerName} again`);
+      } else if (app) {
+        await ensureStarted(docker.getContainer(app.Id));
+        done.push(`started ${containerName} again`);
+      }
+      return done.length ? done.join('; ') : undefined;
+    },
+
+    /**
+     * Runs the command an image declares in its `lugh.migrate` label (a JSON array) in a
+     * one-off container with the running container's environment and networks. Returns
+     * undefined when the image declares none.
+     */
+    async runMigration(opts: {
+      containerName: string;
+      image: string;
+      sha: string;
+      timeoutMs: number;
+    }): Promise<{ command: string[]; logTail: string[] } | undefined> {
+      const label = (await docker.getImage(opts.image).inspect()).Config?.Labels?.['lugh.migrate'];
+      if (!label) return undefined;
+      let command: string[];
+      try {
+        command = JSON.parse(label);
+        if (!Array.isArray(command) || !command.every((c) => typeof c === 'string')) throw new Error();
+      } catch {
+        throw new MigrationFailedError(
+          `${opts.image} has a lugh.migrate label that is not a JSON array of strings: ${label}`,
+          [],
+        );
+      }
+      const info = await docker.getContainer(opts.containerName).inspect();
+      const oldImage = await docker.getImage(info.Image).inspect();
+      const snapshot = snapshotOf(info, oldImage.Config);
+      const plan = planSwitch(snapshot, opts.image, opts.sha);
+      const spec: Docker.ContainerCreateOptions = {
+        ...plan.preflight,
+        name: `${opts.containerName}-migrate-${opts.sha.slice(0, 7)}`,
+        Entrypoint: [],
+        Cmd: command,
+        Healthcheck: { Test: ['NONE'] },
+        Labels: { ...plan.preflight.Labels, 'lugh.role': 'migrate' },
+      };
+      await findByName(spec.name as string).then((c) => c && removeQuietly(docker.getContainer(c.Id)));
+      const container = await createFrom(spec, extraNetworks(snapshot));
+      try {
+        await container.start();
+        const exit = (await Promise.race([container.wait(), sleep(opts.timeoutMs).then(() => undefined)])) as
+          | { StatusCode: number }
+          | undefined;
+        const tail = await logTail(container);
+        if (!exit)
+          throw new MigrationFailedError(
+            `the migration did not finish within ${Math.round(opts.timeoutMs / 1000)} s`,
+            tail,
+          );
+        if (exit.StatusCode !== 0)
+          throw new MigrationFailedError(`the migration exited with code ${exit.StatusCode}`, tail);
+        return { command, logTail: tail };
+      } finally {
+        await removeQuietly(container);
+      }
+    },
+
     async switchTo(opts: SwitchOptions): Promise<{ containerId: string; previousName: string }> {
       const info = await docker.getContainer(opts.containerName).inspect();
       // By id: the name moves to the new container during the switch.

@@ -1,8 +1,9 @@
 import type { AppEnv } from '../environments.js';
 import type { Logger } from '../logger.js';
-import type { DeploymentStore } from '../store/deployments.js';
+import type { Deployment, DeploymentStore } from '../store/deployments.js';
+import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.js';
 import type { createContainerSwitch } from './container-switch.js';
-import { DeployFailureWithLog, RolledBackError } from './errors.js';
+import { DeployFailureWithLog, describeDockerError, LockedError, RolledBackError } from './errors.js';
 import type { ImageBuilder } from './image-builder.js';
 
 /** The named steps of a deploy, in order (DESIGN §4). */
@@ -20,14 +21,17 @@ export const DEPLOY_STEPS = [
 ] as const;
 export type DeployStep = (typeof DEPLOY_STEPS)[number];
 
+export type DeployOutcome = 'succeeded' | 'failed' | 'rolled_back';
+
 /** How the deployer reports, implemented by the bot (the deployer never imports it). */
 export interface DeployNotifier {
+  /** A step started; the deployment and its steps are in Postgres already. */
   step(deploymentId: number, env: AppEnv, step: DeployStep): Promise<void>;
   finished(
     deploymentId: number,
     env: AppEnv,
     outcome: {
-      status: 'succeeded' | 'failed' | 'rolled_back';
+      status: DeployOutcome;
       sha?: string;
       message: string;
       logTail?: readonly string[];
@@ -35,45 +39,96 @@ export interface DeployNotifier {
   ): Promise<void>;
 }
 
-/** What the runner needs from GitHub: a ref's commit and its source. */
+/** What the runner needs from GitHub: a ref's commit, its source, and where to report. */
 export interface SourceOfCommits {
   branchSha(ref: string): Promise<string>;
   tarball(sha: string): Promise<Buffer>;
+  setDeploymentStatus?(
+    githubDeploymentId: number,
+    state: 'in_progress' | 'success' | 'failure' | 'error',
+    description: string,
+  ): Promise<void>;
 }
 
 export interface DeployRunnerDeps {
+  /** The environment this instance deploys; a deployment of another is refused. */
+  readonly env: AppEnv;
   readonly logger: Logger;
   readonly deployments: DeploymentStore;
+  readonly locks: LockStore;
   readonly source: SourceOfCommits;
   readonly builder: ImageBuilder;
   readonly switcher: ReturnType<typeof createContainerSwitch>;
   readonly notifier: DeployNotifier;
   /** The app container of each environment. */
   readonly containerName: (env: AppEnv) => string;
+  /** Production: `pg_dump -Fc` before migrating; undefined (staging) records the step skipped. */
+  readonly backup?: (sha: string) => Promise<string>;
   readonly buildArgs?: Readonly<Record<string, string>>;
   readonly healthDeadlineMs?: number;
   readonly verifyMs?: number;
+  readonly migrateTimeoutMs?: number;
+  /** Images of the environment kept by cleanup (the running and previous ones included). */
+  readonly keepImages?: number;
+  /** How long a deployment holds the lock without renewing it (each step renews it). */
+  readonly lockTtlMs?: number;
 }
 
 const SHA = /^[0-9a-f]{40}$/;
+const FINISHED = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
 
 /**
- * Runs one deployment row through its steps, recording each in Postgres and announcing it
- * as it starts. Steps this version does not do yet (backup, migrate, cleanup) are recorded
- * as skipped, so the history says so.
+ * Runs one deployment row through its named steps, each recorded in Postgres and
+ * announced as it starts, under the environment's deploy lock. Running a row again (a
+ * retried job after a crash) first puts the environment back to one running app container,
+ * then deploys again; a finished row is left as it is.
  */
 export function createDeployRunner(deps: DeployRunnerDeps) {
   const log = deps.logger.child({ component: 'deploy' });
-  const { deployments, notifier } = deps;
+  const { deployments, notifier, locks } = deps;
+  const lockTtlMs = deps.lockTtlMs ?? 30 * 60_000;
+
+  const report = async (
+    d: Deployment,
+    state: 'in_progress' | 'success' | 'failure' | 'error',
+    text: string,
+  ) => {
+    if (!d.githubDeploymentId || !deps.source.setDeploymentStatus) return;
+    await deps.source
+      .setDeploymentStatus(d.githubDeploymentId, state, text)
+      .catch((error: unknown) => log.warn({ err: error, deploymentId: d.id }, 'could not report to GitHub'));
+  };
 
   return {
-    async run(deploymentId: number): Promise<'succeeded' | 'failed' | 'rolled_back'> {
+    async run(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
       const deployment = await deployments.get(deploymentId);
       if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
+      if (FINISHED.has(deployment.status)) return deployment.status as DeployOutcome | 'cancelled';
+      if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
       const env = deployment.env;
+      const containerName = deps.containerName(env);
+      const owner = deploymentOwner(deploymentId);
+      const lockName = deployLockName(env);
+      const reattached = deployment.status === 'running';
+
       let current: DeployStep = 'resolve';
+      const renewLock = async () => {
+        const taken = await locks.acquire({
+          name: lockName,
+          owner,
+          reason: `deploy #${deploymentId} of ${deployment.ref}`,
+          ttlMs: lockTtlMs,
+        });
+        if (!taken.acquired) {
+          const h = taken.holder;
+          throw new LockedError(
+            `${env} is locked by ${h.owner} (${h.reason}) until ${h.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; /unlock ${env} frees it`,
+          );
+        }
+      };
       const begin = async (step: DeployStep) => {
         current = step;
+        await renewLock();
         await deployments.stepStarted(deploymentId, step);
         await notifier.step(deploymentId, env, step);
       };
@@ -84,8 +139,24 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
 
       let sha: string | undefined;
       let phases: Promise<void> = Promise.resolve();
+      let lockTaken = false;
       try {
+        if (env !== deps.env) {
+          throw new Error(
+            `deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`,
+          );
+        }
+        current = 'resolve';
+        await renewLock();
+        lockTaken = true;
         await begin('resolve');
+        if (reattached) {
+          // A worker or runner died in this deployment: back to one running container first.
+          const converged = await deps.switcher.converge(containerName);
+          if (converged) log.warn({ deploymentId, converged }, 'converged after an interrupted deploy');
+        }
+        await deps.switcher.requireContainer(containerName);
+        await report(deployment, 'in_progress', `lugh deploys ${deployment.ref}`);
         sha =
           deployment.sha && SHA.test(deployment.sha)
             ? deployment.sha
@@ -103,14 +174,30 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
           tarball: () => deps.source.tarball(sha!),
           buildArgs: deps.buildArgs,
         });
+        await deployments.setImage(deploymentId, image.tag);
         await done('build', `${image.tag}${image.reused ? ' (reused)' : ''}`);
 
-        await skip('backup', 'not done by this version of the deployer');
-        await skip('migrate', 'not done by this version of the deployer');
+        if (deps.backup) {
+          await begin('backup');
+          await done('backup', await deps.backup(sha));
+        } else {
+          await skip('backup', `${env} is not backed up before a deploy`);
+        }
+
+        await begin('migrate');
+        const migration = await deps.switcher.runMigration({
+          containerName,
+          image: image.tag,
+          sha,
+          timeoutMs: deps.migrateTimeoutMs ?? 300_000,
+        });
+        if (migration) await done('migrate', migration.command.join(' '));
+        else await skip('migrate', 'the image declares no lugh.migrate command');
 
         await begin('start');
+        const previousSha = (await deps.switcher.runningSha(containerName)) ?? undefined;
         await deps.switcher.switchTo({
-          containerName: deps.containerName(env),
+          containerName,
           image: image.tag,
           sha,
           healthDeadlineMs: deps.healthDeadlineMs ?? 120_000,
@@ -127,10 +214,18 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         });
         await phases;
         await done(current);
-        await skip('cleanup', 'not done by this version of the deployer');
+
+        await begin('cleanup');
+        const removed = await deps.builder.prune(
+          env,
+          deps.keepImages ?? 5,
+          await deps.switcher.imagesInUse(containerName),
+        );
+        await done('cleanup', removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove');
 
         await begin('record');
-        await deployments.finish(deploymentId, { status: 'succeeded', sha });
+        await deployments.finish(deploymentId, { status: 'succeeded', sha, previousSha });
+        await report(deployment, 'success', `${env} runs ${sha.slice(0, 7)}`);
         await done('record');
         await notifier.finished(deploymentId, env, {
           status: 'succeeded',
@@ -142,21 +237,19 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         const rolledBack = error instanceof RolledBackError;
         const status = rolledBack ? 'rolled_back' : 'failed';
         const logTail = error instanceof DeployFailureWithLog ? error.logTail : undefined;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = error instanceof DeployFailureWithLog ? error.message : describeDockerError(error);
         await phases.catch(() => {});
         log.warn({ err: error, deploymentId, step: current }, 'deploy failed');
         await deployments.stepFinished(deploymentId, current, 'failed', message);
         await deployments.finish(deploymentId, { status, sha, error: message });
+        await report(deployment, rolledBack ? 'failure' : 'error', message);
         await notifier.finished(deploymentId, env, { status, sha, message, logTail });
         return status;
+      } finally {
+        if (lockTaken) await locks.release(lockName, owner).catch(() => {});
       }
     },
   };
 }
 
 export type DeployRunner = ReturnType<typeof createDeployRunner>;
-
-/** The app container of each environment, as the compose files name them. */
-export function composeContainerName(env: AppEnv): string {
-  return env === 'staging' ? 'lugh-staging-app' : 'lugh-prod-app';
-}

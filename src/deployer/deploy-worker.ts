@@ -16,5 +16,7 @@ export function createDeployWorker(connection: Redis, prefix: string, runner: De
     concurrency: 1,
   });
   worker.on('failed', (job, error) => logger.error({ err: error, jobId: job?.id }, 'deploy job failed'));
+  // Without a listener BullMQ prints connection errors raw to stderr, past the redacting logger.
+  worker.on('error', (error) => logger.warn({ err: error }, 'deploy worker: Redis error'));
   return worker;
 }

@@ -22,3 +22,32 @@ export class UnhealthyBeforeSwitchError extends DeployFailureWithLog {
 export class RolledBackError extends DeployFailureWithLog {
   override name = 'RolledBackError';
 }
+
+/** The one-off migration container exited non-zero: nothing was switched, the backup is kept. */
+export class MigrationFailedError extends DeployFailureWithLog {
+  override name = 'MigrationFailedError';
+}
+
+/** pg_dump failed: a production deploy does not go on without its backup. */
+export class BackupFailedError extends DeployFailureWithLog {
+  override name = 'BackupFailedError';
+}
+
+/** Another deployment or a person holds the environment's deploy lock. */
+export class LockedError extends Error {
+  override name = 'LockedError';
+}
+
+/**
+ * What a Docker failure means to the person reading it: an engine that does not answer,
+ * a full disk, or Docker's own message.
+ */
+export function describeDockerError(error: unknown): string {
+  const e = error as { code?: string; message?: string; json?: { message?: string } };
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'EACCES')
+    return `the Docker engine is unreachable (${e.code}): is dockerd running, and is its socket mounted?`;
+  const message = e.json?.message ?? e.message ?? String(error);
+  if (/no space left on device/i.test(message))
+    return `the Docker host is out of disk space (${message.trim()}): free space (old images, volumes) and deploy again`;
+  return message;
+}

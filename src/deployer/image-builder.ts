@@ -80,6 +80,41 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
       return { tag: `${repository}:${env}-${short}`, shaTag: `${repository}:sha-${short}` };
     },
 
+    /**
+     * Keeps the environment's newest `keep` images, counting any in `inUse` (the running
+     * and the previous container's); removes the environment's tag from the others, and
+     * the image itself once no environment's tag is left on it.
+     */
+    async prune(env: AppEnv, keep: number, inUse: readonly string[]): Promise<string[]> {
+      const prefix = `${repository}:${env}-`;
+      const images = (await docker.listImages({ filters: { reference: [`${repository}:${env}-*`] } })).sort(
+        (a, b) => b.Created - a.Created,
+      );
+      const removed: string[] = [];
+      let kept = 0;
+      for (const image of images) {
+        if (inUse.includes(image.Id) || kept < keep) {
+          kept++;
+          continue;
+        }
+        for (const tag of (image.RepoTags ?? []).filter((t) => t.startsWith(prefix))) {
+          await docker.getImage(tag).remove({ noprune: false });
+          removed.push(tag);
+        }
+        const rest = (await exists(image.Id))?.RepoTags ?? [];
+        if (!rest.some((t) => t.startsWith(`${repository}:`) && !t.startsWith(`${repository}:sha-`))) {
+          // No environment runs it any more: its shared sha tag goes too (and with it the image).
+          for (const tag of rest)
+            await docker
+              .getImage(tag)
+              .remove({ noprune: false })
+              .catch(() => {});
+        }
+      }
+      if (removed.length) log.info({ env, removed }, 'removed old images');
+      return removed;
+    },
+
     async ensure(request: ImageBuildRequest): Promise<BuiltImage> {
       const { tag, shaTag } = this.tagsFor(request.env, request.sha);
       const built = await exists(shaTag);

@@ -87,6 +87,16 @@ async function github<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /** What lugh does on GitHub for one repository; every failure surfaces as a named error. */
+/** A GitHub Deployment as lugh reads it; `payload.lugh` marks the ones lugh asked for. */
+export interface GitHubDeployment {
+  readonly id: number;
+  readonly sha: string;
+  readonly ref: string;
+  readonly environment: string;
+  readonly createdAt: Date;
+  readonly payload: Record<string, unknown>;
+}
+
 export function createForge(client: GitHubClient, repo: RepoRef) {
   const { octokit } = client;
   const base = { owner: repo.owner, repo: repo.name };
@@ -272,13 +282,19 @@ export function createForge(client: GitHubClient, repo: RepoRef) {
       return { id: data.id, url: data.html_url, tag: data.tag_name };
     },
 
-    async createDeployment(sha: string, environment: string, description: string) {
+    async createDeployment(
+      sha: string,
+      environment: string,
+      description: string,
+      payload: Record<string, unknown> = {},
+    ) {
       const { data } = await github(() =>
         octokit.rest.repos.createDeployment({
           ...base,
           ref: sha,
           environment,
           description,
+          payload,
           auto_merge: false,
           required_contexts: [],
           production_environment: environment === 'production',
@@ -287,6 +303,22 @@ export function createForge(client: GitHubClient, repo: RepoRef) {
       if (!('id' in data))
         throw new Error(`GitHub did not create the deployment: ${data.message ?? 'no reason given'}`);
       return { id: data.id };
+    },
+
+    /** The newest deployments of an environment (a conditional request: 304 when none changed). */
+    async listDeployments(environment: string, perPage = 10): Promise<GitHubDeployment[]> {
+      const { data } = await github(() =>
+        octokit.rest.repos.listDeployments({ ...base, environment, per_page: perPage }),
+      );
+      return data.map((d) => ({
+        id: d.id,
+        sha: d.sha,
+        ref: d.ref,
+        environment: d.environment,
+        createdAt: new Date(d.created_at),
+        payload:
+          typeof d.payload === 'object' && d.payload !== null ? (d.payload as Record<string, unknown>) : {},
+      }));
     },
 
     async setDeploymentStatus(

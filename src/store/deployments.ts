@@ -11,8 +11,20 @@ export interface Deployment {
   readonly requestedBy: number | null;
   readonly status: string;
   readonly jobId: string | null;
+  readonly chatId: number | null;
+  readonly progressMessageId: number | null;
+  readonly githubDeploymentId: number | null;
+  readonly image: string | null;
+  readonly previousSha: string | null;
+  readonly step: string | null;
+  readonly error: string | null;
+  readonly confirmExpiresAt: Date | null;
   readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
 }
+
+const numberOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 function toDeployment(r: Record<string, unknown>): Deployment {
   return {
@@ -21,41 +33,27 @@ function toDeployment(r: Record<string, unknown>): Deployment {
     ref: r.ref as string,
     sha: (r.sha as string | null) ?? null,
     trigger: r.trigger as Deployment['trigger'],
-    promotionId: r.promotion_id === null ? null : Number(r.promotion_id),
-    requestedBy: r.requested_by === null ? null : Number(r.requested_by),
+    promotionId: numberOrNull(r.promotion_id),
+    requestedBy: numberOrNull(r.requested_by),
     status: r.status as string,
     jobId: (r.job_id as string | null) ?? null,
+    chatId: numberOrNull(r.chat_id),
+    progressMessageId: numberOrNull(r.progress_message_id),
+    githubDeploymentId: numberOrNull(r.github_deployment_id),
+    image: (r.image as string | null) ?? null,
+    previousSha: (r.previous_sha as string | null) ?? null,
+    step: (r.step as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    confirmExpiresAt: (r.confirm_expires_at as Date | null) ?? null,
     createdAt: r.created_at as Date,
+    startedAt: (r.started_at as Date | null) ?? null,
+    finishedAt: (r.finished_at as Date | null) ?? null,
   };
 }
 
-/** Deployment records; the database makes one confirmed promotion exactly one deployment. */
+/** Deployment records; the database makes one GitHub Deployment exactly one deployment. */
 export function createDeploymentStore(pool: Pool) {
   return {
-    /**
-     * The deployment of a promotion: inserted the first time, returned as it is every
-     * time after (`created: false`), however many callers race here.
-     */
-    async forPromotion(input: {
-      promotionId: number;
-      env: AppEnv;
-      ref: string;
-      sha: string;
-      requestedBy: number;
-    }): Promise<{ deployment: Deployment; created: boolean }> {
-      const inserted = await pool.query(
-        `INSERT INTO deployments (env, ref, sha, trigger, promotion_id, requested_by)
-         VALUES ($1, $2, $3, 'promotion', $4, $5)
-         ON CONFLICT ON CONSTRAINT deployments_one_per_promotion DO NOTHING RETURNING *`,
-        [input.env, input.ref, input.sha, input.promotionId, input.requestedBy],
-      );
-      if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
-      const { rows } = await pool.query('SELECT * FROM deployments WHERE promotion_id = $1', [
-        input.promotionId,
-      ]);
-      return { deployment: toDeployment(rows[0]), created: false };
-    },
-
     async setJob(id: number, jobId: string, githubDeploymentId?: number): Promise<void> {
       await pool.query(
         'UPDATE deployments SET job_id = $2, github_deployment_id = COALESCE($3, github_deployment_id) WHERE id = $1',
@@ -114,18 +112,153 @@ export function createDeploymentStore(pool: Pool) {
       );
     },
 
-    /** A deployment asked for by hand or by a push (a promotion's comes from forPromotion). */
+    /**
+     * A deployment asked for by hand, by a push or by /rollback (a promotion's comes from
+     * claimGitHub). With `confirmMs` it waits for its requester to confirm.
+     */
     async create(input: {
       env: AppEnv;
       ref: string;
+      sha?: string;
       trigger: 'push' | 'manual' | 'rollback';
       requestedBy?: number;
+      chatId?: number;
+      confirmMs?: number;
     }) {
       const { rows } = await pool.query(
-        `INSERT INTO deployments (env, ref, trigger, requested_by) VALUES ($1, $2, $3, $4) RETURNING *`,
-        [input.env, input.ref, input.trigger, input.requestedBy ?? null],
+        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, confirm_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7,
+                 CASE WHEN $8::double precision IS NULL THEN NULL
+                      ELSE now() + make_interval(secs => $8::double precision / 1000) END)
+         RETURNING *`,
+        [
+          input.env,
+          input.ref,
+          input.sha ?? null,
+          input.trigger,
+          input.requestedBy ?? null,
+          input.chatId ?? null,
+          input.confirmMs ? 'awaiting_confirmation' : 'queued',
+          input.confirmMs ?? null,
+        ],
       );
       return toDeployment(rows[0]);
+    },
+
+    /**
+     * Confirms (→ queued) or declines (→ cancelled) a deployment waiting for its requester;
+     * only the first answer counts, and none after the confirmation expired.
+     */
+    async answerConfirmation(
+      id: number,
+      userId: number,
+      answer: 'confirm' | 'decline',
+    ): Promise<'ok' | 'not_yours' | 'expired' | 'answered' | 'missing'> {
+      const { rows } = await pool.query(
+        `UPDATE deployments SET status = $3 WHERE id = $1 AND requested_by = $2
+           AND status = 'awaiting_confirmation' AND confirm_expires_at > now() RETURNING id`,
+        [id, userId, answer === 'confirm' ? 'queued' : 'cancelled'],
+      );
+      if (rows[0]) return 'ok';
+      const d = await this.get(id);
+      if (!d) return 'missing';
+      if (d.requestedBy !== userId) return 'not_yours';
+      if (d.status !== 'awaiting_confirmation') return 'answered';
+      await pool.query(
+        `UPDATE deployments SET status = 'cancelled', error = 'not confirmed in time', finished_at = now()
+         WHERE id = $1 AND status = 'awaiting_confirmation'`,
+        [id],
+      );
+      return 'expired';
+    },
+
+    /**
+     * The deployment a GitHub Deployment asks for: inserted by the first claimer, returned
+     * as it is to every later one (`created: false`).
+     */
+    async claimGitHub(input: {
+      githubDeploymentId: number;
+      env: AppEnv;
+      ref: string;
+      sha: string;
+      requestedBy?: number;
+      chatId?: number;
+    }): Promise<{ deployment: Deployment; created: boolean }> {
+      const inserted = await pool.query(
+        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, github_deployment_id)
+         VALUES ($1, $2, $3, 'promotion', $4, $5, $6)
+         ON CONFLICT (github_deployment_id) WHERE github_deployment_id IS NOT NULL DO NOTHING RETURNING *`,
+        [
+          input.env,
+          input.ref,
+          input.sha,
+          input.requestedBy ?? null,
+          input.chatId ?? null,
+          input.githubDeploymentId,
+        ],
+      );
+      if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
+      const { rows } = await pool.query('SELECT * FROM deployments WHERE github_deployment_id = $1', [
+        input.githubDeploymentId,
+      ]);
+      return { deployment: toDeployment(rows[0]), created: false };
+    },
+
+    async setProgressMessage(id: number, messageId: number): Promise<void> {
+      await pool.query('UPDATE deployments SET progress_message_id = $2 WHERE id = $1', [id, messageId]);
+    },
+
+    async setImage(id: number, image: string): Promise<void> {
+      await pool.query('UPDATE deployments SET image = $2 WHERE id = $1', [id, image]);
+    },
+
+    /**
+     * True exactly once per deployment: whoever gets it sends the final message. A crash
+     * right after costs that message, never a second one.
+     */
+    async claimFinalMessage(id: number): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        'UPDATE deployments SET final_message_id = 0 WHERE id = $1 AND final_message_id IS NULL',
+        [id],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+
+    async setFinalMessage(id: number, messageId: number): Promise<void> {
+      await pool.query('UPDATE deployments SET final_message_id = $2 WHERE id = $1', [id, messageId]);
+    },
+
+    /** The last `limit` deployments of an environment, newest first. */
+    async recent(env: AppEnv, limit = 10): Promise<Deployment[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM deployments WHERE env = $1 AND status <> 'awaiting_confirmation'
+         ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [env, limit],
+      );
+      return rows.map(toDeployment);
+    },
+
+    /** Distinct SHAs that ran successfully, newest first, for the /rollback picker. */
+    async releases(env: AppEnv, limit = 5): Promise<Array<{ sha: string; deployedAt: Date; id: number }>> {
+      const { rows } = await pool.query(
+        `SELECT DISTINCT ON (sha) sha, finished_at, id FROM deployments
+         WHERE env = $1 AND status = 'succeeded' AND sha IS NOT NULL
+         ORDER BY sha, finished_at DESC`,
+        [env],
+      );
+      return rows
+        .map((r) => ({ sha: r.sha as string, deployedAt: r.finished_at as Date, id: Number(r.id) }))
+        .sort((a, b) => b.deployedAt.getTime() - a.deployedAt.getTime())
+        .slice(0, limit);
+    },
+
+    /** Deployments left running or queued: what a (re)started worker must converge. */
+    async unfinished(env: AppEnv): Promise<Deployment[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM deployments WHERE env = $1 AND status IN ('queued', 'running') ORDER BY id`,
+        [env],
+      );
+      return rows.map(toDeployment);
     },
 
     async get(id: number): Promise<Deployment | undefined> {

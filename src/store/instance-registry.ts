@@ -1,4 +1,5 @@
 import type { AppEnv } from '../environments.js';
+import type { HeldLock } from './locks.js';
 import { keyspace, type Redis } from './redis.js';
 
 export interface InstanceRecord {
@@ -23,4 +24,41 @@ export async function registerInstance(
   if (raw === null) return undefined;
   const other = JSON.parse(raw) as InstanceRecord;
   return other.botId === record.botId && other.env !== record.env ? other : undefined;
+}
+
+/** The other environment's record, if it has started (for pointing users at its bot). */
+export async function readInstance(redis: Redis, prefix: string): Promise<InstanceRecord | undefined> {
+  const raw = await redis.get(keyspace(prefix).key('instance'));
+  return raw === null ? undefined : (JSON.parse(raw) as InstanceRecord);
+}
+
+/**
+ * An instance publishes its deploy lock under its own prefix, expiring with the lock; the
+ * other instance reads it (staging's /promote refuses while production is locked). Like
+ * the instance record, it is written only by its owner and only read across.
+ */
+export async function publishDeployLock(
+  redis: Redis,
+  prefix: string,
+  lock: HeldLock | undefined,
+): Promise<void> {
+  const key = keyspace(prefix).key('public', 'deploy-lock');
+  const ttl = lock ? lock.expiresAt.getTime() - Date.now() : 0;
+  if (!lock || ttl <= 0) await redis.del(key);
+  else await redis.set(key, JSON.stringify(lock), 'PX', ttl);
+}
+
+export async function readDeployLock(redis: Redis, prefix: string): Promise<HeldLock | undefined> {
+  const raw = await redis.get(keyspace(prefix).key('public', 'deploy-lock'));
+  if (raw === null) return undefined;
+  const lock = JSON.parse(raw) as {
+    name: string;
+    owner: string;
+    reason: string;
+    acquiredAt: string;
+    expiresAt: string;
+  };
+  const expiresAt = new Date(lock.expiresAt);
+  if (expiresAt.getTime() <= Date.now()) return undefined;
+  return { ...lock, acquiredAt: new Date(lock.acquiredAt), expiresAt };
 }

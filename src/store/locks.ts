@@ -13,24 +13,83 @@ export function deployLockName(env: string): string {
   return `deploy:${env}`;
 }
 
-/** Named locks with owner, reason and expiry; an expired lock counts as free. */
-export function createLockStore(pool: Pool) {
+/** The owner recorded for a lock a deployment holds; a person's lock is `user:<id>`. */
+export function deploymentOwner(deploymentId: number): string {
+  return `deployment:${deploymentId}`;
+}
+
+function toLock(r: Record<string, unknown>): HeldLock {
+  return {
+    name: r.name as string,
+    owner: r.owner as string,
+    reason: r.reason as string,
+    acquiredAt: r.acquired_at as Date,
+    expiresAt: r.expires_at as Date,
+  };
+}
+
+/**
+ * Named locks with owner, reason and expiry; an expired lock counts as free. Taking one
+ * is a single statement, so two takers racing cannot both win.
+ */
+export function createLockStore(pool: Pool, options: { onChange?: () => Promise<void> } = {}) {
+  const changed = async () => {
+    await options.onChange?.().catch(() => {});
+  };
   return {
     async held(name: string): Promise<HeldLock | undefined> {
+      const { rows } = await pool.query('SELECT * FROM locks WHERE name = $1 AND expires_at > now()', [name]);
+      return rows[0] ? toLock(rows[0]) : undefined;
+    },
+
+    /**
+     * Takes the lock, or renews it when `owner` already holds it. Returns the holder when
+     * someone else does.
+     */
+    async acquire(input: {
+      name: string;
+      owner: string;
+      reason: string;
+      ttlMs: number;
+    }): Promise<{ acquired: true; lock: HeldLock } | { acquired: false; holder: HeldLock }> {
       const { rows } = await pool.query(
-        'SELECT name, owner, reason, acquired_at, expires_at FROM locks WHERE name = $1 AND expires_at > now()',
+        `INSERT INTO locks (name, owner, reason, expires_at)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4::double precision / 1000))
+         ON CONFLICT (name) DO UPDATE
+           SET owner = EXCLUDED.owner, reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at,
+               acquired_at = CASE WHEN locks.owner = EXCLUDED.owner THEN locks.acquired_at ELSE now() END
+           WHERE locks.expires_at <= now() OR locks.owner = EXCLUDED.owner
+         RETURNING *`,
+        [input.name, input.owner, input.reason, input.ttlMs],
+      );
+      if (rows[0]) {
+        await changed();
+        return { acquired: true, lock: toLock(rows[0]) };
+      }
+      const holder = await this.held(input.name);
+      // Freed between the two statements: try once more.
+      if (!holder) return this.acquire(input);
+      return { acquired: false, holder };
+    },
+
+    /** Releases the lock if `owner` holds it; true when it did. */
+    async release(name: string, owner: string): Promise<boolean> {
+      const { rowCount } = await pool.query('DELETE FROM locks WHERE name = $1 AND owner = $2', [
+        name,
+        owner,
+      ]);
+      return (rowCount ?? 0) > 0;
+    },
+
+    /** Removes the lock whoever holds it (/unlock); returns what was held. */
+    async breakLock(name: string): Promise<HeldLock | undefined> {
+      const { rows } = await pool.query(
+        'DELETE FROM locks WHERE name = $1 AND expires_at > now() RETURNING *',
         [name],
       );
-      const r = rows[0];
-      return r
-        ? {
-            name: r.name,
-            owner: r.owner,
-            reason: r.reason,
-            acquiredAt: r.acquired_at,
-            expiresAt: r.expires_at,
-          }
-        : undefined;
+      await pool.query('DELETE FROM locks WHERE name = $1', [name]);
+      await changed();
+      return rows[0] ? toLock(rows[0]) : undefined;
     },
   };
 }

@@ -239,10 +239,11 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
     },
 
     /** Merged promotions whose deploy was never queued (a crash, or Redis down, after the merge). */
-    async mergedWithoutJob(): Promise<Promotion[]> {
+    /** Merged promotions whose production deploy was never handed over (no GitHub Deployment). */
+    async mergedWithoutHandoff(): Promise<Promotion[]> {
       const { rows } = await pool.query(
-        `SELECT p.* FROM promotions p LEFT JOIN deployments d ON d.promotion_id = p.id
-         WHERE p.status = 'merged' AND p.merge_sha IS NOT NULL AND (d.id IS NULL OR d.job_id IS NULL) ORDER BY p.id`,
+        `SELECT * FROM promotions
+         WHERE status = 'merged' AND merge_sha IS NOT NULL AND github_deployment_id IS NULL ORDER BY id`,
       );
       return rows.map(toPromotion);
     },

@@ -31,7 +31,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
   }
 
   it(
-    'happy path: shows what will ship, follows CI in one message, merges on Yes and queues exactly one deploy',
+    'happy path: shows what will ship, follows CI in one message, merges on Yes and hands production exactly one deploy',
     async () => {
       world = await createPromotionWorld({ webhooks: true });
       const w = world;
@@ -62,27 +62,23 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
 
       w.press(admin.id, prompt, 'Yes', admin);
       const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
-      expect(done.text).toMatch(/Production deploy #\d+ is queued/);
+      expect(done.text).toMatch(/Production deploy handed over \(GitHub deployment \d+\)/);
 
       // develop really reached main, by a real git merge.
       const main = w.git('rev-parse', 'main');
       expect(done.text).toContain(main.slice(0, 7));
       expect(() => w.git('merge-base', '--is-ancestor', w.seeded.developSha, 'main')).not.toThrow();
 
-      // Exactly one deployment row and one job, carrying only the deployment id.
-      const deployments = await w.rows('SELECT id, env, sha, trigger, promotion_id FROM deployments');
-      expect(deployments).toEqual([
-        {
-          id: expect.anything(),
-          env: 'production',
+      // Exactly one GitHub Deployment hands production its deploy; staging queues nothing
+      // itself (production's own instance claims it, into its own database).
+      const [promotion] = await w.rows('SELECT id FROM promotions');
+      expect(await w.handoffs()).toEqual([
+        expect.objectContaining({
           sha: main,
-          trigger: 'promotion',
-          promotion_id: expect.anything(),
-        },
+          payload: { lugh: { promotionId: Number(promotion.id), requestedBy: admin.id, chatId: admin.id } },
+        }),
       ]);
-      const job = await w.queue.getJob(`deployment-${deployments[0].id}`);
-      expect(job?.data).toEqual({ deploymentId: Number(deployments[0].id) });
-      expect(await w.queue.count()).toBe(1);
+      expect((await w.rows('SELECT count(*)::int AS n FROM deployments'))[0].n).toBe(0);
 
       // A GitHub Deployment for production, and the audit trail.
       expect(
@@ -91,7 +87,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       const actions = (await w.rows(`SELECT action FROM audit_log WHERE outcome = 'ok' ORDER BY id`)).map(
         (r) => r.action,
       );
-      expect(actions).toEqual(expect.arrayContaining(['/promote', 'promotion merged', 'deploy queued']));
+      expect(actions).toEqual(expect.arrayContaining(['/promote', 'promotion merged', 'deploy handed over']));
 
       // Nothing left to promote now.
       const again = w.say(admin, '/promote');
@@ -121,14 +117,13 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
         'private chat with me, or in a group listed in PROMOTE_CHAT_IDS',
       );
 
-      await w.rows(
-        `INSERT INTO locks (name, owner, reason, expires_at) VALUES ('deploy:production', '@ops', 'database maintenance', now() + interval '2 hours')`,
-      );
+      // As the production instance publishes it when someone sends it /lock production.
+      await w.lockProduction('@ops', 'database maintenance', 2 * 3_600_000);
       // Replies from inside the conversation are marked as staging and rendered as HTML too.
       expect(await ask(admin)).toMatch(
         /^🧪 STAGING · ⛔ Production deploys are locked by @ops: “database maintenance”, for another (1 h 59|2 h 0) min/,
       );
-      await w.rows(`DELETE FROM locks`);
+      await w.unlockProduction();
 
       // A promotion in flight (CI takes a minute here) blocks a second one.
       await ask(admin);
@@ -244,14 +239,14 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       await w.restart();
       w.press(admin.id, prompt, 'Yes', admin);
       const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
-      expect(done.text).toMatch(/Production deploy #\d+ is queued/);
-      expect(await w.queue.count()).toBe(1);
+      expect(done.text).toMatch(/Production deploy handed over/);
+      expect(await w.handoffs()).toHaveLength(1);
     },
     TIMEOUT,
   );
 
   it(
-    'the double-tap storm: Yes 20 times from two devices plus a redelivered webhook give one merge and one deploy job',
+    'the double-tap storm: Yes 20 times from two devices plus a redelivered webhook give one merge and one handed-over deploy',
     async () => {
       world = await createPromotionWorld({ webhooks: true });
       const w = world;
@@ -271,8 +266,10 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       expect(w.gh.requests().filter((r) => r.method === 'PUT' && r.route?.endsWith('/merge'))).toHaveLength(
         1,
       );
-      expect(await w.queue.count()).toBe(1);
-      expect((await w.rows(`SELECT count(*)::int AS n FROM deployments`))[0].n).toBe(1);
+      expect(await w.handoffs()).toHaveLength(1);
+      expect(
+        w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/deployments')),
+      ).toHaveLength(1);
       const merged = w.tg
         .transcript(w.config.telegram.token, admin.id)
         .filter((e) => e.kind === 'bot_message' && (e.text ?? '').includes('✅ Merged'));
@@ -313,7 +310,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
         .toContain('These buttons have expired');
 
       expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
-      expect(await w.queue.count()).toBe(0);
+      expect(await w.handoffs()).toHaveLength(0);
       const refused = await w.rows(
         `SELECT details->>'reason' AS reason FROM audit_log WHERE outcome = 'refused' ORDER BY id`,
       );
@@ -436,7 +433,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
       const merges = w.gh.requests().filter((r) => r.method === 'PUT' && r.route?.endsWith('/merge'));
       expect(merges.map((r) => r.status)).toEqual([502, 200]);
-      expect(await w.queue.count()).toBe(1);
+      expect(await w.handoffs()).toHaveLength(1);
     },
     TIMEOUT,
   );
@@ -455,14 +452,14 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       w.press(admin.id, prompt, 'Yes', admin);
       const refused = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('GitHub refused the merge'));
       expect(refused.text).toContain('Nothing was merged');
-      expect(await w.queue.count()).toBe(0);
+      expect(await w.handoffs()).toHaveLength(0);
       expect((await w.rows('SELECT status FROM promotions'))[0].status).toBe('failed');
     },
     TIMEOUT,
   );
 
   it(
-    'an interrupted merge is recovered: before GitHub merged it, a new prompt; after, the deploy is queued once',
+    'an interrupted merge is recovered: before GitHub merged it, a new prompt; after, the deploy is handed over once',
     async () => {
       world = await createPromotionWorld({ env: { PROMOTE_POLL_SECONDS: '1' } });
       const w = world;
@@ -490,17 +487,21 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       await w.rows(`UPDATE promotions SET status = 'merging', updated_at = now() - interval '2 minutes'`);
       const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
       expect(done.text).toContain(sha.slice(0, 7));
-      expect(await w.rows('SELECT sha FROM deployments')).toEqual([{ sha }]);
-      expect(await w.queue.count()).toBe(1);
+      expect((await w.handoffs()).map((d) => d.sha)).toEqual([sha]);
       expect(w.gh.requests().filter((r) => r.method === 'PUT' && r.route?.endsWith('/merge'))).toHaveLength(
         1,
       );
 
-      // The job lost afterwards (Redis flushed): the next poll queues it again, once.
-      await w.queue.obliterate({ force: true });
-      await w.rows('UPDATE deployments SET job_id = NULL');
-      await expect.poll(() => w.queue.count(), { timeout: 10_000 }).toBe(1);
-      expect((await w.rows('SELECT count(*)::int AS n FROM deployments'))[0].n).toBe(1);
+      // A crash after GitHub created the Deployment but before its id was recorded: the
+      // next poll finds that Deployment and records it; it does not hand over twice.
+      const [{ id: handedOver }] = await w.rows('SELECT github_deployment_id AS id FROM promotions');
+      await w.rows('UPDATE promotions SET github_deployment_id = NULL');
+      await expect
+        .poll(async () => (await w.rows('SELECT github_deployment_id AS id FROM promotions'))[0].id, {
+          timeout: 10_000,
+        })
+        .toBe(handedOver);
+      expect(await w.handoffs()).toHaveLength(1);
     },
     TIMEOUT,
   );

@@ -78,7 +78,7 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
         .filter({ hasText: 'Yes' })
         .click();
       await bot.filter({ hasText: '✅ Merged' }).waitFor({ timeout: 30_000 });
-      expect(await bot.filter({ hasText: 'Production deploy #1 is queued' }).count()).toBe(1);
+      expect(await bot.filter({ hasText: 'Production deploy handed over' }).count()).toBe(1);
       await page.screenshot({ path: 'tests/artifacts/sandbox-promote.png', fullPage: true });
 
       // Ctrl-C stops everything the sandbox started, in order, and says so.

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/cli.js';
 import { createConfig } from '../../src/config.js';
@@ -36,7 +37,7 @@ describe('a staging and a production instance on one Redis', () => {
     await observer?.quit();
   });
 
-  it('each writes only under its own prefix, and neither reads nor deletes the other’s keys', async () => {
+  it('each writes only under its own prefix and neither deletes the other’s keys; production claims the deploy staging hands it', async () => {
     const url = new URL(redisUrl());
     url.pathname = `/${ISOLATED_DB}`;
     observer = createRedis(url.toString(), { connectionName: 'isolation-observer' });
@@ -57,10 +58,29 @@ describe('a staging and a production instance on one Redis', () => {
         token: PROD_TOKEN,
         redisSub: sub,
         redisUrl: url.toString(),
-        extra: { ADMIN_IDS: String(admin.id), LOG_LEVEL: 'warn' },
+        extra: {
+          ADMIN_IDS: String(admin.id),
+          LOG_LEVEL: 'warn',
+          // Production reads the GitHub Deployment staging hands it, from the same repository.
+          GITHUB_TOKEN: w.config.github.token!,
+          GITHUB_REPO: `${w.gh.repo.owner}/${w.gh.repo.name}`,
+          GITHUB_API_URL: w.gh.apiUrl,
+          PROMOTE_POLL_SECONDS: '1',
+          // No such container: the handed-over deploy stops at resolve, before any build.
+          DEPLOY_CONTAINER: `lugh-test-absent-${sub}`,
+        },
       }),
     );
     production = await startInstance(prodConfig, createLogger({ level: 'silent', secrets: [] }));
+    const prodDbRows = async (sql: string) => {
+      const client = new pg.Client({ connectionString: prodDb!.url });
+      await client.connect();
+      try {
+        return (await client.query(sql)).rows;
+      } finally {
+        await client.end();
+      }
+    };
     await production.telegram.ready;
 
     // Staging does a whole promotion (conversation state, a queued job); production talks too.
@@ -76,6 +96,28 @@ describe('a staging and a production instance on one Redis', () => {
     });
     await w.tg.waitForBotMessage(PROD_TOKEN, admin.id, (m) => m.message_id > hello.message_id);
 
+    // Production claimed the handed-over deploy into its own database and queue, ran it and
+    // reported to the chat the promotion came from, through its own bot.
+    const result = await w.tg.waitForBotMessage(
+      PROD_TOKEN,
+      admin.id,
+      (m) => (m.text ?? '').includes('Deploy #1</b>') || (m.text ?? '').startsWith('❌ Deploy #1'),
+      { timeoutMs: 20_000 },
+    );
+    expect(result.text).toContain('there is no container lugh-test-absent-');
+    const prodRows = await prodDbRows(
+      'SELECT env, trigger, status, step, github_deployment_id FROM deployments',
+    );
+    expect(prodRows).toEqual([
+      {
+        env: 'production',
+        trigger: 'promotion',
+        status: 'failed',
+        step: 'resolve',
+        github_deployment_id: String((await w.handoffs())[0]!.id),
+      },
+    ]);
+
     const keys = await allKeys(observer);
     const stagingKeys = keys.filter((k) => k.startsWith(`staging:${sub}:`));
     const prodKeys = keys.filter((k) => k.startsWith(`prod:${sub}:`));
@@ -83,10 +125,10 @@ describe('a staging and a production instance on one Redis', () => {
     expect(stagingKeys).toEqual(expect.arrayContaining([`staging:${sub}:instance`]));
     expect(stagingKeys.some((k) => k.startsWith(`staging:${sub}:deploys:`))).toBe(true);
     expect(prodKeys).toEqual(expect.arrayContaining([`prod:${sub}:instance`]));
+    expect(prodKeys.some((k) => k.startsWith(`prod:${sub}:deploys:`))).toBe(true);
 
     // Staging deletes everything it owns: production's keys and values are untouched.
     const prodValues = await Promise.all(prodKeys.map((k) => observer!.dump(k)));
-    await w.queue.obliterate({ force: true });
     const stagingLeft = await allKeys(observer);
     const toDelete = stagingLeft.filter((k) => k.startsWith(`staging:${sub}:`));
     if (toDelete.length) await observer.del(...toDelete);

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue } from 'bullmq';
 import pg from 'pg';
 import { type Instance, startInstance } from '../../src/cli.js';
 import { createConfig, secretsOf } from '../../src/config.js';
@@ -15,6 +14,7 @@ import { freePort } from '../../src/sandbox/free-port.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import type { Message } from '../../src/sandbox/telegram/index.js';
 import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { publishDeployLock } from '../../src/store/instance-registry.js';
 import { createRedis } from '../../src/store/redis.js';
 import { ADMIN_ID, instanceEnv } from './instance-env.js';
 import { createTestDatabase, type TestDatabase } from './services.js';
@@ -98,7 +98,8 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
 
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   const redis = createRedis(config.redisUrl, { connectionName: 'world-observer' });
-  const queue = new Queue('deploys', { connection: redis, prefix: config.redisPrefix });
+  // Where the production instance of this world would publish its deploy lock.
+  const productionPrefix = `prod:${redisSub}`;
 
   const world = {
     tg,
@@ -108,7 +109,6 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     config,
     logLines,
     pool,
-    queue,
     get instance() {
       return instance;
     },
@@ -152,13 +152,33 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
         .find((e) => e.kind === 'callback_answer' && e.callback_query_id === queryId);
       return entry?.kind === 'callback_answer' ? entry : undefined;
     },
+    /** The GitHub Deployments handed to production, newest first, as GitHub lists them. */
+    async handoffs(): Promise<Array<{ id: number; sha: string; payload: Record<string, unknown> }>> {
+      const res = await fetch(
+        `${gh.apiUrl}/repos/${gh.repo.owner}/${gh.repo.name}/deployments?environment=production`,
+        { headers: { authorization: `token ${GITHUB_TOKEN}` } },
+      );
+      return (await res.json()) as Array<{ id: number; sha: string; payload: Record<string, unknown> }>;
+    },
+    /** Production's deploy lock, published as the production instance does. */
+    async lockProduction(owner: string, reason: string, ms: number) {
+      const acquiredAt = new Date();
+      await publishDeployLock(redis, productionPrefix, {
+        name: 'deploy:production',
+        owner,
+        reason,
+        acquiredAt,
+        expiresAt: new Date(acquiredAt.getTime() + ms),
+      });
+    },
+    async unlockProduction() {
+      await publishDeployLock(redis, productionPrefix, undefined);
+    },
     async rows(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows;
     },
     async close() {
       await instance.stop().catch(() => {});
-      await queue.obliterate({ force: true }).catch(() => {});
-      await queue.close();
       await redis.quit();
       await pool.end();
       await gh.close();

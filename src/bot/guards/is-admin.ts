@@ -2,7 +2,7 @@ import type { MiddlewareFn } from 'grammy';
 import type { BotContext } from '../context.js';
 import { escapeHtml } from '../html.js';
 
-function actorName(ctx: BotContext): string | undefined {
+export function actorName(ctx: BotContext): string | undefined {
   const from = ctx.from;
   if (!from) return undefined;
   return from.username ? `@${from.username}` : [from.first_name, from.last_name].filter(Boolean).join(' ');

@@ -1,7 +1,4 @@
-import type { Queue } from 'bullmq';
 import type { Config } from '../../config.js';
-import type { DeployJobData } from '../../deployer/queue.js';
-import { enqueueDeploy } from '../../deployer/queue.js';
 import {
   GitHubAccessError,
   GitHubRateLimitedError,
@@ -13,8 +10,7 @@ import type { CiState, Forge } from '../../forge/forge.js';
 import { activeFreeze } from '../../freeze-windows.js';
 import type { Logger } from '../../logger.js';
 import type { AuditLog } from '../../store/audit-log.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import { deployLockName, type LockStore } from '../../store/locks.js';
+import type { HeldLock } from '../../store/locks.js';
 import { type Promotion, PromotionInFlightError, type PromotionStore } from '../../store/promotions.js';
 import { escapeHtml } from '../html.js';
 import {
@@ -64,10 +60,9 @@ export interface PromotionServiceDeps {
   /** Absent when GITHUB_TOKEN or GITHUB_REPO is not configured. */
   readonly forge?: Forge;
   readonly promotions: PromotionStore;
-  readonly deployments: DeploymentStore;
-  readonly locks: LockStore;
+  /** Production's deploy lock, as the production instance publishes it. */
+  readonly productionLock: () => Promise<HeldLock | undefined>;
   readonly audit: AuditLog;
-  readonly queue: Queue<DeployJobData>;
   readonly chat: PromotionChat;
   readonly now?: () => Date;
 }
@@ -271,7 +266,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
   const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
     const forge = requireForge();
     const headSha = p.headSha;
-    const merged = await promotions.update(p.id, { status: 'merged', mergeSha });
+    await promotions.update(p.id, { status: 'merged', mergeSha });
     if (p.promptMessageId) {
       await chat.edit(
         p.chatId,
@@ -295,30 +290,28 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         );
       }
     }
+    // The handoff: production's own instance claims this GitHub Deployment (its database
+    // makes it exactly one deployment there). Looked up before creating, so a crash
+    // between creating it and recording its id does not hand over twice.
     let githubDeploymentId = p.githubDeploymentId ?? undefined;
     if (githubDeploymentId === undefined) {
-      try {
-        githubDeploymentId = (
-          await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`)
+      const existing = (await forge.listDeployments('production')).find(
+        (d) =>
+          d.sha === mergeSha &&
+          (d.payload.lugh as { promotionId?: number } | undefined)?.promotionId === p.id,
+      );
+      githubDeploymentId =
+        existing?.id ??
+        (
+          await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`, {
+            lugh: { promotionId: p.id, requestedBy: actor.id, chatId: p.chatId },
+          })
         ).id;
-        await promotions.update(p.id, { githubDeploymentId });
-      } catch (error) {
-        log.warn({ err: error, promotionId: p.id }, 'creating the GitHub deployment failed');
-      }
+      await promotions.update(p.id, { githubDeploymentId });
     }
-    const { deployment, created } = await deps.deployments.forPromotion({
-      promotionId: merged.id,
-      env: 'production',
-      ref: production,
-      sha: mergeSha,
-      requestedBy: actor.id,
-    });
-    const jobId = await enqueueDeploy(deps.queue, deployment.id);
-    if (created || !deployment.jobId) await deps.deployments.setJob(deployment.id, jobId, githubDeploymentId);
-    await record(actor, 'deploy queued', 'ok', {
+    await record(actor, 'deploy handed over', 'ok', {
       promotionId: p.id,
-      deploymentId: deployment.id,
-      jobId,
+      githubDeploymentId,
       sha: mergeSha,
     });
     await chat.send(
@@ -326,7 +319,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       [
         `✅ Merged ${p.prUrl ? link(p.prUrl, `#${p.prNumber}`) : `#${p.prNumber}`} into main as <code>${shortSha(mergeSha)}</code>.`,
         ...notes,
-        `Production deploy #${deployment.id} is queued (job <code>${escapeHtml(jobId)}</code>); it runs when the deploy worker takes it.`,
+        `Production deploy handed over (GitHub deployment ${githubDeploymentId}): the production bot runs it and reports its progress here.`,
       ].join('\n'),
     );
   };
@@ -375,7 +368,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
   const recoverInterrupted = async () => {
     const candidates = [
       ...(await promotions.stuckMerging(STUCK_MERGE_SECONDS)),
-      ...(await promotions.mergedWithoutJob()),
+      ...(await promotions.mergedWithoutHandoff()),
     ];
     for (const p of candidates) {
       // This process is still working on it: not interrupted.
@@ -451,7 +444,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     }
 
     await afterMerge(p, mergeSha, actor);
-    return { answer: 'Merged; production deploy queued.', alert: false, final: true };
+    return { answer: 'Merged; production deploy handed over.', alert: false, final: true };
   };
 
   let pollTimer: NodeJS.Timeout | undefined;
@@ -514,7 +507,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
           `⏳ Promotion #${inFlight.id}${where} is already in flight (${inFlight.status.replace('_', ' ')}). Follow it, or /cancel it first.`,
         );
       }
-      const lock = await deps.locks.held(deployLockName('production'));
+      const lock = await deps.productionLock();
       if (lock) return refuse('deploy lock held', renderLock(lock, now()));
       const freeze = activeFreeze(config.promote.freezeWindows, now(), config.promote.timeZone);
       if (freeze) {
@@ -710,19 +703,13 @@ export function createPromotionService(deps: PromotionServiceDeps) {
      * A verified GitHub webhook delivery. Each delivery id counts once (GitHub redelivers
      * with the same id); CI events wake the promotions waiting on that commit.
      */
-    async handleWebhook(delivery: {
-      id: string;
-      event: string;
-      payload: unknown;
-    }): Promise<'handled' | 'duplicate'> {
-      if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
-      const sha = headShaOf(delivery.event, delivery.payload);
-      if (WAKING_EVENTS.has(delivery.event)) {
-        // Recorded first, so a redelivery is not handled twice; if waking fails, the
-        // reconciling poll still finds the promotion.
-        await this.wake(sha).catch((error: unknown) => log.warn({ err: error }, 'could not wake promotions'));
-      }
-      return 'handled';
+    /** A verified, first-seen GitHub webhook: CI events wake the promotions that wait on CI. */
+    async handleWebhook(delivery: { event: string; payload: unknown }): Promise<void> {
+      if (!WAKING_EVENTS.has(delivery.event)) return;
+      // If waking fails, the reconciling poll still finds the promotion.
+      await this.wake(headShaOf(delivery.event, delivery.payload)).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not wake promotions'),
+      );
     },
 
     /** A GitHub webhook says CI of `sha` changed (or anything did, without a sha). */

@@ -1,22 +1,19 @@
 import type { CiState, Comparison } from '../../forge/forge.js';
 import type { HeldLock } from '../../store/locks.js';
 import type { Promotion } from '../../store/promotions.js';
-import { escapeHtml } from '../html.js';
+import { escapeHtml, formatDuration, formatUtc, shortSha } from '../html.js';
 
 /** At most this many commits are listed; the rest become "and N more". */
 export const MAX_COMMITS_SHOWN = 10;
 
-const short = (sha: string | null | undefined) => (sha ?? '').slice(0, 7);
+const short = shortSha;
 
 export function link(url: string, text: string): string {
   return `<a href="${escapeHtml(url)}">${escapeHtml(text)}</a>`;
 }
 
 function relative(until: Date, now: Date): string {
-  const minutes = Math.max(0, Math.round((until.getTime() - now.getTime()) / 60_000));
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours} h ${minutes % 60} min`;
+  return formatDuration(Math.max(60_000, until.getTime() - now.getTime()));
 }
 
 /** The commits develop is ahead of main, newest first, capped. */
@@ -83,7 +80,7 @@ export function renderPrompt(promotion: Promotion, expiresAt: Date, now: Date, t
 }
 
 export function renderLock(lock: HeldLock, now: Date): string {
-  return `⛔ Production deploys are locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}”, for another ${relative(lock.expiresAt, now)} (until ${lock.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC). Nothing was changed.`;
+  return `⛔ Production deploys are locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}”, for another ${relative(lock.expiresAt, now)} (until ${formatUtc(lock.expiresAt)}). Nothing was changed.`;
 }
 
 export { short as shortSha };

@@ -10,6 +10,7 @@ import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
+import { createLockStore } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createRedis, type Redis } from '../../../src/store/redis.js';
@@ -62,8 +63,10 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     redis = createRedis(redisUrl(), { connectionName: 'deploy-runner-test' });
     const builder = createImageBuilder({ docker, logger, repository });
     runner = createDeployRunner({
+      env: 'staging',
       logger,
       deployments,
+      locks: createLockStore(pool),
       source: forge,
       builder,
       switcher: createContainerSwitch({ docker, logger }),
@@ -113,13 +116,13 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
         status: 'succeeded',
         detail: `${repository}:staging-${seeded.developSha.slice(0, 12)}`,
       },
-      { step: 'backup', status: 'skipped', detail: expect.any(String) },
-      { step: 'migrate', status: 'skipped', detail: expect.any(String) },
+      { step: 'backup', status: 'skipped', detail: 'staging is not backed up before a deploy' },
+      { step: 'migrate', status: 'skipped', detail: 'the image declares no lugh.migrate command' },
       { step: 'start', status: 'succeeded', detail: null },
       { step: 'health', status: 'succeeded', detail: null },
       { step: 'switch', status: 'succeeded', detail: null },
       { step: 'verify', status: 'succeeded', detail: null },
-      { step: 'cleanup', status: 'skipped', detail: expect.any(String) },
+      { step: 'cleanup', status: 'succeeded', detail: 'nothing to remove' },
       { step: 'record', status: 'succeeded', detail: null },
     ]);
     expect(await deployments.get(deployment.id)).toMatchObject({
@@ -129,10 +132,12 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     expect(events.filter((e) => e.startsWith(`${deployment.id} `))).toEqual([
       `${deployment.id} staging resolve`,
       `${deployment.id} staging build`,
+      `${deployment.id} staging migrate`,
       `${deployment.id} staging start`,
       `${deployment.id} staging health`,
       `${deployment.id} staging switch`,
       `${deployment.id} staging verify`,
+      `${deployment.id} staging cleanup`,
       `${deployment.id} staging record`,
       `${deployment.id} staging succeeded: staging runs ${seeded.developSha.slice(0, 7)}`,
     ]);

@@ -56,19 +56,17 @@ describe('promotion and deployment stores', () => {
     await store.update(p.id, { status: 'cancelled' });
   });
 
-  it('makes one promotion exactly one deployment however many callers race', async () => {
-    const promotions = createPromotionStore(pool, 'staging');
+  it('makes one handed-over GitHub Deployment exactly one deployment however many claimers race', async () => {
     const deployments = createDeploymentStore(pool);
-    const p = await promotions.start({ requestedBy: 1, chatId: 1, baseRef: 'main', headRef: 'develop' });
-    await promotions.update(p.id, { status: 'merged' });
     const results = await Promise.all(
       Array.from({ length: 20 }, () =>
-        deployments.forPromotion({
-          promotionId: p.id,
+        deployments.claimGitHub({
+          githubDeploymentId: 4242,
           env: 'production',
           ref: 'main',
           sha: 'c'.repeat(40),
           requestedBy: 1,
+          chatId: 1,
         }),
       ),
     );

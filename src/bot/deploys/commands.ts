@@ -1,0 +1,46 @@
+import type { AppEnv } from '../../environments.js';
+import type { BotContext } from '../context.js';
+import type { DeployControl } from './deploy-control.js';
+import { parseEnv } from './deploy-control.js';
+
+/**
+ * The environment a deploy command names (or this instance's, when `optional` and none is
+ * named), or undefined after telling the user what to send instead. Each bot answers for
+ * its own environment: the other one's database and Docker lock are not its to touch.
+ */
+export async function envArgument(
+  ctx: BotContext,
+  command: string,
+  word: string | undefined,
+  options: { optional?: boolean } = {},
+): Promise<{ control: DeployControl; env: AppEnv } | undefined> {
+  const control = ctx.deps.deploys;
+  if (!control) {
+    await ctx.reply(
+      `/${command} needs the deploy engine, which this instance runs without (no Docker engine).`,
+    );
+    return undefined;
+  }
+  const env = word === undefined && options.optional ? control.env : parseEnv(word);
+  if (!env) {
+    await ctx.reply(
+      `Say which environment: <code>/${command} ${control.env}</code>${word ? ` (“${word.slice(0, 20)}” is neither staging nor production)` : ''}.`,
+    );
+    return undefined;
+  }
+  if (env !== control.env) {
+    await ctx.reply(
+      `This is the ${control.env} bot. ${env === 'production' ? 'Production' : 'Staging'} is run by the ${env} bot: send <code>/${command} ${env}</code> to it${env === 'production' && command === 'deploy' ? ', or /promote here to ship develop to production' : ''}.`,
+    );
+    return undefined;
+  }
+  return { control, env };
+}
+
+/** The words after the command. */
+export function argsOf(ctx: BotContext): string[] {
+  return String(ctx.match ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
+}

@@ -1,0 +1,92 @@
+import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-runner.js';
+import type { Deployment } from '../../store/deployments.js';
+import { escapeHtml, formatAgo, formatDuration, shortSha } from '../html.js';
+
+export interface StepRecord {
+  readonly step: string;
+  readonly status: string;
+  readonly detail: string | null;
+}
+
+const MARK: Record<string, string> = { succeeded: '✅', failed: '❌', skipped: '⏭', running: '⏳' };
+const BAR = 10;
+
+const triggerText = (d: Deployment) =>
+  d.trigger === 'promotion'
+    ? 'a promotion'
+    : d.trigger === 'push'
+      ? 'a push'
+      : d.trigger === 'rollback'
+        ? 'a rollback'
+        : d.requestedBy
+          ? `user ${d.requestedBy}`
+          : 'hand';
+
+/** The one progress message of a deployment: a bar and a line per step. */
+export function renderProgress(d: Deployment, steps: readonly StepRecord[]): string {
+  const byStep = new Map(steps.map((s) => [s.step, s]));
+  const finished = DEPLOY_STEPS.filter((s) => {
+    const status = byStep.get(s)?.status;
+    return status === 'succeeded' || status === 'skipped';
+  }).length;
+  const filled = Math.round((finished / DEPLOY_STEPS.length) * BAR);
+  const running = steps.find((s) => s.status === 'running')?.step;
+  const lines = DEPLOY_STEPS.map((step) => {
+    const s = byStep.get(step);
+    const mark = s ? (MARK[s.status] ?? '▫️') : '▫️';
+    const detail = s?.detail
+      ? ` <i>${escapeHtml(s.detail.length > 80 ? `${s.detail.slice(0, 77)}…` : s.detail)}</i>`
+      : '';
+    return `${mark} ${step}${detail}`;
+  });
+  const target = d.sha ? ` → <code>${shortSha(d.sha)}</code>` : '';
+  return [
+    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · <code>${escapeHtml(d.ref)}</code>${target}`,
+    `${'▰'.repeat(filled)}${'▱'.repeat(BAR - filled)} ${finished}/${DEPLOY_STEPS.length}${running ? ` · ${running}` : ''}`,
+    ...lines,
+  ].join('\n');
+}
+
+/** The final message: what runs now, or what failed and the last lines it printed. */
+export function renderOutcome(
+  d: Deployment,
+  outcome: { status: DeployOutcome; sha?: string; message: string; logTail?: readonly string[] },
+  redact: (text: string) => string,
+  now: Date = new Date(),
+): string {
+  const took = d.startedAt ? ` in ${formatDuration(now.getTime() - d.startedAt.getTime())}` : '';
+  const head =
+    outcome.status === 'succeeded'
+      ? `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs <code>${shortSha(outcome.sha)}</code>.`
+      : outcome.status === 'rolled_back'
+        ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(redact(outcome.message))}`
+        : `❌ <b>Deploy #${d.id}</b> failed${d.step ? ` at ${d.step}` : ''}: ${escapeHtml(redact(outcome.message))}`;
+  const tail = outcome.logTail?.length
+    ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-3000))}</pre>`
+    : '';
+  return `${head}${tail}`;
+}
+
+/** /history: one line per deployment, newest first. */
+export function renderHistory(env: string, rows: readonly Deployment[], now: Date = new Date()): string {
+  if (rows.length === 0) return `No deployments of ${env} yet.`;
+  const lines = rows.map((d) => {
+    const mark =
+      d.status === 'succeeded'
+        ? '✅'
+        : d.status === 'rolled_back'
+          ? '↩️'
+          : d.status === 'failed'
+            ? '❌'
+            : d.status === 'cancelled'
+              ? '🚫'
+              : '⏳';
+    const took =
+      d.startedAt && d.finishedAt
+        ? ` · ${formatDuration(d.finishedAt.getTime() - d.startedAt.getTime())}`
+        : '';
+    const what = d.sha ? `<code>${shortSha(d.sha)}</code>` : `<code>${escapeHtml(d.ref)}</code>`;
+    return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}`;
+  });
+  return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');
+}

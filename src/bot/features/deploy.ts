@@ -1,0 +1,109 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import { deployLockName } from '../../store/locks.js';
+import type { BotContext, Feature } from '../context.js';
+import { argsOf, envArgument } from '../deploys/commands.js';
+import { branchOf, isValidRef } from '../deploys/deploy-control.js';
+import { actorName, requireAdmin } from '../guards/is-admin.js';
+import { escapeHtml, formatDuration, formatUtc } from '../html.js';
+
+const composer = new Composer<BotContext>();
+
+/**
+ * /deploy <env> [ref]: staging is queued at once; production first asks its requester to
+ * confirm (the buttons carry the deployment's id, which is checked against who asked,
+ * its state and its expiry in Postgres).
+ */
+composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
+  const [envWord, ref, ...rest] = argsOf(ctx);
+  const target = await envArgument(ctx, 'deploy', envWord);
+  if (!target) return;
+  const { control, env } = target;
+  const wanted = ref ?? branchOf(env);
+  if (rest.length > 0 || !isValidRef(wanted)) {
+    await ctx.reply(
+      `“${escapeHtml(wanted.slice(0, 60))}” is not a branch or commit name. Send <code>/deploy ${env}</code> for ${branchOf(env)}, or <code>/deploy ${env} &lt;branch or SHA&gt;</code>.`,
+    );
+    return;
+  }
+  const lock = await control.locks.held(deployLockName(env));
+  if (lock && !lock.owner.startsWith('deployment:')) {
+    await ctx.reply(
+      `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`,
+    );
+    return;
+  }
+  const from = ctx.from!;
+  const deployment = await control.deployments.create({
+    env,
+    ref: wanted,
+    trigger: 'manual',
+    requestedBy: from.id,
+    chatId: ctx.chat?.id,
+    confirmMs: env === 'production' ? control.confirmMs : undefined,
+  });
+  await ctx.deps.audit.record({
+    actorId: from.id,
+    actorName: actorName(ctx),
+    action: '/deploy',
+    outcome: 'ok',
+    details: { env, ref: wanted, deploymentId: deployment.id },
+  });
+  if (env === 'production') {
+    await ctx.reply(
+      `Deploy <code>${escapeHtml(wanted)}</code> to <b>production</b>? A backup is taken first. The buttons expire in ${formatDuration(control.confirmMs)}.`,
+      {
+        reply_markup: new InlineKeyboard()
+          .text('Deploy', `deploy:yes:${deployment.id}`)
+          .text('Cancel', `deploy:no:${deployment.id}`),
+      },
+    );
+    return;
+  }
+  await control.enqueue(deployment.id);
+  await ctx.reply(
+    `Deploy #${deployment.id} of <code>${escapeHtml(wanted)}</code> to ${env} is queued; progress follows here.`,
+  );
+});
+
+composer.callbackQuery(/^deploy:(yes|no):(\d{1,12})$/, requireAdmin('deploy button'), async (ctx) => {
+  const control = ctx.deps.deploys;
+  if (!control)
+    return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
+  const id = Number(ctx.match[2]);
+  const answer = ctx.match[1] === 'yes' ? 'confirm' : 'decline';
+  const result = await control.deployments.answerConfirmation(id, ctx.from.id, answer);
+  await ctx.deps.audit.record({
+    actorId: ctx.from.id,
+    actorName: actorName(ctx),
+    action: `deploy ${answer}`,
+    outcome: result === 'ok' ? 'ok' : 'refused',
+    details: { deploymentId: id, result },
+  });
+  const refusal: Record<string, string> = {
+    not_yours: 'Only the admin who asked for this deploy can answer it.',
+    expired: 'This confirmation expired. Send /deploy again.',
+    answered: 'This deploy was answered already.',
+    missing: 'This deploy does not exist.',
+  };
+  if (result !== 'ok') {
+    await ctx.answerCallbackQuery({ text: refusal[result], show_alert: true });
+    if (result === 'expired')
+      await ctx.editMessageText('⌛ This confirmation expired; nothing was deployed.');
+    return;
+  }
+  if (answer === 'decline') {
+    await ctx.answerCallbackQuery({ text: 'Cancelled' });
+    await ctx.editMessageText(`🚫 Deploy #${id} cancelled; nothing was deployed.`);
+    return;
+  }
+  await control.enqueue(id);
+  await ctx.answerCallbackQuery({ text: 'Queued' });
+  await ctx.editMessageText(`Deploy #${id} to production is queued; progress follows here.`);
+});
+
+export const deployFeature: Feature = {
+  commands: [
+    { command: 'deploy', description: 'Deploy a branch or commit: /deploy <env> [ref]', access: 'admin' },
+  ],
+  composer,
+};

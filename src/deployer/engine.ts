@@ -1,0 +1,131 @@
+import path from 'node:path';
+import type { Queue } from 'bullmq';
+import type Docker from 'dockerode';
+import type { Config } from '../config.js';
+import type { Forge } from '../forge/forge.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import type { LockStore } from '../store/locks.js';
+import { closeRedis, type Redis } from '../store/redis.js';
+import { backupDatabase } from './backup.js';
+import { createContainerSwitch } from './container-switch.js';
+import { createDeployRunner, type DeployNotifier, type SourceOfCommits } from './deploy-runner.js';
+import { createDeployWorker } from './deploy-worker.js';
+import { createImageBuilder } from './image-builder.js';
+import { createDeployIntake } from './intake.js';
+import { type DeployJobData, enqueueDeploy } from './queue.js';
+
+export interface DeployEngineDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly docker: Docker;
+  readonly redis: Redis;
+  readonly queue: Queue<DeployJobData>;
+  readonly deployments: DeploymentStore;
+  readonly locks: LockStore;
+  /** Absent without GITHUB_TOKEN/GITHUB_REPO: deploys then fail at resolve, saying so. */
+  readonly forge?: Forge;
+  readonly notifier: DeployNotifier;
+}
+
+const noGitHub: SourceOfCommits = {
+  branchSha: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
+  tarball: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
+};
+
+/**
+ * The deploy engine of one instance: it deploys its own environment only. Jobs come from
+ * its chat (/deploy), pushes to its branch and GitHub Deployments handed to it (a
+ * promotion on staging hands production its deploy that way).
+ */
+export function createDeployEngine(deps: DeployEngineDeps) {
+  const { config, logger, docker, deployments, queue } = deps;
+  const env = config.appEnv;
+  const switcher = createContainerSwitch({ docker, logger });
+  const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
+  const enqueue = (id: number) => enqueueDeploy(queue, id);
+  const runner = createDeployRunner({
+    env,
+    logger,
+    deployments,
+    locks: deps.locks,
+    source: deps.forge ?? noGitHub,
+    builder,
+    switcher,
+    notifier: deps.notifier,
+    containerName: () => config.deploy.containerName,
+    backup:
+      env === 'production'
+        ? async (sha) => {
+            const dump = await backupDatabase(
+              {
+                databaseUrl: config.databaseUrl,
+                dir: path.join(config.home, 'backups'),
+                keep: config.deploy.keepBackups,
+              },
+              { env, sha },
+            );
+            return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
+          }
+        : undefined,
+    buildArgs: config.deploy.baseImage ? { BASE_IMAGE: config.deploy.baseImage } : undefined,
+    healthDeadlineMs: config.deploy.healthDeadlineMs,
+    verifyMs: config.deploy.verifyMs,
+    keepImages: config.deploy.keepImages,
+  });
+  const intake = deps.forge
+    ? createDeployIntake({
+        env,
+        logger,
+        source: deps.forge,
+        deployments,
+        enqueue,
+        pushBranch: config.flags.deploy_on_push ? (env === 'staging' ? 'develop' : 'main') : undefined,
+      })
+    : undefined;
+
+  let worker: ReturnType<typeof createDeployWorker> | undefined;
+  let workerConnection: Redis | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
+  const log = logger.child({ component: 'deploy-engine' });
+
+  return {
+    runner,
+    intake,
+    enqueue,
+    logs: (lines: number) => switcher.logs(config.deploy.containerName, lines),
+
+    /**
+     * Takes jobs, re-queues deployments a crash left without a live job, and polls GitHub
+     * for Deployments handed to this environment.
+     */
+    async start(): Promise<void> {
+      if (worker) return;
+      for (const d of await deployments.unfinished(env)) {
+        const job = await queue.getJob(`deployment-${d.id}`);
+        if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
+        await enqueue(d.id);
+      }
+      workerConnection = deps.redis.duplicate();
+      worker = createDeployWorker(workerConnection, config.redisPrefix, runner, logger);
+      if (intake) {
+        const tick = () =>
+          intake
+            .poll()
+            .catch((error: unknown) => log.warn({ err: error }, 'could not poll GitHub deployments'));
+        void tick();
+        pollTimer = setInterval(tick, config.promote.pollIntervalMs);
+        pollTimer.unref();
+      }
+    },
+
+    /** Stops taking jobs; a deploy in flight is finished first (BullMQ waits for it). */
+    async stop(): Promise<void> {
+      clearInterval(pollTimer);
+      await worker?.close();
+      if (workerConnection) await closeRedis(workerConnection);
+    },
+  };
+}
+
+export type DeployEngine = ReturnType<typeof createDeployEngine>;
