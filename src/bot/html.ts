@@ -3,10 +3,12 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** `42 s`, `3 min`, `2 h 5 min`, `3 d 4 h`: a span of time as a person reads it. */
+/** `42 s`, `1 min 20 s`, `25 min`, `2 h 5 min`, `3 d 4 h`: a span of time as a person reads it. */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 60) return `${seconds} s`;
+  if (seconds < 600)
+    return seconds % 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds / 60} min`;
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `${minutes} min`;
   const hours = Math.floor(minutes / 60);

@@ -33,6 +33,8 @@ export interface DeployNotifier {
     outcome: {
       status: DeployOutcome;
       sha?: string;
+      /** The step that failed. */
+      step?: DeployStep;
       message: string;
       logTail?: readonly string[];
     },
@@ -243,7 +245,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         await deployments.stepFinished(deploymentId, current, 'failed', message);
         await deployments.finish(deploymentId, { status, sha, error: message });
         await report(deployment, rolledBack ? 'failure' : 'error', message);
-        await notifier.finished(deploymentId, env, { status, sha, message, logTail });
+        await notifier.finished(deploymentId, env, { status, sha, step: current, message, logTail });
         return status;
       } finally {
         if (lockTaken) await locks.release(lockName, owner).catch(() => {});

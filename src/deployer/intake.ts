@@ -52,7 +52,9 @@ export function createDeployIntake(deps: IntakeDeps) {
       requestedBy: typeof lugh.requestedBy === 'number' ? lugh.requestedBy : undefined,
       chatId: typeof lugh.chatId === 'number' ? lugh.chatId : undefined,
     });
-    if (!created && deployment.jobId) return undefined;
+    // Only the claimer queues it; one that crashed before queueing is re-queued at start
+    // (the engine queues every unfinished deployment).
+    if (!created) return undefined;
     const jobId = await deps.enqueue(deployment.id);
     await deps.deployments.setJob(deployment.id, jobId);
     log.info(

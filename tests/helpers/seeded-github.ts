@@ -8,10 +8,13 @@ import { createGitHubClient } from '../../src/forge/github-client.js';
 import { createLogger } from '../../src/logger.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 
-export async function startSeededGitHub(token = 'ghs_seededGitHubTestToken') {
+export async function startSeededGitHub(
+  token = 'ghs_seededGitHubTestToken',
+  webhook?: { url: string; secret: string },
+) {
   const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-seeded-')), 'repo.git');
   const seeded = await seedSandboxRepository(repoDir);
-  const gh = await startGitHubStandIn({ repoDir, token });
+  const gh = await startGitHubStandIn({ repoDir, token, webhook });
   const logger = createLogger({ level: 'silent', secrets: [] });
   const forge = createForge(
     createGitHubClient({ token, apiUrl: gh.apiUrl, logger, resilient: false }),

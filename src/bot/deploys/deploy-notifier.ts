@@ -83,6 +83,8 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
       clearTimeout(timers.get(deploymentId));
       timers.delete(deploymentId);
       await enqueue(async () => {
+        const wait = (lastEdit.get(deploymentId) ?? 0) + minInterval - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         await show(deploymentId);
         lastEdit.delete(deploymentId);
         if (!(await deployments.claimFinalMessage(deploymentId))) return; // said already

@@ -50,7 +50,13 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[]): str
 /** The final message: what runs now, or what failed and the last lines it printed. */
 export function renderOutcome(
   d: Deployment,
-  outcome: { status: DeployOutcome; sha?: string; message: string; logTail?: readonly string[] },
+  outcome: {
+    status: DeployOutcome;
+    sha?: string;
+    step?: string;
+    message: string;
+    logTail?: readonly string[];
+  },
   redact: (text: string) => string,
   now: Date = new Date(),
 ): string {
@@ -60,7 +66,7 @@ export function renderOutcome(
       ? `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs <code>${shortSha(outcome.sha)}</code>.`
       : outcome.status === 'rolled_back'
         ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(redact(outcome.message))}`
-        : `❌ <b>Deploy #${d.id}</b> failed${d.step ? ` at ${d.step}` : ''}: ${escapeHtml(redact(outcome.message))}`;
+        : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(redact(outcome.message))}`;
   const tail = outcome.logTail?.length
     ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-3000))}</pre>`
     : '';

@@ -203,7 +203,19 @@ describe('the bot over the Telegram stand-in', () => {
     const names = (c: typeof publicMenu) =>
       ((c?.params.commands ?? []) as { command: string }[]).map((x) => x.command);
     expect(names(publicMenu)).toEqual(['start', 'help', 'whoami']);
-    expect(names(adminMenu)).toEqual(['start', 'help', 'whoami', 'flags', 'promote', 'cancel']);
+    expect(names(adminMenu)).toEqual([
+      'start',
+      'help',
+      'whoami',
+      'flags',
+      'promote',
+      'cancel',
+      'deploy',
+      'lock',
+      'unlock',
+      'history',
+      'logs',
+    ]);
   });
 
   it('retries a 429 from Telegram and still answers', async () => {

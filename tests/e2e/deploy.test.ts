@@ -1,0 +1,347 @@
+// The deploy engine from chat: both instances, each deploying its own environment's
+// container on the real Docker engine, from commits of the GitHub stand-in.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Instance, startInstance } from '../../src/cli.js';
+import { type Config, createConfig, secretsOf } from '../../src/config.js';
+import { createImageBuilder } from '../../src/deployer/image-builder.js';
+import type { Forge } from '../../src/forge/forge.js';
+import { createLogger } from '../../src/logger.js';
+import { freePort } from '../../src/sandbox/free-port.js';
+import type { GitHubStandIn } from '../../src/sandbox/github/index.js';
+import {
+  type Message,
+  startTelegramStandIn,
+  type TelegramStandIn,
+} from '../../src/sandbox/telegram/index.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../helpers/docker.js';
+import { ADMIN_ID, instanceEnv, STRANGER_ID } from '../helpers/instance-env.js';
+import { startSeededGitHub } from '../helpers/seeded-github.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+
+const docker = createDockerClient();
+const engine = await dockerAvailable(docker);
+const GITHUB_TOKEN = 'ghs_deployCommandsTestToken';
+const WEBHOOK_SECRET = 'deploy-commands-webhook-secret';
+const TOKENS = {
+  staging: '7002001:AADeployTestsStagingToken_abcdefghijk',
+  production: '7002002:AADeployTestsProdToken_abcdefghijklmn',
+};
+const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
+const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
+
+interface Side {
+  config: Config;
+  instance: Instance;
+  db: TestDatabase;
+  container: string;
+  logs: string[];
+}
+
+describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a Docker engine)', () => {
+  const run = uniqueName('lugh-test-deploys');
+  let tg: TelegramStandIn;
+  let gh: GitHubStandIn;
+  let forge: Forge;
+  let seeded: { mainSha: string; developSha: string };
+  const sides: Partial<Record<'staging' | 'production', Side>> = {};
+  let baseImage: string;
+
+  const side = (env: 'staging' | 'production') => sides[env]!;
+  const running = async (name: string) =>
+    (await docker.getContainer(name).inspect()) as Docker.ContainerInspectInfo;
+  const runningSha = async (name: string) =>
+    (await running(name)).Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
+
+  async function startSide(env: 'staging' | 'production', port: number): Promise<Side> {
+    const db = await createTestDatabase(env === 'staging' ? 'staging_lugh' : 'prod_lugh');
+    const container = `${run}-${env}-app`;
+    const config = createConfig(
+      instanceEnv({
+        appEnv: env,
+        databaseUrl: db.url,
+        apiRoot: tg.apiRoot,
+        token: TOKENS[env],
+        port,
+        extra: {
+          GITHUB_TOKEN,
+          GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
+          GITHUB_API_URL: gh.apiUrl,
+          GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+          PROMOTE_POLL_SECONDS: '1',
+          DEPLOY_CONTAINER: container,
+          DEPLOY_IMAGE_REPOSITORY: run,
+          DEPLOY_BASE_IMAGE: baseImage,
+          DEPLOY_HEALTH_SECONDS: '40',
+          DEPLOY_VERIFY_SECONDS: '2',
+          LOG_LEVEL: 'info',
+        },
+      }),
+    );
+    const logs: string[] = [];
+    const logger = createLogger({
+      level: 'info',
+      secrets: secretsOf(config),
+      destination: { write: (l: string) => logs.push(l) },
+    });
+    const instance = await startInstance(config, logger, { resilientGitHub: false });
+    await instance.telegram.ready;
+    return { config, instance, db, container, logs };
+  }
+
+  beforeAll(async () => {
+    baseImage = await ensureBaseImage(docker);
+    tg = await startTelegramStandIn();
+    tg.registerBot({ token: TOKENS.staging, username: 'LughDevBot', firstName: 'Lugh Dev' });
+    tg.registerBot({ token: TOKENS.production, username: 'LughBot', firstName: 'Lugh' });
+    const stagingPort = await freePort();
+    ({ gh, forge, seeded } = await startSeededGitHub(GITHUB_TOKEN, {
+      url: `http://127.0.0.1:${stagingPort}/webhooks/github`,
+      secret: WEBHOOK_SECRET,
+    }));
+    // What both environments run at first: main's commit, one image for both.
+    const builder = createImageBuilder({
+      docker,
+      logger: createLogger({ level: 'silent', secrets: [] }),
+      repository: run,
+    });
+    for (const env of ['staging', 'production'] as const) {
+      const image = await builder.ensure({
+        env,
+        sha: seeded.mainSha,
+        tarball: () => forge.tarball(seeded.mainSha),
+        buildArgs: { BASE_IMAGE: baseImage },
+      });
+      const container = await docker.createContainer({
+        name: `${run}-${env}-app`,
+        Image: image.tag,
+        Env: [`APP_ENV=${env}`, `GIT_SHA=${seeded.mainSha}`],
+        Labels: { 'lugh.test': run },
+        HostConfig: { RestartPolicy: { Name: 'unless-stopped' } },
+      });
+      await container.start();
+    }
+    sides.staging = await startSide('staging', stagingPort);
+    sides.production = await startSide('production', await freePort());
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const s of Object.values(sides)) {
+      await s.instance.stop().catch(() => {});
+      await s.db.drop().catch(() => {});
+    }
+    await removeTestResources(docker, run);
+    await gh?.close();
+    await tg?.close();
+  });
+
+  const say = (env: 'staging' | 'production', from: typeof admin, text: string) =>
+    tg.sendText({ token: TOKENS[env], chat: { id: from.id, type: 'private' }, from, text });
+  const reply = async (env: 'staging' | 'production', from: typeof admin, text: string) => {
+    const sent = say(env, from, text);
+    return tg.waitForBotMessage(TOKENS[env], from.id, (m) => m.message_id > sent.message_id, {
+      timeoutMs: 15_000,
+    });
+  };
+  const result = (env: 'staging' | 'production', id: number, timeoutMs = 180_000) =>
+    tg.waitForBotMessage(
+      TOKENS[env],
+      admin.id,
+      (m) => new RegExp(`^(🧪 STAGING · )?(✅|❌|↩️) Deploy #${id}\\b`).test(m.text ?? ''),
+      { timeoutMs },
+    );
+  const press = (env: 'staging' | 'production', message: Message, label: string) => {
+    const button = message.reply_markup?.inline_keyboard.flat().find((b) => b.text === label);
+    if (!button?.callback_data) throw new Error(`no ${label} button`);
+    return tg.pressButton({
+      token: TOKENS[env],
+      chatId: admin.id,
+      messageId: message.message_id,
+      data: button.callback_data,
+      from: admin,
+    });
+  };
+  const rows = async (env: 'staging' | 'production', sql: string) => {
+    const client = new pg.Client({ connectionString: side(env).db.url });
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('/deploy staging: queued, one progress message through every step, the result, and /history', async () => {
+    const queued = await reply('staging', admin, '/deploy staging');
+    expect(queued.text).toContain('Deploy #1 of develop to staging is queued');
+    const done = await result('staging', 1);
+    expect(done.text).toMatch(/✅ Deploy #1 done in [\d a-z]+: staging runs [0-9a-f]{7}\./);
+    expect(done.text).toContain(seeded.developSha.slice(0, 7));
+    expect(await runningSha(side('staging').container)).toBe(seeded.developSha);
+
+    // One progress message, edited in place, never more than once a second, ending complete.
+    const progress = tg
+      .transcript(TOKENS.staging, admin.id)
+      .filter((e) => e.kind === 'bot_message' && (e.text ?? '').includes('🚀 Deploy #1'));
+    expect(progress).toHaveLength(1);
+    const entry = progress[0]!;
+    if (entry.kind !== 'bot_message') throw new Error('not a message');
+    expect(entry.text).toContain('▰▰▰▰▰▰▰▰▰▰ 10/10');
+    expect(entry.text).toMatch(/✅ resolve[\s\S]*✅ build[\s\S]*⏭ backup[\s\S]*⏭ migrate[\s\S]*✅ record/);
+    const times = [entry.at, ...entry.edits.map((e) => e.at)];
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(950);
+
+    const history = await reply('staging', admin, '/history');
+    expect(history.text).toContain('Last deployments of staging');
+    expect(history.text).toMatch(
+      new RegExp(`✅ #1 ${seeded.developSha.slice(0, 7)} by user ${admin.id} · .* succeeded`),
+    );
+  }, 240_000);
+
+  it('/lock blocks /deploy and a push; /unlock frees it; locks and refusals are explained', async () => {
+    const locked = await reply('staging', admin, '/lock staging database work 2h');
+    expect(locked.text).toMatch(/🔒 staging is locked until .* UTC: “database work”/);
+    const refused = await reply('staging', admin, '/deploy staging');
+    expect(refused.text).toContain('⛔ staging is locked by @ada (1001): “database work”');
+    expect(refused.text).toContain('Nothing was queued');
+
+    // A push to develop (deploy_on_push is on for staging) becomes a deployment the lock stops.
+    const before = (await running(side('staging').container)).Id;
+    const pushed = await gh.pushCommit('develop', {
+      message: 'Tweak the greeting',
+      files: { 'NOTES.md': 'a push while staging is locked\n' },
+    });
+    const blocked = await tg.waitForBotMessage(
+      TOKENS.staging,
+      admin.id,
+      (m) => /❌ Deploy #\d+ failed at resolve: staging is locked by @ada/.test(m.text ?? ''),
+      { timeoutMs: 20_000 },
+    );
+    expect(blocked.text).toContain('/unlock staging frees it');
+    expect(
+      await rows('staging', `SELECT sha, trigger, status FROM deployments WHERE trigger = 'push'`),
+    ).toEqual([{ sha: pushed, trigger: 'push', status: 'failed' }]);
+    expect((await running(side('staging').container)).Id).toBe(before);
+
+    expect((await reply('staging', admin, '/lock staging another reason')).text).toContain(
+      'Deploys of staging are refused',
+    );
+    expect((await reply('staging', admin, '/unlock staging')).text).toContain(
+      '🔓 staging is unlocked (it was locked by @ada (1001): “another reason”)',
+    );
+    expect((await reply('staging', admin, '/unlock staging')).text).toContain('staging was not locked');
+    expect((await reply('staging', admin, '/lock staging')).text).toContain('Say why');
+  }, 120_000);
+
+  it('refuses what it cannot do, saying what to send instead; strangers are refused and audited', async () => {
+    expect((await reply('staging', admin, '/deploy production')).text).toContain(
+      'This is the staging bot. Production is run by the production bot: send /deploy production to it, or /promote here',
+    );
+    expect((await reply('production', admin, '/history staging')).text).toContain(
+      'This is the production bot. Staging is run by the staging bot',
+    );
+    expect((await reply('staging', admin, '/deploy')).text).toContain(
+      'Say which environment: /deploy staging',
+    );
+    expect((await reply('staging', admin, '/deploy staging ../etc')).text).toContain(
+      'is not a branch or commit name',
+    );
+    expect((await reply('staging', admin, '/logs staging 0')).text).toContain('1–1000 lines');
+    expect((await reply('staging', stranger, '/deploy staging')).text).toContain(
+      '/deploy is for lugh admins only',
+    );
+    const refusals = await rows('staging', `SELECT action FROM audit_log WHERE outcome = 'refused'`);
+    expect(refusals.map((r) => r.action)).toContain('/deploy');
+    // An unknown branch is a deployment that fails at resolve, with the reason.
+    const queued = await reply('staging', admin, '/deploy staging no-such-branch');
+    const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
+    expect((await result('staging', id, 30_000)).text).toContain(
+      'failed at resolve: "no-such-branch" is not a branch of the repository',
+    );
+  }, 120_000);
+
+  it('/logs: the running container’s last lines, secrets redacted', async () => {
+    const logs = await reply('staging', admin, '/logs staging 5');
+    expect(logs.text).toMatch(/Last \d lines of staging/);
+    // The seeded app logs its health checks.
+    expect(logs.text).toContain('GET /healthz 200');
+    expect(logs.text).not.toContain(TOKENS.staging.split(':')[1]);
+  }, 30_000);
+
+  it('/deploy production asks first; Cancel changes nothing; Deploy backs up the database, then deploys', async () => {
+    const ask = await reply('production', admin, '/deploy production');
+    expect(ask.text).toContain('Deploy main to production? A backup is taken first.');
+    press('production', ask, 'Cancel');
+    await tg.waitForBotMessage(TOKENS.production, admin.id, (m) => (m.text ?? '').includes('cancelled'), {
+      timeoutMs: 10_000,
+    });
+    expect(await rows('production', 'SELECT status FROM deployments')).toEqual([{ status: 'cancelled' }]);
+
+    const again = await reply('production', admin, '/deploy production');
+    const id = Number(again.reply_markup?.inline_keyboard[0]?.[0]?.callback_data?.split(':')[2]);
+    press('production', again, 'Deploy');
+    const done = await result('production', id);
+    expect(done.text).toContain(`production runs ${seeded.mainSha.slice(0, 7)}`);
+    const [backup] = await rows('production', `SELECT detail FROM deployment_steps WHERE step = 'backup'`);
+    expect(backup.detail).toMatch(/^production-\d{8}T\d{6}Z-[0-9a-f]{7}\.dump \(\d+ KiB\)$/);
+    const dir = path.join(side('production').config.home, 'backups');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    // The image production got is the one built for main before: reused, not rebuilt.
+    const [build] = await rows('production', `SELECT detail FROM deployment_steps WHERE step = 'build'`);
+    expect(build.detail).toContain('(reused)');
+  }, 240_000);
+
+  it('a failing migration stops the deploy before the switch: the backup is kept, the old container keeps running', async () => {
+    const sha = await gh.pushCommit('main', {
+      message: 'A migration that fails',
+      files: {
+        Dockerfile: `ARG BASE_IMAGE=node:20-bookworm-slim
+FROM \${BASE_IMAGE}
+ARG GIT_SHA=unknown
+ENV COMMIT_SHA=\${GIT_SHA} PORT=8080
+WORKDIR /app
+COPY package.json server.js ./
+LABEL lugh.migrate='["node","-e","console.error(\\"relation users already exists\\"); process.exit(3)"]'
+HEALTHCHECK --interval=2s --timeout=2s --start-period=5s --retries=2 CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "server.js"]
+`,
+      },
+    });
+    const before = (await running(side('production').container)).Id;
+    const ask = await reply('production', admin, '/deploy production');
+    const id = Number(ask.reply_markup?.inline_keyboard[0]?.[0]?.callback_data?.split(':')[2]);
+    press('production', ask, 'Deploy');
+    const failed = await result('production', id);
+    expect(failed.text).toContain(`❌ Deploy #${id} failed at migrate: the migration exited with code 3`);
+    expect(failed.text).toContain('relation users already exists');
+    const running_ = await running(side('production').container);
+    expect(running_.Id).toBe(before);
+    expect(running_.State.Running).toBe(true);
+    expect(await runningSha(side('production').container)).toBe(seeded.mainSha);
+    const dir = path.join(side('production').config.home, 'backups');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.dump'))).toHaveLength(2);
+    // No one-off container is left behind.
+    const leftovers = await docker.listContainers({
+      all: true,
+      filters: { name: [`${side('production').container}-migrate`] },
+    });
+    expect(leftovers).toEqual([]);
+    expect((await rows('production', `SELECT sha FROM deployments WHERE id = ${id}`))[0].sha).toBe(sha);
+  }, 240_000);
+
+  it('no secret reached a log line of either instance', () => {
+    for (const s of Object.values(sides)) {
+      const all = s.logs.join('');
+      for (const secret of secretsOf(s.config)) expect(all).not.toContain(secret);
+    }
+  });
+});

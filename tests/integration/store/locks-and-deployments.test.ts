@@ -1,0 +1,235 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupDatabase } from '../../../src/deployer/backup.js';
+import { BackupFailedError } from '../../../src/deployer/errors.js';
+import { createDeployIntake } from '../../../src/deployer/intake.js';
+import { createLogger } from '../../../src/logger.js';
+import { createDeploymentStore } from '../../../src/store/deployments.js';
+import { createLockStore } from '../../../src/store/locks.js';
+import { runMigrations } from '../../../src/store/migrate.js';
+import { createPool, type Pool } from '../../../src/store/pool.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
+
+const logger = createLogger({ level: 'silent', secrets: [] });
+
+describe('deploy locks, deployments, backups and the intake, on real Postgres', () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  beforeAll(async () => {
+    db = await createTestDatabase('prod_lugh');
+    await runMigrations({ databaseUrl: db.url, logger });
+    pool = createPool(db.url, 'locks-test');
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  it('a lock: one of many racing takers wins; its owner renews it; others see who holds it; expiry frees it', async () => {
+    let changes = 0;
+    const locks = createLockStore(pool, {
+      onChange: async () => {
+        changes++;
+      },
+    });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        locks.acquire({
+          name: 'deploy:race',
+          owner: `deployment:${i}`,
+          reason: `deploy #${i}`,
+          ttlMs: 60_000,
+        }),
+      ),
+    );
+    const winners = results.filter((r) => r.acquired);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0]!.acquired ? winners[0]!.lock.owner : '';
+    for (const r of results) if (!r.acquired) expect(r.holder.owner).toBe(winner);
+
+    const renewed = await locks.acquire({
+      name: 'deploy:race',
+      owner: winner,
+      reason: 'still',
+      ttlMs: 120_000,
+    });
+    expect(renewed.acquired && renewed.lock.reason).toBe('still');
+    expect(await locks.release('deploy:race', 'deployment:not-the-owner')).toBe(false);
+    expect(await locks.held('deploy:race')).toMatchObject({ owner: winner });
+    expect(await locks.release('deploy:race', winner)).toBe(true);
+    expect(await locks.held('deploy:race')).toBeUndefined();
+
+    await locks.acquire({ name: 'deploy:short', owner: 'user:1', reason: 'brief', ttlMs: 50 });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(await locks.held('deploy:short')).toBeUndefined();
+    const taken = await locks.acquire({
+      name: 'deploy:short',
+      owner: 'user:2',
+      reason: 'mine now',
+      ttlMs: 60_000,
+    });
+    expect(taken.acquired).toBe(true);
+    expect(await locks.breakLock('deploy:short')).toMatchObject({ owner: 'user:2', reason: 'mine now' });
+    expect(changes).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a production deploy waits for its requester: only they confirm, only once, only in time', async () => {
+    const deployments = createDeploymentStore(pool);
+    const d = await deployments.create({
+      env: 'production',
+      ref: 'main',
+      trigger: 'manual',
+      requestedBy: 1,
+      confirmMs: 60_000,
+    });
+    expect(d.status).toBe('awaiting_confirmation');
+    expect(await deployments.answerConfirmation(d.id, 2, 'confirm')).toBe('not_yours');
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => deployments.answerConfirmation(d.id, 1, 'confirm')),
+    );
+    expect(answers.filter((a) => a === 'ok')).toHaveLength(1);
+    expect(answers.filter((a) => a === 'answered')).toHaveLength(4);
+    expect((await deployments.get(d.id))?.status).toBe('queued');
+
+    const late = await deployments.create({
+      env: 'production',
+      ref: 'main',
+      trigger: 'manual',
+      requestedBy: 1,
+      confirmMs: 1,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await deployments.answerConfirmation(late.id, 1, 'confirm')).toBe('expired');
+    expect(await deployments.get(late.id)).toMatchObject({
+      status: 'cancelled',
+      error: 'not confirmed in time',
+    });
+    expect(await deployments.answerConfirmation(999_999, 1, 'confirm')).toBe('missing');
+
+    // Exactly one final message per deployment, however many finishers.
+    const claims = await Promise.all(Array.from({ length: 5 }, () => deployments.claimFinalMessage(d.id)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('the intake claims lugh’s recent GitHub Deployments of its environment once, and queues pushes to its branch', async () => {
+    const deployments = createDeploymentStore(pool);
+    const queued: number[] = [];
+    const statuses: string[] = [];
+    const now = new Date();
+    const listed = [
+      {
+        id: 501,
+        sha: 'a'.repeat(40),
+        ref: 'a'.repeat(40),
+        environment: 'production',
+        createdAt: now,
+        payload: { lugh: { promotionId: 3, requestedBy: 1001, chatId: -55 } },
+      },
+      // Not lugh's, another environment's, or too old: left alone.
+      { id: 502, sha: 'b'.repeat(40), ref: 'main', environment: 'production', createdAt: now, payload: {} },
+      {
+        id: 503,
+        sha: 'c'.repeat(40),
+        ref: 'main',
+        environment: 'staging',
+        createdAt: now,
+        payload: { lugh: {} },
+      },
+      {
+        id: 504,
+        sha: 'd'.repeat(40),
+        ref: 'main',
+        environment: 'production',
+        createdAt: new Date(now.getTime() - 2 * 86_400_000),
+        payload: { lugh: {} },
+      },
+    ];
+    const intake = createDeployIntake({
+      env: 'production',
+      logger,
+      deployments,
+      source: {
+        listDeployments: async () => listed,
+        setDeploymentStatus: async (id, state) => {
+          statuses.push(`${id} ${state}`);
+        },
+      },
+      enqueue: async (id) => {
+        queued.push(id);
+        return `deployment-${id}`;
+      },
+      pushBranch: 'main',
+    });
+    const first = await Promise.all([intake.poll(), intake.poll(), intake.poll()]);
+    expect(first.flat()).toHaveLength(1);
+    const again = await intake.handleWebhook('deployment', {
+      deployment: {
+        id: 501,
+        sha: 'a'.repeat(40),
+        ref: 'x',
+        environment: 'production',
+        created_at: now.toISOString(),
+        payload: { lugh: {} },
+      },
+    });
+    expect(again).toBeUndefined();
+    expect(queued).toHaveLength(1);
+    expect(statuses).toEqual(['501 queued']);
+    expect(await deployments.get(queued[0]!)).toMatchObject({
+      env: 'production',
+      trigger: 'promotion',
+      sha: 'a'.repeat(40),
+      requestedBy: 1001,
+      chatId: -55,
+      githubDeploymentId: 501,
+      jobId: `deployment-${queued[0]}`,
+    });
+
+    const pushed = await intake.handleWebhook('push', { ref: 'refs/heads/main', after: 'e'.repeat(40) });
+    expect(await deployments.get(pushed!)).toMatchObject({
+      trigger: 'push',
+      ref: 'main',
+      sha: 'e'.repeat(40),
+    });
+    expect(
+      await intake.handleWebhook('push', { ref: 'refs/heads/develop', after: 'f'.repeat(40) }),
+    ).toBeUndefined();
+    expect(
+      await intake.handleWebhook('push', { ref: 'refs/heads/main', after: '0'.repeat(40), deleted: true }),
+    ).toBeUndefined();
+  });
+
+  it('a backup is a whole pg_dump file; the newest N are kept; a failure leaves no partial file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lugh-backups-'));
+    writeFileSync(path.join(dir, 'unrelated.txt'), 'kept');
+    const made: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { file, bytes } = await backupDatabase(
+        { databaseUrl: db.url, dir, keep: 2 },
+        { env: 'production', sha: `${i}`.repeat(40), at: new Date(Date.UTC(2026, 10, 23, 10, i)) },
+      );
+      expect(bytes).toBeGreaterThan(0);
+      made.push(path.basename(file));
+    }
+    expect(readdirSync(dir).sort()).toEqual([...made.slice(2), 'unrelated.txt'].sort());
+    // A custom-format dump starts with PGDMP.
+    expect(readFileSync(path.join(dir, made[3]!)).subarray(0, 5).toString()).toBe('PGDMP');
+
+    const wrong = new URL(db.url);
+    wrong.password = 'not-the-password';
+    const error = await backupDatabase(
+      { databaseUrl: wrong.toString(), dir, keep: 2 },
+      { env: 'production', sha: 'f'.repeat(40) },
+    ).catch((e) => e);
+    expect(error).toBeInstanceOf(BackupFailedError);
+    expect((error as BackupFailedError).message).toMatch(
+      /^the backup failed \(pg_dump exited with 1\); nothing was changed$/,
+    );
+    expect((error as BackupFailedError).logTail.join('\n')).toContain('password authentication failed');
+    expect((error as BackupFailedError).logTail.join('\n')).not.toContain('not-the-password');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect(readdirSync(dir)).toHaveLength(3);
+  });
+});

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { isValidRef, parseDuration, parseEnv } from '../../../src/bot/deploys/deploy-control.js';
+import { renderHistory, renderOutcome, renderProgress } from '../../../src/bot/deploys/render.js';
+import type { Deployment } from '../../../src/store/deployments.js';
+
+const at = new Date('2026-11-23T10:00:00Z');
+const deployment = (over: Partial<Deployment> = {}): Deployment => ({
+  id: 7,
+  env: 'production',
+  ref: 'main',
+  sha: 'abcdef1234567890abcdef1234567890abcdef12',
+  trigger: 'manual',
+  promotionId: null,
+  requestedBy: 1001,
+  status: 'running',
+  jobId: null,
+  chatId: 1001,
+  progressMessageId: null,
+  githubDeploymentId: null,
+  image: null,
+  previousSha: null,
+  step: null,
+  error: null,
+  confirmExpiresAt: null,
+  createdAt: at,
+  startedAt: at,
+  finishedAt: null,
+  ...over,
+});
+
+describe('the deploy progress message', () => {
+  it('shows a bar of finished steps and a line per step, marked by its state', () => {
+    const text = renderProgress(deployment(), [
+      { step: 'resolve', status: 'succeeded', detail: 'abcdef1234567890abcdef1234567890abcdef12' },
+      { step: 'build', status: 'succeeded', detail: 'lugh:production-abcdef123456 (reused)' },
+      { step: 'backup', status: 'skipped', detail: 'not backed up' },
+      { step: 'migrate', status: 'running', detail: null },
+    ]);
+    expect(text.split('\n')).toEqual([
+      '🚀 <b>Deploy #7</b> · production · <code>main</code> → <code>abcdef1</code>',
+      '▰▰▰▱▱▱▱▱▱▱ 3/10 · migrate',
+      '✅ resolve <i>abcdef1234567890abcdef1234567890abcdef12</i>',
+      '✅ build <i>lugh:production-abcdef123456 (reused)</i>',
+      '⏭ backup <i>not backed up</i>',
+      '⏳ migrate',
+      '▫️ start',
+      '▫️ health',
+      '▫️ switch',
+      '▫️ verify',
+      '▫️ cleanup',
+      '▫️ record',
+    ]);
+  });
+
+  it('escapes what it shows and shortens long details', () => {
+    const text = renderProgress(deployment({ ref: '<b>x</b>' }), [
+      { step: 'resolve', status: 'failed', detail: `${'x'.repeat(100)}<script>` },
+    ]);
+    expect(text).toContain('<code>&lt;b&gt;x&lt;/b&gt;</code>');
+    expect(text).toContain(`❌ resolve <i>${'x'.repeat(77)}…</i>`);
+  });
+});
+
+describe('the deploy result message', () => {
+  const redact = (t: string) => t.replaceAll('s3cret-token-value', '[redacted]');
+
+  it('says what runs now and how long it took', () => {
+    const text = renderOutcome(
+      deployment(),
+      { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+      redact,
+      new Date(at.getTime() + 95_000),
+    );
+    expect(text).toBe('✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code>.');
+  });
+
+  it('on a rollback or a failure: the step, the reason and the last log lines, secrets redacted', () => {
+    const rolled = renderOutcome(
+      deployment(),
+      {
+        status: 'rolled_back',
+        message: 'lugh:x did not become healthy after the switch; the previous version runs again',
+        logTail: ['starting', 'token s3cret-token-value rejected: 401 <Unauthorized>'],
+      },
+      redact,
+    );
+    expect(rolled).toContain('↩️ <b>Deploy #7</b> was rolled back: lugh:x did not become healthy');
+    expect(rolled).toContain('<pre>starting\ntoken [redacted] rejected: 401 &lt;Unauthorized&gt;</pre>');
+    expect(rolled).not.toContain('s3cret-token-value');
+    const failed = renderOutcome(
+      deployment(),
+      { status: 'failed', step: 'build', message: 'no s3cret-token-value' },
+      redact,
+    );
+    expect(failed).toBe('❌ <b>Deploy #7</b> failed at build: no [redacted]');
+  });
+});
+
+describe('/history', () => {
+  it('lists deployments newest first: what, by whom, when, result, duration', () => {
+    const now = new Date(at.getTime() + 3_600_000);
+    const text = renderHistory(
+      'production',
+      [
+        deployment({
+          id: 9,
+          status: 'rolled_back',
+          trigger: 'promotion',
+          finishedAt: new Date(at.getTime() + 80_000),
+        }),
+        deployment({ id: 8, sha: null, ref: 'hotfix', status: 'failed', trigger: 'push', startedAt: null }),
+      ],
+      now,
+    );
+    expect(text.split('\n')).toEqual([
+      '<b>Last deployments of production</b>',
+      '↩️ #9 <code>abcdef1</code> by a promotion · 1 h 0 min ago · rolled back · 1 min 20 s',
+      '❌ #8 <code>hotfix</code> by a push · 1 h 0 min ago · failed',
+    ]);
+    expect(renderHistory('staging', [])).toBe('No deployments of staging yet.');
+  });
+});
+
+describe('deploy command arguments', () => {
+  it('reads environments, refs and durations, refusing the rest', () => {
+    expect([parseEnv('staging'), parseEnv('PROD'), parseEnv('production'), parseEnv('dev')]).toEqual([
+      'staging',
+      'production',
+      'production',
+      undefined,
+    ]);
+    expect(['develop', 'feature/x-1', 'v1.2.3', 'a'.repeat(40)].every(isValidRef)).toBe(true);
+    expect(['../etc', 'a..b', '-rf', 'with space', '', 'x'.repeat(101)].some(isValidRef)).toBe(false);
+    expect([parseDuration('30m'), parseDuration('2h'), parseDuration('1d'), parseDuration('90')]).toEqual([
+      1_800_000, 7_200_000, 86_400_000, 5_400_000,
+    ]);
+    expect([
+      parseDuration('8d'),
+      parseDuration('0m'),
+      parseDuration('soon'),
+      parseDuration(undefined),
+    ]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+});
