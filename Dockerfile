@@ -38,6 +38,14 @@ ENV NODE_ENV=production \
     BUILD_TIME=${BUILD_TIME}
 WORKDIR /app
 
+# pg_dump, for the production backup before a deploy: lugh-base carries the host's; on a
+# Debian base it comes from postgresql-client. A build without it fails here, not at a deploy.
+RUN if ! command -v pg_dump >/dev/null && command -v apt-get >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && pg_dump --version
+
 # A fixed, unprivileged uid. Written by hand because the busybox in lugh-base has no adduser.
 RUN echo 'lugh:x:10001:10001:lugh:/home/lugh:/bin/sh' >> /etc/passwd \
  && echo 'lugh:x:10001:' >> /etc/group \
@@ -52,6 +60,9 @@ COPY --from=build /app/migrations ./migrations
 
 USER 10001:10001
 STOPSIGNAL SIGTERM
+# What a deploy runs, in a one-off container of the new image, before switching to it.
+LABEL lugh.migrate='["node","dist/cli.js","migrate"]'
+
 # `lugh healthcheck` GETs http://127.0.0.1:$PORT/healthz: exit 0 on 200, 1 otherwise.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "dist/cli.js", "healthcheck"]

@@ -9,7 +9,9 @@
 #   - the host's CA bundle (/etc/ssl/certs/ca-certificates.crt), with
 #     NODE_EXTRA_CA_CERTS pointing at it, so npm and the app trust the same CAs as the host,
 #   - a static busybox (package busybox-static) providing sh, env, wget, id, ...
-#     (Debian's busybox-static has no adduser: add users by appending to /etc/passwd).
+#     (Debian's busybox-static has no adduser: add users by appending to /etc/passwd),
+#   - the host's pg_dump (package postgresql-client) and its libraries: production deploys
+#     back up their database with it.
 #
 # Usage: deploy/make-base-image.sh [--force] [--tag TAG]
 #   Skips the build when the image already exists, unless --force.
@@ -34,9 +36,15 @@ die() { log "error: $*"; exit 1; }
 command -v docker >/dev/null || die "docker CLI not found"
 docker info >/dev/null 2>&1 || die "no Docker engine reachable (is dockerd running?)"
 
+# Bumped when the image gains something; an older image is rebuilt.
+BASE_VERSION=2
 if [[ $force == 0 ]] && docker image inspect "$tag" >/dev/null 2>&1; then
-  log "$tag already exists (use --force to rebuild)"
-  exit 0
+  have="$(docker image inspect -f '{{index .Config.Labels "lugh.base.version"}}' "$tag" 2>/dev/null || true)"
+  if [[ $have == "$BASE_VERSION" ]]; then
+    log "$tag already exists (use --force to rebuild)"
+    exit 0
+  fi
+  log "$tag is an older base (version ${have:-1}); rebuilding as version $BASE_VERSION"
 fi
 
 # --- find the host's pieces ---------------------------------------------------------
@@ -66,6 +74,12 @@ for candidate in /bin/busybox /usr/bin/busybox "$(command -v busybox || true)"; 
   if ! ldd "$candidate" >/dev/null 2>&1; then busybox_bin="$candidate"; break; fi
 done
 [[ -n $busybox_bin ]] || die "no static busybox found (apt-get install busybox-static)"
+
+pg_dump_bin=""
+for candidate in /usr/lib/postgresql/*/bin/pg_dump; do
+  [[ -x $candidate ]] && pg_dump_bin="$candidate"
+done
+[[ -n $pg_dump_bin ]] || die "pg_dump not found under /usr/lib/postgresql/*/bin (apt-get install postgresql-client)"
 
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 [[ -s $ca_bundle ]] || die "$ca_bundle missing (apt-get install ca-certificates)"
@@ -101,6 +115,15 @@ while read -r lib; do
   mkdir -p "$rootfs$(dirname "$lib")"
   cp -L "$lib" "$rootfs$lib"
 done < <(ldd "$node_bin" | grep -oE '/[^ ]+' | sort -u)
+
+# pg_dump (the real binary, not Debian's perl wrapper) and its libraries.
+mkdir -p "$rootfs/usr/local/bin"
+cp "$pg_dump_bin" "$rootfs/usr/local/bin/pg_dump"
+while read -r lib; do
+  [[ -e $rootfs$lib ]] && continue
+  mkdir -p "$rootfs$(dirname "$lib")"
+  cp -L "$lib" "$rootfs$lib"
+done < <(ldd "$pg_dump_bin" | grep -oE '/[^ ]+' | sort -u)
 
 # npm, runnable through the usual symlinks (npm-cli.js starts with #!/usr/bin/env node).
 mkdir -p "$rootfs/usr/lib/node_modules"
@@ -143,12 +166,14 @@ tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -cf - . |
     --change 'ENV NPM_CONFIG_UPDATE_NOTIFIER=false' \
     --change 'WORKDIR /' \
     --change 'CMD ["node"]' \
+    --change "LABEL lugh.base.version=$BASE_VERSION" \
     --message "lugh base image: host node $node_version, npm, busybox, CA bundle" \
     - "$candidate" >/dev/null
 
 docker run --rm "$candidate" node -e 'process.exit(process.versions.node === process.argv[1] ? 0 : 1)' "$node_version" ||
   die "node does not run in the image"
 docker run --rm "$candidate" npm --version >/dev/null || die "npm does not run in the image"
+docker run --rm "$candidate" pg_dump --version >/dev/null || die "pg_dump does not run in the image"
 docker run --rm "$candidate" sh -c 'command -v env && command -v wget && id -u' >/dev/null ||
   die "busybox applets missing in the image"
 

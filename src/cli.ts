@@ -6,8 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ConversationData, VersionedState } from '@grammyjs/conversations';
+import type { Queue } from 'bullmq';
 import Docker from 'dockerode';
-import { webhookCallback } from 'grammy';
+import { type Api, webhookCallback } from 'grammy';
 import type { BotDeps } from './bot/context.js';
 import { createBot } from './bot/create-bot.js';
 import { createDeployNotifier } from './bot/deploys/deploy-notifier.js';
@@ -18,10 +19,10 @@ import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runti
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { withDeadline } from './deadline.js';
 import { createDeployEngine } from './deployer/engine.js';
-import { createDeployQueue } from './deployer/queue.js';
+import { createDeployQueue, type DeployJobData } from './deployer/queue.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
-import { createForge } from './forge/forge.js';
+import { createForge, type Forge } from './forge/forge.js';
 import { createGitHubClient } from './forge/github-client.js';
 import { githubWebhookHandler } from './http/github-webhook.js';
 import { checkHealth } from './http/health.js';
@@ -42,9 +43,9 @@ import { publishDeployLock, readDeployLock, registerInstance } from './store/ins
 import { createLockStore, deployLockName } from './store/locks.js';
 import { runMigrations } from './store/migrate.js';
 import { createPollerLease } from './store/poller-lease.js';
-import { createPool } from './store/pool.js';
+import { createPool, type Pool } from './store/pool.js';
 import { createPromotionStore } from './store/promotions.js';
-import { closeRedis, createRedis, createRedisKeyValue, keyspace } from './store/redis.js';
+import { closeRedis, createRedis, createRedisKeyValue, keyspace, type Redis } from './store/redis.js';
 
 const EXIT_CONFIG = 2;
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -57,6 +58,7 @@ commands:
   migrate      apply migrations/ to this instance's database
   config       print the effective configuration (secrets redacted), or every problem
   healthcheck  exit 0 when this instance's /healthz answers 200 (used by Docker)
+  deploy-run ID  run deployment ID to its end (what a deploy runner container executes)
   sandbox      both instances on this machine with no tokens: the Telegram stand-in with a
                web chat page, the GitHub stand-in over a seeded repository, embedded
                Postgres, a local redis-server  [--port P] [--dir D] [--repo DIR]
@@ -115,6 +117,54 @@ export interface InstanceOptions {
   readonly now?: () => Date;
 }
 
+function forgeOf(config: Config, logger: Logger, resilient?: boolean): Forge | undefined {
+  if (!config.github.token || !config.github.repo) return undefined;
+  return createForge(
+    createGitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl, logger, resilient }),
+    config.github.repo,
+  );
+}
+
+/** The deploy engine and what it reports through, as `lugh start` and `lugh deploy-run` build it. */
+function deployParts(
+  config: Config,
+  logger: Logger,
+  parts: {
+    pool: Pool;
+    redis: Redis;
+    queue: Queue<DeployJobData>;
+    forge?: Forge;
+    redact: (t: string) => string;
+    api: () => Api;
+  },
+) {
+  const deployments = createDeploymentStore(parts.pool);
+  const lockName = deployLockName(config.appEnv);
+  // Published under this instance's prefix for the other one to read (see instance-registry).
+  const publishLock = async () =>
+    publishDeployLock(parts.redis, config.redisPrefix, await locks.held(lockName));
+  const locks = createLockStore(parts.pool, { onChange: publishLock });
+  const notifier = createDeployNotifier({
+    api: parts.api,
+    deployments,
+    logger,
+    redact: parts.redact,
+    fallbackChatId: config.adminIds[0]!,
+  });
+  const engine = createDeployEngine({
+    config,
+    logger,
+    docker: new Docker(),
+    redis: parts.redis,
+    queue: parts.queue,
+    deployments,
+    locks,
+    forge: parts.forge,
+    notifier,
+  });
+  return { deployments, locks, publishLock, notifier, engine };
+}
+
 /** Everything `lugh start` runs, wired in one place. */
 export async function startInstance(
   config: Config,
@@ -131,25 +181,17 @@ export async function startInstance(
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsOf(config));
   const space = keyspace(config.redisPrefix);
-  const forge =
-    config.github.token && config.github.repo
-      ? createForge(
-          createGitHubClient({
-            token: config.github.token,
-            apiUrl: config.github.apiUrl,
-            logger,
-            resilient: options.resilientGitHub,
-          }),
-          config.github.repo,
-        )
-      : undefined;
-  const deployments = createDeploymentStore(pool);
+  const forge = forgeOf(config, logger, options.resilientGitHub);
   const webhookDeliveries = createPromotionStore(pool, config.appEnv);
   const otherPrefix = otherPrefixOf(config);
-  const lockName = deployLockName(config.appEnv);
-  // Published under this instance's prefix for the other one to read (see instance-registry).
-  const publishLock = async () => publishDeployLock(redis, config.redisPrefix, await locks.held(lockName));
-  const locks = createLockStore(pool, { onChange: publishLock });
+  const { deployments, locks, publishLock, notifier, engine } = deployParts(config, logger, {
+    pool,
+    redis,
+    queue,
+    forge,
+    redact,
+    api: () => bot.api,
+  });
   // Promotions are the staging bot's job: it is the one asked to /promote develop to main.
   const promotion = config.isStaging
     ? createPromotionService({
@@ -163,24 +205,6 @@ export async function startInstance(
         now: options.now,
       })
     : undefined;
-  const notifier = createDeployNotifier({
-    api: () => bot.api,
-    deployments,
-    logger,
-    redact,
-    fallbackChatId: config.adminIds[0]!,
-  });
-  const engine = createDeployEngine({
-    config,
-    logger,
-    docker: new Docker(),
-    redis,
-    queue,
-    deployments,
-    locks,
-    forge,
-    notifier,
-  });
   const botDeps: BotDeps = {
     config,
     logger,
@@ -219,7 +243,8 @@ export async function startInstance(
         );
       }
       await publishCommands(bot.api, commands, config.adminIds, logger);
-      promotion?.startPolling();
+      // A pre-flight container only proves its health: it neither follows promotions nor deploys.
+      if (config.deploy.role === 'app') promotion?.startPolling();
       await publishLock();
       await engine.start();
     },
@@ -515,6 +540,41 @@ async function commandMigrate(config: Config): Promise<void> {
   await runMigrations({ databaseUrl: config.databaseUrl, logger });
 }
 
+/**
+ * `lugh deploy-run <id>`: runs one deployment to its end and exits, reporting through
+ * Postgres and the bot's chat. What the runner container executes (see runner-container.ts).
+ */
+async function commandDeployRun(config: Config, deploymentId: number): Promise<void> {
+  const logger = loggerFor(config);
+  const pool = createPool(config.databaseUrl, `lugh-${config.appEnv}-runner`);
+  const redis = createRedis(config.redisUrl, { connectionName: `lugh-${config.appEnv}-runner` });
+  const queue = createDeployQueue(redis, config.redisPrefix);
+  const redact = createRedactor(secretsOf(config));
+  // The bot only speaks here (marked as staging, retried like every message); it takes no updates.
+  const { bot } = createBot({ config, logger, audit: createAuditLog(pool, config.appEnv), redact });
+  const { engine, notifier } = deployParts(config, logger, {
+    pool,
+    redis,
+    queue,
+    forge: forgeOf(config, logger),
+    redact,
+    api: () => bot.api,
+  });
+  let code = 0;
+  try {
+    const outcome = await engine.runner.run(deploymentId);
+    logger.info({ deploymentId, outcome }, 'deploy runner finished');
+  } catch (error) {
+    logger.error({ err: error, deploymentId }, 'deploy runner failed');
+    code = 1;
+  } finally {
+    await notifier.flush();
+    await withDeadline(queue.close(), 1_000).catch(() => {});
+    await Promise.allSettled([pool.end(), closeRedis(redis)]);
+  }
+  process.exit(code);
+}
+
 function commandConfig(config: Config): void {
   const described = describeConfig(config);
   const { flags, ...vars } = described as { flags: Record<string, string> } & Record<string, unknown>;
@@ -599,6 +659,14 @@ async function dispatch(
       return commandConfig(readConfig(env));
     case 'healthcheck':
       return commandHealthcheck(env);
+    case 'deploy-run': {
+      const id = Number(positionals[1]);
+      if (!Number.isInteger(id) || id < 1) {
+        process.stderr.write('lugh deploy-run: give the deployment id, e.g. lugh deploy-run 42\n');
+        process.exit(EXIT_CONFIG);
+      }
+      return commandDeployRun(readConfig(env), id);
+    }
     case 'sandbox': {
       const port = Number(values.port ?? 8080);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {

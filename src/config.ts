@@ -57,6 +57,11 @@ export interface Config {
     readonly timeZone: string;
   };
   readonly deploy: {
+    /**
+     * `app`: the environment's container, taking deploy jobs. `preflight`: a new version
+     * under its health check, which must not. `runner`: a deploy runner container.
+     */
+    readonly role: 'app' | 'preflight' | 'runner';
     /** The app container this instance replaces when it deploys (compose names it). */
     readonly containerName: string;
     /** Images are `<repository>:<env>-<sha12>` and `<repository>:sha-<sha12>`. */
@@ -187,6 +192,9 @@ const schema = z.object({
   ),
   GIT_SHA: optional(z.string()),
   BUILD_TIME: optional(z.string()),
+  LUGH_ROLE: optional(z.string()).pipe(
+    z.enum(['app', 'preflight', 'runner'], { message: 'must be app, preflight or runner' }).optional(),
+  ),
   DEPLOY_CONTAINER: optional(
     z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,120}$/, 'must be a Docker container name'),
   ),
@@ -356,6 +364,7 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
     },
     build: { gitSha: raw.GIT_SHA, buildTime: raw.BUILD_TIME },
     deploy: {
+      role: raw.LUGH_ROLE ?? 'app',
       containerName: raw.DEPLOY_CONTAINER ?? own.appContainer,
       imageRepository: raw.DEPLOY_IMAGE_REPOSITORY ?? 'lugh',
       baseImage: raw.DEPLOY_BASE_IMAGE,

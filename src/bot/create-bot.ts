@@ -8,6 +8,7 @@ import { helpFeature } from './features/help.js';
 import { historyFeature } from './features/history.js';
 import { lockFeature } from './features/lock.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
+import { rollbackFeature } from './features/rollback.js';
 import { startFeature } from './features/start.js';
 import { unknownFeature } from './features/unknown.js';
 import { whoamiFeature } from './features/whoami.js';
@@ -25,6 +26,7 @@ function features(deps: BotDeps): readonly Feature[] {
     flagsFeature,
     createPromoteFeature(deps.promotion, admins, promoteWait),
     deployFeature,
+    rollbackFeature,
     lockFeature,
     historyFeature,
   ];

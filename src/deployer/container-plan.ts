@@ -76,8 +76,10 @@ export function snapshotOf(
   };
 }
 
-function withSha(env: readonly string[], sha: string): string[] {
-  return [...env.filter((e) => !e.startsWith('GIT_SHA=')), `GIT_SHA=${sha}`];
+function withSha(env: readonly string[], sha: string, role: 'preflight' | 'app'): string[] {
+  const kept = env.filter((e) => !e.startsWith('GIT_SHA=') && !e.startsWith('LUGH_ROLE='));
+  // A pre-flight lugh must not take deploy jobs: it is removed once its health is known.
+  return [...kept, `GIT_SHA=${sha}`, ...(role === 'preflight' ? ['LUGH_ROLE=preflight'] : [])];
 }
 
 /**
@@ -91,7 +93,7 @@ export function planSwitch(current: ContainerSnapshot, image: string, sha: strin
     const [firstNetwork] = Object.entries(current.networks);
     return {
       Image: image,
-      Env: withSha(current.env, sha),
+      Env: withSha(current.env, sha, role),
       Cmd: current.cmd ? [...current.cmd] : undefined,
       User: current.user,
       Labels: { ...current.labels, 'lugh.sha': sha, 'lugh.role': role },

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from './container-plan.js';
+import { logTail } from './docker-logs.js';
 import { MigrationFailedError, RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
 
 export { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
@@ -18,7 +19,6 @@ export interface SwitchOptions {
 }
 
 const POLL_MS = 500;
-const LOG_LINES = 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -30,26 +30,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function createContainerSwitch(options: { docker: Docker; logger: Logger }) {
   const { docker } = options;
   const log = options.logger.child({ component: 'container-switch' });
-
-  const logTail = async (container: Docker.Container, lines = LOG_LINES): Promise<string[]> => {
-    const buffer = (await container
-      .logs({ stdout: true, stderr: true, tail: lines, follow: false })
-      .catch(() => Buffer.alloc(0))) as Buffer;
-    // Docker multiplexes stdout and stderr with an 8-byte header per frame.
-    const out: string[] = [];
-    let offset = 0;
-    while (offset + 8 <= buffer.length) {
-      const size = buffer.readUInt32BE(offset + 4);
-      out.push(
-        ...buffer
-          .subarray(offset + 8, offset + 8 + size)
-          .toString('utf8')
-          .split('\n'),
-      );
-      offset += 8 + size;
-    }
-    return out.filter((l) => l.trim()).slice(-lines);
-  };
 
   /** 'healthy' once Docker says so; 'unhealthy' if it says so, exits, or the deadline passes. */
   const waitHealthy = async (

@@ -78,6 +78,7 @@ export interface DeployRunnerDeps {
 
 const SHA = /^[0-9a-f]{40}$/;
 const FINISHED = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
+const LOCK_WAIT_POLL_MS = 2_000;
 
 /**
  * Runs one deployment row through its named steps, each recorded in Postgres and
@@ -105,7 +106,21 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     async run(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
       const deployment = await deployments.get(deploymentId);
       if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
-      if (FINISHED.has(deployment.status)) return deployment.status as DeployOutcome | 'cancelled';
+      if (FINISHED.has(deployment.status)) {
+        // Killed after the row was finished but maybe before the chat heard: say it now
+        // (the notifier sends a deployment's final message once, however often asked).
+        if (deployment.status !== 'cancelled') {
+          const status = deployment.status as DeployOutcome;
+          const sha = deployment.sha ?? undefined;
+          await notifier.finished(deploymentId, deployment.env, {
+            status,
+            sha,
+            step: (deployment.step as DeployStep | null) ?? undefined,
+            message: deployment.error ?? `${deployment.env} runs ${sha?.slice(0, 7)}`,
+          });
+        }
+        return deployment.status as DeployOutcome | 'cancelled';
+      }
       if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
       const env = deployment.env;
       const containerName = deps.containerName(env);
@@ -126,6 +141,32 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
           throw new LockedError(
             `${env} is locked by ${h.owner} (${h.reason}) until ${h.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; /unlock ${env} frees it`,
           );
+        }
+      };
+      /**
+       * The first taking of the lock: a person's lock refuses the deploy; another
+       * deployment's is waited for (deploys of one environment queue behind each other),
+       * and one left by a deployment that has ended is taken over.
+       */
+      const takeLock = async () => {
+        const until = Date.now() + lockTtlMs;
+        for (;;) {
+          try {
+            await renewLock();
+            return;
+          } catch (error) {
+            if (!(error instanceof LockedError)) throw error;
+            const holder = await locks.held(lockName);
+            const other = holder?.owner.match(/^deployment:(\d+)$/)?.[1];
+            if (!holder) continue;
+            if (!other || Date.now() > until) throw error;
+            const d = await deployments.get(Number(other));
+            if (!d || FINISHED.has(d.status)) {
+              await locks.release(lockName, holder.owner);
+              continue;
+            }
+            await new Promise((resolve) => setTimeout(resolve, LOCK_WAIT_POLL_MS));
+          }
         }
       };
       const begin = async (step: DeployStep) => {
@@ -149,7 +190,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
           );
         }
         current = 'resolve';
-        await renewLock();
+        await takeLock();
         lockTaken = true;
         await begin('resolve');
         if (reattached) {

@@ -1,7 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { Redis } from '../store/redis.js';
-import type { DeployRunner } from './deploy-runner.js';
 import { DEPLOY_QUEUE, type DeployJobData } from './queue.js';
 
 /**
@@ -9,7 +8,12 @@ import { DEPLOY_QUEUE, type DeployJobData } from './queue.js';
  * deployment's id; a retried job runs the deployment again from its row (a commit built
  * before is reused, and a switch to the image already running is a switch like another).
  */
-export function createDeployWorker(connection: Redis, prefix: string, runner: DeployRunner, logger: Logger) {
+export function createDeployWorker(
+  connection: Redis,
+  prefix: string,
+  runner: { run(deploymentId: number): Promise<string> },
+  logger: Logger,
+) {
   const worker = new Worker<DeployJobData>(DEPLOY_QUEUE, (job) => runner.run(job.data.deploymentId), {
     connection,
     prefix,

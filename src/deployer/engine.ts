@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
 import type Docker from 'dockerode';
@@ -14,6 +15,7 @@ import { createDeployWorker } from './deploy-worker.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
+import { createRunnerLauncher } from './runner-container.js';
 
 export interface DeployEngineDeps {
   readonly config: Config;
@@ -84,6 +86,30 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       })
     : undefined;
 
+  const launcher = createRunnerLauncher({ docker, logger, containerName: config.deploy.containerName });
+  /** The app container this process runs in, when a deploy would replace it. */
+  let self: Docker.ContainerInspectInfo | undefined;
+
+  /**
+   * A job: run the deployment here, or, when this process lives in the container being
+   * replaced, in a runner container (started, or re-attached to after a crash). A runner
+   * that dies without finishing the row gets one more try, which converges first.
+   */
+  const handle = async (deploymentId: number): Promise<string> => {
+    if (!self) return runner.run(deploymentId);
+    for (let attempt = 1; ; attempt++) {
+      const { exitCode, logTail } = await launcher.run(deploymentId, self);
+      const d = await deployments.get(deploymentId);
+      if (!d || (d.status !== 'queued' && d.status !== 'running')) return d?.status ?? 'missing';
+      if (attempt >= 2) {
+        const message = `the deploy runner stopped (exit code ${exitCode}) without finishing; the environment was put back to one running container`;
+        await deployments.finish(deploymentId, { status: 'failed', error: message });
+        await deps.notifier.finished(deploymentId, env, { status: 'failed', message, logTail });
+        return 'failed';
+      }
+    }
+  };
+
   let worker: ReturnType<typeof createDeployWorker> | undefined;
   let workerConnection: Redis | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
@@ -100,14 +126,23 @@ export function createDeployEngine(deps: DeployEngineDeps) {
      * for Deployments handed to this environment.
      */
     async start(): Promise<void> {
-      if (worker) return;
+      // A pre-flight container is removed once its health is known; a runner runs one deploy.
+      if (worker || config.deploy.role !== 'app') return;
       for (const d of await deployments.unfinished(env)) {
         const job = await queue.getJob(`deployment-${d.id}`);
         if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
         await enqueue(d.id);
       }
+      const me = await docker
+        .getContainer(hostname())
+        .inspect()
+        .catch(() => undefined);
+      const myName = me?.Name.replace(/^\//, '');
+      const target = config.deploy.containerName;
+      self = me && (myName === target || myName === `${target}-previous`) ? me : undefined;
+      if (self) log.info({ container: myName }, 'deploys of this container run in runner containers');
       workerConnection = deps.redis.duplicate();
-      worker = createDeployWorker(workerConnection, config.redisPrefix, runner, logger);
+      worker = createDeployWorker(workerConnection, config.redisPrefix, { run: handle }, logger);
       if (intake) {
         const tick = () =>
           intake

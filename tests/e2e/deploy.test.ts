@@ -242,6 +242,58 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     expect((await reply('staging', admin, '/lock staging')).text).toContain('Say why');
   }, 120_000);
 
+  it('/rollback offers the earlier releases, newest first; one tap deploys that commit again', async () => {
+    // develop moved on (the push the lock stopped): deploy it, so there is something to go back from.
+    const newer = (await reply('staging', admin, '/deploy staging')).text?.match(/Deploy #(\d+)/)?.[1];
+    expect((await result('staging', Number(newer))).text).toContain('✅');
+    const latest = await runningSha(side('staging').container);
+    expect(latest).not.toBe(seeded.developSha);
+
+    const picker = await reply('staging', admin, '/rollback staging');
+    expect(picker.text).toContain(`It runs ${latest!.slice(0, 7)}`);
+    const buttons = picker.reply_markup?.inline_keyboard.flat() ?? [];
+    expect(buttons.map((b) => b.text)).toEqual([
+      expect.stringMatching(new RegExp(`^${seeded.developSha.slice(0, 7)} · \\d+ (s|min).* ago$`)),
+    ]);
+    tg.pressButton({
+      token: TOKENS.staging,
+      chatId: admin.id,
+      messageId: picker.message_id,
+      data: buttons[0]!.callback_data!,
+      from: admin,
+    });
+    const edited = await tg.waitForBotMessage(
+      TOKENS.staging,
+      admin.id,
+      (m) => (m.text ?? '').includes('Rolling staging back'),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const id = Number(edited.text?.match(/deploy #(\d+)/)?.[1]);
+    expect((await result('staging', id)).text).toContain(`staging runs ${seeded.developSha.slice(0, 7)}`);
+    expect(await runningSha(side('staging').container)).toBe(seeded.developSha);
+    expect((await reply('staging', admin, '/history staging')).text).toMatch(
+      new RegExp(`✅ #${id} ${seeded.developSha.slice(0, 7)} by a rollback`),
+    );
+    // A forged button (a release of nothing) is refused.
+    const forged = tg.pressButton({
+      token: TOKENS.staging,
+      chatId: admin.id,
+      messageId: picker.message_id,
+      data: 'rollback:999999',
+      from: admin,
+    });
+    await expect
+      .poll(() => {
+        const answer = tg
+          .transcript(TOKENS.staging, admin.id)
+          .find((e) => e.kind === 'callback_answer' && e.callback_query_id === forged);
+        return answer?.kind === 'callback_answer' ? answer.text : undefined;
+      })
+      .toBe('This release cannot be deployed again.');
+  }, 240_000);
+
   it('refuses what it cannot do, saying what to send instead; strangers are refused and audited', async () => {
     expect((await reply('staging', admin, '/deploy production')).text).toContain(
       'This is the staging bot. Production is run by the production bot: send /deploy production to it, or /promote here',

@@ -37,8 +37,9 @@ export async function dockerAvailable(docker: Docker = createDockerClient()): Pr
 /** The base image's tag, building it with deploy/make-base-image.sh when it is missing. */
 export async function ensureBaseImage(docker: Docker = createDockerClient()): Promise<string> {
   try {
-    await docker.getImage(BASE_IMAGE).inspect();
-    return BASE_IMAGE;
+    const image = await docker.getImage(BASE_IMAGE).inspect();
+    // An older base (without pg_dump) is rebuilt by the script, like a missing one.
+    if (image.Config?.Labels?.['lugh.base.version'] === '2') return BASE_IMAGE;
   } catch {
     // not there yet: build it below
   }

@@ -211,6 +211,7 @@ describe('the bot over the Telegram stand-in', () => {
       'promote',
       'cancel',
       'deploy',
+      'rollback',
       'lock',
       'unlock',
       'history',

@@ -127,6 +127,7 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     });
     expect(plan.preflight).toMatchObject({
       name: `${name}-preflight-${images.v2.sha.slice(0, 7)}`,
+      Env: ['APP_ENV=staging', `GIT_SHA=${images.v2.sha}`, 'LUGH_ROLE=preflight'],
       HostConfig: { PortBindings: {}, RestartPolicy: { Name: 'no' } },
       Labels: { 'lugh.role': 'preflight' },
     });

@@ -1,0 +1,72 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import type { BotContext, Feature } from '../context.js';
+import { argsOf, envArgument } from '../deploys/commands.js';
+import { actorName, requireAdmin } from '../guards/is-admin.js';
+import { escapeHtml, formatAgo, shortSha } from '../html.js';
+
+const RELEASES_SHOWN = 5;
+const composer = new Composer<BotContext>();
+
+/**
+ * /rollback <env>: the last releases that ran (newest first, the running one marked), one
+ * tap each. The tap deploys that commit again through every step; its image is usually
+ * still there (cleanup keeps the last ones), so it is not rebuilt.
+ */
+composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
+  const [envWord] = argsOf(ctx);
+  const target = await envArgument(ctx, 'rollback', envWord);
+  if (!target) return;
+  const { control, env } = target;
+  const releases = await control.deployments.releases(env, RELEASES_SHOWN + 1);
+  const [current, ...older] = releases;
+  if (!current || older.length === 0) {
+    await ctx.reply(`There is no earlier release of ${env} to roll back to.`);
+    return;
+  }
+  const keyboard = new InlineKeyboard();
+  for (const r of older.slice(0, RELEASES_SHOWN)) {
+    keyboard.text(`${shortSha(r.sha)} · ${formatAgo(r.deployedAt)}`, `rollback:${r.id}`).row();
+  }
+  await ctx.reply(
+    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). One tap deploys the release again.`,
+    { reply_markup: keyboard },
+  );
+});
+
+composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
+  const control = ctx.deps.deploys;
+  if (!control)
+    return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
+  const source = await control.deployments.get(Number(ctx.match[1]));
+  if (!source || source.env !== control.env || source.status !== 'succeeded' || !source.sha) {
+    await ctx.answerCallbackQuery({ text: 'This release cannot be deployed again.', show_alert: true });
+    return;
+  }
+  const deployment = await control.deployments.create({
+    env: control.env,
+    ref: source.sha,
+    sha: source.sha,
+    trigger: 'rollback',
+    requestedBy: ctx.from.id,
+    chatId: ctx.chat?.id,
+  });
+  await control.enqueue(deployment.id);
+  await ctx.deps.audit.record({
+    actorId: ctx.from.id,
+    actorName: actorName(ctx),
+    action: '/rollback',
+    outcome: 'ok',
+    details: { env: control.env, sha: source.sha, deploymentId: deployment.id },
+  });
+  await ctx.answerCallbackQuery({ text: 'Rolling back' });
+  await ctx.editMessageText(
+    `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(source.sha))}</code>: deploy #${deployment.id} is queued; progress follows here.`,
+  );
+});
+
+export const rollbackFeature: Feature = {
+  commands: [
+    { command: 'rollback', description: 'Deploy an earlier release again: /rollback <env>', access: 'admin' },
+  ],
+  composer,
+};

@@ -1,0 +1,21 @@
+import type Docker from 'dockerode';
+
+/** The last `lines` non-empty lines a container printed, stdout and stderr interleaved. */
+export async function logTail(container: Docker.Container, lines = 20): Promise<string[]> {
+  const buffer = (await container
+    .logs({ stdout: true, stderr: true, tail: lines, follow: false })
+    .catch(() => Buffer.alloc(0))) as Buffer;
+  // Docker multiplexes stdout and stderr with an 8-byte header per frame.
+  const out: string[] = [];
+  for (let offset = 0; offset + 8 <= buffer.length; ) {
+    const size = buffer.readUInt32BE(offset + 4);
+    out.push(
+      ...buffer
+        .subarray(offset + 8, offset + 8 + size)
+        .toString('utf8')
+        .split('\n'),
+    );
+    offset += 8 + size;
+  }
+  return out.filter((l) => l.trim()).slice(-lines);
+}

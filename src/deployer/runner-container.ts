@@ -1,0 +1,83 @@
+import type Docker from 'dockerode';
+import type { Logger } from '../logger.js';
+import { logTail } from './docker-logs.js';
+
+/**
+ * Where a deploy runs when lugh would replace the very container it runs in (the staging
+ * bot deploying staging): a short-lived container of the current image, with the same
+ * environment, volumes and networks, running `lugh deploy-run <id>`. It is neither the old
+ * nor the new app container, so it lives through the switch; the worker that launched it
+ * may not (it is stopped by the switch) and its successor re-attaches by name.
+ */
+export function createRunnerLauncher(options: { docker: Docker; logger: Logger; containerName: string }) {
+  const { docker } = options;
+  const log = options.logger.child({ component: 'deploy-runner-container' });
+
+  const find = async (name: string) => {
+    try {
+      return await docker.getContainer(name).inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  };
+
+  return {
+    runnerName: (deploymentId: number) => `${options.containerName}-deploy-${deploymentId}`,
+
+    /**
+     * Runs (or re-attaches to) the runner container of a deployment and waits for it to
+     * exit; the container is removed afterwards. `self` is the app container this process
+     * runs in, whose image and settings the runner takes.
+     */
+    async run(
+      deploymentId: number,
+      self: Docker.ContainerInspectInfo,
+    ): Promise<{ exitCode: number; logTail: string[] }> {
+      const name = this.runnerName(deploymentId);
+      let info = await find(name);
+      if (!info) {
+        const networks = Object.entries(self.NetworkSettings.Networks ?? {});
+        const [first, ...rest] = networks;
+        // Compose's labels would make compose count the runner as one of its services.
+        const labels = Object.fromEntries(
+          Object.entries(self.Config.Labels ?? {}).filter(([k]) => !k.startsWith('com.docker.compose.')),
+        );
+        const container = await docker.createContainer({
+          name,
+          Image: self.Image,
+          Env: [...(self.Config.Env ?? []).filter((e) => !e.startsWith('LUGH_PREFLIGHT=')), 'LUGH_RUNNER=1'],
+          Entrypoint: self.Config.Entrypoint ?? undefined,
+          Cmd: ['deploy-run', String(deploymentId)],
+          User: self.Config.User || undefined,
+          Labels: { ...labels, 'lugh.role': 'runner', 'lugh.deployment': String(deploymentId) },
+          Healthcheck: { Test: ['NONE'] },
+          HostConfig: {
+            Binds: self.HostConfig.Binds ?? [],
+            Mounts: self.HostConfig.Mounts,
+            GroupAdd: self.HostConfig.GroupAdd ?? undefined,
+            NetworkMode: first?.[0] ?? self.HostConfig.NetworkMode,
+            Init: true,
+            RestartPolicy: { Name: 'no' },
+          },
+        });
+        for (const [network] of rest) await docker.getNetwork(network).connect({ Container: container.id });
+        await container.start();
+        log.info({ deploymentId, name }, 'started the deploy runner container');
+        info = await container.inspect();
+      } else {
+        log.info(
+          { deploymentId, name, running: info.State.Running },
+          're-attached to the deploy runner container',
+        );
+      }
+      const container = docker.getContainer(info.Id);
+      const exit = info.State.Running
+        ? ((await container.wait()) as { StatusCode: number })
+        : { StatusCode: info.State.ExitCode };
+      const tail = exit.StatusCode === 0 ? [] : await logTail(container);
+      await container.remove({ force: true }).catch(() => {});
+      return { exitCode: exit.StatusCode, logTail: tail };
+    },
+  };
+}
