@@ -46,7 +46,7 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
         const container = await docker.createContainer({
           name,
           Image: self.Image,
-          Env: [...(self.Config.Env ?? []).filter((e) => !e.startsWith('LUGH_PREFLIGHT=')), 'LUGH_RUNNER=1'],
+          Env: [...(self.Config.Env ?? []).filter((e) => !e.startsWith('LUGH_ROLE=')), 'LUGH_ROLE=runner'],
           Entrypoint: self.Config.Entrypoint ?? undefined,
           Cmd: ['deploy-run', String(deploymentId)],
           User: self.Config.User || undefined,
