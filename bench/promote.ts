@@ -14,26 +14,29 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function onePromotion(webhooks: boolean, databaseUrl: string, redisUrl: string) {
-  const createDatabase = async (label: string): Promise<TestDatabase> => {
-    const name = `bench_${Date.now()}_${Math.floor(Math.random() * 1e6)}_${label}`;
-    const adminClient = new pg.Client(databaseUrl);
-    await adminClient.connect();
-    await adminClient.query(`CREATE DATABASE ${name}`);
-    await adminClient.end();
-    const url = new URL(databaseUrl);
-    url.pathname = `/${name}`;
-    return {
-      name,
-      url: url.toString(),
-      drop: async () => {
-        const c = new pg.Client(databaseUrl);
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      },
-    };
+/** A database of its own on the benchmark's Postgres, dropped by `drop`. */
+export async function createBenchDatabase(databaseUrl: string, label: string): Promise<TestDatabase> {
+  const name = `bench_${Date.now()}_${Math.floor(Math.random() * 1e6)}_${label}`;
+  const adminClient = new pg.Client(databaseUrl);
+  await adminClient.connect();
+  await adminClient.query(`CREATE DATABASE ${name}`);
+  await adminClient.end();
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client(databaseUrl);
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
   };
+}
+
+async function onePromotion(webhooks: boolean, databaseUrl: string, redisUrl: string) {
+  const createDatabase = (label: string) => createBenchDatabase(databaseUrl, label);
   const world = await createPromotionWorld({
     webhooks,
     // The check never finishes by itself: the benchmark completes it, and starts the clock.

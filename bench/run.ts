@@ -10,6 +10,7 @@ import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
+import { benchDeploys } from './deploy.js';
 import { benchPromotion } from './promote.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -127,6 +128,7 @@ async function main() {
     );
 
     await benchPromotion(urls.databaseUrl!, urls.redisUrl!);
+    await benchDeploys(urls.databaseUrl!, urls.redisUrl!);
   } finally {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await tg.close();

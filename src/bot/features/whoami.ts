@@ -15,13 +15,18 @@ composer.command('whoami', async (ctx) => {
       `Id: <code>${from.id}</code>`,
       `Role: ${ctx.isAdmin ? 'admin' : 'not an admin'}`,
       `Environment: ${config.appEnv} (@${escapeHtml(ctx.me.username)})`,
+      `Version: <code>${escapeHtml((config.build.gitSha ?? 'unknown').slice(0, 7))}</code>`,
     ].join('\n'),
   );
 });
 
 export const whoamiFeature: Feature = {
   commands: [
-    { command: 'whoami', description: 'Your id, your role and this environment', access: 'everyone' },
+    {
+      command: 'whoami',
+      description: 'Your id, your role, this environment and its version',
+      access: 'everyone',
+    },
   ],
   composer,
 };

@@ -109,7 +109,7 @@ describe('the bot over the Telegram stand-in', () => {
     expect(forStranger.text).toContain('Admin commands are hidden');
   });
 
-  it('/whoami tells the user id, the role and the environment', async () => {
+  it('/whoami tells the user id, the role, the environment and its version', async () => {
     const a = await say(TOKENS.production, admin, '/whoami');
     expect(a.text).toContain(`Id: ${ADMIN_ID}`);
     expect(a.text).toContain('Role: admin');
@@ -118,6 +118,8 @@ describe('the bot over the Telegram stand-in', () => {
     expect(s.text).toContain(`Id: ${STRANGER_ID}`);
     expect(s.text).toContain('Role: not an admin');
     expect(s.text).toContain('Environment: staging (@LughDevBot)');
+    // No GIT_SHA in this test's environment.
+    expect(s.text).toContain('Version: unknown');
   });
 
   it('/flags shows this instance’s typed flags, and Details edits the message in place', async () => {

@@ -1,0 +1,220 @@
+// Figures for the deploy engine on the real Docker engine: how long each step takes, how
+// long a rollback takes, and what a self-deploy costs the bot's users (the update gap, and
+// updates lost or handled twice: both must be 0).
+import type Docker from 'dockerode';
+import { createContainerSwitch } from '../src/deployer/container-switch.js';
+import { createDeployRunner, DEPLOY_STEPS, type DeployNotifier } from '../src/deployer/deploy-runner.js';
+import { createImageBuilder } from '../src/deployer/image-builder.js';
+import { createLogger } from '../src/logger.js';
+import { createDeploymentStore } from '../src/store/deployments.js';
+import { createLockStore } from '../src/store/locks.js';
+import { runMigrations } from '../src/store/migrate.js';
+import { createPool } from '../src/store/pool.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../tests/helpers/docker.js';
+import { SELF_TOKEN, startLughInDocker } from '../tests/helpers/lugh-in-docker.js';
+import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
+import { createBenchDatabase } from './promote.js';
+
+const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 4);
+const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? 250);
+const logger = createLogger({ level: 'silent', secrets: [] });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+
+/** Deploys of the seeded app, alternating two commits (built once each), by the in-process runner. */
+async function stepDurations(docker: Docker, databaseUrl: string) {
+  const run = uniqueName('lugh-bench-deploy');
+  const name = `${run}-app`;
+  const baseImage = await ensureBaseImage(docker);
+  const { gh, forge, seeded } = await startSeededGitHub('ghs_benchDeployToken');
+  const db = await createBenchDatabase(databaseUrl, 'prod_lugh');
+  await runMigrations({ databaseUrl: db.url, logger });
+  const pool = createPool(db.url, 'bench-deploy');
+  const deployments = createDeploymentStore(pool);
+  const builder = createImageBuilder({ docker, logger, repository: run });
+  const switcher = createContainerSwitch({ docker, logger });
+  const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
+  const runner = createDeployRunner({
+    env: 'production',
+    logger,
+    deployments,
+    locks: createLockStore(pool),
+    source: forge,
+    builder,
+    switcher,
+    notifier: quiet,
+    containerName: () => name,
+    buildArgs: { BASE_IMAGE: baseImage },
+    healthDeadlineMs: 60_000,
+    verifyMs: 3_000,
+  });
+  try {
+    const v1 = await builder.ensure({
+      env: 'production',
+      sha: seeded.mainSha,
+      tarball: () => forge.tarball(seeded.mainSha),
+      buildArgs: { BASE_IMAGE: baseImage },
+    });
+    await (
+      await docker.createContainer({
+        name,
+        Image: v1.tag,
+        Env: ['APP_ENV=production'],
+        Labels: { 'lugh.test': run },
+        HostConfig: { RestartPolicy: { Name: 'unless-stopped' } },
+      })
+    ).start();
+    const totals: number[] = [];
+    for (let i = 0; i < DEPLOYS; i++) {
+      const sha = i % 2 === 0 ? seeded.developSha : seeded.mainSha;
+      const d = await deployments.create({ env: 'production', ref: sha, sha, trigger: 'manual' });
+      const t0 = performance.now();
+      const outcome = await runner.run(d.id);
+      if (outcome !== 'succeeded') throw new Error(`bench deploy #${d.id} ${outcome}`);
+      totals.push(performance.now() - t0);
+    }
+    const { rows } = await pool.query(
+      `SELECT step, extract(epoch FROM finished_at - started_at) * 1000 AS ms, deployment_id
+       FROM deployment_steps WHERE status IN ('succeeded', 'skipped') ORDER BY deployment_id`,
+    );
+    const first = Math.min(...rows.map((r) => Number(r.deployment_id)));
+    console.log(
+      `deploy steps (seeded app, production, real Docker; ${DEPLOYS} deploys, the first builds, the others reuse)`,
+    );
+    for (const step of DEPLOY_STEPS) {
+      const all = rows.filter((r) => r.step === step).map((r) => Number(r.ms));
+      const built = rows.find((r) => r.step === step && Number(r.deployment_id) === first);
+      console.log(
+        `  ${step.padEnd(8)} median ${seconds(median(all)).padStart(7)}  max ${seconds(Math.max(...all)).padStart(7)}${step === 'build' && built ? `  (first, building: ${seconds(Number(built.ms))})` : ''}`,
+      );
+    }
+    console.log(
+      `  whole deploy           median ${seconds(median(totals))}  max ${seconds(Math.max(...totals))}`,
+    );
+
+    // A rollback from chat: the previous release again, its image still there.
+    const back = await deployments.create({
+      env: 'production',
+      ref: seeded.developSha,
+      sha: seeded.developSha,
+      trigger: 'rollback',
+    });
+    const r0 = performance.now();
+    await runner.run(back.id);
+    const rollback = performance.now() - r0;
+
+    // An automatic rollback: a version that falls sick after the switch.
+    const sick = await gh.pushCommit('develop', {
+      message: 'Sick after a while',
+      files: {
+        'server.js': `const started = Date.now();\nrequire('node:http').createServer((q, s) => { s.writeHead(Date.now() - started > 6000 ? 500 : 200); s.end('ok'); }).listen(8080);\n`,
+      },
+    });
+    const bad = await deployments.create({ env: 'production', ref: sick, sha: sick, trigger: 'manual' });
+    await runner.run(bad.id);
+    const { rows: phases } = await pool.query(
+      `SELECT step, started_at, finished_at FROM deployment_steps WHERE deployment_id = $1`,
+      [bad.id],
+    );
+    const verify = phases.find((p) => p.step === 'verify');
+    const autoRollback =
+      verify?.finished_at && verify?.started_at ? verify.finished_at - verify.started_at : Number.NaN;
+    const status = (await deployments.get(bad.id))?.status;
+    console.log(`  /rollback (image kept)  ${seconds(rollback)} from the tap to the old release verified`);
+    console.log(
+      `  automatic rollback      ${status}; verify window until the previous container ran again: ${seconds(autoRollback)}`,
+    );
+  } finally {
+    await removeTestResources(docker, run);
+    for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } }))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    await pool.end();
+    await db.drop();
+    await gh.close();
+  }
+}
+
+/**
+ * lugh replacing its own container while users keep writing: each probe is /whoami from a
+ * chat of its own, so a lost update is a chat without a reply and a duplicate one with two.
+ */
+async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: string) {
+  const db = await createBenchDatabase(databaseUrl, 'staging_lugh');
+  const lugh = await startLughInDocker(docker, { databaseUrl: db.url, redisUrl, adminId: 1001 });
+  try {
+    await lugh.ask('/whoami', 120_000);
+    const next = await lugh.gh.pushCommit('develop', {
+      message: 'Bench change',
+      files: { 'docs/bench-marker.txt': `${Date.now()}\n` },
+    });
+    const queued = await lugh.ask('/deploy staging');
+    const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
+    const token = SELF_TOKEN;
+    const probes: number[] = [];
+    let done = false;
+    const final = lugh.finalOf(id, 900_000).then((m) => {
+      done = true;
+      return m;
+    });
+    for (let i = 0; !done; i++) {
+      const chat = 70_000 + i;
+      lugh.tg.sendText({
+        token,
+        chat: { id: chat, type: 'private' },
+        from: { id: chat, first_name: `probe${i}` },
+        text: '/whoami',
+      });
+      probes.push(chat);
+      await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
+    }
+    const result = await final;
+    // Stragglers: the new container answers what was queued while nobody polled.
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    let lost = 0;
+    let twice = 0;
+    let lastOld = 0;
+    let firstNew = Number.POSITIVE_INFINITY;
+    for (const chat of probes) {
+      const replies = lugh.tg.transcript(token, chat).filter((e) => e.kind === 'bot_message');
+      if (replies.length === 0) lost++;
+      if (replies.length > 1) twice++;
+      for (const r of replies) {
+        if ((r.text ?? '').includes(`Version: ${next.slice(0, 7)}`)) firstNew = Math.min(firstNew, r.at);
+        else lastOld = Math.max(lastOld, r.at);
+      }
+    }
+    console.log(
+      'self-deploy of lugh’s own image (staging bot deploying staging, runner container, real Docker)',
+    );
+    console.log(`  result                 ${(result.text ?? '').split('\n')[0]}`);
+    console.log(
+      `  update gap             ${seconds(firstNew - lastOld)} between the last update the old bot answered and the first the new one answered`,
+    );
+    console.log(
+      `  updates                ${probes.length} sent every ${PROBE_MS} ms; lost ${lost}, handled twice ${twice}`,
+    );
+  } finally {
+    await lugh.close();
+    await db.drop();
+  }
+}
+
+export async function benchDeploys(databaseUrl: string, redisUrl: string): Promise<void> {
+  const docker = createDockerClient();
+  if (!(await dockerAvailable(docker))) {
+    console.log('deploy figures skipped: no Docker engine answers');
+    return;
+  }
+  await stepDurations(docker, databaseUrl);
+  if (process.env.BENCH_SELF_DEPLOY !== '0') await selfDeployGap(docker, databaseUrl, redisUrl);
+}

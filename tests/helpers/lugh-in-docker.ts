@@ -1,0 +1,151 @@
+// lugh's own image, built from this repository by the deploy engine's image builder, running
+// as a staging app container on a bridge network: what the self-deploy test and benchmark
+// start from. The stand-ins listen on the network's gateway address, where both this
+// process and the containers reach them; Postgres and Redis are relayed there.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { createImageBuilder } from '../../src/deployer/image-builder.js';
+import { createForge, type Forge } from '../../src/forge/forge.js';
+import { createGitHubClient } from '../../src/forge/github-client.js';
+import { createLogger } from '../../src/logger.js';
+import { type GitHubStandIn, startGitHubStandIn } from '../../src/sandbox/github/index.js';
+import {
+  type Message,
+  startTelegramStandIn,
+  type TelegramStandIn,
+} from '../../src/sandbox/telegram/index.js';
+import { ensureBaseImage, REPO_ROOT, removeTestResources, uniqueName } from './docker.js';
+import { type Relay, startRelay, throughRelay } from './relay.js';
+
+export const SELF_TOKEN = '7004001:AASelfDeployStagingToken_abcdefghijk';
+const GITHUB_TOKEN = 'ghs_selfDeployTestToken';
+
+export interface LughInDocker {
+  readonly name: string;
+  readonly tg: TelegramStandIn;
+  readonly gh: GitHubStandIn;
+  readonly forge: Forge;
+  readonly mainSha: string;
+  readonly admin: { id: number; first_name: string; username: string };
+  /** Sends a command as the admin and waits for the next bot message in that chat. */
+  ask(text: string, timeoutMs?: number): Promise<Message>;
+  /** The final message of deploy #id (✅, ❌ or ↩️). */
+  finalOf(id: number, timeoutMs: number): Promise<Message>;
+  running(): Promise<Docker.ContainerInspectInfo>;
+  close(): Promise<void>;
+}
+
+export async function startLughInDocker(
+  docker: Docker,
+  options: { databaseUrl: string; redisUrl: string; adminId: number },
+): Promise<LughInDocker> {
+  const run = uniqueName('lugh-test-self');
+  const name = `${run}-staging-app`;
+  const logger = createLogger({ level: 'silent', secrets: [] });
+  const admin = { id: options.adminId, first_name: 'Ada', username: 'ada' };
+  const baseImage = await ensureBaseImage(docker);
+  const network = await docker.createNetwork({ Name: run, Labels: { 'lugh.test': run } });
+  const gateway = (await network.inspect()).IPAM?.Config?.[0]?.Gateway as string;
+  const relays: Relay[] = [];
+  const tg = await startTelegramStandIn({ host: gateway });
+  tg.registerBot({ token: SELF_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
+
+  // The repository is this one, as committed: main and develop both at HEAD.
+  const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-self-')), 'repo.git');
+  execFileSync('git', ['clone', '--quiet', '--bare', '--no-local', REPO_ROOT, repoDir]);
+  const mainSha = execFileSync('git', ['-C', repoDir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  for (const branch of ['main', 'develop'])
+    execFileSync('git', ['-C', repoDir, 'branch', '-f', branch, mainSha]);
+  execFileSync('git', ['-C', repoDir, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
+  const gh = await startGitHubStandIn({ repoDir, token: GITHUB_TOKEN, host: gateway });
+  const forge = createForge(
+    createGitHubClient({ token: GITHUB_TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
+    gh.repo,
+  );
+  const pgRelay = await startRelay(gateway, Number(new URL(options.databaseUrl).port));
+  const redisRelay = await startRelay(gateway, Number(new URL(options.redisUrl).port));
+  relays.push(pgRelay, redisRelay);
+
+  const image = await createImageBuilder({ docker, logger, repository: run }).ensure({
+    env: 'staging',
+    sha: mainSha,
+    tarball: () => forge.tarball(mainSha),
+    buildArgs: { BASE_IMAGE: baseImage },
+  });
+  const container = await docker.createContainer({
+    name,
+    Image: image.tag,
+    Env: [
+      'APP_ENV=staging',
+      `TELEGRAM_BOT_TOKEN=${SELF_TOKEN}`,
+      `TELEGRAM_API_ROOT=${tg.apiRoot}`,
+      `DATABASE_URL=${throughRelay(options.databaseUrl, pgRelay)}`,
+      `REDIS_URL=${throughRelay(options.redisUrl, redisRelay)}`,
+      `REDIS_PREFIX=staging:${run.slice(-8)}`,
+      'LUGH_HOME=/tmp/.lugh-staging',
+      'PORT=3001',
+      `ADMIN_IDS=${admin.id}`,
+      `GITHUB_TOKEN=${GITHUB_TOKEN}`,
+      `GITHUB_REPO=${gh.repo.owner}/${gh.repo.name}`,
+      `GITHUB_API_URL=${gh.apiUrl}`,
+      `DEPLOY_CONTAINER=${name}`,
+      `DEPLOY_IMAGE_REPOSITORY=${run}`,
+      `DEPLOY_BASE_IMAGE=${baseImage}`,
+      'DEPLOY_HEALTH_SECONDS=150',
+      'DEPLOY_VERIFY_SECONDS=5',
+      'LOG_LEVEL=info',
+    ],
+    Labels: { 'lugh.test': run },
+    HostConfig: {
+      Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
+      GroupAdd: [String(statSync('/var/run/docker.sock').gid)],
+      NetworkMode: run,
+      RestartPolicy: { Name: 'unless-stopped' },
+      Init: true,
+    },
+  });
+  await container.start();
+
+  const ask = async (text: string, timeoutMs = 30_000) => {
+    const sent = tg.sendText({
+      token: SELF_TOKEN,
+      chat: { id: admin.id, type: 'private' },
+      from: admin,
+      text,
+    });
+    return tg.waitForBotMessage(SELF_TOKEN, admin.id, (m) => m.message_id > sent.message_id, { timeoutMs });
+  };
+  return {
+    name,
+    tg,
+    gh,
+    forge,
+    mainSha,
+    admin,
+    ask,
+    finalOf: (id, timeoutMs) =>
+      tg.waitForBotMessage(
+        SELF_TOKEN,
+        admin.id,
+        (m) => new RegExp(`^🧪 STAGING · (✅|❌|↩️) Deploy #${id}\\b`).test(m.text ?? ''),
+        { timeoutMs },
+      ),
+    running: () => docker.getContainer(name).inspect(),
+    async close() {
+      for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } })) {
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => {});
+      }
+      await removeTestResources(docker, run);
+      await network.remove().catch(() => {});
+      for (const r of relays) await r.close();
+      await gh.close();
+      await tg.close();
+    },
+  };
+}
