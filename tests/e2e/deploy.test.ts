@@ -17,6 +17,8 @@ import {
   startTelegramStandIn,
   type TelegramStandIn,
 } from '../../src/sandbox/telegram/index.js';
+import { readDeployLock } from '../../src/store/instance-registry.js';
+import { createRedis } from '../../src/store/redis.js';
 import {
   createDockerClient,
   dockerAvailable,
@@ -26,7 +28,7 @@ import {
 } from '../helpers/docker.js';
 import { ADMIN_ID, instanceEnv, STRANGER_ID } from '../helpers/instance-env.js';
 import { startSeededGitHub } from '../helpers/seeded-github.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
@@ -125,6 +127,16 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
         name: `${run}-${env}-app`,
         Image: image.tag,
         Env: [`APP_ENV=${env}`, `GIT_SHA=${seeded.mainSha}`],
+        // Production starts with a long boot log that mentions a secret: /logs must send it
+        // as a file, redacted. (A deploy keeps the command, so every version does this.)
+        Cmd:
+          env === 'production'
+            ? [
+                'sh',
+                '-c',
+                `i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "boot line $i: warming caches with ${GITHUB_TOKEN}"; done; exec node server.js`,
+              ]
+            : undefined,
         Labels: { 'lugh.test': run },
         HostConfig: { RestartPolicy: { Name: 'unless-stopped' } },
       });
@@ -210,6 +222,16 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
   it('/lock blocks /deploy and a push; /unlock frees it; locks and refusals are explained', async () => {
     const locked = await reply('staging', admin, '/lock staging database work 2h');
     expect(locked.text).toMatch(/🔒 staging is locked until .* UTC: “database work”/);
+    // Published for the other instance (production's is what staging's /promote reads).
+    const observer = createRedis(redisUrl(), { connectionName: 'deploy-test-observer' });
+    try {
+      expect(await readDeployLock(observer, side('staging').config.redisPrefix)).toMatchObject({
+        owner: '@ada (1001)',
+        reason: 'database work',
+      });
+    } finally {
+      await observer.quit();
+    }
     const refused = await reply('staging', admin, '/deploy staging');
     expect(refused.text).toContain('⛔ staging is locked by @ada (1001): “database work”');
     expect(refused.text).toContain('Nothing was queued');
@@ -239,6 +261,12 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
       '🔓 staging is unlocked (it was locked by @ada (1001): “another reason”)',
     );
     expect((await reply('staging', admin, '/unlock staging')).text).toContain('staging was not locked');
+    const after = createRedis(redisUrl(), { connectionName: 'deploy-test-observer' });
+    try {
+      expect(await readDeployLock(after, side('staging').config.redisPrefix)).toBeUndefined();
+    } finally {
+      await after.quit();
+    }
     expect((await reply('staging', admin, '/lock staging')).text).toContain('Say why');
   }, 120_000);
 
@@ -311,6 +339,24 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     // The seeded app logs its health checks.
     expect(logs.text).toContain('GET /healthz 200');
     expect(logs.text).not.toContain(TOKENS.staging.split(':')[1]);
+  }, 30_000);
+
+  it('/logs: a long tail comes as a file, secrets redacted', async () => {
+    const sent = say('production', admin, '/logs production 1000');
+    const file = await tg.waitForBotMessage(
+      TOKENS.production,
+      admin.id,
+      (m) => m.message_id > sent.message_id && Boolean(m.document),
+      { timeoutMs: 15_000 },
+    );
+    expect(file.caption).toMatch(/^Last \d+ lines of production \(secrets redacted\)$/);
+    const entry = tg
+      .transcript(TOKENS.production, admin.id)
+      .find((e) => e.kind === 'bot_message' && e.message_id === file.message_id);
+    const content = entry?.kind === 'bot_message' ? (entry.document?.content.toString('utf8') ?? '') : '';
+    expect(entry?.kind === 'bot_message' && entry.document?.file_name).toBe('production-logs.txt');
+    expect(content).toContain('boot line 200: warming caches with [redacted]');
+    expect(content).not.toContain(GITHUB_TOKEN);
   }, 30_000);
 
   it('/deploy production asks first; Cancel changes nothing; Deploy backs up the database, then deploys', async () => {

@@ -144,6 +144,34 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     expect((await docker.getContainer(name).inspect()).Config.Env).toContain(`GIT_SHA=${seeded.developSha}`);
   }, 180_000);
 
+  it('two deploys racing: the second waits for the first’s lock, both finish, one container runs', async () => {
+    const a = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
+    const b = await deployments.create({ env: 'staging', ref: 'develop', trigger: 'manual' });
+    const outcomes = await Promise.all([runner.run(a.id), runner.run(b.id)]);
+    expect(outcomes).toEqual(['succeeded', 'succeeded']);
+    // One after the other: the one that started second switched only after the first recorded.
+    const [first, second] = [await deployments.get(a.id), await deployments.get(b.id)].sort(
+      (x, y) => x!.startedAt!.getTime() - y!.startedAt!.getTime(),
+    );
+    const firstRecorded = (
+      await pool.query(
+        `SELECT finished_at FROM deployment_steps WHERE deployment_id = $1 AND step = 'record'`,
+        [first!.id],
+      )
+    ).rows[0].finished_at as Date;
+    const secondSwitched = (
+      await pool.query(
+        `SELECT started_at FROM deployment_steps WHERE deployment_id = $1 AND step = 'switch'`,
+        [second!.id],
+      )
+    ).rows[0].started_at as Date;
+    expect(secondSwitched.getTime()).toBeGreaterThan(firstRecorded.getTime());
+    const running = await docker.listContainers({ filters: { name: [`^/${name}`], status: ['running'] } });
+    expect(running.map((c) => c.Names[0])).toEqual([`/${name}`]);
+    expect((await docker.getContainer(name).inspect()).Config.Env).toContain(`GIT_SHA=${second!.sha}`);
+    expect((await pool.query('SELECT count(*)::int AS n FROM locks')).rows[0].n).toBe(0);
+  }, 240_000);
+
   it('an unknown ref fails at resolve with a clear message, and nothing changes', async () => {
     const before = (await docker.getContainer(name).inspect()).Id;
     const deployment = await deployments.create({ env: 'staging', ref: 'no-such-branch', trigger: 'manual' });
