@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,9 +38,15 @@ import {
   startSandboxServices,
 } from './sandbox/sandbox-services.js';
 import { startTelegramStandIn } from './sandbox/telegram/index.js';
+import { removeSandboxApps, sandboxDockerNames, startSandboxApps } from './sandbox-apps.js';
 import { createAuditLog } from './store/audit-log.js';
 import { createDeploymentStore } from './store/deployments.js';
-import { publishDeployLock, readDeployLock, registerInstance } from './store/instance-registry.js';
+import {
+  publishDeployLock,
+  readDeployLock,
+  readInstance,
+  registerInstance,
+} from './store/instance-registry.js';
 import { createLockStore, deployLockName } from './store/locks.js';
 import { runMigrations } from './store/migrate.js';
 import { createPollerLease } from './store/poller-lease.js';
@@ -200,6 +207,7 @@ export async function startInstance(
         forge,
         promotions: createPromotionStore(pool, config.appEnv),
         productionLock: () => readDeployLock(redis, otherPrefix),
+        productionBot: async () => (await readInstance(redis, otherPrefix))?.botUsername,
         audit,
         chat: createPromotionChat(() => bot.api),
         now: options.now,
@@ -391,7 +399,9 @@ function sandboxInstanceEnv(
   services: SandboxServices,
   appEnv: AppEnv,
   logLevel: string,
+  docker: { id: string; baseImage?: string },
 ): Record<string, string> {
+  const names = sandboxDockerNames(docker.id);
   return {
     APP_ENV: appEnv,
     TELEGRAM_BOT_TOKEN: services.bots[appEnv].token,
@@ -409,8 +419,11 @@ function sandboxInstanceEnv(
     // The sandbox's CI takes seconds, not minutes: look often.
     PROMOTE_POLL_SECONDS: '5',
     // Its own names on the Docker engine: a sandbox never touches a real lugh container.
-    DEPLOY_CONTAINER: `lugh-sandbox-${ENVIRONMENTS[appEnv].marker}-app`,
-    DEPLOY_IMAGE_REPOSITORY: 'lugh-sandbox',
+    DEPLOY_CONTAINER: names.container(appEnv),
+    DEPLOY_IMAGE_REPOSITORY: names.repository,
+    ...(docker.baseImage ? { DEPLOY_BASE_IMAGE: docker.baseImage } : {}),
+    DEPLOY_HEALTH_SECONDS: '60',
+    DEPLOY_VERIFY_SECONDS: '5',
     LOG_LEVEL: logLevel,
   };
 }
@@ -444,8 +457,15 @@ async function commandSandbox(
     process.exit(1);
   }
   const instances: Instance[] = [];
+  // The demo app containers the sandbox's instances deploy, under names of this run only.
+  const dockerClient = new Docker();
+  const demo = {
+    id: randomBytes(3).toString('hex'),
+    baseImage: env.LUGH_BASE_IMAGE || (await localBaseImage(dockerClient)),
+  };
   const stopAll = async () => {
     for (const instance of instances.reverse()) await instance.stop().catch(() => {});
+    if (services.docker.reachable) await removeSandboxApps(dockerClient, demo.id).catch(() => {});
     await services.stop();
     if (!dirOption) rmSync(dir, { recursive: true, force: true });
   };
@@ -454,7 +474,7 @@ async function commandSandbox(
   const shutdown = handleShutdown(sandboxLog, stopAll, SANDBOX_SHUTDOWN_DEADLINE_MS);
   try {
     for (const appEnv of ['staging', 'production'] as const) {
-      const config = createConfig(sandboxInstanceEnv(services, appEnv, env.LOG_LEVEL ?? 'warn'));
+      const config = createConfig(sandboxInstanceEnv(services, appEnv, env.LOG_LEVEL ?? 'warn', demo));
       const logger = loggerFor(config);
       const instance = await startInstance(config, logger);
       instances.push(instance);
@@ -480,12 +500,40 @@ async function commandSandbox(
       `  GitHub       ${services.github.apiUrl} over ${services.repoDir} (develop is ahead of main: try /promote)`,
       `  Postgres     ${embedded ? `embedded (PGlite) in ${path.join(dir, 'postgres')}` : 'STAGING_DATABASE_URL / PROD_DATABASE_URL'}`,
       `  Redis        ${env.REDIS_URL ? 'REDIS_URL' : `redis-server at ${services.redisUrl} (started by the sandbox)`}`,
-      `  Docker       ${services.docker.detail}`,
+      `  Docker       ${services.docker.detail}${services.docker.reachable ? `; building the demo app containers ${sandboxDockerNames(demo.id).container('staging')} and …-prod-app` : ''}`,
       '',
       'Press Ctrl-C to stop everything the sandbox started.',
       '',
     ].join('\n'),
   );
+  if (services.docker.reachable) {
+    const forge = forgeOf(createConfig(sandboxInstanceEnv(services, 'staging', 'silent', demo)), sandboxLog);
+    try {
+      await startSandboxApps({
+        docker: dockerClient,
+        forge: forge!,
+        id: demo.id,
+        mainSha: await forge!.branchSha('main'),
+        baseImage: demo.baseImage,
+        logger: sandboxLog,
+      });
+      process.stdout.write('Demo app containers are up: /deploy, /rollback and /promote deploy them.\n');
+    } catch (error) {
+      process.stdout.write(
+        `The demo app containers could not be built (${error instanceof Error ? error.message : String(error)}); deploys will say there is no container. Everything else works.\n`,
+      );
+    }
+  }
+}
+
+/** lugh-base:node20 when this host has it (made by deploy/make-base-image.sh), else the Dockerfile's default. */
+async function localBaseImage(docker: Docker): Promise<string | undefined> {
+  try {
+    await withDeadline(docker.getImage('lugh-base:node20').inspect(), 2_000);
+    return 'lugh-base:node20';
+  } catch {
+    return undefined;
+  }
 }
 
 async function commandSandboxGitHub(port: number, repo: string | undefined) {

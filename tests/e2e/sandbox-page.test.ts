@@ -47,6 +47,12 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
       page.setDefaultTimeout(20_000);
       await page.goto(pageUrl!);
+      // Ada opens a chat with the production bot too: it reports the production deploy there.
+      await page.getByTestId('bot-switch').locator('button[data-bot="LughBot"]').click();
+      await page.getByTestId('user-switch').locator('button[data-user="admin"]').click();
+      await page.getByTestId('composer').fill('/start');
+      await page.getByTestId('composer').press('Enter');
+      await page.locator('[data-testid="message"][data-from="bot"]').first().waitFor();
       await page.getByTestId('bot-switch').locator('button[data-bot="LughDevBot"]').click();
       await page.getByTestId('user-switch').locator('button[data-user="admin"]').click();
       const composer = page.getByTestId('composer');
@@ -81,12 +87,19 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       expect(await bot.filter({ hasText: 'Production deploy handed over' }).count()).toBe(1);
       await page.screenshot({ path: 'tests/artifacts/sandbox-promote.png', fullPage: true });
 
+      // The production bot claims the handed-over deploy and runs it on the demo app container.
+      await page.getByTestId('bot-switch').locator('button[data-bot="LughBot"]').click();
+      const prod = page.locator('[data-testid="message"][data-from="bot"]');
+      await prod.filter({ hasText: /✅ Deploy #1 done/ }).waitFor({ timeout: 120_000 });
+      expect(await prod.filter({ hasText: '🚀 Deploy #1' }).count()).toBe(1);
+      await page.screenshot({ path: 'tests/artifacts/sandbox-deploy.png', fullPage: true });
+
       // Ctrl-C stops everything the sandbox started, in order, and says so.
       process.kill(-sandbox.pid!, 'SIGINT');
       await expect.poll(() => out, { timeout: 40_000 }).toContain('"msg":"stopped"');
       // Redis is stopped after the bots let go of it, not by the same Ctrl-C.
       expect(out).not.toContain('ECONNREFUSED');
     },
-    120_000,
+    300_000,
   );
 });

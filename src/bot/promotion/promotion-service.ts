@@ -62,6 +62,8 @@ export interface PromotionServiceDeps {
   readonly promotions: PromotionStore;
   /** Production's deploy lock, as the production instance publishes it. */
   readonly productionLock: () => Promise<HeldLock | undefined>;
+  /** The production bot's @username, once its instance has started. */
+  readonly productionBot?: () => Promise<string | undefined>;
   readonly audit: AuditLog;
   readonly chat: PromotionChat;
   readonly now?: () => Date;
@@ -263,6 +265,11 @@ export function createPromotionService(deps: PromotionServiceDeps) {
    * deployment row and job. Also how a merge interrupted by a crash is finished later:
    * the row and the job are keyed by the promotion, so running it twice queues nothing new.
    */
+  const productionBotName = async () => {
+    const username = await deps.productionBot?.().catch(() => undefined);
+    return username ? `@${escapeHtml(username)}` : 'the production bot';
+  };
+
   const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
     const forge = requireForge();
     const headSha = p.headSha;
@@ -319,7 +326,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       [
         `✅ Merged ${p.prUrl ? link(p.prUrl, `#${p.prNumber}`) : `#${p.prNumber}`} into main as <code>${shortSha(mergeSha)}</code>.`,
         ...notes,
-        `Production deploy handed over (GitHub deployment ${githubDeploymentId}): the production bot runs it and reports its progress here.`,
+        `Production deploy handed over (GitHub deployment ${githubDeploymentId}): ${await productionBotName()} runs it and reports its progress ${p.chatId > 0 ? 'in your chat with it (open one if you have not)' : 'in this group'}.`,
       ].join('\n'),
     );
   };

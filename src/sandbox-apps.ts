@@ -1,0 +1,63 @@
+import type Docker from 'dockerode';
+import { createImageBuilder } from './deployer/image-builder.js';
+import type { AppEnv } from './environments.js';
+import type { Forge } from './forge/forge.js';
+import type { Logger } from './logger.js';
+
+/** The Docker names of one sandbox run: never those of a real lugh. */
+export function sandboxDockerNames(id: string) {
+  return {
+    repository: `lugh-sandbox-${id}`,
+    container: (env: AppEnv) => `lugh-sandbox-${id}-${env === 'staging' ? 'staging' : 'prod'}-app`,
+  };
+}
+
+/**
+ * The app containers the sandbox's two instances deploy: the seeded repository's main,
+ * built once and run as each environment's container, so /deploy and a promotion's
+ * production deploy go all the way on this machine. Removed by `remove`.
+ */
+export async function startSandboxApps(options: {
+  docker: Docker;
+  forge: Forge;
+  id: string;
+  mainSha: string;
+  baseImage?: string;
+  logger: Logger;
+}) {
+  const { docker, id } = options;
+  const names = sandboxDockerNames(id);
+  const builder = createImageBuilder({ docker, logger: options.logger, repository: names.repository });
+  for (const env of ['staging', 'production'] as const) {
+    const image = await builder.ensure({
+      env,
+      sha: options.mainSha,
+      tarball: () => options.forge.tarball(options.mainSha),
+      buildArgs: options.baseImage ? { BASE_IMAGE: options.baseImage } : undefined,
+    });
+    const container = await docker.createContainer({
+      name: names.container(env),
+      Image: image.tag,
+      Env: [`APP_ENV=${env}`, `GIT_SHA=${options.mainSha}`],
+      Labels: { 'lugh.sandbox': id },
+    });
+    await container.start();
+  }
+}
+
+/** Removes every container and image one sandbox run made. */
+export async function removeSandboxApps(docker: Docker, id: string): Promise<void> {
+  const names = sandboxDockerNames(id);
+  const containers = await docker.listContainers({ all: true, filters: { name: [`^/lugh-sandbox-${id}-`] } });
+  for (const c of containers)
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  for (const image of await docker.listImages({ filters: { reference: [`${names.repository}:*`] } })) {
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+}
