@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from './container-plan.js';
-import { logTail } from './docker-logs.js';
+import { findContainer, logTail } from './docker-helpers.js';
 import { MigrationFailedError, RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
 
 export { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
@@ -73,14 +73,7 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
 
   const removeQuietly = (container: Docker.Container) => container.remove({ force: true }).catch(() => {});
 
-  const findByName = async (name: string): Promise<Docker.ContainerInspectInfo | undefined> => {
-    try {
-      return await docker.getContainer(name).inspect();
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    }
-  };
+  const findByName = (name: string) => findContainer(docker, name);
 
   return {
     /** Fails with what to do when the container a deploy would replace does not exist. */

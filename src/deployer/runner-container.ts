@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
-import { logTail } from './docker-logs.js';
+import { findContainer, logTail } from './docker-helpers.js';
 
 /**
  * Where a deploy runs when lugh would replace the very container it runs in (the staging
@@ -12,15 +12,6 @@ import { logTail } from './docker-logs.js';
 export function createRunnerLauncher(options: { docker: Docker; logger: Logger; containerName: string }) {
   const { docker } = options;
   const log = options.logger.child({ component: 'deploy-runner-container' });
-
-  const find = async (name: string) => {
-    try {
-      return await docker.getContainer(name).inspect();
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-      throw error;
-    }
-  };
 
   return {
     runnerName: (deploymentId: number) => `${options.containerName}-deploy-${deploymentId}`,
@@ -35,7 +26,7 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
       self: Docker.ContainerInspectInfo,
     ): Promise<{ exitCode: number; logTail: string[] }> {
       const name = this.runnerName(deploymentId);
-      let info = await find(name);
+      let info = await findContainer(docker, name);
       if (!info) {
         const networks = Object.entries(self.NetworkSettings.Networks ?? {});
         const [first, ...rest] = networks;

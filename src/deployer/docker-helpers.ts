@@ -19,3 +19,16 @@ export async function logTail(container: Docker.Container, lines = 20): Promise<
   }
   return out.filter((l) => l.trim()).slice(-lines);
 }
+
+/** `docker inspect` of a container by name or id, or undefined when there is none. */
+export async function findContainer(
+  docker: Docker,
+  name: string,
+): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await docker.getContainer(name).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
