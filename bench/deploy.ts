@@ -1,7 +1,11 @@
 // Figures for the deploy engine on the real Docker engine: how long each step takes, how
 // long a rollback takes, and what a self-deploy costs the bot's users (the update gap, and
 // updates lost or handled twice: both must be 0).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type Docker from 'dockerode';
+import { backupDatabase } from '../src/deployer/backup.js';
 import { createContainerSwitch } from '../src/deployer/container-switch.js';
 import { createDeployRunner, DEPLOY_STEPS, type DeployNotifier } from '../src/deployer/deploy-runner.js';
 import { createImageBuilder } from '../src/deployer/image-builder.js';
@@ -39,6 +43,7 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
   const pool = createPool(db.url, 'bench-deploy');
   const deployments = createDeploymentStore(pool);
   const builder = createImageBuilder({ docker, logger, repository: run });
+  const backups = mkdtempSync(path.join(tmpdir(), 'lugh-bench-backups-'));
   const switcher = createContainerSwitch({ docker, logger });
   const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
   const runner = createDeployRunner({
@@ -51,6 +56,8 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
     switcher,
     notifier: quiet,
     containerName: () => name,
+    backup: async (sha) =>
+      (await backupDatabase({ databaseUrl: db.url, dir: backups, keep: 3 }, { env: 'production', sha })).file,
     buildArgs: { BASE_IMAGE: baseImage },
     healthDeadlineMs: 60_000,
     verifyMs: 3_000,

@@ -399,7 +399,7 @@ function sandboxInstanceEnv(
   services: SandboxServices,
   appEnv: AppEnv,
   logLevel: string,
-  docker: { id: string; baseImage?: string },
+  docker: { id: string; baseImage?: string; embedded: Readonly<Record<AppEnv, boolean>> },
 ): Record<string, string> {
   const names = sandboxDockerNames(docker.id);
   return {
@@ -424,6 +424,8 @@ function sandboxInstanceEnv(
     ...(docker.baseImage ? { DEPLOY_BASE_IMAGE: docker.baseImage } : {}),
     DEPLOY_HEALTH_SECONDS: '60',
     DEPLOY_VERIFY_SECONDS: '5',
+    // pg_dump cannot dump the embedded PGlite (and would share its one session).
+    ...(docker.embedded[appEnv] ? { DEPLOY_BACKUP: 'off' } : {}),
     LOG_LEVEL: logLevel,
   };
 }
@@ -462,6 +464,7 @@ async function commandSandbox(
   const demo = {
     id: randomBytes(3).toString('hex'),
     baseImage: env.LUGH_BASE_IMAGE || (await localBaseImage(dockerClient)),
+    embedded: { staging: !env.STAGING_DATABASE_URL, production: !env.PROD_DATABASE_URL },
   };
   const stopAll = async () => {
     for (const instance of instances.reverse()) await instance.stop().catch(() => {});

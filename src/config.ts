@@ -73,6 +73,8 @@ export interface Config {
     readonly keepImages: number;
     /** Production backups kept in LUGH_HOME/backups. */
     readonly keepBackups: number;
+    /** `pg_dump` before a production deploy, or `off` (recorded as skipped, with the reason). */
+    readonly backup: 'pg_dump' | 'off';
   };
   /** Non-fatal notes found while parsing (e.g. a flag switched off by its dependency). */
   readonly warnings: readonly string[];
@@ -206,6 +208,9 @@ const schema = z.object({
   DEPLOY_VERIFY_SECONDS: count('30', 'seconds'),
   DEPLOY_KEEP_IMAGES: count('5', 'images'),
   BACKUP_KEEP: count('7', 'backups'),
+  DEPLOY_BACKUP: optional(z.string()).pipe(
+    z.enum(['pg_dump', 'off'], { message: 'must be pg_dump or off' }).optional(),
+  ),
 });
 
 function expandHome(dir: string): string {
@@ -372,6 +377,7 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
       verifyMs: raw.DEPLOY_VERIFY_SECONDS * 1000,
       keepImages: raw.DEPLOY_KEEP_IMAGES,
       keepBackups: raw.BACKUP_KEEP,
+      backup: raw.DEPLOY_BACKUP ?? 'pg_dump',
     },
     warnings,
   };
@@ -438,6 +444,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     DEPLOY_VERIFY_SECONDS: config.deploy.verifyMs / 1000,
     DEPLOY_KEEP_IMAGES: config.deploy.keepImages,
     BACKUP_KEEP: config.deploy.keepBackups,
+    DEPLOY_BACKUP: config.deploy.backup,
     flags: Object.fromEntries(
       config.flagDetails.map((f) => [
         f.key,

@@ -64,8 +64,8 @@ export interface DeployRunnerDeps {
   readonly notifier: DeployNotifier;
   /** The app container of each environment. */
   readonly containerName: (env: AppEnv) => string;
-  /** Production: `pg_dump -Fc` before migrating; undefined (staging) records the step skipped. */
-  readonly backup?: (sha: string) => Promise<string>;
+  /** Production: `pg_dump -Fc` before migrating; a string is why there is none (recorded as skipped). */
+  readonly backup: ((sha: string) => Promise<string>) | string;
   readonly buildArgs?: Readonly<Record<string, string>>;
   readonly healthDeadlineMs?: number;
   readonly verifyMs?: number;
@@ -220,11 +220,11 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         await deployments.setImage(deploymentId, image.tag);
         await done('build', `${image.tag}${image.reused ? ' (reused)' : ''}`);
 
-        if (deps.backup) {
+        if (typeof deps.backup === 'function') {
           await begin('backup');
           await done('backup', await deps.backup(sha));
         } else {
-          await skip('backup', `${env} is not backed up before a deploy`);
+          await skip('backup', deps.backup);
         }
 
         await begin('migrate');

@@ -57,19 +57,21 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     notifier: deps.notifier,
     containerName: () => config.deploy.containerName,
     backup:
-      env === 'production'
-        ? async (sha) => {
-            const dump = await backupDatabase(
-              {
-                databaseUrl: config.databaseUrl,
-                dir: path.join(config.home, 'backups'),
-                keep: config.deploy.keepBackups,
-              },
-              { env, sha },
-            );
-            return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
-          }
-        : undefined,
+      env !== 'production'
+        ? `${env} is not backed up before a deploy`
+        : config.deploy.backup === 'off'
+          ? 'DEPLOY_BACKUP=off: production is not backed up'
+          : async (sha) => {
+              const dump = await backupDatabase(
+                {
+                  databaseUrl: config.databaseUrl,
+                  dir: path.join(config.home, 'backups'),
+                  keep: config.deploy.keepBackups,
+                },
+                { env, sha },
+              );
+              return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
+            },
     buildArgs: config.deploy.baseImage ? { BASE_IMAGE: config.deploy.baseImage } : undefined,
     healthDeadlineMs: config.deploy.healthDeadlineMs,
     verifyMs: config.deploy.verifyMs,

@@ -90,7 +90,11 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       // The production bot claims the handed-over deploy and runs it on the demo app container.
       await page.getByTestId('bot-switch').locator('button[data-bot="LughBot"]').click();
       const prod = page.locator('[data-testid="message"][data-from="bot"]');
-      await prod.filter({ hasText: /✅ Deploy #1 done/ }).waitFor({ timeout: 120_000 });
+      const result = prod.filter({ hasText: /(✅|❌|↩️) Deploy #1\b/ });
+      await result.waitFor({ timeout: 120_000 }).catch((error: Error) => {
+        throw new Error(`${error.message}\nsandbox output:\n${out.slice(-4000)}`);
+      });
+      expect(await result.textContent()).toMatch(/✅ Deploy #1 done/);
       expect(await prod.filter({ hasText: '🚀 Deploy #1' }).count()).toBe(1);
       await page.screenshot({ path: 'tests/artifacts/sandbox-deploy.png', fullPage: true });
 

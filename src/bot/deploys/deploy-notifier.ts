@@ -60,8 +60,11 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
     }
   };
 
+  /** Runs after what is queued; a failure (Postgres gone, say) is logged, never thrown at a timer. */
   const enqueue = (work: () => Promise<void>) => {
-    chain = chain.then(work, work);
+    chain = chain
+      .then(work)
+      .catch((error: unknown) => log.warn({ err: error }, 'deploy chat: could not update'));
     return chain;
   };
 

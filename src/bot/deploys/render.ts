@@ -8,6 +8,10 @@ export interface StepRecord {
   readonly detail: string | null;
 }
 
+const FULL_SHA = /^[0-9a-f]{40}$/;
+/** A commit SHA as people read it; anything else as it is. */
+const readable = (text: string) => (FULL_SHA.test(text) ? shortSha(text) : text);
+
 const MARK: Record<string, string> = { succeeded: '✅', failed: '❌', skipped: '⏭', running: '⏳' };
 const BAR = 10;
 
@@ -34,14 +38,13 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[]): str
   const lines = DEPLOY_STEPS.map((step) => {
     const s = byStep.get(step);
     const mark = s ? (MARK[s.status] ?? '▫️') : '▫️';
-    const detail = s?.detail
-      ? ` <i>${escapeHtml(s.detail.length > 80 ? `${s.detail.slice(0, 77)}…` : s.detail)}</i>`
-      : '';
+    const text = s?.detail ? readable(s.detail) : '';
+    const detail = text ? ` <i>${escapeHtml(text.length > 80 ? `${text.slice(0, 77)}…` : text)}</i>` : '';
     return `${mark} ${step}${detail}`;
   });
   const target = d.sha ? ` → <code>${shortSha(d.sha)}</code>` : '';
   return [
-    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · <code>${escapeHtml(d.ref)}</code>${target}`,
+    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · <code>${escapeHtml(readable(d.ref))}</code>${target}`,
     `${'▰'.repeat(filled)}${'▱'.repeat(BAR - filled)} ${finished}/${DEPLOY_STEPS.length}${running ? ` · ${running}` : ''}`,
     ...lines,
   ].join('\n');
@@ -91,7 +94,7 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
       d.startedAt && d.finishedAt
         ? ` · ${formatDuration(d.finishedAt.getTime() - d.startedAt.getTime())}`
         : '';
-    const what = d.sha ? `<code>${shortSha(d.sha)}</code>` : `<code>${escapeHtml(d.ref)}</code>`;
+    const what = `<code>${escapeHtml(readable(d.sha ?? d.ref))}</code>`;
     return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}`;
   });
   return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');

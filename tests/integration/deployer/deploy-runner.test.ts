@@ -72,6 +72,7 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       switcher: createContainerSwitch({ docker, logger }),
       notifier,
       containerName: () => name,
+      backup: 'staging is not backed up before a deploy',
       buildArgs: { BASE_IMAGE: baseImage },
       healthDeadlineMs: 30_000,
       verifyMs: 3_000,

@@ -39,7 +39,7 @@ describe('the deploy progress message', () => {
     expect(text.split('\n')).toEqual([
       '🚀 <b>Deploy #7</b> · production · <code>main</code> → <code>abcdef1</code>',
       '▰▰▰▱▱▱▱▱▱▱ 3/10 · migrate',
-      '✅ resolve <i>abcdef1234567890abcdef1234567890abcdef12</i>',
+      '✅ resolve <i>abcdef1</i>',
       '✅ build <i>lugh:production-abcdef123456 (reused)</i>',
       '⏭ backup <i>not backed up</i>',
       '⏳ migrate',
