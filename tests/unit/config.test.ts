@@ -209,3 +209,42 @@ describe('createConfig lists every problem in one run', () => {
     ]);
   });
 });
+
+describe('deploy settings', () => {
+  it('default to the compose container of the environment and name what is wrong', () => {
+    expect(createConfig(staging).deploy).toEqual({
+      role: 'app',
+      containerName: 'lugh-staging-app',
+      imageRepository: 'lugh',
+      baseImage: undefined,
+      healthDeadlineMs: 120_000,
+      verifyMs: 30_000,
+      keepImages: 5,
+      keepBackups: 7,
+      backup: 'pg_dump',
+    });
+    expect(createConfig(production).deploy.containerName).toBe('lugh-prod-app');
+    expect(
+      createConfig({ ...production, DEPLOY_BACKUP: 'off', LUGH_ROLE: 'runner', DEPLOY_VERIFY_SECONDS: '5' })
+        .deploy,
+    ).toMatchObject({ backup: 'off', role: 'runner', verifyMs: 5_000 });
+    const problems = problemsOf({
+      ...staging,
+      DEPLOY_CONTAINER: 'bad name!',
+      DEPLOY_IMAGE_REPOSITORY: 'Upper/Case',
+      DEPLOY_HEALTH_SECONDS: '0',
+      DEPLOY_KEEP_IMAGES: 'all',
+      DEPLOY_BACKUP: 'tar',
+      LUGH_ROLE: 'worker',
+    });
+    expect(problems.map((p) => p.variable).sort()).toEqual([
+      'DEPLOY_BACKUP',
+      'DEPLOY_CONTAINER',
+      'DEPLOY_HEALTH_SECONDS',
+      'DEPLOY_IMAGE_REPOSITORY',
+      'DEPLOY_KEEP_IMAGES',
+      'LUGH_ROLE',
+    ]);
+    expect(problems.find((p) => p.variable === 'DEPLOY_BACKUP')?.message).toBe('must be pg_dump or off');
+  });
+});
