@@ -46,22 +46,25 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
   const backups = mkdtempSync(path.join(tmpdir(), 'lugh-bench-backups-'));
   const switcher = createContainerSwitch({ docker, logger });
   const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
-  const runner = createDeployRunner({
-    env: 'production',
-    logger,
-    deployments,
-    locks: createLockStore(pool),
-    source: forge,
-    builder,
-    switcher,
-    notifier: quiet,
-    containerName: () => name,
-    backup: async (sha) =>
-      (await backupDatabase({ databaseUrl: db.url, dir: backups, keep: 3 }, { env: 'production', sha })).file,
-    buildArgs: { BASE_IMAGE: baseImage },
-    healthDeadlineMs: 60_000,
-    verifyMs: 3_000,
-  });
+  const runnerWith = (verifyMs: number) =>
+    createDeployRunner({
+      env: 'production',
+      logger,
+      deployments,
+      locks: createLockStore(pool),
+      source: forge,
+      builder,
+      switcher,
+      notifier: quiet,
+      containerName: () => name,
+      backup: async (sha) =>
+        (await backupDatabase({ databaseUrl: db.url, dir: backups, keep: 3 }, { env: 'production', sha }))
+          .file,
+      buildArgs: { BASE_IMAGE: baseImage },
+      healthDeadlineMs: 60_000,
+      verifyMs,
+    });
+  const runner = runnerWith(3_000);
   try {
     const v1 = await builder.ensure({
       env: 'production',
@@ -121,11 +124,12 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
     const sick = await gh.pushCommit('develop', {
       message: 'Sick after a while',
       files: {
-        'server.js': `const started = Date.now();\nrequire('node:http').createServer((q, s) => { s.writeHead(Date.now() - started > 6000 ? 500 : 200); s.end('ok'); }).listen(8080);\n`,
+        'server.js': `const started = Date.now();\nrequire('node:http').createServer((q, s) => { s.writeHead(Date.now() - started > 8000 ? 500 : 200); s.end('ok'); }).listen(8080);\n`,
       },
     });
     const bad = await deployments.create({ env: 'production', ref: sick, sha: sick, trigger: 'manual' });
-    await runner.run(bad.id);
+    // A verify window long enough to see it fall sick.
+    await runnerWith(30_000).run(bad.id);
     const { rows: phases } = await pool.query(
       `SELECT step, started_at, finished_at FROM deployment_steps WHERE deployment_id = $1`,
       [bad.id],
