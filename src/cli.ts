@@ -16,9 +16,12 @@ import { createDeployNotifier } from './bot/deploys/deploy-notifier.js';
 import { createPromotionChat } from './bot/promotion/chat-port.js';
 import { createPromotionService, type PromotionService } from './bot/promotion/promotion-service.js';
 import { publishCommands } from './bot/publish-commands.js';
+import { ownStatus, type PublishedStatus } from './bot/status/status-report.js';
+import { createStatusService } from './bot/status/status-service.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { withDeadline } from './deadline.js';
+import { containerFacts } from './deployer/container-facts.js';
 import { createDeployEngine } from './deployer/engine.js';
 import { createDeployQueue, type DeployJobData } from './deployer/queue.js';
 import { loadEnvFiles } from './env-files.js';
@@ -43,8 +46,10 @@ import { createAuditLog } from './store/audit-log.js';
 import { createDeploymentStore } from './store/deployments.js';
 import {
   publishDeployLock,
+  publishStatus,
   readDeployLock,
   readInstance,
+  readStatus,
   registerInstance,
 } from './store/instance-registry.js';
 import { createLockStore, deployLockName } from './store/locks.js';
@@ -57,6 +62,8 @@ import { closeRedis, createRedis, createRedisKeyValue, keyspace, type Redis } fr
 const EXIT_CONFIG = 2;
 const SHUTDOWN_DEADLINE_MS = 9_000;
 const SANDBOX_SHUTDOWN_DEADLINE_MS = 30_000;
+/** How often an instance publishes its status for the other one's /status. */
+const STATUS_PUBLISH_MS = 10_000;
 
 const USAGE = `usage: lugh [--env staging|production] [--env-path FILE]... <command>
 
@@ -189,7 +196,8 @@ export async function startInstance(
   const redact = createRedactor(secretsOf(config));
   const space = keyspace(config.redisPrefix);
   const forge = forgeOf(config, logger, options.resilientGitHub);
-  const webhookDeliveries = createPromotionStore(pool, config.appEnv);
+  const promotionRecords = createPromotionStore(pool, config.appEnv);
+  const statusDocker = new Docker();
   const otherPrefix = otherPrefixOf(config);
   const { deployments, locks, publishLock, notifier, engine } = deployParts(config, logger, {
     pool,
@@ -219,6 +227,14 @@ export async function startInstance(
     audit,
     redact,
     promotion,
+    status: createStatusService({
+      env: config.appEnv,
+      own: () => selfStatus(),
+      other: () => readStatus<PublishedStatus>(redis, otherPrefix),
+      container: (name) => containerFacts(statusDocker, name),
+      github: forge,
+      promotion: config.isStaging ? () => promotionRecords.inFlight() : undefined,
+    }),
     deploys: {
       env: config.appEnv,
       deployments,
@@ -257,28 +273,59 @@ export async function startInstance(
       await engine.start();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
+    // The other instance's /status reads the published status: keep it current.
+    onStatus: () => setImmediate(() => void publishSelf()),
     lease: config.telegram.webhookUrl ? undefined : createPollerLease(redis, space),
   });
 
+  const health = () =>
+    checkHealth({
+      db: async () => {
+        await pool.query('SELECT 1');
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+      telegram: () => {
+        const s = telegram.status();
+        // Standby is ready: the token is accepted; it polls once the old container stops.
+        if (s.state === 'standby') return { ok: true, note: `standby (${s.detail})` };
+        return s.state === 'ok'
+          ? { ok: true }
+          : { ok: false, reason: `${s.state}${s.detail ? `: ${s.detail}` : ''}` };
+      },
+    });
+  const selfStatus = async () => {
+    const [report, lock, unfinished, [last]] = await Promise.all([
+      health(),
+      locks.held(deployLockName(config.appEnv)),
+      deployments.unfinished(config.appEnv),
+      deployments.recent(config.appEnv, 1),
+    ]);
+    return ownStatus({
+      env: config.appEnv,
+      gitSha: config.build.gitSha,
+      startedAt,
+      container: config.deploy.containerName,
+      health: report,
+      lock,
+      deploying: unfinished.find((d) => d.status === 'running'),
+      last: last && last.status !== 'running' && last.status !== 'queued' ? last : undefined,
+    });
+  };
+  const publishSelf = async () => {
+    try {
+      await publishStatus(redis, config.redisPrefix, await selfStatus());
+    } catch (error) {
+      logger.debug({ err: error }, 'could not publish the status');
+    }
+  };
+  const statusTimer = setInterval(() => void publishSelf(), STATUS_PUBLISH_MS);
+  statusTimer.unref();
+
   const http = createHttpServer({
     logger,
-    health: () =>
-      checkHealth({
-        db: async () => {
-          await pool.query('SELECT 1');
-        },
-        redis: async () => {
-          await redis.ping();
-        },
-        telegram: () => {
-          const s = telegram.status();
-          // Standby is ready: the token is accepted; it polls once the old container stops.
-          if (s.state === 'standby') return { ok: true, note: `standby (${s.detail})` };
-          return s.state === 'ok'
-            ? { ok: true }
-            : { ok: false, reason: `${s.state}${s.detail ? `: ${s.detail}` : ''}` };
-        },
-      }),
+    health,
     version: () => ({
       env: config.appEnv,
       version: PACKAGE_VERSION,
@@ -292,7 +339,7 @@ export async function startInstance(
       : undefined,
     githubWebhook: config.github.webhookSecret
       ? githubWebhookHandler(config.github.webhookSecret, logger, async (delivery) => {
-          if (!(await webhookDeliveries.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
+          if (!(await promotionRecords.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
           // Recorded first, so a redelivery is not handled twice; the polls catch what fails here.
           await promotion?.handleWebhook(delivery);
           await engine.intake
@@ -314,6 +361,7 @@ export async function startInstance(
     promotion,
     stop: () => {
       stopping ??= (async () => {
+        clearInterval(statusTimer);
         await telegram.stop();
         await promotion?.stop();
         // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.

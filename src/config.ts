@@ -56,6 +56,8 @@ export interface Config {
     readonly freezeWindows: readonly FreezeWindow[];
     readonly timeZone: string;
   };
+  /** What /status shows someone who is not an admin: the short form, or a refusal. */
+  readonly statusForOthers: 'short' | 'off';
   readonly deploy: {
     /**
      * `app`: the environment's container, taking deploy jobs. `preflight`: a new version
@@ -194,6 +196,9 @@ const schema = z.object({
   ),
   GIT_SHA: optional(z.string()),
   BUILD_TIME: optional(z.string()),
+  STATUS_FOR_OTHERS: optional(z.string()).pipe(
+    z.enum(['short', 'off'], { message: 'must be short or off' }).optional(),
+  ),
   LUGH_ROLE: optional(z.string()).pipe(
     z.enum(['app', 'preflight', 'runner'], { message: 'must be app, preflight or runner' }).optional(),
   ),
@@ -368,6 +373,7 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
       timeZone: raw.FREEZE_TIMEZONE ?? 'UTC',
     },
     build: { gitSha: raw.GIT_SHA, buildTime: raw.BUILD_TIME },
+    statusForOthers: raw.STATUS_FOR_OTHERS ?? 'short',
     deploy: {
       role: raw.LUGH_ROLE ?? 'app',
       containerName: raw.DEPLOY_CONTAINER ?? own.appContainer,
@@ -437,6 +443,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     FREEZE_TIMEZONE: config.promote.timeZone,
     GIT_SHA: config.build.gitSha ?? '(not set)',
     BUILD_TIME: config.build.buildTime ?? '(not set)',
+    STATUS_FOR_OTHERS: config.statusForOthers,
     DEPLOY_CONTAINER: config.deploy.containerName,
     DEPLOY_IMAGE_REPOSITORY: config.deploy.imageRepository,
     DEPLOY_BASE_IMAGE: config.deploy.baseImage ?? '(the Dockerfile’s default)',

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { DeployControl } from './deploys/deploy-control.js';
 import type { PromotionService } from './promotion/promotion-service.js';
+import type { StatusService } from './status/status-service.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
 export interface BotDeps {
@@ -15,6 +16,8 @@ export interface BotDeps {
   readonly redact: (text: string) => string;
   /** The develop → main promotion; only the staging instance has one. */
   readonly promotion?: PromotionService;
+  /** /status: both environments, asked at once with deadlines. */
+  readonly status?: StatusService;
   /** This instance's deploys: /deploy, /lock, /history, /logs. Absent without a Docker engine. */
   readonly deploys?: DeployControl;
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */

@@ -10,6 +10,7 @@ import { lockFeature } from './features/lock.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
 import { rollbackFeature } from './features/rollback.js';
 import { startFeature } from './features/start.js';
+import { statusFeature } from './features/status.js';
 import { unknownFeature } from './features/unknown.js';
 import { whoamiFeature } from './features/whoami.js';
 import { stagingMarker } from './staging-marker.js';
@@ -23,6 +24,7 @@ function features(deps: BotDeps): readonly Feature[] {
     startFeature,
     helpFeature,
     whoamiFeature,
+    statusFeature,
     flagsFeature,
     createPromoteFeature(deps.promotion, admins, promoteWait),
     deployFeature,

@@ -30,6 +30,8 @@ export interface TelegramRuntimeOptions {
    */
   readonly onReady?: (me: UserFromGetMe) => Promise<void>;
   readonly isFatal?: (error: unknown) => boolean;
+  /** Told of every change of state (e.g. to publish the instance's status at once). */
+  readonly onStatus?: (state: TelegramState) => void;
   /** Backoff between attempts to reach the Bot API, in ms. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly allowedUpdates?: readonly string[];
@@ -82,6 +84,7 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
     current = { state, detail, since: new Date() };
     const level = state === 'ok' || state === 'stopped' || state === 'standby' ? 'info' : 'warn';
     logger[level]({ telegram: state, detail }, `telegram: ${state}${detail ? ` (${detail})` : ''}`);
+    options.onStatus?.(state);
   };
 
   let resolveReady!: (me: UserFromGetMe) => void;

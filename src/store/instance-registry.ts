@@ -62,3 +62,21 @@ export async function readDeployLock(redis: Redis, prefix: string): Promise<Held
   if (expiresAt.getTime() <= Date.now()) return undefined;
   return { ...lock, acquiredAt: new Date(lock.acquiredAt), expiresAt };
 }
+
+/**
+ * What an instance says of itself for the other's /status (version, health, lock, last
+ * deploy), refreshed every few seconds and gone a minute after it stops saying it.
+ */
+export async function publishStatus(
+  redis: Redis,
+  prefix: string,
+  status: object,
+  ttlMs = 60_000,
+): Promise<void> {
+  await redis.set(keyspace(prefix).key('public', 'status'), JSON.stringify(status), 'PX', ttlMs);
+}
+
+export async function readStatus<T>(redis: Redis, prefix: string): Promise<T | undefined> {
+  const raw = await redis.get(keyspace(prefix).key('public', 'status'));
+  return raw === null ? undefined : (JSON.parse(raw) as T);
+}

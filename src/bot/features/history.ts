@@ -1,17 +1,23 @@
 import { Composer, InputFile } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/commands.js';
+import type { DeployControl } from '../deploys/deploy-control.js';
 import { renderHistory } from '../deploys/render.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
+/** The last 10 deployments of this instance's environment, as a reply. */
+export async function replyHistory(ctx: BotContext, control: DeployControl): Promise<void> {
+  await ctx.reply(renderHistory(control.env, await control.deployments.recent(control.env, 10)));
+}
+
 composer.command('history', requireAdmin('/history'), async (ctx) => {
   const [envWord] = argsOf(ctx);
   const target = await envArgument(ctx, 'history', envWord, { optional: true });
   if (!target) return;
-  await ctx.reply(renderHistory(target.env, await target.control.deployments.recent(target.env, 10)));
+  await replyHistory(ctx, target.control);
 });
 
 const MAX_LINES = 1000;
@@ -29,28 +35,33 @@ composer.command('logs', requireAdmin('/logs'), async (ctx) => {
     );
     return;
   }
+  await replyLogs(ctx, target.control, lines);
+});
+
+/** The running container's last lines, redacted: inline when short, a file when long. */
+export async function replyLogs(ctx: BotContext, control: DeployControl, lines: number): Promise<void> {
   let output: string[];
   try {
-    output = await target.control.containerLogs(lines);
+    output = await control.containerLogs(lines);
   } catch (error) {
     await ctx.reply(
-      `Could not read the logs of ${target.env}: ${escapeHtml(ctx.deps.redact((error as Error).message))}`,
+      `Could not read the logs of ${control.env}: ${escapeHtml(ctx.deps.redact((error as Error).message))}`,
     );
     return;
   }
   const text = ctx.deps.redact(output.join('\n'));
   if (!text.trim()) {
-    await ctx.reply(`The ${target.env} container printed nothing yet.`);
+    await ctx.reply(`The ${control.env} container printed nothing yet.`);
     return;
   }
   if (text.length <= INLINE_CHARS) {
-    await ctx.reply(`<b>Last ${output.length} lines of ${target.env}</b>\n<pre>${escapeHtml(text)}</pre>`);
+    await ctx.reply(`<b>Last ${output.length} lines of ${control.env}</b>\n<pre>${escapeHtml(text)}</pre>`);
     return;
   }
-  await ctx.replyWithDocument(new InputFile(Buffer.from(`${text}\n`, 'utf8'), `${target.env}-logs.txt`), {
-    caption: `Last ${output.length} lines of ${target.env} (secrets redacted)`,
+  await ctx.replyWithDocument(new InputFile(Buffer.from(`${text}\n`, 'utf8'), `${control.env}-logs.txt`), {
+    caption: `Last ${output.length} lines of ${control.env} (secrets redacted)`,
   });
-});
+}
 
 export const historyFeature: Feature = {
   commands: [

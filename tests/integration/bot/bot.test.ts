@@ -204,11 +204,12 @@ describe('the bot over the Telegram stand-in', () => {
     );
     const names = (c: typeof publicMenu) =>
       ((c?.params.commands ?? []) as { command: string }[]).map((x) => x.command);
-    expect(names(publicMenu)).toEqual(['start', 'help', 'whoami']);
+    expect(names(publicMenu)).toEqual(['start', 'help', 'whoami', 'status']);
     expect(names(adminMenu)).toEqual([
       'start',
       'help',
       'whoami',
+      'status',
       'flags',
       'promote',
       'cancel',

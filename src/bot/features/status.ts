@@ -1,0 +1,57 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import type { BotContext, Feature } from '../context.js';
+import { requireAdmin } from '../guards/is-admin.js';
+import { renderShortStatus, renderStatus } from '../status/render.js';
+import { replyHistory, replyLogs } from './history.js';
+
+const keyboard = () =>
+  new InlineKeyboard()
+    .text('Refresh', 'status:refresh')
+    .text('History', 'status:history')
+    .text('Logs', 'status:logs');
+
+const composer = new Composer<BotContext>();
+
+/**
+ * /status: both environments, develop against main, CI and the open promotion, every
+ * source asked at once with its own deadline. Admins see everything; others the short
+ * form, or a refusal (STATUS_FOR_OTHERS=off).
+ */
+composer.command('status', async (ctx, next) => {
+  const status = ctx.deps.status;
+  if (!status) {
+    await ctx.reply('/status is not available on this instance.');
+    return;
+  }
+  if (!ctx.isAdmin) {
+    if (ctx.deps.config.statusForOthers === 'off') return requireAdmin('/status')(ctx, next);
+    await ctx.reply(renderShortStatus(await status.report()));
+    return;
+  }
+  await ctx.reply(renderStatus(await status.report()), { reply_markup: keyboard() });
+});
+
+composer.callbackQuery(/^status:(refresh|history|logs)$/, requireAdmin('status button'), async (ctx) => {
+  const action = ctx.match[1];
+  const status = ctx.deps.status;
+  const deploys = ctx.deps.deploys;
+  if (action === 'refresh' && status) {
+    await ctx.answerCallbackQuery({ text: 'Refreshed' });
+    await ctx
+      .editMessageText(renderStatus(await status.report()), { reply_markup: keyboard() })
+      .catch((error: { description?: string }) => {
+        if (!error.description?.includes('message is not modified')) throw error;
+      });
+    return;
+  }
+  if (!deploys)
+    return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
+  await ctx.answerCallbackQuery();
+  if (action === 'history') await replyHistory(ctx, deploys);
+  else await replyLogs(ctx, deploys, 50);
+});
+
+export const statusFeature: Feature = {
+  commands: [{ command: 'status', description: 'Both environments at a glance', access: 'everyone' }],
+  composer,
+};

@@ -1,0 +1,108 @@
+import { withDeadline } from '../../deadline.js';
+import type { AppEnv } from '../../environments.js';
+import type { CiState, Comparison } from '../../forge/forge.js';
+import type { Deployment } from '../../store/deployments.js';
+import type { HeldLock } from '../../store/locks.js';
+import type { Promotion } from '../../store/promotions.js';
+
+/** One source's answer, or why there is none. */
+export type Probe<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly why: string };
+
+/** Asks a source with its own deadline; a slow or failing one becomes "unknown — why". */
+export async function probe<T>(work: () => Promise<T>, ms: number): Promise<Probe<T>> {
+  try {
+    return { ok: true, value: await withDeadline(work(), ms) };
+  } catch (error) {
+    return { ok: false, why: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export interface ContainerFacts {
+  readonly name: string;
+  readonly state: string;
+  readonly health?: string;
+  readonly startedAt?: Date;
+  readonly sha?: string;
+  readonly cpuPercent?: number;
+  readonly memoryBytes?: number;
+  readonly memoryLimitBytes?: number;
+}
+
+/** What an instance publishes about itself for the other one's /status (see instance-registry). */
+export interface PublishedStatus {
+  readonly env: AppEnv;
+  readonly gitSha?: string;
+  readonly startedAt: string;
+  readonly container: string;
+  readonly health: {
+    readonly db: string;
+    readonly redis: string;
+    readonly telegram: string;
+    readonly status: string;
+  };
+  readonly lock?: { readonly owner: string; readonly reason: string; readonly expiresAt: string };
+  readonly deploying?: { readonly id: number; readonly step: string | null };
+  readonly last?: {
+    readonly id: number;
+    readonly status: string;
+    readonly sha: string | null;
+    readonly trigger: string;
+    readonly requestedBy: number | null;
+    readonly at: string;
+  };
+  readonly at: string;
+}
+
+export interface EnvironmentStatus {
+  readonly env: AppEnv;
+  readonly self: boolean;
+  readonly report: Probe<PublishedStatus>;
+  readonly container: Probe<ContainerFacts>;
+}
+
+export interface StatusReport {
+  readonly at: Date;
+  readonly environments: readonly EnvironmentStatus[];
+  readonly compare?: Probe<Comparison>;
+  readonly ci?: Probe<CiState>;
+  readonly promotion?: Probe<Promotion | undefined>;
+}
+
+/** What this instance knows of itself, as it publishes it. */
+export function ownStatus(input: {
+  env: AppEnv;
+  gitSha?: string;
+  startedAt: Date;
+  container: string;
+  health: PublishedStatus['health'];
+  lock?: HeldLock;
+  deploying?: Deployment;
+  last?: Deployment;
+  now?: Date;
+}): PublishedStatus {
+  const last = input.last;
+  return {
+    env: input.env,
+    gitSha: input.gitSha,
+    startedAt: input.startedAt.toISOString(),
+    container: input.container,
+    health: input.health,
+    lock: input.lock
+      ? { owner: input.lock.owner, reason: input.lock.reason, expiresAt: input.lock.expiresAt.toISOString() }
+      : undefined,
+    deploying: input.deploying ? { id: input.deploying.id, step: input.deploying.step } : undefined,
+    last: last
+      ? {
+          id: last.id,
+          status: last.status,
+          sha: last.sha,
+          trigger: last.trigger,
+          requestedBy: last.requestedBy,
+          at: (last.finishedAt ?? last.createdAt).toISOString(),
+        }
+      : undefined,
+    at: (input.now ?? new Date()).toISOString(),
+  };
+}
