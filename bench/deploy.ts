@@ -140,7 +140,7 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
     const status = (await deployments.get(bad.id))?.status;
     console.log(`  /rollback (image kept)  ${seconds(rollback)} from the tap to the old release verified`);
     console.log(
-      `  automatic rollback      ${status}; verify window until the previous container ran again: ${seconds(autoRollback)}`,
+      `  automatic rollback      ${status}: ${seconds(autoRollback)} from the start of verify to the previous container running again (the version falls sick 8 s after it starts; Docker checks every 2 s, 2 retries)`,
     );
   } finally {
     await removeTestResources(docker, run);
