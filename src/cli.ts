@@ -514,9 +514,16 @@ async function commandSandbox(
     baseImage: env.LUGH_BASE_IMAGE || (await localBaseImage(dockerClient)),
     embedded: { staging: !env.STAGING_DATABASE_URL, production: !env.PROD_DATABASE_URL },
   };
+  let demoApps: Promise<void> = Promise.resolve();
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     for (const instance of instances.reverse()) await instance.stop().catch(() => {});
-    if (services.docker.reachable) await removeSandboxApps(dockerClient, demo.id).catch(() => {});
+    if (services.docker.reachable) {
+      // A build still under way would create its containers after the removal: wait for it.
+      await withDeadline(demoApps, 20_000).catch(() => {});
+      await removeSandboxApps(dockerClient, demo.id).catch(() => {});
+    }
     await services.stop();
     if (!dirOption) rmSync(dir, { recursive: true, force: true });
   };
@@ -559,21 +566,27 @@ async function commandSandbox(
   );
   if (services.docker.reachable) {
     const forge = forgeOf(createConfig(sandboxInstanceEnv(services, 'staging', 'silent', demo)), sandboxLog);
-    try {
-      await startSandboxApps({
-        docker: dockerClient,
-        forge: forge!,
-        id: demo.id,
-        mainSha: await forge!.branchSha('main'),
-        baseImage: demo.baseImage,
-        logger: sandboxLog,
-      });
-      process.stdout.write('Demo app containers are up: /deploy, /rollback and /promote deploy them.\n');
-    } catch (error) {
-      process.stdout.write(
-        `The demo app containers could not be built (${error instanceof Error ? error.message : String(error)}); deploys will say there is no container. Everything else works.\n`,
-      );
-    }
+    demoApps = (async () => {
+      try {
+        const started = await startSandboxApps({
+          docker: dockerClient,
+          forge: forge!,
+          id: demo.id,
+          mainSha: await forge!.branchSha('main'),
+          baseImage: demo.baseImage,
+          logger: sandboxLog,
+          cancelled: () => stopping,
+        });
+        if (started)
+          process.stdout.write('Demo app containers are up: /deploy, /rollback and /promote deploy them.\n');
+      } catch (error) {
+        if (stopping) return;
+        process.stdout.write(
+          `The demo app containers could not be built (${error instanceof Error ? error.message : String(error)}); deploys will say there is no container. Everything else works.\n`,
+        );
+      }
+    })();
+    await demoApps;
   }
 }
 

@@ -15,7 +15,8 @@ export function sandboxDockerNames(id: string) {
 /**
  * The app containers the sandbox's two instances deploy: the seeded repository's main,
  * built once and run as each environment's container, so /deploy and a promotion's
- * production deploy go all the way on this machine. Removed by `remove`.
+ * production deploy go all the way on this machine. Removed by `removeSandboxApps`.
+ * Returns false when the sandbox began stopping first.
  */
 export async function startSandboxApps(options: {
   docker: Docker;
@@ -24,11 +25,14 @@ export async function startSandboxApps(options: {
   mainSha: string;
   baseImage?: string;
   logger: Logger;
-}) {
+  /** True once the sandbox is stopping: nothing more is created. */
+  cancelled: () => boolean;
+}): Promise<boolean> {
   const { docker, id } = options;
   const names = sandboxDockerNames(id);
   const builder = createImageBuilder({ docker, logger: options.logger, repository: names.repository });
   for (const env of ['staging', 'production'] as const) {
+    if (options.cancelled()) return false;
     const image = await builder.ensure({
       env,
       sha: options.mainSha,
@@ -43,6 +47,7 @@ export async function startSandboxApps(options: {
     });
     await container.start();
   }
+  return true;
 }
 
 /** Removes every container and image one sandbox run made. */

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumPresent, launchChromium } from '../helpers/chromium.js';
+import { createDockerClient } from '../helpers/docker.js';
 import { REPO_ROOT } from '../helpers/lugh-process.js';
 
 const chromium = chromiumPresent();
@@ -103,6 +104,11 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       await expect.poll(() => out, { timeout: 40_000 }).toContain('"msg":"stopped"');
       // Redis is stopped after the bots let go of it, not by the same Ctrl-C.
       expect(out).not.toContain('ECONNREFUSED');
+      // And the demo app containers it built are gone.
+      const prefix = out.match(/demo app containers (lugh-sandbox-[0-9a-f]+-)staging-app/)?.[1];
+      expect(prefix).toBeDefined();
+      const docker = createDockerClient();
+      expect(await docker.listContainers({ all: true, filters: { name: [`^/${prefix}`] } })).toEqual([]);
     },
     300_000,
   );
