@@ -144,6 +144,7 @@ function deployParts(
   config: Config,
   logger: Logger,
   parts: {
+    docker: Docker;
     pool: Pool;
     redis: Redis;
     queue: Queue<DeployJobData>;
@@ -168,7 +169,7 @@ function deployParts(
   const engine = createDeployEngine({
     config,
     logger,
-    docker: new Docker(),
+    docker: parts.docker,
     redis: parts.redis,
     queue: parts.queue,
     deployments,
@@ -197,9 +198,11 @@ export async function startInstance(
   const space = keyspace(config.redisPrefix);
   const forge = forgeOf(config, logger, options.resilientGitHub);
   const promotionRecords = createPromotionStore(pool, config.appEnv);
-  const statusDocker = new Docker();
+  // One Docker client for the deploy engine and /status.
+  const docker = new Docker();
   const otherPrefix = otherPrefixOf(config);
   const { deployments, locks, publishLock, notifier, engine } = deployParts(config, logger, {
+    docker,
     pool,
     redis,
     queue,
@@ -231,7 +234,7 @@ export async function startInstance(
       env: config.appEnv,
       own: () => selfStatus(),
       other: () => readStatus<PublishedStatus>(redis, otherPrefix),
-      container: (name) => containerFacts(statusDocker, name),
+      container: (name) => containerFacts(docker, name),
       github: forge,
       promotion: config.isStaging ? () => promotionRecords.inFlight() : undefined,
     }),
@@ -665,6 +668,7 @@ async function commandDeployRun(config: Config, deploymentId: number): Promise<v
   // The bot only speaks here (marked as staging, retried like every message); it takes no updates.
   const { bot } = createBot({ config, logger, audit: createAuditLog(pool, config.appEnv), redact });
   const { engine, notifier } = deployParts(config, logger, {
+    docker: new Docker(),
     pool,
     redis,
     queue,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Queue } from 'bullmq';
 import type Docker from 'dockerode';
 import type { Config } from '../config.js';
+import { ENVIRONMENTS } from '../environments.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { DeploymentStore } from '../store/deployments.js';
@@ -84,7 +85,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         source: deps.forge,
         deployments,
         enqueue,
-        pushBranch: config.flags.deploy_on_push ? (env === 'staging' ? 'develop' : 'main') : undefined,
+        pushBranch: config.flags.deploy_on_push ? ENVIRONMENTS[env].branch : undefined,
       })
     : undefined;
 

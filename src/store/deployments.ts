@@ -54,11 +54,8 @@ function toDeployment(r: Record<string, unknown>): Deployment {
 /** Deployment records; the database makes one GitHub Deployment exactly one deployment. */
 export function createDeploymentStore(pool: Pool) {
   return {
-    async setJob(id: number, jobId: string, githubDeploymentId?: number): Promise<void> {
-      await pool.query(
-        'UPDATE deployments SET job_id = $2, github_deployment_id = COALESCE($3, github_deployment_id) WHERE id = $1',
-        [id, jobId, githubDeploymentId ?? null],
-      );
+    async setJob(id: number, jobId: string): Promise<void> {
+      await pool.query('UPDATE deployments SET job_id = $2 WHERE id = $1', [id, jobId]);
     },
 
     /** Records a step as started (again, on a retried job). */

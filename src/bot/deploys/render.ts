@@ -15,16 +15,20 @@ const readable = (text: string) => (FULL_SHA.test(text) ? shortSha(text) : text)
 const MARK: Record<string, string> = { succeeded: '✅', failed: '❌', skipped: '⏭', running: '⏳' };
 const BAR = 10;
 
+const TRIGGER_TEXT: Record<Deployment['trigger'], string> = {
+  promotion: 'a promotion',
+  push: 'a push',
+  rollback: 'a rollback',
+  manual: 'hand',
+};
 const triggerText = (d: Deployment) =>
-  d.trigger === 'promotion'
-    ? 'a promotion'
-    : d.trigger === 'push'
-      ? 'a push'
-      : d.trigger === 'rollback'
-        ? 'a rollback'
-        : d.requestedBy
-          ? `user ${d.requestedBy}`
-          : 'hand';
+  d.trigger === 'manual' && d.requestedBy ? `user ${d.requestedBy}` : TRIGGER_TEXT[d.trigger];
+const RESULT_MARK: Record<string, string> = {
+  succeeded: '✅',
+  rolled_back: '↩️',
+  failed: '❌',
+  cancelled: '🚫',
+};
 
 /** The one progress message of a deployment: a bar and a line per step. */
 export function renderProgress(d: Deployment, steps: readonly StepRecord[]): string {
@@ -80,16 +84,7 @@ export function renderOutcome(
 export function renderHistory(env: string, rows: readonly Deployment[], now: Date = new Date()): string {
   if (rows.length === 0) return `No deployments of ${env} yet.`;
   const lines = rows.map((d) => {
-    const mark =
-      d.status === 'succeeded'
-        ? '✅'
-        : d.status === 'rolled_back'
-          ? '↩️'
-          : d.status === 'failed'
-            ? '❌'
-            : d.status === 'cancelled'
-              ? '🚫'
-              : '⏳';
+    const mark = RESULT_MARK[d.status] ?? '⏳';
     const took =
       d.startedAt && d.finishedAt
         ? ` · ${formatDuration(d.finishedAt.getTime() - d.startedAt.getTime())}`
