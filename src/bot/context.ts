@@ -1,6 +1,7 @@
 import type { ConversationData, ConversationFlavor, VersionedStateStorage } from '@grammyjs/conversations';
 import type { Composer, Context } from 'grammy';
 import type { Config } from '../config.js';
+import type { AuditReport } from '../doctor/audit.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { DeployControl } from './deploys/deploy-control.js';
@@ -20,6 +21,8 @@ export interface BotDeps {
   readonly status?: StatusService;
   /** This instance's deploys: /deploy, /lock, /history, /logs. Absent without a Docker engine. */
   readonly deploys?: DeployControl;
+  /** /doctor: the isolation audit of the Docker host both environments run on. */
+  readonly doctor?: { run(): Promise<AuditReport> };
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
 }

@@ -3,6 +3,7 @@ import { conversations } from '@grammyjs/conversations';
 import { type Api, Bot, GrammyError, HttpError } from 'grammy';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
 import { deployFeature } from './features/deploy.js';
+import { doctorFeature } from './features/doctor.js';
 import { flagsFeature } from './features/flags.js';
 import { helpFeature } from './features/help.js';
 import { historyFeature } from './features/history.js';
@@ -31,6 +32,7 @@ function features(deps: BotDeps): readonly Feature[] {
     rollbackFeature,
     lockFeature,
     historyFeature,
+    doctorFeature,
   ];
 }
 

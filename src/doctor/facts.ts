@@ -1,0 +1,155 @@
+// What the doctor audits: each environment's app container as the Docker engine describes
+// it, and the settings that container runs with.
+import type Docker from 'dockerode';
+import type { Config } from '../config.js';
+import { findContainer } from '../deployer/docker-helpers.js';
+import { type AppEnv, ENVIRONMENTS } from '../environments.js';
+import { flagKeys, flagVariable } from '../feature-flags.js';
+
+export type Settings = Readonly<Record<string, string | undefined>>;
+
+export interface EnvironmentFacts {
+  readonly env: AppEnv;
+  readonly containerName: string;
+  readonly container?: Docker.ContainerInspectInfo;
+  /** Why there is no container (no such container, no Docker engine). */
+  readonly missing?: string;
+  /** The environment's settings, from its container when there is one. */
+  readonly settings?: Settings;
+  /** Where the settings came from, for the evidence. */
+  readonly settingsFrom?: string;
+}
+
+/** Settings to use when an environment has no container (env files, this instance's own). */
+export type SettingsFallback = (env: AppEnv) => { settings: Settings; from: string } | undefined;
+
+/** A container's environment (`Config.Env`) as a map. */
+export function settingsOf(info: Docker.ContainerInspectInfo): Settings {
+  const settings: Record<string, string> = {};
+  for (const entry of info.Config.Env ?? []) {
+    const at = entry.indexOf('=');
+    if (at > 0) settings[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return settings;
+}
+
+export async function gatherFacts(input: {
+  docker?: Docker;
+  env: AppEnv;
+  containerName: string;
+  fallback?: SettingsFallback;
+}): Promise<EnvironmentFacts> {
+  const { env, containerName } = input;
+  let container: Docker.ContainerInspectInfo | undefined;
+  let missing: string | undefined;
+  if (!input.docker) missing = 'this process has no Docker engine to ask';
+  else {
+    try {
+      container = await findContainer(input.docker, containerName);
+      if (!container) missing = `there is no container ${containerName} on this Docker engine`;
+    } catch (error) {
+      missing = `the Docker engine did not answer: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  if (container)
+    return { env, containerName, container, settings: settingsOf(container), settingsFrom: containerName };
+  const fallback = input.fallback?.(env);
+  return { env, containerName, missing, settings: fallback?.settings, settingsFrom: fallback?.from };
+}
+
+/** A setting with the environment's default applied (REDIS_PREFIX, LUGH_HOME, PORT). */
+export function settingWithDefault(facts: EnvironmentFacts, key: 'REDIS_PREFIX' | 'LUGH_HOME' | 'PORT') {
+  const own = ENVIRONMENTS[facts.env];
+  const value = facts.settings?.[key]?.trim();
+  if (value) return value;
+  if (key === 'REDIS_PREFIX') return own.redisPrefix;
+  if (key === 'LUGH_HOME') return own.defaultHomeDir;
+  return String(own.defaultPort);
+}
+
+export interface DatabaseTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+export function databaseOf(facts: EnvironmentFacts): DatabaseTarget | undefined {
+  const url = facts.settings?.DATABASE_URL;
+  if (!url || !URL.canParse(url)) return undefined;
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+  };
+}
+
+/** Host `ip:port` pairs a container publishes (e.g. `127.0.0.1:3000`). */
+export function publishedPorts(info: Docker.ContainerInspectInfo): string[] {
+  const running = info.NetworkSettings?.Ports ?? {};
+  const declared = (info.HostConfig?.PortBindings ?? {}) as Record<
+    string,
+    Array<{ HostIp?: string; HostPort?: string }> | null
+  >;
+  const source = info.State.Running ? running : declared;
+  const out = new Set<string>();
+  for (const bindings of Object.values(source)) {
+    for (const b of bindings ?? []) {
+      if (b.HostPort) out.add(`${b.HostIp || '0.0.0.0'}:${b.HostPort}`);
+    }
+  }
+  return [...out];
+}
+
+export const networksOf = (info: Docker.ContainerInspectInfo): string[] =>
+  Object.keys(info.NetworkSettings?.Networks ?? {});
+
+export const nameOf = (info: Docker.ContainerInspectInfo): string => info.Name.replace(/^\//, '');
+
+/**
+ * A container by name, or by an alias on one of `networks`, as a host name on a Docker
+ * network would be resolved (e.g. `lugh-postgres` in a DATABASE_URL).
+ */
+export async function containerForHost(
+  docker: Docker,
+  host: string,
+  networks: readonly string[],
+): Promise<Docker.ContainerInspectInfo | undefined> {
+  const named = await findContainer(docker, host).catch(() => undefined);
+  if (named) return named;
+  for (const network of networks) {
+    const members = await docker
+      .getNetwork(network)
+      .inspect()
+      .then((n: { Containers?: Record<string, unknown> }) => Object.keys(n.Containers ?? {}))
+      .catch(() => [] as string[]);
+    for (const id of members) {
+      const info = await findContainer(docker, id).catch(() => undefined);
+      const aliases = Object.values(info?.NetworkSettings?.Networks ?? {}).flatMap((n) => n.Aliases ?? []);
+      if (info && aliases.includes(host)) return info;
+    }
+  }
+  return undefined;
+}
+
+/** The first address a container has on any network (the Docker host routes to it). */
+export function addressOf(info: Docker.ContainerInspectInfo): string | undefined {
+  return Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
+}
+
+/** An instance's configuration as the settings a container of it would carry. */
+export function settingsFromConfig(config: Config): Settings {
+  return {
+    APP_ENV: config.appEnv,
+    DATABASE_URL: config.databaseUrl,
+    REDIS_PREFIX: config.redisPrefix,
+    LUGH_HOME: config.home,
+    PORT: String(config.port),
+    TELEGRAM_BOT_TOKEN: config.telegram.token,
+    ...Object.fromEntries(flagKeys.map((key) => [flagVariable(key), String(config.flags[key])])),
+  };
+}
