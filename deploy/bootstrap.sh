@@ -153,3 +153,4 @@ done
 step "done"
 docker ps --filter "name=lugh-" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
 echo "Health: curl -fsS http://127.0.0.1:3001/healthz (staging), http://127.0.0.1:3000/healthz (production)"
+echo "Isolation audit: docker run --rm --network lugh-staging-data -v /var/run/docker.sock:/var/run/docker.sock --group-add \"\$(stat -c %g /var/run/docker.sock)\" lugh:prod-$sha doctor"

@@ -9,8 +9,15 @@ export function sandboxDockerNames(id: string) {
   return {
     repository: `lugh-sandbox-${id}`,
     container: (env: AppEnv) => `lugh-sandbox-${id}-${env === 'staging' ? 'staging' : 'prod'}-app`,
+    network: (env: AppEnv) => `lugh-sandbox-${id}-${env === 'staging' ? 'staging' : 'prod'}-net`,
   };
 }
+
+/** As docker-compose.*.yml sets them: production has priority (see /doctor). */
+const LIMITS: Record<AppEnv, { NanoCpus: number; Memory: number; CpuShares: number; OomScoreAdj: number }> = {
+  staging: { NanoCpus: 0.5e9, Memory: 384 * 2 ** 20, CpuShares: 256, OomScoreAdj: 500 },
+  production: { NanoCpus: 1.5e9, Memory: 768 * 2 ** 20, CpuShares: 1024, OomScoreAdj: 0 },
+};
 
 /**
  * The app containers the sandbox's two instances deploy: the seeded repository's main,
@@ -39,18 +46,21 @@ export async function startSandboxApps(options: {
       tarball: () => options.forge.tarball(options.mainSha),
       buildArgs: options.baseImage ? { BASE_IMAGE: options.baseImage } : undefined,
     });
+    // Each on its own network with the compose files' limits, as the real containers are.
+    await docker.createNetwork({ Name: names.network(env), Labels: { 'lugh.sandbox': id } });
     const container = await docker.createContainer({
       name: names.container(env),
       Image: image.tag,
       Env: [`APP_ENV=${env}`, `GIT_SHA=${options.mainSha}`],
       Labels: { 'lugh.sandbox': id },
+      HostConfig: { NetworkMode: names.network(env), ...LIMITS[env] },
     });
     await container.start();
   }
   return true;
 }
 
-/** Removes every container and image one sandbox run made. */
+/** Removes every container, network and image one sandbox run made. */
 export async function removeSandboxApps(docker: Docker, id: string): Promise<void> {
   const names = sandboxDockerNames(id);
   const containers = await docker.listContainers({ all: true, filters: { name: [`^/lugh-sandbox-${id}-`] } });
@@ -58,6 +68,11 @@ export async function removeSandboxApps(docker: Docker, id: string): Promise<voi
     await docker
       .getContainer(c.Id)
       .remove({ force: true })
+      .catch(() => {});
+  for (const network of await docker.listNetworks({ filters: { label: [`lugh.sandbox=${id}`] } }))
+    await docker
+      .getNetwork(network.Id)
+      .remove()
       .catch(() => {});
   for (const image of await docker.listImages({ filters: { reference: [`${names.repository}:*`] } })) {
     await docker

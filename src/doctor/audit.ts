@@ -43,6 +43,8 @@ export interface AuditOptions {
   readonly containers?: Partial<Record<AppEnv, string>>;
   /** Settings for an environment whose container is missing. */
   readonly fallback?: SettingsFallback;
+  /** Settings that win over the containers' (the sandbox, whose instances are processes). */
+  readonly settings?: SettingsFallback;
   /** Each check's deadline. */
   readonly timeoutMs?: number;
 }
@@ -83,7 +85,7 @@ function settingsOf(f: EnvironmentFacts) {
   );
 }
 
-const from = (f: EnvironmentFacts) => (f.container ? '' : ` (from ${f.settingsFrom})`);
+const from = (f: EnvironmentFacts) => (f.settingsFrom === f.containerName ? '' : ` (from ${f.settingsFrom})`);
 const list = (items: readonly string[]) => (items.length ? items.join(', ') : 'none');
 
 /** Equal, or one a `:`/`/`-separated part of the other: both name the same keys or files. */
@@ -385,7 +387,13 @@ export const CHECK_IDS = CHECKS.map((c) => c.id);
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const name = (env: AppEnv) => options.containers?.[env] ?? ENVIRONMENTS[env].appContainer;
   const gather = (env: AppEnv) =>
-    gatherFacts({ docker: options.docker, env, containerName: name(env), fallback: options.fallback });
+    gatherFacts({
+      docker: options.docker,
+      env,
+      containerName: name(env),
+      settings: options.settings,
+      fallback: options.fallback,
+    });
   const [staging, production] = await Promise.all([gather('staging'), gather('production')]);
   // Evidence may quote a setting; secrets of either environment never reach the output.
   const secrets = [staging, production].flatMap((f) => {

@@ -37,6 +37,8 @@ export async function gatherFacts(input: {
   docker?: Docker;
   env: AppEnv;
   containerName: string;
+  /** Settings that win over the container's (the sandbox: its instances run as processes). */
+  settings?: SettingsFallback;
   fallback?: SettingsFallback;
 }): Promise<EnvironmentFacts> {
   const { env, containerName } = input;
@@ -51,10 +53,10 @@ export async function gatherFacts(input: {
       missing = `the Docker engine did not answer: ${error instanceof Error ? error.message : String(error)}`;
     }
   }
-  if (container)
-    return { env, containerName, container, settings: settingsOf(container), settingsFrom: containerName };
-  const fallback = input.fallback?.(env);
-  return { env, containerName, missing, settings: fallback?.settings, settingsFrom: fallback?.from };
+  const given =
+    input.settings?.(env) ??
+    (container ? { settings: settingsOf(container), from: containerName } : input.fallback?.(env));
+  return { env, containerName, container, missing, settings: given?.settings, settingsFrom: given?.from };
 }
 
 /** A setting with the environment's default applied (REDIS_PREFIX, LUGH_HOME, PORT). */

@@ -99,6 +99,17 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       expect(await prod.filter({ hasText: '🚀 Deploy #1' }).count()).toBe(1);
       await page.screenshot({ path: 'tests/artifacts/sandbox-deploy.png', fullPage: true });
 
+      // /doctor audits the demo containers (own networks, the compose files' limits) and the
+      // two instances' settings.
+      await composer.fill('/doctor');
+      await composer.press('Enter');
+      const audit = prod.filter({ hasText: 'Isolation audit' });
+      await audit.waitFor({ timeout: 30_000 });
+      const auditText = (await audit.textContent()) ?? '';
+      expect(auditText).toContain('✅ The apps share no network and cannot resolve or reach each other');
+      expect(auditText).toContain('✅ Bot tokens differ');
+      expect(auditText).toContain('✅ Resource limits give production priority');
+
       // Ctrl-C stops everything the sandbox started, in order, and says so.
       process.kill(-sandbox.pid!, 'SIGINT');
       await expect.poll(() => out, { timeout: 40_000 }).toContain('"msg":"stopped"');
@@ -109,6 +120,7 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       expect(prefix).toBeDefined();
       const docker = createDockerClient();
       expect(await docker.listContainers({ all: true, filters: { name: [`^/${prefix}`] } })).toEqual([]);
+      expect((await docker.listNetworks()).filter((n) => n.Name.startsWith(prefix!))).toEqual([]);
     },
     300_000,
   );

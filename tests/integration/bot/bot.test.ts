@@ -3,6 +3,8 @@ import { createBot } from '../../../src/bot/create-bot.js';
 import { publishCommands } from '../../../src/bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from '../../../src/bot/telegram-runtime.js';
 import { type Config, secretsOf } from '../../../src/config.js';
+import { runAudit } from '../../../src/doctor/audit.js';
+import { settingsFromConfig } from '../../../src/doctor/facts.js';
 import { createLogger } from '../../../src/logger.js';
 import { createRedactor } from '../../../src/redact.js';
 import { startTelegramStandIn } from '../../../src/sandbox/telegram/index.js';
@@ -34,7 +36,20 @@ async function startBot(tg: StandIn, appEnv: 'staging' | 'production', db: TestD
   await runMigrations({ databaseUrl: config.databaseUrl, logger });
   const pool = createPool(config.databaseUrl, 'bot-test');
   const audit = createAuditLog(pool, config.appEnv);
-  const deps = { config, logger, audit, redact: createRedactor(secretsOf(config)) };
+  const deps = {
+    config,
+    logger,
+    audit,
+    redact: createRedactor(secretsOf(config)),
+    // The real audit with no Docker engine and only this instance's own settings.
+    doctor: {
+      run: () =>
+        runAudit({
+          fallback: (env) =>
+            env === appEnv ? { settings: settingsFromConfig(config), from: 'this instance' } : undefined,
+        }),
+    },
+  };
   const { bot, commands } = createBot(deps);
   const runtime = startTelegramRuntime(bot, {
     logger,
@@ -219,6 +234,7 @@ describe('the bot over the Telegram stand-in', () => {
       'unlock',
       'history',
       'logs',
+      'doctor',
     ]);
   });
 
@@ -228,6 +244,19 @@ describe('the bot over the Telegram stand-in', () => {
     expect(reply.text).toContain('Role: admin');
     const sends = tg.calls(TOKENS.production).filter((c) => c.method === 'sendMessage');
     expect(sends.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('/doctor gives an admin every check with its evidence and fix, and refuses anyone else', async () => {
+    const report = await say(TOKENS.production, admin, '/doctor');
+    expect(report.text).toMatch(/^🩺 Isolation audit of lugh-staging-app and lugh-prod-app: ❌ \d+ failed/);
+    expect(report.text).toContain('❌ The apps share no network and cannot resolve or reach each other');
+    expect(report.text).toContain('production: this process has no Docker engine to ask');
+    expect(report.text).toContain('Fix: start production: docker-compose -p lugh-prod');
+    // The other environment has no container and no settings here: said, not guessed.
+    expect(report.text).toContain('staging: no settings to read');
+    expect(report.text).not.toContain(TOKENS.production.split(':')[1]);
+    const refused = await say(TOKENS.production, stranger, '/doctor');
+    expect(refused.text).toContain('⛔ /doctor is for lugh admins only');
   });
 
   it('answers an unknown command with a pointer to /help', async () => {
