@@ -78,6 +78,16 @@ export interface Config {
     /** `pg_dump` before a production deploy, or `off` (recorded as skipped, with the reason). */
     readonly backup: 'pg_dump' | 'off';
   };
+  /** Where deploy results, health changes, failed promotions and expired locks are announced. */
+  readonly notify: {
+    /** NOTIFY_CHAT_ID, or the first admin's private chat. */
+    readonly chatId: number;
+    readonly healthIntervalMs: number;
+    /** Consecutive bad health samples before an environment is announced as degraded. */
+    readonly degradedAfter: number;
+    /** Consecutive good samples before it is announced as recovered. */
+    readonly recoveredAfter: number;
+  };
   /** Non-fatal notes found while parsing (e.g. a flag switched off by its dependency). */
   readonly warnings: readonly string[];
 }
@@ -216,6 +226,17 @@ const schema = z.object({
   DEPLOY_BACKUP: optional(z.string()).pipe(
     z.enum(['pg_dump', 'off'], { message: 'must be pg_dump or off' }).optional(),
   ),
+  NOTIFY_CHAT_ID: optional(
+    z
+      .string()
+      .regex(
+        /^-?\d{1,16}$/,
+        'must be a Telegram chat id: a user id, or a group id such as -1001234567890 (empty: the first of ADMIN_IDS)',
+      ),
+  ),
+  NOTIFY_HEALTH_INTERVAL_SECONDS: count('20', 'seconds'),
+  NOTIFY_DEGRADED_AFTER: count('3', 'health samples'),
+  NOTIFY_RECOVERED_AFTER: count('2', 'health samples'),
 });
 
 function expandHome(dir: string): string {
@@ -385,6 +406,12 @@ export function createConfig(env: Readonly<Record<string, string | undefined>> =
       keepBackups: raw.BACKUP_KEEP,
       backup: raw.DEPLOY_BACKUP ?? 'pg_dump',
     },
+    notify: {
+      chatId: raw.NOTIFY_CHAT_ID ? Number(raw.NOTIFY_CHAT_ID) : Number(raw.ADMIN_IDS.split(',')[0]!.trim()),
+      healthIntervalMs: raw.NOTIFY_HEALTH_INTERVAL_SECONDS * 1000,
+      degradedAfter: raw.NOTIFY_DEGRADED_AFTER,
+      recoveredAfter: raw.NOTIFY_RECOVERED_AFTER,
+    },
     warnings,
   };
 }
@@ -452,6 +479,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
     DEPLOY_KEEP_IMAGES: config.deploy.keepImages,
     BACKUP_KEEP: config.deploy.keepBackups,
     DEPLOY_BACKUP: config.deploy.backup,
+    NOTIFY_CHAT_ID: config.notify.chatId,
+    NOTIFY_HEALTH_INTERVAL_SECONDS: config.notify.healthIntervalMs / 1000,
+    NOTIFY_DEGRADED_AFTER: config.notify.degradedAfter,
+    NOTIFY_RECOVERED_AFTER: config.notify.recoveredAfter,
     flags: Object.fromEntries(
       config.flagDetails.map((f) => [
         f.key,

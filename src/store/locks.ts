@@ -43,6 +43,19 @@ export function createLockStore(pool: Pool, options: { onChange?: () => Promise<
     },
 
     /**
+     * Locks whose expiry passed within the last `withinMs` while their row is still there:
+     * nobody released them (a /lock that ran out, or a deployment that stopped renewing).
+     */
+    async expiredUnreleased(withinMs: number): Promise<HeldLock[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM locks WHERE expires_at <= now()
+           AND expires_at > now() - make_interval(secs => $1::double precision / 1000) ORDER BY expires_at`,
+        [withinMs],
+      );
+      return rows.map(toLock);
+    },
+
+    /**
      * Takes the lock, or renews it when `owner` already holds it. Returns the holder when
      * someone else does.
      */

@@ -217,6 +217,16 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
       return rows[0] ? toPromotion(rows[0]) : undefined;
     },
 
+    /** Promotions that ended in one of `statuses` within the last `withinMs`, oldest first. */
+    async endedRecently(statuses: readonly PromotionStatus[], withinMs: number): Promise<Promotion[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM promotions WHERE status = ANY($1)
+           AND finished_at > now() - make_interval(secs => $2::double precision / 1000) ORDER BY id`,
+        [statuses, withinMs],
+      );
+      return rows.map(toPromotion);
+    },
+
     async waitingForCi(): Promise<Promotion[]> {
       const { rows } = await pool.query(`SELECT * FROM promotions WHERE status = 'waiting_ci' ORDER BY id`);
       return rows.map(toPromotion);

@@ -1,0 +1,168 @@
+import { type Api, GrammyError, HttpError } from 'grammy';
+import type { Logger } from '../../logger.js';
+import type { NotificationOutbox, OutboxRow } from '../../store/notifications.js';
+
+export interface OutboxSenderOptions {
+  /** An Api without in-process retries of its own (see createNotificationApi). */
+  readonly api: Api;
+  readonly outbox: NotificationOutbox;
+  readonly logger: Logger;
+  readonly redact: (text: string) => string;
+  /** How often due rows are looked for. */
+  readonly pollMs?: number;
+  /** Rows taken per round. */
+  readonly batch?: number;
+  /** How long a claimed row is left to this sender before another may take it. */
+  readonly leaseMs?: number;
+  /** Backoff after a refusal without retry_after: initial, doubled per attempt, capped. */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** A row is given up when it is older than this (Telegram's own update lifetime) ... */
+  readonly maxAgeMs?: number;
+  /** ... or after this many refused attempts. */
+  readonly maxAttempts?: number;
+}
+
+export const NOTIFICATION_MAX_AGE_MS = 24 * 60 * 60_000;
+
+/** The retry wait Telegram asks for (at least a second, so a full batch cannot spin), or undefined. */
+function retryAfterMs(error: unknown): number | undefined {
+  if (!(error instanceof GrammyError) || error.error_code !== 429) return undefined;
+  const seconds = error.parameters.retry_after;
+  return typeof seconds === 'number' ? Math.max(1_000, seconds * 1000) : 5_000;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
+  if (error instanceof HttpError) return `network: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Sends the outbox. Each row is sent on its own: a refusal (429, a user who blocked the
+ * bot, a chat that does not exist, the network) is recorded with the time of the next
+ * attempt, and the sender goes on with the other rows. A 429 also holds back the rest of
+ * that chat's rows until its retry_after has passed.
+ */
+export function createOutboxSender(options: OutboxSenderOptions) {
+  const { api, outbox } = options;
+  const log = options.logger.child({ component: 'notifications' });
+  const pollMs = options.pollMs ?? 2_000;
+  const batch = options.batch ?? 20;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const backoff = options.backoff ?? { initialMs: 5_000, maxMs: 30 * 60_000 };
+  const maxAgeMs = options.maxAgeMs ?? NOTIFICATION_MAX_AGE_MS;
+  const maxAttempts = options.maxAttempts ?? 50;
+  let stopped = false;
+
+  const sendOne = async (row: OutboxRow, pausedChats: Map<number, number>) => {
+    const age = Date.now() - row.createdAt.getTime();
+    if (age > maxAgeMs) {
+      await outbox.giveUp(
+        row.id,
+        `${row.lastError ?? 'not sent'}; given up after ${Math.round(age / 60_000)} min`,
+      );
+      log.warn(
+        { key: row.dedupKey, chatId: row.chatId, attempts: row.attempts, lastError: row.lastError },
+        'notification given up: too old',
+      );
+      return;
+    }
+    const pausedUntil = pausedChats.get(row.chatId);
+    if (pausedUntil !== undefined) {
+      await outbox.postpone(row.id, pausedUntil - Date.now());
+      return;
+    }
+    let messageId: number;
+    try {
+      const sent = await api.sendMessage(row.chatId, row.text, {
+        parse_mode: 'HTML',
+        link_preview_options: { is_disabled: true },
+      });
+      messageId = sent.message_id;
+    } catch (error) {
+      const reason = options.redact(describe(error));
+      const attempts = row.attempts + 1;
+      const asked = retryAfterMs(error);
+      if (asked === undefined && attempts >= maxAttempts) {
+        await outbox.giveUp(row.id, reason);
+        log.warn({ key: row.dedupKey, chatId: row.chatId, attempts, reason }, 'notification given up');
+        return;
+      }
+      const wait = asked ?? Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(row.attempts, 20));
+      if (asked !== undefined) pausedChats.set(row.chatId, Date.now() + wait);
+      await outbox.markFailed(row.id, reason, wait);
+      log.warn(
+        { key: row.dedupKey, chatId: row.chatId, attempts, reason, retryInMs: wait },
+        'notification refused; will retry',
+      );
+      return;
+    }
+    // Sent but not recorded (Postgres gone this instant): the row is due again after the
+    // lease and sent a second time. At least once, never silently lost.
+    await outbox.markSent(row.id, messageId);
+    log.debug({ key: row.dedupKey, chatId: row.chatId }, 'notification sent');
+  };
+
+  /** One round: sends what is due now; returns how many rows it took. */
+  const sendDue = async (): Promise<number> => {
+    const rows = await outbox.claimDue(batch, leaseMs);
+    const pausedChats = new Map<number, number>();
+    for (const row of rows) {
+      if (stopped) {
+        // Handed back at once rather than after the lease.
+        await outbox.postpone(row.id, 0);
+        continue;
+      }
+      await sendOne(row, pausedChats).catch((error: unknown) =>
+        log.warn({ err: error, key: row.dedupKey }, 'could not record a notification attempt'),
+      );
+    }
+    return rows.length;
+  };
+
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  return {
+    sendDue,
+
+    start() {
+      if (loop) return;
+      stopped = false;
+      loop = (async () => {
+        while (!stopped) {
+          try {
+            // A full batch suggests more is due: go on at once.
+            if ((await sendDue()) >= batch) continue;
+          } catch (error) {
+            log.warn({ err: error }, 'notifications: could not read the outbox');
+          }
+          if (!stopped) await sleep(pollMs);
+        }
+      })();
+    },
+
+    /** Looks for due rows now (something was just queued). */
+    wake() {
+      wake?.();
+    },
+
+    /** Ends the loop after the row being sent; rows not sent stay due for the next start. */
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+      loop = undefined;
+    },
+  };
+}
+
+export type OutboxSender = ReturnType<typeof createOutboxSender>;

@@ -1,0 +1,125 @@
+import type { Pool } from './pool.js';
+
+export interface OutboxRow {
+  readonly id: number;
+  readonly dedupKey: string;
+  readonly chatId: number;
+  readonly text: string;
+  readonly createdAt: Date;
+  readonly attempts: number;
+  readonly sentAt: Date | null;
+  readonly messageId: number | null;
+  readonly lastError: string | null;
+  readonly gaveUpAt: Date | null;
+}
+
+function toRow(r: Record<string, unknown>): OutboxRow {
+  return {
+    id: Number(r.id),
+    dedupKey: r.dedup_key as string,
+    chatId: Number(r.chat_id),
+    text: r.text as string,
+    createdAt: r.created_at as Date,
+    attempts: Number(r.attempts),
+    sentAt: (r.sent_at as Date | null) ?? null,
+    messageId: r.message_id === null ? null : Number(r.message_id),
+    lastError: (r.last_error as string | null) ?? null,
+    gaveUpAt: (r.gave_up_at as Date | null) ?? null,
+  };
+}
+
+const secs = (ms: number) => Math.max(0, ms) / 1000;
+
+/**
+ * The notification outbox in Postgres. `enqueue` is idempotent on the key, which is what
+ * keeps an event from being announced twice across restarts and processes.
+ */
+export function createNotificationOutbox(pool: Pool) {
+  return {
+    /** Queues a notification; false when one with this key exists already (sent or not). */
+    async enqueue(dedupKey: string, chatId: number, text: string): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        'INSERT INTO notifications (dedup_key, chat_id, text) VALUES ($1, $2, $3) ON CONFLICT (dedup_key) DO NOTHING',
+        [dedupKey, chatId, text],
+      );
+      return rowCount === 1;
+    },
+
+    /**
+     * Takes up to `limit` due rows, oldest first, and moves their next attempt `leaseMs`
+     * ahead: another sender skips them meanwhile, and a sender that dies mid-send leaves
+     * them due again once the lease has passed.
+     */
+    async claimDue(limit: number, leaseMs: number): Promise<OutboxRow[]> {
+      const { rows } = await pool.query(
+        `UPDATE notifications SET next_attempt_at = now() + make_interval(secs => $2)
+         WHERE id IN (
+           SELECT id FROM notifications
+           WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= now()
+           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [limit, secs(leaseMs)],
+      );
+      return rows.map(toRow).sort((a, b) => a.id - b.id);
+    },
+
+    async markSent(id: number, messageId: number): Promise<void> {
+      await pool.query(
+        `UPDATE notifications SET sent_at = now(), message_id = $2, attempts = attempts + 1, last_error = NULL
+         WHERE id = $1`,
+        [id, messageId],
+      );
+    },
+
+    /** Records a refused attempt and when to try again. */
+    async markFailed(id: number, error: string, retryInMs: number): Promise<void> {
+      await pool.query(
+        `UPDATE notifications SET attempts = attempts + 1, last_error = $2,
+           next_attempt_at = now() + make_interval(secs => $3)
+         WHERE id = $1`,
+        [id, error.slice(0, 500), secs(retryInMs)],
+      );
+    },
+
+    /** Moves a claimed row to a later attempt without counting one (its chat is paused). */
+    async postpone(id: number, retryInMs: number): Promise<void> {
+      await pool.query(
+        'UPDATE notifications SET next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1',
+        [id, secs(retryInMs)],
+      );
+    },
+
+    async giveUp(id: number, error: string): Promise<void> {
+      await pool.query(
+        'UPDATE notifications SET gave_up_at = now(), last_error = $2 WHERE id = $1 AND sent_at IS NULL',
+        [id, error.slice(0, 500)],
+      );
+    },
+
+    /**
+     * Forgets finished rows older than `olderThanMs`. Keys must outlive every window in
+     * which their event can be seen again (the sources look back at most 24 h).
+     */
+    async prune(olderThanMs: number): Promise<number> {
+      const { rowCount } = await pool.query(
+        `DELETE FROM notifications WHERE (sent_at IS NOT NULL OR gave_up_at IS NOT NULL)
+           AND created_at < now() - make_interval(secs => $1)`,
+        [secs(olderThanMs)],
+      );
+      return rowCount ?? 0;
+    },
+
+    async get(dedupKey: string): Promise<OutboxRow | undefined> {
+      const { rows } = await pool.query('SELECT * FROM notifications WHERE dedup_key = $1', [dedupKey]);
+      return rows[0] ? toRow(rows[0]) : undefined;
+    },
+
+    /** Every row, oldest first (tests, diagnosis). */
+    async all(): Promise<OutboxRow[]> {
+      const { rows } = await pool.query('SELECT * FROM notifications ORDER BY id');
+      return rows.map(toRow);
+    },
+  };
+}
+
+export type NotificationOutbox = ReturnType<typeof createNotificationOutbox>;

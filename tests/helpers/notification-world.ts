@@ -1,0 +1,74 @@
+// A world for notification tests: a migrated database (pools opened and closed at will, as
+// a restarted process would), the Telegram stand-in with one bot, and its users' chats.
+import type { Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { runMigrations } from '../../src/store/migrate.js';
+import { createPool, type Pool } from '../../src/store/pool.js';
+import { ADMIN_ID, instanceConfig } from './instance-env.js';
+import { createTestDatabase, type TestDatabase } from './services.js';
+
+export const quiet = createLogger({ level: 'silent', secrets: [] });
+
+export interface NotificationWorld {
+  readonly tg: TelegramStandIn;
+  readonly db: TestDatabase;
+  readonly token: string;
+  readonly config: Config;
+  /** A new pool on the world's database (closed by close()). */
+  pool(): Pool;
+  /** The user writes /start to the bot, so the bot may write to them. */
+  start(userId: number): void;
+  /** The texts of the bot's messages in a chat, oldest first. */
+  botTexts(chatId: number): string[];
+  close(): Promise<void>;
+}
+
+export async function createNotificationWorld(options: {
+  appEnv?: 'staging' | 'production';
+  token: string;
+  extra?: Record<string, string>;
+}): Promise<NotificationWorld> {
+  const appEnv = options.appEnv ?? 'staging';
+  const tg = await startTelegramStandIn();
+  tg.registerBot({ token: options.token, username: 'LughNotifyBot', firstName: 'Lugh' });
+  const db = await createTestDatabase(appEnv === 'staging' ? 'staging_lugh' : 'prod_lugh');
+  await runMigrations({ databaseUrl: db.url, logger: quiet });
+  const config = instanceConfig({
+    appEnv,
+    databaseUrl: db.url,
+    apiRoot: tg.apiRoot,
+    token: options.token,
+    extra: options.extra,
+  });
+  const pools: Pool[] = [];
+  return {
+    tg,
+    db,
+    token: options.token,
+    config,
+    pool() {
+      const pool = createPool(db.url, 'notifications-test');
+      pools.push(pool);
+      return pool;
+    },
+    start(userId = ADMIN_ID) {
+      tg.sendText({
+        token: options.token,
+        chat: { id: userId, type: 'private' },
+        from: { id: userId, first_name: `User${userId}` },
+        text: '/start',
+      });
+    },
+    botTexts(chatId) {
+      return tg
+        .transcript(options.token, chatId)
+        .flatMap((e) => (e.kind === 'bot_message' && e.text !== undefined ? [e.text] : []));
+    },
+    async close() {
+      await Promise.allSettled(pools.map((p) => p.end()));
+      await tg.close();
+      await db.drop();
+    },
+  };
+}
