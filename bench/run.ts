@@ -1,4 +1,5 @@
-// npm run bench: figures for lugh's start-up, health endpoint, shutdown and idle cost.
+// npm run bench: figures for lugh's start-up, health endpoint, shutdown and idle cost, then
+// /status, /promote and the deploy engine (bench/status.ts, promote.ts, deploy.ts).
 // Starts its own throwaway Postgres and Redis (as the test suite does, or uses
 // TEST_DATABASE_URL / TEST_REDIS_URL), the Telegram stand-in, and real `lugh start` processes.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
 import { benchDeploys } from './deploy.js';
 import { benchPromotion } from './promote.js';
+import { benchStatus } from './status.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
@@ -127,6 +129,7 @@ async function main() {
       `  idle long polling      ${(idleCpu * 100).toFixed(2)} % of a core over ${IDLE_SECONDS} s, RSS ${rss.toFixed(0)} MiB`,
     );
 
+    await benchStatus(urls.databaseUrl!, urls.redisUrl!);
     await benchPromotion(urls.databaseUrl!, urls.redisUrl!);
     await benchDeploys(urls.databaseUrl!, urls.redisUrl!);
   } finally {

@@ -251,6 +251,34 @@ export function createForge(client: GitHubClient, repo: RepoRef) {
       return Buffer.from(data as ArrayBuffer);
     },
 
+    /**
+     * The tags pointing at a commit. GitHub finds no tag by commit, so this reads the tag
+     * list in GitHub's order up to `maxTags`; `complete` is false when it stopped before the end.
+     */
+    async tagsAt(sha: string, maxTags = 300): Promise<{ tags: string[]; complete: boolean }> {
+      const tags: string[] = [];
+      let seen = 0;
+      const pages = octokit.paginate.iterator(octokit.rest.repos.listTags, { ...base, per_page: 100 });
+      try {
+        for await (const { data } of pages) {
+          for (const tag of data) if (tag.commit.sha === sha) tags.push(tag.name);
+          seen += data.length;
+          if (seen >= maxTags) return { tags, complete: data.length < 100 };
+        }
+      } catch (error) {
+        throw classifyGitHubError(error);
+      }
+      return { tags, complete: true };
+    },
+
+    /** When a commit was made: its committer date (for a merge, when it was merged). */
+    async commitDate(sha: string): Promise<Date> {
+      const { data } = await github(() => octokit.rest.repos.getCommit({ ...base, ref: sha, per_page: 1 }));
+      const date = data.commit.committer?.date ?? data.commit.author?.date;
+      if (!date) throw new Error(`GitHub gives no date for commit ${sha.slice(0, 7)}`);
+      return new Date(date);
+    },
+
     async latestReleaseTag(): Promise<string | undefined> {
       try {
         const { data } = await octokit.rest.repos.getLatestRelease(base);

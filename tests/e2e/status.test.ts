@@ -1,12 +1,18 @@
 // /status: both environments, develop against main, CI and the open promotion, each
 // source asked at once with its own deadline, so a dead or hanging one is "unknown — why".
+// Each source is taken down in turn; the reply still comes with everything else in it.
+import Docker from 'dockerode';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Instance, startInstance } from '../../src/cli.js';
+import { ownStatus } from '../../src/bot/status/status-report.js';
+import { type Instance, type InstanceOptions, startInstance } from '../../src/cli.js';
 import { createConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../src/sandbox/github/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { publishStatus } from '../../src/store/instance-registry.js';
+import { closeRedis, createRedis } from '../../src/store/redis.js';
 import {
   createDockerClient,
   dockerAvailable,
@@ -16,7 +22,7 @@ import {
 } from '../helpers/docker.js';
 import { ADMIN_ID, instanceEnv, STRANGER_ID } from '../helpers/instance-env.js';
 import { startSeededGitHub } from '../helpers/seeded-github.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
 const docker = createDockerClient();
 const engine = await dockerAvailable(docker);
@@ -27,18 +33,25 @@ const TOKENS = {
 const GITHUB_TOKEN = 'ghs_statusTestToken';
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
+/** A Docker engine that is not there: every call fails to connect. */
+const DEAD_SOCKET = '/nonexistent/lugh-status-test/docker.sock';
+/** Docker's CPU figure: over the engine's last second, or over the time since the last look. */
+const CPU = String.raw`CPU \d+\.\d %( over [^·]+)?`;
 
 describe('/status', () => {
   const run = uniqueName('lugh-test-status');
   let tg: TelegramStandIn;
   let gh: GitHubStandIn;
-  const dbs: TestDatabase[] = [];
+  // Staging runs develop's head (untagged), production main's head (released as v1.0.0).
+  let sha: { staging: string; production: string };
+  const short = (env: 'staging' | 'production') => sha[env].slice(0, 7);
+  const dbs: Partial<Record<'staging' | 'production', TestDatabase>> = {};
   const instances: Instance[] = [];
   const sub = run.slice(-8);
 
-  const start = async (env: 'staging' | 'production') => {
+  const start = async (env: 'staging' | 'production', options: InstanceOptions = {}) => {
     const db = await createTestDatabase(env === 'staging' ? 'staging_lugh' : 'prod_lugh');
-    dbs.push(db);
+    dbs[env] = db;
     const config = createConfig(
       instanceEnv({
         appEnv: env,
@@ -52,13 +65,14 @@ describe('/status', () => {
           GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
           GITHUB_API_URL: gh.apiUrl,
           DEPLOY_CONTAINER: `${run}-${env}-app`,
-          GIT_SHA: env === 'staging' ? 'a'.repeat(40) : 'b'.repeat(40),
+          GIT_SHA: sha[env],
           LOG_LEVEL: 'warn',
         },
       }),
     );
     const instance = await startInstance(config, createLogger({ level: 'silent', secrets: [] }), {
       resilientGitHub: false,
+      ...options,
     });
     instances.push(instance);
     await instance.telegram.ready;
@@ -75,16 +89,25 @@ describe('/status', () => {
     tg = await startTelegramStandIn();
     tg.registerBot({ token: TOKENS.staging, username: 'LughDevBot', firstName: 'Lugh Dev' });
     tg.registerBot({ token: TOKENS.production, username: 'LughBot', firstName: 'Lugh' });
-    ({ gh } = await startSeededGitHub(GITHUB_TOKEN));
+    const seeded = await startSeededGitHub(GITHUB_TOKEN);
+    gh = seeded.gh;
+    sha = { staging: seeded.seeded.developSha, production: seeded.seeded.mainSha };
+    await seeded.forge.createRelease('v1.0.0', sha.production);
     if (engine) {
-      // Staging's app container: a real one, so its state, CPU and memory show.
-      const container = await docker.createContainer({
-        name: `${run}-staging-app`,
-        Image: await ensureBaseImage(docker),
-        Cmd: ['sleep', '600'],
-        Labels: { 'lugh.test': run },
-      });
-      await container.start();
+      // Both app containers are real ones, so state, CPU, memory and Docker's health show;
+      // production's has a health check, as lugh's image does.
+      const image = await ensureBaseImage(docker);
+      for (const env of ['staging', 'production'] as const) {
+        const container = await docker.createContainer({
+          name: `${run}-${env}-app`,
+          Image: image,
+          Cmd: ['sleep', '600'],
+          Labels: { 'lugh.test': run },
+          Healthcheck:
+            env === 'production' ? { Test: ['CMD', 'true'], Interval: 1e9, StartPeriod: 0 } : undefined,
+        });
+        await container.start();
+      }
     }
     await start('staging');
   }, 300_000);
@@ -94,27 +117,60 @@ describe('/status', () => {
     if (engine) await removeTestResources(docker, run);
     await gh?.close();
     await tg?.close();
-    for (const db of dbs) await db.drop();
+    for (const db of Object.values(dbs)) await db.drop();
   });
 
   it('with production not started: its part is "unknown — why", the rest is there', async () => {
     const text = (await ask('staging', admin)).text ?? '';
     expect(text).toContain('staging (this bot)');
-    expect(text).toContain('version aaaaaaa · up');
-    expect(text).toContain('health ✅ db · ✅ redis · ✅ telegram');
+    // The seeded commits are from January 2026: days old, whole days shown.
+    expect(text).toMatch(new RegExp(`version ${short('staging')} \\(untagged, \\d+ d old\\) · up`));
+    expect(text).toContain('health ✅ app: ready (own readiness check) · ✅ db · ✅ redis · ✅ telegram');
     expect(text).toContain(
       'production\n  instance ❔ unknown — the production instance has not reported in the last minute',
     );
     expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
+    expect(text).toContain('CI of develop nothing reported');
     expect(text).toContain('promotion none in flight');
+    // A first look has memory at once; CPU needs a second sample from the engine.
     if (engine)
-      expect(text).toMatch(
-        new RegExp(`container ${run}-staging-app running · CPU \\d+\\.\\d % · memory \\d+ MiB`),
-      );
+      expect(text).toMatch(new RegExp(`container ${run}-staging-app running · (${CPU} · )?memory \\d+ MiB`));
   }, 60_000);
 
-  it('both environments, and a hanging GitHub only makes its lines unknown', async () => {
-    await start('production');
+  it('a stale report of the other instance is unknown, with how old it is', async () => {
+    // What a production instance that died 45 s ago left behind (the key outlives it by a minute).
+    const redis = createRedis(redisUrl(), { connectionName: 'status-test' });
+    const at = new Date(Date.now() - 45_000);
+    await publishStatus(
+      redis,
+      `prod:${sub}`,
+      ownStatus({
+        env: 'production',
+        gitSha: sha.production,
+        startedAt: new Date(at.getTime() - 3_600_000),
+        container: `${run}-production-app`,
+        health: { status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' },
+        now: at,
+      }),
+    );
+    try {
+      const text = (await ask('staging', admin)).text ?? '';
+      expect(text).toMatch(
+        /production\n {2}instance ❔ unknown — the production instance last reported 4\d s ago/,
+      );
+      expect(text).not.toContain(`version ${short('production')}`);
+      expect(text).toMatch(new RegExp(`version ${short('staging')} \\(untagged, \\d+ d old\\) · up`));
+      expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
+      expect(text).toContain('promotion none in flight');
+    } finally {
+      await redis.del(`prod:${sub}:public:status`);
+      await closeRedis(redis);
+    }
+  }, 60_000);
+
+  it('both environments, and a hanging compare only makes its line unknown', async () => {
+    // Production's Docker engine is unreachable: its own bot shows that further down.
+    await start('production', { docker: new Docker({ socketPath: DEAD_SOCKET }) });
     // Production publishes its status as soon as its bot connects.
     let both = '';
     await expect
@@ -125,20 +181,85 @@ describe('/status', () => {
         },
         { timeout: 15_000, interval: 500 },
       )
-      .toContain('version bbbbbbb · up');
-    expect(both).toContain('version bbbbbbb · up');
-    expect(both).toContain(`container ❔ unknown — there is no container ${run}-production-app`);
+      .toMatch(new RegExp(`version ${short('production')} \\(v1\\.0\\.0, \\d+ d old\\) · up`));
     expect(both).toContain('no deploy running');
     expect(both).toContain('not locked');
+    if (engine) {
+      // The other instance's app health is its container's Docker health check, and says so.
+      await expect
+        .poll(async () => (await ask('staging', admin)).text ?? '', { timeout: 15_000, interval: 500 })
+        .toContain('health ✅ app: healthy (Docker health check) · ✅ db · ✅ redis · ✅ telegram');
+      // Looked at before: CPU is averaged since the previous look (or over the engine's second).
+      await expect
+        .poll(async () => (await ask('staging', admin)).text ?? '', { timeout: 15_000, interval: 1_000 })
+        .toMatch(new RegExp(`container ${run}-staging-app running · ${CPU} · memory \\d+ MiB`));
+    }
 
     gh.injectFault({ route: 'GET /repos/{owner}/{repo}/compare/{basehead}', kind: 'hang', times: 1 });
     const hung = (await ask('staging', admin)).text ?? '';
-    expect(hung).toMatch(/develop vs main ❔ unknown — no answer within 1800 ms/);
-    expect(hung).toContain('health ✅ db · ✅ redis · ✅ telegram');
+    expect(hung).toContain('develop vs main ❔ unknown — no answer within 1800 ms');
+    expect(hung).toContain('health ✅ app: ready (own readiness check) · ✅ db · ✅ redis · ✅ telegram');
+    expect(hung).toMatch(new RegExp(`version ${short('production')} \\(v1\\.0\\.0, \\d+ d old\\)`));
+    expect(hung).toContain('CI of develop nothing reported');
+    expect(hung).toContain('promotion none in flight');
+  }, 60_000);
+
+  it('a hanging CI lookup only makes the CI line unknown', async () => {
+    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs', kind: 'hang', times: 1 });
+    const text = (await ask('staging', admin)).text ?? '';
+    expect(text).toContain('CI of develop ❔ unknown — no answer within 1800 ms');
+    expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
+    expect(text).toMatch(new RegExp(`version ${short('staging')} \\(untagged, \\d+ d old\\) · up`));
+    expect(text).toContain('promotion none in flight');
+  }, 60_000);
+
+  it('a hanging tag lookup makes only the versions’ tag and age unknown', async () => {
+    // Production's first /status: nothing cached yet, so both tag lookups reach GitHub and hang.
+    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/tags', kind: 'hang', times: 2 });
+    const text = (await ask('production', admin)).text ?? '';
+    expect(text).toContain(
+      `version ${short('staging')} (tag and age ❔ unknown — no answer within 1800 ms) · up`,
+    );
+    expect(text).toContain(
+      `version ${short('production')} (tag and age ❔ unknown — no answer within 1800 ms) · up`,
+    );
     // The production bot answers for both too, staging first as always.
-    const fromProd = (await ask('production', admin)).text ?? '';
-    expect(fromProd).toContain('production (this bot)');
-    expect(fromProd.indexOf('staging\n')).toBeLessThan(fromProd.indexOf('production (this bot)'));
+    expect(text).toContain('production (this bot)');
+    expect(text.indexOf('staging\n')).toBeLessThan(text.indexOf('production (this bot)'));
+    expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
+    expect(text).toContain('CI of develop nothing reported');
+    // GitHub answers again: the next /status has the tag.
+    const next = (await ask('production', admin)).text ?? '';
+    expect(next).toMatch(new RegExp(`version ${short('production')} \\(v1\\.0\\.0, \\d+ d old\\) · up`));
+  }, 60_000);
+
+  it('with the Docker engine unreachable, containers and the other app are unknown, the rest is there', async () => {
+    const text = (await ask('production', admin)).text ?? '';
+    const dead = `container ❔ unknown — connect ENOENT ${DEAD_SOCKET}`;
+    expect(text.split(dead)).toHaveLength(3);
+    // Staging's app health comes from Docker, which production cannot ask.
+    expect(text).toContain(
+      'health ❔ app: unknown (Docker health check, container unknown) · ✅ db · ✅ redis · ✅ telegram',
+    );
+    expect(text).toContain('health ✅ app: ready (own readiness check) · ✅ db · ✅ redis · ✅ telegram');
+    expect(text).toMatch(new RegExp(`version ${short('staging')} \\(untagged, \\d+ d old\\) · up`));
+    expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
+  }, 60_000);
+
+  it('a failing promotion lookup only makes the promotion line unknown', async () => {
+    const db = new pg.Client(dbs.staging!.url);
+    await db.connect();
+    await db.query('ALTER TABLE promotions RENAME TO promotions_away');
+    try {
+      const text = (await ask('staging', admin)).text ?? '';
+      expect(text).toContain('promotion ❔ unknown — relation "promotions" does not exist');
+      expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
+      expect(text).toContain('CI of develop nothing reported');
+      expect(text).toMatch(new RegExp(`version ${short('production')} \\(v1\\.0\\.0, \\d+ d old\\) · up`));
+    } finally {
+      await db.query('ALTER TABLE promotions_away RENAME TO promotions');
+      await db.end();
+    }
   }, 60_000);
 
   it('a stranger gets the short form; Refresh edits the message in place', async () => {

@@ -1,9 +1,38 @@
 import { escapeHtml, formatAgo, formatDuration, formatUtc, shortSha } from '../html.js';
 import type { EnvironmentStatus, Probe, StatusReport } from './status-report.js';
+import type { VersionFacts } from './version-lookup.js';
 
 const unknown = (why: string) => `❔ unknown — ${escapeHtml(why)}`;
 const mark = (part: string) => (part.startsWith('ok') ? '✅' : '❌');
 const mib = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MiB`;
+const DAY_MS = 86_400_000;
+/** A version's age: `3 d` past two days, finer below. */
+const age = (ms: number) => (ms >= 2 * DAY_MS ? `${Math.floor(ms / DAY_MS)} d` : formatDuration(ms));
+
+/** ` (v1.4.0, 3 d old)` after the SHA, or why the tag and age are unknown. */
+function versionNote(v: Probe<VersionFacts | undefined> | undefined, now: Date): string {
+  if (!v) return '';
+  if (!v.ok) return ` (tag and age ${unknown(v.why)})`;
+  if (!v.value) return '';
+  const { tag, tagSearchComplete, committedAt } = v.value;
+  const name = tag ? escapeHtml(tag) : tagSearchComplete ? 'untagged' : 'no recent tag';
+  return ` (${name}, ${age(now.getTime() - committedAt.getTime())} old)`;
+}
+
+/**
+ * The app's own health: this instance's readiness check for itself; for the other one,
+ * Docker's health status of its container (the instances share no network to ask it).
+ */
+function appHealth(e: EnvironmentStatus, ready: boolean): string {
+  if (e.self)
+    return ready ? '✅ app: ready (own readiness check)' : '❌ app: not ready (own readiness check)';
+  const c = e.container;
+  if (!c.ok) return '❔ app: unknown (Docker health check, container unknown)';
+  const health = c.value.health;
+  if (!health) return `❔ app: ${escapeHtml(c.value.state)}, no Docker health check`;
+  const icon = health === 'healthy' ? '✅' : health === 'starting' ? '⏳' : '❌';
+  return `${icon} app: ${escapeHtml(health)} (Docker health check)`;
+}
 
 function environment(e: EnvironmentStatus, now: Date): string[] {
   const lines = [`<b>${e.env}</b>${e.self ? ' (this bot)' : ''}`];
@@ -13,8 +42,8 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
     const stale =
       now.getTime() - new Date(s.at).getTime() > 5_000 ? ` (reported ${formatAgo(new Date(s.at), now)})` : '';
     lines.push(
-      `  version <code>${escapeHtml(shortSha(s.gitSha) || 'unknown')}</code> · up ${formatDuration(now.getTime() - new Date(s.startedAt).getTime())}`,
-      `  health ${mark(s.health.db)} db · ${mark(s.health.redis)} redis · ${mark(s.health.telegram)} telegram${stale}`,
+      `  version <code>${escapeHtml(shortSha(s.gitSha) || 'unknown')}</code>${versionNote(e.version, now)} · up ${formatDuration(now.getTime() - new Date(s.startedAt).getTime())}`,
+      `  health ${appHealth(e, s.health.status === 'ok')} · ${mark(s.health.db)} db · ${mark(s.health.redis)} redis · ${mark(s.health.telegram)} telegram${stale}`,
       s.deploying
         ? `  deploy #${s.deploying.id} running${s.deploying.step ? ` (${escapeHtml(s.deploying.step)})` : ''}`
         : '  no deploy running',
@@ -31,10 +60,16 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
   const c = e.container;
   if (c.ok) {
     const f = c.value;
+    // Over more than the engine's one-second window, say over how long.
+    const over =
+      f.cpuWindowMs !== undefined && f.cpuWindowMs > 1_500 ? ` over ${formatDuration(f.cpuWindowMs)}` : '';
     const usage = [
-      f.cpuPercent !== undefined ? `CPU ${f.cpuPercent.toFixed(1)} %` : undefined,
+      f.cpuPercent !== undefined ? `CPU ${f.cpuPercent.toFixed(1)} %${over}` : undefined,
       f.memoryBytes !== undefined
         ? `memory ${mib(f.memoryBytes)}${f.memoryLimitBytes ? ` / ${mib(f.memoryLimitBytes)}` : ''}`
+        : undefined,
+      f.usageWhy
+        ? `${f.cpuPercent !== undefined ? '' : f.memoryBytes !== undefined ? 'CPU ' : 'CPU and memory '}${unknown(f.usageWhy)}`
         : undefined,
     ].filter(Boolean);
     lines.push(

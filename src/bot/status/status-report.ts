@@ -4,6 +4,7 @@ import type { CiState, Comparison } from '../../forge/forge.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import type { Promotion } from '../../store/promotions.js';
+import type { VersionFacts } from './version-lookup.js';
 
 /** One source's answer, or why there is none. */
 export type Probe<T> =
@@ -26,8 +27,12 @@ export interface ContainerFacts {
   readonly startedAt?: Date;
   readonly sha?: string;
   readonly cpuPercent?: number;
+  /** The span the CPU figure covers (see container-facts). */
+  readonly cpuWindowMs?: number;
   readonly memoryBytes?: number;
   readonly memoryLimitBytes?: number;
+  /** Why CPU or memory is missing. */
+  readonly usageWhy?: string;
 }
 
 /** What an instance publishes about itself for the other one's /status (see instance-registry). */
@@ -60,6 +65,8 @@ export interface EnvironmentStatus {
   readonly self: boolean;
   readonly report: Probe<PublishedStatus>;
   readonly container: Probe<ContainerFacts>;
+  /** The running commit's tag and age; undefined when nothing looks them up or no SHA is known. */
+  readonly version?: Probe<VersionFacts | undefined>;
 }
 
 export interface StatusReport {

@@ -1,6 +1,7 @@
 import { type AppEnv, ENVIRONMENTS, otherEnv } from '../../environments.js';
 import type { CiState, Comparison } from '../../forge/forge.js';
 import type { Promotion } from '../../store/promotions.js';
+import { formatAgo } from '../html.js';
 import {
   type ContainerFacts,
   type EnvironmentStatus,
@@ -8,6 +9,10 @@ import {
   probe,
   type StatusReport,
 } from './status-report.js';
+import type { VersionFacts } from './version-lookup.js';
+
+/** Instances publish every 10 s: three missed reports and what the last one says is no longer believed. */
+const STALE_MS = 30_000;
 
 export interface StatusServiceDeps {
   readonly env: AppEnv;
@@ -21,6 +26,8 @@ export interface StatusServiceDeps {
     branchSha(branch: string): Promise<string>;
     ciState(sha: string): Promise<CiState>;
   };
+  /** The release tag and age of a running commit (see version-lookup). */
+  readonly version?: (sha: string) => Promise<VersionFacts>;
   /** The open promotion (staging). */
   readonly promotion?: () => Promise<Promotion | undefined>;
   /** Each source's own deadline: a slow one is "unknown", never a slow reply. */
@@ -37,25 +44,42 @@ export function createStatusService(deps: StatusServiceDeps) {
   const other = otherEnv(deps.env);
   return {
     async report(): Promise<StatusReport> {
-      const published = deps.other();
+      const at = deps.now?.() ?? new Date();
+      const raw = deps.other();
+      raw.catch(() => {});
+      const published = raw.then((r) => {
+        if (!r) throw new Error(`the ${other} instance has not reported in the last minute`);
+        const reported = new Date(r.at);
+        if (at.getTime() - reported.getTime() > STALE_MS)
+          throw new Error(`the ${other} instance last reported ${formatAgo(reported, at)}`);
+        return r;
+      });
       published.catch(() => {});
       const self = deps.own();
       self.catch(() => {});
-      const [ownReport, ownContainer, theirs, theirContainer, compare, ci, promotion] = await Promise.all([
+      // No SHA known (GIT_SHA unset): nothing to look up, not a failure.
+      const version = async (sha: string | undefined) => (sha ? deps.version!(sha) : undefined);
+      const [
+        ownReport,
+        ownContainer,
+        ownVersion,
+        theirs,
+        theirContainer,
+        theirVersion,
+        compare,
+        ci,
+        promotion,
+      ] = await Promise.all([
         probe(() => self, ms),
         probe(async () => deps.container((await self).container), ms),
-        probe(async () => {
-          const r = await published;
-          if (!r) throw new Error(`the ${other} instance has not reported in the last minute`);
-          return r;
-        }, ms),
+        deps.version ? probe(async () => version((await self).gitSha), ms) : undefined,
+        probe(() => published, ms),
         probe(
           async () =>
-            deps.container(
-              (await published.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer,
-            ),
+            deps.container((await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer),
           ms,
         ),
+        deps.version ? probe(async () => version((await published).gitSha), ms) : undefined,
         deps.github ? probe(() => deps.github!.compare('main', 'develop'), ms) : undefined,
         deps.github
           ? probe(async () => deps.github!.ciState(await deps.github!.branchSha('develop')), ms)
@@ -67,10 +91,17 @@ export function createStatusService(deps: StatusServiceDeps) {
         self: true,
         report: ownReport,
         container: ownContainer,
+        version: ownVersion,
       };
-      const them: EnvironmentStatus = { env: other, self: false, report: theirs, container: theirContainer };
+      const them: EnvironmentStatus = {
+        env: other,
+        self: false,
+        report: theirs,
+        container: theirContainer,
+        version: theirVersion,
+      };
       return {
-        at: deps.now?.() ?? new Date(),
+        at,
         // Always staging first, whichever bot answers.
         environments: deps.env === 'staging' ? [mine, them] : [them, mine],
         compare,

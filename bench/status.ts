@@ -1,0 +1,147 @@
+// Figures for /status: the time from sending `/status` to the staging bot's reply, with
+// every source up and with one source (GitHub's compare) hanging. Both instances run in
+// this process on the benchmark's Postgres and Redis, with the Telegram and GitHub
+// stand-ins and, when there is one, the real Docker engine and an app container per env.
+// Docker's stats collector publishes once a second and a stream that joins after a pass
+// waits for the next one, so with two containers to sample one of them usually costs up to
+// a second. BENCH_STATUS_GAP_MS spaces the asks (0: back to back).
+import { startInstance } from '../src/cli.js';
+import { createConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { freePort } from '../src/sandbox/free-port.js';
+import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../tests/helpers/docker.js';
+import { ADMIN_ID, instanceEnv } from '../tests/helpers/instance-env.js';
+import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
+import type { TestDatabase } from '../tests/helpers/services.js';
+import { createBenchDatabase } from './promote.js';
+
+const RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 30);
+const GAP_MS = Number(process.env.BENCH_STATUS_GAP_MS ?? 0);
+const TOKENS = {
+  staging: '7006101:AAStatusBenchStagingToken_abcdefghij',
+  production: '7006102:AAStatusBenchProdToken_abcdefghijklm',
+};
+const GITHUB_TOKEN = 'ghs_statusBenchToken';
+const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs /status RUNS times with all sources up and RUNS times with compare hanging; prints p50/p95. */
+export async function benchStatus(databaseUrl: string, redisUrl: string): Promise<void> {
+  const run = uniqueName('lugh-bench-status');
+  const docker = createDockerClient();
+  const engine = await dockerAvailable(docker);
+  const tg = await startTelegramStandIn();
+  tg.registerBot({ token: TOKENS.staging, username: 'LughDevBot', firstName: 'Lugh Dev' });
+  tg.registerBot({ token: TOKENS.production, username: 'LughBot', firstName: 'Lugh' });
+  const { gh, seeded, forge } = await startSeededGitHub(GITHUB_TOKEN);
+  await forge.createRelease('v1.0.0', seeded.mainSha);
+  const dbs: TestDatabase[] = [];
+  const instances: Awaited<ReturnType<typeof startInstance>>[] = [];
+  try {
+    if (engine) {
+      const image = await ensureBaseImage(docker);
+      for (const env of ['staging', 'production'] as const) {
+        const container = await docker.createContainer({
+          name: `${run}-${env}-app`,
+          Image: image,
+          Cmd: ['sleep', '3600'],
+          Labels: { 'lugh.test': run },
+        });
+        await container.start();
+      }
+    }
+    for (const env of ['staging', 'production'] as const) {
+      const db = await createBenchDatabase(databaseUrl, env === 'staging' ? 'staging_lugh' : 'prod_lugh');
+      dbs.push(db);
+      const config = createConfig(
+        instanceEnv({
+          appEnv: env,
+          databaseUrl: db.url,
+          redisUrl,
+          apiRoot: tg.apiRoot,
+          token: TOKENS[env],
+          port: await freePort(),
+          redisSub: run.slice(-8),
+          extra: {
+            GITHUB_TOKEN,
+            GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
+            GITHUB_API_URL: gh.apiUrl,
+            DEPLOY_CONTAINER: `${run}-${env}-app`,
+            GIT_SHA: env === 'staging' ? seeded.developSha : seeded.mainSha,
+            LOG_LEVEL: 'warn',
+          },
+        }),
+      );
+      const instance = await startInstance(config, createLogger({ level: 'silent', secrets: [] }), {
+        resilientGitHub: false,
+      });
+      instances.push(instance);
+      await instance.telegram.ready;
+    }
+
+    const ask = async () => {
+      const t0 = performance.now();
+      const sent = tg.sendText({
+        token: TOKENS.staging,
+        chat: { id: admin.id, type: 'private' },
+        from: admin,
+        text: '/status',
+      });
+      const reply = await tg.waitForBotMessage(
+        TOKENS.staging,
+        admin.id,
+        (m) => m.message_id > sent.message_id,
+        {
+          timeoutMs: 15_000,
+        },
+      );
+      return { ms: performance.now() - t0, text: reply.text ?? '' };
+    };
+    // Until production has published its status, its part is unknown: wait for it, and warm up.
+    for (let i = 0; i < 50 && (await ask()).text.includes('has not reported'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const series = async () => {
+      const times: number[] = [];
+      const unknown = new Map<string, number>();
+      for (let i = 0; i < RUNS; i++) {
+        if (GAP_MS) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+        const { ms, text } = await ask();
+        times.push(ms);
+        for (const line of text.split('\n').filter((l) => l.includes('unknown —')))
+          unknown.set(line.trim(), (unknown.get(line.trim()) ?? 0) + 1);
+      }
+      return { times, unknown };
+    };
+    const figures = (label: string, s: Awaited<ReturnType<typeof series>>) => {
+      const unknown = [...s.unknown].map(([line, n]) => `${n}× “${line}”`).join('; ') || 'none';
+      console.log(
+        `  ${label}  p50 ${percentile(s.times, 50).toFixed(0)} ms  p95 ${percentile(s.times, 95).toFixed(0)} ms  max ${Math.max(...s.times).toFixed(0)} ms  (${RUNS} runs; unknown lines: ${unknown})`,
+      );
+    };
+
+    console.log(
+      `/status (staging bot, both instances in process, Telegram and GitHub stand-ins, ${engine ? 'real Docker with an app container per env' : 'no Docker engine: containers unknown'}; sent → reply)`,
+    );
+    figures('all sources up        ', await series());
+    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/compare/{basehead}', kind: 'hang', times: RUNS });
+    figures('GitHub compare hanging', await series());
+  } finally {
+    for (const i of instances) await i.stop().catch(() => {});
+    if (engine) await removeTestResources(docker, run);
+    await gh.close();
+    await tg.close();
+    for (const db of dbs) await db.drop();
+  }
+}

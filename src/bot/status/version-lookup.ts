@@ -1,0 +1,58 @@
+import type { Forge } from '../../forge/forge.js';
+
+/** What GitHub says of a running commit: its release tag and when it was made. */
+export interface VersionFacts {
+  readonly sha: string;
+  /** The tag pointing at the commit (the newest listed when several do). */
+  readonly tag?: string;
+  /** false: the tag list is longer than was read, so "no tag" means none among the newest. */
+  readonly tagSearchComplete: boolean;
+  readonly committedAt: Date;
+}
+
+/** How long "no tag" is believed: a promotion tags its merge commit after production runs it. */
+const UNTAGGED_TTL_MS = 5 * 60_000;
+/** Commits remembered; an instance sees a handful of versions in its life. */
+const MAX_ENTRIES = 32;
+
+/**
+ * The tag and age of a commit, cached per SHA: a commit's date never changes and a tag
+ * rarely moves, so /status asks GitHub once per version. A lookup that outlives the
+ * caller's deadline still fills the cache for the next /status.
+ */
+export function createVersionLookup(
+  forge: Pick<Forge, 'tagsAt' | 'commitDate'>,
+  options: { now?: () => number } = {},
+) {
+  const now = options.now ?? Date.now;
+  const dates = new Map<string, Date>();
+  const tags = new Map<string, { tag?: string; complete: boolean; at: number }>();
+  const remember = <V>(map: Map<string, V>, sha: string, value: V) => {
+    map.delete(sha);
+    map.set(sha, value);
+    if (map.size > MAX_ENTRIES) map.delete(map.keys().next().value!);
+  };
+
+  const dateOf = async (sha: string) => {
+    const known = dates.get(sha);
+    if (known) return known;
+    const date = await forge.commitDate(sha);
+    remember(dates, sha, date);
+    return date;
+  };
+  const tagOf = async (sha: string) => {
+    const known = tags.get(sha);
+    if (known && (known.tag || now() - known.at < UNTAGGED_TTL_MS)) return known;
+    const found = await forge.tagsAt(sha);
+    const entry = { tag: found.tags[0], complete: found.complete, at: now() };
+    remember(tags, sha, entry);
+    return entry;
+  };
+
+  return async (sha: string): Promise<VersionFacts> => {
+    const [committedAt, tagged] = await Promise.all([dateOf(sha), tagOf(sha)]);
+    return { sha, tag: tagged.tag, tagSearchComplete: tagged.complete, committedAt };
+  };
+}
+
+export type VersionLookup = ReturnType<typeof createVersionLookup>;
