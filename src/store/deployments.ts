@@ -7,7 +7,6 @@ export interface Deployment {
   readonly ref: string;
   readonly sha: string | null;
   readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback';
-  readonly promotionId: number | null;
   readonly requestedBy: number | null;
   readonly status: string;
   readonly jobId: string | null;
@@ -33,7 +32,6 @@ function toDeployment(r: Record<string, unknown>): Deployment {
     ref: r.ref as string,
     sha: (r.sha as string | null) ?? null,
     trigger: r.trigger as Deployment['trigger'],
-    promotionId: numberOrNull(r.promotion_id),
     requestedBy: numberOrNull(r.requested_by),
     status: r.status as string,
     jobId: (r.job_id as string | null) ?? null,

@@ -91,23 +91,18 @@ describe('lugh migrate', () => {
     }
   });
 
-  it('one confirmed promotion can become only one deployment: the database refuses a second', async () => {
+  it('one GitHub Deployment (a promotion handed to production) becomes only one deployment: the database refuses a second', async () => {
     const client = new pg.Client(staging.url);
     await client.connect();
     try {
-      const { rows } = await client.query(
-        `INSERT INTO promotions (env, requested_by, chat_id, status) VALUES ('staging', 1, 1, 'merged') RETURNING id`,
-      );
-      const promotionId = rows[0].id;
       const insert = () =>
         client.query(
-          `INSERT INTO deployments (env, ref, trigger, promotion_id) VALUES ('production', 'main', 'promotion', $1)`,
-          [promotionId],
+          `INSERT INTO deployments (env, ref, trigger, github_deployment_id) VALUES ('production', 'main', 'promotion', 4242)`,
         );
       await insert();
       await expect(insert()).rejects.toMatchObject({
         code: '23505',
-        constraint: 'deployments_one_per_promotion',
+        constraint: 'deployments_one_per_github_deployment',
       });
     } finally {
       await client.end();

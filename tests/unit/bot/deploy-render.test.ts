@@ -10,7 +10,6 @@ const deployment = (over: Partial<Deployment> = {}): Deployment => ({
   ref: 'main',
   sha: 'abcdef1234567890abcdef1234567890abcdef12',
   trigger: 'manual',
-  promotionId: null,
   requestedBy: 1001,
   status: 'running',
   jobId: null,
