@@ -13,17 +13,26 @@ import { type Api, webhookCallback } from 'grammy';
 import type { BotDeps } from './bot/context.js';
 import { createBot } from './bot/create-bot.js';
 import { createDeployNotifier } from './bot/deploys/deploy-notifier.js';
+import { withDeployNotices } from './bot/notifications/deploy-notices.js';
+import {
+  createNotificationApi,
+  createNotifications,
+  peerThroughRedis,
+} from './bot/notifications/notifications.js';
 import { createPromotionChat } from './bot/promotion/chat-port.js';
 import { createPromotionService, type PromotionService } from './bot/promotion/promotion-service.js';
 import { publishCommands } from './bot/publish-commands.js';
 import { ownStatus, type PublishedStatus } from './bot/status/status-report.js';
 import { createStatusService } from './bot/status/status-service.js';
+import { createVersionLookup } from './bot/status/version-lookup.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { withDeadline } from './deadline.js';
-import { containerFacts } from './deployer/container-facts.js';
+import { createContainerFacts } from './deployer/container-facts.js';
 import { createDeployEngine } from './deployer/engine.js';
 import { createDeployQueue, type DeployJobData } from './deployer/queue.js';
+import { renderAuditText, runAudit } from './doctor/audit.js';
+import { type SettingsFallback, settingsFromConfig } from './doctor/facts.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
 import { createForge, type Forge } from './forge/forge.js';
@@ -54,6 +63,7 @@ import {
 } from './store/instance-registry.js';
 import { createLockStore, deployLockName } from './store/locks.js';
 import { runMigrations } from './store/migrate.js';
+import { createNotificationOutbox } from './store/notifications.js';
 import { createPollerLease } from './store/poller-lease.js';
 import { createPool, type Pool } from './store/pool.js';
 import { createPromotionStore } from './store/promotions.js';
@@ -73,6 +83,11 @@ commands:
   config       print the effective configuration (secrets redacted), or every problem
   healthcheck  exit 0 when this instance's /healthz answers 200 (used by Docker)
   deploy-run ID  run deployment ID to its end (what a deploy runner container executes)
+  doctor       the isolation audit of the live Docker host: both app containers, their
+               networks, ports, databases, Redis prefixes, homes, tokens, limits and
+               flags; exits 1 when a check fails  [--staging-container NAME]
+               [--production-container NAME] (default: the compose files' names)
+               [--dir D] (where .env.staging and .env.prod are; default: here)
   sandbox      both instances on this machine with no tokens: the Telegram stand-in with a
                web chat page, the GitHub stand-in over a seeded repository, embedded
                Postgres, a local redis-server  [--port P] [--dir D] [--repo DIR]
@@ -129,6 +144,13 @@ export interface InstanceOptions {
   readonly resilientGitHub?: boolean;
   /** The clock of promotions (CI deadlines, button expiry); tests move it. */
   readonly now?: () => Date;
+  /** The Docker engine to drive (DOCKER_HOST or the default socket unless given). */
+  readonly docker?: Docker;
+  /**
+   * /doctor's settings of both environments, over their containers' (the sandbox, whose
+   * instances run as processes). Without it: the containers', or this instance's own.
+   */
+  readonly doctorSettings?: SettingsFallback;
 }
 
 function forgeOf(config: Config, logger: Logger, resilient?: boolean): Forge | undefined {
@@ -159,13 +181,25 @@ function deployParts(
   const publishLock = async () =>
     publishDeployLock(parts.redis, config.redisPrefix, await locks.held(lockName));
   const locks = createLockStore(parts.pool, { onChange: publishLock });
-  const notifier = createDeployNotifier({
-    api: parts.api,
-    deployments,
-    logger,
-    redact: parts.redact,
-    fallbackChatId: config.adminIds[0]!,
-  });
+  // The deploy's own messages go to the chat that asked (or the first admin); its result
+  // also to the notify chat, through the outbox, when that is another chat.
+  const notifier = withDeployNotices(
+    createDeployNotifier({
+      api: parts.api,
+      deployments,
+      logger,
+      redact: parts.redact,
+      fallbackChatId: config.adminIds[0]!,
+    }),
+    {
+      outbox: createNotificationOutbox(parts.pool),
+      deployments,
+      notifyChatId: config.notify.chatId,
+      fallbackChatId: config.adminIds[0]!,
+      redact: parts.redact,
+      logger,
+    },
+  );
   const engine = createDeployEngine({
     config,
     logger,
@@ -199,7 +233,7 @@ export async function startInstance(
   const forge = forgeOf(config, logger, options.resilientGitHub);
   const promotionRecords = createPromotionStore(pool, config.appEnv);
   // One Docker client for the deploy engine and /status.
-  const docker = new Docker();
+  const docker = options.docker ?? new Docker();
   const otherPrefix = otherPrefixOf(config);
   const { deployments, locks, publishLock, notifier, engine } = deployParts(config, logger, {
     docker,
@@ -234,7 +268,8 @@ export async function startInstance(
       env: config.appEnv,
       own: () => selfStatus(),
       other: () => readStatus<PublishedStatus>(redis, otherPrefix),
-      container: (name) => containerFacts(docker, name),
+      container: createContainerFacts(docker),
+      version: forge ? createVersionLookup(forge) : undefined,
       github: forge,
       promotion: config.isStaging ? () => promotionRecords.inFlight() : undefined,
     }),
@@ -247,6 +282,24 @@ export async function startInstance(
       confirmMs: 5 * 60_000,
     },
     conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(redis, space, 'conversations'),
+    doctor: {
+      run: async () =>
+        runAudit({
+          docker,
+          containers: {
+            [config.appEnv]: config.deploy.containerName,
+            // The other instance publishes the name of the container it runs in.
+            [otherEnv(config.appEnv)]: (
+              await readStatus<PublishedStatus>(redis, otherPrefix).catch(() => undefined)
+            )?.container,
+          },
+          settings: options.doctorSettings,
+          fallback: (env) =>
+            env === config.appEnv
+              ? { settings: settingsFromConfig(config), from: 'this instance' }
+              : undefined,
+        }),
+    },
   };
   const { bot, commands } = createBot(botDeps);
   const gitSha = gitShaOf(config);
@@ -325,6 +378,19 @@ export async function startInstance(
   };
   const statusTimer = setInterval(() => void publishSelf(), STATUS_PUBLISH_MS);
   statusTimer.unref();
+  // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
+  const notifications = createNotifications({
+    config,
+    logger,
+    pool,
+    api: createNotificationApi(config),
+    redact,
+    locks,
+    deployments,
+    promotions: config.isStaging ? promotionRecords : undefined,
+    readiness: health,
+    peer: peerThroughRedis(redis, otherPrefix),
+  });
 
   const http = createHttpServer({
     logger,
@@ -356,6 +422,8 @@ export async function startInstance(
   });
   const port = await http.listen(config.port);
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
+  // A pre-flight container is a version under test: the app container it may replace notifies.
+  if (config.deploy.role === 'app') notifications.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -370,6 +438,7 @@ export async function startInstance(
         // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.
         await withDeadline(engine.stop(), 3_000).catch(() => {});
         await notifier.flush();
+        await withDeadline(notifications.stop(), 2_000).catch(() => {});
         await http.close();
         // A Redis that went away first must not hold the shutdown: BullMQ's close waits on it.
         await withDeadline(queue.close(), 1_000).catch(() => {});
@@ -534,10 +603,19 @@ async function commandSandbox(
   // a loaded laptop gets more time than the 9 s of a container.
   const shutdown = handleShutdown(sandboxLog, stopAll, SANDBOX_SHUTDOWN_DEADLINE_MS);
   try {
+    const configs = {
+      staging: createConfig(sandboxInstanceEnv(services, 'staging', env.LOG_LEVEL ?? 'warn', demo)),
+      production: createConfig(sandboxInstanceEnv(services, 'production', env.LOG_LEVEL ?? 'warn', demo)),
+    };
+    // The sandbox runs its instances as processes: /doctor reads their settings from here.
+    const doctorSettings: SettingsFallback = (appEnv) => ({
+      settings: settingsFromConfig(configs[appEnv]),
+      from: `the sandbox's ${appEnv} instance`,
+    });
     for (const appEnv of ['staging', 'production'] as const) {
-      const config = createConfig(sandboxInstanceEnv(services, appEnv, env.LOG_LEVEL ?? 'warn', demo));
+      const config = configs[appEnv];
       const logger = loggerFor(config);
-      const instance = await startInstance(config, logger);
+      const instance = await startInstance(config, logger, { doctorSettings });
       instances.push(instance);
       watchTelegram(instance, logger, shutdown);
     }
@@ -700,6 +778,24 @@ function commandConfig(config: Config): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * `lugh doctor`: the isolation audit from the Docker host. Settings come from the running
+ * containers; for one that is missing, from .env.staging / .env.prod (and their .local)
+ * in `dir` (the current directory unless --dir). Exits 1 when any check fails.
+ */
+async function commandDoctor(containers: Partial<Record<AppEnv, string>>, dir = '.'): Promise<void> {
+  const report = await runAudit({
+    docker: new Docker(),
+    containers,
+    fallback: (appEnv) => {
+      const file = path.join(dir, ENV_FILES[appEnv]);
+      return existsSync(file) ? { settings: loadEnvFiles([file], {}), from: file } : undefined;
+    },
+  });
+  process.stdout.write(renderAuditText(report));
+  process.exit(report.failed > 0 ? 1 : 0);
+}
+
 async function commandHealthcheck(env: Record<string, string | undefined>): Promise<void> {
   const appEnv = env.APP_ENV === 'production' ? 'production' : 'staging';
   const port = Number(env.PORT ?? ENVIRONMENTS[appEnv].defaultPort);
@@ -723,6 +819,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       port: { type: 'string' },
       dir: { type: 'string' },
       repo: { type: 'string' },
+      'staging-container': { type: 'string' },
+      'production-container': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -763,7 +861,13 @@ export async function main(argv: readonly string[]): Promise<void> {
 async function dispatch(
   command: string,
   positionals: readonly string[],
-  values: { port?: string; dir?: string; repo?: string },
+  values: {
+    port?: string;
+    dir?: string;
+    repo?: string;
+    'staging-container'?: string;
+    'production-container'?: string;
+  },
   env: Record<string, string | undefined>,
 ): Promise<void> {
   switch (command) {
@@ -775,6 +879,11 @@ async function dispatch(
       return commandConfig(readConfig(env));
     case 'healthcheck':
       return commandHealthcheck(env);
+    case 'doctor':
+      return commandDoctor(
+        { staging: values['staging-container'], production: values['production-container'] },
+        values.dir,
+      );
     case 'deploy-run': {
       const id = Number(positionals[1]);
       if (!Number.isInteger(id) || id < 1) {

@@ -3,6 +3,7 @@
 // and on a failure how to fix it.
 import type Docker from 'dockerode';
 import { withDeadline } from '../deadline.js';
+import { describeDockerError } from '../deployer/errors.js';
 import { type AppEnv, ENVIRONMENTS } from '../environments.js';
 import { flagKeys, resolveFlags } from '../feature-flags.js';
 import { createRedactor } from '../redact.js';
@@ -72,10 +73,18 @@ class Unchecked extends Error {
   }
 }
 
+const ENGINE_FIX = 'start the Docker engine (dockerd), or point DOCKER_HOST at it, and run the audit again';
+
 function containerOf(f: EnvironmentFacts): Docker.ContainerInspectInfo {
   if (f.container) return f.container;
-  throw new Unchecked(`${f.env}: ${f.missing}`, `start ${f.env}: ${COMPOSE_UP[f.env]}`);
+  throw new Unchecked(
+    `${f.env}: ${f.missing}`,
+    f.engineDown ? ENGINE_FIX : `start ${f.env}: ${COMPOSE_UP[f.env]}`,
+  );
 }
+
+/** A placeholder from the committed env files (`__SET_IN_.env.prod.local__`) is no value. */
+const PLACEHOLDER = /^__.*__$/;
 
 function settingsOf(f: EnvironmentFacts) {
   if (f.settings) return f.settings;
@@ -287,10 +296,14 @@ const CHECKS: readonly Check[] = [
     title: 'Bot tokens differ',
     async run(s, p) {
       const [st, pt] = [settingsOf(s).TELEGRAM_BOT_TOKEN, settingsOf(p).TELEGRAM_BOT_TOKEN];
-      if (!st || !pt)
+      const unset = [s, p].filter((f) => {
+        const token = f.settings?.TELEGRAM_BOT_TOKEN;
+        return !token || PLACEHOLDER.test(token);
+      });
+      if (unset.length || !st || !pt)
         throw new Unchecked(
-          'a TELEGRAM_BOT_TOKEN is missing',
-          'set TELEGRAM_BOT_TOKEN in each .env.<env>.local',
+          `no real TELEGRAM_BOT_TOKEN for ${unset.map((f) => `${f.env}${from(f)}`).join(' and ')}`,
+          'set TELEGRAM_BOT_TOKEN in .env.staging.local and .env.prod.local',
         );
       // The bot id (before the colon) is public; the rest of the token never appears.
       const bot = (t: string) => `bot ${t.split(':')[0]}`;
@@ -415,14 +428,11 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       try {
         verdict = await withDeadline(check.run(staging, production, options.docker), ms);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = error instanceof Unchecked ? error.message : describeDockerError(error);
         verdict = {
           ok: false,
           evidence: `could not check: ${message}`,
-          fix:
-            error instanceof Unchecked
-              ? error.fix
-              : 'run the audit again; if it persists, check the Docker engine',
+          fix: error instanceof Unchecked ? error.fix : ENGINE_FIX,
         };
       }
       return {

@@ -3,6 +3,7 @@
 import type Docker from 'dockerode';
 import type { Config } from '../config.js';
 import { findContainer } from '../deployer/docker-helpers.js';
+import { describeDockerError } from '../deployer/errors.js';
 import { type AppEnv, ENVIRONMENTS } from '../environments.js';
 import { flagKeys, flagVariable } from '../feature-flags.js';
 
@@ -14,6 +15,8 @@ export interface EnvironmentFacts {
   readonly container?: Docker.ContainerInspectInfo;
   /** Why there is no container (no such container, no Docker engine). */
   readonly missing?: string;
+  /** True when the engine itself could not be asked (rather than the container being absent). */
+  readonly engineDown?: boolean;
   /** The environment's settings, from its container when there is one. */
   readonly settings?: Settings;
   /** Where the settings came from, for the evidence. */
@@ -44,19 +47,31 @@ export async function gatherFacts(input: {
   const { env, containerName } = input;
   let container: Docker.ContainerInspectInfo | undefined;
   let missing: string | undefined;
-  if (!input.docker) missing = 'this process has no Docker engine to ask';
-  else {
+  let engineDown = false;
+  if (!input.docker) {
+    missing = 'this process has no Docker engine to ask';
+    engineDown = true;
+  } else {
     try {
       container = await findContainer(input.docker, containerName);
       if (!container) missing = `there is no container ${containerName} on this Docker engine`;
     } catch (error) {
-      missing = `the Docker engine did not answer: ${error instanceof Error ? error.message : String(error)}`;
+      missing = describeDockerError(error);
+      engineDown = true;
     }
   }
   const given =
     input.settings?.(env) ??
     (container ? { settings: settingsOf(container), from: containerName } : input.fallback?.(env));
-  return { env, containerName, container, missing, settings: given?.settings, settingsFrom: given?.from };
+  return {
+    env,
+    containerName,
+    container,
+    missing,
+    engineDown,
+    settings: given?.settings,
+    settingsFrom: given?.from,
+  };
 }
 
 /** A setting with the environment's default applied (REDIS_PREFIX, LUGH_HOME, PORT). */
@@ -121,7 +136,7 @@ export async function containerForHost(
   host: string,
   networks: readonly string[],
 ): Promise<Docker.ContainerInspectInfo | undefined> {
-  const named = await findContainer(docker, host).catch(() => undefined);
+  const named = await findContainer(docker, host);
   if (named) return named;
   for (const network of networks) {
     const members = await docker

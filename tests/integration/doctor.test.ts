@@ -264,6 +264,18 @@ describe.skipIf(!hasDocker)('lugh doctor: the isolation audit on a real Docker h
           }),
       ],
       [
+        // The same role for both: staging would log in as production.
+        'db-role',
+        () =>
+          startApp(
+            'staging',
+            withEnv('staging', {
+              DATABASE_URL: `postgres://${roles.production.name}:${roles.production.password}@${names.db}:5432/${dbs.staging.name}`,
+            }),
+          ),
+        restoreStaging,
+      ],
+      [
         'redis-prefix',
         () => startApp('staging', withEnv('staging', { REDIS_PREFIX: 'prod' })),
         restoreStaging,

@@ -251,7 +251,7 @@ describe('the bot over the Telegram stand-in', () => {
     expect(report.text).toMatch(/^🩺 Isolation audit of lugh-staging-app and lugh-prod-app: ❌ \d+ failed/);
     expect(report.text).toContain('❌ The apps share no network and cannot resolve or reach each other');
     expect(report.text).toContain('production: this process has no Docker engine to ask');
-    expect(report.text).toContain('Fix: start production: docker-compose -p lugh-prod');
+    expect(report.text).toContain('Fix: start the Docker engine (dockerd), or point DOCKER_HOST at it');
     // The other environment has no container and no settings here: said, not guessed.
     expect(report.text).toContain('staging: no settings to read');
     expect(report.text).not.toContain(TOKENS.production.split(':')[1]);
