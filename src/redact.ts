@@ -1,6 +1,18 @@
 /**
+ * Anything shaped like a Telegram bot token (`<bot id>:<35 characters>`), known or not:
+ * another instance's token can travel inside an error message it published (a Bot API URL).
+ */
+export const BOT_TOKEN_SHAPE = /\d{5,}:[A-Za-z0-9_-]{30,}/g;
+
+/** Replaces whatever looks like a bot token in a text. */
+export function scrubBotTokens(text: string): string {
+  return text.replace(BOT_TOKEN_SHAPE, '[redacted]');
+}
+
+/**
  * Replaces every occurrence of the given secrets in a text, in the forms they travel in:
- * as-is, URL-encoded and JSON-escaped. Used on every log line, error and chat message.
+ * as-is, URL-encoded and JSON-escaped, and anything shaped like a bot token. Used on every
+ * log line, error and chat message.
  */
 export function createRedactor(secrets: readonly string[]): (text: string) => string {
   const forms = new Set<string>();
@@ -10,7 +22,7 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
     forms.add(encodeURIComponent(secret));
     forms.add(JSON.stringify(secret).slice(1, -1));
   }
-  if (forms.size === 0) return (text) => text;
+  if (forms.size === 0) return scrubBotTokens;
   // Longest first, so a token is replaced whole before its secret half is.
   const pattern = new RegExp(
     [...forms]
@@ -19,5 +31,5 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
       .join('|'),
     'g',
   );
-  return (text) => text.replace(pattern, '[redacted]');
+  return (text) => scrubBotTokens(text.replace(pattern, '[redacted]'));
 }

@@ -1,6 +1,7 @@
 import { type Bot, GrammyError, HttpError } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Logger } from '../logger.js';
+import { scrubBotTokens } from '../redact.js';
 import type { PollerLease } from '../store/poller-lease.js';
 import type { BotContext } from './context.js';
 
@@ -63,8 +64,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 function describeError(error: unknown): string {
   if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
+  // A network error's message holds the request URL, and the URL holds the token: this
+  // text reaches /healthz and the status the other instance reads.
   if (error instanceof HttpError)
-    return `network error: ${String((error.error as Error)?.message ?? error.error)}`;
+    return `network error: ${scrubBotTokens(String((error.error as Error)?.message ?? error.error))}`;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -69,11 +69,21 @@ export function createContainerFacts(
   };
 
   const usage = async (id: string, until: number): Promise<ContainerUsage> => {
-    const stream = (await withDeadline(
-      docker.getContainer(id).stats({ stream: true }),
-      Math.max(0, until - now()),
-      'no stats',
-    )) as NodeJS.ReadableStream & { destroy(): void };
+    if (until - now() <= 0) throw new Error(`no time left for stats within ${budget} ms`);
+    type Stream = NodeJS.ReadableStream & { destroy(): void };
+    const opening = docker.getContainer(id).stats({ stream: true }) as Promise<Stream>;
+    let stream: Stream;
+    try {
+      stream = await withDeadline(opening, Math.max(0, until - now()), 'no stats');
+    } catch (error) {
+      // The request goes on after the deadline: a stream that opens late is closed at once,
+      // or it would send a sample a second for good.
+      opening.then(
+        (late) => late.destroy(),
+        () => {},
+      );
+      throw error;
+    }
     let late = false;
     const timer = setTimeout(
       () => {

@@ -2,7 +2,7 @@
 // run against the live Docker host. Every check gives pass or fail, the evidence it saw,
 // and on a failure how to fix it.
 import type Docker from 'dockerode';
-import { withDeadline } from '../deadline.js';
+import { DeadlineError, withDeadline } from '../deadline.js';
 import { describeDockerError } from '../deployer/errors.js';
 import { type AppEnv, ENVIRONMENTS } from '../environments.js';
 import { flagKeys, resolveFlags } from '../feature-flags.js';
@@ -20,6 +20,7 @@ import {
   settingWithDefault,
 } from './facts.js';
 import { probeReach, tryLogin } from './probes.js';
+import { Unchecked } from './unchecked.js';
 
 export interface CheckResult {
   readonly id: string;
@@ -62,16 +63,6 @@ const COMPOSE_UP: Record<AppEnv, string> = {
   staging: 'docker-compose -p lugh-staging --env-file .env.staging -f docker-compose.staging.yml up -d',
   production: 'docker-compose -p lugh-prod --env-file .env.prod -f docker-compose.prod.yml up -d',
 };
-
-/** A check that cannot run: what is missing, and how to get it. */
-class Unchecked extends Error {
-  constructor(
-    message: string,
-    readonly fix: string,
-  ) {
-    super(message);
-  }
-}
 
 const ENGINE_FIX = 'start the Docker engine (dockerd), or point DOCKER_HOST at it, and run the audit again';
 
@@ -158,8 +149,10 @@ const CHECKS: readonly Check[] = [
             `${nameOf(c)} is ${c.State.Status}, so nothing can be tried from it`,
             'start it and run the audit again',
           );
-      const there = await reachFrom(docker!, sc, pc, Number(settingWithDefault(p, 'PORT')));
-      const back = await reachFrom(docker!, pc, sc, Number(settingWithDefault(s, 'PORT')));
+      const [there, back] = await Promise.all([
+        reachFrom(docker!, sc, pc, Number(settingWithDefault(p, 'PORT'))),
+        reachFrom(docker!, pc, sc, Number(settingWithDefault(s, 'PORT'))),
+      ]);
       return { ok: there.isolated && back.isolated, evidence: `${where}; ${there.text}; ${back.text}`, fix };
     },
   },
@@ -181,6 +174,7 @@ const CHECKS: readonly Check[] = [
     id: 'db-port',
     title: "Production's database port is not published",
     async run(_s, p, docker) {
+      settingsOf(p);
       const db = databaseOf(p);
       if (!db) throw new Unchecked('production has no DATABASE_URL', 'set DATABASE_URL in .env.prod.local');
       if (!docker)
@@ -213,6 +207,8 @@ const CHECKS: readonly Check[] = [
     id: 'db-name',
     title: 'Database names differ',
     async run(s, p) {
+      settingsOf(s);
+      settingsOf(p);
       const [sd, pd] = [databaseOf(s), databaseOf(p)];
       if (!sd || !pd)
         throw new Unchecked(
@@ -230,6 +226,8 @@ const CHECKS: readonly Check[] = [
     id: 'db-role',
     title: "Staging's database role is its own and cannot open production's database",
     async run(s, p, docker) {
+      settingsOf(s);
+      settingsOf(p);
       const [sd, pd] = [databaseOf(s), databaseOf(p)];
       if (!sd || !pd)
         throw new Unchecked(
@@ -393,6 +391,24 @@ const CHECKS: readonly Check[] = [
   },
 ];
 
+/** Why a check could not run, and the fix that fits that reason. */
+function unchecked(error: unknown, ms: number): { evidence: string; fix: string } {
+  if (error instanceof Unchecked) return { evidence: `could not check: ${error.message}`, fix: error.fix };
+  if (error instanceof DeadlineError)
+    return {
+      evidence: `could not check: no answer within ${ms / 1000} s`,
+      fix: 'run the audit again; if it stays slow, look at the Docker engine and the containers’ load',
+    };
+  const code = (error as { code?: string }).code;
+  const engine = code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES';
+  return {
+    evidence: `could not check: ${describeDockerError(error)}`,
+    fix: engine
+      ? ENGINE_FIX
+      : 'run the audit again; if it fails the same way, the evidence says what to look at',
+  };
+}
+
 /** The ids of every check, in the order they run and print. */
 export const CHECK_IDS = CHECKS.map((c) => c.id);
 
@@ -428,12 +444,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       try {
         verdict = await withDeadline(check.run(staging, production, options.docker), ms);
       } catch (error) {
-        const message = error instanceof Unchecked ? error.message : describeDockerError(error);
-        verdict = {
-          ok: false,
-          evidence: `could not check: ${message}`,
-          fix: error instanceof Unchecked ? error.fix : ENGINE_FIX,
-        };
+        verdict = { ok: false, ...unchecked(error, ms) };
       }
       return {
         id: check.id,

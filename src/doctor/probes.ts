@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import pg from 'pg';
+import { Unchecked } from './unchecked.js';
 
 export interface NameLookup {
   readonly name: string;
@@ -93,7 +94,10 @@ export async function probeReach(
   const result = await execIn(docker, from, ['node', '-e', REACH_SCRIPT, JSON.stringify([names, targets])]);
   if (result.exitCode !== 0) {
     const why = result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`;
-    throw new Error(`could not run the network probe in ${from} (it needs node in the image): ${why}`);
+    throw new Unchecked(
+      `could not run the network probe in ${from}: ${why}`,
+      `the probe runs \`node\` inside the app container: use lugh's image (it has node), or check the container's logs`,
+    );
   }
   return JSON.parse(result.stdout) as ReachResult;
 }

@@ -201,6 +201,9 @@ describe('lugh start', () => {
       (r) => r.status === 503 && String(r.body.telegram).includes('unreachable'),
     );
     expect(down.body).toMatchObject({ db: 'ok', redis: 'ok' });
+    // The network error names the request URL, token and all: it is scrubbed before it is shown.
+    expect(String(down.body.telegram)).toContain('network error: request to');
+    expect(String(down.body.telegram)).not.toContain(FAKE_TOKEN.split(':')[1]);
     const late = await startTelegramStandIn({ port: apiPort });
     try {
       late.registerBot({ token: FAKE_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });

@@ -17,6 +17,16 @@ describe('createRedactor', () => {
     expect(redact(`secret ${token.split(':')[1]} end`)).toBe('secret [redacted] end');
   });
 
+  it('removes anything shaped like a bot token, even one it was not given (another bot’s)', () => {
+    const other = '7654321:AAOtherBotSecret_abcdefghijklmnopqrstu';
+    expect(redact(`request to http://x/bot${other}/getMe failed`)).toBe(
+      'request to http://x/bot[redacted]/getMe failed',
+    );
+    expect(createRedactor([])(`token ${other}`)).toBe('token [redacted]');
+    // A bot id alone, a time or a digest is not a token.
+    expect(redact('bot 7654321 at 12:30, sha256:0123abcd')).toBe('bot 7654321 at 12:30, sha256:0123abcd');
+  });
+
   it('leaves text alone when there are no secrets', () => {
     expect(createRedactor([])('nothing to hide')).toBe('nothing to hide');
   });

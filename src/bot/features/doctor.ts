@@ -9,23 +9,34 @@ const EVIDENCE_CHARS = 280;
 
 const cut = (text: string) => (text.length > EVIDENCE_CHARS ? `${text.slice(0, EVIDENCE_CHARS - 1)}…` : text);
 
-/** The audit as one chat message: a line per check, its evidence, and the fix of a failure. */
-export function renderAudit(report: AuditReport): string {
+/** Room left under Telegram's 4096 characters for the staging marker and entities. */
+const MESSAGE_CHARS = 3_900;
+
+/**
+ * The audit as chat messages: a heading, then per check a line, its evidence and the fix
+ * of a failure; split between checks when it would not fit one message.
+ */
+export function renderAudit(report: AuditReport): string[] {
   const passed = report.checks.length - report.failed;
-  const lines = [
-    `🩺 <b>Isolation audit</b> of ${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
-      report.failed ? `❌ ${report.failed} failed, ${passed} passed` : `✅ all ${passed} passed`
-    }`,
-  ];
+  const heading = `🩺 <b>Isolation audit</b> of ${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
+    report.failed ? `❌ ${report.failed} failed, ${passed} passed` : `✅ all ${passed} passed`
+  }`;
+  const messages: string[] = [];
+  let current = heading;
   for (const c of report.checks) {
-    lines.push(
-      '',
+    const block = [
       `${c.ok ? '✅' : '❌'} <b>${escapeHtml(c.title)}</b>`,
       `<i>${escapeHtml(cut(c.evidence))}</i>`,
-    );
-    if (c.fix) lines.push(`Fix: ${escapeHtml(c.fix)}`);
+    ];
+    if (c.fix) block.push(`Fix: ${escapeHtml(c.fix)}`);
+    const text = block.join('\n');
+    if (current.length + 2 + text.length > MESSAGE_CHARS) {
+      messages.push(current);
+      current = text;
+    } else current += `\n\n${text}`;
   }
-  return lines.join('\n');
+  messages.push(current);
+  return messages;
 }
 
 const composer = new Composer<BotContext>();
@@ -40,7 +51,7 @@ composer.command('doctor', requireAdmin('/doctor'), async (ctx) => {
     return;
   }
   await ctx.replyWithChatAction('typing').catch(() => {});
-  await ctx.reply(renderAudit(await doctor.run()));
+  for (const message of renderAudit(await doctor.run())) await ctx.reply(message);
 });
 
 export const doctorFeature: Feature = {

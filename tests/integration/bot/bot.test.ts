@@ -59,7 +59,7 @@ async function startBot(tg: StandIn, appEnv: 'staging' | 'production', db: TestD
     },
   });
   await runtime.ready;
-  return { config, token, lines, pool, audit, runtime };
+  return { config, token, lines, pool, audit, runtime, doctor: deps.doctor };
 }
 
 describe('the bot over the Telegram stand-in', () => {
@@ -248,6 +248,9 @@ describe('the bot over the Telegram stand-in', () => {
 
   it('/doctor gives an admin every check with its evidence and fix, and refuses anyone else', async () => {
     const report = await say(TOKENS.production, admin, '/doctor');
+    // Every check is there, and the message is one Telegram takes.
+    for (const check of (await production.doctor.run()).checks) expect(report.text).toContain(check.title);
+    expect(report.text!.length).toBeLessThanOrEqual(4096);
     expect(report.text).toMatch(/^🩺 Isolation audit of lugh-staging-app and lugh-prod-app: ❌ \d+ failed/);
     expect(report.text).toContain('❌ The apps share no network and cannot resolve or reach each other');
     expect(report.text).toContain('production: this process has no Docker engine to ask');

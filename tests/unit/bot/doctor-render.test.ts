@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { renderAudit } from '../../../src/bot/features/doctor.js';
+import type { AuditReport, CheckResult } from '../../../src/doctor/audit.js';
+
+const report = (checks: CheckResult[]): AuditReport => ({
+  staging: { env: 'staging', containerName: 'lugh-staging-app' },
+  production: { env: 'production', containerName: 'lugh-prod-app' },
+  checks,
+  failed: checks.filter((c) => !c.ok).length,
+});
+
+const check = (i: number, ok: boolean, evidence: string): CheckResult => ({
+  id: `check-${i}`,
+  title: `Check number ${i} <holds>`,
+  ok,
+  evidence,
+  fix: ok ? undefined : `fix number ${i}: ${'do this & that, '.repeat(8)}`,
+});
+
+describe('renderAudit', () => {
+  it('fits a passing audit in one message: a heading and a line with evidence per check', () => {
+    const messages = renderAudit(report([check(1, true, 'all good'), check(2, true, 'fine too')]));
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toBe(
+      [
+        '🩺 <b>Isolation audit</b> of lugh-staging-app and lugh-prod-app: ✅ all 2 passed',
+        '',
+        '✅ <b>Check number 1 &lt;holds&gt;</b>',
+        '<i>all good</i>',
+        '',
+        '✅ <b>Check number 2 &lt;holds&gt;</b>',
+        '<i>fine too</i>',
+      ].join('\n'),
+    );
+  });
+
+  it('splits a long report between checks, every message under Telegram’s limit, no check lost', () => {
+    const checks = Array.from({ length: 12 }, (_, i) => check(i + 1, false, `evidence ${'x'.repeat(900)}`));
+    const messages = renderAudit(report(checks));
+    expect(messages.length).toBeGreaterThan(1);
+    for (const m of messages) expect(m.length).toBeLessThanOrEqual(3_900);
+    expect(messages[0]).toMatch(/^🩺 <b>Isolation audit<\/b> .*: ❌ 12 failed, 0 passed/);
+    const all = messages.join('\n');
+    for (const c of checks)
+      expect(all.split(`<b>${c.title.replace('<', '&lt;').replace('>', '&gt;')}</b>`)).toHaveLength(2);
+    // Long evidence is cut, never the fix.
+    expect(all).toContain(`${'x'.repeat(200)}`);
+    expect(all).not.toContain('x'.repeat(300));
+    expect(all).toContain('Fix: fix number 12: do this &amp; that');
+  });
+});
