@@ -85,6 +85,19 @@ function settingsOf(f: EnvironmentFacts) {
   );
 }
 
+/** Both environments' databases, or why they cannot be told. */
+function databasesOf(s: EnvironmentFacts, p: EnvironmentFacts) {
+  settingsOf(s);
+  settingsOf(p);
+  const [sd, pd] = [databaseOf(s), databaseOf(p)];
+  if (!sd || !pd)
+    throw new Unchecked(
+      'a DATABASE_URL is missing or not a URL',
+      'set DATABASE_URL in each .env.<env>.local',
+    );
+  return [sd, pd] as const;
+}
+
 const from = (f: EnvironmentFacts) => (f.settingsFrom === f.containerName ? '' : ` (from ${f.settingsFrom})`);
 const list = (items: readonly string[]) => (items.length ? items.join(', ') : 'none');
 
@@ -207,14 +220,7 @@ const CHECKS: readonly Check[] = [
     id: 'db-name',
     title: 'Database names differ',
     async run(s, p) {
-      settingsOf(s);
-      settingsOf(p);
-      const [sd, pd] = [databaseOf(s), databaseOf(p)];
-      if (!sd || !pd)
-        throw new Unchecked(
-          'a DATABASE_URL is missing or not a URL',
-          'set DATABASE_URL in each .env.<env>.local',
-        );
+      const [sd, pd] = databasesOf(s, p);
       return {
         ok: sd.database !== pd.database,
         evidence: `staging uses ${sd.database}${from(s)}; production ${pd.database}${from(p)}`,
@@ -226,14 +232,7 @@ const CHECKS: readonly Check[] = [
     id: 'db-role',
     title: "Staging's database role is its own and cannot open production's database",
     async run(s, p, docker) {
-      settingsOf(s);
-      settingsOf(p);
-      const [sd, pd] = [databaseOf(s), databaseOf(p)];
-      if (!sd || !pd)
-        throw new Unchecked(
-          'a DATABASE_URL is missing or not a URL',
-          'set DATABASE_URL in each .env.<env>.local',
-        );
+      const [sd, pd] = databasesOf(s, p);
       const fix = `give staging its own role and revoke its CONNECT on ${pd.database}: deploy/init-databases.sh does both`;
       if (sd.user === pd.user) return { ok: false, evidence: `both log in as ${sd.user}`, fix };
       const outcome = await tryLogin({
