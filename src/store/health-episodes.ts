@@ -32,16 +32,20 @@ export function createHealthEpisodes(pool: Pool) {
       return rows[0] ? toEpisode(rows[0]) : undefined;
     },
 
-    /** Opens an episode, or returns the one already open (another process was first). */
-    async begin(env: AppEnv, subject: string, reason: string): Promise<HealthEpisode> {
+    /**
+     * Opens an episode (begun now, or at `startedAt` when it is recorded late), or returns
+     * the one already open (another process was first).
+     */
+    async begin(env: AppEnv, subject: string, reason: string, startedAt?: Date): Promise<HealthEpisode> {
       const { rows } = await pool.query(
-        `INSERT INTO health_episodes (env, subject, reason) VALUES ($1, $2, $3)
+        `INSERT INTO health_episodes (env, subject, reason, started_at)
+         VALUES ($1, $2, $3, coalesce($4::timestamptz, now()))
          ON CONFLICT (env, subject) WHERE ended_at IS NULL DO NOTHING RETURNING *`,
-        [env, subject, reason.slice(0, 500)],
+        [env, subject, reason.slice(0, 500), startedAt ?? null],
       );
       if (rows[0]) return toEpisode(rows[0]);
       const open = await this.open(env, subject);
-      return open ?? this.begin(env, subject, reason);
+      return open ?? this.begin(env, subject, reason, startedAt);
     },
 
     /** Closes the episode; false when it was closed already. */

@@ -6,6 +6,7 @@ export interface OutboxRow {
   readonly chatId: number;
   readonly text: string;
   readonly createdAt: Date;
+  /** Sends tried, not counting those Telegram answered with 429 (wait and retry). */
   readonly attempts: number;
   readonly sentAt: Date | null;
   readonly messageId: number | null;
@@ -71,14 +72,52 @@ export function createNotificationOutbox(pool: Pool) {
       );
     },
 
-    /** Records a refused attempt and when to try again. */
-    async markFailed(id: number, error: string, retryInMs: number): Promise<void> {
+    /** Records a refused attempt and when to try again; `counted: false` leaves `attempts` as it is (a 429). */
+    async markFailed(
+      id: number,
+      error: string,
+      retryInMs: number,
+      { counted = true }: { counted?: boolean } = {},
+    ): Promise<void> {
       await pool.query(
-        `UPDATE notifications SET attempts = attempts + 1, last_error = $2,
+        `UPDATE notifications SET attempts = attempts + $4, last_error = $2,
            next_attempt_at = now() + make_interval(secs => $3)
          WHERE id = $1`,
-        [id, error.slice(0, 500), secs(retryInMs)],
+        [id, error.slice(0, 500), secs(retryInMs), counted ? 1 : 0],
       );
+    },
+
+    /**
+     * Records a notification that was sent outside the outbox (the health watch's direct
+     * notice while Postgres was down), so that its key is never sent again. False when the
+     * key was queued already.
+     */
+    async recordSent(dedupKey: string, chatId: number, text: string, messageId: number): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        `INSERT INTO notifications (dedup_key, chat_id, text, attempts, sent_at, message_id)
+         VALUES ($1, $2, $3, 1, now(), $4) ON CONFLICT (dedup_key) DO NOTHING`,
+        [dedupKey, chatId, text, messageId],
+      );
+      return rowCount === 1;
+    },
+
+    /**
+     * How long ago this database got the outbox (migration 0004 applied), in ms; undefined
+     * when node-pg-migrate's table does not say. Sources never look back before it: the
+     * first start after the upgrade must not announce a day of old events at once.
+     */
+    async existedForMs(): Promise<number | undefined> {
+      try {
+        const { rows } = await pool.query(
+          `SELECT (extract(epoch FROM now() - run_on) * 1000)::float8 AS ms FROM pgmigrations
+           WHERE name = '0004_notifications'`,
+        );
+        return rows[0] ? Math.max(0, Number(rows[0].ms)) : undefined;
+      } catch (error) {
+        // No migrations table (a database migrated by other means): unknown, not a failure.
+        if ((error as { code?: string }).code === '42P01') return undefined;
+        throw error;
+      }
     },
 
     /** Moves a claimed row to a later attempt without counting one (its chat is paused). */

@@ -91,8 +91,23 @@ describe('notifications in a running instance', () => {
     await first.stop();
 
     await start();
-    // Three rounds of the restarted watch (1 s apart) find the same events again.
-    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    // A lock that runs out after the restart. Once its notice is in the chat, the restarted
+    // watch has looked at the old events again in that round (promotions first, then locks
+    // by expiry), and the sender, which sends rows in the order they were queued, would
+    // have sent any second notice of them before this one.
+    await createLockStore(pool).acquire({
+      name: 'maintenance:staging',
+      owner: 'Bob (1002)',
+      reason: 'after the restart',
+      ttlMs: 60_000,
+    });
+    await pool.query(
+      `UPDATE locks SET acquired_at = now() - interval '1 minute', expires_at = now()
+       WHERE name = 'maintenance:staging'`,
+    );
+    await tg.waitForBotMessage(TOKEN, GROUP, (m) => /lock held by Bob/.test(m.text ?? ''), {
+      timeoutMs: 10_000,
+    });
     const texts = groupTexts();
     expect(texts.filter((t) => t.includes('lock held by Ada'))).toHaveLength(1);
     expect(texts.filter((t) => t.includes(`promotion #${p.id} `))).toHaveLength(1);

@@ -8,7 +8,9 @@ import { renderLockExpired, renderPromotionEnded } from './render.js';
 /**
  * How far back the watch looks for ended promotions and expired locks. Older events are
  * not announced (a notice a day late helps nobody; Telegram itself keeps updates 24 h),
- * and the outbox keeps keys longer than this, so nothing is announced twice.
+ * and the outbox keeps keys longer than this, so nothing is announced twice. Nor does it
+ * look back before the outbox existed (migration 0004): the first start after the upgrade
+ * would otherwise announce the whole past day at once.
  */
 export const EVENT_LOOKBACK_MS = 24 * 60 * 60_000;
 
@@ -36,9 +38,13 @@ export function createEventWatch(options: EventWatchOptions) {
   const { outbox, chatId, redact } = options;
   const log = options.logger.child({ component: 'event-watch' });
 
+  /** The look-back of this round: 24 h, or less when the outbox is younger. */
+  const lookback = async () =>
+    Math.min(EVENT_LOOKBACK_MS, (await outbox.existedForMs()) ?? EVENT_LOOKBACK_MS);
+
   const promotions = async () => {
     if (!options.promotions) return;
-    for (const p of await options.promotions.endedRecently(NOTIFIED_PROMOTION_ENDS, EVENT_LOOKBACK_MS)) {
+    for (const p of await options.promotions.endedRecently(NOTIFIED_PROMOTION_ENDS, await lookback())) {
       // The promotion told its own chat how it ended: that chat needs no second copy.
       if (p.chatId === chatId) continue;
       await outbox.enqueue(`promotion:${p.id}:${p.status}`, chatId, renderPromotionEnded(p, redact));
@@ -46,7 +52,7 @@ export function createEventWatch(options: EventWatchOptions) {
   };
 
   const locks = async () => {
-    for (const lock of await options.locks.expiredUnreleased(EVENT_LOOKBACK_MS)) {
+    for (const lock of await options.locks.expiredUnreleased(await lookback())) {
       const key = `lock:${lock.name}:${lock.owner}:${lock.expiresAt.toISOString()}`;
       if (await outbox.get(key)) continue;
       const deploymentId = lock.owner.match(/^deployment:(\d+)$/)?.[1];

@@ -1,3 +1,4 @@
+import type { Api } from 'grammy';
 import type { AppEnv } from '../../environments.js';
 import type { Logger } from '../../logger.js';
 import type { HealthEpisode, HealthEpisodes } from '../../store/health-episodes.js';
@@ -27,6 +28,18 @@ export interface HealthWatchOptions {
   readonly recoveredAfter: number;
   readonly redact: (text: string) => string;
   readonly logger: Logger;
+  /** Sends a "degraded" notice directly when Postgres cannot record it (see sample). */
+  readonly api: Api;
+  /** The signal that aborts a direct send in flight (the instance is stopping). */
+  readonly signal?: () => AbortSignal;
+}
+
+/** A "degraded" notice sent directly, not yet recorded: Postgres was down. */
+interface DirectNotice {
+  readonly reason: string;
+  readonly text: string;
+  readonly startedAt: Date;
+  readonly messageId: number;
 }
 
 /** The dedup key of an episode's announcement. */
@@ -38,24 +51,91 @@ export const healthKey = (e: HealthEpisode, edge: 'down' | 'up') =>
  * in a row and recovered after `recoveredAfter` good ones. The episode lives in Postgres,
  * so a restart in the middle neither announces it again nor misses its recovery; the
  * counts of samples live in memory (a restart starts counting again).
+ *
+ * The episode and the outbox live in the Postgres whose outage may be the news. When a
+ * subject is degraded and its episode cannot be written, the "degraded" notice is sent
+ * directly through the Api, once per process per outage (remembered in memory only: a
+ * restart during the outage may send it again). Once Postgres answers, the episode is
+ * recorded as begun at the outage's first bad sample, with its "down" key as sent, so the
+ * outbox does not send it again and announces the recovery as for any other episode.
  */
 export function createHealthWatch(options: HealthWatchOptions) {
   const { episodes, outbox, chatId, redact } = options;
   const log = options.logger.child({ component: 'health-watch' });
-  const counts = new Map<string, { bad: number; good: number }>();
-  /** Episodes whose "degraded" row this process has made sure of. */
-  const announced = new Set<number>();
+  const counts = new Map<string, { bad: number; good: number; badSince?: Date }>();
+  /** Per subject, the episode whose "degraded" row this process has made sure of. */
+  const announced = new Map<string, number>();
+  /** Per subject, the notice sent directly while Postgres was down, until it is recorded. */
+  const direct = new Map<string, DirectNotice>();
 
   // Queued again whenever an open episode is first seen by this process: a crash between
   // opening the episode and queueing its notice must not lose the notice (the key dedups).
-  const announceDown = async (episode: HealthEpisode) => {
-    if (announced.has(episode.id)) return;
+  const announceDown = async (id: string, episode: HealthEpisode) => {
+    if (announced.get(id) === episode.id) return;
     await outbox.enqueue(
       healthKey(episode, 'down'),
       chatId,
       renderDegraded(episode.env, episode.reason, redact),
     );
-    announced.add(episode.id);
+    announced.set(id, episode.id);
+  };
+
+  /** The degraded notice straight to the chat; a failed send is tried again at the next sample. */
+  const announceDirectly = async (subject: HealthSubject, id: string, reason: string, startedAt: Date) => {
+    const text = renderDegraded(subject.env, reason, redact);
+    try {
+      const sent = await options.api.sendMessage(
+        chatId,
+        text,
+        { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
+        options.signal?.() as Parameters<Api['sendMessage']>[3],
+      );
+      direct.set(id, { reason, text, startedAt, messageId: sent.message_id });
+      log.warn({ env: subject.env, subject: subject.name, reason }, 'degraded (announced directly)');
+    } catch (error) {
+      log.warn(
+        { err: error, env: subject.env, subject: subject.name },
+        'degraded, and the direct notice failed; trying again at the next sample',
+      );
+    }
+  };
+
+  /** Postgres answers: the episode of a notice sent directly is recorded, its "down" as sent. */
+  const recordDirect = async (subject: HealthSubject, id: string, open: HealthEpisode | undefined) => {
+    const notice = direct.get(id);
+    if (!notice) return open;
+    const episode =
+      open ?? (await episodes.begin(subject.env, subject.name, notice.reason, notice.startedAt));
+    await outbox.recordSent(healthKey(episode, 'down'), chatId, notice.text, notice.messageId);
+    announced.set(id, episode.id);
+    direct.delete(id);
+    log.info({ env: subject.env, subject: subject.name }, 'recorded the degraded episode announced directly');
+    return episode;
+  };
+
+  const record = async (
+    subject: HealthSubject,
+    id: string,
+    verdict: Exclude<HealthVerdict, { state: 'unknown' }>,
+    count: { bad: number; good: number },
+  ) => {
+    let open = await recordDirect(subject, id, await episodes.open(subject.env, subject.name));
+    // No episode open: whatever this process announced has ended (maybe closed by another process).
+    if (!open) announced.delete(id);
+    if (!open && verdict.state === 'bad' && count.bad >= options.degradedAfter) {
+      open = await episodes.begin(subject.env, subject.name, verdict.reason);
+      log.warn({ env: subject.env, subject: subject.name, reason: verdict.reason }, 'degraded');
+    }
+    if (!open) return;
+    await announceDown(id, open);
+    if (verdict.state === 'ok' && count.good >= options.recoveredAfter) {
+      // Queued before the episode is closed: a crash between the two repeats only the
+      // (deduplicated) queueing, never loses the recovery.
+      await outbox.enqueue(healthKey(open, 'up'), chatId, renderRecovered(open.env, open.startedAt));
+      await episodes.end(open.id);
+      announced.delete(id);
+      log.info({ env: subject.env, subject: subject.name }, 'recovered');
+    }
   };
 
   const sampleOne = async (subject: HealthSubject) => {
@@ -68,26 +148,22 @@ export function createHealthWatch(options: HealthWatchOptions) {
     const count = counts.get(id) ?? { bad: 0, good: 0 };
     counts.set(id, count);
     if (verdict.state === 'bad') {
+      if (count.bad === 0) count.badSince = new Date();
       count.bad += 1;
       count.good = 0;
     } else {
       count.good += 1;
       count.bad = 0;
     }
-    let open = await episodes.open(subject.env, subject.name);
-    if (!open && verdict.state === 'bad' && count.bad >= options.degradedAfter) {
-      open = await episodes.begin(subject.env, subject.name, verdict.reason);
-      log.warn({ env: subject.env, subject: subject.name, reason: verdict.reason }, 'degraded');
-    }
-    if (!open) return;
-    await announceDown(open);
-    if (verdict.state === 'ok' && count.good >= options.recoveredAfter) {
-      // Queued before the episode is closed: a crash between the two repeats only the
-      // (deduplicated) queueing, never loses the recovery.
-      await outbox.enqueue(healthKey(open, 'up'), chatId, renderRecovered(open.env, open.startedAt));
-      await episodes.end(open.id);
-      announced.delete(open.id);
-      log.info({ env: subject.env, subject: subject.name }, 'recovered');
+    try {
+      await record(subject, id, verdict, count);
+    } catch (error) {
+      // Degraded and unrecordable: Postgres itself is likely what is down. Announced
+      // directly unless this process announced it already (directly or through the outbox).
+      const unannounced = !direct.has(id) && !announced.has(id);
+      if (verdict.state !== 'bad' || count.bad < options.degradedAfter || !unannounced) throw error;
+      log.warn({ err: error, subject: subject.name }, 'could not record a degraded episode');
+      await announceDirectly(subject, id, verdict.reason, count.badSince ?? new Date());
     }
   };
 

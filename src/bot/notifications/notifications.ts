@@ -87,6 +87,20 @@ function readinessSubject(env: AppEnv, readiness: NotificationsOptions['readines
 }
 
 /**
+ * The state word of the other bot's Telegram health (`down: unreachable: …` → `unreachable`),
+ * or undefined. Its detail is never quoted: it comes from the other instance (an error
+ * message can carry the Bot API URL, i.e. the other bot's token, which this instance's
+ * redactor does not know) and would reach the chat, the log and health_episodes.
+ */
+export function telegramState(health: string): string | undefined {
+  const word = health
+    .replace(/^down: /, '')
+    .split(':')[0]!
+    .trim();
+  return /^[a-z ]{1,40}$/.test(word) ? word : undefined;
+}
+
+/**
  * The other environment, from its published status: silent (nothing published for a
  * minute: its process, its Postgres or its Redis is down), or its bot cannot reach
  * Telegram. Nothing is concluded while this instance cannot read Redis itself, nor about
@@ -110,11 +124,14 @@ function peerSubject(env: AppEnv, peer: NonNullable<NotificationsOptions['peer']
           state: 'bad',
           reason: `silent: it has published no status for over a minute (seen from the ${env} bot)`,
         };
-      if (!view.status.health.telegram.startsWith('ok'))
+      const telegram = view.status.health.telegram;
+      if (!telegram.startsWith('ok')) {
+        const state = telegramState(telegram);
         return {
           state: 'bad',
-          reason: `its bot cannot reach Telegram: ${view.status.health.telegram} (seen from the ${env} bot)`,
+          reason: `its bot cannot reach Telegram${state ? ` (${state})` : ''} (seen from the ${env} bot)`,
         };
+      }
       return { state: 'ok' };
     },
   };
@@ -128,9 +145,14 @@ function peerSubject(env: AppEnv, peer: NonNullable<NotificationsOptions['peer']
  * Who announces what, so that the two bots never both announce one event:
  * - each instance announces what happens in its own database: its deploys, its locks,
  *   and (staging) its promotions;
- * - each instance announces its own readiness (Postgres, Redis) going bad and recovering;
- *   when its own Postgres is down it can record nothing, and then its silence is what
- *   the other instance sees;
+ * - each instance announces its own readiness (Postgres, Redis) going bad and recovering.
+ *   Its episodes and its outbox live in its own Postgres: when that is down and the
+ *   readiness is degraded, the "degraded" notice is sent directly through the Api, once
+ *   per process per outage (in memory: a restart during the outage may announce it
+ *   again); when Postgres answers again the episode is recorded, begun at the outage's
+ *   first bad sample, with that notice as sent, and "recovered" goes through the outbox
+ *   as usual. With one Postgres server for both environments (DESIGN §1) the other bot
+ *   cannot record anything either: each bot announces its own outage directly;
  * - each instance announces the other environment going silent (no status published for
  *   a minute) or losing Telegram, the two cases in which the other cannot speak for itself,
  *   and never the other's Postgres or Redis, which that instance announces itself.
@@ -144,6 +166,7 @@ export function createNotifications(options: NotificationsOptions) {
   const chatId = config.notify.chatId;
   const outbox = createNotificationOutbox(options.pool);
   const sender = createOutboxSender({ api: options.api, outbox, logger, redact, ...options.sender });
+  let stopping = new AbortController();
   const subjects = [readinessSubject(config.appEnv, options.readiness)];
   if (options.peer) subjects.push(peerSubject(config.appEnv, options.peer));
   const health = createHealthWatch({
@@ -155,6 +178,8 @@ export function createNotifications(options: NotificationsOptions) {
     recoveredAfter: config.notify.recoveredAfter,
     redact,
     logger,
+    api: options.api,
+    signal: () => stopping.signal,
   });
   const events = createEventWatch({
     outbox,
@@ -201,6 +226,7 @@ export function createNotifications(options: NotificationsOptions) {
     start() {
       if (running) return;
       running = true;
+      if (stopping.signal.aborted) stopping = new AbortController();
       sender.start();
       schedule();
     },
@@ -209,6 +235,7 @@ export function createNotifications(options: NotificationsOptions) {
     async stop() {
       running = false;
       clearTimeout(timer);
+      stopping.abort();
       await round.catch(() => {});
       await sender.stop();
     },

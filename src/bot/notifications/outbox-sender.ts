@@ -10,7 +10,7 @@ export interface OutboxSenderOptions {
   readonly redact: (text: string) => string;
   /** How often due rows are looked for. */
   readonly pollMs?: number;
-  /** Rows taken per round. */
+  /** Rows sent per round at most (each claimed on its own, so a lease covers one send). */
   readonly batch?: number;
   /** How long a claimed row is left to this sender before another may take it. */
   readonly leaseMs?: number;
@@ -18,7 +18,7 @@ export interface OutboxSenderOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** A row is given up when it is older than this (Telegram's own update lifetime) ... */
   readonly maxAgeMs?: number;
-  /** ... or after this many refused attempts. */
+  /** ... or after this many refusals other than 429 (a 429 asks to wait, it does not refuse the row). */
   readonly maxAttempts?: number;
 }
 
@@ -38,7 +38,9 @@ function describe(error: unknown): string {
 }
 
 /**
- * Sends the outbox. Each row is sent on its own: a refusal (429, a user who blocked the
+ * Sends the outbox. Each row is claimed and sent on its own, so its lease has to cover one
+ * send (at most the Api's timeout), never a whole batch: a row is not taken by another
+ * sender while this one is still about to send it. A refusal (429, a user who blocked the
  * bot, a chat that does not exist, the network) is recorded with the time of the next
  * attempt, and the sender goes on with the other rows. A 429 also holds back the rest of
  * that chat's rows until its retry_after has passed.
@@ -53,6 +55,8 @@ export function createOutboxSender(options: OutboxSenderOptions) {
   const maxAgeMs = options.maxAgeMs ?? NOTIFICATION_MAX_AGE_MS;
   const maxAttempts = options.maxAttempts ?? 50;
   let stopped = false;
+  /** Aborts the send in flight when the sender stops (a hanging Bot API must not hold the shutdown). */
+  let stopping = new AbortController();
 
   const sendOne = async (row: OutboxRow, pausedChats: Map<number, number>) => {
     const age = Date.now() - row.createdAt.getTime();
@@ -73,16 +77,26 @@ export function createOutboxSender(options: OutboxSenderOptions) {
       return;
     }
     let messageId: number;
+    const signal = stopping.signal;
     try {
-      const sent = await api.sendMessage(row.chatId, row.text, {
-        parse_mode: 'HTML',
-        link_preview_options: { is_disabled: true },
-      });
+      const sent = await api.sendMessage(
+        row.chatId,
+        row.text,
+        { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
+        // grammY types its signal with the abort-controller shim; the platform's is what it uses.
+        signal as Parameters<Api['sendMessage']>[3],
+      );
       messageId = sent.message_id;
     } catch (error) {
+      if (signal.aborted) {
+        // Stopped mid-send: handed back at once, not counted, rather than left for the lease.
+        // Telegram may have taken it already: at least once, as below.
+        await outbox.postpone(row.id, 0);
+        return;
+      }
       const reason = options.redact(describe(error));
-      const attempts = row.attempts + 1;
       const asked = retryAfterMs(error);
+      const attempts = asked === undefined ? row.attempts + 1 : row.attempts;
       if (asked === undefined && attempts >= maxAttempts) {
         await outbox.giveUp(row.id, reason);
         log.warn({ key: row.dedupKey, chatId: row.chatId, attempts, reason }, 'notification given up');
@@ -90,7 +104,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
       }
       const wait = asked ?? Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(row.attempts, 20));
       if (asked !== undefined) pausedChats.set(row.chatId, Date.now() + wait);
-      await outbox.markFailed(row.id, reason, wait);
+      await outbox.markFailed(row.id, reason, wait, { counted: asked === undefined });
       log.warn(
         { key: row.dedupKey, chatId: row.chatId, attempts, reason, retryInMs: wait },
         'notification refused; will retry',
@@ -103,32 +117,34 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     log.debug({ key: row.dedupKey, chatId: row.chatId }, 'notification sent');
   };
 
-  /** One round: sends what is due now; returns how many rows it took. */
+  /** One round: sends up to `batch` rows that are due now, one claim each; returns how many it took. */
   const sendDue = async (): Promise<number> => {
-    const rows = await outbox.claimDue(batch, leaseMs);
     const pausedChats = new Map<number, number>();
-    for (const row of rows) {
-      if (stopped) {
-        // Handed back at once rather than after the lease.
-        await outbox.postpone(row.id, 0);
-        continue;
-      }
+    let taken = 0;
+    while (taken < batch && !stopped) {
+      const [row] = await outbox.claimDue(1, leaseMs);
+      if (!row) break;
+      taken += 1;
       await sendOne(row, pausedChats).catch((error: unknown) =>
         log.warn({ err: error, key: row.dedupKey }, 'could not record a notification attempt'),
       );
     }
-    return rows.length;
+    return taken;
   };
 
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  /** Set by wake(): something was queued since the current round began looking. */
+  let wanted = false;
+  let interrupt: (() => void) | undefined;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
-      wake = () => {
+      interrupt = () => {
         clearTimeout(timer);
         resolve();
       };
+    }).finally(() => {
+      interrupt = undefined;
     });
 
   return {
@@ -137,28 +153,36 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     start() {
       if (loop) return;
       stopped = false;
+      stopping = new AbortController();
       loop = (async () => {
         while (!stopped) {
+          // A wake that comes while the round runs (after its last look) is kept for the sleep below.
+          wanted = false;
           try {
             // A full batch suggests more is due: go on at once.
             if ((await sendDue()) >= batch) continue;
           } catch (error) {
             log.warn({ err: error }, 'notifications: could not read the outbox');
           }
-          if (!stopped) await sleep(pollMs);
+          if (!stopped && !wanted) await sleep(pollMs);
         }
       })();
     },
 
     /** Looks for due rows now (something was just queued). */
     wake() {
-      wake?.();
+      wanted = true;
+      interrupt?.();
     },
 
-    /** Ends the loop after the row being sent; rows not sent stay due for the next start. */
+    /**
+     * Ends the loop: a send in flight is aborted and its row handed back, so stopping never
+     * waits for the Bot API; rows not sent stay due for the next start.
+     */
     async stop() {
       stopped = true;
-      wake?.();
+      stopping.abort();
+      interrupt?.();
       await loop;
       loop = undefined;
     },

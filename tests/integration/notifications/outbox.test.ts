@@ -6,7 +6,7 @@ import { createNotificationApi } from '../../../src/bot/notifications/notificati
 import { createOutboxSender } from '../../../src/bot/notifications/outbox-sender.js';
 import { secretsOf } from '../../../src/config.js';
 import { createRedactor } from '../../../src/redact.js';
-import { createNotificationOutbox } from '../../../src/store/notifications.js';
+import { createNotificationOutbox, type NotificationOutbox } from '../../../src/store/notifications.js';
 import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';
 
 const TOKEN = '7007001:AAOutboxTestsStagingToken_abcdefghij';
@@ -41,29 +41,38 @@ describe('notification outbox', () => {
   it('a 429, a blocked bot and a chat never started are retried later while the other rows go out; each is delivered once', async () => {
     for (const user of [ADA, BOB, DAN]) world.start(user);
     world.tg.blockBot(TOKEN, BOB);
-    const { outbox, sender } = senderOn();
+    const { outbox, sender, pool } = senderOn();
     world.tg.injectFault({ token: TOKEN, method: 'sendMessage', kind: '429', retryAfter: 1 });
     await outbox.enqueue('t1:ada', ADA, '✅ <b>staging</b>: for Ada');
     await outbox.enqueue('t1:bob', BOB, '✅ <b>staging</b>: for Bob');
     await outbox.enqueue('t1:cyd', CYD, '✅ <b>staging</b>: for Cyd');
     await outbox.enqueue('t1:dan', DAN, '✅ <b>staging</b>: for Dan');
 
+    const dbNow = async () => (await pool.query('SELECT now() AS t')).rows[0].t as Date;
+    const beforeRound = await dbNow();
     expect(await sender.sendDue()).toBe(4);
+    const afterRound = await dbNow();
     // Dan's row went out although the three before it were refused.
     expect(world.botTexts(DAN)).toEqual(['🧪 STAGING · ✅ staging: for Dan']);
     const rows = Object.fromEntries((await outbox.all()).map((r) => [r.dedupKey, r]));
-    expect(rows['t1:ada']).toMatchObject({ sentAt: null, attempts: 1 });
+    // A 429 is not a refusal of the row: it waits, and does not count toward giving up.
+    expect(rows['t1:ada']).toMatchObject({ sentAt: null, attempts: 0 });
     expect(rows['t1:ada']!.lastError).toMatch(/^429 Too Many Requests: retry after 1/);
     expect(rows['t1:bob']!.lastError).toBe('403 Forbidden: bot was blocked by the user');
     expect(rows['t1:cyd']!.lastError).toBe('400 Bad Request: chat not found');
     expect(rows['t1:dan']!.sentAt).not.toBeNull();
 
-    // Nothing is due again before retry_after; the blocked and unknown chats keep failing meanwhile.
+    // Nothing is due again before retry_after (1 s after the refusal, which came within the round).
+    const { rows: due } = await pool.query('SELECT next_attempt_at FROM notifications WHERE dedup_key = $1', [
+      't1:ada',
+    ]);
+    const nextAttempt = (due[0].next_attempt_at as Date).getTime();
+    expect(nextAttempt).toBeGreaterThanOrEqual(beforeRound.getTime() + 1_000);
+    expect(nextAttempt).toBeLessThanOrEqual(afterRound.getTime() + 1_000);
+    // Then it is tried once more and delivered; the blocked and unknown chats keep failing meanwhile.
     const adaCalls = () =>
       world.tg.calls(TOKEN).filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === ADA);
     sender.start();
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(adaCalls()).toHaveLength(1);
     await expect.poll(() => world.botTexts(ADA), { timeout: 5_000 }).toHaveLength(1);
     expect(adaCalls()).toHaveLength(2);
 
@@ -133,11 +142,15 @@ describe('notification outbox', () => {
   });
 
   it('a row refused past its maximum age is given up and never sent', async () => {
-    const { outbox, sender } = senderOn(undefined, { maxAgeMs: 300 });
+    const { outbox, sender, pool } = senderOn();
     const STRANGER = 3199;
     await outbox.enqueue('old:1', STRANGER, 'never started');
     await sender.sendDue();
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    // A day has passed since it was queued (the default maximum age), and it is due again.
+    await pool.query(
+      `UPDATE notifications SET created_at = now() - interval '25 hours', next_attempt_at = now()
+       WHERE dedup_key = 'old:1'`,
+    );
     world.start(STRANGER);
     await sender.sendDue();
     const row = await outbox.get('old:1');
@@ -146,5 +159,114 @@ describe('notification outbox', () => {
     expect(row!.lastError).toMatch(/chat not found; given up after/);
     await sender.sendDue();
     expect(world.botTexts(STRANGER)).toEqual([]);
+  });
+
+  it('a 429 does not count toward giving up: the row is given up after maxAttempts refusals other than 429', async () => {
+    const { outbox, sender, pool } = senderOn(undefined, { maxAttempts: 3 });
+    const NOBODY = 3198; // never started the bot: "chat not found"
+    await outbox.enqueue('limits:1', NOBODY, 'never delivered');
+    const dueNow = () =>
+      pool.query(`UPDATE notifications SET next_attempt_at = now() WHERE dedup_key = 'limits:1'`);
+    const round = async () => {
+      expect(await sender.sendDue()).toBe(1);
+      await dueNow();
+    };
+
+    world.tg.injectFault({ token: TOKEN, method: 'sendMessage', kind: '429', retryAfter: 1, times: 5 });
+    for (let i = 0; i < 5; i++) await round();
+    const throttled = await outbox.get('limits:1');
+    expect(throttled).toMatchObject({ attempts: 0, gaveUpAt: null });
+    expect(throttled!.lastError).toMatch(/^429 /);
+
+    await round();
+    await round();
+    expect(await outbox.get('limits:1')).toMatchObject({
+      attempts: 2,
+      gaveUpAt: null,
+      lastError: '400 Bad Request: chat not found',
+    });
+    await round();
+    const given = await outbox.get('limits:1');
+    expect(given!.gaveUpAt).not.toBeNull();
+    expect(given!.sentAt).toBeNull();
+  });
+
+  it('each row is claimed only when it is sent, and stop() aborts a send that hangs and hands its row back', async () => {
+    const HANG = 3501;
+    world.start(HANG);
+    // A refusal would be retried only in ten minutes: a row due right after stop() was handed back, not refused.
+    const { outbox, sender, pool } = senderOn(undefined, {
+      pollMs: 60_000,
+      backoff: { initialMs: 600_000, maxMs: 600_000 },
+    });
+    await outbox.enqueue('hang:1', HANG, 'first');
+    await outbox.enqueue('hang:2', HANG, 'second');
+    world.tg.injectFault({ token: TOKEN, method: 'sendMessage', kind: 'hang' });
+    const calls = () =>
+      world.tg.calls(TOKEN).filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === HANG)
+        .length;
+    const rows = async () =>
+      Object.fromEntries(
+        (
+          await pool.query(
+            `SELECT dedup_key, attempts, last_error, sent_at, next_attempt_at <= now() AS due
+             FROM notifications WHERE dedup_key LIKE 'hang:%'`,
+          )
+        ).rows.map(({ dedup_key, ...row }) => [dedup_key, row]),
+      );
+
+    sender.start();
+    await expect.poll(calls, { timeout: 10_000 }).toBe(1);
+    // The first is leased while its send hangs; the second is not taken before its own turn.
+    expect(await rows()).toEqual({
+      'hang:1': { attempts: 0, last_error: null, sent_at: null, due: false },
+      'hang:2': { attempts: 0, last_error: null, sent_at: null, due: true },
+    });
+
+    await sender.stop();
+    const back = { attempts: 0, last_error: null, sent_at: null, due: true };
+    expect(await rows()).toEqual({ 'hang:1': back, 'hang:2': back });
+    expect(calls()).toBe(1);
+
+    // The next start sends both.
+    const next = senderOn();
+    expect(await next.sender.sendDue()).toBe(2);
+    expect(world.botTexts(HANG)).toEqual(['🧪 STAGING · first', '🧪 STAGING · second']);
+  });
+
+  it('a wake that comes while a round runs is kept: the row goes out without waiting for the next poll', async () => {
+    const WAKE = 3601;
+    world.start(WAKE);
+    const outbox = createNotificationOutbox(world.pool());
+    let duringRound: (() => Promise<void>) | undefined;
+    const watched: NotificationOutbox = {
+      ...outbox,
+      async claimDue(limit, leaseMs) {
+        const rows = await outbox.claimDue(limit, leaseMs);
+        // After the round's last look for due rows: something is queued and the sender woken.
+        const then = rows.length === 0 ? duringRound : undefined;
+        duringRound = undefined;
+        await then?.();
+        return rows;
+      },
+    };
+    // The next poll is a minute away, far beyond what this test waits.
+    const sender = createOutboxSender({
+      api: createNotificationApi(world.config),
+      outbox: watched,
+      logger: quiet,
+      redact: createRedactor(secretsOf(world.config)),
+      pollMs: 60_000,
+    });
+    duringRound = async () => {
+      await outbox.enqueue('wake:1', WAKE, 'woken');
+      sender.wake();
+    };
+    sender.start();
+    try {
+      await expect.poll(() => world.botTexts(WAKE), { timeout: 10_000 }).toEqual(['🧪 STAGING · woken']);
+    } finally {
+      await sender.stop();
+    }
   });
 });

@@ -4,6 +4,7 @@
 // results (not doubled in the chat that already hears them).
 import { randomUUID } from 'node:crypto';
 import { Api } from 'grammy';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { withDeployNotices } from '../../../src/bot/notifications/deploy-notices.js';
@@ -12,19 +13,22 @@ import {
   createNotifications,
   type PeerView,
   peerThroughRedis,
+  telegramState,
 } from '../../../src/bot/notifications/notifications.js';
 import { secretsOf } from '../../../src/config.js';
+import type { Logger } from '../../../src/logger.js';
 import { createRedactor } from '../../../src/redact.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { publishStatus, registerInstance } from '../../../src/store/instance-registry.js';
 import { createLockStore, deploymentOwner } from '../../../src/store/locks.js';
+import { runMigrations } from '../../../src/store/migrate.js';
 import { createNotificationOutbox } from '../../../src/store/notifications.js';
-import type { Pool } from '../../../src/store/pool.js';
+import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createPromotionStore } from '../../../src/store/promotions.js';
-import { closeRedis, createRedis, type Redis } from '../../../src/store/redis.js';
+import { closeRedis, createRedis, keyspace, type Redis } from '../../../src/store/redis.js';
 import { ADMIN_ID } from '../../helpers/instance-env.js';
 import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';
-import { redisUrl } from '../../helpers/services.js';
+import { createTestDatabase, redisUrl, withAdmin } from '../../helpers/services.js';
 
 const TOKEN = '7007002:AAWatchTestsStagingToken_abcdefghijk';
 const GROUP = -1007001;
@@ -50,12 +54,13 @@ describe('notification sources', () => {
   /** One process's notifications: a new pool on the same database, as after a restart. */
   const instance = (
     readiness: () => Promise<Sample>,
-    extra: { pool?: Pool; peer?: () => Promise<PeerView> } = {},
+    extra: { pool?: Pool; peer?: () => Promise<PeerView>; chatId?: number; logger?: Logger } = {},
   ) => {
     const pool = extra.pool ?? world.pool();
+    const { notify } = world.config;
     const notifications = createNotifications({
-      config: world.config,
-      logger: quiet,
+      config: { appEnv: world.config.appEnv, notify: { ...notify, chatId: extra.chatId ?? notify.chatId } },
+      logger: extra.logger ?? quiet,
       pool,
       api: createNotificationApi(world.config),
       redact: redact(),
@@ -147,9 +152,10 @@ describe('notification sources', () => {
       botUsername: 'LughBot',
       startedAt: new Date().toISOString(),
     });
-    await publishStatus(redis, otherPrefix, status('ok'), 250);
+    await publishStatus(redis, otherPrefix, status('ok'));
     await feed(notifications, [OK], current);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Its status runs out (as after a minute without publishing).
+    await redis.del(keyspace(otherPrefix).key('public', 'status'));
     await feed(notifications, [OK, OK], current);
     expect(adminTexts(production)).toEqual([]);
     await feed(notifications, [OK], current);
@@ -210,15 +216,23 @@ describe('notification sources', () => {
     const current = { s: OK };
     const { notifications } = instance(async () => current.s, { pool });
 
+    /** The lock runs out now: its holder stopped renewing it. */
+    const runOut = (owner: string) =>
+      pool.query(
+        `UPDATE locks SET acquired_at = now() - interval '1 minute', expires_at = now()
+         WHERE name = 'deploy:staging' AND owner = $1`,
+        [owner],
+      );
+
     await locks.acquire({
       name: 'deploy:staging',
       owner: 'Ada (1001)',
       reason: 'db maintenance',
-      ttlMs: 200,
+      ttlMs: 60_000,
     });
     await feed(notifications, [OK], current);
     expect(adminTexts(/lock held by/)).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await runOut('Ada (1001)');
     await feed(notifications, [OK, OK], current);
     const [personal] = adminTexts(/lock held by/);
     expect(personal).toMatch(
@@ -236,10 +250,10 @@ describe('notification sources', () => {
       name: 'deploy:staging',
       owner: deploymentOwner(d.id),
       reason: `deploy #${d.id} of develop`,
-      ttlMs: 200,
+      ttlMs: 60_000,
     });
     expect(taken.acquired).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await runOut(deploymentOwner(d.id));
     await feed(notifications, [OK, OK], current);
     const restarted = instance(async () => current.s);
     await feed(restarted.notifications, [OK], current);
@@ -332,5 +346,174 @@ describe('notification sources', () => {
       world.botTexts(ADMIN_ID).filter((t) => new RegExp(`Deploy #(${pushed.id}|${asked.id}) done`).test(t)),
     ).toHaveLength(2);
     expect((await outbox.all()).filter((r) => r.dedupKey.startsWith('deploy:'))).toHaveLength(2);
+  });
+
+  it('the other bot losing Telegram is named by its state only: a token in its published detail reaches neither the chat, the episode nor the log', async () => {
+    const CHAT = 3201;
+    world.start(CHAT);
+    const otherPrefix = `prod:${randomUUID().slice(0, 8)}`;
+    const lines: string[] = [];
+    // A logger without this instance's redactor: what is not written cannot leak, whatever the redactor knows.
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    const current = { s: OK };
+    const { notifications, pool } = instance(async () => current.s, {
+      peer: peerThroughRedis(redis, otherPrefix),
+      chatId: CHAT,
+      logger,
+    });
+    await registerInstance(redis, otherPrefix, 'staging:none', {
+      env: 'production',
+      botId: 7007098,
+      botUsername: 'LughBot',
+      startedAt: new Date().toISOString(),
+    });
+    const leaky =
+      'network error: request to http://127.0.0.1:9/bot123456:AAsecretsecretsecretsecretsecret12/getMe failed';
+    await publishStatus(redis, otherPrefix, {
+      env: 'production',
+      health: { db: 'ok', redis: 'ok', telegram: leaky },
+    });
+    await feed(notifications, [OK, OK, OK], current);
+
+    const notice =
+      '🧪 STAGING · 🔴 production is degraded: its bot cannot reach Telegram (network error) (seen from the staging bot)';
+    expect(world.botTexts(CHAT).filter((t) => t.includes('is degraded'))).toEqual([notice]);
+    const { rows } = await pool.query(
+      `SELECT reason FROM health_episodes WHERE env = 'production' AND subject = 'peer' AND ended_at IS NULL`,
+    );
+    expect(rows).toEqual([
+      { reason: 'its bot cannot reach Telegram (network error) (seen from the staging bot)' },
+    ]);
+    const queued = (await createNotificationOutbox(pool).all()).filter((r) => r.chatId === CHAT);
+    expect(lines.some((l) => l.includes('"msg":"degraded"'))).toBe(true);
+    for (const text of [...world.botTexts(CHAT), rows[0].reason, ...queued.map((r) => r.text), ...lines]) {
+      expect(text).not.toContain('AAsecret');
+      expect(text).not.toContain('127.0.0.1:9');
+    }
+
+    // Only a plain state word is ever repeated.
+    expect(telegramState('down: unreachable: network error: request to http://x/bot1:AAx/getMe')).toBe(
+      'unreachable',
+    );
+    expect(telegramState('down: rejected: 401 Unauthorized')).toBe('rejected');
+    expect(telegramState(leaky)).toBe('network error');
+    expect(telegramState('bot123456:AAsecret failed')).toBeUndefined();
+    expect(telegramState('Error 500 (x)')).toBeUndefined();
+  });
+
+  it('its own Postgres down: "degraded" is sent directly once (nothing can be recorded); once Postgres is back the episode is recorded as sent and one "recovered" follows', async () => {
+    const OPS = 3301;
+    world.start(OPS);
+    const db = await createTestDatabase('staging_lugh');
+    const quoted = `"${db.name}"`;
+    await runMigrations({ databaseUrl: db.url, logger: quiet });
+    const pool = createPool(db.url, 'notifications-outage-test');
+    try {
+      // Readiness as /healthz words it, without its deadline (no clock in this test).
+      const readiness = async (): Promise<Sample> => {
+        try {
+          await pool.query('SELECT 1');
+          return OK;
+        } catch (error) {
+          return { db: `down: ${(error as Error).message}`, redis: 'ok' };
+        }
+      };
+      const { notifications } = instance(readiness, { pool, chatId: OPS });
+      const degraded = () => world.botTexts(OPS).filter((t) => t.includes('staging is degraded'));
+      const recovered = () => world.botTexts(OPS).filter((t) => t.includes('staging has recovered'));
+
+      await notifications.check();
+      await notifications.check();
+      expect(world.botTexts(OPS)).toEqual([]);
+
+      await withAdmin(async (admin) => {
+        await admin.query(`ALTER DATABASE ${quoted} ALLOW_CONNECTIONS false`);
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [db.name],
+        );
+      });
+      await notifications.check();
+      await notifications.check();
+      expect(degraded()).toEqual([]);
+      for (let i = 0; i < 4; i++) await notifications.check();
+      expect(degraded()).toHaveLength(1);
+      expect(degraded()[0]).toMatch(/^🧪 STAGING · 🔴 staging is degraded: Postgres down: /);
+      const direct = world.tg.transcript(TOKEN, OPS).findLast((e) => e.kind === 'bot_message');
+
+      await withAdmin((admin) => admin.query(`ALTER DATABASE ${quoted} ALLOW_CONNECTIONS true`));
+      for (let i = 0; i < 4; i++) {
+        await notifications.check();
+        await notifications.sender.sendDue();
+      }
+      expect(recovered()).toHaveLength(1);
+      expect(recovered()[0]).toMatch(/^🧪 STAGING · 🟢 staging has recovered \(degraded for \d+ s\)\.$/);
+      expect(degraded()).toHaveLength(1);
+
+      // The outage is on record: its episode, begun before the direct notice and ended,
+      // and its "down" key sent once, as that very message.
+      const { rows: episodes } = await pool.query('SELECT * FROM health_episodes');
+      expect(episodes).toHaveLength(1);
+      expect(episodes[0]).toMatchObject({ env: 'staging', subject: 'readiness' });
+      expect(episodes[0].reason).toMatch(/^Postgres down: /);
+      expect(episodes[0].ended_at).not.toBeNull();
+      const outbox = createNotificationOutbox(pool);
+      const down = await outbox.get(`health:staging:readiness:down:${episodes[0].id}`);
+      expect(down).toMatchObject({ chatId: OPS, gaveUpAt: null });
+      expect(down!.sentAt).not.toBeNull();
+      expect(direct?.kind === 'bot_message' && direct.message_id).toBe(down!.messageId);
+      expect(episodes[0].started_at.getTime()).toBeLessThanOrEqual(down!.sentAt!.getTime());
+      expect((await outbox.get(`health:staging:readiness:up:${episodes[0].id}`))!.sentAt).not.toBeNull();
+    } finally {
+      await pool.end();
+      await withAdmin((admin) => admin.query(`ALTER DATABASE ${quoted} ALLOW_CONNECTIONS true`));
+      await db.drop();
+    }
+  });
+
+  it('never looks back before the outbox existed: a lock that ran out or a promotion that failed before the upgrade is not announced', async () => {
+    const CHAT = 3401;
+    world.start(CHAT);
+    const pool = world.pool();
+    // Migration 0004 ran an hour ago.
+    await pool.query(
+      `UPDATE pgmigrations SET run_on = now() - interval '1 hour' WHERE name = '0004_notifications'`,
+    );
+    expect((await pool.query(`SELECT 1 FROM pgmigrations WHERE name = '0004_notifications'`)).rowCount).toBe(
+      1,
+    );
+    await pool.query(
+      `INSERT INTO locks (name, owner, reason, acquired_at, expires_at) VALUES
+         ('deploy:upgrade-before', 'Old (3402)', 'before the upgrade', now() - interval '3 hours', now() - interval '2 hours'),
+         ('deploy:upgrade-after', 'New (3403)', 'after the upgrade', now() - interval '50 minutes', now() - interval '30 minutes')`,
+    );
+    const promotions = createPromotionStore(pool, 'staging');
+    const fail = async (reason: string) => {
+      const p = await promotions.start({
+        requestedBy: ADMIN_ID,
+        chatId: GROUP,
+        baseRef: 'main',
+        headRef: 'develop',
+      });
+      await promotions.transition(p.id, ['pending'], { status: 'failed', reason });
+      return p.id;
+    };
+    const before = await fail('failed before the upgrade');
+    await pool.query(`UPDATE promotions SET finished_at = now() - interval '2 hours' WHERE id = $1`, [
+      before,
+    ]);
+    const after = await fail('failed after the upgrade');
+
+    const current = { s: OK };
+    const { notifications } = instance(async () => current.s, { pool, chatId: CHAT });
+    await feed(notifications, [OK, OK], current);
+    const texts = world.botTexts(CHAT);
+    expect(texts.filter((t) => t.includes('lock held by'))).toEqual([
+      expect.stringContaining('the lock held by New (3403)'),
+    ]);
+    expect(texts.filter((t) => /promotion #\d+ /.test(t))).toEqual([
+      expect.stringContaining(`promotion #${after} `),
+    ]);
+    expect(texts.join('\n')).not.toContain(`promotion #${before} `);
   });
 });
