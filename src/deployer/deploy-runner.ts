@@ -183,6 +183,12 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       let sha: string | undefined;
       let phases: Promise<void> = Promise.resolve();
       let lockTaken = false;
+      // Freed before the result is announced: whoever reads "done" may /lock or deploy at once.
+      const unlock = async () => {
+        if (!lockTaken) return;
+        lockTaken = false;
+        await locks.release(lockName, owner).catch(() => {});
+      };
       try {
         if (env !== deps.env) {
           throw new Error(
@@ -270,6 +276,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         await deployments.finish(deploymentId, { status: 'succeeded', sha, previousSha });
         await report(deployment, 'success', `${env} runs ${sha.slice(0, 7)}`);
         await done('record');
+        await unlock();
         await notifier.finished(deploymentId, env, {
           status: 'succeeded',
           sha,
@@ -286,10 +293,11 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         await deployments.stepFinished(deploymentId, current, 'failed', message);
         await deployments.finish(deploymentId, { status, sha, error: message });
         await report(deployment, rolledBack ? 'failure' : 'error', message);
+        await unlock();
         await notifier.finished(deploymentId, env, { status, sha, step: current, message, logTail });
         return status;
       } finally {
-        if (lockTaken) await locks.release(lockName, owner).catch(() => {});
+        await unlock();
       }
     },
   };

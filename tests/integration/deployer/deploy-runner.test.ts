@@ -41,11 +41,14 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
   let seeded: { mainSha: string; developSha: string };
   let container: Docker.Container;
   const events: string[] = [];
+  /** Per result announced, who held the deploy lock at that moment. */
+  const lockWhenAnnounced = new Map<number, string>();
   const notifier: DeployNotifier = {
     step: async (id, env, step) => {
       events.push(`${id} ${env} ${step}`);
     },
     finished: async (id, env, outcome) => {
+      lockWhenAnnounced.set(id, (await createLockStore(pool).held('deploy:staging'))?.owner ?? 'free');
       events.push(
         `${id} ${env} ${outcome.status}: ${outcome.message}${outcome.logTail ? ` | ${outcome.logTail.join(' / ')}` : ''}`,
       );
@@ -110,6 +113,8 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       requestedBy: 1,
     });
     expect(await runner.run(deployment.id)).toBe('succeeded');
+    // Whoever reads the result may /lock or deploy at once: the lock is free by then.
+    expect(lockWhenAnnounced.get(deployment.id)).toBe('free');
     expect(await deployments.steps(deployment.id)).toEqual([
       { step: 'resolve', status: 'succeeded', detail: seeded.developSha },
       {
@@ -177,6 +182,7 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     const before = (await docker.getContainer(name).inspect()).Id;
     const deployment = await deployments.create({ env: 'staging', ref: 'no-such-branch', trigger: 'manual' });
     expect(await runner.run(deployment.id)).toBe('failed');
+    expect(lockWhenAnnounced.get(deployment.id)).toBe('free');
     expect(await deployments.get(deployment.id)).toMatchObject({ status: 'failed' });
     expect((await deployments.steps(deployment.id)).at(-1)).toEqual({
       step: 'resolve',
