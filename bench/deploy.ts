@@ -9,7 +9,6 @@ import { backupDatabase } from '../src/deployer/backup.js';
 import { createContainerSwitch } from '../src/deployer/container-switch.js';
 import { createDeployRunner, DEPLOY_STEPS, type DeployNotifier } from '../src/deployer/deploy-runner.js';
 import { createImageBuilder } from '../src/deployer/image-builder.js';
-import { createLogger } from '../src/logger.js';
 import { createDeploymentStore } from '../src/store/deployments.js';
 import { createLockStore } from '../src/store/locks.js';
 import { runMigrations } from '../src/store/migrate.js';
@@ -21,16 +20,15 @@ import {
   removeTestResources,
   uniqueName,
 } from '../tests/helpers/docker.js';
+import { silentLogger as logger } from '../tests/helpers/logger.js';
 import { SELF_TOKEN, startLughInDocker } from '../tests/helpers/lugh-in-docker.js';
 import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
 import { createBenchDatabase } from './promote.js';
+import { median } from './stats.js';
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 4);
 const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? 250);
-const logger = createLogger({ level: 'silent', secrets: [] });
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 /** Deploys of the seeded app, alternating two commits (built once each), by the in-process runner. */
 async function stepDurations(docker: Docker, databaseUrl: string) {

@@ -3,16 +3,12 @@
 import pg from 'pg';
 import { admin, createPromotionWorld, isPrompt } from '../tests/helpers/promotion-world.js';
 import type { TestDatabase } from '../tests/helpers/services.js';
+import { median } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_PROMOTE_RUNS ?? 3);
 /** How long CI runs before the benchmark completes it. */
 const CI_MS = 3_000;
 const POLL_SECONDS = 5;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 /** A database of its own on the benchmark's Postgres, dropped by `drop`. */
 export async function createBenchDatabase(databaseUrl: string, label: string): Promise<TestDatabase> {

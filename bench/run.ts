@@ -5,14 +5,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
 import { benchDeploys } from './deploy.js';
-import { benchPromotion } from './promote.js';
+import { benchPromotion, createBenchDatabase } from './promote.js';
+import { percentile } from './stats.js';
 import { benchStatus } from './status.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -20,10 +20,6 @@ const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function waitHealthy(port: number, deadlineMs = 30_000): Promise<void> {
@@ -57,18 +53,13 @@ async function main() {
   } as unknown as TestProject);
   const tg = await startTelegramStandIn();
   tg.registerBot({ token: FAKE_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
-  const admin = new pg.Client(urls.databaseUrl);
-  await admin.connect();
-  const dbName = `bench_${Date.now()}_staging_lugh`;
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(urls.databaseUrl!);
-  dbUrl.pathname = `/${dbName}`;
+  const db = await createBenchDatabase(urls.databaseUrl!, 'staging_lugh');
   const home = mkdtempSync(path.join(tmpdir(), 'lugh-bench-'));
   const env = (port: number) => ({
     APP_ENV: 'staging',
     TELEGRAM_BOT_TOKEN: FAKE_TOKEN,
     TELEGRAM_API_ROOT: tg.apiRoot,
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: db.url,
     REDIS_URL: urls.redisUrl!,
     REDIS_PREFIX: `staging:bench${Date.now()}`,
     LUGH_HOME: path.join(home, '.lugh-staging'),
@@ -135,8 +126,7 @@ async function main() {
   } finally {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await tg.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
     await teardown();
   }
 }

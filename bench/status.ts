@@ -7,20 +7,20 @@
 // a second. BENCH_STATUS_GAP_MS spaces the asks (0: back to back).
 import { startInstance } from '../src/cli.js';
 import { createConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
 import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
   removeTestResources,
+  startIdleAppContainers,
+  testDocker,
   uniqueName,
 } from '../tests/helpers/docker.js';
 import { ADMIN_ID, instanceEnv } from '../tests/helpers/instance-env.js';
+import { silentLogger } from '../tests/helpers/logger.js';
 import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
 import type { TestDatabase } from '../tests/helpers/services.js';
 import { createBenchDatabase } from './promote.js';
+import { percentile } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 30);
 const GAP_MS = Number(process.env.BENCH_STATUS_GAP_MS ?? 0);
@@ -31,16 +31,10 @@ const TOKENS = {
 const GITHUB_TOKEN = 'ghs_statusBenchToken';
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 /** Runs /status RUNS times with all sources up and RUNS times with compare hanging; prints p50/p95. */
 export async function benchStatus(databaseUrl: string, redisUrl: string): Promise<void> {
   const run = uniqueName('lugh-bench-status');
-  const docker = createDockerClient();
-  const engine = await dockerAvailable(docker);
+  const { docker, engine } = await testDocker();
   const tg = await startTelegramStandIn();
   tg.registerBot({ token: TOKENS.staging, username: 'LughDevBot', firstName: 'Lugh Dev' });
   tg.registerBot({ token: TOKENS.production, username: 'LughBot', firstName: 'Lugh' });
@@ -49,18 +43,7 @@ export async function benchStatus(databaseUrl: string, redisUrl: string): Promis
   const dbs: TestDatabase[] = [];
   const instances: Awaited<ReturnType<typeof startInstance>>[] = [];
   try {
-    if (engine) {
-      const image = await ensureBaseImage(docker);
-      for (const env of ['staging', 'production'] as const) {
-        const container = await docker.createContainer({
-          name: `${run}-${env}-app`,
-          Image: image,
-          Cmd: ['sleep', '3600'],
-          Labels: { 'lugh.test': run },
-        });
-        await container.start();
-      }
-    }
+    if (engine) await startIdleAppContainers(docker, run);
     for (const env of ['staging', 'production'] as const) {
       const db = await createBenchDatabase(databaseUrl, env === 'staging' ? 'staging_lugh' : 'prod_lugh');
       dbs.push(db);
@@ -83,7 +66,7 @@ export async function benchStatus(databaseUrl: string, redisUrl: string): Promis
           },
         }),
       );
-      const instance = await startInstance(config, createLogger({ level: 'silent', secrets: [] }), {
+      const instance = await startInstance(config, silentLogger, {
         resilientGitHub: false,
       });
       instances.push(instance);

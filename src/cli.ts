@@ -12,6 +12,7 @@ import Docker from 'dockerode';
 import { type Api, webhookCallback } from 'grammy';
 import type { BotDeps } from './bot/context.js';
 import { createBot } from './bot/create-bot.js';
+import { createDeployControl } from './bot/deploys/deploy-control.js';
 import { createDeployNotifier } from './bot/deploys/deploy-notifier.js';
 import { withDeployNotices } from './bot/notifications/deploy-notices.js';
 import {
@@ -52,7 +53,7 @@ import {
 import { startTelegramStandIn } from './sandbox/telegram/index.js';
 import { removeSandboxApps, sandboxDockerNames, startSandboxApps } from './sandbox-apps.js';
 import { createAuditLog } from './store/audit-log.js';
-import { createDeploymentStore } from './store/deployments.js';
+import { createDeploymentStore, inProgress } from './store/deployments.js';
 import {
   publishDeployLock,
   publishStatus,
@@ -221,6 +222,9 @@ export async function startInstance(
   options: InstanceOptions = {},
 ): Promise<Instance> {
   const startedAt = new Date();
+  // A pre-flight container is a version under test (and a runner runs one deploy): only the
+  // app container follows promotions, publishes the environment's status and notifies.
+  const isApp = config.deploy.role === 'app';
   mkdirSync(config.home, { recursive: true });
   await runMigrations({ databaseUrl: config.databaseUrl, logger });
 
@@ -250,7 +254,7 @@ export async function startInstance(
         config,
         logger,
         forge,
-        promotions: createPromotionStore(pool, config.appEnv),
+        promotions: promotionRecords,
         productionLock: () => readDeployLock(redis, otherPrefix),
         productionBot: async () => (await readInstance(redis, otherPrefix))?.botUsername,
         audit,
@@ -267,20 +271,23 @@ export async function startInstance(
     status: createStatusService({
       env: config.appEnv,
       own: () => selfStatus(),
+      ownContainer: config.deploy.containerName,
+      ownSha: config.build.gitSha,
       other: () => readStatus<PublishedStatus>(redis, otherPrefix),
       container: createContainerFacts(docker),
       version: forge ? createVersionLookup(forge) : undefined,
       github: forge,
       promotion: config.isStaging ? () => promotionRecords.inFlight() : undefined,
     }),
-    deploys: {
+    deploys: createDeployControl({
       env: config.appEnv,
       deployments,
       locks,
+      audit,
       enqueue: engine.enqueue,
       containerLogs: engine.logs,
       confirmMs: 5 * 60_000,
-    },
+    }),
     conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(redis, space, 'conversations'),
     doctor: {
       run: async () =>
@@ -324,13 +331,13 @@ export async function startInstance(
       }
       await publishCommands(bot.api, commands, config.adminIds, logger);
       // A pre-flight container only proves its health: it neither follows promotions nor deploys.
-      if (config.deploy.role === 'app') promotion?.startPolling();
+      if (isApp) promotion?.startPolling();
       await publishLock();
       await engine.start();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
     // The other instance's /status reads the published status: keep it current.
-    onStatus: () => setImmediate(() => void publishSelf()),
+    onStatus: isApp ? () => setImmediate(() => void publishSelf()) : undefined,
     lease: config.telegram.webhookUrl ? undefined : createPollerLease(redis, space),
   });
 
@@ -366,7 +373,7 @@ export async function startInstance(
       health: report,
       lock,
       deploying: unfinished.find((d) => d.status === 'running'),
-      last: last && last.status !== 'running' && last.status !== 'queued' ? last : undefined,
+      last: last && !inProgress(last.status) ? last : undefined,
     });
   };
   const publishSelf = async () => {
@@ -376,8 +383,7 @@ export async function startInstance(
       logger.debug({ err: error }, 'could not publish the status');
     }
   };
-  const statusTimer = setInterval(() => void publishSelf(), STATUS_PUBLISH_MS);
-  statusTimer.unref();
+  const statusTimer = isApp ? setInterval(() => void publishSelf(), STATUS_PUBLISH_MS).unref() : undefined;
   // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
   const notifications = createNotifications({
     config,
@@ -422,8 +428,7 @@ export async function startInstance(
   });
   const port = await http.listen(config.port);
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
-  // A pre-flight container is a version under test: the app container it may replace notifies.
-  if (config.deploy.role === 'app') notifications.start();
+  if (isApp) notifications.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -602,8 +607,9 @@ async function commandSandbox(
   // No container stop grace to respect here, and the embedded databases flush on close:
   // a loaded laptop gets more time than the 9 s of a container.
   const shutdown = handleShutdown(sandboxLog, stopAll, SANDBOX_SHUTDOWN_DEADLINE_MS);
+  let configs: Record<AppEnv, Config>;
   try {
-    const configs = {
+    configs = {
       staging: createConfig(sandboxInstanceEnv(services, 'staging', env.LOG_LEVEL ?? 'warn', demo)),
       production: createConfig(sandboxInstanceEnv(services, 'production', env.LOG_LEVEL ?? 'warn', demo)),
     };
@@ -646,7 +652,7 @@ async function commandSandbox(
     ].join('\n'),
   );
   if (services.docker.reachable) {
-    const forge = forgeOf(createConfig(sandboxInstanceEnv(services, 'staging', 'silent', demo)), sandboxLog);
+    const forge = forgeOf(configs.staging, sandboxLog);
     demoApps = (async () => {
       try {
         const started = await startSandboxApps({

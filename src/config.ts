@@ -98,6 +98,11 @@ const TELEGRAM_TOKEN = /^\d{5,16}:[A-Za-z0-9_-]{30,}$/;
 const DOCUMENTED_EXAMPLE_TOKEN = '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11';
 const PLACEHOLDER = /(^__.*__$)|changeme|change_me|placeholder|your[_-]?token|^x+$|^<.*>$/i;
 
+/** A value that stands in for a secret still to be set (or Telegram's documented example token). */
+export function isPlaceholder(value: string): boolean {
+  return PLACEHOLDER.test(value.trim()) || value.trim() === DOCUMENTED_EXAMPLE_TOKEN;
+}
+
 const optional = (schema: z.ZodString) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
@@ -120,7 +125,7 @@ const schema = z.object({
   TELEGRAM_BOT_TOKEN: z
     .string({ message: 'is required: the token @BotFather gave this environment’s bot' })
     .trim()
-    .refine((v) => !PLACEHOLDER.test(v) && v !== DOCUMENTED_EXAMPLE_TOKEN, {
+    .refine((v) => !isPlaceholder(v), {
       message: 'is a placeholder: put the real token from @BotFather in the untracked .env.<env>.local file',
       abort: true,
     })

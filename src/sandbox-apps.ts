@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { createImageBuilder } from './deployer/image-builder.js';
-import type { AppEnv } from './environments.js';
+import { type AppEnv, ENVIRONMENTS } from './environments.js';
 import type { Forge } from './forge/forge.js';
 import type { Logger } from './logger.js';
 
@@ -8,8 +8,8 @@ import type { Logger } from './logger.js';
 export function sandboxDockerNames(id: string) {
   return {
     repository: `lugh-sandbox-${id}`,
-    container: (env: AppEnv) => `lugh-sandbox-${id}-${env === 'staging' ? 'staging' : 'prod'}-app`,
-    network: (env: AppEnv) => `lugh-sandbox-${id}-${env === 'staging' ? 'staging' : 'prod'}-net`,
+    container: (env: AppEnv) => `lugh-sandbox-${id}-${ENVIRONMENTS[env].marker}-app`,
+    network: (env: AppEnv) => `lugh-sandbox-${id}-${ENVIRONMENTS[env].marker}-net`,
   };
 }
 

@@ -27,3 +27,7 @@ export function formatUtc(at: Date): string {
 }
 
 export const shortSha = (sha: string | null | undefined): string => (sha ?? '').slice(0, 7);
+
+const FULL_SHA = /^[0-9a-f]{40}$/;
+/** A commit SHA as people read it; anything else (a branch, a tag) as it is. */
+export const readableRef = (text: string): string => (FULL_SHA.test(text) ? shortSha(text) : text);

@@ -11,7 +11,7 @@ interface StatsSample {
 }
 
 /** CPU % as `docker stats` computes it, between two samples. */
-export function cpuPercentOf(before: StatsSample, after: StatsSample): number | undefined {
+function cpuPercentOf(before: StatsSample, after: StatsSample): number | undefined {
   const cpu =
     (after.cpu_stats?.cpu_usage?.total_usage ?? 0) - (before.cpu_stats?.cpu_usage?.total_usage ?? 0);
   const system = (after.cpu_stats?.system_cpu_usage ?? 0) - (before.cpu_stats?.system_cpu_usage ?? 0);
@@ -143,8 +143,6 @@ export function createContainerFacts(
       name,
       state: info.State.Status,
       health: info.State.Health?.Status,
-      startedAt: info.State.Running ? new Date(info.State.StartedAt) : undefined,
-      sha: info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length),
     };
     if (!info.State.Running) return facts;
     // Usage is a part of the facts: its failure or slowness must not hide the state.

@@ -1,4 +1,5 @@
 import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
+import { nameOf } from './docker-helpers.js';
 
 /** What a deploy keeps from the running container: everything but its image. */
 export interface ContainerSnapshot {
@@ -52,7 +53,7 @@ export function snapshotOf(
     ]),
   );
   return {
-    name: info.Name.replace(/^\//, ''),
+    name: nameOf(info),
     image: info.Config.Image,
     env: (info.Config.Env ?? []).filter((e) => !imageEnv.has(e)),
     labels: Object.fromEntries(

@@ -1,7 +1,7 @@
 import type { AppEnv } from '../environments.js';
 import type { Logger } from '../logger.js';
-import type { Deployment, DeploymentStore } from '../store/deployments.js';
-import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.js';
+import { type Deployment, type DeploymentStore, isFinished } from '../store/deployments.js';
+import { deployLockName, deploymentOfOwner, deploymentOwner, type LockStore } from '../store/locks.js';
 import type { createContainerSwitch } from './container-switch.js';
 import { DeployFailureWithLog, describeDockerError, LockedError, RolledBackError } from './errors.js';
 import type { ImageBuilder } from './image-builder.js';
@@ -77,7 +77,6 @@ export interface DeployRunnerDeps {
 }
 
 const SHA = /^[0-9a-f]{40}$/;
-const FINISHED = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
 const LOCK_WAIT_POLL_MS = 2_000;
 
 /**
@@ -106,7 +105,7 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
     async run(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
       const deployment = await deployments.get(deploymentId);
       if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
-      if (FINISHED.has(deployment.status)) {
+      if (isFinished(deployment.status)) {
         // Killed after the row was finished but maybe before the chat heard: say it now
         // (the notifier sends a deployment's final message once, however often asked).
         if (deployment.status !== 'cancelled') {
@@ -157,11 +156,11 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
           } catch (error) {
             if (!(error instanceof LockedError)) throw error;
             const holder = await locks.held(lockName);
-            const other = holder?.owner.match(/^deployment:(\d+)$/)?.[1];
             if (!holder) continue;
-            if (!other || Date.now() > until) throw error;
-            const d = await deployments.get(Number(other));
-            if (!d || FINISHED.has(d.status)) {
+            const other = deploymentOfOwner(holder.owner);
+            if (other === undefined || Date.now() > until) throw error;
+            const d = await deployments.get(other);
+            if (!d || isFinished(d.status)) {
               await locks.release(lockName, holder.owner);
               continue;
             }
@@ -299,6 +298,28 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
       } finally {
         await unlock();
       }
+    },
+
+    /**
+     * Ends a deployment whose runner died and will not be tried again, as run()'s own
+     * failure path would: the environment back to one running app container, the step it
+     * reached failed, GitHub told, the lock freed, then the chat told.
+     */
+    async abandon(deploymentId: number, why: string, logTail?: readonly string[]): Promise<void> {
+      const d = await deployments.get(deploymentId);
+      if (!d || isFinished(d.status)) return;
+      const put = await deps.switcher.converge(deps.containerName(d.env)).then(
+        () => 'the environment was put back to one running container',
+        (error: unknown) =>
+          `the environment could not be put back to one running container: ${describeDockerError(error)}`,
+      );
+      const message = `${why}; ${put}`;
+      const step = (d.step as DeployStep | null) ?? 'resolve';
+      await deployments.stepFinished(deploymentId, step, 'failed', message);
+      await deployments.finish(deploymentId, { status: 'failed', error: message });
+      await report(d, 'error', message);
+      await locks.release(deployLockName(d.env), deploymentOwner(deploymentId)).catch(() => {});
+      await notifier.finished(deploymentId, d.env, { status: 'failed', step, message, logTail });
     },
   };
 }

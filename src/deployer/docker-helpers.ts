@@ -32,3 +32,6 @@ export async function findContainer(
     throw error;
   }
 }
+
+/** A container's name as people write it (the engine reports it with a leading slash). */
+export const nameOf = (info: Docker.ContainerInspectInfo): string => info.Name.replace(/^\//, '');

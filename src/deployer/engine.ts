@@ -6,13 +6,14 @@ import type { Config } from '../config.js';
 import { ENVIRONMENTS } from '../environments.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
-import type { DeploymentStore } from '../store/deployments.js';
+import { type DeploymentStore, inProgress } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
 import { createContainerSwitch } from './container-switch.js';
 import { createDeployRunner, type DeployNotifier, type SourceOfCommits } from './deploy-runner.js';
 import { createDeployWorker } from './deploy-worker.js';
+import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
@@ -103,11 +104,13 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     for (let attempt = 1; ; attempt++) {
       const { exitCode, logTail } = await launcher.run(deploymentId, self);
       const d = await deployments.get(deploymentId);
-      if (!d || (d.status !== 'queued' && d.status !== 'running')) return d?.status ?? 'missing';
+      if (!d || !inProgress(d.status)) return d?.status ?? 'missing';
       if (attempt >= 2) {
-        const message = `the deploy runner stopped (exit code ${exitCode}) without finishing; the environment was put back to one running container`;
-        await deployments.finish(deploymentId, { status: 'failed', error: message });
-        await deps.notifier.finished(deploymentId, env, { status: 'failed', message, logTail });
+        await runner.abandon(
+          deploymentId,
+          `the deploy runner stopped twice without finishing (exit code ${exitCode})`,
+          logTail,
+        );
         return 'failed';
       }
     }
@@ -136,11 +139,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
         await enqueue(d.id);
       }
-      const me = await docker
-        .getContainer(hostname())
-        .inspect()
-        .catch(() => undefined);
-      const myName = me?.Name.replace(/^\//, '');
+      const me = await findContainer(docker, hostname()).catch(() => undefined);
+      const myName = me && nameOf(me);
       const target = config.deploy.containerName;
       self = me && (myName === target || myName === `${target}-previous`) ? me : undefined;
       if (self) log.info({ container: myName }, 'deploys of this container run in runner containers');

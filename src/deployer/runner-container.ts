@@ -12,10 +12,9 @@ import { findContainer, logTail } from './docker-helpers.js';
 export function createRunnerLauncher(options: { docker: Docker; logger: Logger; containerName: string }) {
   const { docker } = options;
   const log = options.logger.child({ component: 'deploy-runner-container' });
+  const runnerName = (deploymentId: number) => `${options.containerName}-deploy-${deploymentId}`;
 
   return {
-    runnerName: (deploymentId: number) => `${options.containerName}-deploy-${deploymentId}`,
-
     /**
      * Runs (or re-attaches to) the runner container of a deployment and waits for it to
      * exit; the container is removed afterwards. `self` is the app container this process
@@ -25,7 +24,7 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
       deploymentId: number,
       self: Docker.ContainerInspectInfo,
     ): Promise<{ exitCode: number; logTail: string[] }> {
-      const name = this.runnerName(deploymentId);
+      const name = runnerName(deploymentId);
       let info = await findContainer(docker, name);
       if (!info) {
         const networks = Object.entries(self.NetworkSettings.Networks ?? {});

@@ -2,7 +2,9 @@
 // run against the live Docker host. Every check gives pass or fail, the evidence it saw,
 // and on a failure how to fix it.
 import type Docker from 'dockerode';
+import { isPlaceholder } from '../config.js';
 import { DeadlineError, withDeadline } from '../deadline.js';
+import { nameOf } from '../deployer/docker-helpers.js';
 import { describeDockerError } from '../deployer/errors.js';
 import { type AppEnv, ENVIRONMENTS } from '../environments.js';
 import { flagKeys, resolveFlags } from '../feature-flags.js';
@@ -13,7 +15,6 @@ import {
   databaseOf,
   type EnvironmentFacts,
   gatherFacts,
-  nameOf,
   networksOf,
   publishedPorts,
   type SettingsFallback,
@@ -73,9 +74,6 @@ function containerOf(f: EnvironmentFacts): Docker.ContainerInspectInfo {
     f.engineDown ? ENGINE_FIX : `start ${f.env}: ${COMPOSE_UP[f.env]}`,
   );
 }
-
-/** A placeholder from the committed env files (`__SET_IN_.env.prod.local__`) is no value. */
-const PLACEHOLDER = /^__.*__$/;
 
 function settingsOf(f: EnvironmentFacts) {
   if (f.settings) return f.settings;
@@ -295,7 +293,7 @@ const CHECKS: readonly Check[] = [
       const [st, pt] = [settingsOf(s).TELEGRAM_BOT_TOKEN, settingsOf(p).TELEGRAM_BOT_TOKEN];
       const unset = [s, p].filter((f) => {
         const token = f.settings?.TELEGRAM_BOT_TOKEN;
-        return !token || PLACEHOLDER.test(token);
+        return !token || isPlaceholder(token);
       });
       if (unset.length || !st || !pt)
         throw new Unchecked(

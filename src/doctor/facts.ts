@@ -125,8 +125,6 @@ export function publishedPorts(info: Docker.ContainerInspectInfo): string[] {
 export const networksOf = (info: Docker.ContainerInspectInfo): string[] =>
   Object.keys(info.NetworkSettings?.Networks ?? {});
 
-export const nameOf = (info: Docker.ContainerInspectInfo): string => info.Name.replace(/^\//, '');
-
 /**
  * A container by name, or by an alias on one of `networks`, as a host name on a Docker
  * network would be resolved (e.g. `lugh-postgres` in a DATABASE_URL).

@@ -45,7 +45,7 @@ Promise.all([Promise.all(names.map(look)), Promise.all(targets.map(connect))])
 `;
 
 /** Runs a command in a running container; its stdout, stderr and exit code. */
-export async function execIn(
+async function execIn(
   docker: Docker,
   container: string,
   cmd: readonly string[],

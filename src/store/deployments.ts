@@ -1,6 +1,14 @@
 import type { AppEnv } from '../environments.js';
 import type { Pool } from './pool.js';
 
+const ENDED = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
+
+/** A deployment that has ended, one way or another. */
+export const isFinished = (status: string): boolean => ENDED.has(status);
+
+/** Queued or running: a deploy under way (see `unfinished`). */
+export const inProgress = (status: string): boolean => status === 'queued' || status === 'running';
+
 export interface Deployment {
   readonly id: number;
   readonly env: AppEnv;

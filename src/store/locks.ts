@@ -13,9 +13,20 @@ export function deployLockName(env: string): string {
   return `deploy:${env}`;
 }
 
+/** The environment whose deploy lock this is (the inverse of `deployLockName`). */
+export function envOfLockName(name: string): string {
+  return name.replace(/^deploy:/, '');
+}
+
 /** The owner recorded for a lock a deployment holds; a person's lock is `user:<id>`. */
 export function deploymentOwner(deploymentId: number): string {
   return `deployment:${deploymentId}`;
+}
+
+/** The deployment holding a lock with this owner; undefined when a person holds it. */
+export function deploymentOfOwner(owner: string): number | undefined {
+  const id = /^deployment:(\d+)$/.exec(owner)?.[1];
+  return id === undefined ? undefined : Number(id);
 }
 
 function toLock(r: Record<string, unknown>): HeldLock {

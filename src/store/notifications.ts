@@ -47,21 +47,21 @@ export function createNotificationOutbox(pool: Pool) {
     },
 
     /**
-     * Takes up to `limit` due rows, oldest first, and moves their next attempt `leaseMs`
-     * ahead: another sender skips them meanwhile, and a sender that dies mid-send leaves
-     * them due again once the lease has passed.
+     * Takes the oldest due row and moves its next attempt `leaseMs` ahead: another sender
+     * skips it meanwhile, and a sender that dies mid-send leaves it due again once the
+     * lease has passed.
      */
-    async claimDue(limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    async claimNext(leaseMs: number): Promise<OutboxRow | undefined> {
       const { rows } = await pool.query(
-        `UPDATE notifications SET next_attempt_at = now() + make_interval(secs => $2)
-         WHERE id IN (
+        `UPDATE notifications SET next_attempt_at = now() + make_interval(secs => $1)
+         WHERE id = (
            SELECT id FROM notifications
            WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= now()
-           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
          RETURNING *`,
-        [limit, secs(leaseMs)],
+        [secs(leaseMs)],
       );
-      return rows.map(toRow).sort((a, b) => a.id - b.id);
+      return rows[0] ? toRow(rows[0]) : undefined;
     },
 
     async markSent(id: number, messageId: number): Promise<void> {

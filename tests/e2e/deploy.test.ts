@@ -19,19 +19,13 @@ import {
 } from '../../src/sandbox/telegram/index.js';
 import { readDeployLock } from '../../src/store/instance-registry.js';
 import { createRedis } from '../../src/store/redis.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../helpers/docker.js';
+import { ensureBaseImage, removeTestResources, testDocker, uniqueName } from '../helpers/docker.js';
 import { ADMIN_ID, instanceEnv, STRANGER_ID } from '../helpers/instance-env.js';
+import { silentLogger } from '../helpers/logger.js';
 import { startSeededGitHub } from '../helpers/seeded-github.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 const GITHUB_TOKEN = 'ghs_deployCommandsTestToken';
 const WEBHOOK_SECRET = 'deploy-commands-webhook-secret';
 const TOKENS = {
@@ -113,7 +107,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     // What both environments run at first: main's commit, one image for both.
     const builder = createImageBuilder({
       docker,
-      logger: createLogger({ level: 'silent', secrets: [] }),
+      logger: silentLogger,
       repository: run,
     });
     for (const env of ['staging', 'production'] as const) {
@@ -305,6 +299,51 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
       new RegExp(`✅ #${id} ${seeded.developSha.slice(0, 7)} by a rollback`),
     );
   }, 240_000);
+
+  it('a /rollback button under a person’s /lock is refused at once, like /deploy, and creates no deployment', async () => {
+    // After the rollback above, staging has earlier releases to offer.
+    const picker = await reply('staging', admin, '/rollback staging');
+    const button = picker.reply_markup?.inline_keyboard.flat()[0];
+    expect(button?.callback_data).toMatch(/^rollback:\d+$/);
+    const count = async () => {
+      const [d] = await rows('staging', 'SELECT count(*) AS n FROM deployments');
+      const [a] = await rows('staging', `SELECT count(*) AS n FROM audit_log WHERE action = '/rollback'`);
+      return { deployments: Number(d.n), audited: Number(a.n) };
+    };
+    const before = await count();
+    const locked = await reply('staging', admin, '/lock staging schema check 1h');
+    expect(locked.text).toContain('🔒 staging is locked');
+    try {
+      const pressed = tg.pressButton({
+        token: TOKENS.staging,
+        chatId: admin.id,
+        messageId: picker.message_id,
+        data: button!.callback_data!,
+        from: admin,
+      });
+      const refused = await tg.waitForBotMessage(
+        TOKENS.staging,
+        admin.id,
+        (m) => m.message_id > locked.message_id && (m.text ?? '').includes('⛔ staging is locked by'),
+        { timeoutMs: 10_000 },
+      );
+      expect(refused.text).toContain('⛔ staging is locked by @ada (1001): “schema check”');
+      expect(refused.text).toContain('Nothing was queued; /unlock staging first');
+      const answers = tg
+        .transcript(TOKENS.staging, admin.id)
+        .filter((e) => e.kind === 'callback_answer' && e.callback_query_id === pressed);
+      expect(answers).toHaveLength(1);
+      expect(await count()).toEqual(before);
+    } finally {
+      await reply('staging', admin, '/unlock staging');
+    }
+    const observer = createRedis(redisUrl(), { connectionName: 'deploy-test-observer' });
+    try {
+      expect(await readDeployLock(observer, side('staging').config.redisPrefix)).toBeUndefined();
+    } finally {
+      await observer.quit();
+    }
+  }, 60_000);
 
   it('refuses what it cannot do, saying what to send instead; strangers are refused and audited', async () => {
     expect((await reply('staging', admin, '/deploy production')).text).toContain(

@@ -4,13 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/cli.js';
 import { createConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
 import { createLockStore } from '../../src/store/locks.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { createPromotionStore } from '../../src/store/promotions.js';
 import { ADMIN_ID, instanceEnv } from '../helpers/instance-env.js';
+import { silentLogger } from '../helpers/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 
 const TOKEN = '7008001:AANotifyE2EStagingToken_abcdefghijkl';
@@ -37,7 +37,7 @@ describe('notifications in a running instance', () => {
       }),
     );
     expect(config.notify.chatId).toBe(GROUP);
-    const instance = await startInstance(config, createLogger({ level: 'silent', secrets: [] }));
+    const instance = await startInstance(config, silentLogger);
     running.push(instance);
     await instance.telegram.ready;
     return instance;

@@ -6,13 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDockerClient, dockerAvailable, REPO_ROOT } from '../helpers/docker.js';
+import { REPO_ROOT, testDocker } from '../helpers/docker.js';
 import { ADMIN_ID } from '../helpers/instance-env.js';
 import { type LughInDocker, SELF_TOKEN, startLughInDocker } from '../helpers/lugh-in-docker.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 
 describe.skipIf(!engine)('lugh deploys itself (needs a Docker engine and the npm registry)', () => {
   let db: TestDatabase;

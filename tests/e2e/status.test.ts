@@ -7,25 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownStatus } from '../../src/bot/status/status-report.js';
 import { type Instance, type InstanceOptions, startInstance } from '../../src/cli.js';
 import { createConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../src/sandbox/github/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
-import { publishStatus } from '../../src/store/instance-registry.js';
+import { publishStatus, readStatus } from '../../src/store/instance-registry.js';
 import { closeRedis, createRedis } from '../../src/store/redis.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../helpers/docker.js';
+import { removeTestResources, startIdleAppContainers, testDocker, uniqueName } from '../helpers/docker.js';
 import { ADMIN_ID, instanceEnv, STRANGER_ID } from '../helpers/instance-env.js';
+import { silentLogger } from '../helpers/logger.js';
 import { startSeededGitHub } from '../helpers/seeded-github.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 const TOKENS = {
   staging: '7006001:AAStatusTestsStagingToken_abcdefghijk',
   production: '7006002:AAStatusTestsProdToken_abcdefghijklmn',
@@ -46,12 +39,19 @@ describe('/status', () => {
   let sha: { staging: string; production: string };
   const short = (env: 'staging' | 'production') => sha[env].slice(0, 7);
   const dbs: Partial<Record<'staging' | 'production', TestDatabase>> = {};
+  /** Databases of further instances of an environment (a pre-flight). */
+  const spareDbs: TestDatabase[] = [];
   const instances: Instance[] = [];
   const sub = run.slice(-8);
 
-  const start = async (env: 'staging' | 'production', options: InstanceOptions = {}) => {
+  const start = async (
+    env: 'staging' | 'production',
+    options: InstanceOptions = {},
+    extra: Record<string, string> = {},
+  ) => {
     const db = await createTestDatabase(env === 'staging' ? 'staging_lugh' : 'prod_lugh');
-    dbs[env] = db;
+    if (dbs[env]) spareDbs.push(db);
+    else dbs[env] = db;
     const config = createConfig(
       instanceEnv({
         appEnv: env,
@@ -67,10 +67,11 @@ describe('/status', () => {
           DEPLOY_CONTAINER: `${run}-${env}-app`,
           GIT_SHA: sha[env],
           LOG_LEVEL: 'warn',
+          ...extra,
         },
       }),
     );
-    const instance = await startInstance(config, createLogger({ level: 'silent', secrets: [] }), {
+    const instance = await startInstance(config, silentLogger, {
       resilientGitHub: false,
       ...options,
     });
@@ -93,22 +94,8 @@ describe('/status', () => {
     gh = seeded.gh;
     sha = { staging: seeded.seeded.developSha, production: seeded.seeded.mainSha };
     await seeded.forge.createRelease('v1.0.0', sha.production);
-    if (engine) {
-      // Both app containers are real ones, so state, CPU, memory and Docker's health show;
-      // production's has a health check, as lugh's image does.
-      const image = await ensureBaseImage(docker);
-      for (const env of ['staging', 'production'] as const) {
-        const container = await docker.createContainer({
-          name: `${run}-${env}-app`,
-          Image: image,
-          Cmd: ['sleep', '600'],
-          Labels: { 'lugh.test': run },
-          Healthcheck:
-            env === 'production' ? { Test: ['CMD', 'true'], Interval: 1e9, StartPeriod: 0 } : undefined,
-        });
-        await container.start();
-      }
-    }
+    // Both app containers are real ones, so state, CPU, memory and Docker's health show.
+    if (engine) await startIdleAppContainers(docker, run);
     await start('staging');
   }, 300_000);
 
@@ -117,7 +104,7 @@ describe('/status', () => {
     if (engine) await removeTestResources(docker, run);
     await gh?.close();
     await tg?.close();
-    for (const db of Object.values(dbs)) await db.drop();
+    for (const db of [...Object.values(dbs), ...spareDbs]) await db.drop();
   });
 
   it('with production not started: its part is "unknown — why", the rest is there', async () => {
@@ -263,7 +250,13 @@ describe('/status', () => {
   }, 60_000);
 
   it('a stranger gets the short form; Refresh edits the message in place', async () => {
+    // What /status asks GitHub (production's own polling of deployments may run meanwhile).
+    const statusRequests = () =>
+      gh.requests().filter((r) => /compare|check-runs|statuses|tags|commits|branches/.test(r.path)).length;
+    const before = statusRequests();
     expect((await ask('staging', stranger)).text).toBe('🧪 STAGING · staging: ✅ up\nproduction: ✅ up');
+    // The short form asks GitHub nothing: a stranger cannot spend the token's hourly budget.
+    expect(statusRequests()).toBe(before);
     const status = await ask('staging', admin);
     const refresh = status.reply_markup?.inline_keyboard[0]?.[0];
     expect(refresh?.text).toBe('Refresh');
@@ -297,5 +290,21 @@ describe('/status', () => {
         { timeout: 10_000 },
       )
       .toBe(1);
+  }, 60_000);
+
+  it('a pre-flight container publishes nothing: the environment status stays the running app’s', async () => {
+    const redis = createRedis(redisUrl(), { connectionName: 'status-test-preflight' });
+    const published = async () => (await readStatus<{ gitSha?: string }>(redis, `staging:${sub}`))?.gitSha;
+    try {
+      await expect.poll(published).toBe(sha.staging);
+      // A new version under its health check: same environment, same prefix, another commit.
+      const preflight = await start('staging', {}, { LUGH_ROLE: 'preflight', GIT_SHA: sha.production });
+      // It is up (standby behind the app's poller lease), and has had every chance to publish.
+      await expect.poll(() => preflight.telegram.status().state).toBe('standby');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(await published()).toBe(sha.staging);
+    } finally {
+      await closeRedis(redis);
+    }
   }, 60_000);
 });

@@ -2,9 +2,9 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/cli.js';
 import { createConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { createRedis, type Redis } from '../../src/store/redis.js';
 import { instanceEnv } from '../helpers/instance-env.js';
+import { silentLogger } from '../helpers/logger.js';
 import { admin, createPromotionWorld, isPrompt, type PromotionWorld } from '../helpers/promotion-world.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
@@ -71,7 +71,7 @@ describe('a staging and a production instance on one Redis', () => {
         },
       }),
     );
-    production = await startInstance(prodConfig, createLogger({ level: 'silent', secrets: [] }));
+    production = await startInstance(prodConfig, silentLogger);
     const prodDbRows = async (sql: string) => {
       const client = new pg.Client({ connectionString: prodDb!.url });
       await client.connect();

@@ -82,3 +82,29 @@ export async function removeTestResources(docker: Docker, run: string): Promise<
       .catch(() => {});
   }
 }
+
+/** The test engine: a client for it, and whether it answers (see dockerAvailable). */
+export async function testDocker(): Promise<{ docker: Docker; engine: boolean }> {
+  const docker = createDockerClient();
+  return { docker, engine: await dockerAvailable(docker) };
+}
+
+/**
+ * `<run>-staging-app` and `<run>-production-app`, idle containers of the base image in the
+ * apps' place (labelled for removeTestResources): /status reads their state, CPU, memory
+ * and, on production's, a Docker health check that passes, as lugh's image has one.
+ */
+export async function startIdleAppContainers(docker: Docker, run: string): Promise<void> {
+  const image = await ensureBaseImage(docker);
+  for (const env of ['staging', 'production'] as const) {
+    const container = await docker.createContainer({
+      name: `${run}-${env}-app`,
+      Image: image,
+      Cmd: ['sleep', '3600'],
+      Labels: { 'lugh.test': run },
+      Healthcheck:
+        env === 'production' ? { Test: ['CMD', 'true'], Interval: 1e9, StartPeriod: 0 } : undefined,
+    });
+    await container.start();
+  }
+}

@@ -10,7 +10,6 @@ import type Docker from 'dockerode';
 import { createImageBuilder } from '../../src/deployer/image-builder.js';
 import { createForge, type Forge } from '../../src/forge/forge.js';
 import { createGitHubClient } from '../../src/forge/github-client.js';
-import { createLogger } from '../../src/logger.js';
 import { type GitHubStandIn, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import {
   type Message,
@@ -18,6 +17,7 @@ import {
   type TelegramStandIn,
 } from '../../src/sandbox/telegram/index.js';
 import { ensureBaseImage, REPO_ROOT, removeTestResources, uniqueName } from './docker.js';
+import { silentLogger as logger } from './logger.js';
 import { type Relay, startRelay, throughRelay } from './relay.js';
 
 export const SELF_TOKEN = '7004001:AASelfDeployStagingToken_abcdefghijk';
@@ -44,7 +44,6 @@ export async function startLughInDocker(
 ): Promise<LughInDocker> {
   const run = uniqueName('lugh-test-self');
   const name = `${run}-staging-app`;
-  const logger = createLogger({ level: 'silent', secrets: [] });
   const admin = { id: options.adminId, first_name: 'Ada', username: 'ada' };
   const baseImage = await ensureBaseImage(docker);
   const network = await docker.createNetwork({ Name: run, Labels: { 'lugh.test': run } });

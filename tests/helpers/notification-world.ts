@@ -1,14 +1,15 @@
 // A world for notification tests: a migrated database (pools opened and closed at will, as
 // a restarted process would), the Telegram stand-in with one bot, and its users' chats.
 import type { Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
 import { runMigrations } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { ADMIN_ID, instanceConfig } from './instance-env.js';
+import { silentLogger } from './logger.js';
 import { createTestDatabase, type TestDatabase } from './services.js';
+import { openChat } from './telegram.js';
 
-export const quiet = createLogger({ level: 'silent', secrets: [] });
+export const quiet = silentLogger;
 
 export interface NotificationWorld {
   readonly tg: TelegramStandIn;
@@ -53,12 +54,7 @@ export async function createNotificationWorld(options: {
       return pool;
     },
     start(userId = ADMIN_ID) {
-      tg.sendText({
-        token: options.token,
-        chat: { id: userId, type: 'private' },
-        from: { id: userId, first_name: `User${userId}` },
-        text: '/start',
-      });
+      openChat(tg, options.token, { id: userId, first_name: `User${userId}` });
     },
     botTexts(chatId) {
       return tg

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createForge } from '../../src/forge/forge.js';
 import { createGitHubClient } from '../../src/forge/github-client.js';
-import { createLogger } from '../../src/logger.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
+import { silentLogger as logger } from './logger.js';
 
 export async function startSeededGitHub(
   token = 'ghs_seededGitHubTestToken',
@@ -15,7 +15,6 @@ export async function startSeededGitHub(
   const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-seeded-')), 'repo.git');
   const seeded = await seedSandboxRepository(repoDir);
   const gh = await startGitHubStandIn({ repoDir, token, webhook });
-  const logger = createLogger({ level: 'silent', secrets: [] });
   const forge = createForge(
     createGitHubClient({ token, apiUrl: gh.apiUrl, logger, resilient: false }),
     gh.repo,

@@ -9,11 +9,10 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_IDS, renderAuditText, runAudit } from '../../src/doctor/audit.js';
 import {
-  createDockerClient,
-  dockerAvailable,
   ensureBaseImage,
   REPO_ROOT,
   removeTestResources,
+  testDocker,
   uniqueName,
 } from '../helpers/docker.js';
 import { type Relay, startRelay } from '../helpers/relay.js';
@@ -36,8 +35,7 @@ const answers = (host: string, port: number) =>
     });
     socket.on('error', () => resolve(false));
   });
-const docker = createDockerClient();
-const hasDocker = await dockerAvailable(docker);
+const { docker, engine: hasDocker } = await testDocker();
 
 const STAGING_TOKEN = '7101001:AAStagingDoctorToken_abcdefghijklmnop';
 const PROD_TOKEN = '7101002:AAProdDoctorToken_abcdefghijklmnopqrs';

@@ -5,19 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BASE_IMAGE,
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  REPO_ROOT,
-  uniqueName,
-} from '../helpers/docker.js';
+import { BASE_IMAGE, ensureBaseImage, REPO_ROOT, testDocker, uniqueName } from '../helpers/docker.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
 const execFileAsync = promisify(execFile);
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 
 const TOKEN = '1234567:AAtestTokenForLughImageTestxxxxxxxxxxx';
 const GIT_SHA = 'c0ffee0000000000000000000000000000000000';

@@ -1,6 +1,28 @@
 import { type AppEnv, ENVIRONMENTS } from '../../environments.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import type { LockStore } from '../../store/locks.js';
+import type { AuditLog } from '../../store/audit-log.js';
+import type { Deployment, DeploymentStore } from '../../store/deployments.js';
+import { deployLockName, deploymentOfOwner, type HeldLock, type LockStore } from '../../store/locks.js';
+import { escapeHtml, formatUtc } from '../html.js';
+
+/** A deployment a person asks for from chat (/deploy, a /rollback button). */
+export interface DeployRequest {
+  readonly ref: string;
+  /** The exact commit, when it is known already (a rollback's). */
+  readonly sha?: string;
+  readonly trigger: 'manual' | 'rollback';
+  readonly requester: { readonly id: number; readonly name?: string };
+  readonly chatId?: number;
+  /** The audit log's action: `/deploy`, `/rollback`. */
+  readonly action: string;
+  /** Wait for the requester to confirm (for `confirmMs`) instead of queueing at once. */
+  readonly confirm?: boolean;
+}
+
+export type DeployRequestResult =
+  /** A person holds the environment's lock; nothing was created. `message` says so (HTML). */
+  | { readonly outcome: 'locked'; readonly lock: HeldLock; readonly message: string }
+  | { readonly outcome: 'queued'; readonly deployment: Deployment }
+  | { readonly outcome: 'awaiting_confirmation'; readonly deployment: Deployment };
 
 /** What the deploy commands need: this instance's deployments, lock, queue and container. */
 export interface DeployControl {
@@ -10,10 +32,73 @@ export interface DeployControl {
   readonly locks: LockStore;
   /** Queues a deployment row for the worker; returns the job id. */
   enqueue(deploymentId: number): Promise<string>;
+  /**
+   * Every deployment asked for from chat goes through here: refused at once while a person
+   * holds the lock (a running deployment's lock is fine: the new one waits for it), else
+   * created, audited and queued (or left awaiting confirmation).
+   */
+  request(input: DeployRequest): Promise<DeployRequestResult>;
   /** The last `lines` lines the running app container printed. */
   containerLogs(lines: number): Promise<string[]>;
   /** How long a production deploy waits for its confirmation. */
   readonly confirmMs: number;
+}
+
+export interface DeployControlOptions {
+  readonly env: AppEnv;
+  readonly deployments: DeploymentStore;
+  readonly locks: LockStore;
+  readonly audit: AuditLog;
+  enqueue(deploymentId: number): Promise<string>;
+  containerLogs(lines: number): Promise<string[]>;
+  readonly confirmMs: number;
+}
+
+/** The refusal a deploy gets while a person holds the environment's lock (HTML). */
+export function lockedMessage(env: AppEnv, lock: HeldLock): string {
+  return `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`;
+}
+
+export function createDeployControl(options: DeployControlOptions): DeployControl {
+  const { env, deployments, locks, audit, enqueue, containerLogs, confirmMs } = options;
+  return {
+    env,
+    deployments,
+    locks,
+    enqueue,
+    containerLogs,
+    confirmMs,
+    async request(input) {
+      const lock = await locks.held(deployLockName(env));
+      if (lock && deploymentOfOwner(lock.owner) === undefined) {
+        return { outcome: 'locked', lock, message: lockedMessage(env, lock) };
+      }
+      const deployment = await deployments.create({
+        env,
+        ref: input.ref,
+        sha: input.sha,
+        trigger: input.trigger,
+        requestedBy: input.requester.id,
+        chatId: input.chatId,
+        confirmMs: input.confirm ? confirmMs : undefined,
+      });
+      await audit.record({
+        actorId: input.requester.id,
+        actorName: input.requester.name,
+        action: input.action,
+        outcome: 'ok',
+        details: {
+          env,
+          ref: input.ref,
+          ...(input.sha ? { sha: input.sha } : {}),
+          deploymentId: deployment.id,
+        },
+      });
+      if (input.confirm) return { outcome: 'awaiting_confirmation', deployment };
+      await enqueue(deployment.id);
+      return { outcome: 'queued', deployment };
+    },
+  };
 }
 
 /** `staging`, `production` or `prod`; undefined for anything else. */

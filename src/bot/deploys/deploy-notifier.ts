@@ -1,7 +1,8 @@
-import { type Api, GrammyError } from 'grammy';
+import type { Api } from 'grammy';
 import type { DeployNotifier } from '../../deployer/deploy-runner.js';
 import type { Logger } from '../../logger.js';
 import type { DeploymentStore } from '../../store/deployments.js';
+import { notModified } from '../telegram-errors.js';
 import { renderOutcome, renderProgress } from './render.js';
 
 export interface DeployNotifierOptions {
@@ -14,9 +15,6 @@ export interface DeployNotifierOptions {
   /** At most one edit of a progress message per this many ms (Telegram: ~1 message/s per chat). */
   readonly minEditIntervalMs?: number;
 }
-
-const notModified = (error: unknown) =>
-  error instanceof GrammyError && error.description.includes('message is not modified');
 
 /**
  * The deployer's voice in chat: one progress message per deployment, edited in place as

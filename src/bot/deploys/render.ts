@@ -1,16 +1,12 @@
 import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-runner.js';
 import type { Deployment } from '../../store/deployments.js';
-import { escapeHtml, formatAgo, formatDuration, shortSha } from '../html.js';
+import { escapeHtml, formatAgo, formatDuration, readableRef, shortSha } from '../html.js';
 
 export interface StepRecord {
   readonly step: string;
   readonly status: string;
   readonly detail: string | null;
 }
-
-const FULL_SHA = /^[0-9a-f]{40}$/;
-/** A commit SHA as people read it; anything else as it is. */
-const readable = (text: string) => (FULL_SHA.test(text) ? shortSha(text) : text);
 
 const MARK: Record<string, string> = { succeeded: '✅', failed: '❌', skipped: '⏭', running: '⏳' };
 const BAR = 10;
@@ -21,8 +17,14 @@ const TRIGGER_TEXT: Record<Deployment['trigger'], string> = {
   rollback: 'a rollback',
   manual: 'hand',
 };
-const triggerText = (d: Deployment) =>
-  d.trigger === 'manual' && d.requestedBy ? `user ${d.requestedBy}` : TRIGGER_TEXT[d.trigger];
+
+/** Who or what started a deployment, the same in /history and /status: `user 42`, `a push`. */
+export function triggerText(d: { readonly trigger: string; readonly requestedBy: number | null }): string {
+  if (d.trigger === 'manual' && d.requestedBy) return `user ${d.requestedBy}`;
+  // /status shows the other instance's report, whose build may know a trigger this one does not.
+  return TRIGGER_TEXT[d.trigger as Deployment['trigger']] ?? `a ${d.trigger}`;
+}
+
 const RESULT_MARK: Record<string, string> = {
   succeeded: '✅',
   rolled_back: '↩️',
@@ -42,13 +44,13 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[]): str
   const lines = DEPLOY_STEPS.map((step) => {
     const s = byStep.get(step);
     const mark = s ? (MARK[s.status] ?? '▫️') : '▫️';
-    const text = s?.detail ? readable(s.detail) : '';
+    const text = s?.detail ? readableRef(s.detail) : '';
     const detail = text ? ` <i>${escapeHtml(text.length > 80 ? `${text.slice(0, 77)}…` : text)}</i>` : '';
     return `${mark} ${step}${detail}`;
   });
   const target = d.sha ? ` → <code>${shortSha(d.sha)}</code>` : '';
   return [
-    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · <code>${escapeHtml(readable(d.ref))}</code>${target}`,
+    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · <code>${escapeHtml(readableRef(d.ref))}</code>${target}`,
     `${'▰'.repeat(filled)}${'▱'.repeat(BAR - filled)} ${finished}/${DEPLOY_STEPS.length}${running ? ` · ${running}` : ''}`,
     ...lines,
   ].join('\n');
@@ -89,7 +91,7 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
       d.startedAt && d.finishedAt
         ? ` · ${formatDuration(d.finishedAt.getTime() - d.startedAt.getTime())}`
         : '';
-    const what = `<code>${escapeHtml(readable(d.sha ?? d.ref))}</code>`;
+    const what = `<code>${escapeHtml(readableRef(d.sha ?? d.ref))}</code>`;
     return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}`;
   });
   return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');

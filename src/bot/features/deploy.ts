@@ -1,10 +1,9 @@
 import { Composer, InlineKeyboard } from 'grammy';
-import { deployLockName } from '../../store/locks.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/commands.js';
 import { branchOf, isValidRef } from '../deploys/deploy-control.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
-import { escapeHtml, formatDuration, formatUtc } from '../html.js';
+import { escapeHtml, formatDuration } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -25,30 +24,20 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
     );
     return;
   }
-  const lock = await control.locks.held(deployLockName(env));
-  if (lock && !lock.owner.startsWith('deployment:')) {
-    await ctx.reply(
-      `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`,
-    );
-    return;
-  }
-  const from = ctx.from!;
-  const deployment = await control.deployments.create({
-    env,
+  const requested = await control.request({
     ref: wanted,
     trigger: 'manual',
-    requestedBy: from.id,
+    requester: { id: ctx.from!.id, name: actorName(ctx) },
     chatId: ctx.chat?.id,
-    confirmMs: env === 'production' ? control.confirmMs : undefined,
-  });
-  await ctx.deps.audit.record({
-    actorId: from.id,
-    actorName: actorName(ctx),
     action: '/deploy',
-    outcome: 'ok',
-    details: { env, ref: wanted, deploymentId: deployment.id },
+    confirm: env === 'production',
   });
-  if (env === 'production') {
+  if (requested.outcome === 'locked') {
+    await ctx.reply(requested.message);
+    return;
+  }
+  const { deployment } = requested;
+  if (requested.outcome === 'awaiting_confirmation') {
     await ctx.reply(
       `Deploy <code>${escapeHtml(wanted)}</code> to <b>production</b>? A backup is taken first. The buttons expire in ${formatDuration(control.confirmMs)}.`,
       {
@@ -59,7 +48,6 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
     );
     return;
   }
-  await control.enqueue(deployment.id);
   await ctx.reply(
     `Deploy #${deployment.id} of <code>${escapeHtml(wanted)}</code> to ${env} is queued; progress follows here.`,
   );

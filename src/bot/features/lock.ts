@@ -1,5 +1,5 @@
 import { Composer } from 'grammy';
-import { deployLockName } from '../../store/locks.js';
+import { deployLockName, deploymentOfOwner } from '../../store/locks.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/commands.js';
 import { parseDuration } from '../deploys/deploy-control.js';
@@ -57,9 +57,9 @@ composer.command('unlock', requireAdmin('/unlock'), async (ctx) => {
   const { control, env } = target;
   const name = deployLockName(env);
   const held = await control.locks.held(name);
-  const deploymentId = held?.owner.match(/^deployment:(\d+)$/)?.[1];
-  if (deploymentId) {
-    const d = await control.deployments.get(Number(deploymentId));
+  const deploymentId = held ? deploymentOfOwner(held.owner) : undefined;
+  if (deploymentId !== undefined) {
+    const d = await control.deployments.get(deploymentId);
     if (d?.status === 'running') {
       await ctx.reply(
         `Deploy #${deploymentId} holds the ${env} lock while it runs; it is released when the deploy ends.`,

@@ -42,22 +42,21 @@ composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'),
     await ctx.answerCallbackQuery({ text: 'This release cannot be deployed again.', show_alert: true });
     return;
   }
-  const deployment = await control.deployments.create({
-    env: control.env,
+  const requested = await control.request({
     ref: source.sha,
     sha: source.sha,
     trigger: 'rollback',
-    requestedBy: ctx.from.id,
+    requester: { id: ctx.from.id, name: actorName(ctx) },
     chatId: ctx.chat?.id,
-  });
-  await control.enqueue(deployment.id);
-  await ctx.deps.audit.record({
-    actorId: ctx.from.id,
-    actorName: actorName(ctx),
     action: '/rollback',
-    outcome: 'ok',
-    details: { env: control.env, sha: source.sha, deploymentId: deployment.id },
   });
+  if (requested.outcome === 'locked') {
+    // The refusal is longer than an alert may be, and names the lock in HTML: a reply.
+    await ctx.answerCallbackQuery({ text: `${control.env} is locked; nothing was queued` });
+    await ctx.reply(requested.message);
+    return;
+  }
+  const { deployment } = requested;
   await ctx.answerCallbackQuery({ text: 'Rolling back' });
   await ctx.editMessageText(
     `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(source.sha))}</code>: deploy #${deployment.id} is queued; progress follows here.`,

@@ -2,6 +2,7 @@ import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { renderShortStatus, renderStatus } from '../status/render.js';
+import { notModified } from '../telegram-errors.js';
 import { replyHistory, replyLogs } from './history.js';
 
 const keyboard = () =>
@@ -25,7 +26,7 @@ composer.command('status', async (ctx, next) => {
   }
   if (!ctx.isAdmin) {
     if (ctx.deps.config.statusForOthers === 'off') return requireAdmin('/status')(ctx, next);
-    await ctx.reply(renderShortStatus(await status.report()));
+    await ctx.reply(renderShortStatus(await status.report({ brief: true })));
     return;
   }
   await ctx.reply(renderStatus(await status.report()), { reply_markup: keyboard() });
@@ -39,8 +40,8 @@ composer.callbackQuery(/^status:(refresh|history|logs)$/, requireAdmin('status b
     await ctx.answerCallbackQuery({ text: 'Refreshed' });
     await ctx
       .editMessageText(renderStatus(await status.report()), { reply_markup: keyboard() })
-      .catch((error: { description?: string }) => {
-        if (!error.description?.includes('message is not modified')) throw error;
+      .catch((error: unknown) => {
+        if (!notModified(error)) throw error;
       });
     return;
   }

@@ -1,6 +1,6 @@
 import { Composer } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
-import { escapeHtml } from '../html.js';
+import { escapeHtml, shortSha } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -15,7 +15,7 @@ composer.command('whoami', async (ctx) => {
       `Id: <code>${from.id}</code>`,
       `Role: ${ctx.isAdmin ? 'admin' : 'not an admin'}`,
       `Environment: ${config.appEnv} (@${escapeHtml(ctx.me.username)})`,
-      `Version: <code>${escapeHtml((config.build.gitSha ?? 'unknown').slice(0, 7))}</code>`,
+      `Version: <code>${escapeHtml(shortSha(config.build.gitSha ?? 'unknown'))}</code>`,
     ].join('\n'),
   );
 });

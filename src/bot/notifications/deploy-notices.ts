@@ -4,7 +4,7 @@ import type { DeploymentStore } from '../../store/deployments.js';
 import type { NotificationOutbox } from '../../store/notifications.js';
 import { renderDeployNotice } from './render.js';
 
-export interface DeployNoticeOptions {
+interface DeployNoticeOptions {
   readonly outbox: NotificationOutbox;
   readonly deployments: DeploymentStore;
   readonly notifyChatId: number;
@@ -24,7 +24,6 @@ export function withDeployNotices<N extends DeployNotifier>(inner: N, options: D
   const log = options.logger.child({ component: 'deploy-notices' });
   return {
     ...inner,
-    step: (deploymentId, env, step) => inner.step(deploymentId, env, step),
     async finished(deploymentId, env, outcome) {
       try {
         await inner.finished(deploymentId, env, outcome);

@@ -1,6 +1,6 @@
 import type { Logger } from '../../logger.js';
 import type { DeploymentStore } from '../../store/deployments.js';
-import type { LockStore } from '../../store/locks.js';
+import { deploymentOfOwner, envOfLockName, type LockStore } from '../../store/locks.js';
 import type { NotificationOutbox } from '../../store/notifications.js';
 import type { PromotionStatus, PromotionStore } from '../../store/promotions.js';
 import { renderLockExpired, renderPromotionEnded } from './render.js';
@@ -12,10 +12,10 @@ import { renderLockExpired, renderPromotionEnded } from './render.js';
  * look back before the outbox existed (migration 0004): the first start after the upgrade
  * would otherwise announce the whole past day at once.
  */
-export const EVENT_LOOKBACK_MS = 24 * 60 * 60_000;
+const EVENT_LOOKBACK_MS = 24 * 60 * 60_000;
 
 /** Ends of a promotion worth a notice: failed, or abandoned (expired, cancelled). A "No" is a decision, not news. */
-export const NOTIFIED_PROMOTION_ENDS: readonly PromotionStatus[] = ['failed', 'expired', 'cancelled'];
+const NOTIFIED_PROMOTION_ENDS: readonly PromotionStatus[] = ['failed', 'expired', 'cancelled'];
 
 export interface EventWatchOptions {
   readonly outbox: NotificationOutbox;
@@ -38,26 +38,32 @@ export function createEventWatch(options: EventWatchOptions) {
   const { outbox, chatId, redact } = options;
   const log = options.logger.child({ component: 'event-watch' });
 
-  /** The look-back of this round: 24 h, or less when the outbox is younger. */
-  const lookback = async () =>
-    Math.min(EVENT_LOOKBACK_MS, (await outbox.existedForMs()) ?? EVENT_LOOKBACK_MS);
+  /** Once the outbox is a day old the look-back is a day for good: no need to ask again. */
+  let fullDay = false;
+  /** The look-back of a round: 24 h, or less when the outbox is younger. */
+  const lookback = async () => {
+    if (fullDay) return EVENT_LOOKBACK_MS;
+    const ms = Math.min(EVENT_LOOKBACK_MS, (await outbox.existedForMs()) ?? EVENT_LOOKBACK_MS);
+    fullDay = ms === EVENT_LOOKBACK_MS;
+    return ms;
+  };
 
-  const promotions = async () => {
+  const promotions = async (since: number) => {
     if (!options.promotions) return;
-    for (const p of await options.promotions.endedRecently(NOTIFIED_PROMOTION_ENDS, await lookback())) {
+    for (const p of await options.promotions.endedRecently(NOTIFIED_PROMOTION_ENDS, since)) {
       // The promotion told its own chat how it ended: that chat needs no second copy.
       if (p.chatId === chatId) continue;
       await outbox.enqueue(`promotion:${p.id}:${p.status}`, chatId, renderPromotionEnded(p, redact));
     }
   };
 
-  const locks = async () => {
-    for (const lock of await options.locks.expiredUnreleased(await lookback())) {
+  const locks = async (since: number) => {
+    for (const lock of await options.locks.expiredUnreleased(since)) {
       const key = `lock:${lock.name}:${lock.owner}:${lock.expiresAt.toISOString()}`;
       if (await outbox.get(key)) continue;
-      const deploymentId = lock.owner.match(/^deployment:(\d+)$/)?.[1];
-      const deployment = deploymentId ? await options.deployments.get(Number(deploymentId)) : undefined;
-      const env = lock.name.replace(/^deploy:/, '');
+      const deploymentId = deploymentOfOwner(lock.owner);
+      const deployment = deploymentId === undefined ? undefined : await options.deployments.get(deploymentId);
+      const env = envOfLockName(lock.name);
       await outbox.enqueue(key, chatId, renderLockExpired(env, lock, deployment, redact));
     }
   };
@@ -65,14 +71,19 @@ export function createEventWatch(options: EventWatchOptions) {
   return {
     /** One look at both sources; one failing does not keep the other from running. */
     async check(): Promise<void> {
+      let since: number;
+      try {
+        since = await lookback();
+      } catch (error) {
+        log.warn({ err: error }, 'could not read when notifications began');
+        return;
+      }
       for (const [what, work] of [
         ['promotions', promotions],
         ['locks', locks],
       ] as const) {
-        await work().catch((error: unknown) => log.warn({ err: error }, `could not check ${what}`));
+        await work(since).catch((error: unknown) => log.warn({ err: error }, `could not check ${what}`));
       }
     },
   };
 }
-
-export type EventWatch = ReturnType<typeof createEventWatch>;

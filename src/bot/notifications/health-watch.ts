@@ -43,8 +43,7 @@ interface DirectNotice {
 }
 
 /** The dedup key of an episode's announcement. */
-export const healthKey = (e: HealthEpisode, edge: 'down' | 'up') =>
-  `health:${e.env}:${e.subject}:${edge}:${e.id}`;
+const healthKey = (e: HealthEpisode, edge: 'down' | 'up') => `health:${e.env}:${e.subject}:${edge}:${e.id}`;
 
 /**
  * Debounced health announcements: a subject is degraded after `degradedAfter` bad samples
@@ -178,5 +177,3 @@ export function createHealthWatch(options: HealthWatchOptions) {
     },
   };
 }
-
-export type HealthWatch = ReturnType<typeof createHealthWatch>;

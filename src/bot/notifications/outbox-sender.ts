@@ -22,7 +22,7 @@ export interface OutboxSenderOptions {
   readonly maxAttempts?: number;
 }
 
-export const NOTIFICATION_MAX_AGE_MS = 24 * 60 * 60_000;
+const NOTIFICATION_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /** The retry wait Telegram asks for (at least a second, so a full batch cannot spin), or undefined. */
 function retryAfterMs(error: unknown): number | undefined {
@@ -122,7 +122,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     const pausedChats = new Map<number, number>();
     let taken = 0;
     while (taken < batch && !stopped) {
-      const [row] = await outbox.claimDue(1, leaseMs);
+      const row = await outbox.claimNext(leaseMs);
       if (!row) break;
       taken += 1;
       await sendOne(row, pausedChats).catch((error: unknown) =>
@@ -188,5 +188,3 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     },
   };
 }
-
-export type OutboxSender = ReturnType<typeof createOutboxSender>;

@@ -3,7 +3,7 @@ import type { AppEnv } from '../../environments.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import type { Promotion } from '../../store/promotions.js';
-import { escapeHtml, formatDuration, formatUtc, shortSha } from '../html.js';
+import { escapeHtml, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
 
 // Notifications are short: an emoji, the environment, what happened. Every text that came
 // from outside lugh (an error, a reason, a person's name) is redacted and escaped here.
@@ -19,7 +19,7 @@ export function renderDeployNotice(
   outcome: { status: DeployOutcome; sha?: string; step?: string; message: string },
   redact: (text: string) => string,
 ): string {
-  const what = `deploy #${d.id} of <code>${escapeHtml(d.ref.length === 40 ? shortSha(d.ref) : d.ref)}</code>`;
+  const what = `deploy #${d.id} of <code>${escapeHtml(readableRef(d.ref))}</code>`;
   if (outcome.status === 'succeeded')
     return `✅ <b>${d.env}</b>: ${what} done, it runs <code>${shortSha(outcome.sha ?? d.sha)}</code>.`;
   if (outcome.status === 'rolled_back')

@@ -1,4 +1,5 @@
-import { type Api, GrammyError, InlineKeyboard } from 'grammy';
+import { type Api, InlineKeyboard } from 'grammy';
+import { notModified } from '../telegram-errors.js';
 import type { Button, PromotionChat } from './promotion-service.js';
 
 function keyboard(buttons: readonly Button[] | undefined): InlineKeyboard {
@@ -30,7 +31,7 @@ export function createPromotionChat(apiOf: () => Api): PromotionChat {
         });
       } catch (error) {
         // Same text as before: Telegram refuses the edit, and there is nothing to do.
-        if (error instanceof GrammyError && error.description.includes('message is not modified')) return;
+        if (notModified(error)) return;
         throw error;
       }
     },

@@ -260,16 +260,16 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     }
   };
 
-  /**
-   * Everything after main moved: the release tag, the GitHub Deployment, and exactly one
-   * deployment row and job. Also how a merge interrupted by a crash is finished later:
-   * the row and the job are keyed by the promotion, so running it twice queues nothing new.
-   */
   const productionBotName = async () => {
     const username = await deps.productionBot?.().catch(() => undefined);
     return username ? `@${escapeHtml(username)}` : 'the production bot';
   };
 
+  /**
+   * Everything after main moved: the release tag, the GitHub Deployment, and exactly one
+   * deployment row and job. Also how a merge interrupted by a crash is finished later:
+   * the row and the job are keyed by the promotion, so running it twice queues nothing new.
+   */
   const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
     const forge = requireForge();
     const headSha = p.headSha;

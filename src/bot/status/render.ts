@@ -1,3 +1,4 @@
+import { triggerText } from '../deploys/render.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, shortSha } from '../html.js';
 import type { EnvironmentStatus, Probe, StatusReport } from './status-report.js';
 import type { VersionFacts } from './version-lookup.js';
@@ -51,7 +52,7 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
         ? `  🔒 locked by ${escapeHtml(s.lock.owner)}: “${escapeHtml(s.lock.reason)}” until ${formatUtc(new Date(s.lock.expiresAt))}`
         : '  not locked',
       s.last
-        ? `  last deploy #${s.last.id} ${s.last.status.replace('_', ' ')} <code>${escapeHtml(shortSha(s.last.sha) || '—')}</code> by ${s.last.requestedBy ? `user ${s.last.requestedBy}` : `a ${escapeHtml(s.last.trigger)}`}, ${formatAgo(new Date(s.last.at), now)}`
+        ? `  last deploy #${s.last.id} ${s.last.status.replace('_', ' ')} <code>${escapeHtml(shortSha(s.last.sha) || '—')}</code> by ${escapeHtml(triggerText(s.last))}, ${formatAgo(new Date(s.last.at), now)}`
         : '  no deploy yet',
     );
   } else {

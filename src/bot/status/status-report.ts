@@ -1,4 +1,5 @@
 import { withDeadline } from '../../deadline.js';
+import type { ContainerUsage } from '../../deployer/container-facts.js';
 import type { AppEnv } from '../../environments.js';
 import type { CiState, Comparison } from '../../forge/forge.js';
 import type { Deployment } from '../../store/deployments.js';
@@ -20,20 +21,12 @@ export async function probe<T>(work: () => Promise<T>, ms: number): Promise<Prob
   }
 }
 
-export interface ContainerFacts {
+/** An app container as /status shows it: its state, Docker's health check and its usage. */
+export type ContainerFacts = {
   readonly name: string;
   readonly state: string;
   readonly health?: string;
-  readonly startedAt?: Date;
-  readonly sha?: string;
-  readonly cpuPercent?: number;
-  /** The span the CPU figure covers (see container-facts). */
-  readonly cpuWindowMs?: number;
-  readonly memoryBytes?: number;
-  readonly memoryLimitBytes?: number;
-  /** Why CPU or memory is missing. */
-  readonly usageWhy?: string;
-}
+} & ContainerUsage;
 
 /** What an instance publishes about itself for the other one's /status (see instance-registry). */
 export interface PublishedStatus {

@@ -18,6 +18,9 @@ export interface StatusServiceDeps {
   readonly env: AppEnv;
   /** This instance, as it would publish itself now. */
   readonly own: () => Promise<PublishedStatus>;
+  /** This instance's container and commit: configuration, known without asking anything. */
+  readonly ownContainer: string;
+  readonly ownSha?: string;
   /** What the other instance published (undefined when it has not lately). */
   readonly other: () => Promise<PublishedStatus | undefined>;
   readonly container: (name: string) => Promise<ContainerFacts>;
@@ -42,8 +45,15 @@ export interface StatusServiceDeps {
 export function createStatusService(deps: StatusServiceDeps) {
   const ms = deps.timeoutMs ?? 1_800;
   const other = otherEnv(deps.env);
+  const main = ENVIRONMENTS.production.branch;
+  const develop = ENVIRONMENTS.staging.branch;
   return {
-    async report(): Promise<StatusReport> {
+    /**
+     * `brief`: only what the short form shows (each instance's own report), for people who
+     * are not admins: it spends no GitHub request and no Docker stats on them.
+     */
+    async report(options: { brief?: boolean } = {}): Promise<StatusReport> {
+      const full = !options.brief;
       const at = deps.now?.() ?? new Date();
       const raw = deps.other();
       raw.catch(() => {});
@@ -59,6 +69,7 @@ export function createStatusService(deps: StatusServiceDeps) {
       self.catch(() => {});
       // No SHA known (GIT_SHA unset): nothing to look up, not a failure.
       const version = async (sha: string | undefined) => (sha ? deps.version!(sha) : undefined);
+      const notAsked = { ok: false, why: 'not asked' } as const;
       const [
         ownReport,
         ownContainer,
@@ -71,20 +82,24 @@ export function createStatusService(deps: StatusServiceDeps) {
         promotion,
       ] = await Promise.all([
         probe(() => self, ms),
-        probe(async () => deps.container((await self).container), ms),
-        deps.version ? probe(async () => version((await self).gitSha), ms) : undefined,
+        full ? probe(() => deps.container(deps.ownContainer), ms) : notAsked,
+        full && deps.version ? probe(() => version(deps.ownSha), ms) : undefined,
         probe(() => published, ms),
-        probe(
-          async () =>
-            deps.container((await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer),
-          ms,
-        ),
-        deps.version ? probe(async () => version((await published).gitSha), ms) : undefined,
-        deps.github ? probe(() => deps.github!.compare('main', 'develop'), ms) : undefined,
-        deps.github
-          ? probe(async () => deps.github!.ciState(await deps.github!.branchSha('develop')), ms)
+        full
+          ? probe(
+              async () =>
+                deps.container(
+                  (await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer,
+                ),
+              ms,
+            )
+          : notAsked,
+        full && deps.version ? probe(async () => version((await published).gitSha), ms) : undefined,
+        full && deps.github ? probe(() => deps.github!.compare(main, develop), ms) : undefined,
+        full && deps.github
+          ? probe(async () => deps.github!.ciState(await deps.github!.branchSha(develop)), ms)
           : undefined,
-        deps.promotion ? probe(deps.promotion, ms) : undefined,
+        full && deps.promotion ? probe(deps.promotion, ms) : undefined,
       ]);
       const mine: EnvironmentStatus = {
         env: deps.env,

@@ -54,5 +54,3 @@ export function createVersionLookup(
     return { sha, tag: tagged.tag, tagSearchComplete: tagged.complete, committedAt };
   };
 }
-
-export type VersionLookup = ReturnType<typeof createVersionLookup>;

@@ -8,22 +8,14 @@ import {
 } from '../../../src/deployer/container-switch.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import type { Forge } from '../../../src/forge/forge.js';
-import { createLogger } from '../../../src/logger.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../../helpers/docker.js';
+import { ensureBaseImage, removeTestResources, testDocker, uniqueName } from '../../helpers/docker.js';
+import { silentLogger as logger } from '../../helpers/logger.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 const TOKEN = 'ghs_containerSwitchTestToken';
-const logger = createLogger({ level: 'silent', secrets: [] });
 
 const BAD_SERVER = `require('node:http').createServer((q, s) => { s.writeHead(q.url === '/healthz' ? 500 : 200); s.end('bad'); })
   .listen(process.env.PORT || 8080, () => console.log('bad version up, its health check fails'));

@@ -7,27 +7,19 @@ import { createDeployWorker } from '../../../src/deployer/deploy-worker.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import { createDeployQueue, enqueueDeploy } from '../../../src/deployer/queue.js';
 import type { Forge } from '../../../src/forge/forge.js';
-import { createLogger } from '../../../src/logger.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createRedis, type Redis } from '../../../src/store/redis.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../../helpers/docker.js';
+import { ensureBaseImage, removeTestResources, testDocker, uniqueName } from '../../helpers/docker.js';
+import { silentLogger as logger } from '../../helpers/logger.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../../helpers/services.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 const TOKEN = 'ghs_deployRunnerTestToken';
-const logger = createLogger({ level: 'silent', secrets: [] });
 
 describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () => {
   const repository = uniqueName('lugh-test-deploy');
@@ -190,6 +182,38 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       detail: '"no-such-branch" is not a branch of the repository',
     });
     expect((await docker.getContainer(name).inspect()).Id).toBe(before);
+  }, 60_000);
+
+  it('a deployment whose runner died for good is abandoned as a failure ends: step failed, lock freed, chat told', async () => {
+    const before = (await docker.getContainer(name).inspect()).Id;
+    const deployment = await deployments.create({ env: 'staging', ref: 'develop', trigger: 'manual' });
+    // As a killed runner leaves it: running at build, holding the lock.
+    await deployments.stepStarted(deployment.id, 'build');
+    const locks = createLockStore(pool);
+    await locks.acquire({
+      name: 'deploy:staging',
+      owner: `deployment:${deployment.id}`,
+      reason: 'deploy',
+      ttlMs: 60_000,
+    });
+    await runner.abandon(deployment.id, 'the deploy runner stopped twice without finishing (exit code 137)', [
+      'last line',
+    ]);
+    const message =
+      'the deploy runner stopped twice without finishing (exit code 137); the environment was put back to one running container';
+    expect(await deployments.get(deployment.id)).toMatchObject({ status: 'failed', error: message });
+    expect((await deployments.steps(deployment.id)).at(-1)).toEqual({
+      step: 'build',
+      status: 'failed',
+      detail: message,
+    });
+    expect(await locks.held('deploy:staging')).toBeUndefined();
+    expect(lockWhenAnnounced.get(deployment.id)).toBe('free');
+    expect(events.at(-1)).toBe(`${deployment.id} staging failed: ${message} | last line`);
+    expect((await docker.getContainer(name).inspect()).Id).toBe(before);
+    // Once ended, it stays as it is.
+    await runner.abandon(deployment.id, 'again');
+    expect((await deployments.get(deployment.id))?.error).toBe(message);
   }, 60_000);
 
   it('a job on the BullMQ queue is taken by the worker: a sick version fails at health and the old container keeps running', async () => {

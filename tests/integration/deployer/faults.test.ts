@@ -2,12 +2,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDockerError } from '../../../src/deployer/errors.js';
-import { createLogger } from '../../../src/logger.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../../src/sandbox/telegram/index.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { ADMIN_ID, instanceEnv } from '../../helpers/instance-env.js';
+import { silentLogger } from '../../helpers/logger.js';
 import { runLugh } from '../../helpers/lugh-process.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
+import { openChat } from '../../helpers/telegram.js';
 
 const TOKEN = '7005001:AADeployFaultsStagingToken_abcdefghi';
 
@@ -17,14 +18,9 @@ describe('deploy faults', () => {
   beforeAll(async () => {
     tg = await startTelegramStandIn();
     tg.registerBot({ token: TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
-    tg.sendText({
-      token: TOKEN,
-      chat: { id: ADMIN_ID, type: 'private' },
-      from: { id: ADMIN_ID, first_name: 'Ada' },
-      text: '/start',
-    });
+    openChat(tg, TOKEN, { id: ADMIN_ID, first_name: 'Ada' });
     db = await createTestDatabase('staging_lugh');
-    await runMigrations({ databaseUrl: db.url, logger: createLogger({ level: 'silent', secrets: [] }) });
+    await runMigrations({ databaseUrl: db.url, logger: silentLogger });
   });
   afterAll(async () => {
     await tg?.close();

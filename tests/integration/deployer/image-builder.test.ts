@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildFailedError, createImageBuilder } from '../../../src/deployer/image-builder.js';
 import type { Forge } from '../../../src/forge/forge.js';
-import { createLogger } from '../../../src/logger.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../../helpers/docker.js';
+import { ensureBaseImage, removeTestResources, testDocker, uniqueName } from '../../helpers/docker.js';
+import { silentLogger } from '../../helpers/logger.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 const TOKEN = 'ghs_imageBuilderTestToken';
 
 describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
@@ -24,7 +17,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
   let baseImage: string;
   const builder = createImageBuilder({
     docker,
-    logger: createLogger({ level: 'silent', secrets: [] }),
+    logger: silentLogger,
     repository,
   });
 

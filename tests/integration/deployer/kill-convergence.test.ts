@@ -5,27 +5,20 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import type { Forge } from '../../../src/forge/forge.js';
-import { createLogger } from '../../../src/logger.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../../src/sandbox/telegram/index.js';
 import { runMigrations } from '../../../src/store/migrate.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../../helpers/docker.js';
+import { ensureBaseImage, removeTestResources, testDocker, uniqueName } from '../../helpers/docker.js';
 import { ADMIN_ID, instanceEnv } from '../../helpers/instance-env.js';
+import { silentLogger as logger } from '../../helpers/logger.js';
 import { runLugh, spawnLugh } from '../../helpers/lugh-process.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
+import { openChat } from '../../helpers/telegram.js';
 
-const docker = createDockerClient();
-const engine = await dockerAvailable(docker);
+const { docker, engine } = await testDocker();
 const GITHUB_TOKEN = 'ghs_killConvergenceTestToken';
 const TOKEN = '7003001:AAKillConvergenceProdToken_abcdefghij';
-const logger = createLogger({ level: 'silent', secrets: [] });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // A version whose migration takes a moment, so a kill can land inside it.
@@ -59,12 +52,7 @@ describe.skipIf(!engine)('kill -9 of the deploy runner at every step (needs a Do
     tg = await startTelegramStandIn();
     tg.registerBot({ token: TOKEN, username: 'LughBot', firstName: 'Lugh' });
     // The admin has talked to the bot, so it may write to them (as on Telegram).
-    tg.sendText({
-      token: TOKEN,
-      chat: { id: ADMIN_ID, type: 'private' },
-      from: { id: ADMIN_ID, first_name: 'Ada' },
-      text: '/start',
-    });
+    openChat(tg, TOKEN, { id: ADMIN_ID, first_name: 'Ada' });
     let seeded: { mainSha: string };
     ({ gh, forge, seeded } = await startSeededGitHub(GITHUB_TOKEN));
     db = await createTestDatabase('prod_lugh');

@@ -241,13 +241,13 @@ describe('notification outbox', () => {
     let duringRound: (() => Promise<void>) | undefined;
     const watched: NotificationOutbox = {
       ...outbox,
-      async claimDue(limit, leaseMs) {
-        const rows = await outbox.claimDue(limit, leaseMs);
+      async claimNext(leaseMs) {
+        const row = await outbox.claimNext(leaseMs);
         // After the round's last look for due rows: something is queued and the sender woken.
-        const then = rows.length === 0 ? duringRound : undefined;
+        const then = row === undefined ? duringRound : undefined;
         duringRound = undefined;
         await then?.();
-        return rows;
+        return row;
       },
     };
     // The next poll is a minute away, far beyond what this test waits.

@@ -5,14 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupDatabase } from '../../../src/deployer/backup.js';
 import { BackupFailedError } from '../../../src/deployer/errors.js';
 import { createDeployIntake } from '../../../src/deployer/intake.js';
-import { createLogger } from '../../../src/logger.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
+import { silentLogger as logger } from '../../helpers/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
-
-const logger = createLogger({ level: 'silent', secrets: [] });
 
 describe('deploy locks, deployments, backups and the intake, on real Postgres', () => {
   let db: TestDatabase;

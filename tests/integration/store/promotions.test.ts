@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/logger.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createPromotionStore, PromotionInFlightError } from '../../../src/store/promotions.js';
+import { silentLogger } from '../../helpers/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
 
 describe('promotion and deployment stores', () => {
@@ -11,7 +11,7 @@ describe('promotion and deployment stores', () => {
   let pool: Pool;
   beforeAll(async () => {
     db = await createTestDatabase('staging_lugh');
-    await runMigrations({ databaseUrl: db.url, logger: createLogger({ level: 'silent', secrets: [] }) });
+    await runMigrations({ databaseUrl: db.url, logger: silentLogger });
     pool = createPool(db.url, 'promotions-test');
   });
   afterAll(async () => {
