@@ -5,7 +5,7 @@
 // Docker's stats collector publishes once a second and a stream that joins after a pass
 // waits for the next one, so with two containers to sample one of them usually costs up to
 // a second. BENCH_STATUS_GAP_MS spaces the asks (0: back to back).
-import { startInstance } from '../src/cli.js';
+import { startInstance } from '../src/app/instance.js';
 import { createConfig } from '../src/config.js';
 import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';

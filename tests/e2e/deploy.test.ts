@@ -5,7 +5,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Instance, startInstance } from '../../src/cli.js';
+import { type Instance, startInstance } from '../../src/app/instance.js';
 import { type Config, createConfig, secretsOf } from '../../src/config.js';
 import { createImageBuilder } from '../../src/deployer/image-builder.js';
 import type { Forge } from '../../src/forge/forge.js';

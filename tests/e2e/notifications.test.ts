@@ -2,7 +2,7 @@
 // it, write to NOTIFY_CHAT_ID, stop with it, and a restarted instance on the same database
 // announces nothing twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Instance, startInstance } from '../../src/cli.js';
+import { type Instance, startInstance } from '../../src/app/instance.js';
 import { createConfig } from '../../src/config.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';

@@ -4,8 +4,8 @@
 import Docker from 'dockerode';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Instance, type InstanceOptions, startInstance } from '../../src/app/instance.js';
 import { ownStatus } from '../../src/bot/status/status-report.js';
-import { type Instance, type InstanceOptions, startInstance } from '../../src/cli.js';
 import { createConfig } from '../../src/config.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../src/sandbox/github/index.js';

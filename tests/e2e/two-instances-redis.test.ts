@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Instance, startInstance } from '../../src/cli.js';
+import { type Instance, startInstance } from '../../src/app/instance.js';
 import { createConfig } from '../../src/config.js';
 import { createRedis, type Redis } from '../../src/store/redis.js';
 import { instanceEnv } from '../helpers/instance-env.js';

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { type Instance, startInstance } from '../../src/cli.js';
+import { type Instance, startInstance } from '../../src/app/instance.js';
 import { createConfig, secretsOf } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Instance, startInstance } from '../../src/cli.js';
+import { type Instance, startInstance } from '../../src/app/instance.js';
 import { createConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';

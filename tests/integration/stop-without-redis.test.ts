@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startInstance } from '../../src/cli.js';
+import { startInstance } from '../../src/app/instance.js';
 import { createConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalRedis } from '../../src/sandbox/redis-server.js';

@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
-import { createImageBuilder } from './deployer/image-builder.js';
-import { type AppEnv, ENVIRONMENTS } from './environments.js';
-import type { Forge } from './forge/forge.js';
-import type { Logger } from './logger.js';
+import { createImageBuilder } from '../../deployer/image-builder.js';
+import { type AppEnv, ENVIRONMENTS } from '../../environments.js';
+import type { Forge } from '../../forge/forge.js';
+import type { Logger } from '../../logger.js';
 
 /** The Docker names of one sandbox run: never those of a real lugh. */
 export function sandboxDockerNames(id: string) {

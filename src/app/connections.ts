@@ -1,0 +1,39 @@
+import type { Queue } from 'bullmq';
+import type { Config } from '../config.js';
+import { withDeadline } from '../deadline.js';
+import { createDeployQueue, type DeployJobData } from '../deployer/queue.js';
+import { type AppEnv, ENVIRONMENTS, otherEnv } from '../environments.js';
+import { createPool, type Pool } from '../store/pool.js';
+import { closeRedis, createRedis, type Redis } from '../store/redis.js';
+
+/** One instance's Postgres pool, Redis connection and deploy queue. */
+export interface Connections {
+  readonly pool: Pool;
+  readonly redis: Redis;
+  readonly queue: Queue<DeployJobData>;
+  /** Closes the queue (bounded: a Redis that went away must not hold it), the pool and Redis. */
+  close(): Promise<void>;
+}
+
+/** `name` tells the connections apart in pg_stat_activity and CLIENT LIST (e.g. `lugh-staging-runner`). */
+export function openConnections(config: Config, name = `lugh-${config.appEnv}`): Connections {
+  const pool = createPool(config.databaseUrl, name);
+  const redis = createRedis(config.redisUrl, { connectionName: name });
+  const queue = createDeployQueue(redis, config.redisPrefix);
+  return {
+    pool,
+    redis,
+    queue,
+    close: async () => {
+      // BullMQ's close waits for Redis: a Redis that went away first must not hold the shutdown.
+      await withDeadline(queue.close(), 1_000).catch(() => {});
+      await Promise.allSettled([pool.end(), closeRedis(redis)]);
+    },
+  };
+}
+
+/** The prefix the other environment would use with the same sub-prefix as ours. */
+export function otherPrefixOf(config: { appEnv: AppEnv; redisPrefix: string }): string {
+  const own = ENVIRONMENTS[config.appEnv].redisPrefix;
+  return ENVIRONMENTS[otherEnv(config.appEnv)].redisPrefix + config.redisPrefix.slice(own.length);
+}

@@ -1,0 +1,61 @@
+import type Docker from 'dockerode';
+import type { Api } from 'grammy';
+import { createDeployNotifier } from '../bot/deploys/deploy-notifier.js';
+import { withDeployNotices } from '../bot/notifications/deploy-notices.js';
+import type { Config } from '../config.js';
+import { createDeployEngine } from '../deployer/engine.js';
+import type { Forge } from '../forge/forge.js';
+import type { Logger } from '../logger.js';
+import { createDeploymentStore } from '../store/deployments.js';
+import { publishDeployLock } from '../store/instance-registry.js';
+import { createLockStore, deployLockName } from '../store/locks.js';
+import { createNotificationOutbox } from '../store/notifications.js';
+import type { Connections } from './connections.js';
+
+/** The deploy engine and what it reports through, as `lugh start` and `lugh deploy-run` build it. */
+export function buildDeployParts(
+  config: Config,
+  logger: Logger,
+  parts: {
+    docker: Docker;
+    connections: Connections;
+    forge?: Forge;
+    redact: (t: string) => string;
+    api: () => Api;
+  },
+) {
+  const { pool, redis, queue } = parts.connections;
+  const deployments = createDeploymentStore(pool);
+  const lockName = deployLockName(config.appEnv);
+  // Published under this instance's prefix for the other one to read (see instance-registry).
+  const publishLock = async () => publishDeployLock(redis, config.redisPrefix, await locks.held(lockName));
+  const locks = createLockStore(pool, { onChange: publishLock });
+  const fallbackChatId = config.adminIds[0]!;
+  // The deploy's own messages go to the chat that asked (or the first admin); its result
+  // also to the notify chat, through the outbox, when that is another chat.
+  const notifier = withDeployNotices(
+    createDeployNotifier({ api: parts.api, deployments, logger, redact: parts.redact, fallbackChatId }),
+    {
+      outbox: createNotificationOutbox(pool),
+      deployments,
+      notifyChatId: config.notify.chatId,
+      fallbackChatId,
+      redact: parts.redact,
+      logger,
+    },
+  );
+  const engine = createDeployEngine({
+    config,
+    logger,
+    docker: parts.docker,
+    redis,
+    queue,
+    deployments,
+    locks,
+    forge: parts.forge,
+    notifier,
+  });
+  return { deployments, locks, publishLock, notifier, engine };
+}
+
+export type DeployParts = ReturnType<typeof buildDeployParts>;

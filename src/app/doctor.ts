@@ -1,0 +1,31 @@
+import type Docker from 'dockerode';
+import type { PublishedStatus } from '../bot/status/status-report.js';
+import type { Config } from '../config.js';
+import { runAudit } from '../doctor/audit.js';
+import { type SettingsFallback, settingsFromConfig } from '../doctor/facts.js';
+import { otherEnv } from '../environments.js';
+import { readStatus } from '../store/instance-registry.js';
+import type { Redis } from '../store/redis.js';
+
+/** /doctor: the isolation audit, with the other instance's container as it publishes it. */
+export function buildDoctor(
+  config: Config,
+  parts: { docker: Docker; redis: Redis; otherPrefix: string; settings?: SettingsFallback },
+) {
+  return {
+    run: async () =>
+      runAudit({
+        docker: parts.docker,
+        containers: {
+          [config.appEnv]: config.deploy.containerName,
+          // The other instance publishes the name of the container it runs in.
+          [otherEnv(config.appEnv)]: (
+            await readStatus<PublishedStatus>(parts.redis, parts.otherPrefix).catch(() => undefined)
+          )?.container,
+        },
+        settings: parts.settings,
+        fallback: (env) =>
+          env === config.appEnv ? { settings: settingsFromConfig(config), from: 'this instance' } : undefined,
+      }),
+  };
+}

@@ -1,0 +1,57 @@
+import { type Bot, webhookCallback } from 'grammy';
+import type { BotContext } from '../bot/context.js';
+import type { PromotionService } from '../bot/promotion/promotion-service.js';
+import type { Config } from '../config.js';
+import type { DeployEngine } from '../deployer/engine.js';
+import { githubWebhookHandler } from '../http/github-webhook.js';
+import { createHttpServer } from '../http/server.js';
+import type { Logger } from '../logger.js';
+import type { PromotionStore } from '../store/promotions.js';
+import { PACKAGE_VERSION } from './build-info.js';
+import type { Health } from './health.js';
+
+/** The HTTP server: /healthz, /version, and the Telegram and GitHub webhooks when configured. */
+export function buildHttp(
+  config: Config,
+  logger: Logger,
+  parts: {
+    startedAt: Date;
+    gitSha: string | null;
+    health: Health;
+    bot: Bot<BotContext>;
+    promotions: PromotionStore;
+    promotion?: PromotionService;
+    engine: DeployEngine;
+  },
+) {
+  const { startedAt, promotions, promotion, engine } = parts;
+  const gitSha = parts.gitSha;
+  return createHttpServer({
+    logger,
+    health: parts.health,
+    version: () => ({
+      env: config.appEnv,
+      version: PACKAGE_VERSION,
+      gitSha,
+      buildTime: config.build.buildTime ?? null,
+      startedAt: startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+    }),
+    telegramWebhook: config.telegram.webhookUrl
+      ? webhookCallback(parts.bot, 'http', { secretToken: config.telegram.webhookSecret })
+      : undefined,
+    githubWebhook: config.github.webhookSecret
+      ? githubWebhookHandler(config.github.webhookSecret, logger, async (delivery) => {
+          if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
+          // Recorded first, so a redelivery is not handled twice; the polls catch what fails here.
+          await promotion?.handleWebhook(delivery);
+          await engine.intake
+            ?.handleWebhook(delivery.event, delivery.payload)
+            .catch((error: unknown) =>
+              logger.warn({ err: error, delivery: delivery.id }, 'webhook: deploy intake failed'),
+            );
+          return 'handled';
+        })
+      : undefined,
+  });
+}

@@ -1,0 +1,213 @@
+import { mkdirSync } from 'node:fs';
+import type { ConversationData, VersionedState } from '@grammyjs/conversations';
+import Docker from 'dockerode';
+import type { BotDeps } from '../bot/context.js';
+import { createBot } from '../bot/create-bot.js';
+import { createDeployControl } from '../bot/deploys/deploy-control.js';
+import {
+  createNotificationApi,
+  createNotifications,
+  peerThroughRedis,
+} from '../bot/notifications/notifications.js';
+import type { PromotionService } from '../bot/promotion/promotion-service.js';
+import type { TelegramRuntime } from '../bot/telegram-runtime.js';
+import { type Config, secretsOf } from '../config.js';
+import { withDeadline } from '../deadline.js';
+import type { SettingsFallback } from '../doctor/facts.js';
+import type { Forge } from '../forge/forge.js';
+import type { Logger } from '../logger.js';
+import { createRedactor } from '../redact.js';
+import { type AuditLog, createAuditLog } from '../store/audit-log.js';
+import { runMigrations } from '../store/migrate.js';
+import { createPromotionStore, type PromotionStore } from '../store/promotions.js';
+import { createRedisKeyValue, keyspace, type Redis } from '../store/redis.js';
+import { gitShaOf } from './build-info.js';
+import { openConnections, otherPrefixOf } from './connections.js';
+import { buildDeployParts, type DeployParts } from './deploy-parts.js';
+import { buildDoctor } from './doctor.js';
+import { forgeOf } from './forge.js';
+import { buildHealth } from './health.js';
+import { buildHttp } from './http.js';
+import { buildPromotion } from './promotion.js';
+import { buildSelfStatus, buildStatusService, type SelfStatus } from './status.js';
+import { buildTelegram } from './telegram.js';
+
+export interface Instance {
+  readonly port: number;
+  readonly telegram: TelegramRuntime;
+  /** The staging instance's promotions; undefined on production. */
+  readonly promotion?: PromotionService;
+  /** Stops taking updates, finishes those in flight, closes HTTP, Postgres and Redis. */
+  stop(): Promise<void>;
+}
+
+export interface InstanceOptions {
+  /** Octokit retries and throttling; on unless a test wants to see GitHub's answers as they are. */
+  readonly resilientGitHub?: boolean;
+  /** The clock of promotions (CI deadlines, button expiry); tests move it. */
+  readonly now?: () => Date;
+  /** The Docker engine to drive (DOCKER_HOST or the default socket unless given). */
+  readonly docker?: Docker;
+  /**
+   * /doctor's settings of both environments, over their containers' (the sandbox, whose
+   * instances run as processes). Without it: the containers', or this instance's own.
+   */
+  readonly doctorSettings?: SettingsFallback;
+}
+
+/** Everything `lugh start` runs: migrations, stores, services, the bot, HTTP and the deploy worker. */
+export async function startInstance(
+  config: Config,
+  logger: Logger,
+  options: InstanceOptions = {},
+): Promise<Instance> {
+  const startedAt = new Date();
+  // A pre-flight container is a version under test (and a runner runs one deploy): only the
+  // app container follows promotions, publishes the environment's status and notifies.
+  const isApp = config.deploy.role === 'app';
+  mkdirSync(config.home, { recursive: true });
+  await runMigrations({ databaseUrl: config.databaseUrl, logger });
+
+  const connections = openConnections(config);
+  const { pool, redis } = connections;
+  const audit = createAuditLog(pool, config.appEnv);
+  const redact = createRedactor(secretsOf(config));
+  const forge = forgeOf(config, logger, options.resilientGitHub);
+  const promotions = createPromotionStore(pool, config.appEnv);
+  // One Docker client for the deploy engine, /status and /doctor.
+  const docker = options.docker ?? new Docker();
+  const otherPrefix = otherPrefixOf(config);
+  const api = () => bot.api;
+  const deploys = buildDeployParts(config, logger, { docker, connections, forge, redact, api });
+  const promotion = buildPromotion(config, logger, {
+    forge,
+    promotions,
+    redis,
+    otherPrefix,
+    audit,
+    api,
+    now: options.now,
+  });
+  const health = buildHealth(connections, () => telegram.status());
+  const self = buildSelfStatus(config, logger, { startedAt, health, redis, deploys });
+  const botDeps = buildBotDeps(config, logger, {
+    audit,
+    redact,
+    promotion,
+    deploys,
+    self,
+    redis,
+    otherPrefix,
+    docker,
+    forge,
+    promotions,
+    doctorSettings: options.doctorSettings,
+  });
+  const { bot, commands } = createBot(botDeps);
+  const telegram = buildTelegram(config, logger, {
+    bot,
+    commands,
+    redis,
+    startedAt,
+    onReady: async () => {
+      // A pre-flight container only proves its health: it neither follows promotions nor deploys.
+      if (isApp) promotion?.startPolling();
+      await deploys.publishLock();
+      await deploys.engine.start();
+    },
+    // The other instance's /status reads the published status: keep it current.
+    onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
+  });
+  if (isApp) self.startPublishing();
+  // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
+  const notifications = createNotifications({
+    config,
+    logger,
+    pool,
+    api: createNotificationApi(config),
+    redact,
+    locks: deploys.locks,
+    deployments: deploys.deployments,
+    promotions: config.isStaging ? promotions : undefined,
+    readiness: health,
+    peer: peerThroughRedis(redis, otherPrefix),
+  });
+  const gitSha = gitShaOf(config);
+  const http = buildHttp(config, logger, {
+    startedAt,
+    gitSha,
+    health,
+    bot,
+    promotions,
+    promotion,
+    engine: deploys.engine,
+  });
+  const port = await http.listen(config.port);
+  logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
+  if (isApp) notifications.start();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    telegram,
+    promotion,
+    stop: () => {
+      stopping ??= (async () => {
+        self.stopPublishing();
+        await telegram.stop();
+        await promotion?.stop();
+        // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.
+        await withDeadline(deploys.engine.stop(), 3_000).catch(() => {});
+        await deploys.notifier.flush();
+        await withDeadline(notifications.stop(), 2_000).catch(() => {});
+        await http.close();
+        await connections.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** What every chat feature may use (see BotDeps). */
+function buildBotDeps(
+  config: Config,
+  logger: Logger,
+  parts: {
+    audit: AuditLog;
+    redact: (text: string) => string;
+    promotion?: PromotionService;
+    deploys: DeployParts;
+    self: SelfStatus;
+    redis: Redis;
+    otherPrefix: string;
+    docker: Docker;
+    forge?: Forge;
+    promotions: PromotionStore;
+    doctorSettings?: SettingsFallback;
+  },
+): BotDeps {
+  const { audit, deploys, redis, otherPrefix, docker } = parts;
+  return {
+    config,
+    logger,
+    audit,
+    redact: parts.redact,
+    promotion: parts.promotion,
+    status: buildStatusService(config, { ...parts }),
+    deploys: createDeployControl({
+      env: config.appEnv,
+      deployments: deploys.deployments,
+      locks: deploys.locks,
+      audit,
+      enqueue: deploys.engine.enqueue,
+      containerLogs: deploys.engine.logs,
+      confirmMs: 5 * 60_000,
+    }),
+    conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(
+      redis,
+      keyspace(config.redisPrefix),
+      'conversations',
+    ),
+    doctor: buildDoctor(config, { docker, redis, otherPrefix, settings: parts.doctorSettings }),
+  };
+}

@@ -1,0 +1,39 @@
+import type { Api } from 'grammy';
+import { createPromotionChat } from '../bot/promotion/chat-port.js';
+import { createPromotionService } from '../bot/promotion/promotion-service.js';
+import type { Config } from '../config.js';
+import type { Forge } from '../forge/forge.js';
+import type { Logger } from '../logger.js';
+import type { AuditLog } from '../store/audit-log.js';
+import { readDeployLock, readInstance } from '../store/instance-registry.js';
+import type { PromotionStore } from '../store/promotions.js';
+import type { Redis } from '../store/redis.js';
+
+/** Promotions are the staging bot's job (it is the one asked to /promote develop to main): undefined on production. */
+export function buildPromotion(
+  config: Config,
+  logger: Logger,
+  parts: {
+    forge?: Forge;
+    promotions: PromotionStore;
+    redis: Redis;
+    otherPrefix: string;
+    audit: AuditLog;
+    api: () => Api;
+    now?: () => Date;
+  },
+) {
+  if (!config.isStaging) return undefined;
+  const { redis, otherPrefix } = parts;
+  return createPromotionService({
+    config,
+    logger,
+    forge: parts.forge,
+    promotions: parts.promotions,
+    productionLock: () => readDeployLock(redis, otherPrefix),
+    productionBot: async () => (await readInstance(redis, otherPrefix))?.botUsername,
+    audit: parts.audit,
+    chat: createPromotionChat(parts.api),
+    now: parts.now,
+  });
+}

@@ -1,0 +1,94 @@
+import type Docker from 'dockerode';
+import { ownStatus, type PublishedStatus } from '../bot/status/status-report.js';
+import { createStatusService } from '../bot/status/status-service.js';
+import { createVersionLookup } from '../bot/status/version-lookup.js';
+import type { Config } from '../config.js';
+import { createContainerFacts } from '../deployer/container-facts.js';
+import type { Forge } from '../forge/forge.js';
+import type { Logger } from '../logger.js';
+import { inProgress } from '../store/deployments.js';
+import { publishStatus, readStatus } from '../store/instance-registry.js';
+import { deployLockName } from '../store/locks.js';
+import type { PromotionStore } from '../store/promotions.js';
+import type { Redis } from '../store/redis.js';
+import type { DeployParts } from './deploy-parts.js';
+import type { Health } from './health.js';
+
+/** How often an instance publishes its status for the other one's /status. */
+const STATUS_PUBLISH_MS = 10_000;
+
+/** This instance's own status (health, lock, deploy under way, last deploy), and its publisher. */
+export function buildSelfStatus(
+  config: Config,
+  logger: Logger,
+  parts: {
+    startedAt: Date;
+    health: Health;
+    redis: Redis;
+    deploys: Pick<DeployParts, 'locks' | 'deployments'>;
+  },
+) {
+  const { locks, deployments } = parts.deploys;
+  const read = async () => {
+    const [report, lock, unfinished, [last]] = await Promise.all([
+      parts.health(),
+      locks.held(deployLockName(config.appEnv)),
+      deployments.unfinished(config.appEnv),
+      deployments.recent(config.appEnv, 1),
+    ]);
+    return ownStatus({
+      env: config.appEnv,
+      gitSha: config.build.gitSha,
+      startedAt: parts.startedAt,
+      container: config.deploy.containerName,
+      health: report,
+      lock,
+      deploying: unfinished.find((d) => d.status === 'running'),
+      last: last && !inProgress(last.status) ? last : undefined,
+    });
+  };
+  const publish = async () => {
+    try {
+      await publishStatus(parts.redis, config.redisPrefix, await read());
+    } catch (error) {
+      logger.debug({ err: error }, 'could not publish the status');
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    read,
+    publish,
+    /** Keeps the published status current for the other instance's /status. */
+    startPublishing: () => {
+      timer ??= setInterval(() => void publish(), STATUS_PUBLISH_MS).unref();
+    },
+    stopPublishing: () => clearInterval(timer),
+  };
+}
+
+export type SelfStatus = ReturnType<typeof buildSelfStatus>;
+
+/** /status: this instance's own status, the other's published one, Docker, GitHub and the promotion. */
+export function buildStatusService(
+  config: Config,
+  parts: {
+    self: SelfStatus;
+    redis: Redis;
+    otherPrefix: string;
+    docker: Docker;
+    forge?: Forge;
+    promotions: PromotionStore;
+  },
+) {
+  return createStatusService({
+    env: config.appEnv,
+    own: () => parts.self.read(),
+    ownContainer: config.deploy.containerName,
+    ownSha: config.build.gitSha,
+    other: () => readStatus<PublishedStatus>(parts.redis, parts.otherPrefix),
+    container: createContainerFacts(parts.docker),
+    version: parts.forge ? createVersionLookup(parts.forge) : undefined,
+    github: parts.forge,
+    promotion: config.isStaging ? () => parts.promotions.inFlight() : undefined,
+  });
+}

@@ -1,0 +1,60 @@
+import type { Bot } from 'grammy';
+import type { BotContext, CommandInfo } from '../bot/context.js';
+import { publishCommands } from '../bot/publish-commands.js';
+import { startTelegramRuntime } from '../bot/telegram-runtime.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { registerInstance } from '../store/instance-registry.js';
+import { createPollerLease } from '../store/poller-lease.js';
+import { keyspace, type Redis } from '../store/redis.js';
+import { otherPrefixOf } from './connections.js';
+
+/** Raised when the other environment already drives this bot token. */
+export class TokenSharedAcrossEnvironmentsError extends Error {
+  override name = 'TokenSharedAcrossEnvironmentsError';
+}
+
+/**
+ * Connects the bot to Telegram (long polling under this environment's poller lease, or a
+ * webhook). Once the token is accepted: refuses a token the other environment uses,
+ * publishes the command menu, then runs `onReady` (promotions, the deploy engine).
+ */
+export function buildTelegram(
+  config: Config,
+  logger: Logger,
+  parts: {
+    bot: Bot<BotContext>;
+    commands: readonly CommandInfo[];
+    redis: Redis;
+    startedAt: Date;
+    onReady: () => Promise<void>;
+    onStatus?: () => void;
+  },
+) {
+  const { bot, redis } = parts;
+  return startTelegramRuntime(bot, {
+    logger,
+    webhook:
+      config.telegram.webhookUrl && config.telegram.webhookSecret
+        ? { url: config.telegram.webhookUrl, secret: config.telegram.webhookSecret }
+        : undefined,
+    onReady: async (me) => {
+      const clash = await registerInstance(redis, config.redisPrefix, otherPrefixOf(config), {
+        env: config.appEnv,
+        botId: me.id,
+        botUsername: me.username,
+        startedAt: parts.startedAt.toISOString(),
+      });
+      if (clash) {
+        throw new TokenSharedAcrossEnvironmentsError(
+          `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
+        );
+      }
+      await publishCommands(bot.api, parts.commands, config.adminIds, logger);
+      await parts.onReady();
+    },
+    isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
+    onStatus: parts.onStatus,
+    lease: config.telegram.webhookUrl ? undefined : createPollerLease(redis, keyspace(config.redisPrefix)),
+  });
+}

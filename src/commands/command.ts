@@ -1,0 +1,57 @@
+import { type Config, ConfigError, createConfig, secretsOf } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+
+/** Exit code for a command line or configuration the user must fix. */
+export const EXIT_CONFIG = 2;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The options `lugh` accepts; each command reads the ones it documents. */
+export interface CliOptions {
+  readonly port?: string;
+  readonly dir?: string;
+  readonly repo?: string;
+  readonly 'staging-container'?: string;
+  readonly 'production-container'?: string;
+}
+
+export interface CliArgs {
+  /** What follows the command's name. */
+  readonly args: readonly string[];
+  readonly options: CliOptions;
+  /** The process environment over the env files given with --env / --env-path. */
+  readonly env: Env;
+}
+
+/** One `lugh <name>` command: `usage` is its lines of `lugh --help`. */
+export interface CliCommand {
+  readonly name: string;
+  readonly usage: string;
+  run(cli: CliArgs): Promise<void>;
+}
+
+/** The env file of each environment, read by `--env` and by `lugh doctor`'s fallback. */
+export const ENV_FILES = { staging: '.env.staging', production: '.env.prod' } as const;
+
+/** The configuration, or every problem printed (each naming its variable) and exit 2. */
+export function readConfig(env: Env): Config {
+  try {
+    return createConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`lugh: the configuration has ${error.problems.length} problem(s):\n`);
+    for (const p of error.problems) process.stderr.write(`  ✗ ${p.variable} ${p.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+}
+
+/** The instance's logger: its level, its secrets redacted, every line marked with its environment. */
+export function loggerFor(config: Config): Logger {
+  return createLogger({ level: config.logLevel, secrets: secretsOf(config), base: { env: config.appEnv } });
+}
+
+/** Prints a usage problem to stderr and exits 2. */
+export function usageError(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(EXIT_CONFIG);
+}

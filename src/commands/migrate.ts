@@ -1,0 +1,11 @@
+import { runMigrations } from '../store/migrate.js';
+import { type CliCommand, loggerFor, readConfig } from './command.js';
+
+export const migrateCommand: CliCommand = {
+  name: 'migrate',
+  usage: "migrate      apply migrations/ to this instance's database",
+  async run({ env }) {
+    const config = readConfig(env);
+    await runMigrations({ databaseUrl: config.databaseUrl, logger: loggerFor(config) });
+  },
+};
