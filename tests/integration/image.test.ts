@@ -166,13 +166,14 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
   }, 120_000);
 
   /** Runs the image with host networking (it reaches the test's Postgres, Redis and stand-in on 127.0.0.1). */
-  async function run(args: string[], options: { wait: boolean }) {
+  async function run(args: string[], options: { wait: boolean; entrypoint?: string[] }) {
     const name = uniqueName(`lugh-test-${args[0]}`);
     containers.push(name);
     const container = await docker.createContainer({
       name,
       Image: tag,
       Cmd: args,
+      ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
       Env: env,
       Labels: { 'lugh.test': id },
       HostConfig: { NetworkMode: 'host', Init: true },
@@ -200,6 +201,28 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
       ]),
     );
   });
+
+  it('holds no sandbox: no stand-in code, no chat page, no PGlite; `lugh sandbox` says so', async () => {
+    // Every file under /app whose path names the sandbox or PGlite, found by node inside the image.
+    const walk = `
+      const fs = require('node:fs'), path = require('node:path');
+      const found = [];
+      const visit = (dir) => { for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (/\\/sandbox\\/|@electric-sql|\\/pglite|stand-in|chat-page/.test(p)) found.push(p);
+        if (e.isDirectory()) visit(p);
+      } };
+      visit('/app');
+      console.log(JSON.stringify(found));`;
+    const listing = await run(['-e', walk], { wait: true, entrypoint: ['node'] });
+    expect(listing.exitCode).toBe(0);
+    const found = JSON.parse((await logsOf(listing.name)).trim()) as string[];
+    expect(found).toEqual([]);
+
+    const sandbox = await run(['sandbox'], { wait: true });
+    expect(sandbox.exitCode).toBe(2);
+    expect(await logsOf(sandbox.name)).toContain('the sandbox is not part of this build');
+  }, 120_000);
 
   it('migrates the staging database', async () => {
     const { name, exitCode } = await run(['migrate'], { wait: true });
