@@ -1,9 +1,9 @@
 import type Docker from 'dockerode';
-import type { PublishedStatus } from '../bot/status/status-report.js';
 import type { Config } from '../config.js';
 import { runAudit } from '../doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from '../doctor/facts.js';
 import { otherEnv } from '../environments.js';
+import type { PublishedStatus } from '../status/status-report.js';
 import { readStatus } from '../store/instance-registry.js';
 import type { Redis } from '../store/redis.js';
 

@@ -3,7 +3,6 @@ import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import Docker from 'dockerode';
 import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
-import { createDeployControl } from '../bot/deploys/deploy-control.js';
 import {
   createNotificationApi,
   createNotifications,
@@ -13,6 +12,7 @@ import type { PromotionService } from '../bot/promotion/promotion-service.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsOf } from '../config.js';
 import { withDeadline } from '../deadline.js';
+import { createDeployControl } from '../deploys/deploy-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';

@@ -1,11 +1,11 @@
 import type Docker from 'dockerode';
-import { ownStatus, type PublishedStatus } from '../bot/status/status-report.js';
-import { createStatusService } from '../bot/status/status-service.js';
-import { createVersionLookup } from '../bot/status/version-lookup.js';
 import type { Config } from '../config.js';
 import { createContainerFacts } from '../deployer/container-facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import { ownStatus, type PublishedStatus } from '../status/status-report.js';
+import { createStatusService } from '../status/status-service.js';
+import { createVersionLookup } from '../status/version-lookup.js';
 import { inProgress } from '../store/deployments.js';
 import { publishStatus, readStatus } from '../store/instance-registry.js';
 import { deployLockName } from '../store/locks.js';

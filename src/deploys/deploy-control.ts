@@ -1,8 +1,7 @@
-import { type AppEnv, ENVIRONMENTS } from '../../environments.js';
-import type { AuditLog } from '../../store/audit-log.js';
-import type { Deployment, DeploymentStore } from '../../store/deployments.js';
-import { deployLockName, deploymentOfOwner, type HeldLock, type LockStore } from '../../store/locks.js';
-import { escapeHtml, formatUtc } from '../html.js';
+import type { AppEnv } from '../environments.js';
+import type { AuditLog } from '../store/audit-log.js';
+import type { Deployment, DeploymentStore } from '../store/deployments.js';
+import { deployLockName, deploymentOfOwner, type HeldLock, type LockStore } from '../store/locks.js';
 
 /** A deployment a person asks for from chat (/deploy, a /rollback button). */
 export interface DeployRequest {
@@ -19,8 +18,8 @@ export interface DeployRequest {
 }
 
 export type DeployRequestResult =
-  /** A person holds the environment's lock; nothing was created. `message` says so (HTML). */
-  | { readonly outcome: 'locked'; readonly lock: HeldLock; readonly message: string }
+  /** A person holds the environment's lock; nothing was created. */
+  | { readonly outcome: 'locked'; readonly lock: HeldLock }
   | { readonly outcome: 'queued'; readonly deployment: Deployment }
   | { readonly outcome: 'awaiting_confirmation'; readonly deployment: Deployment };
 
@@ -54,11 +53,6 @@ export interface DeployControlOptions {
   readonly confirmMs: number;
 }
 
-/** The refusal a deploy gets while a person holds the environment's lock (HTML). */
-export function lockedMessage(env: AppEnv, lock: HeldLock): string {
-  return `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`;
-}
-
 export function createDeployControl(options: DeployControlOptions): DeployControl {
   const { env, deployments, locks, audit, enqueue, containerLogs, confirmMs } = options;
   return {
@@ -71,7 +65,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
     async request(input) {
       const lock = await locks.held(deployLockName(env));
       if (lock && deploymentOfOwner(lock.owner) === undefined) {
-        return { outcome: 'locked', lock, message: lockedMessage(env, lock) };
+        return { outcome: 'locked', lock };
       }
       const deployment = await deployments.create({
         env,
@@ -99,34 +93,4 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
       return { outcome: 'queued', deployment };
     },
   };
-}
-
-/** `staging`, `production` or `prod`; undefined for anything else. */
-export function parseEnv(word: string | undefined): AppEnv | undefined {
-  const w = word?.toLowerCase();
-  if (w === 'staging') return 'staging';
-  if (w === 'production' || w === 'prod') return 'production';
-  return undefined;
-}
-
-/** The branch an environment deploys by default. */
-export function branchOf(env: AppEnv): string {
-  return ENVIRONMENTS[env].branch;
-}
-
-const REF = /^(?![./-])[A-Za-z0-9._/-]{1,100}$/;
-
-/** A branch name or a commit SHA a person may type; no spaces, no `..`. */
-export function isValidRef(ref: string): boolean {
-  return REF.test(ref) && !ref.includes('..');
-}
-
-/** `30m`, `2h`, `1d`, `90` (minutes); undefined when it is not a duration. */
-export function parseDuration(word: string | undefined): number | undefined {
-  const m = word?.match(/^(\d{1,4})(m|min|h|d)?$/i);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 'm').toLowerCase();
-  const ms = n * (unit === 'd' ? 86_400_000 : unit === 'h' ? 3_600_000 : 60_000);
-  return ms > 0 && ms <= 7 * 86_400_000 ? ms : undefined;
 }

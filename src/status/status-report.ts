@@ -1,10 +1,10 @@
-import { withDeadline } from '../../deadline.js';
-import type { ContainerUsage } from '../../deployer/container-facts.js';
-import type { AppEnv } from '../../environments.js';
-import type { CiState, Comparison } from '../../forge/forge.js';
-import type { Deployment } from '../../store/deployments.js';
-import type { HeldLock } from '../../store/locks.js';
-import type { Promotion } from '../../store/promotions.js';
+import { withDeadline } from '../deadline.js';
+import type { ContainerUsage } from '../deployer/container-facts.js';
+import type { AppEnv } from '../environments.js';
+import type { CiState, Comparison } from '../forge/forge.js';
+import type { Deployment } from '../store/deployments.js';
+import type { HeldLock } from '../store/locks.js';
+import type { Promotion } from '../store/promotions.js';
 import type { VersionFacts } from './version-lookup.js';
 
 /** One source's answer, or why there is none. */

@@ -1,7 +1,7 @@
-import { type AppEnv, ENVIRONMENTS, otherEnv } from '../../environments.js';
-import type { CiState, Comparison } from '../../forge/forge.js';
-import type { Promotion } from '../../store/promotions.js';
-import { formatAgo } from '../html.js';
+import { type AppEnv, ENVIRONMENTS, otherEnv } from '../environments.js';
+import type { CiState, Comparison } from '../forge/forge.js';
+import type { Promotion } from '../store/promotions.js';
+import { formatAgo } from '../time-text.js';
 import {
   type ContainerFacts,
   type EnvironmentStatus,

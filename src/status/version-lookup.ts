@@ -1,4 +1,4 @@
-import type { Forge } from '../../forge/forge.js';
+import type { Forge } from '../forge/forge.js';
 
 /** What GitHub says of a running commit: its release tag and when it was made. */
 export interface VersionFacts {

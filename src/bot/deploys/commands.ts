@@ -1,7 +1,7 @@
+import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { AppEnv } from '../../environments.js';
 import type { BotContext } from '../context.js';
-import type { DeployControl } from './deploy-control.js';
-import { parseEnv } from './deploy-control.js';
+import { parseEnv } from './parse-words.js';
 
 /**
  * The environment a deploy command names (or this instance's, when `optional` and none is

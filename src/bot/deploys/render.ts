@@ -1,6 +1,8 @@
 import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-runner.js';
+import type { AppEnv } from '../../environments.js';
 import type { Deployment } from '../../store/deployments.js';
-import { escapeHtml, formatAgo, formatDuration, readableRef, shortSha } from '../html.js';
+import type { HeldLock } from '../../store/locks.js';
+import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
 
 export interface StepRecord {
   readonly step: string;
@@ -95,4 +97,9 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
     return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}`;
   });
   return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');
+}
+
+/** The refusal a deploy gets while a person holds the environment's lock (HTML). */
+export function lockedMessage(env: AppEnv, lock: HeldLock): string {
+  return `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`;
 }

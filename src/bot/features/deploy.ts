@@ -1,7 +1,8 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/commands.js';
-import { branchOf, isValidRef } from '../deploys/deploy-control.js';
+import { branchOf, isValidRef } from '../deploys/parse-words.js';
+import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatDuration } from '../html.js';
 
@@ -33,7 +34,7 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
     confirm: env === 'production',
   });
   if (requested.outcome === 'locked') {
-    await ctx.reply(requested.message);
+    await ctx.reply(lockedMessage(env, requested.lock));
     return;
   }
   const { deployment } = requested;

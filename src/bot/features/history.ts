@@ -1,7 +1,7 @@
 import { Composer, InputFile } from 'grammy';
+import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/commands.js';
-import type { DeployControl } from '../deploys/deploy-control.js';
 import { renderHistory } from '../deploys/render.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml } from '../html.js';

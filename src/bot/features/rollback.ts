@@ -1,6 +1,7 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/commands.js';
+import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatAgo, shortSha } from '../html.js';
 
@@ -53,7 +54,7 @@ composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'),
   if (requested.outcome === 'locked') {
     // The refusal is longer than an alert may be, and names the lock in HTML: a reply.
     await ctx.answerCallbackQuery({ text: `${control.env} is locked; nothing was queued` });
-    await ctx.reply(requested.message);
+    await ctx.reply(lockedMessage(control.env, requested.lock));
     return;
   }
   const { deployment } = requested;

@@ -1,7 +1,7 @@
+import type { EnvironmentStatus, Probe, StatusReport } from '../../status/status-report.js';
+import type { VersionFacts } from '../../status/version-lookup.js';
 import { triggerText } from '../deploys/render.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, shortSha } from '../html.js';
-import type { EnvironmentStatus, Probe, StatusReport } from './status-report.js';
-import type { VersionFacts } from './version-lookup.js';
 
 const unknown = (why: string) => `❔ unknown — ${escapeHtml(why)}`;
 const mark = (part: string) => (part.startsWith('ok') ? '✅' : '❌');

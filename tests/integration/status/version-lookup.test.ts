@@ -2,9 +2,9 @@
 // stand-in over the seeded repository; asked once per version, not once per /status.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVersionLookup } from '../../../src/bot/status/version-lookup.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
+import { createVersionLookup } from '../../../src/status/version-lookup.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 
 describe('version lookup', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isValidRef, parseDuration, parseEnv } from '../../../src/bot/deploys/deploy-control.js';
+import { isValidRef, parseDuration, parseEnv } from '../../../src/bot/deploys/parse-words.js';
 import { renderHistory, renderOutcome, renderProgress } from '../../../src/bot/deploys/render.js';
 import type { Deployment } from '../../../src/store/deployments.js';
 

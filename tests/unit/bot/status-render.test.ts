@@ -5,8 +5,8 @@ import type {
   EnvironmentStatus,
   Probe,
   PublishedStatus,
-} from '../../../src/bot/status/status-report.js';
-import type { VersionFacts } from '../../../src/bot/status/version-lookup.js';
+} from '../../../src/status/status-report.js';
+import type { VersionFacts } from '../../../src/status/version-lookup.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms);
