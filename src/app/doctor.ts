@@ -1,8 +1,8 @@
-import type Docker from 'dockerode';
+import Docker from 'dockerode';
 import type { Config } from '../config.js';
 import { runAudit } from '../doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from '../doctor/facts.js';
-import { otherEnv } from '../environments.js';
+import { type AppEnv, otherEnv } from '../environments.js';
 import type { PublishedStatus } from '../status/status-report.js';
 import { readStatus } from '../store/instance-registry.js';
 import type { Redis } from '../store/redis.js';
@@ -28,4 +28,12 @@ export function buildDoctor(
           env === config.appEnv ? { settings: settingsFromConfig(config), from: 'this instance' } : undefined,
       }),
   };
+}
+
+/**
+ * The audit as `lugh doctor` runs it on the Docker host: each environment's settings from
+ * its container, or from `fallback` (the env files) when the container is missing.
+ */
+export function auditHost(containers: Partial<Record<AppEnv, string>>, fallback: SettingsFallback) {
+  return runAudit({ docker: new Docker(), containers, fallback });
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Docker from 'dockerode';
-import { renderAuditText, runAudit } from '../doctor/audit.js';
+import { auditHost } from '../app/doctor.js';
+import { renderAuditText } from '../doctor/audit.js';
 import { loadEnvFiles } from '../env-files.js';
 import { type CliCommand, ENV_FILES } from './command.js';
 
@@ -19,13 +19,10 @@ export const doctorCommand: CliCommand = {
                [--dir D] (where .env.staging and .env.prod are; default: here)`,
   async run({ options }) {
     const dir = options.dir ?? '.';
-    const report = await runAudit({
-      docker: new Docker(),
-      containers: { staging: options['staging-container'], production: options['production-container'] },
-      fallback: (appEnv) => {
-        const file = path.join(dir, ENV_FILES[appEnv]);
-        return existsSync(file) ? { settings: loadEnvFiles([file], {}), from: file } : undefined;
-      },
+    const containers = { staging: options['staging-container'], production: options['production-container'] };
+    const report = await auditHost(containers, (appEnv) => {
+      const file = path.join(dir, ENV_FILES[appEnv]);
+      return existsSync(file) ? { settings: loadEnvFiles([file], {}), from: file } : undefined;
     });
     process.stdout.write(renderAuditText(report));
     process.exit(report.failed > 0 ? 1 : 0);

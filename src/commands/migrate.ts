@@ -1,4 +1,4 @@
-import { runMigrations } from '../store/migrate.js';
+import { migrate } from '../app/migrate.js';
 import { type CliCommand, loggerFor, readConfig } from './command.js';
 
 export const migrateCommand: CliCommand = {
@@ -6,6 +6,6 @@ export const migrateCommand: CliCommand = {
   usage: "migrate      apply migrations/ to this instance's database",
   async run({ env }) {
     const config = readConfig(env);
-    await runMigrations({ databaseUrl: config.databaseUrl, logger: loggerFor(config) });
+    await migrate(config, loggerFor(config));
   },
 };
