@@ -53,8 +53,8 @@ export function partOf(file: string, rules: ImportRules): string | undefined {
   if (rel.startsWith('..')) return undefined;
   const segments = rel.split('/');
   // A file directly under src/ is the part its name says (cli.ts), else one of the basics.
-  if (segments.length === 1)
-    return rules.parts.has(rel.replace(/\.ts$/, '')) ? rel.replace(/\.ts$/, '') : 'basics';
+  const stem = rel.replace(/\.[jt]s$/, '');
+  if (segments.length === 1) return rules.parts.has(stem) ? stem : 'basics';
   const nested = `${segments[0]}/${segments[1]}`;
   return rules.parts.has(nested) ? nested : segments[0];
 }
