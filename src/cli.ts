@@ -37,7 +37,7 @@ import { type SettingsFallback, settingsFromConfig } from './doctor/facts.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
 import { createForge, type Forge } from './forge/forge.js';
-import { createGitHubClient } from './forge/github-client.js';
+import { createGitHubClient } from './forge/github/github-client.js';
 import { githubWebhookHandler } from './http/github-webhook.js';
 import { checkHealth } from './http/health.js';
 import { createHttpServer } from './http/server.js';

@@ -1,6 +1,6 @@
 import { RequestError } from 'octokit';
 import { classifyGitHubError, HeadMovedError, NotMergeableError } from './errors.js';
-import type { GitHubClient } from './github-client.js';
+import type { GitHubClient } from './github/github-client.js';
 
 export interface RepoRef {
   readonly owner: string;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { createImageBuilder } from '../../src/deployer/image-builder.js';
 import { createForge, type Forge } from '../../src/forge/forge.js';
-import { createGitHubClient } from '../../src/forge/github-client.js';
+import { createGitHubClient } from '../../src/forge/github/github-client.js';
 import { type GitHubStandIn, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import {
   type Message,

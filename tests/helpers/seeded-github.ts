@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createForge } from '../../src/forge/forge.js';
-import { createGitHubClient } from '../../src/forge/github-client.js';
+import { createGitHubClient } from '../../src/forge/github/github-client.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import { silentLogger as logger } from './logger.js';
 
