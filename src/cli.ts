@@ -36,8 +36,9 @@ import { renderAuditText, runAudit } from './doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from './doctor/facts.js';
 import { loadEnvFiles } from './env-files.js';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
-import { createForge, type Forge } from './forge/forge.js';
+import type { Forge } from './forge/forge.js';
 import { createGitHubClient } from './forge/github/github-client.js';
+import { createGitHubForge } from './forge/github/github-forge.js';
 import { githubWebhookHandler } from './http/github-webhook.js';
 import { checkHealth } from './http/health.js';
 import { createHttpServer } from './http/server.js';
@@ -156,7 +157,7 @@ export interface InstanceOptions {
 
 function forgeOf(config: Config, logger: Logger, resilient?: boolean): Forge | undefined {
   if (!config.github.token || !config.github.repo) return undefined;
-  return createForge(
+  return createGitHubForge(
     createGitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl, logger, resilient }),
     config.github.repo,
   );
