@@ -1,4 +1,5 @@
 import type { AppEnv } from '../environments.js';
+import { NotFoundError } from '../forge/errors.js';
 import type { Logger } from '../logger.js';
 import { type Deployment, type DeploymentStore, isFinished } from '../store/deployments.js';
 import { deployLockName, deploymentOfOwner, deploymentOwner, type LockStore } from '../store/locks.js';
@@ -208,8 +209,8 @@ export function createDeployRunner(deps: DeployRunnerDeps) {
         sha =
           deployment.sha && SHA.test(deployment.sha)
             ? deployment.sha
-            : await deps.source.branchSha(deployment.ref).catch((error: { status?: number }) => {
-                if (error.status === 404)
+            : await deps.source.branchSha(deployment.ref).catch((error: unknown) => {
+                if (error instanceof NotFoundError)
                   throw new Error(`"${deployment.ref}" is not a branch of the repository`);
                 throw error;
               });

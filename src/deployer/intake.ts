@@ -1,11 +1,11 @@
 import type { AppEnv } from '../environments.js';
-import type { GitHubDeployment } from '../forge/forge.js';
+import type { ForgeDeployment } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { DeploymentStore } from '../store/deployments.js';
 
 /** What the intake reads from GitHub. */
 export interface DeploymentSource {
-  listDeployments(environment: string): Promise<GitHubDeployment[]>;
+  listDeployments(environment: string): Promise<ForgeDeployment[]>;
   setDeploymentStatus(id: number, state: 'queued', description: string): Promise<void>;
 }
 
@@ -40,7 +40,7 @@ export function createDeployIntake(deps: IntakeDeps) {
   const now = deps.now ?? (() => new Date());
   const maxAgeMs = deps.maxAgeMs ?? 24 * 60 * 60_000;
 
-  const claim = async (d: GitHubDeployment): Promise<number | undefined> => {
+  const claim = async (d: ForgeDeployment): Promise<number | undefined> => {
     const lugh = d.payload.lugh as LughPayload | undefined;
     if (!lugh || d.environment !== deps.env) return undefined;
     if (now().getTime() - d.createdAt.getTime() > maxAgeMs) return undefined;

@@ -1,13 +1,14 @@
-import { RequestError } from 'octokit';
+// What a forge's failures mean to lugh, whichever forge it is: callers branch on these
+// types, and each forge's implementation turns its client's errors into them.
 
-/** GitHub answered 5xx or could not be reached: try again later; nothing was changed by us. */
-export class GitHubUnavailableError extends Error {
-  override name = 'GitHubUnavailableError';
+/** The forge answered 5xx or could not be reached: try again later; nothing was changed by us. */
+export class ForgeUnavailableError extends Error {
+  override name = 'ForgeUnavailableError';
 }
 
-/** The token's primary or secondary rate limit is exhausted until `resetAt`. */
-export class GitHubRateLimitedError extends Error {
-  override name = 'GitHubRateLimitedError';
+/** The token's primary or secondary rate limit is exhausted: wait until `resetAt`. */
+export class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
   constructor(
     message: string,
     readonly resetAt: Date,
@@ -16,51 +17,27 @@ export class GitHubRateLimitedError extends Error {
   }
 }
 
-/** The merge was refused (405): conflicts, failing required checks, or already merged. */
-export class NotMergeableError extends Error {
-  override name = 'NotMergeableError';
+/** The token was refused or lacks a permission: a person must fix the token, retrying won't. */
+export class AccessDeniedError extends Error {
+  override name = 'AccessDeniedError';
 }
 
-/** The pull request's head moved since it was approved (409): ask again for the new SHA. */
-export class HeadMovedError extends Error {
+/** The repository, branch, commit or object asked for does not exist (or the token cannot see it). */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+/** The forge refused a change that conflicts with the current state: read it again before deciding. */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+/** The pull request's head moved since it was approved: ask again for the new head. */
+export class HeadMovedError extends ConflictError {
   override name = 'HeadMovedError';
 }
 
-/** The token was refused (401) or lacks a permission (403 without rate-limit headers). */
-export class GitHubAccessError extends Error {
-  override name = 'GitHubAccessError';
-}
-
-/**
- * Turns what Octokit threw into one of the named errors above, so callers branch on type.
- * Anything unrecognised is returned unchanged, to be rethrown.
- */
-export function classifyGitHubError(error: unknown): unknown {
-  if (!(error instanceof RequestError)) {
-    if (error instanceof TypeError || (error as NodeJS.ErrnoException)?.code === 'ECONNREFUSED') {
-      return new GitHubUnavailableError(`GitHub could not be reached: ${(error as Error).message}`);
-    }
-    return error;
-  }
-  const headers = error.response?.headers ?? {};
-  const message = (error.response?.data as { message?: string } | undefined)?.message ?? error.message;
-  if (
-    error.status === 429 ||
-    (error.status === 403 && (headers['x-ratelimit-remaining'] === '0' || headers['retry-after']))
-  ) {
-    const retryAfter = Number(headers['retry-after']);
-    const reset = Number(headers['x-ratelimit-reset']);
-    const resetAt =
-      Number.isFinite(retryAfter) && retryAfter > 0
-        ? new Date(Date.now() + retryAfter * 1000)
-        : Number.isFinite(reset) && reset > 0
-          ? new Date(reset * 1000)
-          : new Date(Date.now() + 60_000);
-    return new GitHubRateLimitedError(`GitHub rate limit: ${message}`, resetAt);
-  }
-  if (error.status >= 500 || error.status === 0)
-    return new GitHubUnavailableError(`GitHub answered ${error.status}: ${message}`);
-  if (error.status === 401 || error.status === 403)
-    return new GitHubAccessError(`GitHub refused the token (${error.status}): ${message}`);
-  return error;
+/** The merge was refused (conflicts, failing required checks, already merged): fix it, never force. */
+export class NotMergeableError extends Error {
+  override name = 'NotMergeableError';
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { verifyGitHubSignature } from '../forge/webhook-signature.js';
+import { verifyGitHubSignature } from '../forge/github/webhook-signature.js';
 import type { Logger } from '../logger.js';
 
 const MAX_BODY_BYTES = 5 * 1024 * 1024;

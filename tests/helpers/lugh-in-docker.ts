@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { createImageBuilder } from '../../src/deployer/image-builder.js';
-import { createForge, type Forge } from '../../src/forge/forge.js';
-import { createGitHubClient } from '../../src/forge/github-client.js';
+import type { Forge } from '../../src/forge/forge.js';
+import { createGitHubClient } from '../../src/forge/github/github-client.js';
+import { createGitHubForge } from '../../src/forge/github/github-forge.js';
 import { type GitHubStandIn, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import {
   type Message,
@@ -60,7 +61,7 @@ export async function startLughInDocker(
     execFileSync('git', ['-C', repoDir, 'branch', '-f', branch, mainSha]);
   execFileSync('git', ['-C', repoDir, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
   const gh = await startGitHubStandIn({ repoDir, token: GITHUB_TOKEN, host: gateway });
-  const forge = createForge(
+  const forge = createGitHubForge(
     createGitHubClient({ token: GITHUB_TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
     gh.repo,
   );

@@ -3,8 +3,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createForge } from '../../src/forge/forge.js';
-import { createGitHubClient } from '../../src/forge/github-client.js';
+import { createGitHubClient } from '../../src/forge/github/github-client.js';
+import { createGitHubForge } from '../../src/forge/github/github-forge.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import { silentLogger as logger } from './logger.js';
 
@@ -15,7 +15,7 @@ export async function startSeededGitHub(
   const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-seeded-')), 'repo.git');
   const seeded = await seedSandboxRepository(repoDir);
   const gh = await startGitHubStandIn({ repoDir, token, webhook });
-  const forge = createForge(
+  const forge = createGitHubForge(
     createGitHubClient({ token, apiUrl: gh.apiUrl, logger, resilient: false }),
     gh.repo,
   );

@@ -1,10 +1,10 @@
 import type { Config } from '../../config.js';
 import {
-  GitHubAccessError,
-  GitHubRateLimitedError,
-  GitHubUnavailableError,
+  AccessDeniedError,
+  ForgeUnavailableError,
   HeadMovedError,
   NotMergeableError,
+  RateLimitedError,
 } from '../../forge/errors.js';
 import type { CiState, Forge } from '../../forge/forge.js';
 import { activeFreeze } from '../../freeze-windows.js';
@@ -76,11 +76,11 @@ const MIN_EDIT_INTERVAL_MS = 1_000;
 const STUCK_MERGE_SECONDS = 60;
 
 function githubProblem(error: unknown): string | undefined {
-  if (error instanceof GitHubRateLimitedError) {
+  if (error instanceof RateLimitedError) {
     return `GitHub's rate limit is used up until ${error.resetAt.toISOString().slice(11, 16)} UTC.`;
   }
-  if (error instanceof GitHubUnavailableError) return 'GitHub is not answering right now.';
-  if (error instanceof GitHubAccessError)
+  if (error instanceof ForgeUnavailableError) return 'GitHub is not answering right now.';
+  if (error instanceof AccessDeniedError)
     return 'GitHub refused lugh’s token: check GITHUB_TOKEN and its permissions.';
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { Octokit, RequestError } from 'octokit';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 export interface GitHubClient {
   readonly octokit: Octokit;

@@ -1,0 +1,34 @@
+import type { Forge, RepoRef } from '../forge.js';
+import { ciState } from './checks.js';
+import { branchSha, commitDate, compare, tagsAt, tarball } from './commits.js';
+import { createDeployment, listDeployments, setDeploymentStatus } from './deployments.js';
+import type { GitHubClient } from './github-client.js';
+import { gitHubRepo } from './github-repo.js';
+import { findOpenPull, merge, openOrReusePull, pull, updatePullBody } from './pull-requests.js';
+import { createRelease, latestReleaseTag } from './releases.js';
+
+/** The forge on one GitHub repository, through one Octokit client. */
+export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
+  const gh = gitHubRepo(client, repo);
+  return {
+    repo,
+    branchSha: (branch) => branchSha(gh, branch),
+    compare: (baseRef, headRef) => compare(gh, baseRef, headRef),
+    findOpenPull: (baseRef, headRef) => findOpenPull(gh, baseRef, headRef),
+    openOrReusePull: (baseRef, headRef, title, body) => openOrReusePull(gh, baseRef, headRef, title, body),
+    updatePullBody: (number, body) => updatePullBody(gh, number, body),
+    pull: (number) => pull(gh, number),
+    ciState: (sha) => ciState(gh, sha),
+    merge: (number, options) => merge(gh, number, options),
+    tarball: (sha) => tarball(gh, sha),
+    tagsAt: (sha, maxTags) => tagsAt(gh, sha, maxTags),
+    commitDate: (sha) => commitDate(gh, sha),
+    latestReleaseTag: () => latestReleaseTag(gh),
+    createRelease: (tag, sha, previousTag) => createRelease(gh, tag, sha, previousTag),
+    createDeployment: (sha, environment, description, payload) =>
+      createDeployment(gh, sha, environment, description, payload),
+    listDeployments: (environment, perPage) => listDeployments(gh, environment, perPage),
+    setDeploymentStatus: (deploymentId, state, description) =>
+      setDeploymentStatus(gh, deploymentId, state, description),
+  };
+}
