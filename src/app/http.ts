@@ -1,11 +1,11 @@
 import { type Bot, webhookCallback } from 'grammy';
 import type { BotContext } from '../bot/context.js';
-import type { PromotionService } from '../bot/promotion/promotion-service.js';
 import type { Config } from '../config.js';
 import type { DeployEngine } from '../deployer/engine.js';
 import { githubWebhookHandler } from '../http/github-webhook.js';
 import { createHttpServer } from '../http/server.js';
 import type { Logger } from '../logger.js';
+import type { PromotionService } from '../promotion/promotion-service.js';
 import type { PromotionStore } from '../store/promotions.js';
 import { PACKAGE_VERSION } from './build-info.js';
 import type { Health } from './health.js';

@@ -8,7 +8,6 @@ import {
   createNotifications,
   peerThroughRedis,
 } from '../bot/notifications/notifications.js';
-import type { PromotionService } from '../bot/promotion/promotion-service.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsOf } from '../config.js';
 import { withDeadline } from '../deadline.js';
@@ -16,6 +15,7 @@ import { createDeployControl } from '../deploys/deploy-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { runMigrations } from '../store/migrate.js';

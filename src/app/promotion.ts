@@ -1,9 +1,9 @@
 import type { Api } from 'grammy';
 import { createPromotionChat } from '../bot/promotion/chat-port.js';
-import { createPromotionService } from '../bot/promotion/promotion-service.js';
 import type { Config } from '../config.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import { createPromotionService } from '../promotion/promotion-service.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { readDeployLock, readInstance } from '../store/instance-registry.js';
 import type { PromotionStore } from '../store/promotions.js';

@@ -4,9 +4,9 @@ import type { Config } from '../config.js';
 import type { DeployControl } from '../deploys/deploy-control.js';
 import type { AuditReport } from '../doctor/audit.js';
 import type { Logger } from '../logger.js';
+import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
 import type { AuditLog } from '../store/audit-log.js';
-import type { PromotionService } from './promotion/promotion-service.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
 export interface BotDeps {

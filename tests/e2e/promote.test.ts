@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { renderDecisionAnswer } from '../../src/bot/promotion/answer-text.js';
 import { createRedis } from '../../src/store/redis.js';
 import {
   admin,
@@ -301,7 +302,12 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
         name: '@ada',
         isAdmin: true,
       });
-      expect(forged).toEqual({ answer: 'This button is not valid.', alert: true, final: false });
+      // The service answers with a reason; the bot words it.
+      expect({ ...forged, answer: renderDecisionAnswer(forged.answer) }).toEqual({
+        answer: 'This button is not valid.',
+        alert: true,
+        final: false,
+      });
 
       w.advanceClock(16 * 60_000);
       const late = w.press(group, prompt, 'Yes', admin);

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type Conversation, createConversation } from '@grammyjs/conversations';
 import { Composer, type Context } from 'grammy';
+import type { Requester } from '../../promotion/notices.js';
+import { BUTTON_PREFIX, type PromotionService } from '../../promotion/promotion-service.js';
 import type { BotContext, Feature } from '../context.js';
 import { requireAdmin } from '../guards/is-admin.js';
-import { BUTTON_PREFIX, type PromotionService, type Requester } from '../promotion/promotion-service.js';
+import { renderCancel, renderDecisionAnswer, renderRefusal } from '../promotion/answer-text.js';
 
 const CONVERSATION_ID = 'promote';
 
@@ -33,7 +35,7 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
     const requester = requesterOf(from, admins);
     const outcome = await conversation.external(() => service.request(requester, chat.id, chat.type));
     if (outcome.kind === 'refused') {
-      await ctx.reply(outcome.text, { link_preview_options: { is_disabled: true } });
+      await ctx.reply(renderRefusal(outcome.refusal), { link_preview_options: { is_disabled: true } });
       return;
     }
     for (;;) {
@@ -45,12 +47,15 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
       if (next.callbackQuery) {
         const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
         const decision = await conversation.external(() => service.decide(data, actor));
-        await next.answerCallbackQuery({ text: decision.answer, show_alert: decision.alert });
+        await next.answerCallbackQuery({
+          text: renderDecisionAnswer(decision.answer),
+          show_alert: decision.alert,
+        });
         if (decision.final) return;
       } else {
-        const text = await conversation.external(() => service.cancel(actor));
-        await next.reply(text);
-        if (actor.isAdmin && !text.startsWith('Too late')) return;
+        const cancelled = await conversation.external(() => service.cancel(actor));
+        await next.reply(renderCancel(cancelled));
+        if (actor.isAdmin && cancelled.kind !== 'too late') return;
       }
     }
   };
@@ -88,14 +93,17 @@ export function createPromoteFeature(
       await ctx.conversation.enter(CONVERSATION_ID);
     });
     composer.command('cancel', requireAdmin('/cancel'), async (ctx) => {
-      await ctx.reply(await service.cancel(requesterOf(ctx.from!, admins)));
+      await ctx.reply(renderCancel(await service.cancel(requesterOf(ctx.from!, admins))));
     });
     composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
       const decision = await service.decide(
         ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
         requesterOf(ctx.from, admins),
       );
-      await ctx.answerCallbackQuery({ text: decision.answer, show_alert: decision.alert });
+      await ctx.answerCallbackQuery({
+        text: renderDecisionAnswer(decision.answer),
+        show_alert: decision.alert,
+      });
     });
   }
   return {

@@ -1,30 +1,31 @@
 import { type Api, InlineKeyboard } from 'grammy';
+import type { Button, PromotionChat } from '../../promotion/notices.js';
 import { notModified } from '../telegram-errors.js';
-import type { Button, PromotionChat } from './promotion-service.js';
+import { BUTTON_LABELS, renderNotice } from './notice-text.js';
 
 function keyboard(buttons: readonly Button[] | undefined): InlineKeyboard {
   const kb = new InlineKeyboard();
-  for (const b of buttons ?? []) kb.text(b.text, b.data);
+  for (const b of buttons ?? []) kb.text(BUTTON_LABELS[b.action], b.data);
   return kb;
 }
 
 /**
- * The promotion's messages, sent through the bot's Api (so marked and retried like all
- * others). The Api is looked up on each call: the bot is built after the service.
+ * The promotion's notices, rendered and sent through the bot's Api (so marked and retried
+ * like all others). The Api is looked up on each call: the bot is built after the service.
  */
 export function createPromotionChat(apiOf: () => Api): PromotionChat {
   return {
-    async send(chatId, html, buttons) {
-      const message = await apiOf().sendMessage(chatId, html, {
+    async send(chatId, notice, buttons) {
+      const message = await apiOf().sendMessage(chatId, renderNotice(notice), {
         parse_mode: 'HTML',
         link_preview_options: { is_disabled: true },
         reply_markup: buttons?.length ? keyboard(buttons) : undefined,
       });
       return message.message_id;
     },
-    async edit(chatId, messageId, html, buttons) {
+    async edit(chatId, messageId, notice, buttons) {
       try {
-        await apiOf().editMessageText(chatId, messageId, html, {
+        await apiOf().editMessageText(chatId, messageId, renderNotice(notice), {
           parse_mode: 'HTML',
           link_preview_options: { is_disabled: true },
           reply_markup: keyboard(buttons),

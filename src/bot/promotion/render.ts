@@ -34,17 +34,6 @@ export function renderPlan(comparison: Comparison, prUrl: string, prNumber: numb
   ].join('\n');
 }
 
-/** The body of the promotion pull request on GitHub. */
-export function renderPullBody(comparison: Comparison, requester: string): string {
-  const lines = comparison.commits.map((c) => `- ${c.sha.slice(0, 7)} ${c.title} (${c.author})`);
-  return [
-    `Promotion of \`develop\` to \`main\`, requested from Telegram by ${requester} with lugh.`,
-    '',
-    `Commits (${comparison.aheadBy}):`,
-    ...lines,
-  ].join('\n');
-}
-
 const STATE_ICON = { pending: '⏳', success: '✅', failure: '❌' } as const;
 
 export function renderCi(promotion: Promotion, ci: CiState): string {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextTag } from '../../../src/bot/promotion/promotion-service.js';
-import { MAX_COMMITS_SHOWN, renderCommits, renderPullBody } from '../../../src/bot/promotion/render.js';
+import { MAX_COMMITS_SHOWN, renderCommits } from '../../../src/bot/promotion/render.js';
 import type { Comparison } from '../../../src/forge/forge.js';
 
 function comparison(n: number): Comparison {
@@ -26,17 +25,5 @@ describe('promotion rendering', () => {
     expect(lines[0]).toBe('• <code>00aaaaa</code> Change &lt;0&gt; &amp; more — dev0');
     expect(lines.at(-1)).toBe('…and 3 more');
     expect(renderCommits(comparison(2))).toHaveLength(2);
-  });
-
-  it('writes every commit into the pull request body, uncapped', () => {
-    const body = renderPullBody(comparison(13), '@ada');
-    expect(body).toContain('requested from Telegram by @ada');
-    expect(body.split('\n').filter((l) => l.startsWith('- '))).toHaveLength(13);
-  });
-
-  it('tags the next patch version, or v0.1.0 first', () => {
-    expect(nextTag(undefined)).toBe('v0.1.0');
-    expect(nextTag('v1.4.9')).toBe('v1.4.10');
-    expect(nextTag('release-7')).toBe('v0.1.0');
   });
 });

@@ -1,0 +1,134 @@
+// The CI stage: follow the pull request's checks until they pass (then ask for approval),
+// fail, time out, or the pull request closes. Every move is a compare-and-set on the store.
+import type { CiState } from '../forge/forge.js';
+import type { Promotion } from '../store/promotions.js';
+import type { PromotionNotice } from './notices.js';
+import type { PromotionParts } from './parts.js';
+
+/** Callback data of a promotion button: a prefix and an opaque id looked up in Postgres. */
+export const BUTTON_PREFIX = 'pb:';
+const MIN_EDIT_INTERVAL_MS = 1_000;
+
+export function createCiFollow(parts: PromotionParts) {
+  const { config, promotions, chat, now } = parts;
+
+  const lastShown = new Map<number, { key: string; at: number }>();
+  /** Edits the live CI message only when what it shows changed, and at most once a second. */
+  const showCi = async (p: Promotion, ci: CiState) => {
+    if (!p.statusMessageId) return;
+    const key = JSON.stringify([p.headSha, ci]);
+    const last = lastShown.get(p.id);
+    if (last?.key === key) return;
+    const wait = last ? last.at + MIN_EDIT_INTERVAL_MS - Date.now() : 0;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await chat.edit(p.chatId, p.statusMessageId, { kind: 'ci', promotion: p, ci });
+    lastShown.set(p.id, { key, at: Date.now() });
+  };
+
+  /** Posts fresh Yes/No buttons for the promotion's current head. */
+  const prompt = async (p: Promotion) => {
+    const expiresAt = new Date(now().getTime() + config.promote.approvalTtlMs);
+    const twoPerson = config.flags.two_person_rule;
+    const ids = await promotions.createButtons({
+      promotionId: p.id,
+      headSha: p.headSha!,
+      boundUserId: twoPerson ? null : p.requestedBy,
+      notUserId: twoPerson ? p.requestedBy : null,
+      expiresAt,
+    });
+    const messageId = await chat.send(
+      p.chatId,
+      { kind: 'prompt', promotion: p, expiresAt, now: now(), twoPerson },
+      [
+        { action: 'approve', data: `${BUTTON_PREFIX}${ids.approve}` },
+        { action: 'decline', data: `${BUTTON_PREFIX}${ids.decline}` },
+      ],
+    );
+    await promotions.update(p.id, { promptMessageId: messageId });
+  };
+
+  /** Ends a promotion that has not merged; `reason` is what the store and the audit log keep. */
+  const finish = async (
+    p: Promotion,
+    status: 'failed' | 'expired' | 'cancelled',
+    reason: string,
+    notice: PromotionNotice,
+  ) => {
+    const done = await promotions.transition(
+      p.id,
+      ['pending', 'waiting_ci', 'awaiting_approval', 'merging'],
+      {
+        status,
+        reason,
+      },
+    );
+    if (!done) return;
+    await parts.record(undefined, `promotion ${status}`, status === 'failed' ? 'failed' : 'ok', {
+      promotionId: p.id,
+      reason,
+    });
+    await chat.send(p.chatId, notice);
+  };
+
+  /** Looks at CI once: edits the live message, and moves the promotion on when CI is done. */
+  const refresh = async (id: number): Promise<void> => {
+    const p = await promotions.get(id);
+    if (p?.status !== 'waiting_ci' || !p.prNumber || !p.headSha) return;
+    const forge = parts.requireForge();
+    if (p.ciDeadline && now() > p.ciDeadline) {
+      const timeoutMinutes = config.promote.ciTimeoutMs / 60_000;
+      await finish(p, 'expired', 'CI timeout', { kind: 'ci timeout', headSha: p.headSha, timeoutMinutes });
+      return;
+    }
+    const pull = await forge.pull(p.prNumber);
+    if (pull.state !== 'open') {
+      const notice = { kind: 'pull closed', prNumber: p.prNumber, merged: pull.merged } as const;
+      await finish(p, 'cancelled', 'pull request closed', notice);
+      return;
+    }
+    let current = p;
+    if (pull.headSha !== p.headSha) {
+      // develop moved while CI ran: follow the new head from scratch.
+      current = await promotions.update(p.id, { headSha: pull.headSha });
+      await chat.send(p.chatId, { kind: 'head moved during ci', headSha: pull.headSha });
+    }
+    const ci = await forge.ciState(pull.headSha);
+    await showCi(current, ci);
+    if (ci.overall === 'failure') {
+      await finish(current, 'failed', 'CI failed', { kind: 'ci failed', promotion: current, ci });
+      return;
+    }
+    if (ci.overall !== 'success') return;
+    if (pull.mergeable === null) return; // GitHub is still computing it: the next look asks again
+    if (!pull.mergeable) {
+      await finish(current, 'failed', 'not mergeable', { kind: 'not mergeable', pull });
+      return;
+    }
+    const ready = await promotions.transition(
+      current.id,
+      ['waiting_ci'],
+      { status: 'awaiting_approval' },
+      { headSha: pull.headSha },
+    );
+    if (ready) await prompt(ready);
+  };
+
+  /** Ends approval prompts whose buttons have expired. */
+  const expirePrompts = async () => {
+    for (const p of await promotions.awaitingApproval()) {
+      const latest = await promotions.latestButtonExpiry(p.id);
+      if (!latest || latest >= now()) continue;
+      await parts.serialized(p.id, async () => {
+        const reason = 'approval expired';
+        const done = await promotions.transition(p.id, ['awaiting_approval'], { status: 'expired', reason });
+        if (!done) return;
+        await parts.record(undefined, 'promotion expired', 'ok', { promotionId: p.id, reason });
+        if (p.promptMessageId) await chat.edit(p.chatId, p.promptMessageId, { kind: 'approval expired' });
+      });
+    }
+  };
+
+  return { refresh, prompt, finish, expirePrompts };
+}
+
+export type CiFollow = ReturnType<typeof createCiFollow>;

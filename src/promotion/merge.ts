@@ -1,0 +1,196 @@
+// The merge stage: merge the approved head (never forcing), then hand production its
+// deploy. Also finishes or undoes what a crash left half-done between the two.
+import { HeadMovedError, NotMergeableError } from '../forge/errors.js';
+import type { Promotion } from '../store/promotions.js';
+import type { CiFollow } from './ci-follow.js';
+import type { DecisionOutcome, Requester } from './notices.js';
+import type { PromotionParts } from './parts.js';
+import { describeForgeProblem, forgeProblemOf, nextTag } from './policy.js';
+
+/** A merge under way for this long without an owner in this process was interrupted. */
+const STUCK_MERGE_SECONDS = 60;
+
+export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'prompt' | 'finish'>) {
+  const { config, promotions, chat, log } = parts;
+
+  /** The release tag of a merge, when the flag asks for one; a failure never stops the deploy. */
+  const tagRelease = async (p: Promotion, mergeSha: string) => {
+    if (!config.flags.release_tags || p.tag) return {};
+    const forge = parts.requireForge();
+    try {
+      const previous = await forge.latestReleaseTag();
+      const tag = nextTag(previous);
+      const release = await forge.createRelease(tag, mergeSha, previous);
+      await promotions.update(p.id, { tag });
+      return { release: { url: release.url, tag } };
+    } catch (error) {
+      log.warn({ err: error, promotionId: p.id }, 'tagging the release failed');
+      return { tagFailed: { problem: forgeProblemOf(error) } };
+    }
+  };
+
+  /**
+   * The handoff: production's own instance claims this GitHub Deployment (its database
+   * makes it exactly one deployment there). Looked up before creating, so a crash between
+   * creating it and recording its id does not hand over twice.
+   */
+  const handOver = async (p: Promotion, mergeSha: string, actor: Requester): Promise<number> => {
+    if (p.githubDeploymentId != null) return p.githubDeploymentId;
+    const forge = parts.requireForge();
+    const existing = (await forge.listDeployments('production')).find(
+      (d) =>
+        d.sha === mergeSha && (d.payload.lugh as { promotionId?: number } | undefined)?.promotionId === p.id,
+    );
+    const id =
+      existing?.id ??
+      (
+        await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`, {
+          lugh: { promotionId: p.id, requestedBy: actor.id, chatId: p.chatId },
+        })
+      ).id;
+    await promotions.update(p.id, { githubDeploymentId: id });
+    return id;
+  };
+
+  /**
+   * Everything after main moved: the release tag and the handoff. Also how a merge
+   * interrupted by a crash is finished later: running it twice hands over nothing new.
+   */
+  const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
+    await promotions.update(p.id, { status: 'merged', mergeSha });
+    if (p.promptMessageId) {
+      await chat.edit(p.chatId, p.promptMessageId, { kind: 'approved', approver: actor.name, mergeSha });
+    }
+    await parts.record(actor, 'promotion merged', 'ok', {
+      promotionId: p.id,
+      headSha: p.headSha,
+      mergeSha,
+      pr: p.prNumber,
+    });
+    const tagged = await tagRelease(p, mergeSha);
+    const deploymentId = await handOver(p, mergeSha, actor);
+    await parts.record(actor, 'deploy handed over', 'ok', {
+      promotionId: p.id,
+      githubDeploymentId: deploymentId,
+      sha: mergeSha,
+    });
+    const productionBot = await parts.deps.productionBot?.().catch(() => undefined);
+    await chat.send(p.chatId, {
+      kind: 'handed over',
+      promotion: p,
+      mergeSha,
+      ...tagged,
+      deploymentId,
+      productionBot,
+    });
+  };
+
+  /**
+   * Finishes or undoes what an interruption (a crash, a restart, an unexpected error) left
+   * half-done between the confirmation and the handoff. GitHub is asked whether the pull
+   * request merged; nothing is merged again.
+   */
+  const recoverMerge = async (id: number) => {
+    const p = await promotions.get(id);
+    if (!p?.prNumber) return;
+    const approver = p.approvedBy ?? p.requestedBy;
+    const actor: Requester = { id: approver, name: `user ${approver}`, isAdmin: true };
+    if (p.status === 'merged' && p.mergeSha) {
+      await afterMerge(p, p.mergeSha, actor);
+      return;
+    }
+    if (p.status !== 'merging') return;
+    const pull = await parts.requireForge().pull(p.prNumber);
+    if (pull.merged && pull.mergeCommitSha) {
+      await parts.record(undefined, 'promotion merge recovered', 'ok', {
+        promotionId: p.id,
+        mergeSha: pull.mergeCommitSha,
+      });
+      await afterMerge(p, pull.mergeCommitSha, actor);
+      return;
+    }
+    const back = await promotions.transition(p.id, ['merging'], { status: 'awaiting_approval' });
+    if (!back) return;
+    await parts.record(undefined, 'promotion merge', 'failed', {
+      promotionId: p.id,
+      reason: 'interrupted before the merge',
+    });
+    await chat.send(p.chatId, { kind: 'merge interrupted', prNumber: p.prNumber });
+    await ci.prompt(back);
+  };
+
+  /** Looks for interrupted merges and merges that were never handed over. */
+  const recoverInterrupted = async () => {
+    const candidates = [
+      ...(await promotions.stuckMerging(STUCK_MERGE_SECONDS)),
+      ...(await promotions.mergedWithoutHandoff()),
+    ];
+    for (const p of candidates) {
+      // This process is still working on it: not interrupted.
+      if (parts.busy(p.id)) continue;
+      await parts
+        .serialized(p.id, () => recoverMerge(p.id))
+        .catch((error: unknown) =>
+          log.warn({ err: error, promotionId: p.id }, 'could not recover an interrupted merge'),
+        );
+    }
+  };
+
+  /** Develop moved since the prompt: back to CI for the new head. */
+  const backToCi = async (p: Promotion, approvedSha: string) => {
+    const pull = await parts.requireForge().pull(p.prNumber!);
+    await promotions.transition(p.id, ['merging'], { status: 'waiting_ci', headSha: pull.headSha });
+    await chat.send(p.chatId, { kind: 'head moved before merge', approvedSha, headSha: pull.headSha });
+    void parts.schedule(p.id);
+  };
+
+  /** Merges the approved head and hands production its deploy; `p` is in `merging`. */
+  const mergeAndDeploy = async (p: Promotion, actor: Requester): Promise<DecisionOutcome> => {
+    const forge = parts.requireForge();
+    const headSha = p.headSha!;
+    if (p.promptMessageId) {
+      await chat.edit(p.chatId, p.promptMessageId, { kind: 'merging', headSha, approver: actor.name });
+    }
+    let mergeSha: string;
+    try {
+      const pull = await forge.pull(p.prNumber!);
+      if (pull.headSha !== headSha) throw new HeadMovedError('head moved before the merge');
+      mergeSha = (await forge.merge(p.prNumber!, { sha: headSha, method: config.promote.mergeMethod })).sha;
+    } catch (error) {
+      if (error instanceof HeadMovedError) {
+        await parts.record(actor, 'promotion merge', 'refused', {
+          promotionId: p.id,
+          reason: 'head moved',
+          approvedSha: headSha,
+        });
+        await backToCi(p, headSha);
+        return { answer: { kind: 'head moved' }, alert: true, final: false };
+      }
+      if (error instanceof NotMergeableError) {
+        const notice = { kind: 'merge refused', message: error.message } as const;
+        await ci.finish(p, 'failed', `not mergeable: ${error.message}`, notice);
+        return { answer: { kind: 'merge refused' }, alert: true, final: true };
+      }
+      const problem = forgeProblemOf(error);
+      if (!problem) throw error;
+      // The merge may or may not have happened: ask GitHub instead of retrying blindly.
+      const pull = await forge.pull(p.prNumber!).catch(() => undefined);
+      if (!pull?.merged || !pull.mergeCommitSha) {
+        await promotions.transition(p.id, ['merging'], { status: 'awaiting_approval' });
+        await parts.record(actor, 'promotion merge', 'failed', {
+          promotionId: p.id,
+          reason: describeForgeProblem(problem),
+        });
+        await chat.send(p.chatId, { kind: 'merge failed', problem });
+        const again = await promotions.get(p.id);
+        if (again) await ci.prompt(again);
+        return { answer: { kind: 'merge failed', problem }, alert: true, final: false };
+      }
+      mergeSha = pull.mergeCommitSha;
+    }
+    await afterMerge(p, mergeSha, actor);
+    return { answer: { kind: 'merged' }, alert: false, final: true };
+  };
+
+  return { mergeAndDeploy, recoverMerge, recoverInterrupted };
+}

@@ -1,0 +1,148 @@
+// The promotion's refusal rules, as pure functions of facts: each returns the first reason
+// that refuses (the reason is also what the audit log records), or undefined.
+import { AccessDeniedError, ForgeUnavailableError, RateLimitedError } from '../forge/errors.js';
+import type { HeldLock } from '../store/locks.js';
+import type { Promotion } from '../store/promotions.js';
+
+/** Why the forge could not do what was asked, where lugh knows what to tell people. */
+export type ForgeProblem =
+  | { readonly kind: 'rate limited'; readonly resetAt: Date }
+  | { readonly kind: 'unavailable' }
+  | { readonly kind: 'access denied' };
+
+/** The forge's known troubles as a ForgeProblem; undefined for anything else (to be rethrown). */
+export function forgeProblemOf(error: unknown): ForgeProblem | undefined {
+  if (error instanceof RateLimitedError) return { kind: 'rate limited', resetAt: error.resetAt };
+  if (error instanceof ForgeUnavailableError) return { kind: 'unavailable' };
+  if (error instanceof AccessDeniedError) return { kind: 'access denied' };
+  return undefined;
+}
+
+/** A ForgeProblem in plain words: what the audit log records and the chat shows. */
+export function describeForgeProblem(problem: ForgeProblem): string {
+  switch (problem.kind) {
+    case 'rate limited':
+      return `GitHub's rate limit is used up until ${problem.resetAt.toISOString().slice(11, 16)} UTC.`;
+    case 'unavailable':
+      return 'GitHub is not answering right now.';
+    case 'access denied':
+      return 'GitHub refused lugh’s token: check GITHUB_TOKEN and its permissions.';
+  }
+}
+
+export type RequestRefusal =
+  | { readonly reason: 'not an admin'; readonly userId: number }
+  | { readonly reason: 'chat not allowed' }
+  | { readonly reason: 'two-person rule needs a group' }
+  | { readonly reason: 'flag off' }
+  | { readonly reason: 'github not configured' }
+  | {
+      readonly reason: 'in flight';
+      readonly promotion: Pick<Promotion, 'id' | 'status' | 'prUrl' | 'prNumber'>;
+      /** The database refused a second one while this request raced another: its state is not shown. */
+      readonly raced?: boolean;
+    }
+  | { readonly reason: 'deploy lock held'; readonly lock: HeldLock; readonly now: Date }
+  | { readonly reason: 'freeze window'; readonly freeze: string; readonly timeZone: string }
+  /** `started`: a promotion had been started (and is now failed) when the forge gave up. */
+  | { readonly reason: 'github unavailable'; readonly problem: ForgeProblem; readonly started: boolean }
+  | { readonly reason: 'nothing to promote'; readonly status: string };
+
+/** Who asks, from where, and what this instance allows. */
+export interface AskerFacts {
+  readonly userId: number;
+  readonly isAdmin: boolean;
+  readonly chatId: number;
+  readonly chatType: string;
+  readonly allowedChatIds: readonly number[];
+  readonly twoPersonRule: boolean;
+  readonly promoteFlag: boolean;
+  readonly forgeConfigured: boolean;
+}
+
+/** The rules about the person and the chat, checked before anything is looked up. */
+export function refuseAsker(f: AskerFacts): RequestRefusal | undefined {
+  if (!f.isAdmin) return { reason: 'not an admin', userId: f.userId };
+  if (f.chatType !== 'private' && !f.allowedChatIds.includes(f.chatId)) return { reason: 'chat not allowed' };
+  // The two-person rule needs a second admin to see the prompt: a group.
+  if (f.twoPersonRule && f.chatType === 'private') return { reason: 'two-person rule needs a group' };
+  if (!f.promoteFlag) return { reason: 'flag off' };
+  if (!f.forgeConfigured) return { reason: 'github not configured' };
+  return undefined;
+}
+
+/** The rules about what is going on: a promotion in flight, production's lock, a freeze window. */
+export function refuseMoment(f: {
+  readonly inFlight?: Promotion;
+  readonly lock?: HeldLock;
+  readonly freeze?: string;
+  readonly timeZone: string;
+  readonly now: Date;
+}): RequestRefusal | undefined {
+  if (f.inFlight) return { reason: 'in flight', promotion: f.inFlight };
+  if (f.lock) return { reason: 'deploy lock held', lock: f.lock, now: f.now };
+  if (f.freeze) return { reason: 'freeze window', freeze: f.freeze, timeZone: f.timeZone };
+  return undefined;
+}
+
+/** Why a tap on a Yes/No button does nothing. */
+export type ButtonRefusal =
+  | 'not an admin'
+  | 'already decided'
+  /** Already decided by an approval: the merge is under way (or done). */
+  | 'already confirmed'
+  | 'expired'
+  | 'not the requester'
+  | 'two-person rule';
+
+/** The rules of a button press, from the button, its promotion and who pressed it. */
+export function refuseButton(f: {
+  readonly actor: { readonly id: number; readonly isAdmin: boolean };
+  readonly button: {
+    readonly action: 'approve' | 'decline';
+    readonly usedAt: Date | null;
+    readonly expiresAt: Date;
+    readonly boundUserId: number | null;
+    readonly notUserId: number | null;
+  };
+  readonly promotion?: Pick<Promotion, 'status'>;
+  readonly now: Date;
+}): ButtonRefusal | undefined {
+  const { actor, button, promotion } = f;
+  if (!actor.isAdmin) return 'not an admin';
+  if (!promotion || button.usedAt || promotion.status !== 'awaiting_approval') {
+    return promotion?.status === 'merging' || promotion?.status === 'merged'
+      ? 'already confirmed'
+      : 'already decided';
+  }
+  if (button.expiresAt < f.now) return 'expired';
+  if (button.boundUserId !== null && actor.id !== button.boundUserId) return 'not the requester';
+  if (button.notUserId !== null && actor.id === button.notUserId && button.action === 'approve')
+    return 'two-person rule';
+  return undefined;
+}
+
+/** The next patch version after the latest `vX.Y.Z` release, or v0.1.0 for the first. */
+export function nextTag(previous: string | undefined): string {
+  const m = previous ? /^v?(\d+)\.(\d+)\.(\d+)$/.exec(previous) : null;
+  if (!m) return 'v0.1.0';
+  return `v${m[1]}.${m[2]}.${Number(m[3]) + 1}`;
+}
+
+/** The webhook events that may mean CI of a promotion's head changed. */
+export const WAKING_EVENTS: ReadonlySet<string> = new Set([
+  'check_run',
+  'check_suite',
+  'workflow_run',
+  'status',
+  'pull_request',
+]);
+
+/** The commit a CI webhook is about, where its payload names one. */
+export function headShaOf(event: string, payload: unknown): string | undefined {
+  const p = payload as Record<string, { head_sha?: string; head?: { sha?: string } } | string | undefined>;
+  const object = p[event];
+  if (event === 'status') return typeof p.sha === 'string' ? p.sha : undefined;
+  if (event === 'pull_request' && typeof object === 'object') return object.head?.sha;
+  return typeof object === 'object' ? object.head_sha : undefined;
+}

@@ -1,0 +1,168 @@
+// The promotion of develop to main, as a state machine in Postgres: every transition is a
+// compare-and-set, so a double tap, a second device or a redelivered webhook cannot merge
+// twice or hand over two deploys. The chat is only where it is shown (PromotionChat).
+import { createCiFollow } from './ci-follow.js';
+import { createMergeFlow } from './merge.js';
+import type { CancelOutcome, DecisionOutcome, Requester, RequestOutcome } from './notices.js';
+import { createPromotionParts, type PromotionServiceDeps } from './parts.js';
+import { headShaOf, refuseButton, WAKING_EVENTS } from './policy.js';
+import { requestPromotion } from './start.js';
+
+export { BUTTON_PREFIX } from './ci-follow.js';
+export type { PromotionServiceDeps } from './parts.js';
+
+export function createPromotionService(deps: PromotionServiceDeps) {
+  const parts = createPromotionParts(deps, (id) => ci.refresh(id));
+  const { config, promotions, chat, log, now } = parts;
+  const ci = createCiFollow(parts);
+  const merge = createMergeFlow(parts, ci);
+
+  /** A press of the No button on a promotion awaiting approval. */
+  const decline = async (promotionId: number, actor: Requester): Promise<DecisionOutcome> => {
+    const declined = await promotions.transition(promotionId, ['awaiting_approval'], {
+      status: 'declined',
+      reason: `declined by ${actor.name}`,
+    });
+    if (!declined) return refused(actor, 'promotion decline', promotionId, 'already decided');
+    await promotions.markButtonsUsed(promotionId, actor.id);
+    await parts.record(actor, 'promotion declined', 'ok', { promotionId });
+    if (declined.promptMessageId) {
+      await chat.edit(declined.chatId, declined.promptMessageId, { kind: 'declined', by: actor.name });
+    }
+    return { answer: { kind: 'declined' }, alert: false, final: true };
+  };
+
+  const refused = async (
+    actor: Requester,
+    action: string,
+    promotionId: number,
+    refusal: Parameters<typeof auditReason>[0],
+  ): Promise<DecisionOutcome> => {
+    await parts.record(actor, action, 'refused', { promotionId, reason: auditReason(refusal) });
+    return { answer: { kind: 'refused', refusal }, alert: true, final: false };
+  };
+
+  let pollTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  return {
+    /** Checks every refusal, then opens or reuses the PR and starts following CI. */
+    request(requester: Requester, chatId: number, chatType: string): Promise<RequestOutcome> {
+      return requestPromotion(parts, requester, chatId, chatType);
+    },
+
+    /** A press of a Yes/No button, identified only by its opaque id. */
+    async decide(buttonId: string, actor: Requester): Promise<DecisionOutcome> {
+      const button = await promotions.button(buttonId);
+      if (!button) {
+        await parts.record(actor, 'promotion button', 'refused', {
+          reason: 'unknown button',
+          buttonId: buttonId.slice(0, 32),
+        });
+        return { answer: { kind: 'refused', refusal: 'unknown button' }, alert: true, final: false };
+      }
+      return parts.serialized(button.promotionId, async () => {
+        const p = await promotions.get(button.promotionId);
+        const action = `promotion ${button.action}`;
+        const refusal = refuseButton({ actor, button, promotion: p, now: now() });
+        if (refusal || !p) return refused(actor, action, button.promotionId, refusal ?? 'already decided');
+        if (button.action === 'decline') return decline(p.id, actor);
+        const merging = await promotions.transition(
+          p.id,
+          ['awaiting_approval'],
+          { status: 'merging', approvedBy: actor.id },
+          { headSha: button.headSha },
+        );
+        if (!merging) return refused(actor, action, p.id, 'already confirmed');
+        await promotions.markButtonsUsed(p.id, actor.id);
+        try {
+          return await merge.mergeAndDeploy(merging, actor);
+        } catch (error) {
+          log.error({ err: error, promotionId: p.id }, 'the merge was interrupted');
+          await merge.recoverMerge(p.id);
+          return { answer: { kind: 'interrupted' }, alert: true, final: false };
+        }
+      });
+    },
+
+    /** /cancel: ends the promotion in flight, as long as the merge has not started. */
+    async cancel(actor: Requester): Promise<CancelOutcome> {
+      if (!actor.isAdmin) {
+        await parts.record(actor, '/cancel', 'refused', { reason: 'not an admin' });
+        return { kind: 'not an admin', userId: actor.id };
+      }
+      const inFlight = await promotions.inFlight();
+      if (!inFlight) return { kind: 'nothing in flight' };
+      return parts.serialized(inFlight.id, async () => {
+        const done = await promotions.transition(
+          inFlight.id,
+          ['pending', 'waiting_ci', 'awaiting_approval'],
+          {
+            status: 'cancelled',
+            reason: `cancelled by ${actor.name}`,
+          },
+        );
+        if (!done) {
+          await parts.record(actor, '/cancel', 'refused', {
+            promotionId: inFlight.id,
+            reason: 'merge started',
+          });
+          return { kind: 'too late' };
+        }
+        await promotions.markButtonsUsed(done.id, actor.id);
+        await parts.record(actor, '/cancel', 'ok', { promotionId: done.id });
+        const messageId = done.promptMessageId ?? done.statusMessageId;
+        if (messageId) await chat.edit(done.chatId, messageId, { kind: 'cancelled', by: actor.name });
+        return { kind: 'cancelled', promotionId: done.id };
+      });
+    },
+
+    /** A verified, first-seen GitHub webhook: CI events wake the promotions that wait on CI. */
+    async handleWebhook(delivery: { event: string; payload: unknown }): Promise<void> {
+      if (!WAKING_EVENTS.has(delivery.event)) return;
+      // If waking fails, the reconciling poll still finds the promotion.
+      await this.wake(headShaOf(delivery.event, delivery.payload)).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not wake promotions'),
+      );
+    },
+
+    /** A GitHub webhook says CI of `sha` changed (or anything did, without a sha). */
+    async wake(sha?: string): Promise<void> {
+      const waiting = await promotions.waitingForCi();
+      await Promise.all(waiting.filter((p) => !sha || p.headSha === sha).map((p) => parts.schedule(p.id)));
+    },
+
+    /** Starts the reconciling poll: catches missed webhooks and works without any. */
+    startPolling(): void {
+      if (pollTimer) return;
+      const tick = async () => {
+        try {
+          const waiting = await promotions.waitingForCi();
+          await Promise.all(waiting.map((p) => parts.schedule(p.id)));
+          await ci.expirePrompts();
+          await merge.recoverInterrupted();
+        } catch (error) {
+          log.warn({ err: error }, 'promotion poll failed');
+        }
+        if (stopped) return;
+        pollTimer = setTimeout(tick, config.promote.pollIntervalMs);
+        pollTimer.unref();
+      };
+      pollTimer = setTimeout(tick, 0);
+      pollTimer.unref();
+    },
+
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(pollTimer);
+      await parts.drain();
+    },
+  };
+}
+
+/** What the audit log records for a refused button press: one word for both kinds of "already decided". */
+function auditReason(refusal: NonNullable<ReturnType<typeof refuseButton>>): string {
+  return refusal === 'already confirmed' ? 'already decided' : refusal;
+}
+
+export type PromotionService = ReturnType<typeof createPromotionService>;

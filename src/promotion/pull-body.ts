@@ -1,0 +1,12 @@
+import type { Comparison } from '../forge/forge.js';
+
+/** The body of the promotion pull request on the forge (Markdown, not chat HTML). */
+export function pullBody(comparison: Comparison, requester: string): string {
+  const lines = comparison.commits.map((c) => `- ${c.sha.slice(0, 7)} ${c.title} (${c.author})`);
+  return [
+    `Promotion of \`develop\` to \`main\`, requested from Telegram by ${requester} with lugh.`,
+    '',
+    `Commits (${comparison.aheadBy}):`,
+    ...lines,
+  ].join('\n');
+}

@@ -1,0 +1,130 @@
+// Starting a promotion: the refusal rules, then the pull request and the live CI message.
+
+import type { Comparison } from '../forge/forge.js';
+import { activeFreeze } from '../freeze-windows.js';
+import { type Promotion, PromotionInFlightError } from '../store/promotions.js';
+import type { Requester, RequestOutcome } from './notices.js';
+import type { PromotionParts } from './parts.js';
+import {
+  describeForgeProblem,
+  forgeProblemOf,
+  type RequestRefusal,
+  refuseAsker,
+  refuseMoment,
+} from './policy.js';
+import { pullBody } from './pull-body.js';
+
+const PRODUCTION = 'main';
+const STAGING = 'develop';
+
+/** Checks every refusal, then opens or reuses the PR and starts following CI. */
+export async function requestPromotion(
+  parts: PromotionParts,
+  requester: Requester,
+  chatId: number,
+  chatType: string,
+): Promise<RequestOutcome> {
+  const { config, promotions, deps, now } = parts;
+  const refuse = async (refusal: RequestRefusal): Promise<RequestOutcome> => {
+    await parts.record(requester, '/promote', 'refused', { reason: refusal.reason, chatId });
+    return { kind: 'refused', refusal };
+  };
+  const asker = refuseAsker({
+    userId: requester.id,
+    isAdmin: requester.isAdmin,
+    chatId,
+    chatType,
+    allowedChatIds: config.promote.allowedChatIds,
+    twoPersonRule: config.flags.two_person_rule,
+    promoteFlag: config.flags.promote,
+    forgeConfigured: deps.forge !== undefined,
+  });
+  if (asker) return refuse(asker);
+  const inFlight = await promotions.inFlight();
+  const lock = inFlight ? undefined : await deps.productionLock();
+  const freeze = activeFreeze(config.promote.freezeWindows, now(), config.promote.timeZone);
+  const moment = refuseMoment({
+    inFlight,
+    lock,
+    freeze: freeze?.text,
+    timeZone: config.promote.timeZone,
+    now: now(),
+  });
+  if (moment) return refuse(moment);
+  const forge = parts.requireForge();
+  let comparison: Comparison;
+  try {
+    comparison = await forge.compare(PRODUCTION, STAGING);
+  } catch (error) {
+    const problem = forgeProblemOf(error);
+    if (!problem) throw error;
+    return refuse({ reason: 'github unavailable', problem, started: false });
+  }
+  if (comparison.aheadBy === 0) return refuse({ reason: 'nothing to promote', status: comparison.status });
+
+  let promotion: Promotion;
+  try {
+    promotion = await promotions.start({
+      requestedBy: requester.id,
+      chatId,
+      baseRef: PRODUCTION,
+      headRef: STAGING,
+    });
+  } catch (error) {
+    if (!(error instanceof PromotionInFlightError)) throw error;
+    return refuse({ reason: 'in flight', promotion: error.existing, raced: true });
+  }
+  try {
+    promotion = await openPull(parts, promotion, comparison, requester);
+  } catch (error) {
+    const problem = forgeProblemOf(error);
+    await promotions.transition(promotion.id, ['pending'], {
+      status: 'failed',
+      reason: problem ? describeForgeProblem(problem) : String(error),
+    });
+    if (!problem) throw error;
+    return refuse({ reason: 'github unavailable', problem, started: true });
+  }
+  void parts.schedule(promotion.id);
+  return { kind: 'started', promotionId: promotion.id };
+}
+
+/** Opens (or reuses) the develop → main pull request and posts the plan and the live CI message. */
+async function openPull(
+  parts: PromotionParts,
+  promotion: Promotion,
+  comparison: Comparison,
+  requester: Requester,
+): Promise<Promotion> {
+  const { config, promotions, chat, now } = parts;
+  const forge = parts.requireForge();
+  const chatId = promotion.chatId;
+  const body = pullBody(comparison, requester.name);
+  const title = `Promote develop to main (${comparison.aheadBy} commits)`;
+  const { pull, created } = await forge.openOrReusePull(PRODUCTION, STAGING, title, body);
+  if (!created) await forge.updatePullBody(pull.number, body);
+  await chat.send(chatId, {
+    kind: 'plan',
+    comparison,
+    prUrl: pull.url,
+    prNumber: pull.number,
+    reused: !created,
+  });
+  const statusMessageId = await chat.send(chatId, { kind: 'ci looking', headSha: pull.headSha });
+  const updated = await promotions.update(promotion.id, {
+    status: 'waiting_ci',
+    prNumber: pull.number,
+    prUrl: pull.url,
+    headSha: pull.headSha,
+    commitCount: comparison.aheadBy,
+    statusMessageId,
+    ciDeadline: new Date(now().getTime() + config.promote.ciTimeoutMs),
+  });
+  await parts.record(requester, '/promote', 'ok', {
+    promotionId: updated.id,
+    pr: pull.number,
+    headSha: pull.headSha,
+    reused: !created,
+  });
+  return updated;
+}
