@@ -4,11 +4,8 @@ import Docker from 'dockerode';
 import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
 import { createDeployControl } from '../bot/deploys/deploy-control.js';
-import {
-  createNotificationApi,
-  createNotifications,
-  peerThroughRedis,
-} from '../bot/notifications/notifications.js';
+import { createNotifications, peerThroughRedis } from '../bot/notifications/notifications.js';
+import { createNotificationChat } from '../bot/notifications/telegram-notification-chat.js';
 import type { PromotionService } from '../bot/promotion/promotion-service.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsOf } from '../config.js';
@@ -124,7 +121,7 @@ export async function startInstance(
     config,
     logger,
     pool,
-    api: createNotificationApi(config),
+    chat: createNotificationChat(config),
     redact,
     locks: deploys.locks,
     deployments: deploys.deployments,

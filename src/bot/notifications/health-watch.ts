@@ -1,6 +1,6 @@
-import type { Api } from 'grammy';
 import type { AppEnv } from '../../environments.js';
 import type { Logger } from '../../logger.js';
+import type { NotificationChat } from '../../notifications/notification-chat.js';
 import type { HealthEpisode, HealthEpisodes } from '../../store/health-episodes.js';
 import type { NotificationOutbox } from '../../store/notifications.js';
 import { renderDegraded, renderRecovered } from './render.js';
@@ -29,7 +29,7 @@ export interface HealthWatchOptions {
   readonly redact: (text: string) => string;
   readonly logger: Logger;
   /** Sends a "degraded" notice directly when Postgres cannot record it (see sample). */
-  readonly api: Api;
+  readonly chat: NotificationChat;
   /** The signal that aborts a direct send in flight (the instance is stopping). */
   readonly signal?: () => AbortSignal;
 }
@@ -53,7 +53,7 @@ const healthKey = (e: HealthEpisode, edge: 'down' | 'up') => `health:${e.env}:${
  *
  * The episode and the outbox live in the Postgres whose outage may be the news. When a
  * subject is degraded and its episode cannot be written, the "degraded" notice is sent
- * directly through the Api, once per process per outage (remembered in memory only: a
+ * directly through the chat, once per process per outage (remembered in memory only: a
  * restart during the outage may send it again). Once Postgres answers, the episode is
  * recorded as begun at the outage's first bad sample, with its "down" key as sent, so the
  * outbox does not send it again and announces the recovery as for any other episode.
@@ -83,13 +83,8 @@ export function createHealthWatch(options: HealthWatchOptions) {
   const announceDirectly = async (subject: HealthSubject, id: string, reason: string, startedAt: Date) => {
     const text = renderDegraded(subject.env, reason, redact);
     try {
-      const sent = await options.api.sendMessage(
-        chatId,
-        text,
-        { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
-        options.signal?.() as Parameters<Api['sendMessage']>[3],
-      );
-      direct.set(id, { reason, text, startedAt, messageId: sent.message_id });
+      const { messageId } = await options.chat.send(chatId, text, options.signal?.());
+      direct.set(id, { reason, text, startedAt, messageId });
       log.warn({ env: subject.env, subject: subject.name, reason }, 'degraded (announced directly)');
     } catch (error) {
       log.warn(

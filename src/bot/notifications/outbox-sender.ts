@@ -1,10 +1,10 @@
-import { type Api, GrammyError, HttpError } from 'grammy';
 import type { Logger } from '../../logger.js';
+import { ChatRateLimitedError, type NotificationChat } from '../../notifications/notification-chat.js';
 import type { NotificationOutbox, OutboxRow } from '../../store/notifications.js';
 
 export interface OutboxSenderOptions {
-  /** An Api without in-process retries of its own (see createNotificationApi). */
-  readonly api: Api;
+  /** A chat without in-process retries of its own (see NotificationChat). */
+  readonly chat: NotificationChat;
   readonly outbox: NotificationOutbox;
   readonly logger: Logger;
   readonly redact: (text: string) => string;
@@ -26,27 +26,23 @@ const NOTIFICATION_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /** The retry wait Telegram asks for (at least a second, so a full batch cannot spin), or undefined. */
 function retryAfterMs(error: unknown): number | undefined {
-  if (!(error instanceof GrammyError) || error.error_code !== 429) return undefined;
-  const seconds = error.parameters.retry_after;
-  return typeof seconds === 'number' ? Math.max(1_000, seconds * 1000) : 5_000;
+  if (!(error instanceof ChatRateLimitedError)) return undefined;
+  const seconds = error.retryAfterSeconds;
+  return seconds === undefined ? 5_000 : Math.max(1_000, seconds * 1000);
 }
 
-function describe(error: unknown): string {
-  if (error instanceof GrammyError) return `${error.error_code} ${error.description}`;
-  if (error instanceof HttpError) return `network: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
-}
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * Sends the outbox. Each row is claimed and sent on its own, so its lease has to cover one
- * send (at most the Api's timeout), never a whole batch: a row is not taken by another
+ * send (at most the chat's timeout), never a whole batch: a row is not taken by another
  * sender while this one is still about to send it. A refusal (429, a user who blocked the
  * bot, a chat that does not exist, the network) is recorded with the time of the next
  * attempt, and the sender goes on with the other rows. A 429 also holds back the rest of
  * that chat's rows until its retry_after has passed.
  */
 export function createOutboxSender(options: OutboxSenderOptions) {
-  const { api, outbox } = options;
+  const { chat, outbox } = options;
   const log = options.logger.child({ component: 'notifications' });
   const pollMs = options.pollMs ?? 2_000;
   const batch = options.batch ?? 20;
@@ -55,7 +51,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
   const maxAgeMs = options.maxAgeMs ?? NOTIFICATION_MAX_AGE_MS;
   const maxAttempts = options.maxAttempts ?? 50;
   let stopped = false;
-  /** Aborts the send in flight when the sender stops (a hanging Bot API must not hold the shutdown). */
+  /** Aborts the send in flight when the sender stops (a hanging chat service must not hold the shutdown). */
   let stopping = new AbortController();
 
   const sendOne = async (row: OutboxRow, pausedChats: Map<number, number>) => {
@@ -79,14 +75,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     let messageId: number;
     const signal = stopping.signal;
     try {
-      const sent = await api.sendMessage(
-        row.chatId,
-        row.text,
-        { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
-        // grammY types its signal with the abort-controller shim; the platform's is what it uses.
-        signal as Parameters<Api['sendMessage']>[3],
-      );
-      messageId = sent.message_id;
+      ({ messageId } = await chat.send(row.chatId, row.text, signal));
     } catch (error) {
       if (signal.aborted) {
         // Stopped mid-send: handed back at once, not counted, rather than left for the lease.

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { withDeployNotices } from '../../../src/bot/notifications/deploy-notices.js';
 import {
-  createNotificationApi,
   createNotifications,
   type PeerView,
   peerThroughRedis,
   telegramState,
 } from '../../../src/bot/notifications/notifications.js';
+import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
 import { secretsOf } from '../../../src/config.js';
 import type { Logger } from '../../../src/logger.js';
 import { createRedactor } from '../../../src/redact.js';
@@ -62,7 +62,7 @@ describe('notification sources', () => {
       config: { appEnv: world.config.appEnv, notify: { ...notify, chatId: extra.chatId ?? notify.chatId } },
       logger: extra.logger ?? quiet,
       pool,
-      api: createNotificationApi(world.config),
+      chat: createNotificationChat(world.config),
       redact: redact(),
       locks: createLockStore(pool),
       deployments: createDeploymentStore(pool),
