@@ -5,6 +5,7 @@ import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
 import { createDeployControl } from '../bot/deploys/deploy-control.js';
 import { createNotifications, peerThroughRedis } from '../bot/notifications/notifications.js';
+import { createNotificationTexts } from '../bot/notifications/render.js';
 import { createNotificationChat } from '../bot/notifications/telegram-notification-chat.js';
 import type { PromotionService } from '../bot/promotion/promotion-service.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
@@ -122,6 +123,7 @@ export async function startInstance(
     logger,
     pool,
     chat: createNotificationChat(config),
+    texts: createNotificationTexts(redact),
     redact,
     locks: deploys.locks,
     deployments: deploys.deployments,

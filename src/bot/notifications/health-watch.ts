@@ -1,9 +1,9 @@
 import type { AppEnv } from '../../environments.js';
 import type { Logger } from '../../logger.js';
 import type { NotificationChat } from '../../notifications/notification-chat.js';
+import type { NotificationTexts } from '../../notifications/notification-texts.js';
 import type { HealthEpisode, HealthEpisodes } from '../../store/health-episodes.js';
 import type { NotificationOutbox } from '../../store/notifications.js';
-import { renderDegraded, renderRecovered } from './render.js';
 
 /** One look at a subject: good, bad (and why), or nothing to conclude (it cannot be seen now). */
 export type HealthVerdict =
@@ -26,7 +26,7 @@ export interface HealthWatchOptions {
   readonly chatId: number;
   readonly degradedAfter: number;
   readonly recoveredAfter: number;
-  readonly redact: (text: string) => string;
+  readonly texts: Pick<NotificationTexts, 'degraded' | 'recovered'>;
   readonly logger: Logger;
   /** Sends a "degraded" notice directly when Postgres cannot record it (see sample). */
   readonly chat: NotificationChat;
@@ -59,7 +59,7 @@ const healthKey = (e: HealthEpisode, edge: 'down' | 'up') => `health:${e.env}:${
  * outbox does not send it again and announces the recovery as for any other episode.
  */
 export function createHealthWatch(options: HealthWatchOptions) {
-  const { episodes, outbox, chatId, redact } = options;
+  const { episodes, outbox, chatId, texts } = options;
   const log = options.logger.child({ component: 'health-watch' });
   const counts = new Map<string, { bad: number; good: number; badSince?: Date }>();
   /** Per subject, the episode whose "degraded" row this process has made sure of. */
@@ -71,17 +71,13 @@ export function createHealthWatch(options: HealthWatchOptions) {
   // opening the episode and queueing its notice must not lose the notice (the key dedups).
   const announceDown = async (id: string, episode: HealthEpisode) => {
     if (announced.get(id) === episode.id) return;
-    await outbox.enqueue(
-      healthKey(episode, 'down'),
-      chatId,
-      renderDegraded(episode.env, episode.reason, redact),
-    );
+    await outbox.enqueue(healthKey(episode, 'down'), chatId, texts.degraded(episode.env, episode.reason));
     announced.set(id, episode.id);
   };
 
   /** The degraded notice straight to the chat; a failed send is tried again at the next sample. */
   const announceDirectly = async (subject: HealthSubject, id: string, reason: string, startedAt: Date) => {
-    const text = renderDegraded(subject.env, reason, redact);
+    const text = texts.degraded(subject.env, reason);
     try {
       const { messageId } = await options.chat.send(chatId, text, options.signal?.());
       direct.set(id, { reason, text, startedAt, messageId });
@@ -125,7 +121,7 @@ export function createHealthWatch(options: HealthWatchOptions) {
     if (verdict.state === 'ok' && count.good >= options.recoveredAfter) {
       // Queued before the episode is closed: a crash between the two repeats only the
       // (deduplicated) queueing, never loses the recovery.
-      await outbox.enqueue(healthKey(open, 'up'), chatId, renderRecovered(open.env, open.startedAt));
+      await outbox.enqueue(healthKey(open, 'up'), chatId, texts.recovered(open.env, open.startedAt));
       await episodes.end(open.id);
       announced.delete(id);
       log.info({ env: subject.env, subject: subject.name }, 'recovered');

@@ -3,6 +3,7 @@ import { withDeadline } from '../../deadline.js';
 import { type AppEnv, otherEnv } from '../../environments.js';
 import type { Logger } from '../../logger.js';
 import type { NotificationChat } from '../../notifications/notification-chat.js';
+import type { NotificationTexts } from '../../notifications/notification-texts.js';
 import type { DeploymentStore } from '../../store/deployments.js';
 import { createHealthEpisodes } from '../../store/health-episodes.js';
 import { readInstance, readStatus } from '../../store/instance-registry.js';
@@ -37,6 +38,9 @@ export interface NotificationsOptions {
   readonly pool: Pool;
   /** Where notices go; it neither retries nor hangs (see NotificationChat). */
   readonly chat: NotificationChat;
+  /** The texts of the notices (the bot's, in HTML). */
+  readonly texts: NotificationTexts;
+  /** Applied to the refusals the outbox records and logs. */
   readonly redact: (text: string) => string;
   readonly locks: LockStore;
   readonly deployments: DeploymentStore;
@@ -162,7 +166,7 @@ export function createNotifications(options: NotificationsOptions) {
     chatId,
     degradedAfter: config.notify.degradedAfter,
     recoveredAfter: config.notify.recoveredAfter,
-    redact,
+    texts: options.texts,
     logger,
     chat: options.chat,
     signal: () => stopping.signal,
@@ -173,7 +177,7 @@ export function createNotifications(options: NotificationsOptions) {
     locks: options.locks,
     deployments: options.deployments,
     promotions: options.promotions,
-    redact,
+    texts: options.texts,
     logger,
   });
 

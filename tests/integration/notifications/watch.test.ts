@@ -14,6 +14,7 @@ import {
   peerThroughRedis,
   telegramState,
 } from '../../../src/bot/notifications/notifications.js';
+import { createNotificationTexts } from '../../../src/bot/notifications/render.js';
 import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
 import { secretsOf } from '../../../src/config.js';
 import type { Logger } from '../../../src/logger.js';
@@ -63,6 +64,7 @@ describe('notification sources', () => {
       logger: extra.logger ?? quiet,
       pool,
       chat: createNotificationChat(world.config),
+      texts: createNotificationTexts(redact()),
       redact: redact(),
       locks: createLockStore(pool),
       deployments: createDeploymentStore(pool),
@@ -289,7 +291,7 @@ describe('notification sources', () => {
           deployments,
           notifyChatId: ADMIN_ID,
           fallbackChatId: ADMIN_ID,
-          redact: redact(),
+          texts: createNotificationTexts(redact()),
           logger: quiet,
         },
       );
