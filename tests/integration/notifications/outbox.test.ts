@@ -2,9 +2,9 @@
 // (429, a blocked bot, a chat never started) are retried without holding the other rows,
 // and a key is sent once, across restarts and racing senders.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOutboxSender } from '../../../src/bot/notifications/outbox-sender.js';
 import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
 import { secretsOf } from '../../../src/config.js';
+import { createOutboxSender } from '../../../src/notifications/outbox-sender.js';
 import { createRedactor } from '../../../src/redact.js';
 import { createNotificationOutbox, type NotificationOutbox } from '../../../src/store/notifications.js';
 import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';

@@ -1,19 +1,19 @@
-import type { Config } from '../../config.js';
-import { withDeadline } from '../../deadline.js';
-import { type AppEnv, otherEnv } from '../../environments.js';
-import type { Logger } from '../../logger.js';
-import type { NotificationChat } from '../../notifications/notification-chat.js';
-import type { NotificationTexts } from '../../notifications/notification-texts.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import { createHealthEpisodes } from '../../store/health-episodes.js';
-import { readInstance, readStatus } from '../../store/instance-registry.js';
-import type { LockStore } from '../../store/locks.js';
-import { createNotificationOutbox } from '../../store/notifications.js';
-import type { Pool } from '../../store/pool.js';
-import type { PromotionStore } from '../../store/promotions.js';
-import type { Redis } from '../../store/redis.js';
+import type { Config } from '../config.js';
+import { withDeadline } from '../deadline.js';
+import { type AppEnv, otherEnv } from '../environments.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import { createHealthEpisodes } from '../store/health-episodes.js';
+import { readInstance, readStatus } from '../store/instance-registry.js';
+import type { LockStore } from '../store/locks.js';
+import { createNotificationOutbox } from '../store/notifications.js';
+import type { Pool } from '../store/pool.js';
+import type { PromotionStore } from '../store/promotions.js';
+import type { Redis } from '../store/redis.js';
 import { createEventWatch } from './event-watch.js';
 import { createHealthWatch, type HealthSubject, type HealthVerdict } from './health-watch.js';
+import type { NotificationChat } from './notification-chat.js';
+import type { NotificationTexts } from './notification-texts.js';
 import { createOutboxSender, type OutboxSenderOptions } from './outbox-sender.js';
 
 /** What this instance can see of the other one: whether it ever started, and what it publishes now. */

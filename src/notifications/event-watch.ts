@@ -1,9 +1,9 @@
-import type { Logger } from '../../logger.js';
-import type { NotificationTexts } from '../../notifications/notification-texts.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import { deploymentOfOwner, envOfLockName, type LockStore } from '../../store/locks.js';
-import type { NotificationOutbox } from '../../store/notifications.js';
-import type { PromotionStatus, PromotionStore } from '../../store/promotions.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import { deploymentOfOwner, envOfLockName, type LockStore } from '../store/locks.js';
+import type { NotificationOutbox } from '../store/notifications.js';
+import type { PromotionStatus, PromotionStore } from '../store/promotions.js';
+import type { NotificationTexts } from './notification-texts.js';
 
 /**
  * How far back the watch looks for ended promotions and expired locks. Older events are

@@ -1,6 +1,6 @@
-import type { Logger } from '../../logger.js';
-import { ChatRateLimitedError, type NotificationChat } from '../../notifications/notification-chat.js';
-import type { NotificationOutbox, OutboxRow } from '../../store/notifications.js';
+import type { Logger } from '../logger.js';
+import type { NotificationOutbox, OutboxRow } from '../store/notifications.js';
+import { ChatRateLimitedError, type NotificationChat } from './notification-chat.js';
 
 export interface OutboxSenderOptions {
   /** A chat without in-process retries of its own (see NotificationChat). */
@@ -24,7 +24,7 @@ export interface OutboxSenderOptions {
 
 const NOTIFICATION_MAX_AGE_MS = 24 * 60 * 60_000;
 
-/** The retry wait Telegram asks for (at least a second, so a full batch cannot spin), or undefined. */
+/** The retry wait the chat asks for (at least a second, so a full batch cannot spin), or undefined. */
 function retryAfterMs(error: unknown): number | undefined {
   if (!(error instanceof ChatRateLimitedError)) return undefined;
   const seconds = error.retryAfterSeconds;
@@ -79,7 +79,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     } catch (error) {
       if (signal.aborted) {
         // Stopped mid-send: handed back at once, not counted, rather than left for the lease.
-        // Telegram may have taken it already: at least once, as below.
+        // The chat may have taken it already: at least once, as below.
         await outbox.postpone(row.id, 0);
         return;
       }
@@ -166,7 +166,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
 
     /**
      * Ends the loop: a send in flight is aborted and its row handed back, so stopping never
-     * waits for the Bot API; rows not sent stay due for the next start.
+     * waits for the chat service; rows not sent stay due for the next start.
      */
     async stop() {
       stopped = true;

@@ -1,9 +1,9 @@
-import type { AppEnv } from '../../environments.js';
-import type { Logger } from '../../logger.js';
-import type { NotificationChat } from '../../notifications/notification-chat.js';
-import type { NotificationTexts } from '../../notifications/notification-texts.js';
-import type { HealthEpisode, HealthEpisodes } from '../../store/health-episodes.js';
-import type { NotificationOutbox } from '../../store/notifications.js';
+import type { AppEnv } from '../environments.js';
+import type { Logger } from '../logger.js';
+import type { HealthEpisode, HealthEpisodes } from '../store/health-episodes.js';
+import type { NotificationOutbox } from '../store/notifications.js';
+import type { NotificationChat } from './notification-chat.js';
+import type { NotificationTexts } from './notification-texts.js';
 
 /** One look at a subject: good, bad (and why), or nothing to conclude (it cannot be seen now). */
 export type HealthVerdict =

@@ -1,8 +1,8 @@
-import type { DeployNotifier } from '../../deployer/deploy-runner.js';
-import type { Logger } from '../../logger.js';
-import type { NotificationTexts } from '../../notifications/notification-texts.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import type { NotificationOutbox } from '../../store/notifications.js';
+import type { DeployNotifier } from '../deployer/deploy-runner.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import type { NotificationOutbox } from '../store/notifications.js';
+import type { NotificationTexts } from './notification-texts.js';
 
 interface DeployNoticeOptions {
   readonly outbox: NotificationOutbox;
