@@ -33,6 +33,102 @@ function retryAfterMs(error: unknown): number | undefined {
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** What sending one row needs: where to send it, where to record what came of it, and when to give up. */
+interface RowSending {
+  readonly chat: NotificationChat;
+  readonly outbox: NotificationOutbox;
+  readonly log: Logger;
+  readonly redact: (text: string) => string;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly maxAgeMs: number;
+  readonly maxAttempts: number;
+}
+
+/** A refused send: given up, or due again after the chat's retry_after (holding back that chat) or the backoff. */
+async function recordRefusal(
+  s: RowSending,
+  row: OutboxRow,
+  error: unknown,
+  pausedChats: Map<number, number>,
+): Promise<void> {
+  const reason = s.redact(describe(error));
+  const asked = retryAfterMs(error);
+  const attempts = asked === undefined ? row.attempts + 1 : row.attempts;
+  if (asked === undefined && attempts >= s.maxAttempts) {
+    await s.outbox.giveUp(row.id, reason);
+    s.log.warn({ key: row.dedupKey, chatId: row.chatId, attempts, reason }, 'notification given up');
+    return;
+  }
+  const wait = asked ?? Math.min(s.backoff.maxMs, s.backoff.initialMs * 2 ** Math.min(row.attempts, 20));
+  if (asked !== undefined) pausedChats.set(row.chatId, Date.now() + wait);
+  await s.outbox.markFailed(row.id, reason, wait, { counted: asked === undefined });
+  s.log.warn(
+    { key: row.dedupKey, chatId: row.chatId, attempts, reason, retryInMs: wait },
+    'notification refused; will retry',
+  );
+}
+
+/**
+ * Sends one claimed row and records what came of it. `pausedChats` holds the chats that
+ * asked to wait during this round; `signal` aborts the send when the sender stops.
+ */
+async function sendRow(
+  s: RowSending,
+  row: OutboxRow,
+  pausedChats: Map<number, number>,
+  signal: AbortSignal,
+): Promise<void> {
+  const age = Date.now() - row.createdAt.getTime();
+  if (age > s.maxAgeMs) {
+    await s.outbox.giveUp(
+      row.id,
+      `${row.lastError ?? 'not sent'}; given up after ${Math.round(age / 60_000)} min`,
+    );
+    s.log.warn(
+      { key: row.dedupKey, chatId: row.chatId, attempts: row.attempts, lastError: row.lastError },
+      'notification given up: too old',
+    );
+    return;
+  }
+  const pausedUntil = pausedChats.get(row.chatId);
+  if (pausedUntil !== undefined) {
+    await s.outbox.postpone(row.id, pausedUntil - Date.now());
+    return;
+  }
+  let messageId: number;
+  try {
+    ({ messageId } = await s.chat.send(row.chatId, row.text, signal));
+  } catch (error) {
+    // Stopped mid-send: handed back at once, not counted, rather than left for the lease.
+    // The chat may have taken it already: at least once, as below.
+    if (signal.aborted) await s.outbox.postpone(row.id, 0);
+    else await recordRefusal(s, row, error, pausedChats);
+    return;
+  }
+  // Sent but not recorded (Postgres gone this instant): the row is due again after the
+  // lease and sent a second time. At least once, never silently lost.
+  await s.outbox.markSent(row.id, messageId);
+  s.log.debug({ key: row.dedupKey, chatId: row.chatId }, 'notification sent');
+}
+
+/** A sleep that can be cut short (a wake, a stop). */
+function createNap() {
+  let interrupt: (() => void) | undefined;
+  return {
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        interrupt = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }).finally(() => {
+        interrupt = undefined;
+      }),
+    interrupt: () => interrupt?.(),
+  };
+}
+
 /**
  * Sends the outbox. Each row is claimed and sent on its own, so its lease has to cover one
  * send (at most the chat's timeout), never a whole batch: a row is not taken by another
@@ -42,69 +138,23 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
  * that chat's rows until its retry_after has passed.
  */
 export function createOutboxSender(options: OutboxSenderOptions) {
-  const { chat, outbox } = options;
+  const { outbox } = options;
   const log = options.logger.child({ component: 'notifications' });
   const pollMs = options.pollMs ?? 2_000;
   const batch = options.batch ?? 20;
   const leaseMs = options.leaseMs ?? 60_000;
-  const backoff = options.backoff ?? { initialMs: 5_000, maxMs: 30 * 60_000 };
-  const maxAgeMs = options.maxAgeMs ?? NOTIFICATION_MAX_AGE_MS;
-  const maxAttempts = options.maxAttempts ?? 50;
+  const sending: RowSending = {
+    chat: options.chat,
+    outbox,
+    log,
+    redact: options.redact,
+    backoff: options.backoff ?? { initialMs: 5_000, maxMs: 30 * 60_000 },
+    maxAgeMs: options.maxAgeMs ?? NOTIFICATION_MAX_AGE_MS,
+    maxAttempts: options.maxAttempts ?? 50,
+  };
   let stopped = false;
   /** Aborts the send in flight when the sender stops (a hanging chat service must not hold the shutdown). */
   let stopping = new AbortController();
-
-  const sendOne = async (row: OutboxRow, pausedChats: Map<number, number>) => {
-    const age = Date.now() - row.createdAt.getTime();
-    if (age > maxAgeMs) {
-      await outbox.giveUp(
-        row.id,
-        `${row.lastError ?? 'not sent'}; given up after ${Math.round(age / 60_000)} min`,
-      );
-      log.warn(
-        { key: row.dedupKey, chatId: row.chatId, attempts: row.attempts, lastError: row.lastError },
-        'notification given up: too old',
-      );
-      return;
-    }
-    const pausedUntil = pausedChats.get(row.chatId);
-    if (pausedUntil !== undefined) {
-      await outbox.postpone(row.id, pausedUntil - Date.now());
-      return;
-    }
-    let messageId: number;
-    const signal = stopping.signal;
-    try {
-      ({ messageId } = await chat.send(row.chatId, row.text, signal));
-    } catch (error) {
-      if (signal.aborted) {
-        // Stopped mid-send: handed back at once, not counted, rather than left for the lease.
-        // The chat may have taken it already: at least once, as below.
-        await outbox.postpone(row.id, 0);
-        return;
-      }
-      const reason = options.redact(describe(error));
-      const asked = retryAfterMs(error);
-      const attempts = asked === undefined ? row.attempts + 1 : row.attempts;
-      if (asked === undefined && attempts >= maxAttempts) {
-        await outbox.giveUp(row.id, reason);
-        log.warn({ key: row.dedupKey, chatId: row.chatId, attempts, reason }, 'notification given up');
-        return;
-      }
-      const wait = asked ?? Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(row.attempts, 20));
-      if (asked !== undefined) pausedChats.set(row.chatId, Date.now() + wait);
-      await outbox.markFailed(row.id, reason, wait, { counted: asked === undefined });
-      log.warn(
-        { key: row.dedupKey, chatId: row.chatId, attempts, reason, retryInMs: wait },
-        'notification refused; will retry',
-      );
-      return;
-    }
-    // Sent but not recorded (Postgres gone this instant): the row is due again after the
-    // lease and sent a second time. At least once, never silently lost.
-    await outbox.markSent(row.id, messageId);
-    log.debug({ key: row.dedupKey, chatId: row.chatId }, 'notification sent');
-  };
 
   /** One round: sends up to `batch` rows that are due now, one claim each; returns how many it took. */
   const sendDue = async (): Promise<number> => {
@@ -114,7 +164,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
       const row = await outbox.claimNext(leaseMs);
       if (!row) break;
       taken += 1;
-      await sendOne(row, pausedChats).catch((error: unknown) =>
+      await sendRow(sending, row, pausedChats, stopping.signal).catch((error: unknown) =>
         log.warn({ err: error, key: row.dedupKey }, 'could not record a notification attempt'),
       );
     }
@@ -124,17 +174,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
   let loop: Promise<void> | undefined;
   /** Set by wake(): something was queued since the current round began looking. */
   let wanted = false;
-  let interrupt: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      interrupt = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => {
-      interrupt = undefined;
-    });
+  const nap = createNap();
 
   return {
     sendDue,
@@ -153,7 +193,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
           } catch (error) {
             log.warn({ err: error }, 'notifications: could not read the outbox');
           }
-          if (!stopped && !wanted) await sleep(pollMs);
+          if (!stopped && !wanted) await nap.sleep(pollMs);
         }
       })();
     },
@@ -161,7 +201,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     /** Looks for due rows now (something was just queued). */
     wake() {
       wanted = true;
-      interrupt?.();
+      nap.interrupt();
     },
 
     /**
@@ -171,7 +211,7 @@ export function createOutboxSender(options: OutboxSenderOptions) {
     async stop() {
       stopped = true;
       stopping.abort();
-      interrupt?.();
+      nap.interrupt();
       await loop;
       loop = undefined;
     },
