@@ -38,7 +38,7 @@ export interface NotificationsOptions {
   readonly pool: Pool;
   /** Where notices go; it neither retries nor hangs (see NotificationChat). */
   readonly chat: NotificationChat;
-  /** The texts of the notices (the bot's, in HTML). */
+  /** Makes the notices' texts, in the markup `chat` sends (the bot's: Telegram HTML). */
   readonly texts: NotificationTexts;
   /** Applied to the refusals the outbox records and logs. */
   readonly redact: (text: string) => string;
