@@ -1,11 +1,12 @@
 import type Docker from 'dockerode';
 import type { Api } from 'grammy';
 import { createDeployNotifier } from '../bot/deploys/deploy-notifier.js';
-import { withDeployNotices } from '../bot/notifications/deploy-notices.js';
+import { createNotificationTexts } from '../bot/notifications/render.js';
 import type { Config } from '../config.js';
 import { createDeployEngine } from '../deployer/engine.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import { withDeployNotices } from '../notifications/deploy-notices.js';
 import { createDeploymentStore } from '../store/deployments.js';
 import { publishDeployLock } from '../store/instance-registry.js';
 import { createLockStore, deployLockName } from '../store/locks.js';
@@ -40,7 +41,7 @@ export function buildDeployParts(
       deployments,
       notifyChatId: config.notify.chatId,
       fallbackChatId,
-      redact: parts.redact,
+      texts: createNotificationTexts(parts.redact),
       logger,
     },
   );

@@ -3,11 +3,8 @@ import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import Docker from 'dockerode';
 import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
-import {
-  createNotificationApi,
-  createNotifications,
-  peerThroughRedis,
-} from '../bot/notifications/notifications.js';
+import { createNotificationTexts } from '../bot/notifications/render.js';
+import { createNotificationChat } from '../bot/notifications/telegram-notification-chat.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsOf } from '../config.js';
 import { withDeadline } from '../deadline.js';
@@ -15,6 +12,7 @@ import { createDeployControl } from '../deploys/deploy-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
@@ -124,7 +122,8 @@ export async function startInstance(
     config,
     logger,
     pool,
-    api: createNotificationApi(config),
+    chat: createNotificationChat(config),
+    texts: createNotificationTexts(redact),
     redact,
     locks: deploys.locks,
     deployments: deploys.deployments,

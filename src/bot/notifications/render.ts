@@ -1,5 +1,6 @@
 import type { DeployOutcome } from '../../deployer/deploy-runner.js';
 import type { AppEnv } from '../../environments.js';
+import type { NotificationTexts } from '../../notifications/notification-texts.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import type { Promotion } from '../../store/promotions.js';
@@ -59,4 +60,15 @@ export function renderLockExpired(
   if (deployment)
     return `${head}; deploy #${deployment.id} ended (${deployment.status}). ${escapeHtml(env)} is unlocked now.`;
   return `${head}. ${escapeHtml(env)} is unlocked now: deploys are allowed again.`;
+}
+
+/** The notifications' texts in Telegram HTML; `redact` is applied to everything that came from outside lugh. */
+export function createNotificationTexts(redact: (text: string) => string): NotificationTexts {
+  return {
+    degraded: (env, reason) => renderDegraded(env, reason, redact),
+    recovered: (env, since) => renderRecovered(env, since),
+    promotionEnded: (promotion) => renderPromotionEnded(promotion, redact),
+    lockExpired: (env, lock, deployment) => renderLockExpired(env, lock, deployment, redact),
+    deployFinished: (deployment, result) => renderDeployNotice(deployment, result, redact),
+  };
 }

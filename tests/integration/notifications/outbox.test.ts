@@ -2,9 +2,9 @@
 // (429, a blocked bot, a chat never started) are retried without holding the other rows,
 // and a key is sent once, across restarts and racing senders.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotificationApi } from '../../../src/bot/notifications/notifications.js';
-import { createOutboxSender } from '../../../src/bot/notifications/outbox-sender.js';
+import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
 import { secretsOf } from '../../../src/config.js';
+import { createOutboxSender } from '../../../src/notifications/outbox-sender.js';
 import { createRedactor } from '../../../src/redact.js';
 import { createNotificationOutbox, type NotificationOutbox } from '../../../src/store/notifications.js';
 import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';
@@ -27,7 +27,7 @@ describe('notification outbox', () => {
   const senderOn = (pool = world.pool(), extra: Partial<Parameters<typeof createOutboxSender>[0]> = {}) => {
     const outbox = createNotificationOutbox(pool);
     const sender = createOutboxSender({
-      api: createNotificationApi(world.config),
+      chat: createNotificationChat(world.config),
       outbox,
       logger: quiet,
       redact: createRedactor(secretsOf(world.config)),
@@ -252,7 +252,7 @@ describe('notification outbox', () => {
     };
     // The next poll is a minute away, far beyond what this test waits.
     const sender = createOutboxSender({
-      api: createNotificationApi(world.config),
+      chat: createNotificationChat(world.config),
       outbox: watched,
       logger: quiet,
       redact: createRedactor(secretsOf(world.config)),

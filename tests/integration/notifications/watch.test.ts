@@ -7,16 +7,17 @@ import { Api } from 'grammy';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
-import { withDeployNotices } from '../../../src/bot/notifications/deploy-notices.js';
+import { createNotificationTexts } from '../../../src/bot/notifications/render.js';
+import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
+import { secretsOf } from '../../../src/config.js';
+import type { Logger } from '../../../src/logger.js';
+import { withDeployNotices } from '../../../src/notifications/deploy-notices.js';
 import {
-  createNotificationApi,
   createNotifications,
   type PeerView,
   peerThroughRedis,
   telegramState,
-} from '../../../src/bot/notifications/notifications.js';
-import { secretsOf } from '../../../src/config.js';
-import type { Logger } from '../../../src/logger.js';
+} from '../../../src/notifications/notifications.js';
 import { createRedactor } from '../../../src/redact.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { publishStatus, registerInstance } from '../../../src/store/instance-registry.js';
@@ -62,7 +63,8 @@ describe('notification sources', () => {
       config: { appEnv: world.config.appEnv, notify: { ...notify, chatId: extra.chatId ?? notify.chatId } },
       logger: extra.logger ?? quiet,
       pool,
-      api: createNotificationApi(world.config),
+      chat: createNotificationChat(world.config),
+      texts: createNotificationTexts(redact()),
       redact: redact(),
       locks: createLockStore(pool),
       deployments: createDeploymentStore(pool),
@@ -289,7 +291,7 @@ describe('notification sources', () => {
           deployments,
           notifyChatId: ADMIN_ID,
           fallbackChatId: ADMIN_ID,
-          redact: redact(),
+          texts: createNotificationTexts(redact()),
           logger: quiet,
         },
       );

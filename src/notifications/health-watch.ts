@@ -1,9 +1,9 @@
-import type { Api } from 'grammy';
-import type { AppEnv } from '../../environments.js';
-import type { Logger } from '../../logger.js';
-import type { HealthEpisode, HealthEpisodes } from '../../store/health-episodes.js';
-import type { NotificationOutbox } from '../../store/notifications.js';
-import { renderDegraded, renderRecovered } from './render.js';
+import type { AppEnv } from '../environments.js';
+import type { Logger } from '../logger.js';
+import type { HealthEpisode, HealthEpisodes } from '../store/health-episodes.js';
+import type { NotificationOutbox } from '../store/notifications.js';
+import type { NotificationChat } from './notification-chat.js';
+import type { NotificationTexts } from './notification-texts.js';
 
 /** One look at a subject: good, bad (and why), or nothing to conclude (it cannot be seen now). */
 export type HealthVerdict =
@@ -26,10 +26,10 @@ export interface HealthWatchOptions {
   readonly chatId: number;
   readonly degradedAfter: number;
   readonly recoveredAfter: number;
-  readonly redact: (text: string) => string;
+  readonly texts: Pick<NotificationTexts, 'degraded' | 'recovered'>;
   readonly logger: Logger;
   /** Sends a "degraded" notice directly when Postgres cannot record it (see sample). */
-  readonly api: Api;
+  readonly chat: NotificationChat;
   /** The signal that aborts a direct send in flight (the instance is stopping). */
   readonly signal?: () => AbortSignal;
 }
@@ -42,8 +42,72 @@ interface DirectNotice {
   readonly messageId: number;
 }
 
+/** Samples of one subject in a row: bad ones since `badSince`, or good ones. */
+interface SampleCount {
+  bad: number;
+  good: number;
+  badSince?: Date;
+}
+
+function countSample(count: SampleCount, state: 'ok' | 'bad'): void {
+  if (state === 'bad') {
+    if (count.bad === 0) count.badSince = new Date();
+    count.bad += 1;
+    count.good = 0;
+  } else {
+    count.good += 1;
+    count.bad = 0;
+  }
+}
+
 /** The dedup key of an episode's announcement. */
 const healthKey = (e: HealthEpisode, edge: 'down' | 'up') => `health:${e.env}:${e.subject}:${edge}:${e.id}`;
+
+/**
+ * "Degraded" notices sent straight to the chat while Postgres cannot record them, kept in
+ * memory (per subject) until Postgres answers and they can be recorded as sent.
+ */
+function createDirectNotices(options: HealthWatchOptions, log: Logger) {
+  const { episodes, outbox, chatId, texts } = options;
+  const sent = new Map<string, DirectNotice>();
+  return {
+    has: (id: string) => sent.has(id),
+
+    /** The degraded notice straight to the chat; a failed send is tried again at the next sample. */
+    async send(subject: HealthSubject, id: string, reason: string, startedAt: Date) {
+      const text = texts.degraded(subject.env, reason);
+      try {
+        const { messageId } = await options.chat.send(chatId, text, options.signal?.());
+        sent.set(id, { reason, text, startedAt, messageId });
+        log.warn({ env: subject.env, subject: subject.name, reason }, 'degraded (announced directly)');
+      } catch (error) {
+        log.warn(
+          { err: error, env: subject.env, subject: subject.name },
+          'degraded, and the direct notice failed; trying again at the next sample',
+        );
+      }
+    },
+
+    /**
+     * Postgres answers: the episode of a notice sent directly is recorded (begun when the
+     * outage was first seen, unless one is open), its "down" as sent. Returns that episode,
+     * or undefined when nothing was sent directly.
+     */
+    async record(subject: HealthSubject, id: string, open: HealthEpisode | undefined) {
+      const notice = sent.get(id);
+      if (!notice) return undefined;
+      const episode =
+        open ?? (await episodes.begin(subject.env, subject.name, notice.reason, notice.startedAt));
+      await outbox.recordSent(healthKey(episode, 'down'), chatId, notice.text, notice.messageId);
+      sent.delete(id);
+      log.info(
+        { env: subject.env, subject: subject.name },
+        'recorded the degraded episode announced directly',
+      );
+      return episode;
+    },
+  };
+}
 
 /**
  * Debounced health announcements: a subject is degraded after `degradedAfter` bad samples
@@ -53,72 +117,40 @@ const healthKey = (e: HealthEpisode, edge: 'down' | 'up') => `health:${e.env}:${
  *
  * The episode and the outbox live in the Postgres whose outage may be the news. When a
  * subject is degraded and its episode cannot be written, the "degraded" notice is sent
- * directly through the Api, once per process per outage (remembered in memory only: a
+ * directly through the chat, once per process per outage (remembered in memory only: a
  * restart during the outage may send it again). Once Postgres answers, the episode is
  * recorded as begun at the outage's first bad sample, with its "down" key as sent, so the
  * outbox does not send it again and announces the recovery as for any other episode.
  */
 export function createHealthWatch(options: HealthWatchOptions) {
-  const { episodes, outbox, chatId, redact } = options;
+  const { episodes, outbox, chatId, texts } = options;
   const log = options.logger.child({ component: 'health-watch' });
-  const counts = new Map<string, { bad: number; good: number; badSince?: Date }>();
+  const counts = new Map<string, SampleCount>();
   /** Per subject, the episode whose "degraded" row this process has made sure of. */
   const announced = new Map<string, number>();
   /** Per subject, the notice sent directly while Postgres was down, until it is recorded. */
-  const direct = new Map<string, DirectNotice>();
+  const direct = createDirectNotices(options, log);
 
   // Queued again whenever an open episode is first seen by this process: a crash between
   // opening the episode and queueing its notice must not lose the notice (the key dedups).
   const announceDown = async (id: string, episode: HealthEpisode) => {
     if (announced.get(id) === episode.id) return;
-    await outbox.enqueue(
-      healthKey(episode, 'down'),
-      chatId,
-      renderDegraded(episode.env, episode.reason, redact),
-    );
+    await outbox.enqueue(healthKey(episode, 'down'), chatId, texts.degraded(episode.env, episode.reason));
     announced.set(id, episode.id);
-  };
-
-  /** The degraded notice straight to the chat; a failed send is tried again at the next sample. */
-  const announceDirectly = async (subject: HealthSubject, id: string, reason: string, startedAt: Date) => {
-    const text = renderDegraded(subject.env, reason, redact);
-    try {
-      const sent = await options.api.sendMessage(
-        chatId,
-        text,
-        { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
-        options.signal?.() as Parameters<Api['sendMessage']>[3],
-      );
-      direct.set(id, { reason, text, startedAt, messageId: sent.message_id });
-      log.warn({ env: subject.env, subject: subject.name, reason }, 'degraded (announced directly)');
-    } catch (error) {
-      log.warn(
-        { err: error, env: subject.env, subject: subject.name },
-        'degraded, and the direct notice failed; trying again at the next sample',
-      );
-    }
-  };
-
-  /** Postgres answers: the episode of a notice sent directly is recorded, its "down" as sent. */
-  const recordDirect = async (subject: HealthSubject, id: string, open: HealthEpisode | undefined) => {
-    const notice = direct.get(id);
-    if (!notice) return open;
-    const episode =
-      open ?? (await episodes.begin(subject.env, subject.name, notice.reason, notice.startedAt));
-    await outbox.recordSent(healthKey(episode, 'down'), chatId, notice.text, notice.messageId);
-    announced.set(id, episode.id);
-    direct.delete(id);
-    log.info({ env: subject.env, subject: subject.name }, 'recorded the degraded episode announced directly');
-    return episode;
   };
 
   const record = async (
     subject: HealthSubject,
     id: string,
     verdict: Exclude<HealthVerdict, { state: 'unknown' }>,
-    count: { bad: number; good: number },
+    count: SampleCount,
   ) => {
-    let open = await recordDirect(subject, id, await episodes.open(subject.env, subject.name));
+    let open = await episodes.open(subject.env, subject.name);
+    const recorded = await direct.record(subject, id, open);
+    if (recorded) {
+      open = recorded;
+      announced.set(id, recorded.id);
+    }
     // No episode open: whatever this process announced has ended (maybe closed by another process).
     if (!open) announced.delete(id);
     if (!open && verdict.state === 'bad' && count.bad >= options.degradedAfter) {
@@ -130,7 +162,7 @@ export function createHealthWatch(options: HealthWatchOptions) {
     if (verdict.state === 'ok' && count.good >= options.recoveredAfter) {
       // Queued before the episode is closed: a crash between the two repeats only the
       // (deduplicated) queueing, never loses the recovery.
-      await outbox.enqueue(healthKey(open, 'up'), chatId, renderRecovered(open.env, open.startedAt));
+      await outbox.enqueue(healthKey(open, 'up'), chatId, texts.recovered(open.env, open.startedAt));
       await episodes.end(open.id);
       announced.delete(id);
       log.info({ env: subject.env, subject: subject.name }, 'recovered');
@@ -146,14 +178,7 @@ export function createHealthWatch(options: HealthWatchOptions) {
     const id = `${subject.env}:${subject.name}`;
     const count = counts.get(id) ?? { bad: 0, good: 0 };
     counts.set(id, count);
-    if (verdict.state === 'bad') {
-      if (count.bad === 0) count.badSince = new Date();
-      count.bad += 1;
-      count.good = 0;
-    } else {
-      count.good += 1;
-      count.bad = 0;
-    }
+    countSample(count, verdict.state);
     try {
       await record(subject, id, verdict, count);
     } catch (error) {
@@ -162,7 +187,7 @@ export function createHealthWatch(options: HealthWatchOptions) {
       const unannounced = !direct.has(id) && !announced.has(id);
       if (verdict.state !== 'bad' || count.bad < options.degradedAfter || !unannounced) throw error;
       log.warn({ err: error, subject: subject.name }, 'could not record a degraded episode');
-      await announceDirectly(subject, id, verdict.reason, count.badSince ?? new Date());
+      await direct.send(subject, id, verdict.reason, count.badSince ?? new Date());
     }
   };
 

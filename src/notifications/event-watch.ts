@@ -1,9 +1,9 @@
-import type { Logger } from '../../logger.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import { deploymentOfOwner, envOfLockName, type LockStore } from '../../store/locks.js';
-import type { NotificationOutbox } from '../../store/notifications.js';
-import type { PromotionStatus, PromotionStore } from '../../store/promotions.js';
-import { renderLockExpired, renderPromotionEnded } from './render.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import { deploymentOfOwner, envOfLockName, type LockStore } from '../store/locks.js';
+import type { NotificationOutbox } from '../store/notifications.js';
+import type { PromotionStatus, PromotionStore } from '../store/promotions.js';
+import type { NotificationTexts } from './notification-texts.js';
 
 /**
  * How far back the watch looks for ended promotions and expired locks. Older events are
@@ -24,7 +24,7 @@ export interface EventWatchOptions {
   readonly deployments: DeploymentStore;
   /** The staging instance's promotions; absent on production, which has none. */
   readonly promotions?: PromotionStore;
-  readonly redact: (text: string) => string;
+  readonly texts: Pick<NotificationTexts, 'promotionEnded' | 'lockExpired'>;
   readonly logger: Logger;
 }
 
@@ -35,7 +35,7 @@ export interface EventWatchOptions {
  * another process looking) queues nothing new.
  */
 export function createEventWatch(options: EventWatchOptions) {
-  const { outbox, chatId, redact } = options;
+  const { outbox, chatId, texts } = options;
   const log = options.logger.child({ component: 'event-watch' });
 
   /** Once the outbox is a day old the look-back is a day for good: no need to ask again. */
@@ -53,7 +53,7 @@ export function createEventWatch(options: EventWatchOptions) {
     for (const p of await options.promotions.endedRecently(NOTIFIED_PROMOTION_ENDS, since)) {
       // The promotion told its own chat how it ended: that chat needs no second copy.
       if (p.chatId === chatId) continue;
-      await outbox.enqueue(`promotion:${p.id}:${p.status}`, chatId, renderPromotionEnded(p, redact));
+      await outbox.enqueue(`promotion:${p.id}:${p.status}`, chatId, texts.promotionEnded(p));
     }
   };
 
@@ -64,7 +64,7 @@ export function createEventWatch(options: EventWatchOptions) {
       const deploymentId = deploymentOfOwner(lock.owner);
       const deployment = deploymentId === undefined ? undefined : await options.deployments.get(deploymentId);
       const env = envOfLockName(lock.name);
-      await outbox.enqueue(key, chatId, renderLockExpired(env, lock, deployment, redact));
+      await outbox.enqueue(key, chatId, texts.lockExpired(env, lock, deployment));
     }
   };
 

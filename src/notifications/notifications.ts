@@ -1,34 +1,20 @@
-import { Api } from 'grammy';
-import type { Config } from '../../config.js';
-import { withDeadline } from '../../deadline.js';
-import { type AppEnv, otherEnv } from '../../environments.js';
-import type { Logger } from '../../logger.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import { createHealthEpisodes } from '../../store/health-episodes.js';
-import { readInstance, readStatus } from '../../store/instance-registry.js';
-import type { LockStore } from '../../store/locks.js';
-import { createNotificationOutbox } from '../../store/notifications.js';
-import type { Pool } from '../../store/pool.js';
-import type { PromotionStore } from '../../store/promotions.js';
-import type { Redis } from '../../store/redis.js';
-import { stagingMarker } from '../staging-marker.js';
+import type { Config } from '../config.js';
+import { withDeadline } from '../deadline.js';
+import { type AppEnv, otherEnv } from '../environments.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import { createHealthEpisodes } from '../store/health-episodes.js';
+import { readInstance, readStatus } from '../store/instance-registry.js';
+import type { LockStore } from '../store/locks.js';
+import { createNotificationOutbox } from '../store/notifications.js';
+import type { Pool } from '../store/pool.js';
+import type { PromotionStore } from '../store/promotions.js';
+import type { Redis } from '../store/redis.js';
 import { createEventWatch } from './event-watch.js';
 import { createHealthWatch, type HealthSubject, type HealthVerdict } from './health-watch.js';
+import type { NotificationChat } from './notification-chat.js';
+import type { NotificationTexts } from './notification-texts.js';
 import { createOutboxSender, type OutboxSenderOptions } from './outbox-sender.js';
-
-/**
- * The Api the outbox sends with. Unlike the bot's own Api (create-bot.ts) it has no
- * auto-retry: auto-retry would wait out a 429 (up to 60 s) inside the call, holding every
- * other row behind it, and forget the wait on a restart. The outbox records retry_after
- * as the row's next attempt and sends the other rows meanwhile. A short request timeout
- * for the same reason: a hanging Bot API costs one row 10 s, not the whole loop. The
- * staging marker is kept: every message of the staging bot says it is staging.
- */
-export function createNotificationApi(config: Config): Api {
-  const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot, timeoutSeconds: 10 });
-  api.config.use(stagingMarker(config.isStaging));
-  return api;
-}
 
 /** What this instance can see of the other one: whether it ever started, and what it publishes now. */
 export interface PeerView {
@@ -50,7 +36,11 @@ export interface NotificationsOptions {
   readonly config: Pick<Config, 'appEnv' | 'notify'>;
   readonly logger: Logger;
   readonly pool: Pool;
-  readonly api: Api;
+  /** Where notices go; it neither retries nor hangs (see NotificationChat). */
+  readonly chat: NotificationChat;
+  /** Makes the notices' texts, in the markup `chat` sends (the bot's: Telegram HTML). */
+  readonly texts: NotificationTexts;
+  /** Applied to the refusals the outbox records and logs. */
   readonly redact: (text: string) => string;
   readonly locks: LockStore;
   readonly deployments: DeploymentStore;
@@ -60,7 +50,7 @@ export interface NotificationsOptions {
   /** The other instance as seen through Redis; throws when Redis cannot be asked. */
   readonly peer?: () => Promise<PeerView>;
   /** Tests shorten the sender's waits. */
-  readonly sender?: Partial<Omit<OutboxSenderOptions, 'api' | 'outbox' | 'logger' | 'redact'>>;
+  readonly sender?: Partial<Omit<OutboxSenderOptions, 'chat' | 'outbox' | 'logger' | 'redact'>>;
 }
 
 const PRUNE_EVERY_MS = 60 * 60_000;
@@ -147,7 +137,7 @@ function peerSubject(env: AppEnv, peer: NonNullable<NotificationsOptions['peer']
  *   and (staging) its promotions;
  * - each instance announces its own readiness (Postgres, Redis) going bad and recovering.
  *   Its episodes and its outbox live in its own Postgres: when that is down and the
- *   readiness is degraded, the "degraded" notice is sent directly through the Api, once
+ *   readiness is degraded, the "degraded" notice is sent directly through the chat, once
  *   per process per outage (in memory: a restart during the outage may announce it
  *   again); when Postgres answers again the episode is recorded, begun at the outage's
  *   first bad sample, with that notice as sent, and "recovered" goes through the outbox
@@ -165,7 +155,7 @@ export function createNotifications(options: NotificationsOptions) {
   const log = logger.child({ component: 'notifications' });
   const chatId = config.notify.chatId;
   const outbox = createNotificationOutbox(options.pool);
-  const sender = createOutboxSender({ api: options.api, outbox, logger, redact, ...options.sender });
+  const sender = createOutboxSender({ chat: options.chat, outbox, logger, redact, ...options.sender });
   let stopping = new AbortController();
   const subjects = [readinessSubject(config.appEnv, options.readiness)];
   if (options.peer) subjects.push(peerSubject(config.appEnv, options.peer));
@@ -176,9 +166,9 @@ export function createNotifications(options: NotificationsOptions) {
     chatId,
     degradedAfter: config.notify.degradedAfter,
     recoveredAfter: config.notify.recoveredAfter,
-    redact,
+    texts: options.texts,
     logger,
-    api: options.api,
+    chat: options.chat,
     signal: () => stopping.signal,
   });
   const events = createEventWatch({
@@ -187,7 +177,7 @@ export function createNotifications(options: NotificationsOptions) {
     locks: options.locks,
     deployments: options.deployments,
     promotions: options.promotions,
-    redact,
+    texts: options.texts,
     logger,
   });
 

@@ -1,8 +1,8 @@
-import type { DeployNotifier } from '../../deployer/deploy-runner.js';
-import type { Logger } from '../../logger.js';
-import type { DeploymentStore } from '../../store/deployments.js';
-import type { NotificationOutbox } from '../../store/notifications.js';
-import { renderDeployNotice } from './render.js';
+import type { DeployNotifier } from '../deployer/deploy-runner.js';
+import type { Logger } from '../logger.js';
+import type { DeploymentStore } from '../store/deployments.js';
+import type { NotificationOutbox } from '../store/notifications.js';
+import type { NotificationTexts } from './notification-texts.js';
 
 interface DeployNoticeOptions {
   readonly outbox: NotificationOutbox;
@@ -10,7 +10,7 @@ interface DeployNoticeOptions {
   readonly notifyChatId: number;
   /** Where the deploy's own final message goes when it was asked from no chat. */
   readonly fallbackChatId: number;
-  readonly redact: (text: string) => string;
+  readonly texts: Pick<NotificationTexts, 'deployFinished'>;
   readonly logger: Logger;
 }
 
@@ -34,7 +34,7 @@ export function withDeployNotices<N extends DeployNotifier>(inner: N, options: D
             await options.outbox.enqueue(
               `deploy:${env}:${deploymentId}`,
               options.notifyChatId,
-              renderDeployNotice(d, outcome, options.redact),
+              options.texts.deployFinished(d, outcome),
             );
           }
         } catch (error) {

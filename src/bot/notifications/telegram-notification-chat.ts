@@ -1,0 +1,53 @@
+import { Api, GrammyError, HttpError } from 'grammy';
+import type { Config } from '../../config.js';
+import {
+  ChatRateLimitedError,
+  ChatRefusedError,
+  ChatUnreachableError,
+  type NotificationChat,
+} from '../../notifications/notification-chat.js';
+import { stagingMarker } from '../staging-marker.js';
+
+/**
+ * Turns what grammY threw into the notification chat's named errors, so the outbox
+ * branches on type. Anything unrecognised is returned unchanged, to be rethrown.
+ */
+export function classifyTelegramError(error: unknown): unknown {
+  if (error instanceof GrammyError) {
+    if (error.error_code !== 429) return new ChatRefusedError(error.error_code, error.description);
+    const seconds = error.parameters?.retry_after;
+    return new ChatRateLimitedError(error.description, typeof seconds === 'number' ? seconds : undefined);
+  }
+  if (error instanceof HttpError) return new ChatUnreachableError(error.message, { cause: error.error });
+  return error;
+}
+
+/**
+ * The chat notifications are sent to, over its own Api. Unlike the bot's Api
+ * (create-bot.ts) it has no auto-retry: auto-retry would wait out a 429 (up to 60 s)
+ * inside the call, holding every other row behind it, and forget the wait on a restart.
+ * The outbox records retry_after as the row's next attempt and sends the other rows
+ * meanwhile. A short request timeout for the same reason: a hanging Bot API costs one row
+ * 10 s, not the whole loop. The staging marker is kept: every message of the staging bot
+ * says it is staging.
+ */
+export function createNotificationChat(config: Pick<Config, 'telegram' | 'isStaging'>): NotificationChat {
+  const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot, timeoutSeconds: 10 });
+  api.config.use(stagingMarker(config.isStaging));
+  return {
+    async send(chatId, html, signal) {
+      try {
+        const sent = await api.sendMessage(
+          chatId,
+          html,
+          { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
+          // grammY types its signal with the abort-controller shim; the platform's is what it uses.
+          signal as Parameters<Api['sendMessage']>[3],
+        );
+        return { messageId: sent.message_id };
+      } catch (error) {
+        throw classifyTelegramError(error);
+      }
+    },
+  };
+}
