@@ -27,7 +27,7 @@ import { ownStatus, type PublishedStatus } from './bot/status/status-report.js';
 import { createStatusService } from './bot/status/status-service.js';
 import { createVersionLookup } from './bot/status/version-lookup.js';
 import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runtime.js';
-import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
+import { type Config, ConfigError, createConfig, describeConfig, secretsOf, secretsOfEnv } from './config.js';
 import { withDeadline } from './deadline.js';
 import { createContainerFacts } from './deployer/container-facts.js';
 import { createDeployEngine } from './deployer/engine.js';
@@ -850,16 +850,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     return await dispatch(command, positionals, values, env);
   } catch (error) {
-    const secrets = [
-      env.TELEGRAM_BOT_TOKEN,
-      env.GITHUB_TOKEN,
-      env.GITHUB_WEBHOOK_SECRET,
-      env.TELEGRAM_WEBHOOK_SECRET,
-    ];
-    for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
-      if (url && URL.canParse(url)) secrets.push(decodeURIComponent(new URL(url).password));
-    }
-    const redact = createRedactor(secrets.filter((s): s is string => Boolean(s)));
+    const redact = createRedactor(secretsOfEnv(env));
     throw new Error(redact(error instanceof Error ? (error.stack ?? error.message) : String(error)));
   }
 }
@@ -925,9 +916,7 @@ const invokedDirectly =
 if (invokedDirectly) {
   main(process.argv.slice(2)).catch((error: unknown) => {
     // Secrets are unknown here if config failed to parse; the environment's values are redacted anyway.
-    const redact = createRedactor(
-      [process.env.TELEGRAM_BOT_TOKEN, process.env.GITHUB_TOKEN].filter((s): s is string => Boolean(s)),
-    );
+    const redact = createRedactor(secretsOfEnv(process.env));
     process.stderr.write(`lugh: ${redact(error instanceof Error ? error.message : String(error))}\n`);
     process.exit(1);
   });
