@@ -12,6 +12,7 @@ import { healthcheckCommand } from './commands/healthcheck.js';
 import { migrateCommand } from './commands/migrate.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { startCommand } from './commands/start.js';
+import { secretsOfEnv } from './config.js';
 import { loadEnvFiles } from './env-files.js';
 import { createRedactor } from './redact.js';
 
@@ -74,20 +75,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     const redact = createRedactor(secretsOfEnv(env));
     throw new Error(redact(error instanceof Error ? (error.stack ?? error.message) : String(error)));
   }
-}
-
-/** The secrets in raw settings, for what escapes before (or without) a parsed configuration. */
-function secretsOfEnv(env: Env): string[] {
-  const secrets = [
-    env.TELEGRAM_BOT_TOKEN,
-    env.GITHUB_TOKEN,
-    env.GITHUB_WEBHOOK_SECRET,
-    env.TELEGRAM_WEBHOOK_SECRET,
-  ];
-  for (const url of [env.DATABASE_URL, env.REDIS_URL]) {
-    if (url && URL.canParse(url)) secrets.push(decodeURIComponent(new URL(url).password));
-  }
-  return secrets.filter((s): s is string => Boolean(s));
 }
 
 const invokedDirectly =

@@ -1,10 +1,9 @@
-/**
- * Anything shaped like a Telegram bot token (`<bot id>:<35 characters>`), known or not:
- * another instance's token can travel inside an error message it published (a Bot API URL).
- */
-export const BOT_TOKEN_SHAPE = /\d{5,}:[A-Za-z0-9_-]{30,}/g;
+import { BOT_TOKEN_SHAPE } from './config/bot-token.js';
 
-/** Replaces whatever looks like a bot token in a text. */
+/**
+ * Replaces whatever looks like a bot token in a text, known or not: another instance's
+ * token can travel inside an error message it published (a Bot API URL).
+ */
 export function scrubBotTokens(text: string): string {
   return text.replace(BOT_TOKEN_SHAPE, '[redacted]');
 }

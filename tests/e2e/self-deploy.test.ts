@@ -64,10 +64,13 @@ describe.skipIf(!engine)('lugh deploys itself (needs a Docker engine and the npm
 
   it('a new version whose bot token Telegram rejects fails its health check; the running one is untouched', async () => {
     const before = await lugh.running();
-    const config = execFileSync('git', ['-C', REPO_ROOT, 'show', 'HEAD:src/config.ts'], { encoding: 'utf8' });
-    const broken = config.replace('token: raw.TELEGRAM_BOT_TOKEN,', "token: raw.TELEGRAM_BOT_TOKEN + 'x',");
+    const file = 'src/config/core.ts';
+    const config = execFileSync('git', ['-C', REPO_ROOT, 'show', `HEAD:${file}`], { encoding: 'utf8' });
+    const check =
+      ".refine(isBotToken, 'is not a bot token (expected <bot id>:<secret> as @BotFather prints it)')";
+    const broken = config.replace(check, `${check}.transform((token) => \`\${token}x\`)`);
     expect(broken).not.toBe(config);
-    await lugh.gh.pushCommit('develop', { message: 'Mangle the token', files: { 'src/config.ts': broken } });
+    await lugh.gh.pushCommit('develop', { message: 'Mangle the token', files: { [file]: broken } });
     const queued = await lugh.ask('/deploy staging');
     const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
     const failed = await lugh.finalOf(id, 600_000);

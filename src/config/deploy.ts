@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { count, oneOf, optional, orElse } from './schemas.js';
+import { setting } from './setting.js';
+
+/** The running build, what /status tells others, and how this instance deploys. */
+export const deploySettings = {
+  build: {
+    gitSha: setting({
+      variable: 'GIT_SHA',
+      schema: optional(z.string()),
+      describe: orElse('(not set)'),
+      description: 'baked into the image; shown by `/version` and `/whoami`',
+    }),
+    buildTime: setting({
+      variable: 'BUILD_TIME',
+      schema: optional(z.string()),
+      describe: orElse('(not set)'),
+      description: 'baked into the image; shown by `/version`',
+    }),
+  },
+  statusForOthers: setting({
+    variable: 'STATUS_FOR_OTHERS',
+    schema: oneOf(['short', 'off'], 'must be short or off'),
+    default: 'short',
+    description: 'what /status shows someone who is not an admin: `short` or `off`',
+  }),
+  deploy: {
+    role: setting({
+      variable: 'LUGH_ROLE',
+      schema: oneOf(['app', 'preflight', 'runner'], 'must be app, preflight or runner'),
+      default: 'app',
+      // Set by the deployer on the containers it starts, never by hand.
+      describe: 'hidden',
+      description:
+        'set by the deployer: `preflight` (a new version under its health check) and `runner` containers take no deploy jobs',
+    }),
+    containerName: setting({
+      variable: 'DEPLOY_CONTAINER',
+      schema: optional(
+        z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,120}$/, 'must be a Docker container name'),
+      ),
+      default: ({ environment }) => environment.appContainer,
+      description: 'the app container a deploy replaces (compose’s `container_name`)',
+    }),
+    imageRepository: setting({
+      variable: 'DEPLOY_IMAGE_REPOSITORY',
+      schema: optional(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9._/-]{0,120}$/, 'must be a lower-case Docker image repository name'),
+      ),
+      default: 'lugh',
+      description: 'images are `<repository>:<env>-<sha12>` and `<repository>:sha-<sha12>`',
+    }),
+    baseImage: setting({
+      variable: 'DEPLOY_BASE_IMAGE',
+      schema: optional(z.string()),
+      describe: orElse('(the Dockerfile’s default)'),
+      description: '`BASE_IMAGE` build argument (unset: the Dockerfile’s `node:20-bookworm-slim`)',
+    }),
+    healthDeadlineMs: setting({
+      variable: 'DEPLOY_HEALTH_SECONDS',
+      schema: count('seconds', 1000),
+      default: 120_000,
+      describe: (ms) => ms / 1000,
+      description: 'how long a new version may take to become healthy',
+    }),
+    verifyMs: setting({
+      variable: 'DEPLOY_VERIFY_SECONDS',
+      schema: count('seconds', 1000),
+      default: 30_000,
+      describe: (ms) => ms / 1000,
+      description: 'how long it must stay healthy after the switch',
+    }),
+    keepImages: setting({
+      variable: 'DEPLOY_KEEP_IMAGES',
+      schema: count('images'),
+      default: 5,
+      description: 'images of the environment kept by cleanup',
+    }),
+    keepBackups: setting({
+      variable: 'BACKUP_KEEP',
+      schema: count('backups'),
+      default: 7,
+      description: 'production backups kept in `LUGH_HOME/backups`',
+    }),
+    backup: setting({
+      variable: 'DEPLOY_BACKUP',
+      schema: oneOf(['pg_dump', 'off'], 'must be pg_dump or off'),
+      default: 'pg_dump',
+      description:
+        '`pg_dump`, or `off`: no backup, recorded as skipped with the reason (the sandbox’s embedded Postgres)',
+    }),
+  },
+};
