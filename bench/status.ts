@@ -6,7 +6,7 @@
 // waits for the next one, so with two containers to sample one of them usually costs up to
 // a second. BENCH_STATUS_GAP_MS spaces the asks (0: back to back).
 import { startInstance } from '../src/app/instance.js';
-import { createConfig } from '../src/config.js';
+import { createConfig } from '../src/config/index.js';
 import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import {

@@ -4,7 +4,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type CliCommand, ENV_FILES, type Env, EXIT_CONFIG, usageError } from './commands/command.js';
+import { type CliCommand, ENV_FILES, EXIT_CONFIG, usageError } from './commands/command.js';
 import { configCommand } from './commands/config.js';
 import { deployRunCommand } from './commands/deploy-run.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -12,8 +12,8 @@ import { healthcheckCommand } from './commands/healthcheck.js';
 import { migrateCommand } from './commands/migrate.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { startCommand } from './commands/start.js';
-import { secretsOfEnv } from './config.js';
-import { loadEnvFiles } from './env-files.js';
+import { loadEnvFiles } from './config/env-files.js';
+import { secretsOfEnv } from './config/index.js';
 import { createRedactor } from './redact.js';
 
 /** Every command, in the order `lugh --help` lists them. */

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 /** package.json's version, read once: /version and /whoami show it. */
 export const PACKAGE_VERSION: string = JSON.parse(

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
-import type { Config } from '../config.js';
+import { type AppEnv, ENVIRONMENTS, otherEnv } from '../config/environments.js';
+import type { Config } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { createDeployQueue, type DeployJobData } from '../deployer/queue.js';
-import { type AppEnv, ENVIRONMENTS, otherEnv } from '../environments.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { closeRedis, createRedis, type Redis } from '../store/redis.js';
 

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Api } from 'grammy';
 import { createDeployNotifier } from '../bot/deploys/deploy-notifier.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { createDeployEngine } from '../deployer/engine.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';

@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { createBot } from '../bot/create-bot.js';
-import { type Config, secretsOf } from '../config.js';
+import { type Config, secretsOf } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { createRedactor } from '../redact.js';
 import { createAuditLog } from '../store/audit-log.js';

@@ -1,8 +1,8 @@
 import Docker from 'dockerode';
-import type { Config } from '../config.js';
+import { type AppEnv, otherEnv } from '../config/environments.js';
+import type { Config } from '../config/index.js';
 import { runAudit } from '../doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from '../doctor/facts.js';
-import { type AppEnv, otherEnv } from '../environments.js';
 import type { PublishedStatus } from '../status/status-report.js';
 import { readStatus } from '../store/instance-registry.js';
 import type { Redis } from '../store/redis.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import { createGitHubClient } from '../forge/github/github-client.js';
 import { createGitHubForge } from '../forge/github/github-forge.js';

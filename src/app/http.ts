@@ -1,6 +1,6 @@
 import { type Bot, webhookCallback } from 'grammy';
 import type { BotContext } from '../bot/context.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DeployEngine } from '../deployer/engine.js';
 import { githubWebhookHandler } from '../http/github-webhook.js';
 import { createHttpServer } from '../http/server.js';

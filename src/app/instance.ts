@@ -6,7 +6,7 @@ import { createBot } from '../bot/create-bot.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
 import { createNotificationChat } from '../bot/notifications/telegram-notification-chat.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
-import { type Config, secretsOf } from '../config.js';
+import { type Config, secretsOf } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { createDeployControl } from '../deploys/deploy-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';

@@ -1,6 +1,6 @@
 import type { Api } from 'grammy';
 import { createPromotionChat } from '../bot/promotion/chat-port.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { createPromotionService } from '../promotion/promotion-service.js';

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { createContainerFacts } from '../deployer/container-facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';

@@ -2,7 +2,7 @@ import type { Bot } from 'grammy';
 import type { BotContext, CommandInfo } from '../bot/context.js';
 import { publishCommands } from '../bot/publish-commands.js';
 import { startTelegramRuntime } from '../bot/telegram-runtime.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { registerInstance } from '../store/instance-registry.js';
 import { createPollerLease } from '../store/poller-lease.js';

@@ -1,6 +1,6 @@
 import type { ConversationData, ConversationFlavor, VersionedStateStorage } from '@grammyjs/conversations';
 import type { Composer, Context } from 'grammy';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { DeployControl } from '../deploys/deploy-control.js';
 import type { AuditReport } from '../doctor/audit.js';
 import type { Logger } from '../logger.js';

@@ -1,4 +1,4 @@
-import { type Config, ConfigError, createConfig, secretsOf } from '../config.js';
+import { type Config, ConfigError, createConfig, secretsOf } from '../config/index.js';
 import { createLogger, type Logger } from '../logger.js';
 
 /** Exit code for a command line or configuration the user must fix. */

@@ -1,4 +1,4 @@
-import { describeConfig } from '../config.js';
+import { describeConfig } from '../config/index.js';
 import { type CliCommand, readConfig } from './command.js';
 
 export const configCommand: CliCommand = {

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { auditHost } from '../app/doctor.js';
+import { loadEnvFiles } from '../config/env-files.js';
 import { renderAuditText } from '../doctor/audit.js';
-import { loadEnvFiles } from '../env-files.js';
 import { type CliCommand, ENV_FILES } from './command.js';
 
 /**

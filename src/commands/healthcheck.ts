@@ -1,4 +1,4 @@
-import { ENVIRONMENTS } from '../environments.js';
+import { ENVIRONMENTS } from '../config/environments.js';
 import type { CliCommand } from './command.js';
 
 export const healthcheckCommand: CliCommand = {

@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import { NotFoundError } from '../forge/errors.js';
 import type { Logger } from '../logger.js';
 import { type Deployment, type DeploymentStore, isFinished } from '../store/deployments.js';

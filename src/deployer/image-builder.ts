@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type Docker from 'dockerode';
 import { extract, pack } from 'tar-stream';
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { Logger } from '../logger.js';
 import { BuildFailedError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { ForgeDeployment } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { DeploymentStore } from '../store/deployments.js';

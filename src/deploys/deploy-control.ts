@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Deployment, DeploymentStore } from '../store/deployments.js';
 import { deployLockName, deploymentOfOwner, type HeldLock, type LockStore } from '../store/locks.js';

@@ -2,12 +2,12 @@
 // run against the live Docker host. Every check gives pass or fail, the evidence it saw,
 // and on a failure how to fix it.
 import type Docker from 'dockerode';
-import { isPlaceholder } from '../config.js';
+import { type AppEnv, ENVIRONMENTS } from '../config/environments.js';
+import { flagKeys, resolveFlags } from '../config/feature-flags.js';
+import { isPlaceholder } from '../config/index.js';
 import { DeadlineError, withDeadline } from '../deadline.js';
 import { nameOf } from '../deployer/docker-helpers.js';
 import { describeDockerError } from '../deployer/errors.js';
-import { type AppEnv, ENVIRONMENTS } from '../environments.js';
-import { flagKeys, resolveFlags } from '../feature-flags.js';
 import { createRedactor } from '../redact.js';
 import {
   addressOf,

@@ -1,11 +1,11 @@
 // What the doctor audits: each environment's app container as the Docker engine describes
 // it, and the settings that container runs with.
 import type Docker from 'dockerode';
-import type { Config } from '../config.js';
+import { type AppEnv, ENVIRONMENTS } from '../config/environments.js';
+import { flagKeys, flagVariable } from '../config/feature-flags.js';
+import type { Config } from '../config/index.js';
 import { findContainer } from '../deployer/docker-helpers.js';
 import { describeDockerError } from '../deployer/errors.js';
-import { type AppEnv, ENVIRONMENTS } from '../environments.js';
-import { flagKeys, flagVariable } from '../feature-flags.js';
 
 export type Settings = Readonly<Record<string, string | undefined>>;
 

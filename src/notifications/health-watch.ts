@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { Logger } from '../logger.js';
 import type { HealthEpisode, HealthEpisodes } from '../store/health-episodes.js';
 import type { NotificationOutbox } from '../store/notifications.js';

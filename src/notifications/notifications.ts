@@ -1,6 +1,6 @@
-import type { Config } from '../config.js';
+import { type AppEnv, otherEnv } from '../config/environments.js';
+import type { Config } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
-import { type AppEnv, otherEnv } from '../environments.js';
 import type { Logger } from '../logger.js';
 import type { DeploymentStore } from '../store/deployments.js';
 import { createHealthEpisodes } from '../store/health-episodes.js';

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';

@@ -1,7 +1,7 @@
 // Starting a promotion: the refusal rules, then the pull request and the live CI message.
 
+import { activeFreeze } from '../config/freeze-windows.js';
 import type { Comparison } from '../forge/forge.js';
-import { activeFreeze } from '../freeze-windows.js';
 import { type Promotion, PromotionInFlightError } from '../store/promotions.js';
 import type { Requester, RequestOutcome } from './notices.js';
 import type { PromotionParts } from './parts.js';

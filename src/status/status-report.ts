@@ -1,6 +1,6 @@
+import type { AppEnv } from '../config/environments.js';
 import { withDeadline } from '../deadline.js';
 import type { ContainerUsage } from '../deployer/container-facts.js';
-import type { AppEnv } from '../environments.js';
 import type { CiState, Comparison } from '../forge/forge.js';
 import type { Deployment } from '../store/deployments.js';
 import type { HeldLock } from '../store/locks.js';

@@ -1,4 +1,4 @@
-import { type AppEnv, ENVIRONMENTS, otherEnv } from '../environments.js';
+import { type AppEnv, ENVIRONMENTS, otherEnv } from '../config/environments.js';
 import type { CiState, Comparison } from '../forge/forge.js';
 import type { Promotion } from '../store/promotions.js';
 import { formatAgo } from '../time-text.js';

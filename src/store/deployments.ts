@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { Pool } from './pool.js';
 
 const ENDED = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);

@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { Pool } from './pool.js';
 
 export interface HealthEpisode {

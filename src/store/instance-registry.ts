@@ -1,4 +1,4 @@
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { HeldLock } from './locks.js';
 import { keyspace, type Redis } from './redis.js';
 

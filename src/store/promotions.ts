@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AppEnv } from '../environments.js';
+import type { AppEnv } from '../config/environments.js';
 import type { Pool } from './pool.js';
 
 export type PromotionStatus =

@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/app/instance.js';
-import { type Config, createConfig, secretsOf } from '../../src/config.js';
+import { type Config, createConfig, secretsOf } from '../../src/config/index.js';
 import { createImageBuilder } from '../../src/deployer/image-builder.js';
 import type { Forge } from '../../src/forge/forge.js';
 import { createLogger } from '../../src/logger.js';

@@ -3,7 +3,7 @@
 // announces nothing twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/app/instance.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
 import { createLockStore } from '../../src/store/locks.js';

@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Instance, type InstanceOptions, startInstance } from '../../src/app/instance.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/index.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../src/sandbox/github/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/app/instance.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/index.js';
 import { createRedis, type Redis } from '../../src/store/redis.js';
 import { instanceEnv } from '../helpers/instance-env.js';
 import { silentLogger } from '../helpers/logger.js';

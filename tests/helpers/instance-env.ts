@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Config, createConfig } from '../../src/config.js';
+import { type Config, createConfig } from '../../src/config/index.js';
 import { FAKE_TOKEN } from './lugh-process.js';
 import { redisUrl } from './services.js';
 

@@ -1,6 +1,6 @@
 // A world for notification tests: a migrated database (pools opened and closed at will, as
 // a restarted process would), the Telegram stand-in with one bot, and its users' chats.
-import type { Config } from '../../src/config.js';
+import type { Config } from '../../src/config/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
 import { runMigrations } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';

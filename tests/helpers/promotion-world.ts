@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type Instance, startInstance } from '../../src/app/instance.js';
-import { createConfig, secretsOf } from '../../src/config.js';
+import { createConfig, secretsOf } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Instance, startInstance } from '../../src/app/instance.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';

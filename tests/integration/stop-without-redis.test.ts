@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { startInstance } from '../../src/app/instance.js';
-import { createConfig } from '../../src/config.js';
+import { createConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { startLocalRedis } from '../../src/sandbox/redis-server.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';

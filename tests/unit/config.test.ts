@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig, describeConfig, secretsOf } from '../../src/config.js';
+import { ConfigError, createConfig, describeConfig, secretsOf } from '../../src/config/index.js';
 
 const TOKEN = '1234567:AAH-fake_token_for_tests_only_0123456789';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEnvFiles } from '../../src/env-files.js';
+import { loadEnvFiles } from '../../src/config/env-files.js';
 
 describe('loadEnvFiles', () => {
   it('reads the file, then its .local override, and lets the process environment win', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FLAGS, type FlagKey, flagKeys, resolveFlags } from '../../src/feature-flags.js';
+import { FLAGS, type FlagKey, flagKeys, resolveFlags } from '../../src/config/feature-flags.js';
 
 describe('feature flags', () => {
   it('every dependency names a known flag', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeFreeze, minuteOfWeek, parseFreezeWindows } from '../../src/freeze-windows.js';
+import { activeFreeze, minuteOfWeek, parseFreezeWindows } from '../../src/config/freeze-windows.js';
 
 describe('freeze windows', () => {
   const weekend = parseFreezeWindows('Fri 16:00-Mon 08:00');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig, describeConfig } from '../../src/config.js';
+import { ConfigError, createConfig, describeConfig } from '../../src/config/index.js';
 
 const staging = {
   APP_ENV: 'staging',

@@ -1,5 +1,5 @@
+import type { AppEnv } from '../../config/environments.js';
 import type { DeployControl } from '../../deploys/deploy-control.js';
-import type { AppEnv } from '../../environments.js';
 import type { BotContext } from '../context.js';
 import { parseEnv } from './parse-words.js';
 

@@ -1,4 +1,4 @@
-import { type AppEnv, ENVIRONMENTS } from '../../environments.js';
+import { type AppEnv, ENVIRONMENTS } from '../../config/environments.js';
 
 // What a person types after a deploy command: parsed here, at the chat's edge.
 

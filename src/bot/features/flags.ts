@@ -1,6 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
-import type { Config } from '../../config.js';
-import { FLAGS, flagVariable } from '../../feature-flags.js';
+import { FLAGS, flagVariable } from '../../config/feature-flags.js';
+import type { Config } from '../../config/index.js';
 import type { BotContext, Feature } from '../context.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml } from '../html.js';

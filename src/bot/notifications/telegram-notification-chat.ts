@@ -1,5 +1,5 @@
 import { Api, GrammyError, HttpError } from 'grammy';
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import {
   ChatRateLimitedError,
   ChatRefusedError,

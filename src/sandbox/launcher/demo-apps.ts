@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
+import { type AppEnv, ENVIRONMENTS } from '../../config/environments.js';
 import { createImageBuilder } from '../../deployer/image-builder.js';
-import { type AppEnv, ENVIRONMENTS } from '../../environments.js';
 import type { Forge } from '../../forge/forge.js';
 import type { Logger } from '../../logger.js';
 

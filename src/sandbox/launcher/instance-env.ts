@@ -1,4 +1,4 @@
-import type { AppEnv } from '../../environments.js';
+import type { AppEnv } from '../../config/environments.js';
 import type { SandboxServices } from '../sandbox-services.js';
 import { sandboxDockerNames } from './demo-apps.js';
 

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../../src/bot/create-bot.js';
 import { publishCommands } from '../../../src/bot/publish-commands.js';
 import { startTelegramRuntime, type TelegramRuntime } from '../../../src/bot/telegram-runtime.js';
-import { type Config, secretsOf } from '../../../src/config.js';
+import { type Config, secretsOf } from '../../../src/config/index.js';
 import { runAudit } from '../../../src/doctor/audit.js';
 import { settingsFromConfig } from '../../../src/doctor/facts.js';
 import { createLogger } from '../../../src/logger.js';

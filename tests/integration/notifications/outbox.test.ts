@@ -3,7 +3,7 @@
 // and a key is sent once, across restarts and racing senders.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
-import { secretsOf } from '../../../src/config.js';
+import { secretsOf } from '../../../src/config/index.js';
 import { createOutboxSender } from '../../../src/notifications/outbox-sender.js';
 import { createRedactor } from '../../../src/redact.js';
 import { createNotificationOutbox, type NotificationOutbox } from '../../../src/store/notifications.js';

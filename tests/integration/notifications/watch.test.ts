@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { createNotificationTexts } from '../../../src/bot/notifications/render.js';
 import { createNotificationChat } from '../../../src/bot/notifications/telegram-notification-chat.js';
-import { secretsOf } from '../../../src/config.js';
+import { secretsOf } from '../../../src/config/index.js';
 import type { Logger } from '../../../src/logger.js';
 import { withDeployNotices } from '../../../src/notifications/deploy-notices.js';
 import {

@@ -32,7 +32,7 @@ describe('import rules (docs/ARCHITECTURE.md)', () => {
         path: 'src/app/instance.ts',
         text: "export { startTelegramStandIn } from '../sandbox/telegram/index.js';",
       },
-      { path: 'src/sandbox/github/router.ts', text: "import { Config } from '../../config.js';" },
+      { path: 'src/sandbox/github/router.ts', text: "import { Config } from '../../config/index.js';" },
       {
         path: 'src/bot/features/status.ts',
         text: "const x = await import('../../sandbox/telegram/index.js');",

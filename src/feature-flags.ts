@@ -1,2 +1,0 @@
-// Moved to src/config/; this re-export goes when importers' paths are rewritten.
-export * from './config/feature-flags.js';
