@@ -13,6 +13,7 @@ import { rollbackFeature } from './features/rollback.js';
 import { startFeature } from './features/start.js';
 import { statusFeature } from './features/status.js';
 import { unknownFeature } from './features/unknown.js';
+import { versionFeature } from './features/version.js';
 import { whoamiFeature } from './features/whoami.js';
 import { stagingMarker } from './staging-marker.js';
 
@@ -25,6 +26,7 @@ function features(deps: BotDeps): readonly Feature[] {
     startFeature,
     helpFeature,
     whoamiFeature,
+    versionFeature,
     statusFeature,
     flagsFeature,
     createPromoteFeature(deps.promotion, admins, promoteWait),

@@ -137,6 +137,14 @@ describe('the bot over the Telegram stand-in', () => {
     expect(s.text).toContain('Version: unknown');
   });
 
+  it('/version tells the environment, the full commit and the build time, to anyone', async () => {
+    const v = await say(TOKENS.staging, stranger, '/version');
+    expect(v.text).toContain('lugh staging (@LughDevBot)');
+    // No GIT_SHA or BUILD_TIME in this test's environment.
+    expect(v.text).toContain('Commit: unknown (no GIT_SHA in this build)');
+    expect(v.text).toContain('Built: unknown');
+  });
+
   it('/flags shows this instance’s typed flags, and Details edits the message in place', async () => {
     const summary = await say(TOKENS.production, admin, '/flags');
     expect(summary.text).toContain('Feature flags of production');
@@ -219,11 +227,12 @@ describe('the bot over the Telegram stand-in', () => {
     );
     const names = (c: typeof publicMenu) =>
       ((c?.params.commands ?? []) as { command: string }[]).map((x) => x.command);
-    expect(names(publicMenu)).toEqual(['start', 'help', 'whoami', 'status']);
+    expect(names(publicMenu)).toEqual(['start', 'help', 'whoami', 'version', 'status']);
     expect(names(adminMenu)).toEqual([
       'start',
       'help',
       'whoami',
+      'version',
       'status',
       'flags',
       'promote',
