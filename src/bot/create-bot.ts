@@ -8,6 +8,7 @@ import { flagsFeature } from './features/flags.js';
 import { helpFeature } from './features/help.js';
 import { historyFeature } from './features/history.js';
 import { lockFeature } from './features/lock.js';
+import { logsFeature } from './features/logs.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
 import { rollbackFeature } from './features/rollback.js';
 import { startFeature } from './features/start.js';
@@ -34,6 +35,7 @@ function features(deps: BotDeps): readonly Feature[] {
     rollbackFeature,
     lockFeature,
     historyFeature,
+    logsFeature,
     doctorFeature,
   ];
 }

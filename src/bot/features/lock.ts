@@ -1,7 +1,7 @@
 import { Composer } from 'grammy';
 import { deployLockName, deploymentOfOwner } from '../../store/locks.js';
 import type { BotContext, Feature } from '../context.js';
-import { argsOf, envArgument } from '../deploys/commands.js';
+import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { parseDuration } from '../deploys/parse-words.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatUtc } from '../html.js';

@@ -1,6 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
-import { argsOf, envArgument } from '../deploys/commands.js';
+import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatAgo, shortSha } from '../html.js';

@@ -3,7 +3,8 @@ import type { BotContext, Feature } from '../context.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { renderShortStatus, renderStatus } from '../status/render.js';
 import { notModified } from '../telegram-errors.js';
-import { replyHistory, replyLogs } from './history.js';
+import { replyHistory } from './history.js';
+import { replyLogs } from './logs.js';
 
 const keyboard = () =>
   new InlineKeyboard()
