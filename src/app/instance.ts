@@ -10,15 +10,14 @@ import { type Config, secretsOf } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { createDeployControl } from '../deploys/deploy-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
-import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { runMigrations } from '../store/migrate.js';
-import { createPromotionStore, type PromotionStore } from '../store/promotions.js';
-import { createRedisKeyValue, keyspace, type Redis } from '../store/redis.js';
+import { createPromotionStore } from '../store/promotions.js';
+import { createRedisKeyValue, keyspace } from '../store/redis.js';
 import { gitShaOf } from './build-info.js';
 import { openConnections, otherPrefixOf } from './connections.js';
 import { buildDeployParts, type DeployParts } from './deploy-parts.js';
@@ -27,7 +26,7 @@ import { forgeOf } from './forge.js';
 import { buildHealth } from './health.js';
 import { buildHttp } from './http.js';
 import { buildPromotion } from './promotion.js';
-import { buildSelfStatus, buildStatusService, type SelfStatus } from './status.js';
+import { buildSelfStatus, buildStatusService, type StatusParts } from './status.js';
 import { buildTelegram } from './telegram.js';
 
 export interface Instance {
@@ -171,18 +170,12 @@ export async function startInstance(
 function buildBotDeps(
   config: Config,
   logger: Logger,
-  parts: {
-    audit: AuditLog;
-    redact: (text: string) => string;
-    promotion?: PromotionService;
-    deploys: DeployParts;
-    self: SelfStatus;
-    redis: Redis;
-    otherPrefix: string;
-    docker: Docker;
-    forge?: Forge;
-    promotions: PromotionStore;
-    doctorSettings?: SettingsFallback;
+  parts: StatusParts & {
+    readonly audit: AuditLog;
+    readonly redact: (text: string) => string;
+    readonly promotion?: PromotionService;
+    readonly deploys: DeployParts;
+    readonly doctorSettings?: SettingsFallback;
   },
 ): BotDeps {
   const { audit, deploys, redis, otherPrefix, docker } = parts;

@@ -68,18 +68,18 @@ export function buildSelfStatus(
 
 export type SelfStatus = ReturnType<typeof buildSelfStatus>;
 
+/** What /status reads besides the configuration. */
+export interface StatusParts {
+  readonly self: SelfStatus;
+  readonly redis: Redis;
+  readonly otherPrefix: string;
+  readonly docker: Docker;
+  readonly forge?: Forge;
+  readonly promotions: PromotionStore;
+}
+
 /** /status: this instance's own status, the other's published one, Docker, GitHub and the promotion. */
-export function buildStatusService(
-  config: Config,
-  parts: {
-    self: SelfStatus;
-    redis: Redis;
-    otherPrefix: string;
-    docker: Docker;
-    forge?: Forge;
-    promotions: PromotionStore;
-  },
-) {
+export function buildStatusService(config: Config, parts: StatusParts) {
   return createStatusService({
     env: config.appEnv,
     own: () => parts.self.read(),
