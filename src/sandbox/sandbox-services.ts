@@ -77,87 +77,40 @@ async function dockerStatus(): Promise<{ reachable: boolean; detail: string }> {
   }
 }
 
+/** What to undo, in the order things were started; stopped in reverse. */
+type Stops = Array<() => Promise<void>>;
+
 /**
  * Starts what the two lugh instances of the sandbox talk to: the Telegram stand-in with
  * both bots, the GitHub stand-in over a seeded repository (develop ahead of main), Postgres (embedded PGlite, one per database, unless URLs are given) and Redis
  * (REDIS_URL, or a redis-server from PATH). It knows nothing of lugh itself.
  */
 export async function startSandboxServices(options: SandboxServicesOptions): Promise<SandboxServices> {
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Stops = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    const admin = { id: 1001, first_name: 'Ada', username: 'ada' };
-    const stranger = { id: 2002, first_name: 'Sam', username: 'sam' };
-    const telegram = await startTelegramStandIn({
-      port: options.telegramPort ?? 0,
-      pageUsers: [
-        { ...admin, label: 'admin' },
-        { ...stranger, label: 'stranger' },
-      ],
-    });
-    stops.push(() => telegram.close());
-    const bots = {
-      staging: { token: fakeBotToken(), username: 'LughDevBot', displayName: 'Lugh Dev' },
-      production: { token: fakeBotToken(), username: 'LughBot', displayName: 'Lugh' },
-    };
-    for (const bot of Object.values(bots)) {
-      telegram.registerBot({ token: bot.token, username: bot.username, firstName: bot.displayName });
-    }
-
-    const embedded = async (databaseName: string): Promise<string> => {
-      const dataDir = path.join(options.dir, 'postgres', databaseName);
-      mkdirSync(dataDir, { recursive: true });
-      const pg: EmbeddedPostgres = await startEmbeddedPostgres({ databaseName, dataDir });
-      stops.push(() => pg.stop());
-      return pg.url;
-    };
+    const { telegram, bots, users } = await startTelegram(options, stops);
     const databaseUrls = {
-      staging: options.databaseUrls?.staging ?? (await embedded('staging_lugh')),
-      production: options.databaseUrls?.production ?? (await embedded('prod_lugh')),
+      staging: options.databaseUrls?.staging ?? (await startDatabase(options, 'staging_lugh', stops)),
+      production: options.databaseUrls?.production ?? (await startDatabase(options, 'prod_lugh', stops)),
     };
-
-    let redisUrl = options.redisUrl;
-    if (!redisUrl) {
-      const redis: LocalRedis = await startLocalRedis();
-      stops.push(() => redis.stop());
-      redisUrl = redis.url;
-    }
-
+    const redisUrl = options.redisUrl || (await startRedis(stops));
     const ports = { staging: await freePort(), production: await freePort() };
-    const repoDir = options.repoDir ?? path.join(options.dir, 'repo.git');
-    if (!options.repoDir) await seedSandboxRepository(repoDir);
-    const githubToken = fakeGitHubToken();
-    const githubWebhookSecret = randomBytes(16).toString('hex');
-    const github = await startGitHubStandIn({
-      repoDir,
-      token: githubToken,
-      webhook: { url: `http://127.0.0.1:${ports.staging}/webhooks/github`, secret: githubWebhookSecret },
-    });
-    stops.push(() => github.close());
-    // A CI that takes a few seconds, so the live CI message has something to show.
-    await github.setDefaultCheckPlan([
-      { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_000 },
-      { name: 'test', kind: 'check_run', conclusion: 'success', afterMs: 6_000 },
-      { name: 'ci/lint', kind: 'status', conclusion: 'success', afterMs: 2_000 },
-    ]);
-
+    const github = await startGitHub(options, ports.staging, stops);
     const homes = {
       staging: path.join(options.dir, '.lugh-staging'),
       production: path.join(options.dir, '.lugh-prod'),
     };
     return {
       telegram,
-      github,
-      githubToken,
-      githubWebhookSecret,
-      repoDir,
+      ...github,
       ports,
       databaseUrls,
       redisUrl,
       bots,
-      users: { admin, stranger },
+      users,
       docker: await dockerStatus(),
       homes,
       stop,
@@ -166,4 +119,67 @@ export async function startSandboxServices(options: SandboxServicesOptions): Pro
     await stop();
     throw error;
   }
+}
+
+/** The Telegram stand-in with the staging and production bots, and the page's two users. */
+async function startTelegram(options: SandboxServicesOptions, stops: Stops) {
+  const admin = { id: 1001, first_name: 'Ada', username: 'ada' };
+  const stranger = { id: 2002, first_name: 'Sam', username: 'sam' };
+  const telegram = await startTelegramStandIn({
+    port: options.telegramPort ?? 0,
+    pageUsers: [
+      { ...admin, label: 'admin' },
+      { ...stranger, label: 'stranger' },
+    ],
+  });
+  stops.push(() => telegram.close());
+  const bots = {
+    staging: { token: fakeBotToken(), username: 'LughDevBot', displayName: 'Lugh Dev' },
+    production: { token: fakeBotToken(), username: 'LughBot', displayName: 'Lugh' },
+  };
+  for (const bot of Object.values(bots)) {
+    telegram.registerBot({ token: bot.token, username: bot.username, firstName: bot.displayName });
+  }
+  return { telegram, bots, users: { admin, stranger } };
+}
+
+/** An embedded Postgres holding `databaseName`, on disk under `dir`; returns its URL. */
+async function startDatabase(
+  options: SandboxServicesOptions,
+  databaseName: string,
+  stops: Stops,
+): Promise<string> {
+  const dataDir = path.join(options.dir, 'postgres', databaseName);
+  mkdirSync(dataDir, { recursive: true });
+  const pg: EmbeddedPostgres = await startEmbeddedPostgres({ databaseName, dataDir });
+  stops.push(() => pg.stop());
+  return pg.url;
+}
+
+/** A redis-server from PATH; returns its URL. */
+async function startRedis(stops: Stops): Promise<string> {
+  const redis: LocalRedis = await startLocalRedis();
+  stops.push(() => redis.stop());
+  return redis.url;
+}
+
+/** The GitHub stand-in over the given (or a freshly seeded) repository, its webhooks going to staging. */
+async function startGitHub(options: SandboxServicesOptions, stagingPort: number, stops: Stops) {
+  const repoDir = options.repoDir ?? path.join(options.dir, 'repo.git');
+  if (!options.repoDir) await seedSandboxRepository(repoDir);
+  const githubToken = fakeGitHubToken();
+  const githubWebhookSecret = randomBytes(16).toString('hex');
+  const github = await startGitHubStandIn({
+    repoDir,
+    token: githubToken,
+    webhook: { url: `http://127.0.0.1:${stagingPort}/webhooks/github`, secret: githubWebhookSecret },
+  });
+  stops.push(() => github.close());
+  // A CI that takes a few seconds, so the live CI message has something to show.
+  await github.setDefaultCheckPlan([
+    { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_000 },
+    { name: 'test', kind: 'check_run', conclusion: 'success', afterMs: 6_000 },
+    { name: 'ci/lint', kind: 'status', conclusion: 'success', afterMs: 2_000 },
+  ]);
+  return { github, githubToken, githubWebhookSecret, repoDir };
 }

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
@@ -98,28 +99,13 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
       return coreRef!;
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const site: Site = {
-    apiUrl: `http://${host}:${address.port}`,
-    owner,
-    name,
-    repoId: stableId(`repo:${owner}/${name}`),
-    createdAt: isoSeconds(now()),
-  };
+  await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const site = siteAt(server, owner, name, now);
   const webhooks = new WebhookSender(options.webhook, site.repoId);
   const core = new StandInCore(site, repo, now, webhooks);
   core.planner = new CheckPlanner(core);
   coreRef = core;
 
-  let closed = false;
   return {
     apiUrl: site.apiUrl,
     repo: { owner, name },
@@ -135,45 +121,79 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
       await core.settled();
       await webhooks.settled();
     },
-    pushCommit: (branch, input) =>
-      core.exclusive(async () => {
-        const before =
-          (await repo.branchSha(branch)) ?? (await repo.resolveCommit(await repo.defaultBranch()));
-        const tree = await repo.treeWithFiles(before, input.files);
-        const at = Math.floor(now() / 1000);
-        const author = { ...(input.author ?? { name: 'Sandbox Developer', email: 'dev@acme.example' }), at };
-        const sha = await repo.commitTree(tree, before ? [before] : [], input.message, author, author);
-        const current = await repo.branchSha(branch);
-        if (!(await repo.compareAndSwapRef(`refs/heads/${branch}`, sha, current))) {
-          throw new Error(`pushCommit: ${branch} moved while committing`);
-        }
-        core.pushedAt = isoSeconds(now());
-        const commit = await repo.commit(sha);
-        core.background(
-          emitPush(core, {
-            ref: `refs/heads/${branch}`,
-            before: current ?? '0000000000000000000000000000000000000000',
-            after: sha,
-            commits: [commit],
-          }).then(async () => {
-            for (const pr of core.state.pulls)
-              if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
-          }),
-        );
-        return sha;
-      }),
+    pushCommit: (branch, input) => pushCommit(core, branch, input),
     routes: () => router.keys(),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await core.planner.close();
-      await core.settled();
-      webhooks.close();
-      await webhooks.settled();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
+    close: closeOnce(core, server),
+  };
+}
+
+/** Resolves once the server is bound to `port` (0: any free one). */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The repository as the stand-in presents it, at the address the server is bound to. */
+function siteAt(server: Server, owner: string, name: string, now: () => number): Site {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    apiUrl: `http://${host}:${address.port}`,
+    owner,
+    name,
+    repoId: stableId(`repo:${owner}/${name}`),
+    createdAt: isoSeconds(now()),
+  };
+}
+
+/** A real commit on `branch` with its push webhook; pulls from or into the branch are refreshed after. */
+function pushCommit(core: StandInCore, branch: string, input: PushCommitInput): Promise<string> {
+  const { repo, now } = core;
+  return core.exclusive(async () => {
+    const before = (await repo.branchSha(branch)) ?? (await repo.resolveCommit(await repo.defaultBranch()));
+    const tree = await repo.treeWithFiles(before, input.files);
+    const at = Math.floor(now() / 1000);
+    const author = { ...(input.author ?? { name: 'Sandbox Developer', email: 'dev@acme.example' }), at };
+    const sha = await repo.commitTree(tree, before ? [before] : [], input.message, author, author);
+    const current = await repo.branchSha(branch);
+    if (!(await repo.compareAndSwapRef(`refs/heads/${branch}`, sha, current))) {
+      throw new Error(`pushCommit: ${branch} moved while committing`);
+    }
+    core.pushedAt = isoSeconds(now());
+    const commit = await repo.commit(sha);
+    core.background(
+      emitPush(core, {
+        ref: `refs/heads/${branch}`,
+        before: current ?? '0000000000000000000000000000000000000000',
+        after: sha,
+        commits: [commit],
+      }).then(async () => {
+        for (const pr of core.state.pulls)
+          if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
+      }),
+    );
+    return sha;
+  });
+}
+
+/** Stops CI plans, lets queued work and webhooks finish, then closes the server; later calls do nothing. */
+function closeOnce(core: StandInCore, server: Server): () => Promise<void> {
+  let closed = false;
+  return async () => {
+    if (closed) return;
+    closed = true;
+    await core.planner.close();
+    await core.settled();
+    core.webhooks.close();
+    await core.webhooks.settled();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   };
 }
