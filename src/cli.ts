@@ -30,7 +30,7 @@ import { startTelegramRuntime, type TelegramRuntime } from './bot/telegram-runti
 import { type Config, ConfigError, createConfig, describeConfig, secretsOf } from './config.js';
 import { withDeadline } from './deadline.js';
 import { createContainerFacts } from './deployer/container-facts.js';
-import { createDeployEngine } from './deployer/engine.js';
+import { createDeployEngine } from './deployer/deploy-engine.js';
 import { createDeployQueue, type DeployJobData } from './deployer/queue.js';
 import { renderAuditText, runAudit } from './doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from './doctor/facts.js';

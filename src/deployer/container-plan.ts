@@ -86,7 +86,7 @@ function withSha(env: readonly string[], sha: string, role: 'preflight' | 'app')
 /**
  * The containers of a switch, as data: the same environment, networks, volumes, labels,
  * limits and restart policy as the running one, with the new image. Pure, so it is
- * tested by equality; `container-switch.ts` runs it.
+ * tested by equality; `runtime/docker-runtime.ts` runs it.
  */
 export function planSwitch(current: ContainerSnapshot, image: string, sha: string): SwitchPlan {
   const base = (role: 'preflight' | 'app', ports: boolean): ContainerCreateOptions => {

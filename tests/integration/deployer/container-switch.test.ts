@@ -1,12 +1,12 @@
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSwitch, snapshotOf } from '../../../src/deployer/container-plan.js';
+import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import {
   createContainerSwitch,
   RolledBackError,
   UnhealthyBeforeSwitchError,
-} from '../../../src/deployer/container-switch.js';
-import { createImageBuilder } from '../../../src/deployer/image-builder.js';
+} from '../../../src/deployer/runtime/docker-runtime.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';

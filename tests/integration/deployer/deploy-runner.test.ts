@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContainerSwitch } from '../../../src/deployer/container-switch.js';
-import { createDeployRunner, type DeployNotifier } from '../../../src/deployer/deploy-runner.js';
 import { createDeployWorker } from '../../../src/deployer/deploy-worker.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import { createDeployQueue, enqueueDeploy } from '../../../src/deployer/queue.js';
+import { createContainerSwitch } from '../../../src/deployer/runtime/docker-runtime.js';
+import { createDeployRunner, type DeployNotifier } from '../../../src/deployer/step-runner.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';

@@ -1,10 +1,10 @@
 import type Docker from 'dockerode';
-import type { Logger } from '../logger.js';
-import { extraNetworks, planSwitch, snapshotOf } from './container-plan.js';
-import { findContainer, logTail } from './docker-helpers.js';
-import { MigrationFailedError, RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
+import type { Logger } from '../../logger.js';
+import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
+import { findContainer, logTail } from '../docker-helpers.js';
+import { MigrationFailedError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 
-export { RolledBackError, UnhealthyBeforeSwitchError } from './errors.js';
+export { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 
 export interface SwitchOptions {
   readonly containerName: string;

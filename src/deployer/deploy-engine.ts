@@ -10,14 +10,14 @@ import { type DeploymentStore, inProgress } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
-import { createContainerSwitch } from './container-switch.js';
-import { createDeployRunner, type DeployNotifier, type SourceOfCommits } from './deploy-runner.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
 import { createRunnerLauncher } from './runner-container.js';
+import { createContainerSwitch } from './runtime/docker-runtime.js';
+import { createDeployRunner, type DeployNotifier, type SourceOfCommits } from './step-runner.js';
 
 export interface DeployEngineDeps {
   readonly config: Config;

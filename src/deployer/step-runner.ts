@@ -2,9 +2,9 @@ import type { AppEnv } from '../environments.js';
 import type { Logger } from '../logger.js';
 import { type Deployment, type DeploymentStore, isFinished } from '../store/deployments.js';
 import { deployLockName, deploymentOfOwner, deploymentOwner, type LockStore } from '../store/locks.js';
-import type { createContainerSwitch } from './container-switch.js';
 import { DeployFailureWithLog, describeDockerError, LockedError, RolledBackError } from './errors.js';
 import type { ImageBuilder } from './image-builder.js';
+import type { createContainerSwitch } from './runtime/docker-runtime.js';
 
 /** The named steps of a deploy, in order (DESIGN §4). */
 export const DEPLOY_STEPS = [
