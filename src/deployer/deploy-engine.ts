@@ -10,14 +10,16 @@ import { type DeploymentStore, inProgress } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
+import type { DeployNotifier } from './deploy-notifier.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
 import { createRunnerLauncher } from './runner-container.js';
-import { createContainerSwitch } from './runtime/docker-runtime.js';
-import { createDeployRunner, type DeployNotifier, type SourceOfCommits } from './step-runner.js';
+import { createDockerRuntime } from './runtime/docker-runtime.js';
+import type { SourceOfCommits } from './source-of-commits.js';
+import { createStepRunner } from './step-runner.js';
 
 export interface DeployEngineDeps {
   readonly config: Config;
@@ -38,24 +40,25 @@ const noGitHub: SourceOfCommits = {
 };
 
 /**
- * The deploy engine of one instance: it deploys its own environment only. Jobs come from
- * its chat (/deploy), pushes to its branch and GitHub Deployments handed to it (a
- * promotion on staging hands production its deploy that way).
+ * The deploy engine, the deployer's public facade: one instance's runner, worker, intake
+ * and container logs, built from its config. It deploys its own environment only. Jobs come from its chat
+ * (/deploy), pushes to its branch and GitHub Deployments handed to it (a promotion on
+ * staging hands production its deploy that way).
  */
 export function createDeployEngine(deps: DeployEngineDeps) {
   const { config, logger, docker, deployments, queue } = deps;
   const env = config.appEnv;
-  const switcher = createContainerSwitch({ docker, logger });
+  const runtime = createDockerRuntime({ docker, logger });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);
-  const runner = createDeployRunner({
+  const runner = createStepRunner({
     env,
     logger,
     deployments,
     locks: deps.locks,
     source: deps.forge ?? noGitHub,
     builder,
-    switcher,
+    runtime,
     notifier: deps.notifier,
     containerName: () => config.deploy.containerName,
     backup:
@@ -125,7 +128,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     runner,
     intake,
     enqueue,
-    logs: (lines: number) => switcher.logs(config.deploy.containerName, lines),
+    logs: (lines: number) => runtime.logs(config.deploy.containerName, lines),
 
     /**
      * Takes jobs, re-queues deployments a crash left without a live job, and polls GitHub

@@ -1,4 +1,4 @@
-import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/step-runner.js';
+import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier.js';
 import type { Deployment } from '../../store/deployments.js';
 import { escapeHtml, formatAgo, formatDuration, readableRef, shortSha } from '../html.js';
 

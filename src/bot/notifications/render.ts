@@ -1,4 +1,4 @@
-import type { DeployOutcome } from '../../deployer/step-runner.js';
+import type { DeployOutcome } from '../../deployer/deploy-notifier.js';
 import type { AppEnv } from '../../environments.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';

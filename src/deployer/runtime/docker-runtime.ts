@@ -3,31 +3,35 @@ import type { Logger } from '../../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { MigrationFailedError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
+import type { MigrationTarget, Preflight, Runtime, Switched, SwitchTarget } from './runtime.js';
 
 export { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 
-export interface SwitchOptions {
-  readonly containerName: string;
-  readonly image: string;
-  readonly sha: string;
+export interface SwitchOptions extends SwitchTarget {
   /** How long a new container may take to report healthy. */
   readonly healthDeadlineMs: number;
   /** How long the switched container must stay healthy before the deploy counts as done. */
   readonly verifyMs: number;
-  /** Called as each phase starts, for progress messages and step records. */
+  /** Called as each phase starts. */
   readonly onPhase?: (phase: 'start' | 'health' | 'switch' | 'verify' | 'rollback') => void;
+}
+
+/** The Docker runtime, and the whole switch in one call for those who want no steps. */
+export interface DockerRuntime extends Runtime {
+  switchTo(opts: SwitchOptions): Promise<{ containerId: string; previousName: string }>;
 }
 
 const POLL_MS = 500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Replaces a running container by one of a new image, gated on Docker's health status:
- * a pre-flight container (no host ports) must become healthy before the old one stops;
- * the final container must become and stay healthy, or the previous one is started again.
+ * The Docker runtime: dockerode on one engine, lugh switching containers itself. A running
+ * container is replaced by one of a new image, gated on Docker's health status: a
+ * pre-flight container (no host ports) must become healthy before the old one stops; the
+ * final container must become and stay healthy, or the previous one is started again.
  * The previous container is kept, stopped, under `<name>-previous` for /rollback.
  */
-export function createContainerSwitch(options: { docker: Docker; logger: Logger }) {
+export function createDockerRuntime(options: { docker: Docker; logger: Logger }) {
   const { docker } = options;
   const log = options.logger.child({ component: 'container-switch' });
 
@@ -60,7 +64,7 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
 
   const createFrom = async (
     spec: Docker.ContainerCreateOptions,
-    networks: Array<[string, readonly string[]]>,
+    networks: ReadonlyArray<readonly [string, readonly string[]]>,
   ) => {
     const container = await docker.createContainer(spec);
     for (const [network, aliases] of networks) {
@@ -75,7 +79,7 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
 
   const findByName = (name: string) => findContainer(docker, name);
 
-  return {
+  const runtime: DockerRuntime = {
     /** Fails with what to do when the container a deploy would replace does not exist. */
     async requireContainer(containerName: string): Promise<void> {
       if (!(await findByName(containerName)) && !(await findByName(`${containerName}-previous`))) {
@@ -149,12 +153,7 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
      * one-off container with the running container's environment and networks. Returns
      * undefined when the image declares none.
      */
-    async runMigration(opts: {
-      containerName: string;
-      image: string;
-      sha: string;
-      timeoutMs: number;
-    }): Promise<{ command: string[]; logTail: string[] } | undefined> {
+    async runMigration(opts: MigrationTarget): Promise<{ command: string[]; logTail: string[] } | undefined> {
       const label = (await docker.getImage(opts.image).inspect()).Config?.Labels?.['lugh.migrate'];
       if (!label) return undefined;
       let command: string[];
@@ -200,63 +199,107 @@ export function createContainerSwitch(options: { docker: Docker; logger: Logger 
       }
     },
 
-    async switchTo(opts: SwitchOptions): Promise<{ containerId: string; previousName: string }> {
-      const info = await docker.getContainer(opts.containerName).inspect();
-      // By id: the name moves to the new container during the switch.
-      const current = docker.getContainer(info.Id);
+    async startPreflight(target: SwitchTarget): Promise<Preflight> {
+      const info = await docker.getContainer(target.containerName).inspect();
       const oldImage = await docker.getImage(info.Image).inspect();
       const snapshot = snapshotOf(info, oldImage.Config);
-      const plan = planSwitch(snapshot, opts.image, opts.sha);
+      const plan = planSwitch(snapshot, target.image, target.sha);
       const networks = extraNetworks(snapshot);
-
-      opts.onPhase?.('start');
       const preflight = await createFrom(plan.preflight, networks);
       try {
         await preflight.start();
-        opts.onPhase?.('health');
-        if ((await waitHealthy(preflight, opts.healthDeadlineMs)) !== 'healthy') {
-          const tail = await logTail(preflight);
+      } catch (error) {
+        await removeQuietly(preflight);
+        throw error;
+      }
+      // By id: the name moves to the new container during the switch.
+      return { target, id: preflight.id, currentId: info.Id, plan, networks };
+    },
+
+    async awaitPreflight(preflight: Preflight, deadlineMs: number): Promise<void> {
+      const container = docker.getContainer(preflight.id);
+      try {
+        if ((await waitHealthy(container, deadlineMs)) !== 'healthy') {
+          const tail = await logTail(container);
+          const { image, containerName } = preflight.target;
           throw new UnhealthyBeforeSwitchError(
-            `${opts.image} did not become healthy within ${Math.round(opts.healthDeadlineMs / 1000)} s; ${opts.containerName} keeps running`,
+            `${image} did not become healthy within ${Math.round(deadlineMs / 1000)} s; ${containerName} keeps running`,
             tail,
           );
         }
       } finally {
-        await removeQuietly(preflight);
+        await removeQuietly(container);
       }
+    },
 
-      opts.onPhase?.('switch');
+    removePreflight: (preflight: Preflight) => removeQuietly(docker.getContainer(preflight.id)),
+
+    async switchOver(preflight: Preflight, deadlineMs: number): Promise<Switched> {
+      const { plan, target } = preflight;
+      const current = docker.getContainer(preflight.currentId);
       const stale = docker.getContainer(plan.previousName);
       await stale.remove({ force: true }).catch(() => {});
       await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
         if (error.statusCode !== 304) throw error; // 304: already stopped
       });
       await current.rename({ name: plan.previousName });
-      const next = await createFrom(plan.final, networks);
-      const rollback = async (reason: string) => {
-        opts.onPhase?.('rollback');
-        const tail = await logTail(next);
-        await removeQuietly(next);
-        await current.rename({ name: opts.containerName });
-        await current.start();
-        log.warn({ image: opts.image, reason }, 'rolled back to the previous container');
-        return new RolledBackError(`${opts.image} ${reason}; the previous version runs again`, tail);
+      const next = await createFrom(plan.final, preflight.networks);
+      const switched = {
+        target,
+        nextId: next.id,
+        currentId: preflight.currentId,
+        previousName: plan.previousName,
       };
       try {
         await next.start();
       } catch (error) {
-        throw await rollback(`could not start (${(error as Error).message})`);
+        throw await runtime.rollback(switched, `could not start (${(error as Error).message})`);
       }
-      if ((await waitHealthy(next, opts.healthDeadlineMs)) !== 'healthy') {
-        throw await rollback('did not become healthy after the switch');
+      if ((await waitHealthy(next, deadlineMs)) !== 'healthy') {
+        throw await runtime.rollback(switched, 'did not become healthy after the switch');
       }
-      opts.onPhase?.('verify');
-      if (!(await staysHealthy(next, opts.verifyMs))) {
-        throw await rollback(
-          `did not stay healthy for ${Math.round(opts.verifyMs / 1000)} s after the switch`,
+      return switched;
+    },
+
+    async verify(switched: Switched, windowMs: number): Promise<void> {
+      if (!(await staysHealthy(docker.getContainer(switched.nextId), windowMs))) {
+        throw await runtime.rollback(
+          switched,
+          `did not stay healthy for ${Math.round(windowMs / 1000)} s after the switch`,
         );
       }
-      return { containerId: next.id, previousName: plan.previousName };
+    },
+
+    async rollback(switched: Switched, reason: string): Promise<RolledBackError> {
+      const next = docker.getContainer(switched.nextId);
+      const current = docker.getContainer(switched.currentId);
+      const tail = await logTail(next);
+      await removeQuietly(next);
+      await current.rename({ name: switched.target.containerName });
+      await current.start();
+      log.warn({ image: switched.target.image, reason }, 'rolled back to the previous container');
+      return new RolledBackError(`${switched.target.image} ${reason}; the previous version runs again`, tail);
+    },
+
+    /** The whole switch in one call, phase after phase; a deploy runs the phases as its steps. */
+    async switchTo(opts: SwitchOptions): Promise<{ containerId: string; previousName: string }> {
+      const phase = (name: 'start' | 'health' | 'switch' | 'verify' | 'rollback') => opts.onPhase?.(name);
+      phase('start');
+      const preflight = await runtime.startPreflight(opts);
+      phase('health');
+      await runtime.awaitPreflight(preflight, opts.healthDeadlineMs);
+      phase('switch');
+      const switched = await runtime.switchOver(preflight, opts.healthDeadlineMs).catch((error: unknown) => {
+        if (error instanceof RolledBackError) phase('rollback');
+        throw error;
+      });
+      phase('verify');
+      await runtime.verify(switched, opts.verifyMs).catch((error: unknown) => {
+        if (error instanceof RolledBackError) phase('rollback');
+        throw error;
+      });
+      return { containerId: switched.nextId, previousName: switched.previousName };
     },
   };
+  return runtime;
 }
