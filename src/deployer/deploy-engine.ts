@@ -16,10 +16,11 @@ import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
-import { createRunnerLauncher } from './runner-container.js';
+import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
 import { createDockerRuntime } from './runtime/docker-runtime.js';
 import type { SourceOfCommits } from './source-of-commits.js';
-import { createStepRunner } from './step-runner.js';
+import { createStepRunner, type StepRunner } from './step-runner.js';
+import type { StepSettings } from './steps/step.js';
 
 export interface DeployEngineDeps {
   readonly config: Config;
@@ -38,6 +39,59 @@ const noGitHub: SourceOfCommits = {
   branchSha: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
   tarball: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
 };
+
+/** Production's `pg_dump -Fc` before migrating, or why there is none. */
+function backupOf(config: Config): StepSettings['backup'] {
+  const env = config.appEnv;
+  if (env !== 'production') return `${env} is not backed up before a deploy`;
+  if (config.deploy.backup === 'off') return 'DEPLOY_BACKUP=off: production is not backed up';
+  return async (sha) => {
+    const dump = await backupDatabase(
+      {
+        databaseUrl: config.databaseUrl,
+        dir: path.join(config.home, 'backups'),
+        keep: config.deploy.keepBackups,
+      },
+      { env, sha },
+    );
+    return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
+  };
+}
+
+/** The app container this process runs in, when a deploy would replace it. */
+async function ownAppContainer(
+  docker: Docker,
+  target: string,
+): Promise<Docker.ContainerInspectInfo | undefined> {
+  const me = await findContainer(docker, hostname()).catch(() => undefined);
+  const myName = me && nameOf(me);
+  return me && (myName === target || myName === `${target}-previous`) ? me : undefined;
+}
+
+/**
+ * Runs a deployment in its runner container (started, or re-attached to after a crash)
+ * and waits for it. A runner that dies without finishing the row gets one more try,
+ * which converges first; after that the deployment is abandoned.
+ */
+async function runInRunnerContainer(
+  parts: { launcher: RunnerLauncher; runner: StepRunner; deployments: DeploymentStore },
+  deploymentId: number,
+  self: Docker.ContainerInspectInfo,
+): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const { exitCode, logTail } = await parts.launcher.run(deploymentId, self);
+    const d = await parts.deployments.get(deploymentId);
+    if (!d || !inProgress(d.status)) return d?.status ?? 'missing';
+    if (attempt >= 2) {
+      await parts.runner.abandon(
+        deploymentId,
+        `the deploy runner stopped twice without finishing (exit code ${exitCode})`,
+        logTail,
+      );
+      return 'failed';
+    }
+  }
+}
 
 /**
  * The deploy engine, the deployer's public facade: one instance's runner, worker, intake
@@ -61,22 +115,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     runtime,
     notifier: deps.notifier,
     containerName: () => config.deploy.containerName,
-    backup:
-      env !== 'production'
-        ? `${env} is not backed up before a deploy`
-        : config.deploy.backup === 'off'
-          ? 'DEPLOY_BACKUP=off: production is not backed up'
-          : async (sha) => {
-              const dump = await backupDatabase(
-                {
-                  databaseUrl: config.databaseUrl,
-                  dir: path.join(config.home, 'backups'),
-                  keep: config.deploy.keepBackups,
-                },
-                { env, sha },
-              );
-              return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
-            },
+    backup: backupOf(config),
     buildArgs: config.deploy.baseImage ? { BASE_IMAGE: config.deploy.baseImage } : undefined,
     healthDeadlineMs: config.deploy.healthDeadlineMs,
     verifyMs: config.deploy.verifyMs,
@@ -97,27 +136,11 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   /** The app container this process runs in, when a deploy would replace it. */
   let self: Docker.ContainerInspectInfo | undefined;
 
-  /**
-   * A job: run the deployment here, or, when this process lives in the container being
-   * replaced, in a runner container (started, or re-attached to after a crash). A runner
-   * that dies without finishing the row gets one more try, which converges first.
-   */
-  const handle = async (deploymentId: number): Promise<string> => {
-    if (!self) return runner.run(deploymentId);
-    for (let attempt = 1; ; attempt++) {
-      const { exitCode, logTail } = await launcher.run(deploymentId, self);
-      const d = await deployments.get(deploymentId);
-      if (!d || !inProgress(d.status)) return d?.status ?? 'missing';
-      if (attempt >= 2) {
-        await runner.abandon(
-          deploymentId,
-          `the deploy runner stopped twice without finishing (exit code ${exitCode})`,
-          logTail,
-        );
-        return 'failed';
-      }
-    }
-  };
+  /** A job: run the deployment here, or in a runner container when this process would be replaced. */
+  const handle = (deploymentId: number): Promise<string> =>
+    self
+      ? runInRunnerContainer({ launcher, runner, deployments }, deploymentId, self)
+      : runner.run(deploymentId);
 
   let worker: ReturnType<typeof createDeployWorker> | undefined;
   let workerConnection: Redis | undefined;
@@ -142,11 +165,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
         await enqueue(d.id);
       }
-      const me = await findContainer(docker, hostname()).catch(() => undefined);
-      const myName = me && nameOf(me);
-      const target = config.deploy.containerName;
-      self = me && (myName === target || myName === `${target}-previous`) ? me : undefined;
-      if (self) log.info({ container: myName }, 'deploys of this container run in runner containers');
+      self = await ownAppContainer(docker, config.deploy.containerName);
+      if (self) log.info({ container: nameOf(self) }, 'deploys of this container run in runner containers');
       workerConnection = deps.redis.duplicate();
       worker = createDeployWorker(workerConnection, config.redisPrefix, { run: handle }, logger);
       if (intake) {

@@ -49,6 +49,47 @@ export function rerootTarball(gzipped: Buffer): NodeJS.ReadableStream {
 }
 
 /**
+ * Builds a commit's source as `shaTag`; returns the build's last output lines. Fails with
+ * the build's last lines when it fails.
+ */
+async function buildFromTarball(
+  docker: Docker,
+  request: ImageBuildRequest,
+  shaTag: string,
+): Promise<string[]> {
+  const context = rerootTarball(await request.tarball());
+  const stream = await docker.buildImage(context, {
+    t: shaTag,
+    buildargs: { GIT_SHA: request.sha, ...request.buildArgs },
+    labels: { 'lugh.sha': request.sha },
+    rm: true,
+    forcerm: true,
+  });
+  const lines: string[] = [];
+  const errors: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error) => (error ? reject(error) : resolve()),
+      (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+        for (const line of (event.stream ?? '').split('\n')) {
+          if (line.trim()) lines.push(line.trimEnd());
+        }
+        // followProgress can end without an error on a failed build: the failure is an event.
+        const failure = event.errorDetail?.message ?? event.error;
+        if (failure) errors.push(failure.trim());
+        if (lines.length > MAX_LINES_KEPT * 5) lines.splice(0, lines.length - MAX_LINES_KEPT);
+      },
+    );
+  });
+  if (errors.length > 0) {
+    const tail = [...lines, ...errors].slice(-MAX_LINES_KEPT);
+    throw new BuildFailedError(`the build of ${request.sha.slice(0, 7)} failed: ${errors.at(-1)}`, tail);
+  }
+  return lines;
+}
+
+/**
  * Builds the image of one commit with dockerode, once: a commit already built is only
  * tagged for the new environment, so the image staging ran is the image production gets.
  */
@@ -109,35 +150,7 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
         log.info({ sha: request.sha, tag }, 'reusing the image built for this commit');
         return { tag, shaTag, imageId: built.Id, reused: true };
       }
-      const context = rerootTarball(await request.tarball());
-      const stream = await docker.buildImage(context, {
-        t: shaTag,
-        buildargs: { GIT_SHA: request.sha, ...request.buildArgs },
-        labels: { 'lugh.sha': request.sha },
-        rm: true,
-        forcerm: true,
-      });
-      const lines: string[] = [];
-      const errors: string[] = [];
-      await new Promise<void>((resolve, reject) => {
-        docker.modem.followProgress(
-          stream,
-          (error) => (error ? reject(error) : resolve()),
-          (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
-            for (const line of (event.stream ?? '').split('\n')) {
-              if (line.trim()) lines.push(line.trimEnd());
-            }
-            // followProgress can end without an error on a failed build: the failure is an event.
-            const failure = event.errorDetail?.message ?? event.error;
-            if (failure) errors.push(failure.trim());
-            if (lines.length > MAX_LINES_KEPT * 5) lines.splice(0, lines.length - MAX_LINES_KEPT);
-          },
-        );
-      });
-      if (errors.length > 0) {
-        const tail = [...lines, ...errors].slice(-MAX_LINES_KEPT);
-        throw new BuildFailedError(`the build of ${request.sha.slice(0, 7)} failed: ${errors.at(-1)}`, tail);
-      }
+      const lines = await buildFromTarball(docker, request, shaTag);
       const image = await exists(shaTag);
       if (!image)
         throw new BuildFailedError(

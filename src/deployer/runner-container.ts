@@ -56,3 +56,5 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
     },
   };
 }
+
+export type RunnerLauncher = ReturnType<typeof createRunnerLauncher>;
