@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { backupDatabase } from '../src/deployer/backup.js';
-import { createContainerSwitch } from '../src/deployer/container-switch.js';
-import { createDeployRunner, DEPLOY_STEPS, type DeployNotifier } from '../src/deployer/deploy-runner.js';
+import { DEPLOY_STEPS, type DeployNotifier } from '../src/deployer/deploy-notifier.js';
 import { createImageBuilder } from '../src/deployer/image-builder.js';
+import { createDockerRuntime } from '../src/deployer/runtime/docker-runtime.js';
+import { createStepRunner } from '../src/deployer/step-runner.js';
 import { createDeploymentStore } from '../src/store/deployments.js';
 import { createLockStore } from '../src/store/locks.js';
 import { runMigrations } from '../src/store/migrate.js';
@@ -42,17 +43,17 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
   const deployments = createDeploymentStore(pool);
   const builder = createImageBuilder({ docker, logger, repository: run });
   const backups = mkdtempSync(path.join(tmpdir(), 'lugh-bench-backups-'));
-  const switcher = createContainerSwitch({ docker, logger });
+  const runtime = createDockerRuntime({ docker, logger });
   const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
   const runnerWith = (verifyMs: number) =>
-    createDeployRunner({
+    createStepRunner({
       env: 'production',
       logger,
       deployments,
       locks: createLockStore(pool),
       source: forge,
       builder,
-      switcher,
+      runtime,
       notifier: quiet,
       containerName: () => name,
       backup: async (sha) =>

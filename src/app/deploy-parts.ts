@@ -3,7 +3,7 @@ import type { Api } from 'grammy';
 import { createDeployNotifier } from '../bot/deploys/deploy-notifier.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
 import type { Config } from '../config/index.js';
-import { createDeployEngine } from '../deployer/engine.js';
+import { createDeployEngine } from '../deployer/deploy-engine.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { withDeployNotices } from '../notifications/deploy-notices.js';

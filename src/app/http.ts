@@ -1,7 +1,7 @@
 import { type Bot, webhookCallback } from 'grammy';
 import type { BotContext } from '../bot/context.js';
 import type { Config } from '../config/index.js';
-import type { DeployEngine } from '../deployer/engine.js';
+import type { DeployEngine } from '../deployer/deploy-engine.js';
 import { githubWebhookHandler } from '../http/github-webhook.js';
 import { createHttpServer } from '../http/server.js';
 import type { Logger } from '../logger.js';

@@ -86,7 +86,7 @@ function withSha(env: readonly string[], sha: string, role: 'preflight' | 'app')
 /**
  * The containers of a switch, as data: the same environment, networks, volumes, labels,
  * limits and restart policy as the running one, with the new image. Pure, so it is
- * tested by equality; `container-switch.ts` runs it.
+ * tested by equality; `runtime/docker-runtime.ts` runs it.
  */
 export function planSwitch(current: ContainerSnapshot, image: string, sha: string): SwitchPlan {
   const base = (role: 'preflight' | 'app', ports: boolean): ContainerCreateOptions => {
@@ -127,4 +127,39 @@ export function extraNetworks(current: ContainerSnapshot): Array<[string, readon
   return Object.entries(current.networks)
     .slice(1)
     .map(([name, net]) => [name, net.aliases]);
+}
+
+/**
+ * The deploy runner container of a deployment, as data: the running app container's
+ * environment, volumes, user and networks on the same image, running `deploy-run <id>`.
+ * Like a pre-flight container it takes no traffic (no ports, no network aliases) and is
+ * never restarted by Docker; compose's labels are left out, or compose would count it as
+ * one of its services.
+ */
+export function planRunner(
+  current: ContainerSnapshot,
+  runner: { readonly name: string; readonly image: string; readonly deploymentId: number },
+): ContainerCreateOptions {
+  const [firstNetwork] = Object.entries(current.networks);
+  const labels = Object.fromEntries(
+    Object.entries(current.labels).filter(([k]) => !k.startsWith('com.docker.compose.')),
+  );
+  return {
+    name: runner.name,
+    Image: runner.image,
+    Env: [...current.env.filter((e) => !e.startsWith('LUGH_ROLE=')), 'LUGH_ROLE=runner'],
+    Cmd: ['deploy-run', String(runner.deploymentId)],
+    User: current.user,
+    Labels: { ...labels, 'lugh.role': 'runner', 'lugh.deployment': String(runner.deploymentId) },
+    Healthcheck: { Test: ['NONE'] },
+    HostConfig: {
+      Binds: [...current.binds],
+      GroupAdd: [...current.groupAdd],
+      NetworkMode: firstNetwork?.[0],
+      // The runner is pid 1 of its container: an init forwards SIGTERM and reaps.
+      Init: true,
+      RestartPolicy: { Name: 'no' },
+    },
+    NetworkingConfig: firstNetwork ? { EndpointsConfig: { [firstNetwork[0]]: { Aliases: [] } } } : undefined,
+  };
 }

@@ -5,14 +5,11 @@ import { extract, pack } from 'tar-stream';
 import type { AppEnv } from '../config/environments.js';
 import type { Logger } from '../logger.js';
 import { BuildFailedError } from './errors.js';
+import { type ImageTags, imageTags, orphanTags, planImageRetention } from './image-plan.js';
 
 export { BuildFailedError } from './errors.js';
 
-export interface BuiltImage {
-  /** `<repository>:<env>-<sha12>`, what the environment's container runs. */
-  readonly tag: string;
-  /** `<repository>:sha-<sha12>`, shared by every environment that runs this commit. */
-  readonly shaTag: string;
+export interface BuiltImage extends ImageTags {
   readonly imageId: string;
   /** True when this commit had been built before (for another environment, or earlier). */
   readonly reused: boolean;
@@ -52,6 +49,47 @@ export function rerootTarball(gzipped: Buffer): NodeJS.ReadableStream {
 }
 
 /**
+ * Builds a commit's source as `shaTag`; returns the build's last output lines. Fails with
+ * the build's last lines when it fails.
+ */
+async function buildFromTarball(
+  docker: Docker,
+  request: ImageBuildRequest,
+  shaTag: string,
+): Promise<string[]> {
+  const context = rerootTarball(await request.tarball());
+  const stream = await docker.buildImage(context, {
+    t: shaTag,
+    buildargs: { GIT_SHA: request.sha, ...request.buildArgs },
+    labels: { 'lugh.sha': request.sha },
+    rm: true,
+    forcerm: true,
+  });
+  const lines: string[] = [];
+  const errors: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error) => (error ? reject(error) : resolve()),
+      (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
+        for (const line of (event.stream ?? '').split('\n')) {
+          if (line.trim()) lines.push(line.trimEnd());
+        }
+        // followProgress can end without an error on a failed build: the failure is an event.
+        const failure = event.errorDetail?.message ?? event.error;
+        if (failure) errors.push(failure.trim());
+        if (lines.length > MAX_LINES_KEPT * 5) lines.splice(0, lines.length - MAX_LINES_KEPT);
+      },
+    );
+  });
+  if (errors.length > 0) {
+    const tail = [...lines, ...errors].slice(-MAX_LINES_KEPT);
+    throw new BuildFailedError(`the build of ${request.sha.slice(0, 7)} failed: ${errors.at(-1)}`, tail);
+  }
+  return lines;
+}
+
+/**
  * Builds the image of one commit with dockerode, once: a commit already built is only
  * tagged for the new environment, so the image staging ran is the image production gets.
  */
@@ -75,9 +113,8 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
   };
 
   return {
-    tagsFor(env: AppEnv, sha: string) {
-      const short = sha.slice(0, 12);
-      return { tag: `${repository}:${env}-${short}`, shaTag: `${repository}:sha-${short}` };
+    tagsFor(env: AppEnv, sha: string): ImageTags {
+      return imageTags(repository, env, sha);
     },
 
     /**
@@ -86,30 +123,20 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
      * the image itself once no environment's tag is left on it.
      */
     async prune(env: AppEnv, keep: number, inUse: readonly string[]): Promise<string[]> {
-      const prefix = `${repository}:${env}-`;
-      const images = (await docker.listImages({ filters: { reference: [`${repository}:${env}-*`] } })).sort(
-        (a, b) => b.Created - a.Created,
-      );
+      const images = await docker.listImages({ filters: { reference: [`${repository}:${env}-*`] } });
       const removed: string[] = [];
-      let kept = 0;
-      for (const image of images) {
-        if (inUse.includes(image.Id) || kept < keep) {
-          kept++;
-          continue;
-        }
-        for (const tag of (image.RepoTags ?? []).filter((t) => t.startsWith(prefix))) {
+      for (const { id, untag } of planImageRetention(repository, env, images, keep, inUse)) {
+        for (const tag of untag) {
           await docker.getImage(tag).remove({ noprune: false });
           removed.push(tag);
         }
-        const rest = (await exists(image.Id))?.RepoTags ?? [];
-        if (!rest.some((t) => t.startsWith(`${repository}:`) && !t.startsWith(`${repository}:sha-`))) {
-          // No environment runs it any more: its shared sha tag goes too (and with it the image).
-          for (const tag of rest)
-            await docker
-              .getImage(tag)
-              .remove({ noprune: false })
-              .catch(() => {});
-        }
+        // Read again: another environment may have tagged it meanwhile.
+        const rest = (await exists(id))?.RepoTags ?? [];
+        for (const tag of orphanTags(repository, rest))
+          await docker
+            .getImage(tag)
+            .remove({ noprune: false })
+            .catch(() => {});
       }
       if (removed.length) log.info({ env, removed }, 'removed old images');
       return removed;
@@ -123,35 +150,7 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
         log.info({ sha: request.sha, tag }, 'reusing the image built for this commit');
         return { tag, shaTag, imageId: built.Id, reused: true };
       }
-      const context = rerootTarball(await request.tarball());
-      const stream = await docker.buildImage(context, {
-        t: shaTag,
-        buildargs: { GIT_SHA: request.sha, ...request.buildArgs },
-        labels: { 'lugh.sha': request.sha },
-        rm: true,
-        forcerm: true,
-      });
-      const lines: string[] = [];
-      const errors: string[] = [];
-      await new Promise<void>((resolve, reject) => {
-        docker.modem.followProgress(
-          stream,
-          (error) => (error ? reject(error) : resolve()),
-          (event: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
-            for (const line of (event.stream ?? '').split('\n')) {
-              if (line.trim()) lines.push(line.trimEnd());
-            }
-            // followProgress can end without an error on a failed build: the failure is an event.
-            const failure = event.errorDetail?.message ?? event.error;
-            if (failure) errors.push(failure.trim());
-            if (lines.length > MAX_LINES_KEPT * 5) lines.splice(0, lines.length - MAX_LINES_KEPT);
-          },
-        );
-      });
-      if (errors.length > 0) {
-        const tail = [...lines, ...errors].slice(-MAX_LINES_KEPT);
-        throw new BuildFailedError(`the build of ${request.sha.slice(0, 7)} failed: ${errors.at(-1)}`, tail);
-      }
+      const lines = await buildFromTarball(docker, request, shaTag);
       const image = await exists(shaTag);
       if (!image)
         throw new BuildFailedError(

@@ -1,11 +1,13 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
+import { extraNetworks, planRunner, snapshotOf } from './container-plan.js';
 import { findContainer, logTail } from './docker-helpers.js';
 
 /**
- * Where a deploy runs when lugh would replace the very container it runs in (the staging
- * bot deploying staging): a short-lived container of the current image, with the same
- * environment, volumes and networks, running `lugh deploy-run <id>`. It is neither the old
+ * The runner container launcher. A deploy runs in a runner container when lugh would
+ * replace the very container it runs in (the staging bot deploying staging): a
+ * short-lived container of the current image, with the same environment, volumes and
+ * networks (planned by `planRunner`), running `lugh deploy-run <id>`. It is neither the old
  * nor the new app container, so it lives through the switch; the worker that launched it
  * may not (it is stopped by the switch) and its successor re-attaches by name.
  */
@@ -27,31 +29,14 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
       const name = runnerName(deploymentId);
       let info = await findContainer(docker, name);
       if (!info) {
-        const networks = Object.entries(self.NetworkSettings.Networks ?? {});
-        const [first, ...rest] = networks;
-        // Compose's labels would make compose count the runner as one of its services.
-        const labels = Object.fromEntries(
-          Object.entries(self.Config.Labels ?? {}).filter(([k]) => !k.startsWith('com.docker.compose.')),
+        const imageConfig = (await docker.getImage(self.Image).inspect()).Config;
+        const snapshot = snapshotOf(self, imageConfig);
+        const container = await docker.createContainer(
+          planRunner(snapshot, { name, image: self.Image, deploymentId }),
         );
-        const container = await docker.createContainer({
-          name,
-          Image: self.Image,
-          Env: [...(self.Config.Env ?? []).filter((e) => !e.startsWith('LUGH_ROLE=')), 'LUGH_ROLE=runner'],
-          Entrypoint: self.Config.Entrypoint ?? undefined,
-          Cmd: ['deploy-run', String(deploymentId)],
-          User: self.Config.User || undefined,
-          Labels: { ...labels, 'lugh.role': 'runner', 'lugh.deployment': String(deploymentId) },
-          Healthcheck: { Test: ['NONE'] },
-          HostConfig: {
-            Binds: self.HostConfig.Binds ?? [],
-            Mounts: self.HostConfig.Mounts,
-            GroupAdd: self.HostConfig.GroupAdd ?? undefined,
-            NetworkMode: first?.[0] ?? self.HostConfig.NetworkMode,
-            Init: true,
-            RestartPolicy: { Name: 'no' },
-          },
-        });
-        for (const [network] of rest) await docker.getNetwork(network).connect({ Container: container.id });
+        // Without aliases: the runner serves nothing, so no name may lead traffic to it.
+        for (const [network] of extraNetworks(snapshot))
+          await docker.getNetwork(network).connect({ Container: container.id });
         await container.start();
         log.info({ deploymentId, name }, 'started the deploy runner container');
         info = await container.inspect();
@@ -71,3 +56,5 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
     },
   };
 }
+
+export type RunnerLauncher = ReturnType<typeof createRunnerLauncher>;

@@ -1,4 +1,4 @@
-import type { DeployNotifier } from '../deployer/deploy-runner.js';
+import type { DeployNotifier } from '../deployer/deploy-notifier.js';
 import type { Logger } from '../logger.js';
 import type { DeploymentStore } from '../store/deployments.js';
 import type { NotificationOutbox } from '../store/notifications.js';

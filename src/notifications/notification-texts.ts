@@ -1,5 +1,5 @@
 import type { AppEnv } from '../config/environments.js';
-import type { DeployNotifier } from '../deployer/deploy-runner.js';
+import type { DeployNotifier } from '../deployer/deploy-notifier.js';
 import type { Deployment } from '../store/deployments.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';

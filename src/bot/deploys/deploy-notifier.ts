@@ -1,5 +1,5 @@
 import type { Api } from 'grammy';
-import type { DeployNotifier } from '../../deployer/deploy-runner.js';
+import type { DeployNotifier } from '../../deployer/deploy-notifier.js';
 import type { Logger } from '../../logger.js';
 import type { DeploymentStore } from '../../store/deployments.js';
 import { notModified } from '../telegram-errors.js';

@@ -1,5 +1,5 @@
 import type { AppEnv } from '../../config/environments.js';
-import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-runner.js';
+import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';

@@ -1,5 +1,5 @@
 import type { AppEnv } from '../../config/environments.js';
-import type { DeployOutcome } from '../../deployer/deploy-runner.js';
+import type { DeployOutcome } from '../../deployer/deploy-notifier.js';
 import type { NotificationTexts } from '../../notifications/notification-texts.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';

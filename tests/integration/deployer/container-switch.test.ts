@@ -1,12 +1,12 @@
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSwitch, snapshotOf } from '../../../src/deployer/container-plan.js';
+import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import {
-  createContainerSwitch,
+  createDockerRuntime,
   RolledBackError,
   UnhealthyBeforeSwitchError,
-} from '../../../src/deployer/container-switch.js';
-import { createImageBuilder } from '../../../src/deployer/image-builder.js';
+} from '../../../src/deployer/runtime/docker-runtime.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
@@ -33,7 +33,7 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
   let network: Docker.Network;
   let hostPort: number;
   const images: Record<'v1' | 'v2' | 'bad' | 'flaky', { tag: string; sha: string }> = {} as never;
-  const switcher = createContainerSwitch({ docker, logger });
+  const switcher = createDockerRuntime({ docker, logger });
 
   const version = async () => {
     const res = await fetch(`http://127.0.0.1:${hostPort}/version`).catch(() => undefined);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContainerSwitch } from '../../../src/deployer/container-switch.js';
-import { createDeployRunner, type DeployNotifier } from '../../../src/deployer/deploy-runner.js';
+import type { DeployNotifier } from '../../../src/deployer/deploy-notifier.js';
 import { createDeployWorker } from '../../../src/deployer/deploy-worker.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import { createDeployQueue, enqueueDeploy } from '../../../src/deployer/queue.js';
+import { createDockerRuntime } from '../../../src/deployer/runtime/docker-runtime.js';
+import { createStepRunner } from '../../../src/deployer/step-runner.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
@@ -46,7 +47,7 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       );
     },
   };
-  let runner: ReturnType<typeof createDeployRunner>;
+  let runner: ReturnType<typeof createStepRunner>;
 
   beforeAll(async () => {
     const baseImage = await ensureBaseImage(docker);
@@ -57,14 +58,14 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     deployments = createDeploymentStore(pool);
     redis = createRedis(redisUrl(), { connectionName: 'deploy-runner-test' });
     const builder = createImageBuilder({ docker, logger, repository });
-    runner = createDeployRunner({
+    runner = createStepRunner({
       env: 'staging',
       logger,
       deployments,
       locks: createLockStore(pool),
       source: forge,
       builder,
-      switcher: createContainerSwitch({ docker, logger }),
+      runtime: createDockerRuntime({ docker, logger }),
       notifier,
       containerName: () => name,
       backup: 'staging is not backed up before a deploy',

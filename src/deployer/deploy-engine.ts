@@ -10,14 +10,17 @@ import { type DeploymentStore, inProgress } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
-import { createContainerSwitch } from './container-switch.js';
-import { createDeployRunner, type DeployNotifier, type SourceOfCommits } from './deploy-runner.js';
+import type { DeployNotifier } from './deploy-notifier.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
-import { createRunnerLauncher } from './runner-container.js';
+import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
+import { createDockerRuntime } from './runtime/docker-runtime.js';
+import type { SourceOfCommits } from './source-of-commits.js';
+import { createStepRunner, type StepRunner } from './step-runner.js';
+import type { StepSettings } from './steps/step.js';
 
 export interface DeployEngineDeps {
   readonly config: Config;
@@ -37,43 +40,82 @@ const noGitHub: SourceOfCommits = {
   tarball: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
 };
 
+/** Production's `pg_dump -Fc` before migrating, or why there is none. */
+function backupOf(config: Config): StepSettings['backup'] {
+  const env = config.appEnv;
+  if (env !== 'production') return `${env} is not backed up before a deploy`;
+  if (config.deploy.backup === 'off') return 'DEPLOY_BACKUP=off: production is not backed up';
+  return async (sha) => {
+    const dump = await backupDatabase(
+      {
+        databaseUrl: config.databaseUrl,
+        dir: path.join(config.home, 'backups'),
+        keep: config.deploy.keepBackups,
+      },
+      { env, sha },
+    );
+    return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
+  };
+}
+
+/** The app container this process runs in, when a deploy would replace it. */
+async function ownAppContainer(
+  docker: Docker,
+  target: string,
+): Promise<Docker.ContainerInspectInfo | undefined> {
+  const me = await findContainer(docker, hostname()).catch(() => undefined);
+  const myName = me && nameOf(me);
+  return me && (myName === target || myName === `${target}-previous`) ? me : undefined;
+}
+
 /**
- * The deploy engine of one instance: it deploys its own environment only. Jobs come from
- * its chat (/deploy), pushes to its branch and GitHub Deployments handed to it (a
- * promotion on staging hands production its deploy that way).
+ * Runs a deployment in its runner container (started, or re-attached to after a crash)
+ * and waits for it. A runner that dies without finishing the row gets one more try,
+ * which converges first; after that the deployment is abandoned.
+ */
+async function runInRunnerContainer(
+  parts: { launcher: RunnerLauncher; runner: StepRunner; deployments: DeploymentStore },
+  deploymentId: number,
+  self: Docker.ContainerInspectInfo,
+): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const { exitCode, logTail } = await parts.launcher.run(deploymentId, self);
+    const d = await parts.deployments.get(deploymentId);
+    if (!d || !inProgress(d.status)) return d?.status ?? 'missing';
+    if (attempt >= 2) {
+      await parts.runner.abandon(
+        deploymentId,
+        `the deploy runner stopped twice without finishing (exit code ${exitCode})`,
+        logTail,
+      );
+      return 'failed';
+    }
+  }
+}
+
+/**
+ * The deploy engine, the deployer's public facade: one instance's runner, worker, intake
+ * and container logs, built from its config. It deploys its own environment only. Jobs come from its chat
+ * (/deploy), pushes to its branch and GitHub Deployments handed to it (a promotion on
+ * staging hands production its deploy that way).
  */
 export function createDeployEngine(deps: DeployEngineDeps) {
   const { config, logger, docker, deployments, queue } = deps;
   const env = config.appEnv;
-  const switcher = createContainerSwitch({ docker, logger });
+  const runtime = createDockerRuntime({ docker, logger });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);
-  const runner = createDeployRunner({
+  const runner = createStepRunner({
     env,
     logger,
     deployments,
     locks: deps.locks,
     source: deps.forge ?? noGitHub,
     builder,
-    switcher,
+    runtime,
     notifier: deps.notifier,
     containerName: () => config.deploy.containerName,
-    backup:
-      env !== 'production'
-        ? `${env} is not backed up before a deploy`
-        : config.deploy.backup === 'off'
-          ? 'DEPLOY_BACKUP=off: production is not backed up'
-          : async (sha) => {
-              const dump = await backupDatabase(
-                {
-                  databaseUrl: config.databaseUrl,
-                  dir: path.join(config.home, 'backups'),
-                  keep: config.deploy.keepBackups,
-                },
-                { env, sha },
-              );
-              return `${path.basename(dump.file)} (${Math.ceil(dump.bytes / 1024)} KiB)`;
-            },
+    backup: backupOf(config),
     buildArgs: config.deploy.baseImage ? { BASE_IMAGE: config.deploy.baseImage } : undefined,
     healthDeadlineMs: config.deploy.healthDeadlineMs,
     verifyMs: config.deploy.verifyMs,
@@ -94,27 +136,11 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   /** The app container this process runs in, when a deploy would replace it. */
   let self: Docker.ContainerInspectInfo | undefined;
 
-  /**
-   * A job: run the deployment here, or, when this process lives in the container being
-   * replaced, in a runner container (started, or re-attached to after a crash). A runner
-   * that dies without finishing the row gets one more try, which converges first.
-   */
-  const handle = async (deploymentId: number): Promise<string> => {
-    if (!self) return runner.run(deploymentId);
-    for (let attempt = 1; ; attempt++) {
-      const { exitCode, logTail } = await launcher.run(deploymentId, self);
-      const d = await deployments.get(deploymentId);
-      if (!d || !inProgress(d.status)) return d?.status ?? 'missing';
-      if (attempt >= 2) {
-        await runner.abandon(
-          deploymentId,
-          `the deploy runner stopped twice without finishing (exit code ${exitCode})`,
-          logTail,
-        );
-        return 'failed';
-      }
-    }
-  };
+  /** A job: run the deployment here, or in a runner container when this process would be replaced. */
+  const handle = (deploymentId: number): Promise<string> =>
+    self
+      ? runInRunnerContainer({ launcher, runner, deployments }, deploymentId, self)
+      : runner.run(deploymentId);
 
   let worker: ReturnType<typeof createDeployWorker> | undefined;
   let workerConnection: Redis | undefined;
@@ -125,7 +151,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     runner,
     intake,
     enqueue,
-    logs: (lines: number) => switcher.logs(config.deploy.containerName, lines),
+    logs: (lines: number) => runtime.logs(config.deploy.containerName, lines),
 
     /**
      * Takes jobs, re-queues deployments a crash left without a live job, and polls GitHub
@@ -139,11 +165,8 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
         await enqueue(d.id);
       }
-      const me = await findContainer(docker, hostname()).catch(() => undefined);
-      const myName = me && nameOf(me);
-      const target = config.deploy.containerName;
-      self = me && (myName === target || myName === `${target}-previous`) ? me : undefined;
-      if (self) log.info({ container: myName }, 'deploys of this container run in runner containers');
+      self = await ownAppContainer(docker, config.deploy.containerName);
+      if (self) log.info({ container: nameOf(self) }, 'deploys of this container run in runner containers');
       workerConnection = deps.redis.duplicate();
       worker = createDeployWorker(workerConnection, config.redisPrefix, { run: handle }, logger);
       if (intake) {

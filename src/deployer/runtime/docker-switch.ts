@@ -1,0 +1,154 @@
+import type Docker from 'dockerode';
+import type { Logger } from '../../logger.js';
+import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
+import { findContainer, logTail } from '../docker-helpers.js';
+import { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
+import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
+import type { Preflight, Switched, SwitchTarget } from './runtime.js';
+
+// The phases of a container switch on one Docker engine, each its own call (a deploy
+// step each), and the convergence that puts a switch killed part-way back.
+
+export async function startPreflight(docker: Docker, target: SwitchTarget): Promise<Preflight> {
+  const info = await docker.getContainer(target.containerName).inspect();
+  const oldImage = await docker.getImage(info.Image).inspect();
+  const snapshot = snapshotOf(info, oldImage.Config);
+  const plan = planSwitch(snapshot, target.image, target.sha);
+  const networks = extraNetworks(snapshot);
+  const preflight = await createFrom(docker, plan.preflight, networks);
+  try {
+    await preflight.start();
+  } catch (error) {
+    await removeQuietly(preflight);
+    throw error;
+  }
+  // By id: the name moves to the new container during the switch.
+  return { target, id: preflight.id, currentId: info.Id, plan, networks };
+}
+
+export async function awaitPreflight(
+  docker: Docker,
+  preflight: Preflight,
+  deadlineMs: number,
+): Promise<void> {
+  const container = docker.getContainer(preflight.id);
+  try {
+    if ((await waitHealthy(container, deadlineMs)) !== 'healthy') {
+      const tail = await logTail(container);
+      const { image, containerName } = preflight.target;
+      throw new UnhealthyBeforeSwitchError(
+        `${image} did not become healthy within ${Math.round(deadlineMs / 1000)} s; ${containerName} keeps running`,
+        tail,
+      );
+    }
+  } finally {
+    await removeQuietly(container);
+  }
+}
+
+export const removePreflight = (docker: Docker, preflight: Preflight) =>
+  removeQuietly(docker.getContainer(preflight.id));
+
+export async function switchOver(
+  docker: Docker,
+  log: Logger,
+  preflight: Preflight,
+  deadlineMs: number,
+): Promise<Switched> {
+  const { plan, target } = preflight;
+  const current = docker.getContainer(preflight.currentId);
+  const stale = docker.getContainer(plan.previousName);
+  await stale.remove({ force: true }).catch(() => {});
+  await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
+    if (error.statusCode !== 304) throw error; // 304: already stopped
+  });
+  await current.rename({ name: plan.previousName });
+  const next = await createFrom(docker, plan.final, preflight.networks);
+  const switched = {
+    target,
+    nextId: next.id,
+    currentId: preflight.currentId,
+    previousName: plan.previousName,
+  };
+  try {
+    await next.start();
+  } catch (error) {
+    throw await rollback(docker, log, switched, `could not start (${(error as Error).message})`);
+  }
+  if ((await waitHealthy(next, deadlineMs)) !== 'healthy') {
+    throw await rollback(docker, log, switched, 'did not become healthy after the switch');
+  }
+  return switched;
+}
+
+export async function verify(
+  docker: Docker,
+  log: Logger,
+  switched: Switched,
+  windowMs: number,
+): Promise<void> {
+  if (!(await staysHealthy(docker.getContainer(switched.nextId), windowMs))) {
+    throw await rollback(
+      docker,
+      log,
+      switched,
+      `did not stay healthy for ${Math.round(windowMs / 1000)} s after the switch`,
+    );
+  }
+}
+
+export async function rollback(
+  docker: Docker,
+  log: Logger,
+  switched: Switched,
+  reason: string,
+): Promise<RolledBackError> {
+  const next = docker.getContainer(switched.nextId);
+  const current = docker.getContainer(switched.currentId);
+  const tail = await logTail(next);
+  await removeQuietly(next);
+  await current.rename({ name: switched.target.containerName });
+  await current.start();
+  log.warn({ image: switched.target.image, reason }, 'rolled back to the previous container');
+  return new RolledBackError(`${switched.target.image} ${reason}; the previous version runs again`, tail);
+}
+
+/**
+ * Puts an environment back to exactly one app container after a deploy was killed
+ * part-way: leftover pre-flight and one-off containers go; an app container that a
+ * crash left missing or never started gives way to the previous one, started again.
+ * Returns what it did, or undefined when there was nothing to do.
+ */
+export async function converge(docker: Docker, containerName: string): Promise<string | undefined> {
+  const done: string[] = [];
+  const leftovers = await docker.listContainers({
+    all: true,
+    filters: { name: [`^/${containerName}-(preflight|migrate)-`] },
+  });
+  for (const c of leftovers) {
+    await removeQuietly(docker.getContainer(c.Id));
+    done.push(`removed ${c.Names[0]?.replace(/^\//, '')}`);
+  }
+  const app = await findContainer(docker, containerName);
+  const previous = await findContainer(docker, `${containerName}-previous`);
+  if (app?.State.Running) return done.length ? done.join('; ') : undefined;
+  if (app && previous) {
+    // Killed between creating the new container and starting it.
+    await removeQuietly(docker.getContainer(app.Id));
+    done.push(`removed the unstarted ${containerName}`);
+  }
+  const ensureStarted = (c: Docker.Container) =>
+    c.start().catch((error: { statusCode?: number }) => {
+      if (error.statusCode !== 304) throw error; // 304: already running
+    });
+  if (previous) {
+    const container = docker.getContainer(previous.Id);
+    await container.rename({ name: containerName });
+    await ensureStarted(container);
+    done.push(`started the previous ${containerName} again`);
+  } else if (app) {
+    await ensureStarted(docker.getContainer(app.Id));
+    done.push(`started ${containerName} again`);
+  }
+  return done.length ? done.join('; ') : undefined;
+}

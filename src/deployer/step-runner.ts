@@ -1,0 +1,242 @@
+import type { AppEnv } from '../config/environments.js';
+import type { Logger } from '../logger.js';
+import { type Deployment, type DeploymentStore, isFinished } from '../store/deployments.js';
+import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.js';
+import { createDeploymentLock, type DeploymentLock } from './deploy-lock.js';
+import type { DeployNotifier, DeployOutcome, DeployStep } from './deploy-notifier.js';
+import { DeployFailureWithLog, describeDockerError, RolledBackError } from './errors.js';
+import type { ImageBuilder } from './image-builder.js';
+import type { Runtime } from './runtime/runtime.js';
+import type { SourceOfCommits } from './source-of-commits.js';
+import { DEPLOY_PLAN } from './steps/deploy-steps.js';
+import { found, type Step, type StepContext, type StepSettings } from './steps/step.js';
+
+export interface StepRunnerDeps {
+  /** The environment this instance deploys; a deployment of another is refused. */
+  readonly env: AppEnv;
+  readonly logger: Logger;
+  readonly deployments: DeploymentStore;
+  readonly locks: LockStore;
+  readonly source: SourceOfCommits;
+  readonly builder: ImageBuilder;
+  readonly runtime: Runtime;
+  readonly notifier: DeployNotifier;
+  /** The app container of each environment. */
+  readonly containerName: (env: AppEnv) => string;
+  /** Production: `pg_dump -Fc` before migrating; a string is why there is none (recorded as skipped). */
+  readonly backup: StepSettings['backup'];
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly healthDeadlineMs?: number;
+  readonly verifyMs?: number;
+  readonly migrateTimeoutMs?: number;
+  /** Images of the environment kept by cleanup (the running and previous ones included). */
+  readonly keepImages?: number;
+  /** How long a deployment holds the lock without renewing it (each step renews it). */
+  readonly lockTtlMs?: number;
+  /** The steps, in order; the deploy's own list unless a test says otherwise. */
+  readonly steps?: readonly Step[];
+}
+
+interface Failure {
+  readonly status: 'failed' | 'rolled_back';
+  readonly step: DeployStep;
+  readonly sha?: string;
+  readonly message: string;
+  readonly logTail?: readonly string[];
+}
+
+type GitHubState = 'in_progress' | 'success' | 'failure' | 'error';
+type Report = (d: Deployment, state: GitHubState, text: string) => Promise<void>;
+
+/** Tells GitHub how a deploy goes, when a GitHub Deployment asked for it; never fails the deploy. */
+function reporter(source: SourceOfCommits, log: Logger): Report {
+  return async (d, state, text) => {
+    if (!d.githubDeploymentId || !source.setDeploymentStatus) return;
+    await source
+      .setDeploymentStatus(d.githubDeploymentId, state, text)
+      .catch((error: unknown) => log.warn({ err: error, deploymentId: d.id }, 'could not report to GitHub'));
+  };
+}
+
+function settingsOf(deps: StepRunnerDeps): StepSettings {
+  return {
+    backup: deps.backup,
+    buildArgs: deps.buildArgs,
+    healthDeadlineMs: deps.healthDeadlineMs ?? 120_000,
+    verifyMs: deps.verifyMs ?? 30_000,
+    migrateTimeoutMs: deps.migrateTimeoutMs ?? 300_000,
+    keepImages: deps.keepImages ?? 5,
+  };
+}
+
+/** What a failed step means: its outcome, and the environment put back if a step left it half-switched. */
+async function failureOf(log: Logger, ctx: StepContext, step: DeployStep, error: unknown): Promise<Failure> {
+  const logTail = error instanceof DeployFailureWithLog ? error.logTail : undefined;
+  const message = error instanceof DeployFailureWithLog ? error.message : describeDockerError(error);
+  log.warn({ err: error, deploymentId: ctx.deployment.id, step }, 'deploy failed');
+  const undone = await ctx
+    .undo?.()
+    .catch((undoError: unknown) => `it could not be put back: ${describeDockerError(undoError)}`);
+  ctx.undo = undefined;
+  return {
+    status: error instanceof RolledBackError ? 'rolled_back' : 'failed',
+    step,
+    sha: ctx.sha,
+    message: undone ? `${message}; ${undone}` : message,
+    logTail,
+  };
+}
+
+/** Killed after the row was finished but maybe before the chat heard: say it now (once, the notifier sees to it). */
+async function announceAgain(notifier: DeployNotifier, d: Deployment): Promise<DeployOutcome | 'cancelled'> {
+  if (d.status !== 'cancelled') {
+    const sha = d.sha ?? undefined;
+    await notifier.finished(d.id, d.env, {
+      status: d.status as DeployOutcome,
+      sha,
+      step: (d.step as DeployStep | null) ?? undefined,
+      message: d.error ?? `${d.env} runs ${sha?.slice(0, 7)}`,
+    });
+  }
+  return d.status as DeployOutcome | 'cancelled';
+}
+
+/**
+ * How every failed deployment ends, in this order: its step failed, the row finished,
+ * GitHub told, the lock freed (whoever reads the result may /lock or deploy at once),
+ * then the chat told.
+ */
+async function endFailed(
+  to: { deployments: DeploymentStore; notifier: DeployNotifier; report: Report },
+  d: Deployment,
+  failure: Failure,
+  releaseLock: () => Promise<void>,
+): Promise<void> {
+  const { status, step, sha, message, logTail } = failure;
+  await to.deployments.stepFinished(d.id, step, 'failed', message);
+  await to.deployments.finish(d.id, { status, sha, error: message });
+  await to.report(d, status === 'rolled_back' ? 'failure' : 'error', message);
+  await releaseLock();
+  await to.notifier.finished(d.id, d.env, { status, sha, step, message, logTail });
+}
+
+/**
+ * The steps in order, each renewing the lock, recorded as it starts and ends, and
+ * announced as it starts; `at.step` is the step reached, for the failure that may follow.
+ */
+async function runSteps(
+  steps: readonly Step[],
+  ctx: StepContext,
+  lock: DeploymentLock,
+  notifier: DeployNotifier,
+  at: { step: DeployStep },
+): Promise<void> {
+  const { deployments } = ctx;
+  const id = ctx.deployment.id;
+  for (const step of steps) {
+    const skip = step.skipWhy?.(ctx);
+    if (skip !== undefined) {
+      await deployments.stepFinished(id, step.name, 'skipped', skip);
+      continue;
+    }
+    at.step = step.name;
+    await lock.renew();
+    await deployments.stepStarted(id, step.name);
+    await notifier.step(id, ctx.env, step.name);
+    const result = await step.run(ctx);
+    await deployments.stepFinished(id, step.name, result.status, result.detail);
+  }
+}
+
+/**
+ * The step runner: runs one deployment row through its named steps, each renewing the
+ * environment's deploy lock, recorded in Postgres and announced as it starts. Running a
+ * row again (a retried job after a crash) first puts the environment back to one running
+ * app container, then deploys again; a finished row is left as it is.
+ */
+export function createStepRunner(deps: StepRunnerDeps) {
+  const log = deps.logger.child({ component: 'deploy' });
+  const { deployments, notifier, locks } = deps;
+  const steps = deps.steps ?? DEPLOY_PLAN;
+  const settings = settingsOf(deps);
+  const report = reporter(deps.source, log);
+
+  const contextOf = (deployment: Deployment): StepContext => ({
+    deployment,
+    env: deployment.env,
+    containerName: deps.containerName(deployment.env),
+    reattached: deployment.status === 'running',
+    runtime: deps.runtime,
+    builder: deps.builder,
+    source: deps.source,
+    deployments,
+    settings,
+    log,
+    reportToGitHub: (state, text) => report(deployment, state, text),
+  });
+
+  return {
+    async run(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
+      const deployment = await deployments.get(deploymentId);
+      if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
+      if (isFinished(deployment.status)) return announceAgain(notifier, deployment);
+      if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
+      const { env } = deployment;
+      const ctx = contextOf(deployment);
+      const lock = createDeploymentLock({
+        locks,
+        deployments,
+        env,
+        deploymentId,
+        reason: `deploy #${deploymentId} of ${deployment.ref}`,
+        ttlMs: deps.lockTtlMs ?? 30 * 60_000,
+      });
+      const at: { step: DeployStep } = { step: 'resolve' };
+      try {
+        if (env !== deps.env) {
+          throw new Error(
+            `deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`,
+          );
+        }
+        await lock.take();
+        await runSteps(steps, ctx, lock, notifier, at);
+        const sha = found(ctx.sha, 'commit');
+        await lock.release();
+        await notifier.finished(deploymentId, env, {
+          status: 'succeeded',
+          sha,
+          message: `${env} runs ${sha.slice(0, 7)}`,
+        });
+        return 'succeeded';
+      } catch (error) {
+        const failure = await failureOf(log, ctx, at.step, error);
+        await endFailed({ deployments, notifier, report }, deployment, failure, lock.release);
+        return failure.status;
+      } finally {
+        await lock.release();
+      }
+    },
+
+    /**
+     * Ends a deployment whose runner died and will not be tried again, as run()'s own
+     * failure path would, once the environment is back to one running app container.
+     */
+    async abandon(deploymentId: number, why: string, logTail?: readonly string[]): Promise<void> {
+      const d = await deployments.get(deploymentId);
+      if (!d || isFinished(d.status)) return;
+      const put = await deps.runtime.converge(deps.containerName(d.env)).then(
+        () => 'the environment was put back to one running container',
+        (error: unknown) =>
+          `the environment could not be put back to one running container: ${describeDockerError(error)}`,
+      );
+      const step = (d.step as DeployStep | null) ?? 'resolve';
+      const release = async () => {
+        await locks.release(deployLockName(d.env), deploymentOwner(deploymentId)).catch(() => {});
+      };
+      const failure: Failure = { status: 'failed', step, message: `${why}; ${put}`, logTail };
+      await endFailed({ deployments, notifier, report }, d, failure, release);
+    },
+  };
+}
+
+export type StepRunner = ReturnType<typeof createStepRunner>;

@@ -1,0 +1,72 @@
+import type { AppEnv } from '../../config/environments.js';
+import type { Logger } from '../../logger.js';
+import type { Deployment, DeploymentStore } from '../../store/deployments.js';
+import type { DeployStep } from '../deploy-notifier.js';
+import type { ImageBuilder } from '../image-builder.js';
+import type { Preflight, Runtime, Switched } from '../runtime/runtime.js';
+import type { SourceOfCommits } from '../source-of-commits.js';
+
+/** One named step of a deploy; the step runner records and announces it. */
+export interface Step {
+  readonly name: DeployStep;
+  /** Why this deploy has no such step: recorded as skipped, never announced. */
+  skipWhy?(ctx: StepContext): string | undefined;
+  run(ctx: StepContext): Promise<StepResult>;
+}
+
+export interface StepResult {
+  readonly status: 'succeeded' | 'skipped';
+  readonly detail?: string;
+}
+
+export const succeeded = (detail?: string): StepResult => ({ status: 'succeeded', detail });
+/** Announced, then found to have nothing to do. */
+export const skipped = (why: string): StepResult => ({ status: 'skipped', detail: why });
+
+export interface StepSettings {
+  /** Production: `pg_dump -Fc` before migrating; a string is why there is none (recorded as skipped). */
+  readonly backup: ((sha: string) => Promise<string>) | string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly healthDeadlineMs: number;
+  readonly verifyMs: number;
+  readonly migrateTimeoutMs: number;
+  /** Images of the environment kept by cleanup (the running and previous ones included). */
+  readonly keepImages: number;
+}
+
+/** What the steps of one run of a deployment share: collaborators, then what earlier steps found. */
+export interface StepContext {
+  readonly deployment: Deployment;
+  readonly env: AppEnv;
+  readonly containerName: string;
+  /** A worker or runner died in this deployment before: the environment is converged first. */
+  readonly reattached: boolean;
+  readonly runtime: Runtime;
+  readonly builder: ImageBuilder;
+  readonly source: SourceOfCommits;
+  readonly deployments: DeploymentStore;
+  readonly settings: StepSettings;
+  readonly log: Logger;
+  /** Tells GitHub, when the deploy came from a GitHub Deployment; never fails the deploy. */
+  readonly reportToGitHub: (
+    state: 'in_progress' | 'success' | 'failure' | 'error',
+    text: string,
+  ) => Promise<void>;
+  sha?: string;
+  image?: string;
+  previousSha?: string;
+  preflight?: Preflight;
+  switched?: Switched;
+  /**
+   * Puts back what a step left half-done if the deploy stops before the next step takes
+   * it over (a lost lock, a failed write); says what it did. A step that fails cleans up
+   * after itself.
+   */
+  undo?: () => Promise<string | undefined>;
+}
+
+/** What an earlier step found; missing only if the steps ran out of order. */
+export function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`the deploy has no ${what} yet: its steps ran out of order`);
+  return value;
+}
