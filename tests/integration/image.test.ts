@@ -203,13 +203,14 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
   });
 
   it('holds no sandbox: no stand-in code, no chat page, no PGlite; `lugh sandbox` says so', async () => {
-    // Every file under /app whose path names the sandbox or PGlite, found by node inside the image.
+    // Every file under /app whose path names the sandbox or PGlite, found by node inside the image
+    // (npm prune leaves the emptied @electric-sql scope folder behind: files are what count).
     const walk = `
       const fs = require('node:fs'), path = require('node:path');
       const found = [];
       const visit = (dir) => { for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
-        if (/\\/sandbox\\/|@electric-sql|\\/pglite|stand-in|chat-page/.test(p)) found.push(p);
+        if (e.isFile() && /\\/sandbox\\/|@electric-sql|\\/pglite|stand-in|chat-page/.test(p)) found.push(p);
         if (e.isDirectory()) visit(p);
       } };
       visit('/app');
