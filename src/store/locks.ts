@@ -105,15 +105,22 @@ export function createLockStore(pool: Pool, options: { onChange?: () => Promise<
       return (rowCount ?? 0) > 0;
     },
 
-    /** Removes the lock whoever holds it (/unlock); returns what was held. */
-    async breakLock(name: string): Promise<HeldLock | undefined> {
-      const { rows } = await pool.query(
-        'DELETE FROM locks WHERE name = $1 AND expires_at > now() RETURNING *',
-        [name],
+    /**
+     * Removes exactly the lock `seen` (/unlock after showing who holds it): one statement
+     * with its holder and when they took it in the WHERE, so a lock taken in between (a
+     * deployment's) is never deleted. True when it was removed; false when it had changed.
+     */
+    async breakLock(seen: Pick<HeldLock, 'name' | 'owner' | 'acquiredAt'>): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        // acquired_at is kept to the microsecond and read back to the millisecond.
+        `DELETE FROM locks WHERE name = $1 AND owner = $2 AND expires_at > now()
+           AND acquired_at > $3::timestamptz - interval '1 millisecond'
+           AND acquired_at < $3::timestamptz + interval '1 millisecond'`,
+        [seen.name, seen.owner, seen.acquiredAt],
       );
-      await pool.query('DELETE FROM locks WHERE name = $1', [name]);
-      await changed();
-      return rows[0] ? toLock(rows[0]) : undefined;
+      const removed = (rowCount ?? 0) > 0;
+      if (removed) await changed();
+      return removed;
     },
   };
 }

@@ -67,18 +67,27 @@ composer.command('unlock', requireAdmin('/unlock'), async (ctx) => {
       return;
     }
   }
-  const broken = await control.locks.breakLock(name);
+  if (!held) {
+    await ctx.reply(`${env} was not locked.`);
+    return;
+  }
+  const removed = await control.locks.breakLock(held);
   await ctx.deps.audit.record({
     actorId: ctx.from!.id,
     actorName: actorName(ctx),
     action: '/unlock',
-    outcome: 'ok',
-    details: { env, was: broken ? { owner: broken.owner, reason: broken.reason } : null },
+    outcome: removed ? 'ok' : 'refused',
+    details: { env, was: { owner: held.owner, reason: held.reason }, ...(removed ? {} : { changed: true }) },
   });
+  if (!removed) {
+    const now = await control.locks.held(name);
+    await ctx.reply(
+      `The ${env} lock changed while you asked${now ? `: it is now held by ${escapeHtml(now.owner)} (“${escapeHtml(now.reason)}”)` : ''}. Nothing was unlocked; send /unlock ${env} again if it should go.`,
+    );
+    return;
+  }
   await ctx.reply(
-    broken
-      ? `🔓 ${env} is unlocked (it was locked by ${escapeHtml(broken.owner)}: “${escapeHtml(broken.reason)}”).`
-      : `${env} was not locked.`,
+    `🔓 ${env} is unlocked (it was locked by ${escapeHtml(held.owner)}: “${escapeHtml(held.reason)}”).`,
   );
 });
 

@@ -69,8 +69,36 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
       ttlMs: 60_000,
     });
     expect(taken.acquired).toBe(true);
-    expect(await locks.breakLock('deploy:short')).toMatchObject({ owner: 'user:2', reason: 'mine now' });
+    const seen = await locks.held('deploy:short');
+    expect(seen).toMatchObject({ owner: 'user:2', reason: 'mine now' });
+    expect(await locks.breakLock(seen!)).toBe(true);
+    expect(await locks.held('deploy:short')).toBeUndefined();
     expect(changes).toBeGreaterThanOrEqual(5);
+  });
+
+  it('/unlock removes exactly the lock it saw: a deployment’s lock taken in between stays', async () => {
+    const locks = createLockStore(pool);
+    const name = 'deploy:unlock-race';
+    await locks.acquire({ name, owner: 'Ada (1)', reason: 'maintenance', ttlMs: 60_000 });
+    const seen = await locks.held(name);
+    expect(seen?.owner).toBe('Ada (1)');
+    // Between the check and the delete: the person's lock goes, a deployment takes it.
+    expect(await locks.release(name, 'Ada (1)')).toBe(true);
+    const taken = await locks.acquire({ name, owner: 'deployment:77', reason: 'deploy #77', ttlMs: 60_000 });
+    expect(taken.acquired).toBe(true);
+    expect(await locks.breakLock(seen!)).toBe(false);
+    expect(await locks.held(name)).toMatchObject({ owner: 'deployment:77' });
+    // The same owner taking it again is another lock too (acquired later).
+    await locks.release(name, 'deployment:77');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await locks.acquire({ name, owner: 'Ada (1)', reason: 'again', ttlMs: 60_000 });
+    expect(await locks.breakLock(seen!)).toBe(false);
+    expect(await locks.held(name)).toMatchObject({ owner: 'Ada (1)', reason: 'again' });
+    // Renewed by its holder, it is still the lock that was seen.
+    const again = await locks.held(name);
+    await locks.acquire({ name, owner: 'Ada (1)', reason: 'renewed', ttlMs: 120_000 });
+    expect(await locks.breakLock(again!)).toBe(true);
+    expect(await locks.held(name)).toBeUndefined();
   });
 
   it('a production deploy waits for its requester: only they confirm, only once, only in time', async () => {
