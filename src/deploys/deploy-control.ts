@@ -15,13 +15,21 @@ export interface DeployRequest {
   readonly action: string;
   /** Wait for the requester to confirm (for `confirmMs`) instead of queueing at once. */
   readonly confirm?: boolean;
+  /**
+   * A rollback's: what one request is (the button message it came from). The first request
+   * with a key creates the deployment; later ones, and any while a rollback to the same
+   * release is under way, get `already` with that deployment.
+   */
+  readonly key?: string;
 }
 
 export type DeployRequestResult =
   /** A person holds the environment's lock; nothing was created. */
   | { readonly outcome: 'locked'; readonly lock: HeldLock }
   | { readonly outcome: 'queued'; readonly deployment: Deployment }
-  | { readonly outcome: 'awaiting_confirmation'; readonly deployment: Deployment };
+  | { readonly outcome: 'awaiting_confirmation'; readonly deployment: Deployment }
+  /** The same request (or a rollback to the same release) made this deployment already. */
+  | { readonly outcome: 'already'; readonly deployment: Deployment };
 
 /** What the deploy commands need: this instance's deployments, lock, queue and container. */
 export interface DeployControl {
@@ -67,15 +75,37 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
       if (lock && deploymentOfOwner(lock.owner) === undefined) {
         return { outcome: 'locked', lock };
       }
-      const deployment = await deployments.create({
-        env,
-        ref: input.ref,
-        sha: input.sha,
-        trigger: input.trigger,
-        requestedBy: input.requester.id,
-        chatId: input.chatId,
-        confirmMs: input.confirm ? confirmMs : undefined,
-      });
+      let deployment: Deployment;
+      if (input.trigger === 'rollback' && input.key && input.sha) {
+        const claimed = await deployments.createRollback({
+          env,
+          sha: input.sha,
+          requestKey: input.key,
+          requestedBy: input.requester.id,
+          chatId: input.chatId,
+        });
+        deployment = claimed.deployment;
+        if (!claimed.created) {
+          await audit.record({
+            actorId: input.requester.id,
+            actorName: input.requester.name,
+            action: input.action,
+            outcome: 'refused',
+            details: { env, sha: input.sha, reason: 'already requested', deploymentId: deployment.id },
+          });
+          return { outcome: 'already', deployment };
+        }
+      } else {
+        deployment = await deployments.create({
+          env,
+          ref: input.ref,
+          sha: input.sha,
+          trigger: input.trigger,
+          requestedBy: input.requester.id,
+          chatId: input.chatId,
+          confirmMs: input.confirm ? confirmMs : undefined,
+        });
+      }
       await audit.record({
         actorId: input.requester.id,
         actorName: input.requester.name,

@@ -149,6 +149,38 @@ export function createDeploymentStore(pool: Pool) {
     },
 
     /**
+     * A rollback, created at most once: by the first request with this `requestKey` (one
+     * per button message), and only while no other rollback to the same release is
+     * queued or running. A later request gets the deployment that won (`created: false`).
+     */
+    async createRollback(input: {
+      env: AppEnv;
+      sha: string;
+      requestKey: string;
+      requestedBy?: number;
+      chatId?: number;
+    }): Promise<{ deployment: Deployment; created: boolean }> {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const inserted = await pool.query(
+          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key)
+           VALUES ($1, $2, $2, 'rollback', $3, $4, 'queued', $5)
+           ON CONFLICT DO NOTHING RETURNING *`,
+          [input.env, input.sha, input.requestedBy ?? null, input.chatId ?? null, input.requestKey],
+        );
+        if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
+        const { rows } = await pool.query(
+          `SELECT * FROM deployments WHERE request_key = $1
+              OR (env = $2 AND sha = $3 AND trigger = 'rollback' AND status IN ('queued', 'running'))
+           ORDER BY (request_key = $1) DESC NULLS LAST, id DESC LIMIT 1`,
+          [input.requestKey, input.env, input.sha],
+        );
+        if (rows[0]) return { deployment: toDeployment(rows[0]), created: false };
+        // The rollback in the way finished in between: ask again.
+      }
+      throw new Error(`could not create or find the rollback of ${input.env} to ${input.sha}`);
+    },
+
+    /**
      * Confirms (→ queued) or declines (→ cancelled) a deployment waiting for its requester;
      * only the first answer counts, and none after the confirmation expired.
      */

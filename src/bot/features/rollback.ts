@@ -1,4 +1,5 @@
 import { Composer, InlineKeyboard } from 'grammy';
+import { type Deployment, inProgress } from '../../store/deployments.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { lockedMessage } from '../deploys/render.js';
@@ -34,6 +35,24 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
   );
 });
 
+/**
+ * What one tap is a repeat of: the message the buttons sit on (Telegram's ids, not the
+ * button's data). One message of /rollback buttons deploys once, whoever taps it.
+ */
+function requestKeyOf(ctx: BotContext): string {
+  const q = ctx.callbackQuery;
+  if (q?.message) return `rollback:${q.message.chat.id}:${q.message.message_id}`;
+  return `rollback:inline:${q?.inline_message_id ?? q?.id}`;
+}
+
+/** The answer to a tap that another tap (or admin) already turned into a deploy. */
+function alreadyText(d: Deployment): string {
+  const release = shortSha(d.sha);
+  return inProgress(d.status)
+    ? `Deploy #${d.id} is already under way for this release (${release}); nothing new was queued.`
+    : `These buttons were used already: deploy #${d.id} to ${release} ended ${d.status.replace('_', ' ')}. Send /rollback again for a new choice.`;
+}
+
 composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
   const control = ctx.deps.deploys;
   if (!control)
@@ -50,7 +69,12 @@ composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'),
     requester: { id: ctx.from.id, name: actorName(ctx) },
     chatId: ctx.chat?.id,
     action: '/rollback',
+    key: requestKeyOf(ctx),
   });
+  if (requested.outcome === 'already') {
+    await ctx.answerCallbackQuery({ text: alreadyText(requested.deployment), show_alert: true });
+    return;
+  }
   if (requested.outcome === 'locked') {
     // The refusal is longer than an alert may be, and names the lock in HTML: a reply.
     await ctx.answerCallbackQuery({ text: `${control.env} is locked; nothing was queued` });

@@ -76,6 +76,28 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
     expect(changes).toBeGreaterThanOrEqual(5);
   });
 
+  it('a rollback is created once per request key, and once at a time per release', async () => {
+    const deployments = createDeploymentStore(pool);
+    const input = { env: 'production' as const, sha: 'c'.repeat(40), requestedBy: 1 };
+    const raced = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        deployments.createRollback({ ...input, requestKey: i % 2 ? 'rollback:1:10' : 'rollback:2:20' }),
+      ),
+    );
+    const created = raced.filter((r) => r.created);
+    expect(created).toHaveLength(1);
+    const id = created[0]!.deployment.id;
+    for (const r of raced) expect(r.deployment.id).toBe(id);
+    // Ended: its own key still answers with it; another request may roll back again.
+    await deployments.finish(id, { status: 'succeeded', sha: input.sha });
+    const repeat = await deployments.createRollback({ ...input, requestKey: 'rollback:1:10' });
+    expect(repeat).toMatchObject({ created: false, deployment: { id, status: 'succeeded' } });
+    const fresh = await deployments.createRollback({ ...input, requestKey: 'rollback:3:30' });
+    expect(fresh.created).toBe(true);
+    expect(fresh.deployment).toMatchObject({ trigger: 'rollback', status: 'queued', sha: input.sha });
+    await deployments.finish(fresh.deployment.id, { status: 'failed', error: 'test' });
+  });
+
   it('/unlock removes exactly the lock it saw: a deployment’s lock taken in between stays', async () => {
     const locks = createLockStore(pool);
     const name = 'deploy:unlock-race';
