@@ -16,6 +16,7 @@ import { statusFeature } from './features/status.js';
 import { unknownFeature } from './features/unknown.js';
 import { versionFeature } from './features/version.js';
 import { whoamiFeature } from './features/whoami.js';
+import { anonymousSender } from './guards/is-admin.js';
 import { stagingMarker } from './staging-marker.js';
 
 /** The ordered feature list; the catch-all `unknownFeature` is installed after it. */
@@ -68,7 +69,8 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
   bot.use((ctx, next) => {
     ctx.deps = deps;
     ctx.commands = commands;
-    ctx.isAdmin = ctx.from !== undefined && admins.has(ctx.from.id);
+    // A message written as a group or a channel names nobody, whatever its `from` says.
+    ctx.isAdmin = ctx.from !== undefined && admins.has(ctx.from.id) && !anonymousSender(ctx);
     return next();
   });
   bot.use(

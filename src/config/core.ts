@@ -16,6 +16,7 @@ import {
   withoutTrailingSlash,
 } from './schemas.js';
 import { setting } from './setting.js';
+import { standInSender } from './telegram-senders.js';
 
 export function expandHome(dir: string): string {
   if (dir === '~') return homedir();
@@ -146,6 +147,16 @@ export const coreSettings = {
         (v) => v.split(',').every((s) => /^\d{1,16}$/.test(s.trim())),
         'must be comma-separated numeric Telegram user ids, e.g. 12345678,87654321',
       )
+      .superRefine((v, ctx) => {
+        for (const id of numbersOf(v)) {
+          const who = standInSender(id);
+          if (who)
+            ctx.addIssue({
+              code: 'custom',
+              message: `holds ${id}, which is ${who}, not a person: it would make everyone who writes that way an admin. Remove it; anonymous admins must turn off "Remain anonymous" and use their own id.`,
+            });
+        }
+      })
       .transform((v): readonly number[] => [...new Set(numbersOf(v))]),
     describe: (ids) => ids.join(','),
     description: 'comma-separated Telegram user ids; never empty',

@@ -2,3 +2,4 @@ export { type Config, ConfigError, type ConfigProblem, createConfig } from './cr
 export { describeConfig } from './describe-config.js';
 export { isPlaceholder } from './placeholder.js';
 export { secretsOf, secretsOfEnv } from './secrets.js';
+export { standInSender, TELEGRAM_STAND_IN_SENDERS } from './telegram-senders.js';

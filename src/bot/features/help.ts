@@ -1,5 +1,6 @@
 import { Composer } from 'grammy';
 import type { BotContext, CommandInfo, Feature } from '../context.js';
+import { anonymousAdvice, anonymousSender } from '../guards/is-admin.js';
 import { escapeHtml } from '../html.js';
 
 /** The commands this user may run: everyone's, plus the admin ones for admins. */
@@ -14,7 +15,12 @@ composer.command('help', async (ctx) => {
   const lines = commandsFor(ctx.commands, ctx.isAdmin).map(
     (c) => `/${c.command} — ${escapeHtml(c.description)}`,
   );
-  const footer = ctx.isAdmin ? '' : '\nAdmin commands are hidden: you are not in ADMIN_IDS.';
+  const anonymous = anonymousSender(ctx);
+  const footer = ctx.isAdmin
+    ? ''
+    : anonymous
+      ? `\nAdmin commands are hidden: ${anonymousAdvice(anonymous)}`
+      : '\nAdmin commands are hidden: you are not in ADMIN_IDS.';
   await ctx.reply(
     `<b>${escapeHtml(config.botDisplayName)}</b> (${config.appEnv})\n${lines.join('\n')}${footer}`,
   );

@@ -4,7 +4,7 @@ import { Composer, type Context } from 'grammy';
 import type { Requester } from '../../promotion/notices.js';
 import { BUTTON_PREFIX, type PromotionService } from '../../promotion/promotion-service.js';
 import type { BotContext, Feature } from '../context.js';
-import { requireAdmin } from '../guards/is-admin.js';
+import { anonymousAdvice, anonymousSender, requireAdmin } from '../guards/is-admin.js';
 import { renderCancel, renderDecisionAnswer, renderRefusal } from '../promotion/answer-text.js';
 
 const CONVERSATION_ID = 'promote';
@@ -43,6 +43,11 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
         (c) => c.callbackQuery?.data?.startsWith(BUTTON_PREFIX) === true || c.hasCommand('cancel'),
         { next: true, maxMilliseconds: maxWaitMs },
       );
+      const anonymous = anonymousSender(next);
+      if (anonymous) {
+        await next.reply(`⛔ /cancel cannot be run anonymously: ${anonymousAdvice(anonymous)}`);
+        continue;
+      }
       const actor = requesterOf(next.from!, admins);
       if (next.callbackQuery) {
         const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);

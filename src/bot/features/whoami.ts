@@ -1,5 +1,6 @@
 import { Composer } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
+import { anonymousAdvice, anonymousSender } from '../guards/is-admin.js';
 import { escapeHtml, shortSha } from '../html.js';
 
 const composer = new Composer<BotContext>();
@@ -9,11 +10,17 @@ composer.command('whoami', async (ctx) => {
   const from = ctx.from;
   if (!from) return;
   const name = from.username ? `@${from.username}` : from.first_name;
+  const anonymous = anonymousSender(ctx);
+  const who = anonymous
+    ? [`User: unknown: ${anonymousAdvice(anonymous)}`, 'Role: not an admin while anonymous']
+    : [
+        `User: ${escapeHtml(name)}`,
+        `Id: <code>${from.id}</code>`,
+        `Role: ${ctx.isAdmin ? 'admin' : 'not an admin'}`,
+      ];
   await ctx.reply(
     [
-      `User: ${escapeHtml(name)}`,
-      `Id: <code>${from.id}</code>`,
-      `Role: ${ctx.isAdmin ? 'admin' : 'not an admin'}`,
+      ...who,
       `Environment: ${config.appEnv} (@${escapeHtml(ctx.me.username)})`,
       `Version: <code>${escapeHtml(shortSha(config.build.gitSha ?? 'unknown'))}</code>`,
     ].join('\n'),

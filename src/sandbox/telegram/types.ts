@@ -59,11 +59,20 @@ export interface Document {
   file_size?: number;
 }
 
+/** The chat a message was sent on behalf of: the group itself, or a channel. */
+export interface SenderChat {
+  id: number;
+  type: ChatType | 'channel';
+  title?: string;
+  username?: string;
+}
+
 export interface Message {
   message_id: number;
   date: number;
   chat: Chat;
   from?: User;
+  sender_chat?: SenderChat;
   edit_date?: number;
   text?: string;
   entities?: MessageEntity[];
@@ -113,6 +122,13 @@ export interface SandboxUser {
   last_name?: string;
   username?: string;
   language_code?: string;
+}
+
+/** A channel a user may write on behalf of (in a group its posts reach). */
+export interface SandboxChannel {
+  id: number;
+  title: string;
+  username?: string;
 }
 
 export interface SandboxChat {

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { BotState } from './state.js';
-import type { Chat, Message, MessageEntity, SandboxChat, SandboxUser, User } from './types.js';
+import type {
+  Chat,
+  Message,
+  MessageEntity,
+  SandboxChannel,
+  SandboxChat,
+  SandboxUser,
+  SenderChat,
+  User,
+} from './types.js';
 
 /** A misuse of the sandbox's user-side operations (not a Bot API error). */
 export class SandboxUsageError extends Error {
@@ -17,7 +26,27 @@ export interface SendTextInput {
   chat: SandboxChat;
   from: SandboxUser;
   text: string;
+  /**
+   * Sent as the group itself (`'group'`: an admin with "Remain anonymous" on) or on behalf
+   * of a channel. As the real server does, the update then hides the person: `from` is
+   * GroupAnonymousBot or Channel_Bot and `sender_chat` names the group or the channel.
+   */
+  sendAs?: 'group' | SandboxChannel;
 }
+
+/** Who the Bot API says sent a message written anonymously as a group, or as a channel. */
+export const GROUP_ANONYMOUS_BOT: User = {
+  id: 1087968824,
+  is_bot: true,
+  first_name: 'Group',
+  username: 'GroupAnonymousBot',
+};
+export const CHANNEL_BOT: User = {
+  id: 136817688,
+  is_bot: true,
+  first_name: 'Channel',
+  username: 'Channel_Bot',
+};
 
 export interface PressButtonInput {
   token: string;
@@ -46,6 +75,12 @@ export function sendUserText(bot: BotState, input: SendTextInput): Message {
       `sendText: a private chat's id is its user's id (chat ${target.id}, from ${from.id})`,
     );
   }
+  if (input.sendAs !== undefined && target.type === 'private') {
+    throw new SandboxUsageError('sendText: only in a group can one write as the group or a channel');
+  }
+  if (typeof input.sendAs === 'object' && !(Number.isInteger(input.sendAs.id) && input.sendAs.id < 0)) {
+    throw new SandboxUsageError(`sendText: channel ids are negative (got ${input.sendAs.id})`);
+  }
   if (target.type !== 'private' && target.id >= 0) {
     throw new SandboxUsageError(`sendText: group chat ids are negative (got ${target.id})`);
   }
@@ -54,9 +89,10 @@ export function sendUserText(bot: BotState, input: SendTextInput): Message {
     pushMembership(bot, chat.chat, from, 'kicked', 'member');
   }
   const entities = commandEntities(text);
+  const sender = senderOf(input, chat.chat);
   const message: Message = {
     message_id: chat.takeMessageId(),
-    from: asUser(from),
+    ...sender,
     chat: chat.chat,
     date: Math.floor(bot.now() / 1000),
     text,
@@ -65,6 +101,25 @@ export function sendUserText(bot: BotState, input: SendTextInput): Message {
   chat.addUserMessage(message, from, bot.now());
   bot.updates.push({ message: structuredClone(message) });
   return structuredClone(message);
+}
+
+/** `from` and `sender_chat` of a message as the real server fills them in. */
+function senderOf(input: SendTextInput, chat: Chat): { from: User; sender_chat?: SenderChat } {
+  const as = input.sendAs;
+  if (as === undefined) return { from: asUser(input.from) };
+  if (as === 'group') {
+    const title = chat.title ?? `Group ${chat.id}`;
+    return { from: { ...GROUP_ANONYMOUS_BOT }, sender_chat: { id: chat.id, type: chat.type, title } };
+  }
+  return {
+    from: { ...CHANNEL_BOT },
+    sender_chat: {
+      id: as.id,
+      type: 'channel',
+      title: as.title,
+      ...(as.username ? { username: as.username } : {}),
+    },
+  };
 }
 
 /** A tap on an inline button: queues a callback_query update and returns its id. */
