@@ -1,8 +1,7 @@
-import { homedir } from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
 import { isBotToken } from './bot-token.js';
 import { APP_ENVS, ENVIRONMENTS } from './environments.js';
+import { expandHome } from './ownership.js';
 import { isPlaceholder, PLACEHOLDER } from './placeholder.js';
 import {
   httpUrl,
@@ -18,11 +17,7 @@ import {
 import { setting } from './setting.js';
 import { standInSender } from './telegram-senders.js';
 
-export function expandHome(dir: string): string {
-  if (dir === '~') return homedir();
-  if (dir.startsWith('~/')) return path.join(homedir(), dir.slice(2));
-  return path.resolve(dir);
-}
+export { expandHome };
 
 const code = (text: string | number) => `\`${text}\``;
 const whole = (value: string) => [value];

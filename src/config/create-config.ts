@@ -1,7 +1,8 @@
-import path from 'node:path';
 import { coreSettings, expandHome } from './core.js';
+import { deploySettings } from './deploy.js';
 import { APP_ENVS, type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js';
 import { type FeatureFlags, type ResolvedFlag, resolveFlags } from './feature-flags.js';
+import { containerProblem, databaseRolesOf, homeProblem, roleProblem } from './ownership.js';
 import { PLACEHOLDER } from './placeholder.js';
 import { urlPassword } from './schemas.js';
 import {
@@ -52,6 +53,9 @@ interface CrossCheckInput {
   readonly home?: string;
   readonly webhookUrl?: string;
   readonly webhookSecret?: string;
+  readonly container?: string;
+  /** The whole environment: pg reads PGUSER from it. */
+  readonly env: Env;
 }
 
 function crossEnvironmentProblems(input: CrossCheckInput): ConfigProblem[] {
@@ -69,13 +73,18 @@ function crossEnvironmentProblems(input: CrossCheckInput): ConfigProblem[] {
         message: `names database "${dbName}", which belongs to ${otherEnv(appEnv)}; APP_ENV=${appEnv} must use its own database (e.g. ${own.marker}_lugh).`,
       });
     }
-    const dbUser = decodeURIComponent(new URL(input.databaseUrl).username);
-    if (dbUser && belongsToOther(dbUser)) {
-      problems.push({
-        variable: 'DATABASE_URL',
-        message: `connects as role "${dbUser}", which belongs to ${otherEnv(appEnv)}; use this environment's role.`,
-      });
+    for (const { variable, role, where } of databaseRolesOf(input.databaseUrl, input.env)) {
+      const problem = roleProblem(appEnv, role);
+      if (problem)
+        problems.push({
+          variable,
+          message: `${variable === 'PGUSER' ? 'names' : `connects (${where}) as`} ${problem}`,
+        });
     }
+  }
+  if (input.container !== undefined) {
+    const problem = containerProblem(appEnv, input.container);
+    if (problem) problems.push({ variable: 'DEPLOY_CONTAINER', message: problem });
   }
   const prefix = input.redisPrefix;
   if (prefix !== undefined && prefix !== own.redisPrefix && !prefix.startsWith(`${own.redisPrefix}:`)) {
@@ -84,11 +93,9 @@ function crossEnvironmentProblems(input: CrossCheckInput): ConfigProblem[] {
       message: `is "${prefix}" but ${appEnv} keys must live under "${own.redisPrefix}" (or a sub-prefix "${own.redisPrefix}:…").`,
     });
   }
-  if (input.home !== undefined && belongsToOther(path.basename(input.home))) {
-    problems.push({
-      variable: 'LUGH_HOME',
-      message: `is ${input.home}, which belongs to ${otherEnv(appEnv)}; use ${own.defaultHomeDir}.`,
-    });
+  if (input.home !== undefined) {
+    const problem = homeProblem(appEnv, input.home);
+    if (problem) problems.push({ variable: 'LUGH_HOME', message: problem });
   }
   if (input.webhookUrl && !input.webhookSecret) {
     problems.push({
@@ -103,6 +110,7 @@ function crossEnvironmentProblems(input: CrossCheckInput): ConfigProblem[] {
 // `lugh config` lists every problem, not the first layer of them.
 function crossChecks(appEnv: AppEnv, env: Env, problems: readonly ConfigProblem[]): ConfigProblem[] {
   const { databaseUrl, redisPrefix, home, telegram } = coreSettings;
+  const { containerName } = deploySettings.deploy;
   const valid = (s: Setting) => !problems.some((p) => p.variable === s.variable);
   const value = (s: Setting) => (valid(s) ? env[s.variable]?.trim() || undefined : undefined);
   const context: DefaultContext = { appEnv, environment: ENVIRONMENTS[appEnv], adminIds: [] };
@@ -116,6 +124,10 @@ function crossChecks(appEnv: AppEnv, env: Env, problems: readonly ConfigProblem[
     home: valid(home) ? (homeDir ? expandHome(homeDir) : String(defaultOf(home, context))) : undefined,
     webhookUrl: value(telegram.webhookUrl),
     webhookSecret: env[telegram.webhookSecret.variable]?.trim() || undefined,
+    container: valid(containerName)
+      ? (value(containerName) ?? String(defaultOf(containerName, context)))
+      : undefined,
+    env,
   });
 }
 

@@ -67,7 +67,7 @@ describe('a staging and a production instance on one Redis', () => {
           GITHUB_API_URL: w.gh.apiUrl,
           PROMOTE_POLL_SECONDS: '1',
           // No such container: the handed-over deploy stops at resolve, before any build.
-          DEPLOY_CONTAINER: `lugh-test-absent-${sub}`,
+          DEPLOY_CONTAINER: `lugh-test-absent-prod-${sub}`,
         },
       }),
     );

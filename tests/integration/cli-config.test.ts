@@ -27,6 +27,57 @@ describe('lugh config', () => {
     expect(result.stdout).toBe('');
   });
 
+  describe('exits 2 and names the variable of a configuration that crosses environments', () => {
+    const base = { TELEGRAM_BOT_TOKEN: FAKE_TOKEN, ADMIN_IDS: '12345' };
+    const cases: Array<{ what: string; env: Record<string, string>; variable: string; says: RegExp }> = [
+      {
+        what: "staging replacing production's container",
+        env: { DEPLOY_CONTAINER: 'lugh-prod-app' },
+        variable: 'DEPLOY_CONTAINER',
+        says: /names production's container/,
+      },
+      {
+        what: 'a ?user= of production in the URL',
+        env: { DATABASE_URL: 'postgres://localhost:5432/staging_lugh?user=lugh_prod' },
+        variable: 'DATABASE_URL',
+        says: /\?user= parameter.*"lugh_prod"/,
+      },
+      {
+        what: "PGUSER naming production's role",
+        env: { DATABASE_URL: 'postgres://localhost:5432/staging_lugh', PGUSER: 'lugh_prod' },
+        variable: 'PGUSER',
+        says: /"lugh_prod", which belongs to production/,
+      },
+      {
+        what: "a home inside production's",
+        env: { LUGH_HOME: '~/.lugh-prod/staging' },
+        variable: 'LUGH_HOME',
+        says: /lies inside production's home/,
+      },
+      {
+        what: "GroupAnonymousBot's id among the admins",
+        env: { ADMIN_IDS: '12345,1087968824' },
+        variable: 'ADMIN_IDS',
+        says: /GroupAnonymousBot/,
+      },
+      {
+        what: "Channel_Bot's id among the admins",
+        env: { ADMIN_IDS: '136817688' },
+        variable: 'ADMIN_IDS',
+        says: /Channel_Bot/,
+      },
+    ];
+    for (const c of cases) {
+      it(c.what, async () => {
+        const result = await runLugh(['--env', 'staging', 'config'], { ...base, ...c.env });
+        expect(result.code, result.stdout).toBe(2);
+        const line = result.stderr.split('\n').find((l) => l.includes(`✗ ${c.variable} `));
+        expect(line, result.stderr).toMatch(c.says);
+        expect(result.stdout).toBe('');
+      });
+    }
+  });
+
   it('lists every problem of the committed file alone: its placeholders must be replaced', async () => {
     const result = await runLugh(['--env', 'production', 'config'], {});
     expect(result.code).toBe(2);
