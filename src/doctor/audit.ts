@@ -12,7 +12,13 @@ import { identityChecks } from './checks/identity.js';
 import { networkCheck } from './checks/network.js';
 import { hostPortsCheck } from './checks/ports.js';
 import { priorityCheck } from './checks/resources.js';
-import { botTokenCheck, flagsCheck, homeCheck, redisPrefixCheck } from './checks/settings.js';
+import {
+  botTokenCheck,
+  deployContainerCheck,
+  flagsCheck,
+  homeCheck,
+  redisPrefixCheck,
+} from './checks/settings.js';
 import { databaseOf, type EnvironmentFacts, gatherFacts, type SettingsFallback } from './facts.js';
 import { Unchecked } from './unchecked.js';
 
@@ -52,6 +58,7 @@ const CHECKS: readonly Check[] = [
   ...databaseChecks,
   redisPrefixCheck,
   homeCheck,
+  deployContainerCheck,
   botTokenCheck,
   priorityCheck,
   ...identityChecks,

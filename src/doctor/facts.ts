@@ -96,10 +96,13 @@ export function databaseOf(facts: EnvironmentFacts): DatabaseTarget | undefined 
   const url = facts.settings?.DATABASE_URL;
   if (!url || !URL.canParse(url)) return undefined;
   const u = new URL(url);
+  // As pg reads it: a ?user= parameter wins over the URL's user, PGUSER fills in for none.
+  const user =
+    u.searchParams.getAll('user').at(-1) || decodeURIComponent(u.username) || facts.settings?.PGUSER || '';
   return {
     host: u.hostname,
     port: Number(u.port || 5432),
-    user: decodeURIComponent(u.username),
+    user,
     password: decodeURIComponent(u.password),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')),
   };
@@ -163,6 +166,7 @@ export function settingsFromConfig(config: Config): Settings {
     DATABASE_URL: config.databaseUrl,
     REDIS_PREFIX: config.redisPrefix,
     LUGH_HOME: config.home,
+    DEPLOY_CONTAINER: config.deploy.containerName,
     PORT: String(config.port),
     TELEGRAM_BOT_TOKEN: config.telegram.token,
     ...Object.fromEntries(flagKeys.map((key) => [flagVariable(key), String(config.flags[key])])),

@@ -1,5 +1,6 @@
 // The databases: production's port is not published, the names differ, and staging's role
 // cannot open production's database.
+import { databaseRolesOf, roleProblem } from '../../config/ownership.js';
 import { nameOf } from '../../deployer/docker-helpers.js';
 import { addressOf, containerForHost, databaseOf, networksOf } from '../facts.js';
 import { tryLogin } from '../probes.js';
@@ -56,6 +57,18 @@ export const databaseRoleCheck: Check = {
   async run(s, p, docker) {
     const [sd, pd] = databasesOf(s, p);
     const fix = `give staging its own role and revoke its CONNECT on ${pd.database}: deploy/init-databases.sh does both`;
+    // Every role pg could use (the URL's user, ?user=, PGUSER) must be the environment's own.
+    for (const f of [s, p]) {
+      for (const { role, where } of databaseRolesOf(settingsOf(f).DATABASE_URL ?? '', settingsOf(f))) {
+        const problem = roleProblem(f.env, role);
+        if (problem)
+          return {
+            ok: false,
+            evidence: `${f.env}'s ${where === 'PGUSER' ? 'PGUSER' : `DATABASE_URL (${where})`} names ${problem}${from(f)}`,
+            fix: `log each environment in as its own role: remove the other's from DATABASE_URL and PGUSER`,
+          };
+      }
+    }
     if (sd.user === pd.user) return { ok: false, evidence: `both log in as ${sd.user}`, fix };
     const outcome = await tryLogin({
       host: pd.host,

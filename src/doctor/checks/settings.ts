@@ -1,7 +1,10 @@
 // Settings that must differ: Redis prefixes, LUGH_HOME directories and bot tokens; and the
 // feature flags, where staging may run ahead of production but never behind.
+
+import { ENVIRONMENTS } from '../../config/environments.js';
 import { flagKeys, resolveFlags } from '../../config/feature-flags.js';
 import { isPlaceholder } from '../../config/index.js';
+import { containerProblem, nested, realPathOf } from '../../config/ownership.js';
 import { type EnvironmentFacts, settingWithDefault } from '../facts.js';
 import { Unchecked } from '../unchecked.js';
 import { type Check, from, list, settingsOf } from './check.js';
@@ -44,10 +47,31 @@ export const homeCheck: Check = {
       hostPathOf(s, settingWithDefault(s, 'LUGH_HOME')),
       hostPathOf(p, settingWithDefault(p, 'LUGH_HOME')),
     ];
+    // As real paths on this host: `~` expanded, symbolic links resolved.
+    const [sr, pr] = [realPathOf(sh), realPathOf(ph)];
     return {
-      ok: !overlaps(sh.replace(/\/+$/, ''), ph.replace(/\/+$/, ''), '/'),
+      ok: !nested(sr, pr),
       evidence: `staging keeps its backups and state in ${sh}${from(s)}; production in ${ph}${from(p)}`,
       fix: 'give each its own LUGH_HOME (~/.lugh-staging, ~/.lugh-prod), neither inside the other',
+    };
+  },
+};
+
+export const deployContainerCheck: Check = {
+  id: 'deploy-container',
+  title: 'Each deploy replaces only its own container',
+  async run(s, p) {
+    const named = [s, p].map((f) => {
+      const name = settingsOf(f).DEPLOY_CONTAINER?.trim() || ENVIRONMENTS[f.env].appContainer;
+      return { f, name, problem: containerProblem(f.env, name) };
+    });
+    const wrong = named.find((n) => n.problem);
+    return {
+      ok: !wrong,
+      evidence: wrong
+        ? `${wrong.f.env}'s DEPLOY_CONTAINER ${wrong.problem}${from(wrong.f)}`
+        : named.map((n) => `${n.f.env} replaces ${n.name}${from(n.f)}`).join('; '),
+      fix: 'set DEPLOY_CONTAINER to the environment’s own container (lugh-staging-app, lugh-prod-app), or leave it unset',
     };
   },
 };
