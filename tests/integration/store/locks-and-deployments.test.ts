@@ -90,7 +90,8 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
     for (const r of raced) expect(r.deployment.id).toBe(id);
     // Ended: its own key still answers with it; another request may roll back again.
     await deployments.finish(id, { status: 'succeeded', sha: input.sha });
-    const repeat = await deployments.createRollback({ ...input, requestKey: 'rollback:1:10' });
+    const winnerKey = raced.indexOf(created[0]!) % 2 ? 'rollback:1:10' : 'rollback:2:20';
+    const repeat = await deployments.createRollback({ ...input, requestKey: winnerKey });
     expect(repeat).toMatchObject({ created: false, deployment: { id, status: 'succeeded' } });
     const fresh = await deployments.createRollback({ ...input, requestKey: 'rollback:3:30' });
     expect(fresh.created).toBe(true);
