@@ -41,6 +41,8 @@ export interface Instance {
 export interface InstanceOptions {
   /** Octokit retries and throttling; on unless a test wants to see GitHub's answers as they are. */
   readonly resilientGitHub?: boolean;
+  /** The GitHub client's deadline per request and retry pace (tests shorten both). */
+  readonly gitHubClient?: { readonly timeoutMs?: number; readonly retryBaseMs?: number };
   /** The clock of promotions (CI deadlines, button expiry); tests move it. */
   readonly now?: () => Date;
   /** The Docker engine to drive (DOCKER_HOST or the default socket unless given). */
@@ -69,7 +71,7 @@ export async function startInstance(
   const { pool, redis } = connections;
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsOf(config));
-  const forge = forgeOf(config, logger, options.resilientGitHub);
+  const forge = forgeOf(config, logger, { resilient: options.resilientGitHub, ...options.gitHubClient });
   const promotions = createPromotionStore(pool, config.appEnv);
   // One Docker client for the deploy engine, /status and /doctor.
   const docker = options.docker ?? new Docker();

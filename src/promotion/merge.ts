@@ -1,6 +1,6 @@
 // The merge stage: merge the approved head (never forcing), then hand production its
 // deploy. Also finishes or undoes what a crash left half-done between the two.
-import { HeadMovedError, NotMergeableError } from '../forge/errors.js';
+import { ForgeUnavailableError, HeadMovedError, NotMergeableError } from '../forge/errors.js';
 import type { Promotion } from '../store/promotions.js';
 import type { CiFollow } from './ci-follow.js';
 import type { DecisionOutcome, Requester } from './notices.js';
@@ -37,19 +37,49 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
   const handOver = async (p: Promotion, mergeSha: string, actor: Requester): Promise<number> => {
     if (p.githubDeploymentId != null) return p.githubDeploymentId;
     const forge = parts.requireForge();
-    const existing = (await forge.listDeployments('production')).find(
-      (d) =>
-        d.sha === mergeSha && (d.payload.lugh as { promotionId?: number } | undefined)?.promotionId === p.id,
-    );
-    const id =
-      existing?.id ??
+    const existing = async () =>
+      (await forge.listDeployments('production')).find(
+        (d) =>
+          d.sha === mergeSha &&
+          (d.payload.lugh as { promotionId?: number } | undefined)?.promotionId === p.id,
+      )?.id;
+    const create = async () =>
       (
         await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`, {
           lugh: { promotionId: p.id, requestedBy: actor.id, chatId: p.chatId },
         })
       ).id;
+    const id =
+      (await existing()) ??
+      (await create().catch(async (error: unknown) => {
+        // A 5xx or a timeout may come after GitHub created it: look again before creating again.
+        if (!(error instanceof ForgeUnavailableError)) throw error;
+        return (await existing()) ?? (await create());
+      }));
     await promotions.update(p.id, { githubDeploymentId: id });
     return id;
+  };
+
+  /**
+   * The merge of the approved head, when GitHub made it although its answer was lost: the
+   * pull request says merged, or main contains the head. Undefined when it surely did not;
+   * throws when GitHub cannot say.
+   */
+  const mergedAs = async (p: Promotion): Promise<string | undefined> => {
+    const forge = parts.requireForge();
+    let pullError: unknown;
+    const pull = await forge.pull(p.prNumber!).catch((error: unknown) => {
+      pullError = error;
+      return undefined;
+    });
+    if (pull?.merged && pull.mergeCommitSha) return pull.mergeCommitSha;
+    // A merge commit keeps the head as a parent; a squash or a rebase does not.
+    if (config.promote.mergeMethod !== 'merge') {
+      if (pull) return undefined;
+      throw pullError;
+    }
+    const since = await forge.compare(p.headSha!, p.baseRef);
+    return since.behindBy === 0 ? since.headSha : undefined;
   };
 
   /**
@@ -100,13 +130,10 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       return;
     }
     if (p.status !== 'merging') return;
-    const pull = await parts.requireForge().pull(p.prNumber);
-    if (pull.merged && pull.mergeCommitSha) {
-      await parts.record(undefined, 'promotion merge recovered', 'ok', {
-        promotionId: p.id,
-        mergeSha: pull.mergeCommitSha,
-      });
-      await afterMerge(p, pull.mergeCommitSha, actor);
+    const mergeSha = await mergedAs(p);
+    if (mergeSha) {
+      await parts.record(undefined, 'promotion merge recovered', 'ok', { promotionId: p.id, mergeSha });
+      await afterMerge(p, mergeSha, actor);
       return;
     }
     const back = await promotions.transition(p.id, ['merging'], { status: 'awaiting_approval' });
@@ -155,7 +182,11 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     try {
       const pull = await forge.pull(p.prNumber!);
       if (pull.headSha !== headSha) throw new HeadMovedError('head moved before the merge');
-      mergeSha = (await forge.merge(p.prNumber!, { sha: headSha, method: config.promote.mergeMethod })).sha;
+      // An earlier tap's merge whose answer was lost: merged already, nothing to merge again.
+      mergeSha =
+        pull.merged && pull.mergeCommitSha
+          ? pull.mergeCommitSha
+          : (await forge.merge(p.prNumber!, { sha: headSha, method: config.promote.mergeMethod })).sha;
     } catch (error) {
       if (error instanceof HeadMovedError) {
         await parts.record(actor, 'promotion merge', 'refused', {
@@ -166,6 +197,12 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
         await backToCi(p, headSha);
         return { answer: { kind: 'head moved' }, alert: true, final: false };
       }
+      // 405 to a merge that an earlier answer-less attempt made: merged, not refused.
+      const earlier = error instanceof NotMergeableError ? await mergedAs(p) : undefined;
+      if (earlier) {
+        await afterMerge(p, earlier, actor);
+        return { answer: { kind: 'merged' }, alert: false, final: true };
+      }
       if (error instanceof NotMergeableError) {
         const notice = { kind: 'merge refused', message: error.message } as const;
         await ci.finish(p, 'failed', `not mergeable: ${error.message}`, notice);
@@ -173,9 +210,10 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       }
       const problem = forgeProblemOf(error);
       if (!problem) throw error;
-      // The merge may or may not have happened: ask GitHub instead of retrying blindly.
-      const pull = await forge.pull(p.prNumber!).catch(() => undefined);
-      if (!pull?.merged || !pull.mergeCommitSha) {
+      // The merge may or may not have happened: ask GitHub instead of retrying blindly. When
+      // GitHub cannot say, this throws: the promotion stays merging for the recovery to decide.
+      const merged = await mergedAs(p);
+      if (!merged) {
         await promotions.transition(p.id, ['merging'], { status: 'awaiting_approval' });
         await parts.record(actor, 'promotion merge', 'failed', {
           promotionId: p.id,
@@ -186,7 +224,7 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
         if (again) await ci.prompt(again);
         return { answer: { kind: 'merge failed', problem }, alert: true, final: false };
       }
-      mergeSha = pull.mergeCommitSha;
+      mergeSha = merged;
     }
     await afterMerge(p, mergeSha, actor);
     return { answer: { kind: 'merged' }, alert: false, final: true };

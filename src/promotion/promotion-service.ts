@@ -79,7 +79,12 @@ export function createPromotionService(deps: PromotionServiceDeps) {
           return await merge.mergeAndDeploy(merging, actor);
         } catch (error) {
           log.error({ err: error, promotionId: p.id }, 'the merge was interrupted');
-          await merge.recoverMerge(p.id);
+          // When GitHub cannot say yet whether it merged, the recovery poll asks again later.
+          await merge
+            .recoverMerge(p.id)
+            .catch((again: unknown) =>
+              log.warn({ err: again, promotionId: p.id }, 'could not recover the merge yet'),
+            );
           return { answer: { kind: 'interrupted' }, alert: true, final: false };
         }
       });

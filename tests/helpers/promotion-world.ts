@@ -38,6 +38,11 @@ export interface WorldOptions {
   readonly webhooks?: boolean;
   readonly checks?: CheckPlan;
   readonly env?: Record<string, string>;
+  /**
+   * lugh's GitHub client as production runs it (retries and throttling on) instead of one
+   * that shows every answer as it is; with a short deadline per request and retry pace.
+   */
+  readonly resilientGitHub?: { readonly timeoutMs: number; readonly retryBaseMs: number };
   /** Outside vitest (benchmarks): where databases come from and which Redis to use. */
   readonly services?: {
     readonly createDatabase: (label: string) => Promise<TestDatabase>;
@@ -90,7 +95,12 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
   let clockOffsetMs = 0;
   const now = () => new Date(Date.now() + clockOffsetMs);
   const start = async () => {
-    const instance = await startInstance(config, logger, { resilientGitHub: false, now });
+    const resilient = options.resilientGitHub;
+    const instance = await startInstance(config, logger, {
+      resilientGitHub: resilient !== undefined,
+      gitHubClient: resilient,
+      now,
+    });
     await instance.telegram.ready;
     return instance;
   };

@@ -14,6 +14,40 @@ export interface GitHubClientOptions {
    * On in production; tests turn it off to see GitHub's answers as they are.
    */
   readonly resilient?: boolean;
+  /** How long one request (one attempt) may take before it fails, so a hang becomes an error. */
+  readonly timeoutMs?: number;
+  /** The retry plugin's pace: waits of 1, 4, 9 × this (tests shorten it). */
+  readonly retryBaseMs?: number;
+}
+
+/** Long enough for a tarball, short enough that a hung request does not hold a promotion. */
+export const DEFAULT_GITHUB_TIMEOUT_MS = 60_000;
+
+/**
+ * Requests that create something: GitHub may do it and still answer 5xx, or never answer,
+ * so a blind retry could do it twice. Never retried; callers look the object up instead.
+ */
+const NOT_RETRIED = new Set([
+  'PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge',
+  'POST /repos/{owner}/{repo}/pulls',
+  'POST /repos/{owner}/{repo}/deployments',
+  'POST /repos/{owner}/{repo}/releases',
+  'POST /repos/{owner}/{repo}/git/refs',
+  'POST /repos/{owner}/{repo}/git/tags',
+]);
+
+/** True for a write the retry plugin may repeat: one whose repetition changes nothing more. */
+export function mayRetry(method: string, urlTemplate: string): boolean {
+  return !NOT_RETRIED.has(`${method.toUpperCase()} ${urlTemplate}`);
+}
+
+/** fetch with a deadline per attempt (the retry plugin calls it once per attempt). */
+function fetchWithin(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    return fetch(input, { ...init, signal });
+  };
 }
 
 interface CachedResponse {
@@ -24,7 +58,9 @@ interface CachedResponse {
 /**
  * Octokit for one token, with conditional requests: every GET remembers its ETag and asks
  * again with If-None-Match, and a 304 (which costs no rate limit) answers from the cache.
- * Merges are never retried: 405 and 409 are GitHub's final word on that attempt.
+ * Requests that create something (merge, pull request, deployment, release, tag) are never
+ * retried: after a 5xx or a timeout the object may exist, and 405/409 on a merge are final.
+ * Every attempt has a deadline, so a request GitHub never answers fails instead of hanging.
  */
 export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const resilient = options.resilient ?? true;
@@ -37,8 +73,13 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       warn: (msg: string) => options.logger.warn({ component: 'github' }, msg),
       error: (msg: string) => options.logger.error({ component: 'github' }, msg),
     },
+    request: { fetch: fetchWithin(options.timeoutMs ?? DEFAULT_GITHUB_TIMEOUT_MS) },
     retry: resilient
-      ? { enabled: true, doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 451] }
+      ? {
+          enabled: true,
+          doNotRetry: [400, 401, 403, 404, 405, 409, 410, 422, 451],
+          ...(options.retryBaseMs === undefined ? {} : { retryAfterBaseValue: options.retryBaseMs }),
+        }
       : { enabled: false },
     throttle: resilient
       ? {
@@ -53,6 +94,8 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
   const cache = new Map<string, CachedResponse>();
   octokit.hook.wrap('request', async (request, opts) => {
     const method = (opts.method ?? 'GET').toUpperCase();
+    // The retry plugin reads `request.retries` of each request: 0 turns it off for this one.
+    if (!mayRetry(method, String(opts.url))) opts.request = { ...opts.request, retries: 0 };
     if (method !== 'GET') return request(opts);
     const key = octokit.request.endpoint(opts as never).url;
     const cached = cache.get(key);

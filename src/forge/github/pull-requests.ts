@@ -1,5 +1,5 @@
 import { RequestError } from 'octokit';
-import { HeadMovedError } from '../errors.js';
+import { ForgeUnavailableError, HeadMovedError } from '../errors.js';
 import type { MergeOptions, OpenedPull, PullRequestInfo } from '../forge.js';
 import { classified, classifyGitHubError } from './classify-error.js';
 import type { GitHubRepo } from './github-repo.js';
@@ -42,7 +42,7 @@ export async function openOrReusePull(
 ): Promise<OpenedPull> {
   const existing = await findOpenPull(gh, baseRef, headRef);
   if (existing) return { pull: existing, created: false };
-  try {
+  const create = async (): Promise<OpenedPull> => {
     const { data } = await gh.octokit.rest.pulls.create({
       ...gh.base,
       base: baseRef,
@@ -51,13 +51,25 @@ export async function openOrReusePull(
       body,
     });
     return { pull: await pull(gh, data.number), created: true };
+  };
+  try {
+    return await create();
   } catch (error) {
     // Lost a race with another opener: GitHub says one already exists.
     if (error instanceof RequestError && error.status === 422) {
       const raced = await findOpenPull(gh, baseRef, headRef);
       if (raced) return { pull: raced, created: false };
     }
-    throw classifyGitHubError(error);
+    const named = classifyGitHubError(error);
+    if (!(named instanceof ForgeUnavailableError)) throw named;
+    // A 5xx or a timeout may come after GitHub opened it: look before opening again.
+    const opened = await findOpenPull(gh, baseRef, headRef);
+    if (opened) return { pull: opened, created: true };
+    try {
+      return await create();
+    } catch (again) {
+      throw classifyGitHubError(again);
+    }
   }
 }
 

@@ -6,11 +6,19 @@ export interface FaultSpec {
   readonly times?: number;
   /** 5xx: the status (default 502); secondary-rate-limit: 403 (default) or 429. */
   readonly status?: number;
+  /**
+   * 5xx and hang: do the request first, then lose its answer, as GitHub sometimes creates
+   * the deployment or merges the pull request and still answers 502, or never answers.
+   */
+  readonly performed?: boolean;
+  /** Let this many matching requests through before the fault applies (default 0). */
+  readonly after?: number;
 }
 
 interface ArmedFault {
   readonly spec: FaultSpec;
   remaining: number;
+  passes: number;
 }
 
 function normalizeRoute(route: string): string {
@@ -42,7 +50,13 @@ export class FaultRegistry {
     ) {
       throw new Error('injectFault: a secondary rate limit answers 403 or 429');
     }
-    this.faults.push({ spec: { ...spec, route }, remaining: times });
+    if (spec.performed && spec.kind !== '5xx' && spec.kind !== 'hang') {
+      throw new Error('injectFault: only a 5xx or a hang can follow a performed request');
+    }
+    const after = spec.after ?? 0;
+    if (!Number.isInteger(after) || after < 0)
+      throw new Error('injectFault: after must be a non-negative integer');
+    this.faults.push({ spec: { ...spec, route }, remaining: times, passes: after });
   }
 
   /** The fault for this request's route, if one is armed. */
@@ -50,6 +64,10 @@ export class FaultRegistry {
     const index = this.faults.findIndex((fault) => fault.spec.route === route);
     const fault = this.faults[index];
     if (!fault) return undefined;
+    if (fault.passes > 0) {
+      fault.passes -= 1;
+      return undefined;
+    }
     fault.remaining -= 1;
     if (fault.remaining === 0) this.faults.splice(index, 1);
     return fault.spec;

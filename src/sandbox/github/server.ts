@@ -211,8 +211,24 @@ async function handle(
   }
   const key = routeKey(matched.route);
   const free = key === 'GET /rate_limit';
+  const perform = async (): Promise<RouteReply> => {
+    const body = method === 'GET' ? {} : await readJson(req);
+    return matched.route.handle(core, {
+      params: matched.params,
+      query: url.searchParams,
+      url: url.toString(),
+      body,
+    });
+  };
 
   const fault = faults.take(key);
+  if (fault?.performed) {
+    // The work is done and kept; only its answer is lost.
+    if (!free) limiter.charge();
+    await perform().catch((error: unknown) => {
+      if (!(error instanceof GitHubApiError)) throw error;
+    });
+  }
   if (fault?.kind === 'hang') {
     held.add(res);
     res.on('close', () => held.delete(res));
@@ -232,13 +248,7 @@ async function handle(
 
   let reply: RouteReply;
   try {
-    const body = method === 'GET' ? {} : await readJson(req);
-    reply = await matched.route.handle(core, {
-      params: matched.params,
-      query: url.searchParams,
-      url: url.toString(),
-      body,
-    });
+    reply = await perform();
   } catch (error) {
     if (!(error instanceof GitHubApiError)) throw error;
     fail(key, error, !free);

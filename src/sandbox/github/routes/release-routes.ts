@@ -98,6 +98,17 @@ export const releaseRoutes: Route[] = [
   },
   {
     method: 'GET',
+    path: '/repos/{owner}/{repo}/releases/tags/{tag}',
+    operationId: 'repos/get-release-by-tag',
+    handle: async (core, { params }) => {
+      // Drafts have no tag yet as far as this lookup is concerned, as on GitHub.
+      const release = core.state.releases.find((r) => r.tagName === params.tag && !r.draft);
+      if (!release) throw notFound();
+      return { status: 200, body: releaseJson(core.site, release) };
+    },
+  },
+  {
+    method: 'GET',
     path: '/repos/{owner}/{repo}/releases',
     operationId: 'repos/list-releases',
     handle: async (core, { query, url }) => {

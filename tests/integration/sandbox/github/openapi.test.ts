@@ -102,6 +102,8 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await octokit.rest.repos.createRelease({ ...base, tag_name: 'v1.0.0', body: notes.data.body });
     await octokit.rest.repos.getLatestRelease(base);
     await octokit.rest.repos.listReleases(base);
+    await octokit.rest.repos.getReleaseByTag({ ...base, tag: 'v1.0.0' });
+    await ignore(octokit.rest.repos.getReleaseByTag({ ...base, tag: 'v9.9.9' }));
 
     const deployment = await octokit.rest.repos.createDeployment({
       ...base,

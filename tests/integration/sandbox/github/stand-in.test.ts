@@ -371,6 +371,70 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(() => sandbox.gh.injectFault({ route: 'GET /nowhere', kind: '5xx' })).toThrow(/no route/);
   });
 
+  it('performs a request and then loses its answer: a 502 or a hang after the work was done', async () => {
+    const pull_number = await openPromotion(sandbox);
+    const merge = 'PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge';
+    sandbox.gh.injectFault({ route: merge, kind: '5xx', performed: true });
+    const lost = await requestError(sandbox.octokit.rest.pulls.merge({ ...base, pull_number }));
+    expect(lost.status).toBe(502);
+    const { data: merged } = await sandbox.octokit.rest.pulls.get({ ...base, pull_number });
+    expect(merged.merged).toBe(true);
+    expect(await gitIn(sandbox.repoDir, 'rev-parse', 'refs/heads/main')).toBe(merged.merge_commit_sha);
+
+    sandbox.gh.injectFault({
+      route: 'POST /repos/{owner}/{repo}/deployments',
+      kind: 'hang',
+      performed: true,
+    });
+    const hung = await requestError(
+      sandbox.octokit.rest.repos.createDeployment({
+        ...base,
+        ref: 'main',
+        environment: 'production',
+        payload: { lugh: { promotionId: 7 } },
+        required_contexts: [],
+        request: { signal: AbortSignal.timeout(200) },
+      }),
+    );
+    expect(hung.status).toBe(500);
+    const { data: deployments } = await sandbox.octokit.rest.repos.listDeployments({
+      ...base,
+      environment: 'production',
+    });
+    expect(deployments.map((d) => d.payload)).toEqual([{ lugh: { promotionId: 7 } }]);
+
+    // `after` lets the first matching requests through; a refused request stays refused.
+    sandbox.gh.injectFault({
+      route: 'POST /repos/{owner}/{repo}/releases',
+      kind: '5xx',
+      performed: true,
+      after: 1,
+    });
+    await sandbox.octokit.rest.repos.createRelease({ ...base, tag_name: 'v1.0.0' });
+    expect(
+      (await requestError(sandbox.octokit.rest.repos.createRelease({ ...base, tag_name: 'v1.1.0' }))).status,
+    ).toBe(502);
+    const { data: release } = await sandbox.octokit.rest.repos.getReleaseByTag({ ...base, tag: 'v1.1.0' });
+    expect(release.tag_name).toBe('v1.1.0');
+    expect(
+      (await requestError(sandbox.octokit.rest.repos.getReleaseByTag({ ...base, tag: 'v2.0.0' }))).status,
+    ).toBe(404);
+    const statuses = sandbox.gh
+      .requests()
+      .filter((r) => r.method !== 'GET')
+      .map((r) => `${r.route} ${r.status}`);
+    expect(statuses).toEqual([
+      'POST /repos/{owner}/{repo}/pulls 201',
+      `${merge} 502`,
+      'POST /repos/{owner}/{repo}/deployments 0',
+      'POST /repos/{owner}/{repo}/releases 201',
+      'POST /repos/{owner}/{repo}/releases 502',
+    ]);
+    expect(() =>
+      sandbox.gh.injectFault({ route: merge, kind: 'primary-rate-limit', performed: true }),
+    ).toThrow(/only a 5xx or a hang/);
+  });
+
   it('refuses a bad token with 401 and unknown things with 404', async () => {
     const bad = await requestError(octokitFor(sandbox.gh, 'ghs_wrong').rest.repos.get(base));
     expect(bad.status).toBe(401);
