@@ -1,6 +1,7 @@
 import type { AppEnv } from '../../config/environments.js';
 import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { BotContext } from '../context.js';
+import { escapeHtml } from '../html.js';
 import { parseEnv } from './parse-words.js';
 
 /**
@@ -24,7 +25,7 @@ export async function envArgument(
   const env = word === undefined && options.optional ? control.env : parseEnv(word);
   if (!env) {
     await ctx.reply(
-      `Say which environment: <code>/${command} ${control.env}</code>${word ? ` (“${word.slice(0, 20)}” is neither staging nor production)` : ''}.`,
+      `Say which environment: <code>/${command} ${control.env}</code>${word ? ` (“${escapeHtml(word.slice(0, 20))}” is neither staging nor production)` : ''}.`,
     );
     return undefined;
   }
