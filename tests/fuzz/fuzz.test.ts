@@ -102,7 +102,7 @@ describe('fuzz: generated updates through the running bot', () => {
         // A button of another bot (or of lugh, forged), pressed on lugh's last message there.
         const mine = world.tg.transcript(STAGING_TOKEN, chat.id).filter((e) => e.kind === 'bot_message');
         const target = mine.at(-1);
-        if (!target || target.kind !== 'bot_message') continue;
+        if (target?.kind !== 'bot_message') continue;
         // The stand-in only presses real buttons; another bot's data arrives as a raw update.
         world.tg.injectUpdate(STAGING_TOKEN, {
           callback_query: {
