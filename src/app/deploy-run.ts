@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { createBot } from '../bot/create-bot.js';
-import { type Config, secretsOf } from '../config/index.js';
+import { type Config, secretsSeen } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { createRedactor } from '../redact.js';
 import { createAuditLog } from '../store/audit-log.js';
@@ -15,7 +15,7 @@ import { forgeOf } from './forge.js';
  */
 export async function runDeployment(config: Config, logger: Logger, deploymentId: number): Promise<boolean> {
   const connections = openConnections(config, `lugh-${config.appEnv}-runner`);
-  const redact = createRedactor(secretsOf(config));
+  const redact = createRedactor(secretsSeen(config));
   // The bot only speaks here (marked as staging, retried like every message); it takes no updates.
   const { bot } = createBot({
     config,
@@ -26,7 +26,7 @@ export async function runDeployment(config: Config, logger: Logger, deploymentId
   const { engine, notifier } = buildDeployParts(config, logger, {
     docker: new Docker(),
     connections,
-    forge: forgeOf(config, logger),
+    forge: forgeOf(config, logger, undefined, redact),
     redact,
     api: () => bot.api,
   });

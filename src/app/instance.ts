@@ -6,7 +6,7 @@ import { createBot } from '../bot/create-bot.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
 import { createNotificationChat } from '../bot/notifications/telegram-notification-chat.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
-import { type Config, secretsOf } from '../config/index.js';
+import { type Config, secretsSeen } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { createDeployControl } from '../deploys/deploy-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
@@ -70,8 +70,13 @@ export async function startInstance(
   const connections = openConnections(config);
   const { pool, redis } = connections;
   const audit = createAuditLog(pool, config.appEnv);
-  const redact = createRedactor(secretsOf(config));
-  const forge = forgeOf(config, logger, { resilient: options.resilientGitHub, ...options.gitHubClient });
+  const redact = createRedactor(secretsSeen(config));
+  const forge = forgeOf(
+    config,
+    logger,
+    { resilient: options.resilientGitHub, ...options.gitHubClient },
+    redact,
+  );
   const promotions = createPromotionStore(pool, config.appEnv);
   // One Docker client for the deploy engine, /status and /doctor.
   const docker = options.docker ?? new Docker();
@@ -123,7 +128,7 @@ export async function startInstance(
     config,
     logger,
     pool,
-    chat: createNotificationChat(config),
+    chat: createNotificationChat(config, redact),
     texts: createNotificationTexts(redact),
     redact,
     locks: deploys.locks,

@@ -17,6 +17,7 @@ import { unknownFeature } from './features/unknown.js';
 import { versionFeature } from './features/version.js';
 import { whoamiFeature } from './features/whoami.js';
 import { anonymousSender } from './guards/is-admin.js';
+import { redactOutgoing } from './redact-outgoing.js';
 import { stagingMarker } from './staging-marker.js';
 
 /** The ordered feature list; the catch-all `unknownFeature` is installed after it. */
@@ -46,8 +47,10 @@ function features(deps: BotDeps): readonly Feature[] {
  * the default parse mode), then retries of 429s and 5xx. Network errors are not retried
  * here: auto-retry would retry them forever with up to an hour between attempts, hiding an
  * unreachable Bot API from /healthz; the Telegram runtime backs off on those itself.
+ * Before all of them, the redactor: no secret reaches Telegram, whoever wrote the text.
  */
-function installTransformers(api: Api, isStaging: boolean): void {
+function installTransformers(api: Api, isStaging: boolean, redact: (text: string) => string): void {
+  api.config.use(redactOutgoing(redact));
   // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
   api.config.use(stagingMarker(isStaging));
   api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
@@ -61,7 +64,7 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
   const { config, logger } = deps;
   const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
 
-  installTransformers(bot.api, config.isStaging);
+  installTransformers(bot.api, config.isStaging, deps.redact);
 
   const installed = features(deps);
   const commands = installed.flatMap((f) => f.commands);
@@ -78,7 +81,7 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
       // A conversation builds its own Api for each replay: it gets the same marker and retries.
       plugins: [
         (ctx, next) => {
-          installTransformers(ctx.api, config.isStaging);
+          installTransformers(ctx.api, config.isStaging, deps.redact);
           return next();
         },
       ],

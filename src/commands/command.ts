@@ -1,4 +1,4 @@
-import { type Config, ConfigError, createConfig, secretsOf } from '../config/index.js';
+import { type Config, ConfigError, createConfig, ENV_FILE_NAMES, secretsSeen } from '../config/index.js';
 import { createLogger, type Logger } from '../logger.js';
 
 /** Exit code for a command line or configuration the user must fix. */
@@ -31,7 +31,7 @@ export interface CliCommand {
 }
 
 /** The env file of each environment, read by `--env` and by `lugh doctor`'s fallback. */
-export const ENV_FILES = { staging: '.env.staging', production: '.env.prod' } as const;
+export const ENV_FILES = ENV_FILE_NAMES;
 
 /** The configuration, or every problem printed (each naming its variable) and exit 2. */
 export function readConfig(env: Env): Config {
@@ -45,9 +45,9 @@ export function readConfig(env: Env): Config {
   }
 }
 
-/** The instance's logger: its level, its secrets redacted, every line marked with its environment. */
+/** The instance's logger: its level, every secret it can see redacted, every line marked with its environment. */
 export function loggerFor(config: Config): Logger {
-  return createLogger({ level: config.logLevel, secrets: secretsOf(config), base: { env: config.appEnv } });
+  return createLogger({ level: config.logLevel, secrets: secretsSeen(config), base: { env: config.appEnv } });
 }
 
 /** Prints a usage problem to stderr and exits 2. */

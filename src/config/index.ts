@@ -1,5 +1,5 @@
 export { type Config, ConfigError, type ConfigProblem, createConfig } from './create-config.js';
 export { describeConfig } from './describe-config.js';
 export { isPlaceholder } from './placeholder.js';
-export { secretsOf, secretsOfEnv } from './secrets.js';
+export { ENV_FILE_NAMES, secretsOf, secretsOfEnv, secretsOfEnvFiles, secretsSeen } from './secrets.js';
 export { standInSender, TELEGRAM_STAND_IN_SENDERS } from './telegram-senders.js';

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
 import type { Config } from './create-config.js';
+import { isPlaceholder } from './placeholder.js';
 import { isSetting, type Setting, type SettingTree } from './setting.js';
 import { SETTING_LIST, SETTINGS } from './settings.js';
 
@@ -29,4 +33,31 @@ export function secretsOfEnv(env: Readonly<Record<string, string | undefined>>):
       return value ? s.secret(value) : [];
     })
     .filter(worthRedacting);
+}
+
+/** Both environments' env files, as `--env` and `lugh doctor` read them. */
+export const ENV_FILE_NAMES = { staging: '.env.staging', production: '.env.prod' } as const;
+
+/**
+ * Every secret set in the env files of both environments (and their `.local` overrides)
+ * that this process can read in `dir`: another environment's token or password must not
+ * leave through this one either. Placeholders are not secrets; unreadable files are skipped.
+ */
+export function secretsOfEnvFiles(dir: string = process.cwd()): string[] {
+  return Object.values(ENV_FILE_NAMES).flatMap((name) => {
+    const env: Record<string, string> = {};
+    for (const file of [name, `${name}.local`]) {
+      try {
+        Object.assign(env, parseEnv(readFileSync(path.join(dir, file), 'utf8')));
+      } catch {
+        // Absent or unreadable: nothing of it can leak from here.
+      }
+    }
+    return secretsOfEnv(env).filter((s) => !isPlaceholder(s));
+  });
+}
+
+/** The secrets this process must never let out: its configuration's and those of both env files it can see. */
+export function secretsSeen(config: Config, dir?: string): string[] {
+  return [...new Set([...secretsOf(config), ...secretsOfEnvFiles(dir)])];
 }

@@ -3,6 +3,7 @@
 // and on a failure how to fix it.
 import type Docker from 'dockerode';
 import { type AppEnv, ENVIRONMENTS } from '../config/environments.js';
+import { secretsOfEnv } from '../config/secrets.js';
 import { DeadlineError, withDeadline } from '../deadline.js';
 import { describeDockerError } from '../deployer/errors.js';
 import { createRedactor } from '../redact.js';
@@ -49,6 +50,8 @@ export interface AuditOptions {
   readonly settings?: SettingsFallback;
   /** Each check's deadline. */
   readonly timeoutMs?: number;
+  /** Secrets of the calling process, redacted from the output with those of both environments. */
+  readonly secrets?: readonly string[];
 }
 
 /** In the order they run and print. */
@@ -98,19 +101,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
       fallback: options.fallback,
     });
   const [staging, production] = await Promise.all([gather('staging'), gather('production')]);
-  // Evidence may quote a setting; secrets of either environment never reach the output.
-  const secrets = [staging, production].flatMap((f) => {
-    const db = databaseOf(f);
-    const token = f.settings?.TELEGRAM_BOT_TOKEN;
-    return [
-      token,
-      token?.split(':')[1],
-      db?.password,
-      f.settings?.GITHUB_TOKEN,
-      f.settings?.GITHUB_WEBHOOK_SECRET,
-    ];
-  });
-  const redact = createRedactor(secrets.filter((x): x is string => Boolean(x)));
+  // Evidence may quote a setting; no secret of either environment (every setting the config
+  // tables mark secret, and the database password the checks decode) reaches the output.
+  const secrets = [staging, production].flatMap((f) => [
+    ...secretsOfEnv(f.settings ?? {}),
+    databaseOf(f)?.password ?? '',
+  ]);
+  const redact = createRedactor([...(options.secrets ?? []), ...secrets]);
   const ms = options.timeoutMs ?? 15_000;
   const checks = await Promise.all(
     CHECKS.map(async (check): Promise<CheckResult> => {

@@ -6,6 +6,7 @@ import {
   ChatUnreachableError,
   type NotificationChat,
 } from '../../notifications/notification-chat.js';
+import { redactOutgoing } from '../redact-outgoing.js';
 import { stagingMarker } from '../staging-marker.js';
 
 /**
@@ -31,8 +32,12 @@ export function classifyTelegramError(error: unknown): unknown {
  * 10 s, not the whole loop. The staging marker is kept: every message of the staging bot
  * says it is staging.
  */
-export function createNotificationChat(config: Pick<Config, 'telegram' | 'isStaging'>): NotificationChat {
+export function createNotificationChat(
+  config: Pick<Config, 'telegram' | 'isStaging'>,
+  redact: (text: string) => string,
+): NotificationChat {
   const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot, timeoutSeconds: 10 });
+  api.config.use(redactOutgoing(redact));
   api.config.use(stagingMarker(config.isStaging));
   return {
     async send(chatId, html, signal) {

@@ -60,6 +60,12 @@ export interface GitHubStandIn {
   pushCommit(branch: string, input: PushCommitInput): Promise<string>;
   /** Every "METHOD /template" the stand-in serves. */
   routes(): string[];
+  /**
+   * Everything the stand-in stores (pulls and their bodies, checks, commit statuses,
+   * releases, deployments with their payloads and statuses) and every webhook it sent, as
+   * JSON text: what a test scans for leaked secrets.
+   */
+  storedText(): string;
   close(): Promise<void>;
 }
 
@@ -123,6 +129,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     },
     pushCommit: (branch, input) => pushCommit(core, branch, input),
     routes: () => router.keys(),
+    storedText: () => JSON.stringify({ state: core.state, deliveries: webhooks.deliveries() }),
     close: closeOnce(core, server),
   };
 }

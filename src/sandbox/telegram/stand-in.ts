@@ -66,6 +66,8 @@ export interface TelegramStandIn {
   injectFault(fault: FaultSpec): void;
   calls(token?: string): CallRecord[];
   blockBot(token: string, userId: number): void;
+  /** Delivers a raw update as Telegram would (an edited message, a kind lugh does not handle): for fuzzing. */
+  injectUpdate(token: string, update: Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
@@ -238,6 +240,19 @@ export class StandInCore {
 
   blockBot(token: string, userId: number): void {
     blockBotByUser(this.bot(token), userId);
+  }
+
+  injectUpdate(token: string, update: Record<string, unknown>): void {
+    const bot = this.bot(token);
+    // A callback query can be answered, as a real one can.
+    const query = update.callback_query as { id?: string; message?: { chat?: { id?: number } } } | undefined;
+    if (query?.id)
+      bot.callbackQueries.set(query.id, {
+        chatId: query.message?.chat?.id ?? 0,
+        createdAt: bot.now(),
+        answered: false,
+      });
+    bot.updates.push(structuredClone(update) as Parameters<BotState['updates']['push']>[0]);
     this.changed(token);
   }
 
@@ -324,6 +339,7 @@ export async function startTelegramStandIn(options: TelegramStandInOptions = {})
     injectFault: (fault) => core.injectFault(fault),
     calls: (token) => core.calls(token),
     blockBot: (token, userId) => core.blockBot(token, userId),
+    injectUpdate: (token, update) => core.injectUpdate(token, update),
     close: () => {
       closing ??= (async () => {
         core.shutdown();

@@ -27,7 +27,7 @@ describe('notification outbox', () => {
   const senderOn = (pool = world.pool(), extra: Partial<Parameters<typeof createOutboxSender>[0]> = {}) => {
     const outbox = createNotificationOutbox(pool);
     const sender = createOutboxSender({
-      chat: createNotificationChat(world.config),
+      chat: createNotificationChat(world.config, createRedactor(secretsOf(world.config))),
       outbox,
       logger: quiet,
       redact: createRedactor(secretsOf(world.config)),
@@ -252,7 +252,7 @@ describe('notification outbox', () => {
     };
     // The next poll is a minute away, far beyond what this test waits.
     const sender = createOutboxSender({
-      chat: createNotificationChat(world.config),
+      chat: createNotificationChat(world.config, createRedactor(secretsOf(world.config))),
       outbox: watched,
       logger: quiet,
       redact: createRedactor(secretsOf(world.config)),

@@ -63,7 +63,7 @@ describe('notification sources', () => {
       config: { appEnv: world.config.appEnv, notify: { ...notify, chatId: extra.chatId ?? notify.chatId } },
       logger: extra.logger ?? quiet,
       pool,
-      chat: createNotificationChat(world.config),
+      chat: createNotificationChat(world.config, createRedactor(secretsOf(world.config))),
       texts: createNotificationTexts(redact()),
       redact: redact(),
       locks: createLockStore(pool),
