@@ -9,6 +9,7 @@ import { configCommand } from './commands/config.js';
 import { deployRunCommand } from './commands/deploy-run.js';
 import { doctorCommand } from './commands/doctor.js';
 import { healthcheckCommand } from './commands/healthcheck.js';
+import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { sandboxCommand } from './commands/sandbox.js';
 import { startCommand } from './commands/start.js';
@@ -25,6 +26,7 @@ const COMMANDS: readonly CliCommand[] = [
   deployRunCommand,
   doctorCommand,
   sandboxCommand,
+  keysCommand,
 ];
 
 const USAGE = `usage: lugh [--env staging|production] [--env-path FILE]... <command>

@@ -7,6 +7,7 @@ import { createDeployEngine } from '../deployer/deploy-engine.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { withDeployNotices } from '../notifications/deploy-notices.js';
+import { createAuditLog } from '../store/audit-log.js';
 import { createDeploymentStore } from '../store/deployments.js';
 import { publishDeployLock } from '../store/instance-registry.js';
 import { createLockStore, deployLockName } from '../store/locks.js';
@@ -32,16 +33,18 @@ export function buildDeployParts(
   const publishLock = async () => publishDeployLock(redis, config.redisPrefix, await locks.held(lockName));
   const locks = createLockStore(pool, { onChange: publishLock });
   const fallbackChatId = config.adminIds[0]!;
+  const outbox = createNotificationOutbox(pool);
+  const texts = createNotificationTexts(parts.redact);
   // The deploy's own messages go to the chat that asked (or the first admin); its result
   // also to the notify chat, through the outbox, when that is another chat.
   const notifier = withDeployNotices(
     createDeployNotifier({ api: parts.api, deployments, logger, redact: parts.redact, fallbackChatId }),
     {
-      outbox: createNotificationOutbox(pool),
+      outbox,
       deployments,
       notifyChatId: config.notify.chatId,
       fallbackChatId,
-      texts: createNotificationTexts(parts.redact),
+      texts,
       logger,
     },
   );
@@ -55,6 +58,15 @@ export function buildDeployParts(
     locks,
     forge: parts.forge,
     notifier,
+    audit: createAuditLog(pool, config.appEnv),
+    // A refused handoff is news for the notify chat, once per GitHub Deployment.
+    announceRefusal: async (refusal) => {
+      await outbox.enqueue(
+        `handoff-refused:${refusal.env}:${refusal.githubDeploymentId}`,
+        config.notify.chatId,
+        texts.handoffRefused(refusal),
+      );
+    },
   });
   return { deployments, locks, publishLock, notifier, engine };
 }

@@ -4,6 +4,8 @@ import { APP_ENVS, type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js
 import { type FeatureFlags, type ResolvedFlag, resolveFlags } from './feature-flags.js';
 import { containerProblem, databaseRolesOf, homeProblem, roleProblem } from './ownership.js';
 import { PLACEHOLDER } from './placeholder.js';
+import { promoteSettings } from './promote.js';
+import { promoteKeyProblems } from './promote-keys.js';
 import { urlPassword } from './schemas.js';
 import {
   type DefaultContext,
@@ -131,6 +133,28 @@ function crossChecks(appEnv: AppEnv, env: Env, problems: readonly ConfigProblem[
   });
 }
 
+/** Which environment holds which half of the promotion key pair (promote-keys.ts). */
+function keyChecks(
+  appEnv: AppEnv,
+  env: Env,
+  flagResult: ReturnType<typeof resolveFlags>,
+  problems: readonly ConfigProblem[],
+): ConfigProblem[] {
+  const { signingKey, verifyKey } = promoteSettings.promote;
+  const set = (s: Setting) => Boolean(env[s.variable]?.trim());
+  const valid = (s: Setting) =>
+    set(s) && !problems.some((p) => p.variable === s.variable) ? env[s.variable]?.trim() : undefined;
+  return promoteKeyProblems({
+    appEnv,
+    promoteOn: flagResult.flags.some((f) => f.key === 'promote' && f.enabled),
+    github: Boolean(env[coreSettings.github.repo.variable]?.trim()),
+    signingKey: valid(signingKey),
+    verifyKey: valid(verifyKey),
+    signingKeySet: set(signingKey),
+    verifyKeySet: set(verifyKey),
+  });
+}
+
 /** Each setting's parsed value, or its default, nested as the tree is. */
 function valuesOf(tree: SettingTree, parsed: Record<string, unknown>, context: DefaultContext) {
   const values: Record<string, unknown> = {};
@@ -159,6 +183,7 @@ export function createConfig(env: Env = process.env): Config {
   const flagResult = appEnv ? resolveFlags(appEnv, env) : undefined;
   problems.push(...(flagResult?.problems ?? []));
   if (appEnv) problems.push(...crossChecks(appEnv, env, problems));
+  if (appEnv && flagResult) problems.push(...keyChecks(appEnv, env, flagResult, problems));
   if (!parsed.success || !appEnv || !flagResult || problems.length > 0) throw new ConfigError(problems);
 
   const raw = parsed.data as Record<string, unknown>;

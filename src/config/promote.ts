@@ -1,5 +1,13 @@
 import { z } from 'zod';
 import { type FreezeWindow, isValidTimeZone, parseFreezeWindows } from './freeze-windows.js';
+import {
+  isSigningKeyText,
+  keyFingerprint,
+  malformedKeyMessage,
+  parseSigningKey,
+  parseVerifyKey,
+  verifyKeyOf,
+} from './promote-keys.js';
 import { minutes, numbersOf, oneOf, optional } from './schemas.js';
 import { setting } from './setting.js';
 
@@ -11,6 +19,16 @@ const isFreezeSpec = (spec: string) => {
     return false;
   }
 };
+
+const verifyKeySchema = z.string().superRefine((v, ctx) => {
+  if (parseVerifyKey(v)) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: parseSigningKey(v)
+      ? 'is a private key: PROMOTE_VERIFY_KEY takes the public key (the private one belongs in staging’s PROMOTE_SIGNING_KEY only).'
+      : malformedKeyMessage.verify,
+  });
+});
 
 /** /promote: merging develop into main, waiting for CI, and when it must not happen. */
 export const promoteSettings = {
@@ -66,6 +84,31 @@ export const promoteSettings = {
       default: [],
       describe: (windows) => windows.map((w) => w.text).join('; ') || '(none)',
       description: 'no promotion in them, e.g. `Fri 16:00-Mon 08:00; Wed 12:00-Wed 13:00`',
+    }),
+    signingKey: setting({
+      variable: 'PROMOTE_SIGNING_KEY',
+      schema: optional(z.string().refine(isSigningKeyText, malformedKeyMessage.signing)).transform((v) =>
+        v?.trim(),
+      ),
+      secret: (key) => [key, key.trim()],
+      describe: (key) => {
+        const verify = key && verifyKeyOf(key);
+        return verify ? `[redacted] (pair of ${keyFingerprint(verify)})` : '(not set)';
+      },
+      description:
+        'staging only, secret: the Ed25519 private key that signs each handoff to production (base64 PKCS#8 DER; `lugh keys` makes a pair)',
+      docs: (env) => (env === 'staging' ? 'secret, in `.env.staging.local`' : 'never (refused)'),
+    }),
+    verifyKey: setting({
+      variable: 'PROMOTE_VERIFY_KEY',
+      schema: optional(verifyKeySchema).transform((v) => v?.trim()),
+      describe: (key) => (key ? keyFingerprint(key) : '(not set)'),
+      description:
+        'production: the Ed25519 public key a handoff’s signature must verify with (base64 SubjectPublicKeyInfo DER); required while promotions are on and `GITHUB_REPO` is set',
+      docs: (env) =>
+        env === 'production'
+          ? 'public key, in `.env.prod.local`'
+          : 'only the public half of its own signing key',
     }),
     timeZone: setting({
       variable: 'FREEZE_TIMEZONE',

@@ -6,6 +6,7 @@ import { ENVIRONMENTS } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { AuditLog } from '../store/audit-log.js';
 import { type DeploymentStore, inProgress } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
@@ -14,7 +15,7 @@ import type { DeployNotifier } from './deploy-notifier.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
-import { createDeployIntake } from './intake.js';
+import { createDeployIntake, type HandoffRefusal } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
 import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
 import { createDockerRuntime } from './runtime/docker-runtime.js';
@@ -33,6 +34,9 @@ export interface DeployEngineDeps {
   /** Absent without GITHUB_TOKEN/GITHUB_REPO: deploys then fail at resolve, saying so. */
   readonly forge?: Forge;
   readonly notifier: DeployNotifier;
+  /** Where refused handoffs are recorded and announced (see intake.ts). */
+  readonly audit?: AuditLog;
+  readonly announceRefusal?: (refusal: HandoffRefusal) => Promise<void>;
 }
 
 const noGitHub: SourceOfCommits = {
@@ -128,6 +132,14 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         source: deps.forge,
         deployments,
         enqueue,
+        handoff: {
+          verifyKey: config.promote.verifyKey,
+          adminIds: config.adminIds,
+          chatIds: [config.notify.chatId, ...config.promote.allowedChatIds],
+          branch: ENVIRONMENTS.production.branch,
+        },
+        audit: deps.audit,
+        announceRefusal: deps.announceRefusal,
         pushBranch: config.flags.deploy_on_push ? ENVIRONMENTS[env].branch : undefined,
       })
     : undefined;

@@ -1,12 +1,38 @@
 import type { AppEnv } from '../config/environments.js';
 import type { ForgeDeployment } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { DeploymentStore } from '../store/deployments.js';
+import { type HandoffClaims, verifyHandoff } from './handoff-signature.js';
 
 /** What the intake reads from GitHub. */
 export interface DeploymentSource {
   listDeployments(environment: string): Promise<ForgeDeployment[]>;
-  setDeploymentStatus(id: number, state: 'queued', description: string): Promise<void>;
+  setDeploymentStatus(id: number, state: 'queued' | 'failure', description: string): Promise<void>;
+  /** True when `sha` is `branch`'s head or an ancestor of it. */
+  isAncestor(sha: string, branch: string): Promise<boolean>;
+}
+
+/** What this instance accepts a handoff from: the key, its admins, the chats it may report to. */
+export interface HandoffPolicy {
+  /** PROMOTE_VERIFY_KEY; without it every handoff is refused. */
+  readonly verifyKey?: string;
+  /** This instance's ADMIN_IDS: every approver must be one of them. */
+  readonly adminIds: readonly number[];
+  /** Chats besides the admins' private ones it may report to (NOTIFY_CHAT_ID, PROMOTE_CHAT_IDS). */
+  readonly chatIds: readonly number[];
+  /** The branch a handed-over commit must be on (main). */
+  readonly branch: string;
+}
+
+/** A GitHub Deployment that was refused, for the notify chat. */
+export interface HandoffRefusal {
+  readonly env: AppEnv;
+  readonly githubDeploymentId: number;
+  readonly sha: string;
+  /** Who created the GitHub Deployment (its login on GitHub), when GitHub says. */
+  readonly creator?: string;
+  readonly reason: string;
 }
 
 export interface IntakeDeps {
@@ -15,6 +41,10 @@ export interface IntakeDeps {
   readonly source: DeploymentSource;
   readonly deployments: DeploymentStore;
   readonly enqueue: (deploymentId: number) => Promise<string>;
+  readonly handoff: HandoffPolicy;
+  readonly audit?: AuditLog;
+  /** Announces a refusal (the notify chat, through the outbox); called once per refused Deployment. */
+  readonly announceRefusal?: (refusal: HandoffRefusal) => Promise<void>;
   /** The branch whose pushes deploy this environment, or undefined when pushes do not. */
   readonly pushBranch?: string;
   /** GitHub Deployments older than this are history, not requests (a first start claims none). */
@@ -22,43 +52,129 @@ export interface IntakeDeps {
   readonly now?: () => Date;
 }
 
-interface LughPayload {
-  readonly promotionId?: number;
-  readonly requestedBy?: number;
-  readonly chatId?: number;
-}
+type Checked = { ok: true; claims: HandoffClaims } | { ok: false; reason: string; promotionId?: number };
 
 /**
  * How deploys reach an instance from outside its chat: GitHub Deployments of its
  * environment that lugh created (a promotion on staging hands production its deploy this
  * way: neither instance touches the other's database or queue), and pushes to its branch.
- * A GitHub Deployment is claimed into exactly one deployment row by the database, however
- * often a webhook or a poll sees it.
+ *
+ * A GitHub Deployment is no proof of approval (anyone with `deployments: write` can create
+ * one), so one is deployed only when its signature verifies with PROMOTE_VERIFY_KEY over
+ * its own SHA and environment, every approver is one of this instance's admins, the chat
+ * is one it may report to, its commit is on main, and its promotion was never deployed
+ * here. Anything else is refused: marked `failure` on GitHub, audited and announced, once.
+ * A claimed one becomes exactly one deployment row (the database sees to it, per GitHub
+ * Deployment and per promotion), however often a webhook or a poll sees it.
  */
 export function createDeployIntake(deps: IntakeDeps) {
   const log = deps.logger.child({ component: 'deploy-intake' });
   const now = deps.now ?? (() => new Date());
   const maxAgeMs = deps.maxAgeMs ?? 24 * 60 * 60_000;
+  const policy = deps.handoff;
+
+  /** The checks that need no database row of this Deployment; a forge failure throws (ask again later). */
+  const check = async (d: ForgeDeployment, lugh: unknown): Promise<Checked> => {
+    const verdict = verifyHandoff(d, lugh, policy.verifyKey);
+    const named = (lugh as { promotionId?: unknown }).promotionId;
+    const promotionId = typeof named === 'number' && Number.isSafeInteger(named) ? named : undefined;
+    if (!verdict.ok) return { ok: false, reason: verdict.reason, promotionId };
+    const { claims } = verdict;
+    const strangers = claims.approvers.filter((a) => !policy.adminIds.includes(a));
+    if (strangers.length > 0)
+      return {
+        ok: false,
+        reason: `approved by ${strangers.join(', ')}, not in ${deps.env}'s ADMIN_IDS`,
+        promotionId,
+      };
+    if (!policy.adminIds.includes(claims.chatId) && !policy.chatIds.includes(claims.chatId))
+      return {
+        ok: false,
+        reason: `chat ${claims.chatId} is not one ${deps.env} reports to (an admin's private chat, NOTIFY_CHAT_ID or PROMOTE_CHAT_IDS)`,
+        promotionId,
+      };
+    const earlier = await deps.deployments.ofPromotion(claims.promotionId);
+    if (earlier)
+      return {
+        ok: false,
+        reason: `promotion #${claims.promotionId} was deployed before (deploy #${earlier.id})`,
+        promotionId,
+      };
+    if (!(await deps.source.isAncestor(claims.sha, policy.branch)))
+      return {
+        ok: false,
+        reason: `commit ${claims.sha.slice(0, 7)} is not on ${policy.branch}`,
+        promotionId,
+      };
+    return { ok: true, claims };
+  };
+
+  /** Refuses once: GitHub status `failure`, an audit row, a notice. Never deployed. */
+  const refuse = async (d: ForgeDeployment, reason: string, promotionId?: number) => {
+    const first = await deps.deployments.refuseHandoff({
+      githubDeploymentId: d.id,
+      env: deps.env,
+      sha: d.sha,
+      creator: d.creator,
+      promotionId,
+      reason,
+    });
+    if (!first) return;
+    log.warn(
+      { githubDeploymentId: d.id, sha: d.sha, creator: d.creator, reason },
+      'refused a GitHub deployment',
+    );
+    await deps.source
+      .setDeploymentStatus(d.id, 'failure', `lugh ${deps.env} refused it: ${reason}`)
+      .catch((error: unknown) => log.warn({ err: error }, 'could not mark the GitHub deployment failed'));
+    await deps.audit
+      ?.record({
+        action: 'handoff refused',
+        outcome: 'refused',
+        details: { githubDeploymentId: d.id, sha: d.sha, creator: d.creator ?? null, promotionId, reason },
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'could not audit the refused handoff'));
+    await deps
+      .announceRefusal?.({ env: deps.env, githubDeploymentId: d.id, sha: d.sha, creator: d.creator, reason })
+      .catch((error: unknown) => log.warn({ err: error }, 'could not announce the refused handoff'));
+  };
 
   const claim = async (d: ForgeDeployment): Promise<number | undefined> => {
-    const lugh = d.payload.lugh as LughPayload | undefined;
-    if (!lugh || d.environment !== deps.env) return undefined;
+    const lugh = d.payload.lugh;
+    if (typeof lugh !== 'object' || lugh === null || d.environment !== deps.env) return undefined;
     if (now().getTime() - d.createdAt.getTime() > maxAgeMs) return undefined;
-    const { deployment, created } = await deps.deployments.claimGitHub({
+    if (await deps.deployments.handoffSeen(d.id)) return undefined;
+    const checked = await check(d, lugh);
+    if (!checked.ok) {
+      await refuse(d, checked.reason, checked.promotionId);
+      return undefined;
+    }
+    const { claims } = checked;
+    const { deployment, created, replay } = await deps.deployments.claimGitHub({
       githubDeploymentId: d.id,
       env: deps.env,
       ref: d.ref,
       sha: d.sha,
-      requestedBy: typeof lugh.requestedBy === 'number' ? lugh.requestedBy : undefined,
-      chatId: typeof lugh.chatId === 'number' ? lugh.chatId : undefined,
+      requestedBy: claims.approvers[0],
+      chatId: claims.chatId,
+      promotionId: claims.promotionId,
     });
+    if (replay) {
+      // Another GitHub Deployment of the same promotion was claimed in between.
+      await refuse(
+        d,
+        `promotion #${claims.promotionId} was deployed before (deploy #${deployment.id})`,
+        claims.promotionId,
+      );
+      return undefined;
+    }
     // Only the claimer queues it; one that crashed before queueing is re-queued at start
     // (the engine queues every unfinished deployment).
     if (!created) return undefined;
     const jobId = await deps.enqueue(deployment.id);
     await deps.deployments.setJob(deployment.id, jobId);
     log.info(
-      { deploymentId: deployment.id, githubDeploymentId: d.id, sha: d.sha },
+      { deploymentId: deployment.id, githubDeploymentId: d.id, sha: d.sha, promotionId: claims.promotionId },
       'claimed a GitHub deployment',
     );
     await deps.source
@@ -72,7 +188,11 @@ export function createDeployIntake(deps: IntakeDeps) {
     async poll(): Promise<number[]> {
       const claimed: number[] = [];
       for (const d of await deps.source.listDeployments(deps.env)) {
-        const id = await claim(d);
+        // One that cannot be checked now (GitHub unavailable) is looked at again next poll.
+        const id = await claim(d).catch((error: unknown) => {
+          log.warn({ err: error, githubDeploymentId: d.id }, 'could not check a GitHub deployment');
+          return undefined;
+        });
         if (id !== undefined) claimed.push(id);
       }
       return claimed;
@@ -89,6 +209,7 @@ export function createDeployIntake(deps: IntakeDeps) {
           ref: String(d.ref),
           environment: String(d.environment),
           createdAt: new Date(String(d.created_at)),
+          creator: (d.creator as { login?: unknown } | null | undefined)?.login?.toString(),
           payload:
             typeof d.payload === 'object' && d.payload !== null ? (d.payload as Record<string, unknown>) : {},
         });

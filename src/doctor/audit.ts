@@ -12,6 +12,7 @@ import { databaseChecks } from './checks/database.js';
 import { identityChecks } from './checks/identity.js';
 import { networkCheck } from './checks/network.js';
 import { hostPortsCheck } from './checks/ports.js';
+import { promoteKeysCheck } from './checks/promote-keys.js';
 import { priorityCheck } from './checks/resources.js';
 import {
   botTokenCheck,
@@ -66,6 +67,7 @@ const CHECKS: readonly Check[] = [
   priorityCheck,
   ...identityChecks,
   flagsCheck,
+  promoteKeysCheck,
 ];
 
 /** Why a check could not run, and the fix that fits that reason. */

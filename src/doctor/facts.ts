@@ -169,6 +169,9 @@ export function settingsFromConfig(config: Config): Settings {
     DEPLOY_CONTAINER: config.deploy.containerName,
     PORT: String(config.port),
     TELEGRAM_BOT_TOKEN: config.telegram.token,
+    GITHUB_REPO: config.github.repo ? `${config.github.repo.owner}/${config.github.repo.name}` : undefined,
+    PROMOTE_SIGNING_KEY: config.promote.signingKey,
+    PROMOTE_VERIFY_KEY: config.promote.verifyKey,
     ...Object.fromEntries(flagKeys.map((key) => [flagVariable(key), String(config.flags[key])])),
   };
 }

@@ -91,6 +91,8 @@ export interface ForgeDeployment {
   readonly environment: string;
   readonly createdAt: Date;
   readonly payload: Record<string, unknown>;
+  /** The login of the account that created it, when the forge says. */
+  readonly creator?: string;
 }
 
 export type ForgeDeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
@@ -101,6 +103,8 @@ export interface Forge {
 
   /** The commit a branch points at. */
   branchSha(branch: string): Promise<string>;
+  /** True when `sha` is `branch`'s head or an ancestor of it; false also for a commit the forge does not know. */
+  isAncestor(sha: string, branch: string): Promise<boolean>;
   /** What `headRef` has that `baseRef` lacks. */
   compare(baseRef: string, headRef: string): Promise<Comparison>;
   findOpenPull(baseRef: string, headRef: string): Promise<PullRequestInfo | undefined>;

@@ -1,5 +1,6 @@
 import type { AppEnv } from '../config/environments.js';
 import type { DeployNotifier } from '../deployer/deploy-notifier.js';
+import type { HandoffRefusal } from '../deployer/intake.js';
 import type { Deployment } from '../store/deployments.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';
@@ -22,4 +23,6 @@ export interface NotificationTexts {
   /** A lock that ran out unreleased; `deployment` when a deploy held it. */
   lockExpired(env: string, lock: HeldLock, deployment: Deployment | undefined): string;
   deployFinished(deployment: Deployment, result: DeployResult): string;
+  /** A GitHub Deployment this instance refused to deploy (unsigned, forged, replayed, …). */
+  handoffRefused(refusal: HandoffRefusal): string;
 }

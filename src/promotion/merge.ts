@@ -1,5 +1,6 @@
 // The merge stage: merge the approved head (never forcing), then hand production its
 // deploy. Also finishes or undoes what a crash left half-done between the two.
+import { signHandoff } from '../deployer/handoff-signature.js';
 import { ForgeUnavailableError, HeadMovedError, NotMergeableError } from '../forge/errors.js';
 import type { Promotion } from '../store/promotions.js';
 import type { CiFollow } from './ci-follow.js';
@@ -30,6 +31,27 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
   };
 
   /**
+   * The payload that hands production its deploy, signed with PROMOTE_SIGNING_KEY over the
+   * commit, the environment, the promotion, its approver, its chat and the time; without
+   * the key it goes unsigned, and production refuses it (saying why, in its notify chat).
+   */
+  const handoffPayload = (p: Promotion, mergeSha: string, actor: Requester) => {
+    const claims = {
+      sha: mergeSha,
+      environment: 'production',
+      promotionId: p.id,
+      approvers: [actor.id],
+      chatId: p.chatId,
+      approvedAt: parts.now().toISOString(),
+    };
+    const key = config.promote.signingKey;
+    if (key) return { lugh: signHandoff(claims, key) };
+    log.warn({ promotionId: p.id }, 'PROMOTE_SIGNING_KEY is not set: the handoff goes unsigned');
+    const { sha: _sha, environment: _environment, ...unsigned } = claims;
+    return { lugh: unsigned };
+  };
+
+  /**
    * The handoff: production's own instance claims this GitHub Deployment (its database
    * makes it exactly one deployment there). Looked up before creating, so a crash between
    * creating it and recording its id does not hand over twice.
@@ -45,9 +67,12 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       )?.id;
     const create = async () =>
       (
-        await forge.createDeployment(mergeSha, 'production', `Promotion #${p.id} from Telegram`, {
-          lugh: { promotionId: p.id, requestedBy: actor.id, chatId: p.chatId },
-        })
+        await forge.createDeployment(
+          mergeSha,
+          'production',
+          `Promotion #${p.id} from Telegram`,
+          handoffPayload(p, mergeSha, actor),
+        )
       ).id;
     const id =
       (await existing()) ??

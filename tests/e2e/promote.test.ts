@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderDecisionAnswer } from '../../src/bot/promotion/answer-text.js';
+import { verifyHandoff } from '../../src/deployer/handoff-signature.js';
 import { createRedis } from '../../src/store/redis.js';
+import { PROMOTE_KEYS } from '../helpers/instance-env.js';
 import {
   admin,
   createPromotionWorld,
@@ -72,13 +74,30 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
 
       // Exactly one GitHub Deployment hands production its deploy; staging queues nothing
       // itself (production's own instance claims it, into its own database).
+      // It is signed with staging's PROMOTE_SIGNING_KEY over that commit, the environment,
+      // the promotion, its approver and its chat: production's key verifies it.
       const [promotion] = await w.rows('SELECT id FROM promotions');
-      expect(await w.handoffs()).toEqual([
+      const handoffs = await w.handoffs();
+      expect(handoffs).toEqual([
         expect.objectContaining({
           sha: main,
-          payload: { lugh: { promotionId: Number(promotion.id), requestedBy: admin.id, chatId: admin.id } },
+          environment: 'production',
+          payload: {
+            lugh: {
+              promotionId: Number(promotion.id),
+              approvers: [admin.id],
+              chatId: admin.id,
+              approvedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+              signature: expect.any(String),
+            },
+          },
         }),
       ]);
+      const verdict = verifyHandoff(handoffs[0]!, handoffs[0]!.payload.lugh, PROMOTE_KEYS.verifyKey);
+      expect(verdict).toMatchObject({
+        ok: true,
+        claims: { sha: main, promotionId: Number(promotion.id), approvers: [admin.id], chatId: admin.id },
+      });
       expect((await w.rows('SELECT count(*)::int AS n FROM deployments'))[0].n).toBe(0);
 
       // A GitHub Deployment for production, and the audit trail.

@@ -4,11 +4,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Config, createConfig } from '../../src/config/index.js';
+import { generatePromoteKeys } from '../../src/config/promote-keys.js';
 import { FAKE_TOKEN } from './lugh-process.js';
 import { redisUrl } from './services.js';
 
 export const ADMIN_ID = 1001;
 export const STRANGER_ID = 2002;
+/** The promotion key pair of the tests' instances: staging signs with it, production verifies. */
+export const PROMOTE_KEYS = generatePromoteKeys();
 
 export interface InstanceEnvOptions {
   readonly appEnv?: 'staging' | 'production';
@@ -38,6 +41,9 @@ export function instanceEnv(options: InstanceEnvOptions): Record<string, string>
     PORT: String(options.port ?? 0),
     ADMIN_IDS: String(ADMIN_ID),
     LOG_LEVEL: 'debug',
+    ...(appEnv === 'staging'
+      ? { PROMOTE_SIGNING_KEY: PROMOTE_KEYS.signingKey }
+      : { PROMOTE_VERIFY_KEY: PROMOTE_KEYS.verifyKey }),
     ...options.extra,
   };
 }

@@ -163,12 +163,19 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
       return entry?.kind === 'callback_answer' ? entry : undefined;
     },
     /** The GitHub Deployments handed to production, newest first, as GitHub lists them. */
-    async handoffs(): Promise<Array<{ id: number; sha: string; payload: Record<string, unknown> }>> {
+    async handoffs(): Promise<
+      Array<{ id: number; sha: string; environment: string; payload: Record<string, unknown> }>
+    > {
       const res = await fetch(
         `${gh.apiUrl}/repos/${gh.repo.owner}/${gh.repo.name}/deployments?environment=production`,
         { headers: { authorization: `token ${GITHUB_TOKEN}` } },
       );
-      return (await res.json()) as Array<{ id: number; sha: string; payload: Record<string, unknown> }>;
+      return (await res.json()) as Array<{
+        id: number;
+        sha: string;
+        environment: string;
+        payload: Record<string, unknown>;
+      }>;
     },
     /** Production's deploy lock, published as the production instance does. */
     async lockProduction(owner: string, reason: string, ms: number) {

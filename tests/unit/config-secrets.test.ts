@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createConfig, describeConfig, secretsOf, secretsOfEnv } from '../../src/config/index.js';
+import { generatePromoteKeys } from '../../src/config/promote-keys.js';
 import { SETTING_LIST } from '../../src/config/settings.js';
 
 const TOKEN = '1234567:AAH-fake_token_for_tests_only_0123456789';
+const SIGNING_KEY = generatePromoteKeys().signingKey;
 
 const everySecretSet = {
   APP_ENV: 'staging',
@@ -14,6 +16,7 @@ const everySecretSet = {
   GITHUB_WEBHOOK_SECRET: 'whsec-0123456789abcdef',
   TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/webhooks/telegram',
   TELEGRAM_WEBHOOK_SECRET: 'tg-webhook-s3cret',
+  PROMOTE_SIGNING_KEY: SIGNING_KEY,
 };
 
 describe('secrets', () => {
@@ -35,6 +38,7 @@ describe('secrets', () => {
         'ghs_fakeGithubTokenForTests',
         'whsec-0123456789abcdef',
         'tg-webhook-s3cret',
+        SIGNING_KEY,
       ]),
     );
     for (const secret of secrets) {

@@ -1,5 +1,6 @@
 import type { AppEnv } from '../../config/environments.js';
 import type { DeployOutcome } from '../../deployer/deploy-notifier.js';
+import type { HandoffRefusal } from '../../deployer/intake.js';
 import type { NotificationTexts } from '../../notifications/notification-texts.js';
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
@@ -62,6 +63,11 @@ export function renderLockExpired(
   return `${head}. ${escapeHtml(env)} is unlocked now: deploys are allowed again.`;
 }
 
+export function renderHandoffRefused(r: HandoffRefusal, redact: (t: string) => string): string {
+  const by = r.creator ? `created by <b>${detail(r.creator, redact)}</b> on GitHub` : 'its creator unknown';
+  return `🛑 <b>${r.env}</b> refused GitHub deployment ${r.githubDeploymentId} of <code>${shortSha(r.sha)}</code> (${by}): ${detail(r.reason, redact)}. Nothing was deployed.`;
+}
+
 /** The notifications' texts in Telegram HTML; `redact` is applied to everything that came from outside lugh. */
 export function createNotificationTexts(redact: (text: string) => string): NotificationTexts {
   return {
@@ -70,5 +76,6 @@ export function createNotificationTexts(redact: (text: string) => string): Notif
     promotionEnded: (promotion) => renderPromotionEnded(promotion, redact),
     lockExpired: (env, lock, deployment) => renderLockExpired(env, lock, deployment, redact),
     deployFinished: (deployment, result) => renderDeployNotice(deployment, result, redact),
+    handoffRefused: (refusal) => renderHandoffRefused(refusal, redact),
   };
 }

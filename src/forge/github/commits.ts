@@ -1,3 +1,4 @@
+import { NotFoundError } from '../errors.js';
 import type { Comparison, TagsAt } from '../forge.js';
 import { classified, classifyGitHubError } from './classify-error.js';
 import type { GitHubRepo } from './github-repo.js';
@@ -34,6 +35,31 @@ export async function compare(
     filesChanged: data.files?.length ?? 0,
     headSha,
   };
+}
+
+/**
+ * Whether `sha` is on `branch`: comparing the branch with the commit, GitHub answers
+ * `identical` (the head) or `behind` (an ancestor); `ahead` or `diverged` means the commit
+ * is not on the branch, and 404 that GitHub does not know it (or no common history).
+ */
+export async function isAncestor(
+  { octokit, base }: GitHubRepo,
+  sha: string,
+  branch: string,
+): Promise<boolean> {
+  try {
+    const { data } = await classified(() =>
+      octokit.rest.repos.compareCommitsWithBasehead({
+        ...base,
+        basehead: `${branch}...${sha}`,
+        per_page: 1,
+      }),
+    );
+    return data.status === 'identical' || data.status === 'behind';
+  } catch (error) {
+    if (error instanceof NotFoundError) return false;
+    throw error;
+  }
 }
 
 /** GitHub's tarball of one commit. */

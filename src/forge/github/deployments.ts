@@ -43,6 +43,7 @@ export async function listDeployments(
     createdAt: new Date(d.created_at),
     payload:
       typeof d.payload === 'object' && d.payload !== null ? (d.payload as Record<string, unknown>) : {},
+    creator: d.creator?.login,
   }));
 }
 

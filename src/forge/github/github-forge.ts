@@ -1,6 +1,6 @@
 import type { Forge, RepoRef } from '../forge.js';
 import { ciState } from './checks.js';
-import { branchSha, commitDate, compare, tagsAt, tarball } from './commits.js';
+import { branchSha, commitDate, compare, isAncestor, tagsAt, tarball } from './commits.js';
 import { createDeployment, listDeployments, setDeploymentStatus } from './deployments.js';
 import type { GitHubClient } from './github-client.js';
 import { gitHubRepo } from './github-repo.js';
@@ -13,6 +13,7 @@ export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
   return {
     repo,
     branchSha: (branch) => branchSha(gh, branch),
+    isAncestor: (sha, branch) => isAncestor(gh, sha, branch),
     compare: (baseRef, headRef) => compare(gh, baseRef, headRef),
     findOpenPull: (baseRef, headRef) => findOpenPull(gh, baseRef, headRef),
     openOrReusePull: (baseRef, headRef, title, body) => openOrReusePull(gh, baseRef, headRef, title, body),

@@ -8,6 +8,7 @@ export function sandboxInstanceEnv(
   appEnv: AppEnv,
   logLevel: string,
   docker: { id: string; baseImage?: string; embedded: Readonly<Record<AppEnv, boolean>> },
+  keys: { readonly signingKey: string; readonly verifyKey: string },
 ): Record<string, string> {
   const names = sandboxDockerNames(docker.id);
   return {
@@ -26,6 +27,10 @@ export function sandboxInstanceEnv(
     GITHUB_WEBHOOK_SECRET: services.githubWebhookSecret,
     // The sandbox's CI takes seconds, not minutes: look often.
     PROMOTE_POLL_SECONDS: '5',
+    // Each side holds its own half of the sandbox's promotion key pair.
+    ...(appEnv === 'staging'
+      ? { PROMOTE_SIGNING_KEY: keys.signingKey }
+      : { PROMOTE_VERIFY_KEY: keys.verifyKey }),
     // Its own names on the Docker engine: a sandbox never touches a real lugh container.
     DEPLOY_CONTAINER: names.container(appEnv),
     DEPLOY_IMAGE_REPOSITORY: names.repository,

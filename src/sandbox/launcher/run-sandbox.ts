@@ -9,6 +9,7 @@ import { type Env, loggerFor } from '../../commands/command.js';
 import { handleShutdown, watchTelegram } from '../../commands/lifecycle.js';
 import type { AppEnv } from '../../config/environments.js';
 import { type Config, createConfig } from '../../config/index.js';
+import { generatePromoteKeys } from '../../config/promote-keys.js';
 import { withDeadline } from '../../deadline.js';
 import { type SettingsFallback, settingsFromConfig } from '../../doctor/facts.js';
 import { createLogger, type Logger } from '../../logger.js';
@@ -109,9 +110,11 @@ async function startInstances(
   shutdown: (reason: string, code: number) => Promise<void>,
 ): Promise<Record<AppEnv, Config>> {
   const logLevel = env.LOG_LEVEL ?? 'warn';
+  // One fresh promotion key pair per sandbox: staging signs, production verifies.
+  const keys = generatePromoteKeys();
   const configs = {
-    staging: createConfig(sandboxInstanceEnv(services, 'staging', logLevel, demo)),
-    production: createConfig(sandboxInstanceEnv(services, 'production', logLevel, demo)),
+    staging: createConfig(sandboxInstanceEnv(services, 'staging', logLevel, demo, keys)),
+    production: createConfig(sandboxInstanceEnv(services, 'production', logLevel, demo, keys)),
   };
   // The sandbox runs its instances as processes: /doctor reads their settings from here.
   const doctorSettings: SettingsFallback = (appEnv) => ({

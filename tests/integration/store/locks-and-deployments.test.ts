@@ -2,8 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generatePromoteKeys } from '../../../src/config/promote-keys.js';
 import { backupDatabase } from '../../../src/deployer/backup.js';
 import { BackupFailedError } from '../../../src/deployer/errors.js';
+import { signHandoff } from '../../../src/deployer/handoff-signature.js';
 import { createDeployIntake } from '../../../src/deployer/intake.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore } from '../../../src/store/locks.js';
@@ -167,6 +169,19 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
     const queued: number[] = [];
     const statuses: string[] = [];
     const now = new Date();
+    // A genuine handoff: signed by staging's key over its commit, approved by an admin.
+    const keys = generatePromoteKeys();
+    const signed = signHandoff(
+      {
+        sha: 'a'.repeat(40),
+        environment: 'production',
+        promotionId: 3,
+        approvers: [1001],
+        chatId: -55,
+        approvedAt: now.toISOString(),
+      },
+      keys.signingKey,
+    );
     const listed = [
       {
         id: 501,
@@ -174,7 +189,7 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
         ref: 'a'.repeat(40),
         environment: 'production',
         createdAt: now,
-        payload: { lugh: { promotionId: 3, requestedBy: 1001, chatId: -55 } },
+        payload: { lugh: signed },
       },
       // Not lugh's, another environment's, or too old: left alone.
       { id: 502, sha: 'b'.repeat(40), ref: 'main', environment: 'production', createdAt: now, payload: {} },
@@ -204,11 +219,13 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
         setDeploymentStatus: async (id, state) => {
           statuses.push(`${id} ${state}`);
         },
+        isAncestor: async (sha, branch) => sha === 'a'.repeat(40) && branch === 'main',
       },
       enqueue: async (id) => {
         queued.push(id);
         return `deployment-${id}`;
       },
+      handoff: { verifyKey: keys.verifyKey, adminIds: [1001], chatIds: [-55], branch: 'main' },
       pushBranch: 'main',
     });
     const first = await Promise.all([intake.poll(), intake.poll(), intake.poll()]);
