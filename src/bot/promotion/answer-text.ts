@@ -30,7 +30,7 @@ export function renderRefusal(r: RequestRefusal): string {
     case 'github unavailable':
       return `⚠️ ${escapeHtml(describeForgeProblem(r.problem))} ${r.started ? 'Nothing was merged; run /promote again later.' : 'Nothing was changed; try /promote again later.'}`;
     case 'nothing to promote':
-      return `Nothing to promote: develop has no commits that main lacks (${r.status}).`;
+      return `Nothing to promote: develop has no commits that main lacks (${escapeHtml(r.status)}).`;
   }
 }
 
