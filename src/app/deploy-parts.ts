@@ -27,7 +27,7 @@ export function buildDeployParts(
   },
 ) {
   const { pool, redis, queue } = parts.connections;
-  const deployments = createDeploymentStore(pool);
+  const deployments = createDeploymentStore(pool, { redact: parts.redact });
   const lockName = deployLockName(config.appEnv);
   // Published under this instance's prefix for the other one to read (see instance-registry).
   const publishLock = async () => publishDeployLock(redis, config.redisPrefix, await locks.held(lockName));

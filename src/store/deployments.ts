@@ -58,7 +58,12 @@ function toDeployment(r: Record<string, unknown>): Deployment {
 }
 
 /** Deployment records; the database makes one GitHub Deployment exactly one deployment. */
-export function createDeploymentStore(pool: Pool) {
+/**
+ * `redact` cleans the free text a deploy records (a step's detail, the error): it comes from
+ * containers, Docker and GitHub, and may carry a secret they printed.
+ */
+export function createDeploymentStore(pool: Pool, options: { redact?: (text: string) => string } = {}) {
+  const clean = (text: string | undefined) => (text === undefined ? null : (options.redact?.(text) ?? text));
   return {
     async setJob(id: number, jobId: string): Promise<void> {
       await pool.query('UPDATE deployments SET job_id = $2 WHERE id = $1', [id, jobId]);
@@ -86,7 +91,7 @@ export function createDeploymentStore(pool: Pool) {
       await pool.query(
         `INSERT INTO deployment_steps (deployment_id, step, status, detail, finished_at) VALUES ($1, $2, $3, $4, now())
          ON CONFLICT (deployment_id, step) DO UPDATE SET status = $3, detail = $4, finished_at = now()`,
-        [id, step, status, detail ?? null],
+        [id, step, status, clean(detail)],
       );
     },
 
@@ -111,7 +116,7 @@ export function createDeploymentStore(pool: Pool) {
       await pool.query(
         `UPDATE deployments SET status = $2, sha = COALESCE($3, sha), previous_sha = COALESCE($4, previous_sha),
          error = $5, finished_at = now() WHERE id = $1`,
-        [id, outcome.status, outcome.sha ?? null, outcome.previousSha ?? null, outcome.error ?? null],
+        [id, outcome.status, outcome.sha ?? null, outcome.previousSha ?? null, clean(outcome.error)],
       );
     },
 

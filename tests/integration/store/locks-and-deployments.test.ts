@@ -7,6 +7,7 @@ import { backupDatabase } from '../../../src/deployer/backup.js';
 import { BackupFailedError } from '../../../src/deployer/errors.js';
 import { signHandoff } from '../../../src/deployer/handoff-signature.js';
 import { createDeployIntake } from '../../../src/deployer/intake.js';
+import { createRedactor } from '../../../src/redact.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
@@ -99,6 +100,24 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
     expect(fresh.created).toBe(true);
     expect(fresh.deployment).toMatchObject({ trigger: 'rollback', status: 'queued', sha: input.sha });
     await deployments.finish(fresh.deployment.id, { status: 'failed', error: 'test' });
+  });
+
+  it('records a deploy’s error and step details through the redactor: a secret a container printed is not stored', async () => {
+    const secret = 'pg-pass-ZX81-leaky';
+    const deployments = createDeploymentStore(pool, { redact: createRedactor([secret]) });
+    const d = await deployments.create({ env: 'staging', ref: 'develop', trigger: 'manual', requestedBy: 1 });
+    await deployments.stepStarted(d.id, 'migrate');
+    await deployments.stepFinished(d.id, 'migrate', 'failed', `could not connect as lugh:${secret}@db`);
+    await deployments.finish(d.id, {
+      status: 'failed',
+      error: `migrate: password ${encodeURIComponent(secret)}`,
+    });
+    const { rows } = await pool.query(
+      `SELECT d.error, s.detail FROM deployments d JOIN deployment_steps s ON s.deployment_id = d.id WHERE d.id = $1`,
+      [d.id],
+    );
+    expect(JSON.stringify(rows)).not.toContain('ZX81');
+    expect(rows[0].detail).toContain('could not connect as lugh:');
   });
 
   it('/unlock removes exactly the lock it saw: a deployment’s lock taken in between stays', async () => {
