@@ -459,6 +459,45 @@ CMD ["node", "server.js"]
     expect((await rows('production', `SELECT sha FROM deployments WHERE id = ${id}`))[0].sha).toBe(sha);
   }, 240_000);
 
+  it('a forged handoff (a GitHub Deployment with a lugh payload staging never signed) is refused: failure on GitHub, audited, announced; production keeps running what it ran', async () => {
+    const prod = side('production');
+    const before = await running(prod.container);
+    // What anyone with `deployments: write` could create: develop's commit, a made-up promotion.
+    const forged = await forge.createDeployment(seeded.developSha, 'production', 'looks like lugh', {
+      lugh: { promotionId: 424242, requestedBy: ADMIN_ID, chatId: ADMIN_ID },
+    });
+    const statusesOf = async () => {
+      const res = await fetch(
+        `${gh.apiUrl}/repos/${gh.repo.owner}/${gh.repo.name}/deployments/${forged.id}/statuses`,
+        { headers: { authorization: `token ${GITHUB_TOKEN}` } },
+      );
+      return (await res.json()) as Array<{ state: string; description: string }>;
+    };
+    // Production polls GitHub's deployments every second here.
+    await expect
+      .poll(async () => (await statusesOf()).map((st) => st.state), { timeout: 30_000 })
+      .toEqual(['failure']);
+    expect((await statusesOf())[0]!.description).toMatch(/not signed/);
+    expect(
+      await rows('production', `SELECT id FROM deployments WHERE github_deployment_id = ${forged.id}`),
+    ).toEqual([]);
+    const audit = await rows(
+      'production',
+      `SELECT outcome, details FROM audit_log WHERE details->>'githubDeploymentId' = '${forged.id}'`,
+    );
+    expect(audit.map((a) => a.outcome)).toEqual(['refused']);
+    const notices = await rows(
+      'production',
+      `SELECT text FROM notifications WHERE text LIKE '%GitHub deployment ${forged.id}%'`,
+    );
+    expect(notices).toHaveLength(1);
+    const after = await running(prod.container);
+    expect(after.Id).toBe(before.Id);
+    expect(await runningSha(prod.container)).toBe(
+      before.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length),
+    );
+  }, 60_000);
+
   it('no secret reached a log line of either instance', () => {
     for (const s of Object.values(sides)) {
       const all = s.logs.join('');
