@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig } from '../../src/config/index.js';
 import {
   containerProblem,
   databaseRolesOf,
@@ -11,6 +10,7 @@ import {
   nested,
   realPathOf,
 } from '../../src/config/ownership.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 const TOKEN = '1234567:AAH-fake_token_for_tests_only_0123456789';
 const staging = {
@@ -26,15 +26,6 @@ const production = {
   DATABASE_URL: 'postgres://lugh_prod:pw@db:5432/prod_lugh',
 };
 
-function problemsOf(env: Record<string, string | undefined>) {
-  try {
-    createConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  return [];
-}
 const variables = (env: Record<string, string | undefined>) => problemsOf(env).map((p) => p.variable);
 
 describe('configurations that cross environments', () => {

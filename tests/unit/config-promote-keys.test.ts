@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { keysText } from '../../src/commands/keys.js';
-import { type ConfigProblem, createConfig, describeConfig, secretsOf } from '../../src/config/index.js';
+import { createConfig, describeConfig, secretsOf } from '../../src/config/index.js';
 import {
   generatePromoteKeys,
   parseSigningKey,
   parseVerifyKey,
   verifyKeyOf,
 } from '../../src/config/promote-keys.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 const base = {
   TELEGRAM_BOT_TOKEN: '1234567:AAH-fake_token_for_tests_only_0123456789',
@@ -28,15 +29,6 @@ const production = {
 };
 const pair = generatePromoteKeys();
 const other = generatePromoteKeys();
-
-function problemsOf(env: Record<string, string>): ConfigProblem[] {
-  try {
-    createConfig(env);
-    return [];
-  } catch (error) {
-    return (error as { problems: ConfigProblem[] }).problems;
-  }
-}
 
 describe('the promotion key pair', () => {
   it('is base64 DER Ed25519: the private key parses as one, the public key as the other', () => {

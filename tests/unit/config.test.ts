@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig, describeConfig, secretsOf } from '../../src/config/index.js';
+import { createConfig, describeConfig, secretsOf } from '../../src/config/index.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 const TOKEN = '1234567:AAH-fake_token_for_tests_only_0123456789';
 
@@ -15,16 +16,6 @@ const production = {
   APP_ENV: 'production',
   DATABASE_URL: 'postgres://lugh_prod:s3cretpw@db:5432/prod_lugh',
 };
-
-function problemsOf(env: Record<string, string | undefined>) {
-  try {
-    createConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('createConfig', () => {
   it('gives each environment its own defaults: prefix, port, home, display name', () => {
