@@ -1,5 +1,6 @@
 // The merge stage: merge the approved head (never forcing), then hand production its
 // deploy. Also finishes or undoes what a crash left half-done between the two.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { signHandoff } from '../deployer/handoff-signature.js';
 import { ForgeUnavailableError, HeadMovedError, NotMergeableError } from '../forge/errors.js';
 import type { Promotion } from '../store/promotions.js';
@@ -10,6 +11,12 @@ import { describeForgeProblem, forgeProblemOf, nextTag } from './policy.js';
 
 /** A merge under way for this long without an owner in this process was interrupted. */
 const STUCK_MERGE_SECONDS = 60;
+/**
+ * GitHub's reads lag behind its writes: right after a 405, the pull request may still read
+ * open and unmerged although an earlier attempt merged it. Asked again after these pauses
+ * before the 405 counts as a refusal.
+ */
+const LAGGING_READ_PAUSES_MS = [500, 1500];
 
 export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'prompt' | 'finish'>) {
   const { config, promotions, chat, log } = parts;
@@ -223,7 +230,12 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
         return { answer: { kind: 'head moved' }, alert: true, final: false };
       }
       // 405 to a merge that an earlier answer-less attempt made: merged, not refused.
-      const earlier = error instanceof NotMergeableError ? await mergedAs(p) : undefined;
+      let earlier = error instanceof NotMergeableError ? await mergedAs(p) : undefined;
+      for (const pause of error instanceof NotMergeableError ? LAGGING_READ_PAUSES_MS : []) {
+        if (earlier) break;
+        await sleep(pause);
+        earlier = await mergedAs(p);
+      }
       if (earlier) {
         await afterMerge(p, earlier, actor);
         return { answer: { kind: 'merged' }, alert: false, final: true };

@@ -15,6 +15,7 @@ const ROUTES = {
   release: 'POST /repos/{owner}/{repo}/releases',
   deployment: 'POST /repos/{owner}/{repo}/deployments',
 } as const;
+const PULL_READ = 'GET /repos/{owner}/{repo}/pulls/{pull_number}';
 
 describe('/promote exactly once through GitHub faults', () => {
   let world: PromotionWorld | undefined;
@@ -168,6 +169,56 @@ describe('/promote exactly once through GitHub faults', () => {
       await w.rows(`UPDATE promotions SET updated_at = now() - interval '2 minutes'`);
       await w.waitFor(admin.id, (m) => (m.text ?? '').includes('Production deploy handed over'));
       await expectExactlyOnce(w);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a merge whose answer was lost, read back stale: a later tap gets 405, and the merge is recognised and handed over once',
+    async () => {
+      // Squash: main then holds no merge commit with the head as a parent, so only the pull
+      // request's own read can tell that it merged.
+      const w = await faultyWorld({ PROMOTE_MERGE_METHOD: 'squash' });
+      const prompt = await promoteToPrompt(w);
+      w.gh.injectFault({ route: ROUTES.merge, kind: '5xx', performed: true });
+      // GitHub's reads lag behind its write: the merged pull request still reads open and
+      // unmerged after the lost answer, at the next tap, and right after that tap's 405.
+      w.gh.injectFault({ route: PULL_READ, kind: 'stale', times: 3 });
+      w.press(admin.id, prompt, 'Yes', admin);
+      const again = await w.waitFor(admin.id, (m) => m.message_id > prompt.message_id && isPrompt(m));
+      w.press(admin.id, again, 'Yes', admin);
+      const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('Production deploy handed over'));
+      expect(done.text).toContain('v0.1.0');
+
+      // The later tap reached the merge: the pull request read as unmerged, and GitHub said 405.
+      expect(requestsTo(w, ROUTES.merge).map((r) => r.status)).toEqual([502, 405]);
+      // One merge: one squashed commit on main, with develop's content.
+      const main = w.git('rev-parse', 'main');
+      expect(w.git('rev-list', `${w.seeded.mainSha}..main`).split('\n')).toEqual([main]);
+      expect(w.git('rev-parse', 'main^{tree}')).toBe(w.git('rev-parse', `${w.seeded.developSha}^{tree}`));
+      expect((await releases(w)).map((r) => [r.tag_name, r.target_commitish])).toEqual([['v0.1.0', main]]);
+      // One GitHub Deployment for production, recorded on the promotion.
+      const [promotion] = await w.rows('SELECT id, status, github_deployment_id, merge_sha FROM promotions');
+      const handoffs = await w.handoffs();
+      expect(handoffs).toEqual([
+        expect.objectContaining({
+          sha: main,
+          payload: { lugh: expect.objectContaining({ promotionId: Number(promotion.id) }) },
+        }),
+      ]);
+      expect(requestsTo(w, ROUTES.deployment)).toHaveLength(1);
+      expect(promotion).toMatchObject({ status: 'merged', merge_sha: main });
+      expect(Number(promotion.github_deployment_id)).toBe(handoffs[0]!.id);
+      // Told once, audited once, and never told that nothing was merged or that GitHub refused it.
+      const said = w.tg
+        .transcript(w.config.telegram.token, admin.id)
+        .flatMap((e) => (e.kind === 'bot_message' ? [e.text ?? ''] : []));
+      expect(said.filter((text) => text.includes('Production deploy handed over'))).toHaveLength(1);
+      expect(said.filter((text) => /Nothing was merged|GitHub refused the merge/.test(text))).toEqual([]);
+      const audited = await w.rows(
+        `SELECT count(*)::int AS n FROM audit_log WHERE action = 'deploy handed over' AND outcome = 'ok'`,
+      );
+      expect(audited[0].n).toBe(1);
     },
     TIMEOUT,
   );

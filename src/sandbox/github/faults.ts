@@ -1,7 +1,12 @@
 /** A failure to inject into matching requests; `route` is "METHOD /template" as in GitHub's docs. */
 export interface FaultSpec {
   readonly route: string;
-  readonly kind: '5xx' | 'primary-rate-limit' | 'secondary-rate-limit' | 'hang';
+  /**
+   * `stale`: a read answers as GitHub's lagging replicas do right after a write, with the
+   * object as it was before it (a pull request read after its merge: open, not merged).
+   * Only reads that have an older state to serve count; others pass untouched.
+   */
+  readonly kind: '5xx' | 'primary-rate-limit' | 'secondary-rate-limit' | 'hang' | 'stale';
   /** How many matching requests fail (default 1). */
   readonly times?: number;
   /** 5xx: the status (default 502); secondary-rate-limit: 403 (default) or 429. */
@@ -30,12 +35,19 @@ function normalizeRoute(route: string): string {
 export class FaultRegistry {
   private readonly faults: ArmedFault[] = [];
 
-  constructor(private readonly knownRoutes: readonly string[]) {}
+  constructor(
+    private readonly knownRoutes: readonly string[],
+    /** The routes that can answer an older state (a `stale` fault). */
+    private readonly staleRoutes: readonly string[] = [],
+  ) {}
 
   add(spec: FaultSpec): void {
     const route = normalizeRoute(spec.route);
     if (!this.knownRoutes.includes(route)) {
       throw new Error(`injectFault: the stand-in serves no route "${spec.route}"`);
+    }
+    if (spec.kind === 'stale' && !this.staleRoutes.includes(route)) {
+      throw new Error(`injectFault: the stand-in serves no stale reads on "${spec.route}"`);
     }
     const times = spec.times ?? 1;
     if (!Number.isInteger(times) || times < 1)
@@ -59,11 +71,14 @@ export class FaultRegistry {
     this.faults.push({ spec: { ...spec, route }, remaining: times, passes: after });
   }
 
-  /** The fault for this request's route, if one is armed. */
-  take(route: string): FaultSpec | undefined {
+  /**
+   * The fault for this request's route, if one is armed and `applies` to this request (a
+   * fault that does not apply is neither let through nor used up by it).
+   */
+  take(route: string, applies: (spec: FaultSpec) => boolean = () => true): FaultSpec | undefined {
     const index = this.faults.findIndex((fault) => fault.spec.route === route);
     const fault = this.faults[index];
-    if (!fault) return undefined;
+    if (!fault || !applies(fault.spec)) return undefined;
     if (fault.passes > 0) {
       fault.passes -= 1;
       return undefined;

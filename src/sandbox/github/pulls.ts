@@ -2,7 +2,7 @@ import { latestStatuses } from './check-json.js';
 import { GITHUB_COMMITTER } from './commit-json.js';
 import type { StandInCore } from './core.js';
 import { customValidation, GitHubApiError, invalidField, missingField, notFound } from './errors.js';
-import type { PullDetail } from './pull-json.js';
+import { type PullDetail, pullJson } from './pull-json.js';
 import type { PullRecord } from './state.js';
 import { emitPullRequest, emitPush } from './webhook-events.js';
 
@@ -288,6 +288,13 @@ export async function mergePull(
       );
       if (!merged) throw notMergeable();
     }
+    // What a read answered until now, and what lagging replicas go on answering for a while.
+    const before = pullJson(
+      core.site,
+      pr,
+      await core.repositoryJson(),
+      await pullDetail(core, pr, { observe: false }),
+    );
     if (!(await core.repo.compareAndSwapRef(`refs/heads/${pr.base}`, merged, baseSha))) {
       throw new GitHubApiError(409, 'Base branch was modified. Review and try the merge again.');
     }
@@ -298,6 +305,7 @@ export async function mergePull(
     pr.updatedAt = iso;
     pr.mergedBy = core.actor;
     pr.mergeCommitSha = merged;
+    pr.beforeMerge = before;
     core.pushedAt = iso;
     const landed = await core.repo.commitsBetween(baseSha, merged);
     const detail = await pullDetail(core, pr, { observe: false });

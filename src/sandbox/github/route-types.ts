@@ -23,4 +23,9 @@ export interface Route {
   readonly path: string;
   readonly operationId: string;
   handle(core: StandInCore, request: RouteRequest): Promise<RouteReply>;
+  /**
+   * A read's answer from before the last write, which a lagging replica still serves (an
+   * injected `stale` fault); undefined when there is nothing older to serve.
+   */
+  stale?(core: StandInCore, params: Readonly<Record<string, string>>): unknown;
 }

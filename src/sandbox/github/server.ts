@@ -221,7 +221,11 @@ async function handle(
     });
   };
 
-  const fault = faults.take(key);
+  const olderAnswer = () => matched.route.stale?.(core, matched.params);
+  const taken = faults.take(key, (spec) => spec.kind !== 'stale' || olderAnswer() !== undefined);
+  // A stale read is answered like any read (rate limit, ETag), only with the older state.
+  const stale = taken?.kind === 'stale' ? olderAnswer() : undefined;
+  const fault = taken?.kind === 'stale' ? undefined : taken;
   if (fault?.performed) {
     // The work is done and kept; only its answer is lost.
     if (!free) limiter.charge();
@@ -248,7 +252,7 @@ async function handle(
 
   let reply: RouteReply;
   try {
-    reply = await perform();
+    reply = stale === undefined ? await perform() : { status: 200, body: stale };
   } catch (error) {
     if (!(error instanceof GitHubApiError)) throw error;
     fail(key, error, !free);

@@ -7,7 +7,7 @@ import { GitRepository } from './git-repository.js';
 import { refreshPull } from './pulls.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Route } from './route-types.js';
-import { Router } from './router.js';
+import { Router, routeKey } from './router.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
@@ -93,7 +93,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
   const limiter = new RateLimiter(now);
   const archives = new ArchiveTokens(now);
   const router = new Router(standInRoutes(archives, limiter));
-  const faults = new FaultRegistry(router.keys());
+  const faults = new FaultRegistry(router.keys(), router.routes.filter((route) => route.stale).map(routeKey));
   const log: RequestLogEntry[] = [];
 
   // The site needs the port, the server needs the core: build the core once the port is known.

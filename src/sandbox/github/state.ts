@@ -24,6 +24,8 @@ export interface PullRecord {
   readonly maintainerCanModify: boolean;
   /** GitHub computes mergeability in the background: null until it has, for this base and head. */
   mergeability: { key: string; value: boolean | null; computing?: Promise<void> };
+  /** The full pull request as reads answered it just before its merge (served by `stale` faults). */
+  beforeMerge?: unknown;
 }
 
 export interface CheckSuiteRecord {

@@ -65,6 +65,7 @@ export const pullRoutes: Route[] = [
       await refreshPull(core, pr);
       return { status: 200, body: await fullPull(core, pr, true) };
     },
+    stale: (core, params) => core.state.pull(Number(params.pull_number))?.beforeMerge,
   },
   {
     method: 'PATCH',

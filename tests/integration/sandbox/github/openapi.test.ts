@@ -86,6 +86,10 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
       merge_method: 'squash',
     });
     await ignore(octokit.rest.pulls.merge({ ...base, pull_number: pr.number }));
+    // A lagging read of the merged pull request: its state from before the merge.
+    sandbox.gh.injectFault({ route: 'GET /repos/{owner}/{repo}/pulls/{pull_number}', kind: 'stale' });
+    const stale = await octokit.rest.pulls.get({ ...base, pull_number: pr.number });
+    expect(stale.data).toMatchObject({ state: 'open', merged: false });
     await octokit.rest.pulls.update({ ...base, pull_number: pr.number, body: 'Shipped.' });
 
     await octokit.rest.git.createRef({ ...base, ref: 'refs/tags/v0.9.0', sha: mainSha });

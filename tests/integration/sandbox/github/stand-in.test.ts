@@ -435,6 +435,54 @@ describe('GitHub stand-in over a real git repository', () => {
     ).toThrow(/only a 5xx or a hang/);
   });
 
+  it('serves stale reads after a merge, as lagging replicas do: still open and mergeable, then merged', async () => {
+    const route = 'GET /repos/{owner}/{repo}/pulls/{pull_number}';
+    const merge = 'PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge';
+    const pull_number = await openPromotion(sandbox);
+    const open = await settledPull(sandbox, pull_number);
+    // Armed before the merge: reads with nothing older to serve pass and do not use it up.
+    sandbox.gh.injectFault({ route, kind: 'stale', times: 2 });
+    expect((await sandbox.octokit.rest.pulls.get({ ...base, pull_number })).data.merged).toBe(false);
+    const { data: merged } = await sandbox.octokit.rest.pulls.merge({
+      ...base,
+      pull_number,
+      sha: sandbox.developSha,
+    });
+    for (let i = 0; i < 2; i++) {
+      const { data: stale } = await sandbox.octokit.rest.pulls.get({ ...base, pull_number });
+      expect(stale).toMatchObject({
+        state: 'open',
+        merged: false,
+        merge_commit_sha: null,
+        mergeable: true,
+        head: { sha: sandbox.developSha },
+        base: { sha: open.base.sha },
+      });
+      // Meanwhile the write is real: main moved, and merging again is refused as on GitHub.
+      expect(await gitIn(sandbox.repoDir, 'rev-parse', 'refs/heads/main')).toBe(merged.sha);
+      const again = await requestError(
+        sandbox.octokit.rest.pulls.merge({ ...base, pull_number, sha: sandbox.developSha }),
+      );
+      expect(again.status).toBe(405);
+      expect(again.response?.data).toMatchObject({ message: 'Pull Request is not mergeable' });
+    }
+    const { data: caughtUp } = await sandbox.octokit.rest.pulls.get({ ...base, pull_number });
+    expect(caughtUp).toMatchObject({ state: 'closed', merged: true, merge_commit_sha: merged.sha });
+    expect(
+      sandbox.gh
+        .requests()
+        .filter((r) => r.route === route || r.route === merge)
+        .map((r) => `${r.method} ${r.status}`)
+        .slice(-6),
+    ).toEqual(['PUT 200', 'GET 200', 'PUT 405', 'GET 200', 'PUT 405', 'GET 200']);
+
+    // Only reads can be stale, and only reads that have an older state.
+    expect(() => sandbox.gh.injectFault({ route: merge, kind: 'stale' })).toThrow(/no stale reads/);
+    expect(() => sandbox.gh.injectFault({ route: 'GET /repos/{owner}/{repo}', kind: 'stale' })).toThrow(
+      /no stale reads/,
+    );
+  });
+
   it('refuses a bad token with 401 and unknown things with 404', async () => {
     const bad = await requestError(octokitFor(sandbox.gh, 'ghs_wrong').rest.repos.get(base));
     expect(bad.status).toBe(401);
