@@ -94,7 +94,9 @@ export function createDeployIntake(deps: IntakeDeps) {
         promotionId,
       };
     const earlier = await deps.deployments.ofPromotion(claims.promotionId);
-    if (earlier)
+    // The same GitHub Deployment, claimed by a racing poll or webhook since it was last seen:
+    // not a replay. claimGitHub then finds it claimed and nothing more happens.
+    if (earlier && earlier.githubDeploymentId !== d.id)
       return {
         ok: false,
         reason: `promotion #${claims.promotionId} was deployed before (deploy #${earlier.id})`,

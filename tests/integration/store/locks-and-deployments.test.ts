@@ -183,6 +183,58 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
     expect(claims.filter(Boolean)).toHaveLength(1);
   });
 
+  it('a poll that raced the claim of the same GitHub Deployment neither refuses nor queues it again', async () => {
+    const deployments = createDeploymentStore(pool);
+    const keys = generatePromoteKeys();
+    const now = new Date();
+    const claims = {
+      sha: 'f'.repeat(40),
+      environment: 'production',
+      promotionId: 77,
+      approvers: [1001],
+      chatId: -55,
+      approvedAt: now.toISOString(),
+    };
+    const genuine = {
+      id: 777,
+      sha: claims.sha,
+      ref: claims.sha,
+      environment: 'production',
+      createdAt: now,
+      payload: { lugh: signHandoff(claims, keys.signingKey) },
+    };
+    const queued: number[] = [];
+    const statuses: string[] = [];
+    const intakeWith = (store: typeof deployments) =>
+      createDeployIntake({
+        env: 'production',
+        logger,
+        deployments: store,
+        source: {
+          listDeployments: async () => [genuine],
+          setDeploymentStatus: async (id, state) => {
+            statuses.push(`${id} ${state}`);
+          },
+          isAncestor: async () => true,
+        },
+        enqueue: async (id) => {
+          queued.push(id);
+          return `deployment-${id}`;
+        },
+        handoff: { verifyKey: keys.verifyKey, adminIds: [1001], chatIds: [-55], branch: 'main' },
+      });
+    expect(await intakeWith(deployments).poll()).toHaveLength(1);
+    // The racer looked before the claim landed: to it, this Deployment is not seen yet.
+    const racer = intakeWith({ ...deployments, handoffSeen: async () => false });
+    expect(await racer.poll()).toEqual([]);
+    expect(queued).toHaveLength(1);
+    expect(statuses).toEqual(['777 queued']);
+    const { rows } = await pool.query(
+      'SELECT count(*)::int AS n FROM refused_handoffs WHERE github_deployment_id = 777',
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
   it('the intake claims lugh’s recent GitHub Deployments of its environment once, and queues pushes to its branch', async () => {
     const deployments = createDeploymentStore(pool);
     const queued: number[] = [];
