@@ -120,6 +120,45 @@ async function endFailed(
   await to.notifier.finished(d.id, d.env, { status, sha, step, message, logTail });
 }
 
+const CLAIM_TRIES = 20;
+const CLAIM_RETRY_MS = 500;
+
+/**
+ * Claims a deployment's run, asking again for a few seconds: the claim of a run whose
+ * process was just killed is freed once Postgres sees its connection close.
+ */
+async function claimRun(deployments: DeploymentStore, deploymentId: number) {
+  for (let i = 1; ; i++) {
+    const claim = await deployments.claimRun(deploymentId);
+    if (claim || i >= CLAIM_TRIES) return claim;
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS));
+  }
+}
+
+/**
+ * What is left of a deployment's steps. A fresh run runs them all. A run resumed after a
+ * crash first puts the environment back to one running app container, then skips the
+ * leading steps an earlier run finished whose work still stands (the commit, the image,
+ * the backup, the migration), and runs the rest: it never starts over.
+ */
+async function stepsToRun(steps: readonly Step[], ctx: StepContext): Promise<readonly Step[]> {
+  if (!ctx.reattached) return steps;
+  const id = ctx.deployment.id;
+  const converged = await ctx.runtime.converge(ctx.containerName);
+  if (converged) ctx.log.warn({ deploymentId: id, converged }, 'converged after an interrupted deploy');
+  const recorded = new Map((await ctx.deployments.steps(id)).map((r) => [r.step, r]));
+  let resumeAt = 0;
+  for (const step of steps) {
+    const r = recorded.get(step.name);
+    const finished = r?.status === 'succeeded' || r?.status === 'skipped';
+    if (!finished || !step.restore?.(ctx, r.detail)) break;
+    resumeAt++;
+  }
+  if (resumeAt > 0)
+    ctx.log.info({ deploymentId: id, step: steps[resumeAt]?.name }, 'resuming an interrupted deploy');
+  return steps.slice(resumeAt);
+}
+
 /**
  * The steps in order, each renewing the lock, recorded as it starts and ends, and
  * announced as it starts; `at.step` is the step reached, for the failure that may follow.
@@ -133,7 +172,7 @@ async function runSteps(
 ): Promise<void> {
   const { deployments } = ctx;
   const id = ctx.deployment.id;
-  for (const step of steps) {
+  for (const step of await stepsToRun(steps, ctx)) {
     const skip = step.skipWhy?.(ctx);
     if (skip !== undefined) {
       await deployments.stepFinished(id, step.name, 'skipped', skip);
@@ -176,67 +215,101 @@ export function createStepRunner(deps: StepRunnerDeps) {
   });
 
   return {
-    async run(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
-      const deployment = await deployments.get(deploymentId);
-      if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
-      if (isFinished(deployment.status)) return announceAgain(notifier, deployment);
-      if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
-      const { env } = deployment;
-      const ctx = contextOf(deployment);
-      const lock = createDeploymentLock({
-        locks,
-        deployments,
-        env,
-        deploymentId,
-        reason: `deploy #${deploymentId} of ${deployment.ref}`,
-        ttlMs: deps.lockTtlMs ?? 30 * 60_000,
-      });
-      const at: { step: DeployStep } = { step: 'resolve' };
+    /**
+     * Runs (or resumes) a deployment, unless another run of it is under way: that one
+     * finishes it, and this one returns `running_elsewhere` at once.
+     */
+    async run(
+      deploymentId: number,
+    ): Promise<DeployOutcome | 'cancelled' | 'not_confirmed' | 'running_elsewhere'> {
+      // A job BullMQ took for stalled may still run in a worker that only paused (a
+      // blocked event loop, a Redis partition): the claim keeps it to one run at a time.
+      const claim = await claimRun(deployments, deploymentId);
+      if (!claim) {
+        log.warn({ deploymentId }, 'another run of this deployment is under way');
+        return 'running_elsewhere';
+      }
       try {
-        if (env !== deps.env) {
-          throw new Error(
-            `deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`,
-          );
-        }
-        await lock.take();
-        await runSteps(steps, ctx, lock, notifier, at);
-        const sha = found(ctx.sha, 'commit');
-        await lock.release();
-        await notifier.finished(deploymentId, env, {
-          status: 'succeeded',
-          sha,
-          message: `${env} runs ${sha.slice(0, 7)}`,
-        });
-        return 'succeeded';
-      } catch (error) {
-        const failure = await failureOf(log, ctx, at.step, error);
-        await endFailed({ deployments, notifier, report }, deployment, failure, lock.release);
-        return failure.status;
+        return await runClaimed(deploymentId);
       } finally {
-        await lock.release();
+        await claim.release();
       }
     },
 
     /**
      * Ends a deployment whose runner died and will not be tried again, as run()'s own
      * failure path would, once the environment is back to one running app container.
+     * Does nothing while a run of it is under way.
      */
     async abandon(deploymentId: number, why: string, logTail?: readonly string[]): Promise<void> {
-      const d = await deployments.get(deploymentId);
-      if (!d || isFinished(d.status)) return;
-      const put = await deps.runtime.converge(deps.containerName(d.env)).then(
-        () => 'the environment was put back to one running container',
-        (error: unknown) =>
-          `the environment could not be put back to one running container: ${describeDockerError(error)}`,
-      );
-      const step = (d.step as DeployStep | null) ?? 'resolve';
-      const release = async () => {
-        await locks.release(deployLockName(d.env), deploymentOwner(deploymentId)).catch(() => {});
-      };
-      const failure: Failure = { status: 'failed', step, message: `${why}; ${put}`, logTail };
-      await endFailed({ deployments, notifier, report }, d, failure, release);
+      const claim = await claimRun(deployments, deploymentId);
+      if (!claim) return;
+      try {
+        await abandonClaimed(deploymentId, why, logTail);
+      } finally {
+        await claim.release();
+      }
     },
   };
+
+  async function runClaimed(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
+    const deployment = await deployments.get(deploymentId);
+    if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
+    if (isFinished(deployment.status)) return announceAgain(notifier, deployment);
+    if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
+    const { env } = deployment;
+    const ctx = contextOf(deployment);
+    const lock = createDeploymentLock({
+      locks,
+      deployments,
+      env,
+      deploymentId,
+      reason: `deploy #${deploymentId} of ${deployment.ref}`,
+      ttlMs: deps.lockTtlMs ?? 30 * 60_000,
+    });
+    const at: { step: DeployStep } = { step: 'resolve' };
+    try {
+      if (env !== deps.env) {
+        throw new Error(`deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`);
+      }
+      await lock.take();
+      await runSteps(steps, ctx, lock, notifier, at);
+      const sha = found(ctx.sha, 'commit');
+      await lock.release();
+      await notifier.finished(deploymentId, env, {
+        status: 'succeeded',
+        sha,
+        message: `${env} runs ${sha.slice(0, 7)}`,
+      });
+      return 'succeeded';
+    } catch (error) {
+      const failure = await failureOf(log, ctx, at.step, error);
+      await endFailed({ deployments, notifier, report }, deployment, failure, lock.release);
+      return failure.status;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async function abandonClaimed(
+    deploymentId: number,
+    why: string,
+    logTail?: readonly string[],
+  ): Promise<void> {
+    const d = await deployments.get(deploymentId);
+    if (!d || isFinished(d.status)) return;
+    const put = await deps.runtime.converge(deps.containerName(d.env)).then(
+      () => 'the environment was put back to one running container',
+      (error: unknown) =>
+        `the environment could not be put back to one running container: ${describeDockerError(error)}`,
+    );
+    const step = (d.step as DeployStep | null) ?? 'resolve';
+    const release = async () => {
+      await locks.release(deployLockName(d.env), deploymentOwner(deploymentId)).catch(() => {});
+    };
+    const failure: Failure = { status: 'failed', step, message: `${why}; ${put}`, logTail };
+    await endFailed({ deployments, notifier, report }, d, failure, release);
+  }
 }
 
 export type StepRunner = ReturnType<typeof createStepRunner>;

@@ -31,6 +31,10 @@ export interface Deployment {
   readonly finishedAt: Date | null;
 }
 
+// The first key of the advisory locks that claim a deployment's run ('lugh' in ASCII); the
+// deployment's id is the second.
+const RUN_CLAIM_KEY = 0x6c756768;
+
 const numberOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 function toDeployment(r: Record<string, unknown>): Deployment {
@@ -65,6 +69,39 @@ function toDeployment(r: Record<string, unknown>): Deployment {
 export function createDeploymentStore(pool: Pool, options: { redact?: (text: string) => string } = {}) {
   const clean = (text: string | undefined) => (text === undefined ? null : (options.redact?.(text) ?? text));
   return {
+    /**
+     * Claims the run of a deployment: a session advisory lock on a connection of its own,
+     * held until `release` (or until the process or its connection dies, which frees it at
+     * once, unlike a lock with a lease). Undefined when another run holds it.
+     */
+    async claimRun(id: number): Promise<{ release(): Promise<void> } | undefined> {
+      const client = await pool.connect();
+      let claimed = false;
+      try {
+        const { rows } = await client.query('SELECT pg_try_advisory_lock($1, $2) AS claimed', [
+          RUN_CLAIM_KEY,
+          id,
+        ]);
+        claimed = rows[0]?.claimed === true;
+      } finally {
+        if (!claimed) client.release();
+      }
+      if (!claimed) return undefined;
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          // Unlocking on a broken connection fails; destroying it frees the lock all the same.
+          const broken = await client.query('SELECT pg_advisory_unlock($1, $2)', [RUN_CLAIM_KEY, id]).then(
+            () => undefined,
+            (error: Error) => error,
+          );
+          client.release(broken ?? undefined);
+        },
+      };
+    },
+
     async setJob(id: number, jobId: string): Promise<void> {
       await pool.query('UPDATE deployments SET job_id = $2 WHERE id = $1', [id, jobId]);
     },

@@ -15,4 +15,9 @@ export const buildStep: Step = {
     ctx.image = image.tag;
     return succeeded(`${image.tag}${image.reused ? ' (reused)' : ''}`);
   },
+  restore(ctx) {
+    if (!ctx.deployment.image) return false;
+    ctx.image = ctx.deployment.image;
+    return true;
+  },
 };

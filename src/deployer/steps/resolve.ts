@@ -4,17 +4,11 @@ import { succeeded } from './step.js';
 
 const SHA = /^[0-9a-f]{40}$/;
 
-/** Which commit to deploy, once the environment is back to one running app container. */
+/** Which commit to deploy (the step runner has put a crashed deploy's environment back first). */
 export const resolveStep: Step = {
   name: 'resolve',
   async run(ctx) {
     const { deployment, containerName } = ctx;
-    if (ctx.reattached) {
-      // A worker or runner died in this deployment: back to one running container first.
-      const converged = await ctx.runtime.converge(containerName);
-      if (converged)
-        ctx.log.warn({ deploymentId: deployment.id, converged }, 'converged after an interrupted deploy');
-    }
     await ctx.runtime.requireContainer(containerName);
     await ctx.reportToGitHub('in_progress', `lugh deploys ${deployment.ref}`);
     ctx.sha =
@@ -26,5 +20,11 @@ export const resolveStep: Step = {
             throw error;
           });
     return succeeded(ctx.sha);
+  },
+  // The commit resolved before a crash is the one to deploy, even if the branch moved since.
+  restore(ctx, detail) {
+    if (!detail || !SHA.test(detail)) return false;
+    ctx.sha = detail;
+    return true;
   },
 };

@@ -12,6 +12,12 @@ export interface Step {
   /** Why this deploy has no such step: recorded as skipped, never announced. */
   skipWhy?(ctx: StepContext): string | undefined;
   run(ctx: StepContext): Promise<StepResult>;
+  /**
+   * On a run resumed after a crash, for a step an earlier run finished: puts what it found
+   * back into `ctx` from its record (`detail`) and the row, and says whether its work still
+   * stands. A step without it, or whose work is gone, runs again, and every step after it.
+   */
+  restore?(ctx: StepContext, detail: string | null): boolean;
 }
 
 export interface StepResult {
@@ -39,7 +45,10 @@ export interface StepContext {
   readonly deployment: Deployment;
   readonly env: AppEnv;
   readonly containerName: string;
-  /** A worker or runner died in this deployment before: the environment is converged first. */
+  /**
+   * A worker or runner died in this deployment before: the environment is converged first,
+   * and the run resumes after the steps whose work still stands (see `Step.restore`).
+   */
   readonly reattached: boolean;
   readonly runtime: Runtime;
   readonly builder: ImageBuilder;
