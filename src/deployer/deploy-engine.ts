@@ -12,6 +12,7 @@ import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
 import type { DeployNotifier } from './deploy-notifier.js';
+import { createDeploySweeper, DEPLOY_SWEEP_MS } from './deploy-sweeper.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
@@ -154,9 +155,18 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       ? runInRunnerContainer({ launcher, runner, deployments }, deploymentId, self)
       : runner.run(deploymentId);
 
+  const sweeper = createDeploySweeper({
+    env,
+    queue,
+    deployments,
+    abandon: (id, why) => runner.abandon(id, why),
+    logger,
+  });
+
   let worker: ReturnType<typeof createDeployWorker> | undefined;
   let workerConnection: Redis | undefined;
   let pollTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
   const log = logger.child({ component: 'deploy-engine' });
 
   return {
@@ -166,17 +176,18 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     logs: (lines: number) => runtime.logs(config.deploy.containerName, lines),
 
     /**
-     * Takes jobs, re-queues deployments a crash left without a live job, and polls GitHub
-     * for Deployments handed to this environment.
+     * Takes jobs, re-queues deployments left without a live job (a crash, a job BullMQ gave
+     * up on) now and every minute while it lives, and polls GitHub for Deployments handed
+     * to this environment.
      */
     async start(): Promise<void> {
       // A pre-flight container is removed once its health is known; a runner runs one deploy.
       if (worker || config.deploy.role !== 'app') return;
-      for (const d of await deployments.unfinished(env)) {
-        const job = await queue.getJob(`deployment-${d.id}`);
-        if (job && ((await job.isCompleted()) || (await job.isFailed()))) await job.remove();
-        await enqueue(d.id);
-      }
+      await sweeper.sweep();
+      const sweep = () =>
+        sweeper.sweep().catch((error: unknown) => log.warn({ err: error }, 'could not sweep deployments'));
+      sweepTimer = setInterval(sweep, DEPLOY_SWEEP_MS);
+      sweepTimer.unref();
       self = await ownAppContainer(docker, config.deploy.containerName);
       if (self) log.info({ container: nameOf(self) }, 'deploys of this container run in runner containers');
       workerConnection = deps.redis.duplicate();
@@ -195,6 +206,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     /** Stops taking jobs; a deploy in flight is finished first (BullMQ waits for it). */
     async stop(): Promise<void> {
       clearInterval(pollTimer);
+      clearInterval(sweepTimer);
       await worker?.close();
       if (workerConnection) await closeRedis(workerConnection);
     },

@@ -6,7 +6,12 @@ export const DEPLOY_QUEUE = 'deploys';
 /** What a deploy job carries: only the deployment's id; everything else is read from Postgres. */
 export interface DeployJobData {
   readonly deploymentId: number;
+  /** How often the sweeper queued the deployment again after BullMQ failed its job. */
+  readonly redrives?: number;
 }
+
+/** The job of a deployment: one id per deployment, so a job is added once while it exists. */
+export const deployJobId = (deploymentId: number): string => `deployment-${deploymentId}`;
 
 /**
  * The deploy queue of one environment. BullMQ's own `prefix` puts every queue key under
@@ -24,8 +29,13 @@ export function createDeployQueue(connection: Redis, prefix: string): Queue<Depl
  * Queues the deploy of a deployment row. The job id is derived from the row, so a second
  * call while the job exists adds nothing; the row itself is what makes it exactly one.
  */
-export async function enqueueDeploy(queue: Queue<DeployJobData>, deploymentId: number): Promise<string> {
-  const jobId = `deployment-${deploymentId}`;
-  await queue.add('deploy', { deploymentId }, { jobId, removeOnComplete: 1000, removeOnFail: 1000 });
+export async function enqueueDeploy(
+  queue: Queue<DeployJobData>,
+  deploymentId: number,
+  redrives?: number,
+): Promise<string> {
+  const jobId = deployJobId(deploymentId);
+  const data: DeployJobData = redrives ? { deploymentId, redrives } : { deploymentId };
+  await queue.add('deploy', data, { jobId, removeOnComplete: 1000, removeOnFail: 1000 });
   return jobId;
 }
