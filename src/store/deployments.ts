@@ -87,6 +87,11 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
         if (!claimed) client.release();
       }
       if (!claimed) return undefined;
+      // A checked-out client that loses its connection emits 'error'; unheard, it would
+      // crash the process. The claim is gone with the connection; the run goes on, and its
+      // next query fails or reconnects through the pool.
+      const lost = () => {};
+      client.on('error', lost);
       let released = false;
       return {
         async release() {
@@ -97,6 +102,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
             () => undefined,
             (error: Error) => error,
           );
+          client.off('error', lost);
           client.release(broken ?? undefined);
         },
       };
