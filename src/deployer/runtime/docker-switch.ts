@@ -15,7 +15,7 @@ export async function startPreflight(docker: Docker, target: SwitchTarget): Prom
   const snapshot = snapshotOf(info, oldImage.Config);
   const plan = planSwitch(snapshot, target.image, target.sha);
   const networks = extraNetworks(snapshot);
-  const preflight = await createFrom(docker, plan.preflight, networks);
+  const preflight = await createFrom(docker, plan.preflight, plan.extraNetworks.preflight);
   try {
     await preflight.start();
   } catch (error) {

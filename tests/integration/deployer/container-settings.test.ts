@@ -11,7 +11,7 @@ import { parseEnv, promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { extraNetworks, planSwitch, snapshotOf } from '../../../src/deployer/container-plan.js';
+import { planSwitch, snapshotOf } from '../../../src/deployer/container-plan.js';
 import { createFrom, removeQuietly } from '../../../src/deployer/runtime/docker-containers.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
 import {
@@ -246,7 +246,7 @@ describe.skipIf(!composeAvailable || !engine)(
         const plan = planSwitch(snapshot, newImage, SHA);
 
         // The pre-flight container, beside the running one, as startPreflight makes it.
-        const preflight = await createFrom(docker, plan.preflight, extraNetworks(snapshot));
+        const preflight = await createFrom(docker, plan.preflight, plan.extraNetworks.preflight);
         let preflightInfo: Docker.ContainerInspectInfo;
         try {
           await preflight.start();
@@ -259,7 +259,7 @@ describe.skipIf(!composeAvailable || !engine)(
         const old = docker.getContainer(running.Id);
         await old.stop({ t: 1 });
         await old.rename({ name: plan.previousName });
-        const next = await createFrom(docker, plan.final, extraNetworks(snapshot));
+        const next = await createFrom(docker, plan.final, plan.extraNetworks.final);
         await next.start();
         const finalInfo = await next.inspect();
 
