@@ -107,7 +107,7 @@ export async function startInstance(
     forge,
     promotions,
     doctorSettings: options.doctorSettings,
-    takingUpdates: () => telegram.takingUpdates(),
+    takesUpdate: (updateId) => telegram.takes(updateId),
   });
   const { bot, commands } = createBot(botDeps);
   const telegram = buildTelegram(config, logger, {
@@ -185,8 +185,8 @@ function buildBotDeps(
     readonly promotion?: PromotionService;
     readonly deploys: DeployParts;
     readonly doctorSettings?: SettingsFallback;
-    /** Whether the Telegram runtime takes updates now (it is built after the bot). */
-    readonly takingUpdates: () => boolean;
+    /** Whether the Telegram runtime takes this update now (it is built after the bot). */
+    readonly takesUpdate: (updateId: number) => boolean;
   },
 ): BotDeps {
   const { audit, deploys, redis, otherPrefix, docker } = parts;
@@ -213,6 +213,6 @@ function buildBotDeps(
       'conversations',
     ),
     doctor: buildDoctor(config, { docker, redis, otherPrefix, settings: parts.doctorSettings }),
-    updateGate: { mayTake: parts.takingUpdates, claim: claims.claim },
+    updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },
   };
 }

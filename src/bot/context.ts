@@ -31,7 +31,7 @@ export interface BotDeps {
 
 export interface UpdateGate {
   /** False once this instance stopped taking updates (stopping, or its poller lease is gone). */
-  mayTake(): boolean;
+  mayTake(updateId: number): boolean;
   /** True for the first instance of the environment to claim the update. */
   claim(updateId: number): Promise<boolean>;
 }

@@ -50,11 +50,11 @@ export interface TelegramRuntime {
   /** Settles when the runtime ends: resolves when stopped, rejects when onReady or setWebhook threw. */
   readonly done: Promise<void>;
   /**
-   * Whether an update that arrives now may be handled here: with long polling, only while
-   * this instance polls under a held lease. Once it stopped or lost the lease, the rest of
-   * its batch is left unconfirmed for the next poller.
+   * Whether this update may be handled here now: with long polling, only while this
+   * instance polls under a held lease. Once it stopped or lost the lease, the rest of its
+   * batch is left unconfirmed for the next poller (which may be this one again).
    */
-  takingUpdates(): boolean;
+  takes(updateId: number): boolean;
   /** Stops taking updates and waits for the update in flight to finish. */
   stop(): Promise<void>;
 }
@@ -103,6 +103,8 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   let current: TelegramStatus = { state: 'connecting', since: new Date() };
   /** Long polling: true from the first getUpdates under the lease until stopped or lost. */
   let taking = false;
+  /** The first update of a batch left to the next poller: this one asks from it again. */
+  let leftFrom: number | undefined;
   const setStatus = (state: TelegramState, detail?: string) => {
     if (current.state === state && current.detail === detail) return;
     current = { state, detail, since: new Date() };
@@ -183,9 +185,17 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
     }
     // Not one getUpdates without the lease: not even grammY's confirming call on stop,
     // which would cut short the long poll of the instance that holds the lease now.
-    bot.api.config.use((prev, method, payload, signal) => {
-      if (method === 'getUpdates' && !lease.held()) throw new PollerLeaseLostError();
-      return prev(method, payload, signal);
+    // grammY moved its offset past the updates it was given but left: back to them.
+    bot.api.config.use(async (prev, method, payload, signal) => {
+      if (method !== 'getUpdates') return prev(method, payload, signal);
+      if (!lease.held()) throw new PollerLeaseLostError();
+      const from = leftFrom;
+      const asked = payload as { offset?: number };
+      if (from === undefined || asked.offset === undefined || asked.offset <= from)
+        return prev(method, payload, signal);
+      const answer = await prev(method, { ...payload, offset: from } as typeof payload, signal);
+      if (answer.ok && leftFrom === from) leftFrom = undefined;
+      return answer;
     });
     while (!abort.signal.aborted) {
       const term = new AbortController();
@@ -251,8 +261,13 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
 
   return {
     status: () => current,
-    // A webhook update answered without handling would be confirmed and lost: always take it.
-    takingUpdates: () => (options.webhook ? true : taking && (options.lease?.held() ?? true)),
+    takes(updateId) {
+      // A webhook update answered without handling would be confirmed and lost: always take it.
+      if (options.webhook) return true;
+      if (taking && (options.lease?.held() ?? true)) return true;
+      if (leftFrom === undefined || updateId < leftFrom) leftFrom = updateId;
+      return false;
+    },
     ready,
     done: running,
     async stop() {

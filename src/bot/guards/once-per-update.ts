@@ -12,7 +12,7 @@ import type { BotContext, UpdateGate } from '../context.js';
 export function oncePerUpdate(gate: UpdateGate, logger: Logger): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     const updateId = ctx.update.update_id;
-    if (!gate.mayTake()) {
+    if (!gate.mayTake(updateId)) {
       logger.debug({ updateId }, 'update left to the next poller: this one no longer takes updates');
       return;
     }
