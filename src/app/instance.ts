@@ -18,6 +18,7 @@ import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { runMigrations } from '../store/migrate.js';
 import { createPromotionStore } from '../store/promotions.js';
 import { createRedisKeyValue, keyspace } from '../store/redis.js';
+import { createUpdateClaims } from '../store/update-claims.js';
 import { gitShaOf } from './build-info.js';
 import { openConnections, otherPrefixOf } from './connections.js';
 import { buildDeployParts, type DeployParts } from './deploy-parts.js';
@@ -106,6 +107,7 @@ export async function startInstance(
     forge,
     promotions,
     doctorSettings: options.doctorSettings,
+    takesUpdate: (updateId) => telegram.takes(updateId),
   });
   const { bot, commands } = createBot(botDeps);
   const telegram = buildTelegram(config, logger, {
@@ -183,9 +185,12 @@ function buildBotDeps(
     readonly promotion?: PromotionService;
     readonly deploys: DeployParts;
     readonly doctorSettings?: SettingsFallback;
+    /** Whether the Telegram runtime takes this update now (it is built after the bot). */
+    readonly takesUpdate: (updateId: number) => boolean;
   },
 ): BotDeps {
   const { audit, deploys, redis, otherPrefix, docker } = parts;
+  const claims = createUpdateClaims(redis, keyspace(config.redisPrefix));
   return {
     config,
     logger,
@@ -208,5 +213,6 @@ function buildBotDeps(
       'conversations',
     ),
     doctor: buildDoctor(config, { docker, redis, otherPrefix, settings: parts.doctorSettings }),
+    updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },
   };
 }

@@ -25,6 +25,15 @@ export interface BotDeps {
   readonly doctor?: { run(): Promise<AuditReport> };
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
+  /** Each update handled at most once per environment, across poller handovers and redeliveries. */
+  readonly updateGate?: UpdateGate;
+}
+
+export interface UpdateGate {
+  /** False once this instance stopped taking updates (stopping, or its poller lease is gone). */
+  mayTake(updateId: number): boolean;
+  /** True for the first instance of the environment to claim the update. */
+  claim(updateId: number): Promise<boolean>;
 }
 
 export interface CommandInfo {

@@ -17,6 +17,7 @@ import { unknownFeature } from './features/unknown.js';
 import { versionFeature } from './features/version.js';
 import { whoamiFeature } from './features/whoami.js';
 import { anonymousSender } from './guards/is-admin.js';
+import { oncePerUpdate } from './guards/once-per-update.js';
 import { redactOutgoing } from './redact-outgoing.js';
 import { stagingMarker } from './staging-marker.js';
 
@@ -69,6 +70,7 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
   const installed = features(deps);
   const commands = installed.flatMap((f) => f.commands);
   const admins = new Set(config.adminIds);
+  if (deps.updateGate) bot.use(oncePerUpdate(deps.updateGate, logger));
   bot.use((ctx, next) => {
     ctx.deps = deps;
     ctx.commands = commands;

@@ -49,17 +49,36 @@ export interface TelegramRuntime {
   readonly ready: Promise<UserFromGetMe>;
   /** Settles when the runtime ends: resolves when stopped, rejects when onReady or setWebhook threw. */
   readonly done: Promise<void>;
-  /** Stops taking updates and waits for the updates in flight to finish. */
+  /**
+   * Whether this update may be handled here now: with long polling, only while this
+   * instance polls under a held lease. Once it stopped or lost the lease, the rest of its
+   * batch is left unconfirmed for the next poller (which may be this one again).
+   */
+  takes(updateId: number): boolean;
+  /** Stops taking updates and waits for the update in flight to finish. */
   stop(): Promise<void>;
+}
+
+/** A getUpdates refused because this instance no longer holds the poller lease. */
+export class PollerLeaseLostError extends Error {
+  override name = 'PollerLeaseLostError';
+  constructor() {
+    super('this instance no longer holds the poller lease');
+  }
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    // The listener goes with the wait: one signal sees many backoffs.
+    const onAbort = () => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 
 function describeError(error: unknown): string {
@@ -82,6 +101,10 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 30_000 };
   const abort = new AbortController();
   let current: TelegramStatus = { state: 'connecting', since: new Date() };
+  /** Long polling: true from the first getUpdates under the lease until stopped or lost. */
+  let taking = false;
+  /** The first update of a batch left to the next poller: this one asks from it again. */
+  let leftFrom: number | undefined;
   const setStatus = (state: TelegramState, detail?: string) => {
     if (current.state === state && current.detail === detail) return;
     current = { state, detail, since: new Date() };
@@ -118,41 +141,79 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
     return undefined;
   };
 
-  const poll = async () => {
-    if (options.lease) {
-      const held = await options.lease.acquire(abort.signal, () =>
-        setStatus(
-          'standby',
-          'another instance of this environment is taking updates; waiting for it to stop',
-        ),
-      );
-      if (!held) return;
-    }
+  /** Polls while this instance may: until stopped, or until its lease is lost ('lost'). */
+  const pollUnderLease = async (term: AbortSignal): Promise<'done' | 'lost'> => {
+    const either = AbortSignal.any([abort.signal, term]);
     let delay = backoff.initialMs;
-    while (!abort.signal.aborted) {
+    while (!either.aborted) {
       try {
         await bot.start({
           allowed_updates: options.allowedUpdates as never,
-          onStart: () => setStatus('ok'),
+          onStart: () => {
+            if (either.aborted) return;
+            taking = true;
+            setStatus('ok');
+          },
         });
-        return; // stopped on purpose
+        break; // stopped on purpose, or because the lease was lost
       } catch (error) {
-        if (abort.signal.aborted) return;
+        if (either.aborted) break;
         if (error instanceof GrammyError && error.error_code === 401) {
           setStatus(
             'rejected',
             'the Bot API rejected this token (401 Unauthorized): check TELEGRAM_BOT_TOKEN',
           );
-          return;
+          return 'done';
         }
         if (error instanceof GrammyError && error.error_code === 409) {
           setStatus('conflict', `another instance takes this bot's updates (${error.description}); waiting`);
         } else {
           setStatus('unreachable', describeError(error));
         }
-        await sleep(delay, abort.signal);
+        await sleep(delay, either);
         delay = Math.min(delay * 2, backoff.maxMs);
       }
+    }
+    return abort.signal.aborted || !term.aborted ? 'done' : 'lost';
+  };
+
+  const poll = async () => {
+    const lease = options.lease;
+    if (!lease) {
+      await pollUnderLease(new AbortController().signal);
+      return;
+    }
+    // Not one getUpdates without the lease: not even grammY's confirming call on stop,
+    // which would cut short the long poll of the instance that holds the lease now.
+    // grammY moved its offset past the updates it was given but left: back to them.
+    bot.api.config.use(async (prev, method, payload, signal) => {
+      if (method !== 'getUpdates') return prev(method, payload, signal);
+      if (!lease.held()) throw new PollerLeaseLostError();
+      const from = leftFrom;
+      const asked = payload as { offset?: number };
+      if (from === undefined || asked.offset === undefined || asked.offset <= from)
+        return prev(method, payload, signal);
+      const answer = await prev(method, { ...payload, offset: from } as typeof payload, signal);
+      if (answer.ok && leftFrom === from) leftFrom = undefined;
+      return answer;
+    });
+    while (!abort.signal.aborted) {
+      const term = new AbortController();
+      const held = await lease.acquire(abort.signal, {
+        onWaiting: () =>
+          setStatus(
+            'standby',
+            'another instance of this environment is taking updates; waiting for it to stop',
+          ),
+        onLost: () => {
+          taking = false;
+          term.abort();
+          setStatus('standby', 'the poller lease could not be renewed; stopped taking updates');
+          if (bot.isRunning()) void bot.stop().catch(() => {});
+        },
+      });
+      if (!held) return;
+      if ((await pollUnderLease(term.signal)) === 'done') return;
     }
   };
 
@@ -200,14 +261,24 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
 
   return {
     status: () => current,
+    takes(updateId) {
+      // A webhook update answered without handling would be confirmed and lost: always take it.
+      if (options.webhook) return true;
+      if (taking && (options.lease?.held() ?? true)) return true;
+      if (leftFrom === undefined || updateId < leftFrom) leftFrom = updateId;
+      return false;
+    },
     ready,
     done: running,
     async stop() {
       abort.abort();
+      taking = false;
+      // Confirms the updates up to the one being handled; the rest of the batch is left
+      // to the next poller, which may start as soon as the lease is released.
       if (bot.isRunning()) await bot.stop().catch(() => {});
-      // bot.start() resolves only after the batch being handled is done.
-      await running.catch(() => {});
       await options.lease?.release();
+      // bot.start() resolves only after the update being handled is done.
+      await running.catch(() => {});
       setStatus('stopped');
     },
   };

@@ -35,6 +35,22 @@ export function handleShutdown(
   return shutdown;
 }
 
+/**
+ * Logs a promise rejection nobody handled instead of letting Node end the process on it
+ * (its default since Node 15): a stray rejection in one feature must not take the whole
+ * bot down without a word. The logger redacts secrets from the line. Returns the way to
+ * stop listening.
+ */
+export function logStrayRejections(logger: Logger): () => void {
+  const onRejection = (reason: unknown) => {
+    logger.error({ err: reason }, 'a promise rejection was not handled; lugh keeps running');
+  };
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('unhandledRejection', onRejection);
+  };
+}
+
 /** Exits (code 2) when an instance finds its bot token already used by the other environment. */
 export function watchTelegram(instance: Instance, logger: Logger, shutdown: Shutdown) {
   instance.telegram.done.catch((error: unknown) => {

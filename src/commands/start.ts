@@ -1,6 +1,6 @@
 import { startInstance } from '../app/instance.js';
 import { type CliCommand, loggerFor, readConfig } from './command.js';
-import { handleShutdown, watchTelegram } from './lifecycle.js';
+import { handleShutdown, logStrayRejections, watchTelegram } from './lifecycle.js';
 
 export const startCommand: CliCommand = {
   name: 'start',
@@ -8,6 +8,7 @@ export const startCommand: CliCommand = {
   async run({ env }) {
     const config = readConfig(env);
     const logger = loggerFor(config);
+    logStrayRejections(logger);
     for (const warning of config.warnings) logger.warn(warning);
     const instance = await startInstance(config, logger);
     watchTelegram(

@@ -1,5 +1,65 @@
-import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
+import { isDeepStrictEqual } from 'node:util';
+import type { ContainerCreateOptions, ContainerInspectInfo, HostConfig } from 'dockerode';
 import { nameOf } from './docker-helpers.js';
+
+/**
+ * The HostConfig settings a new container takes from the running one, verbatim (inspect
+ * reports them in the form create takes): limits and reservations, OOM priority, log
+ * rotation, security, mounts. Ports, restart policy and network mode are planned apart,
+ * because the pre-flight container differs in them. `container-settings.test.ts` checks
+ * the list against containers the compose files create.
+ */
+export const KEPT_HOST_SETTINGS = [
+  'Binds',
+  'Mounts',
+  'Tmpfs',
+  'GroupAdd',
+  'Memory',
+  'MemoryReservation',
+  'MemorySwap',
+  'MemorySwappiness',
+  'NanoCpus',
+  'CpuShares',
+  'CpuPeriod',
+  'CpuQuota',
+  'CpusetCpus',
+  'PidsLimit',
+  'Ulimits',
+  'ShmSize',
+  'OomScoreAdj',
+  'OomKillDisable',
+  'LogConfig',
+  'Init',
+  'Privileged',
+  'CapAdd',
+  'CapDrop',
+  'SecurityOpt',
+  'ReadonlyRootfs',
+  'Sysctls',
+  'Devices',
+  'Dns',
+  'DnsOptions',
+  'DnsSearch',
+  'ExtraHosts',
+] as const satisfies ReadonlyArray<keyof HostConfig>;
+
+export type KeptHostSettings = Readonly<Pick<HostConfig, (typeof KEPT_HOST_SETTINGS)[number]>>;
+
+/** Config settings an image may set too; a container keeps those it sets over its image's. */
+export interface OverImageSettings {
+  readonly Entrypoint?: string | string[];
+  readonly WorkingDir?: string;
+  readonly Volumes?: Readonly<Record<string, object>>;
+  readonly Healthcheck?: NonNullable<ContainerCreateOptions['Healthcheck']>;
+  readonly StopSignal?: string;
+  readonly StopTimeout?: number;
+}
+
+/** The part of an image's config that inspect merges into its containers' config. */
+export type ImageDefaults = {
+  readonly Env?: readonly string[] | null;
+  readonly Labels?: Readonly<Record<string, string>> | null;
+} & { readonly [K in keyof OverImageSettings]?: OverImageSettings[K] | null };
 
 /** What a deploy keeps from the running container: everything but its image. */
 export interface ContainerSnapshot {
@@ -10,15 +70,13 @@ export interface ContainerSnapshot {
   readonly cmd?: readonly string[];
   readonly user?: string;
   readonly networks: Readonly<Record<string, { readonly aliases: readonly string[] }>>;
-  readonly binds: readonly string[];
   readonly portBindings: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['PortBindings']>;
   readonly exposedPorts: Readonly<Record<string, object>>;
   readonly restartPolicy: { readonly Name: string; readonly MaximumRetryCount?: number };
-  readonly memory: number;
-  readonly nanoCpus: number;
-  readonly cpuShares: number;
-  readonly init: boolean;
-  readonly groupAdd: readonly string[];
+  /** KEPT_HOST_SETTINGS the container has (those inspect reports as null are left out). */
+  readonly host: KeptHostSettings;
+  /** What the container sets over its image: the stop timeout, a health check of its own … */
+  readonly overImage: OverImageSettings;
 }
 
 export interface SwitchPlan {
@@ -28,20 +86,20 @@ export interface SwitchPlan {
   readonly final: ContainerCreateOptions;
   /** Where the running container is kept, stopped, for a rollback. */
   readonly previousName: string;
+  /** Networks beyond the first, connected before start: the pre-flight's without aliases. */
+  readonly extraNetworks: {
+    readonly preflight: ReadonlyArray<readonly [string, readonly string[]]>;
+    readonly final: ReadonlyArray<readonly [string, readonly string[]]>;
+  };
 }
 
 /**
  * Reads what a deploy must carry over from `docker inspect` of the running container.
- * Inspect merges the image's own ENV and labels into the container's: those of the old
- * image (`imageConfig`) are left out, so the new image's defaults apply.
+ * Inspect merges the image's own ENV, labels, health check, stop signal … into the
+ * container's: those equal to the old image's (`imageConfig`) are left out, so the new
+ * image's defaults apply.
  */
-export function snapshotOf(
-  info: ContainerInspectInfo,
-  imageConfig: {
-    readonly Env?: readonly string[] | null;
-    readonly Labels?: Readonly<Record<string, string>> | null;
-  } = {},
-): ContainerSnapshot {
+export function snapshotOf(info: ContainerInspectInfo, imageConfig: ImageDefaults = {}): ContainerSnapshot {
   const imageEnv = new Set(imageConfig.Env ?? []);
   const imageLabels = imageConfig.Labels ?? {};
   const host = info.HostConfig;
@@ -62,18 +120,40 @@ export function snapshotOf(
     cmd: info.Config.Cmd ?? undefined,
     user: info.Config.User || undefined,
     networks,
-    binds: host.Binds ?? [],
     portBindings: host.PortBindings ?? {},
     exposedPorts: info.Config.ExposedPorts ?? {},
     restartPolicy: {
       Name: host.RestartPolicy?.Name ?? 'no',
       MaximumRetryCount: host.RestartPolicy?.MaximumRetryCount,
     },
-    memory: host.Memory ?? 0,
-    nanoCpus: host.NanoCpus ?? 0,
-    cpuShares: host.CpuShares ?? 0,
-    init: host.Init ?? false,
-    groupAdd: host.GroupAdd ?? [],
+    host: Object.fromEntries(
+      KEPT_HOST_SETTINGS.filter((key) => host[key] != null).map((key) => [key, host[key]]),
+    ) as KeptHostSettings,
+    overImage: overImageOf(info.Config as ContainerConfig, imageConfig),
+  };
+}
+
+// dockerode's type of inspect's Config lacks the stop settings the engine reports.
+type ContainerConfig = ContainerInspectInfo['Config'] & {
+  readonly StopSignal?: string;
+  readonly StopTimeout?: number | null;
+};
+
+function overImageOf(config: ContainerConfig, image: ImageDefaults): OverImageSettings {
+  const imageVolumes = image.Volumes ?? {};
+  const volumes = Object.keys(config.Volumes ?? {}).filter((path) => !(path in imageVolumes));
+  const own = <K extends keyof OverImageSettings>(key: K): Partial<OverImageSettings> => {
+    const value = config[key as keyof ContainerConfig];
+    const empty = value == null || value === '' || (Array.isArray(value) && value.length === 0);
+    return empty || isDeepStrictEqual(value, image[key] ?? undefined) ? {} : { [key]: value };
+  };
+  return {
+    ...own('Entrypoint'),
+    ...own('WorkingDir'),
+    ...(volumes.length > 0 ? { Volumes: Object.fromEntries(volumes.map((path) => [path, {}])) } : {}),
+    ...own('Healthcheck'),
+    ...own('StopSignal'),
+    ...(config.StopTimeout != null ? { StopTimeout: config.StopTimeout } : {}),
   };
 }
 
@@ -85,8 +165,9 @@ function withSha(env: readonly string[], sha: string, role: 'preflight' | 'app')
 
 /**
  * The containers of a switch, as data: the same environment, networks, volumes, labels,
- * limits and restart policy as the running one, with the new image. Pure, so it is
- * tested by equality; `runtime/docker-runtime.ts` runs it.
+ * limits, OOM priority, logging, stop and health settings and restart policy as the
+ * running one, with the new image. Pure, so it is tested by equality;
+ * `runtime/docker-runtime.ts` runs it.
  */
 export function planSwitch(current: ContainerSnapshot, image: string, sha: string): SwitchPlan {
   const base = (role: 'preflight' | 'app', ports: boolean): ContainerCreateOptions => {
@@ -99,15 +180,11 @@ export function planSwitch(current: ContainerSnapshot, image: string, sha: strin
       User: current.user,
       Labels: { ...current.labels, 'lugh.sha': sha, 'lugh.role': role },
       ExposedPorts: { ...current.exposedPorts },
+      ...current.overImage,
       HostConfig: {
-        Binds: [...current.binds],
+        ...current.host,
         PortBindings: ports ? current.portBindings : {},
         RestartPolicy: ports ? { ...current.restartPolicy } : { Name: 'no' },
-        Memory: current.memory,
-        NanoCpus: current.nanoCpus,
-        CpuShares: current.cpuShares,
-        Init: current.init,
-        GroupAdd: [...current.groupAdd],
         NetworkMode: firstNetwork?.[0],
       },
       NetworkingConfig: firstNetwork
@@ -119,6 +196,10 @@ export function planSwitch(current: ContainerSnapshot, image: string, sha: strin
     preflight: { ...base('preflight', false), name: `${current.name}-preflight-${sha.slice(0, 7)}` },
     final: { ...base('app', true), name: current.name },
     previousName: `${current.name}-previous`,
+    extraNetworks: {
+      preflight: extraNetworks(current).map(([name]) => [name, []]),
+      final: extraNetworks(current),
+    },
   };
 }
 
@@ -131,7 +212,8 @@ export function extraNetworks(current: ContainerSnapshot): Array<[string, readon
 
 /**
  * The deploy runner container of a deployment, as data: the running app container's
- * environment, volumes, user and networks on the same image, running `deploy-run <id>`.
+ * environment, volumes, user, networks and host settings (limits, OOM priority, logging)
+ * on the same image, running `deploy-run <id>`.
  * Like a pre-flight container it takes no traffic (no ports, no network aliases) and is
  * never restarted by Docker; compose's labels are left out, or compose would count it as
  * one of its services.
@@ -153,8 +235,7 @@ export function planRunner(
     Labels: { ...labels, 'lugh.role': 'runner', 'lugh.deployment': String(runner.deploymentId) },
     Healthcheck: { Test: ['NONE'] },
     HostConfig: {
-      Binds: [...current.binds],
-      GroupAdd: [...current.groupAdd],
+      ...current.host,
       NetworkMode: firstNetwork?.[0],
       // The runner is pid 1 of its container: an init forwards SIGTERM and reaps.
       Init: true,

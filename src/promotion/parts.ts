@@ -58,9 +58,11 @@ export function createPromotionParts(
     const previous = chains.get(id) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(work);
     chains.set(id, next);
-    void next.finally(() => {
+    const forget = () => {
       if (chains.get(id) === next) chains.delete(id);
-    });
+    };
+    // Not `finally`: its promise would reject with `next` and nobody handles it (the caller handles `next`).
+    next.then(forget, forget);
     return next;
   };
   const pending = new Set<number>();

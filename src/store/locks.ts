@@ -102,7 +102,10 @@ export function createLockStore(pool: Pool, options: { onChange?: () => Promise<
         name,
         owner,
       ]);
-      return (rowCount ?? 0) > 0;
+      const released = (rowCount ?? 0) > 0;
+      // Like taking and breaking: whoever reads the published lock (staging's /promote) sees it free.
+      if (released) await changed();
+      return released;
     },
 
     /**

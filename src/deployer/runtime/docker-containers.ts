@@ -37,10 +37,16 @@ export async function createFrom(
   networks: ReadonlyArray<readonly [string, readonly string[]]>,
 ): Promise<Docker.Container> {
   const container = await docker.createContainer(spec);
-  for (const [network, aliases] of networks) {
-    await docker
-      .getNetwork(network)
-      .connect({ Container: container.id, EndpointConfig: { Aliases: [...aliases] } });
+  try {
+    for (const [network, aliases] of networks) {
+      await docker
+        .getNetwork(network)
+        .connect({ Container: container.id, EndpointConfig: { Aliases: [...aliases] } });
+    }
+  } catch (error) {
+    // Half made: it would hold the name (the app's, for a switch's final container).
+    await removeQuietly(container);
+    throw error;
   }
   return container;
 }

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
+import { planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { MigrationFailedError } from '../errors.js';
 import { createFrom, removeQuietly, sleep } from './docker-containers.js';
@@ -39,7 +39,8 @@ export async function runMigration(
     Labels: { ...plan.preflight.Labels, 'lugh.role': 'migrate' },
   };
   await findContainer(docker, spec.name as string).then((c) => c && removeQuietly(docker.getContainer(c.Id)));
-  const container = await createFrom(docker, spec, extraNetworks(snapshot));
+  // Like a pre-flight, it answers to no alias of the service's.
+  const container = await createFrom(docker, spec, plan.extraNetworks.preflight);
   try {
     await container.start();
     const exit = (await Promise.race([container.wait(), sleep(opts.timeoutMs).then(() => undefined)])) as

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
-import { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
+import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
 import type { Preflight, Switched, SwitchTarget } from './runtime.js';
 
@@ -15,7 +15,7 @@ export async function startPreflight(docker: Docker, target: SwitchTarget): Prom
   const snapshot = snapshotOf(info, oldImage.Config);
   const plan = planSwitch(snapshot, target.image, target.sha);
   const networks = extraNetworks(snapshot);
-  const preflight = await createFrom(docker, plan.preflight, networks);
+  const preflight = await createFrom(docker, plan.preflight, plan.extraNetworks.preflight);
   try {
     await preflight.start();
   } catch (error) {
@@ -62,8 +62,16 @@ export async function switchOver(
   await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already stopped
   });
-  await current.rename({ name: plan.previousName });
-  const next = await createFrom(docker, plan.final, preflight.networks);
+  // From here the app is down: whatever Docker refuses puts the previous container back.
+  const putBack = (nextId: string | undefined, reason: string) =>
+    restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason);
+  let next: Docker.Container;
+  try {
+    await current.rename({ name: plan.previousName });
+    next = await createFrom(docker, plan.final, preflight.networks);
+  } catch (error) {
+    throw await putBack(undefined, `could not be created (${describeDockerError(error)})`);
+  }
   const switched = {
     target,
     nextId: next.id,
@@ -73,9 +81,15 @@ export async function switchOver(
   try {
     await next.start();
   } catch (error) {
-    throw await rollback(docker, log, switched, `could not start (${(error as Error).message})`);
+    throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`);
   }
-  if ((await waitHealthy(next, deadlineMs)) !== 'healthy') {
+  let health: 'healthy' | 'unhealthy';
+  try {
+    health = await waitHealthy(next, deadlineMs);
+  } catch (error) {
+    throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
+  }
+  if (health !== 'healthy') {
     throw await rollback(docker, log, switched, 'did not become healthy after the switch');
   }
   return switched;
@@ -87,7 +101,13 @@ export async function verify(
   switched: Switched,
   windowMs: number,
 ): Promise<void> {
-  if (!(await staysHealthy(docker.getContainer(switched.nextId), windowMs))) {
+  let healthy: boolean;
+  try {
+    healthy = await staysHealthy(docker.getContainer(switched.nextId), windowMs);
+  } catch (error) {
+    throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
+  }
+  if (!healthy) {
     throw await rollback(
       docker,
       log,
@@ -97,20 +117,40 @@ export async function verify(
   }
 }
 
-export async function rollback(
+export function rollback(
   docker: Docker,
   log: Logger,
   switched: Switched,
   reason: string,
 ): Promise<RolledBackError> {
-  const next = docker.getContainer(switched.nextId);
+  return restorePrevious(docker, log, switched, reason);
+}
+
+/**
+ * The previous container back under the app's name and running; the new one (if it was
+ * created) removed, its last lines kept for the message.
+ */
+async function restorePrevious(
+  docker: Docker,
+  log: Logger,
+  switched: Pick<Switched, 'target' | 'currentId'> & { readonly nextId?: string },
+  reason: string,
+): Promise<RolledBackError> {
+  const { containerName, image } = switched.target;
+  let tail: string[] = [];
+  if (switched.nextId) {
+    const next = docker.getContainer(switched.nextId);
+    tail = await logTail(next);
+    await removeQuietly(next);
+  }
   const current = docker.getContainer(switched.currentId);
-  const tail = await logTail(next);
-  await removeQuietly(next);
-  await current.rename({ name: switched.target.containerName });
-  await current.start();
-  log.warn({ image: switched.target.image, reason }, 'rolled back to the previous container');
-  return new RolledBackError(`${switched.target.image} ${reason}; the previous version runs again`, tail);
+  // Not yet renamed when the rename itself failed.
+  if ((await current.inspect()).Name !== `/${containerName}`) await current.rename({ name: containerName });
+  await current.start().catch((error: { statusCode?: number }) => {
+    if (error.statusCode !== 304) throw error; // 304: already running
+  });
+  log.warn({ image, reason }, 'rolled back to the previous container');
+  return new RolledBackError(`${image} ${reason}; the previous version runs again`, tail);
 }
 
 /**

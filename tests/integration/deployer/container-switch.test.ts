@@ -182,4 +182,105 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     expect([running.Config.Image, running.State.Running]).toEqual([images.v2.tag, true]);
     await expect.poll(version, { timeout: 30_000 }).toBe(images.v2.sha);
   }, 180_000);
+
+  // After the old container stops, whatever Docker refuses must put it back, not leave the
+  // environment down with the old one stopped as -previous.
+  const dockerError = (message: string) =>
+    Object.assign(new Error('(HTTP code 500) server error'), { statusCode: 500, json: { message } });
+
+  /** This engine, except that inspecting the containers `failing` names fails. */
+  function inspectFailing(failing: { name?: string; id?: string }): Docker {
+    const broken = (c: Docker.Container) => {
+      c.inspect = (async () => {
+        throw dockerError('inspect refused by the test');
+      }) as never;
+      return c;
+    };
+    return new Proxy(docker, {
+      get(target, prop) {
+        if (prop === 'createContainer') {
+          return async (spec: Docker.ContainerCreateOptions) => {
+            const c = await target.createContainer(spec);
+            return spec.name === failing.name ? broken(c) : c;
+          };
+        }
+        if (prop === 'getContainer') {
+          return (id: string) => {
+            const c = target.getContainer(id);
+            return id === failing.id ? broken(c) : c;
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  const gatedPreflight = async (image: { tag: string; sha: string }) => {
+    const preflight = await switcher.startPreflight({
+      containerName: name,
+      image: image.tag,
+      sha: image.sha,
+    });
+    await switcher.awaitPreflight(preflight, 30_000);
+    return preflight;
+  };
+
+  const expectPutBack = async (before: Docker.ContainerInspectInfo) => {
+    const running = await docker.getContainer(name).inspect();
+    expect([running.Id, running.Config.Image, running.State.Running]).toEqual([
+      before.Id,
+      before.Config.Image,
+      true,
+    ]);
+    expect(await docker.listContainers({ all: true, filters: { name: [`^/${name}-`] } })).toEqual([]);
+    await expect.poll(version, { timeout: 30_000 }).toBe(images.v2.sha);
+  };
+
+  it('a final container Docker refuses to create: the previous one runs again under its name', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const preflight = await gatedPreflight(images.v1);
+    // Below Docker's minimum memory limit: the pre-flight passed, the final plan is refused.
+    const refused = {
+      ...preflight,
+      plan: {
+        ...preflight.plan,
+        final: { ...preflight.plan.final, HostConfig: { ...preflight.plan.final.HostConfig, Memory: 1024 } },
+      },
+    };
+    const error = await switcher.switchOver(refused, 30_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolledBackError);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^${images.v1.tag} could not be created \\(.*memory.*\\); the previous version runs again$`,
+        'i',
+      ),
+    );
+    await expectPutBack(before);
+  }, 120_000);
+
+  it('Docker failing to inspect the new container during the health wait: rolled back', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const preflight = await gatedPreflight(images.v1);
+    const runtime = createDockerRuntime({ docker: inspectFailing({ name }), logger });
+    const error = await runtime.switchOver(preflight, 30_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolledBackError);
+    expect((error as Error).message).toBe(
+      `${images.v1.tag} could not be watched (inspect refused by the test); the previous version runs again`,
+    );
+    await expectPutBack(before);
+  }, 120_000);
+
+  it('Docker failing to inspect the new container during verify: rolled back', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const switched = await switcher.switchOver(await gatedPreflight(images.v1), 30_000);
+    expect((await docker.getContainer(name).inspect()).Config.Image).toBe(images.v1.tag);
+    const runtime = createDockerRuntime({ docker: inspectFailing({ id: switched.nextId }), logger });
+    const error = await runtime.verify(switched, 5_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolledBackError);
+    expect((error as Error).message).toBe(
+      `${images.v1.tag} could not be watched (inspect refused by the test); the previous version runs again`,
+    );
+    await expectPutBack(before);
+  }, 120_000);
 });

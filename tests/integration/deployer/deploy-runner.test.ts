@@ -246,4 +246,51 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       await queue.close();
     }
   }, 180_000);
+
+  it('a lock taken away inside the switch: the deploy stops at the next step, rolled back, the old container runs, no crash', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const real = createDockerRuntime({ docker, logger });
+    const runtime: typeof real = {
+      ...real,
+      // While the switch runs, someone else ends up holding the lock (a /unlock, then a /lock).
+      switchOver: async (preflight, deadlineMs) => {
+        const switched = await real.switchOver(preflight, deadlineMs);
+        await pool.query(
+          `UPDATE locks SET owner = 'user:42', reason = 'mine now' WHERE name = 'deploy:staging'`,
+        );
+        return switched;
+      },
+    };
+    const stolen = createStepRunner({
+      env: 'staging',
+      logger,
+      deployments,
+      locks: createLockStore(pool),
+      source: forge,
+      builder: createImageBuilder({ docker, logger, repository }),
+      runtime,
+      notifier,
+      containerName: () => name,
+      backup: 'staging is not backed up before a deploy',
+      buildArgs: { BASE_IMAGE: await ensureBaseImage(docker) },
+      healthDeadlineMs: 30_000,
+      verifyMs: 3_000,
+    });
+    const deployment = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
+    expect(await stolen.run(deployment.id)).toBe('failed');
+    const row = await deployments.get(deployment.id);
+    expect(row?.status).toBe('failed');
+    expect(row?.error).toContain('staging is locked by user:42 (mine now)');
+    expect(row?.error).toContain('the previous version runs again');
+    const after = await docker.getContainer(name).inspect();
+    expect([after.Id, after.State.Running]).toEqual([before.Id, true]);
+    // Never past the switch without the lock; the other holder keeps it.
+    const steps = await deployments.steps(deployment.id);
+    expect(steps.slice(-2)).toEqual([
+      { step: 'switch', status: 'succeeded', detail: null },
+      { step: 'verify', status: 'failed', detail: expect.stringContaining('locked by user:42') },
+    ]);
+    expect((await createLockStore(pool).held('deploy:staging'))?.owner).toBe('user:42');
+    await pool.query(`DELETE FROM locks WHERE name = 'deploy:staging'`);
+  }, 240_000);
 });

@@ -57,9 +57,13 @@ describe('deploy locks, deployments, backups and the intake, on real Postgres', 
       ttlMs: 120_000,
     });
     expect(renewed.acquired && renewed.lock.reason).toBe('still');
+    const beforeRelease = changes;
     expect(await locks.release('deploy:race', 'deployment:not-the-owner')).toBe(false);
+    expect(changes).toBe(beforeRelease);
     expect(await locks.held('deploy:race')).toMatchObject({ owner: winner });
     expect(await locks.release('deploy:race', winner)).toBe(true);
+    // Released is a change too: the published lock must follow (staging's /promote reads it).
+    expect(changes).toBe(beforeRelease + 1);
     expect(await locks.held('deploy:race')).toBeUndefined();
 
     await locks.acquire({ name: 'deploy:short', owner: 'user:1', reason: 'brief', ttlMs: 50 });

@@ -22,16 +22,32 @@ const inspected = {
     Cmd: ['start'],
     User: 'node',
     ExposedPorts: { '3001/tcp': {} },
+    Entrypoint: ['node', 'dist/cli.js'],
+    WorkingDir: '/app',
+    Volumes: { '/srv/lugh': {}, '/app/cache': {} },
+    Healthcheck: { Test: ['CMD', 'node', 'dist/cli.js', 'healthcheck'], Interval: 10e9, Retries: 3 },
+    StopSignal: 'SIGTERM',
+    StopTimeout: 30,
   },
   HostConfig: {
     Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
     PortBindings: { '3001/tcp': [{ HostIp: '127.0.0.1', HostPort: '3001' }] },
     RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+    NetworkMode: 'staging-net',
     Memory: 512,
+    MemoryReservation: 128,
+    MemorySwap: 1024,
     NanoCpus: 1,
     CpuShares: 2,
+    OomScoreAdj: 500,
+    LogConfig: { Type: 'json-file', Config: { 'max-file': '3', 'max-size': '10m' } },
     Init: true,
     GroupAdd: ['998'],
+    CapAdd: null,
+    Tmpfs: { '/tmp': 'size=64m' },
+    ShmSize: 67108864,
+    ConsoleSize: [0, 0],
+    MaskedPaths: ['/proc/kcore'],
   },
   NetworkSettings: {
     Networks: {
@@ -41,16 +57,44 @@ const inspected = {
   },
 } as unknown as ContainerInspectInfo;
 
-/** The image's own ENV and labels, which inspect merges into the container's. */
+/** The image's own config, which inspect merges into the container's. */
 const imageConfig = {
   Env: ['NODE_ENV=production', 'PATH=/usr/bin'],
   Labels: { 'lugh.migrate': '["node","dist/cli.js","migrate"]' },
+  Entrypoint: ['node', 'dist/cli.js'],
+  WorkingDir: '/app',
+  Volumes: { '/app/cache': {} },
+  Healthcheck: { Test: ['CMD', 'node', 'dist/cli.js', 'healthcheck'], Interval: 30e9, Retries: 3 },
+  StopSignal: 'SIGTERM',
+};
+
+/** The host settings of `inspected` a new container takes as they are. */
+const kept = {
+  Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
+  Tmpfs: { '/tmp': 'size=64m' },
+  GroupAdd: ['998'],
+  Memory: 512,
+  MemoryReservation: 128,
+  MemorySwap: 1024,
+  NanoCpus: 1,
+  CpuShares: 2,
+  ShmSize: 67108864,
+  OomScoreAdj: 500,
+  LogConfig: { Type: 'json-file', Config: { 'max-file': '3', 'max-size': '10m' } },
+  Init: true,
+};
+
+/** What `inspected` sets over its image: its volume, its own health check, a stop timeout. */
+const overImage = {
+  Volumes: { '/srv/lugh': {} },
+  Healthcheck: { Test: ['CMD', 'node', 'dist/cli.js', 'healthcheck'], Interval: 10e9, Retries: 3 },
+  StopTimeout: 30,
 };
 
 const snapshot = snapshotOf(inspected, imageConfig);
 
 describe('container plans', () => {
-  it('a snapshot keeps what the container adds to its image, and network aliases but the short id', () => {
+  it('a snapshot keeps what the container adds to its image, its host settings, and network aliases but the short id', () => {
     expect(snapshot).toEqual({
       name: 'lugh-staging',
       image: 'lugh:staging-000000000000',
@@ -59,15 +103,12 @@ describe('container plans', () => {
       cmd: ['start'],
       user: 'node',
       networks: { 'staging-net': { aliases: ['lugh'] }, 'staging-data': { aliases: ['lugh-app'] } },
-      binds: ['/var/run/docker.sock:/var/run/docker.sock'],
       portBindings: { '3001/tcp': [{ HostIp: '127.0.0.1', HostPort: '3001' }] },
       exposedPorts: { '3001/tcp': {} },
       restartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
-      memory: 512,
-      nanoCpus: 1,
-      cpuShares: 2,
-      init: true,
-      groupAdd: ['998'],
+      // Not the engine's own defaults (ConsoleSize, MaskedPaths) nor what inspect reports as null.
+      host: kept,
+      overImage,
     });
     expect(extraNetworks(snapshot)).toEqual([['staging-data', ['lugh-app']]]);
   });
@@ -78,16 +119,9 @@ describe('container plans', () => {
       Cmd: ['start'],
       User: 'node',
       ExposedPorts: { '3001/tcp': {} },
+      ...overImage,
     };
-    const host = {
-      Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
-      Memory: 512,
-      NanoCpus: 1,
-      CpuShares: 2,
-      Init: true,
-      GroupAdd: ['998'],
-      NetworkMode: 'staging-net',
-    };
+    const host = { ...kept, NetworkMode: 'staging-net' };
     const labels = { 'com.docker.compose.service': 'lugh', 'lugh.env': 'staging', 'lugh.sha': SHA };
     expect(planSwitch(snapshot, 'lugh:staging-aaaaaaaaaaaa', SHA)).toEqual({
       preflight: {
@@ -111,10 +145,11 @@ describe('container plans', () => {
         NetworkingConfig: { EndpointsConfig: { 'staging-net': { Aliases: ['lugh'] } } },
       },
       previousName: 'lugh-staging-previous',
+      extraNetworks: { preflight: [['staging-data', []]], final: [['staging-data', ['lugh-app']]] },
     });
   });
 
-  it('the runner: the app’s environment, volumes, user and networks, taking no traffic and no compose labels', () => {
+  it('the runner: the app’s environment, volumes, user, networks and host settings, taking no traffic and no compose labels', () => {
     expect(
       planRunner(snapshot, { name: 'lugh-staging-deploy-42', image: 'sha256:old', deploymentId: 42 }),
     ).toEqual({
@@ -126,8 +161,7 @@ describe('container plans', () => {
       Labels: { 'lugh.env': 'staging', 'lugh.role': 'runner', 'lugh.deployment': '42' },
       Healthcheck: { Test: ['NONE'] },
       HostConfig: {
-        Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
-        GroupAdd: ['998'],
+        ...kept,
         NetworkMode: 'staging-net',
         Init: true,
         RestartPolicy: { Name: 'no' },
