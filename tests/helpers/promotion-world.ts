@@ -10,7 +10,6 @@ import pg from 'pg';
 import { type Instance, startInstance } from '../../src/app/instance.js';
 import { createConfig, secretsOf } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
-import { freePort } from '../../src/sandbox/free-port.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
 import type { Message } from '../../src/sandbox/telegram/index.js';
 import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
@@ -54,15 +53,11 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
   const webhooks = options.webhooks ?? true;
   const repoDir = mkdtempSync(path.join(tmpdir(), 'lugh-world-repo-'));
   const seeded = await seedSandboxRepository(repoDir);
-  const port = await freePort();
   const tg = await startTelegramStandIn();
   tg.registerBot({ token: STAGING_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
   const gh = await startGitHubStandIn({
     repoDir,
     token: GITHUB_TOKEN,
-    webhook: webhooks
-      ? { url: `http://127.0.0.1:${port}/webhooks/github`, secret: WEBHOOK_SECRET }
-      : undefined,
   });
   await gh.setDefaultCheckPlan(options.checks ?? GREEN_CI);
   const db: TestDatabase = await (options.services?.createDatabase ?? createTestDatabase)('staging_lugh');
@@ -70,7 +65,8 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
   const env = instanceEnv({
     databaseUrl: db.url,
     apiRoot: tg.apiRoot,
-    port,
+    // Any free port, taken by the instance itself; the stand-in's hook follows it (below).
+    port: 0,
     token: STAGING_TOKEN,
     redisSub,
     redisUrl: options.services?.redisUrl,
@@ -101,6 +97,9 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
       gitHubClient: resilient,
       now,
     });
+    if (webhooks) {
+      gh.setWebhook({ url: `http://127.0.0.1:${instance.port}/webhooks/github`, secret: WEBHOOK_SECRET });
+    }
     await instance.telegram.ready;
     return instance;
   };

@@ -42,6 +42,8 @@ export interface PushCommitInput {
 }
 
 export interface GitHubStandIn {
+  /** Where later webhook deliveries go, as when a hook's URL is edited (a receiver that started after the stand-in). */
+  setWebhook(target: WebhookTarget | undefined): void;
   /** Octokit's baseUrl, e.g. http://127.0.0.1:PORT */
   readonly apiUrl: string;
   readonly repo: { readonly owner: string; readonly name: string };
@@ -123,6 +125,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     deliveries: () =>
       webhooks.deliveries().map(({ id, event, payload, status }) => ({ id, event, payload, status })),
     redeliver: (id) => webhooks.redeliver(id),
+    setWebhook: (target) => webhooks.retarget(target),
     settled: async () => {
       await core.settled();
       await webhooks.settled();

@@ -38,12 +38,16 @@ export class WebhookSender {
   private readonly closing = new AbortController();
 
   constructor(
-    private readonly target: WebhookTarget | undefined,
+    private target: WebhookTarget | undefined,
     private readonly repoId: number,
   ) {}
 
   get enabled(): boolean {
     return this.target !== undefined;
+  }
+  /** Points later deliveries at another receiver (a hook whose URL was edited). */
+  retarget(target: WebhookTarget | undefined): void {
+    this.target = target;
   }
 
   /** Queues one delivery of `event`. */
