@@ -1,3 +1,5 @@
+-- lugh:irreversible drops deployments.promotion_id and its values; the down migration brings the column back empty
+
 -- Up Migration
 
 -- A promotion lives in staging's database and hands production its deploy as a GitHub

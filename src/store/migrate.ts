@@ -1,19 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../logger.js';
+import { irreversibleMigrations } from './migration-markers.js';
 
 /** migrations/ at the package root, from src/store (tsx) and dist/store (built) alike. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 export interface MigrationResult {
   readonly applied: readonly string[];
+  /** The applied migrations marked `-- lugh:irreversible <why>`, with why. */
+  readonly irreversible: ReadonlyArray<{ readonly name: string; readonly why: string }>;
 }
 
 /**
  * Applies every pending migration in one transaction. node-pg-migrate holds a Postgres
  * advisory lock while it runs and waits for it here, so two migrators racing on one
  * database apply each migration once; advisory locks are per database, so the other
- * environment's migrator is never blocked.
+ * environment's migrator is never blocked. Says which of the applied migrations are
+ * irreversible (see migration-markers.ts).
  */
 export async function runMigrations(options: {
   databaseUrl: string;
@@ -21,6 +25,8 @@ export async function runMigrations(options: {
   dir?: string;
 }): Promise<MigrationResult> {
   const log = options.logger.child({ component: 'migrate' });
+  // Read before anything is applied: a misplaced or reasonless marker stops the migration.
+  const marked = irreversibleMigrations(options.dir ?? MIGRATIONS_DIR);
   const applied = await runner({
     databaseUrl: options.databaseUrl,
     dir: options.dir ?? MIGRATIONS_DIR,
@@ -42,5 +48,9 @@ export async function runMigrations(options: {
     { applied: names },
     names.length ? `applied ${names.length} migration(s)` : 'database is up to date',
   );
-  return { applied: names };
+  const irreversible = names.flatMap((name) => {
+    const why = marked.get(name);
+    return why === undefined ? [] : [{ name, why }];
+  });
+  return { applied: names, irreversible };
 }
