@@ -51,3 +51,8 @@ export function describeDockerError(error: unknown): string {
     return `the Docker host is out of disk space (${message.trim()}): free space (old images, volumes) and deploy again`;
   return message;
 }
+
+/** pg_restore failed: its transaction changed nothing; `logTail` holds its last lines. */
+export class RestoreFailedError extends DeployFailureWithLog {
+  override name = 'RestoreFailedError';
+}

@@ -1,4 +1,5 @@
 import type { AppEnv } from '../config/environments.js';
+import { backupRecords } from './backup-records.js';
 import { deploymentMigrations } from './deployment-migrations.js';
 import { handoffClaims } from './handoff-claims.js';
 import type { Pool } from './pool.js';
@@ -73,6 +74,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
   return {
     ...handoffClaims(pool),
     ...deploymentMigrations(pool),
+    ...backupRecords(pool),
     /**
      * Claims the run of a deployment: a session advisory lock on a connection of its own,
      * held until `release` (or until the process or its connection dies, which frees it at

@@ -1,10 +1,13 @@
 import { Composer, InlineKeyboard } from 'grammy';
+import type { BackupRecord } from '../../store/backup-records.js';
+import type { IrreversibleMigration } from '../../store/deployment-migrations.js';
 import { type Deployment, inProgress } from '../../store/deployments.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatAgo, shortSha } from '../html.js';
+import { notModified } from '../telegram-errors.js';
 
 const RELEASES_SHOWN = 5;
 const composer = new Composer<BotContext>();
@@ -53,13 +56,83 @@ function alreadyText(d: Deployment): string {
     : `These buttons were used already: deploy #${d.id} to ${release} ended ${d.status.replace('_', ' ')}. Send /rollback again for a new choice.`;
 }
 
-composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
+/**
+ * The warning a rollback past irreversible migrations gets: which, applied by which deploy,
+ * and the backup taken before the first of them (production's; /restore puts it back).
+ */
+export function irreversibleWarning(input: {
+  env: string;
+  sha: string;
+  migrations: readonly IrreversibleMigration[];
+  backup?: BackupRecord;
+}): string {
+  const list = input.migrations
+    .map(
+      (m) =>
+        `• <code>${escapeHtml(m.name)}</code> (deploy #${m.deploymentId}${m.sha ? ` of <code>${shortSha(m.sha)}</code>` : ''}): ${escapeHtml(m.why)}`,
+    )
+    .join('\n');
+  const first = input.migrations[0]?.deploymentId;
+  const backup =
+    input.env !== 'production'
+      ? `${input.env} takes no backup before a deploy, so there is no copy of the database before it.`
+      : input.backup
+        ? `The database as it was before deploy #${first} is in the backup <code>${escapeHtml(input.backup.file)}</code>: /restore puts it back (it replaces production’s database; a backup of the current state is taken first).`
+        : `Deploy #${first} recorded no backup, so there is no copy of the database before it.`;
+  return [
+    `⚠️ Rolling ${input.env} back to <code>${shortSha(input.sha)}</code> goes back past ${input.migrations.length === 1 ? 'a migration' : 'migrations'} that cannot be undone:`,
+    list,
+    'A rollback deploys the older code only: the database stays as these migrations left it, and that code may not fit it.',
+    backup,
+    'Roll back anyway?',
+  ].join('\n\n');
+}
+
+const REFUSED = 'This release cannot be deployed again.';
+
+/**
+ * A tap on a release (`rollback:<id>`) or on “Roll back anyway” (`rollback:sure:<id>`).
+ * Past an irreversible migration, the first asks first; both then deploy once per message.
+ */
+composer.callbackQuery(/^rollback:(sure:)?(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
   const control = ctx.deps.deploys;
   if (!control)
     return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
-  const source = await control.deployments.get(Number(ctx.match[1]));
+  const confirmed = ctx.match[1] !== undefined;
+  const source = await control.deployments.get(Number(ctx.match[2]));
   if (!source || source.env !== control.env || source.status !== 'succeeded' || !source.sha) {
-    await ctx.answerCallbackQuery({ text: 'This release cannot be deployed again.', show_alert: true });
+    await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
+    return;
+  }
+  const irreversible = await control.deployments.irreversibleSince(control.env, source.id);
+  if (irreversible.length > 0 && !confirmed) {
+    const backup = await control.deployments.backupOf(irreversible[0]!.deploymentId);
+    await ctx.deps.audit.record({
+      actorId: ctx.from.id,
+      actorName: actorName(ctx),
+      action: '/rollback',
+      outcome: 'refused',
+      details: {
+        env: control.env,
+        sha: source.sha,
+        reason: 'irreversible migrations: asked to confirm',
+        migrations: irreversible.map((m) => m.name),
+      },
+    });
+    await ctx.answerCallbackQuery({ text: 'Irreversible migrations in the way: confirm below' });
+    await ctx
+      .editMessageText(
+        irreversibleWarning({ env: control.env, sha: source.sha, migrations: irreversible, backup }),
+        {
+          reply_markup: new InlineKeyboard()
+            .text('Roll back anyway', `rollback:sure:${source.id}`)
+            .text('Cancel', 'rollback:cancel'),
+        },
+      )
+      .catch((error: unknown) => {
+        // A second tap on the same picker: the warning is showing already.
+        if (!notModified(error)) throw error;
+      });
     return;
   }
   const requested = await control.request({
@@ -82,10 +155,29 @@ composer.callbackQuery(/^rollback:(\d{1,12})$/, requireAdmin('rollback button'),
     return;
   }
   const { deployment } = requested;
+  const past = irreversible.length
+    ? ` It goes back past ${irreversible.map((m) => `<code>${escapeHtml(m.name)}</code>`).join(', ')}; the database stays as it is.`
+    : '';
   await ctx.answerCallbackQuery({ text: 'Rolling back' });
   await ctx.editMessageText(
-    `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(source.sha))}</code>: deploy #${deployment.id} is queued; progress follows here.`,
+    `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(source.sha))}</code>: deploy #${deployment.id} is queued; progress follows here.${past}`,
   );
+});
+
+composer.callbackQuery('rollback:cancel', requireAdmin('rollback button'), async (ctx) => {
+  await ctx.deps.audit.record({
+    actorId: ctx.from.id,
+    actorName: actorName(ctx),
+    action: '/rollback',
+    outcome: 'refused',
+    details: { reason: 'cancelled at the irreversible-migrations warning' },
+  });
+  await ctx.answerCallbackQuery({ text: 'Cancelled' });
+  await ctx
+    .editMessageText('🚫 Rollback cancelled; nothing was deployed. Send /rollback again for a new choice.')
+    .catch((error: unknown) => {
+      if (!notModified(error)) throw error;
+    });
 });
 
 export const rollbackFeature: Feature = {
