@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import Docker from 'dockerode';
 import type { BotDeps } from '../bot/context.js';
@@ -9,6 +10,7 @@ import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsSeen } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { createDeployControl } from '../deploys/deploy-control.js';
+import { createRestoreControl } from '../deploys/restore-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Logger } from '../logger.js';
 import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
@@ -16,8 +18,10 @@ import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { runMigrations } from '../store/migrate.js';
+import type { Pool } from '../store/pool.js';
 import { createPromotionStore } from '../store/promotions.js';
 import { createRedisKeyValue, keyspace } from '../store/redis.js';
+import { createRestoreStore } from '../store/restores.js';
 import { createUpdateClaims } from '../store/update-claims.js';
 import { gitShaOf } from './build-info.js';
 import { openConnections, otherPrefixOf } from './connections.js';
@@ -100,6 +104,7 @@ export async function startInstance(
     redact,
     promotion,
     deploys,
+    pool,
     self,
     redis,
     otherPrefix,
@@ -184,6 +189,7 @@ function buildBotDeps(
     readonly redact: (text: string) => string;
     readonly promotion?: PromotionService;
     readonly deploys: DeployParts;
+    readonly pool: Pool;
     readonly doctorSettings?: SettingsFallback;
     /** Whether the Telegram runtime takes this update now (it is built after the bot). */
     readonly takesUpdate: (updateId: number) => boolean;
@@ -207,6 +213,20 @@ function buildBotDeps(
       containerLogs: deploys.engine.logs,
       confirmMs: 5 * 60_000,
     }),
+    // Only production backs up before a deploy, so only production has backups to restore.
+    restore:
+      config.appEnv === 'production'
+        ? createRestoreControl({
+            env: config.appEnv,
+            databaseUrl: config.databaseUrl,
+            dir: path.join(config.home, 'backups'),
+            keep: config.deploy.keepBackups,
+            deployments: deploys.deployments,
+            locks: deploys.locks,
+            audit,
+            restores: createRestoreStore(parts.pool),
+          })
+        : undefined,
     conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(
       redis,
       keyspace(config.redisPrefix),

@@ -2,6 +2,7 @@ import type { ConversationData, ConversationFlavor, VersionedStateStorage } from
 import type { Composer, Context } from 'grammy';
 import type { Config } from '../config/index.js';
 import type { DeployControl } from '../deploys/deploy-control.js';
+import type { RestoreControl } from '../deploys/restore-control.js';
 import type { AuditReport } from '../doctor/audit.js';
 import type { Logger } from '../logger.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
@@ -21,6 +22,8 @@ export interface BotDeps {
   readonly status?: StatusService;
   /** This instance's deploys: /deploy, /lock, /history, /logs. Absent without a Docker engine. */
   readonly deploys?: DeployControl;
+  /** /restore: production's database from a backup. Production only. */
+  readonly restore?: RestoreControl;
   /** /doctor: the isolation audit of the Docker host both environments run on. */
   readonly doctor?: { run(): Promise<AuditReport> };
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */

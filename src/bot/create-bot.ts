@@ -10,6 +10,7 @@ import { historyFeature } from './features/history.js';
 import { lockFeature } from './features/lock.js';
 import { logsFeature } from './features/logs.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
+import { restoreFeature } from './features/restore.js';
 import { rollbackFeature } from './features/rollback.js';
 import { startFeature } from './features/start.js';
 import { statusFeature } from './features/status.js';
@@ -36,6 +37,7 @@ function features(deps: BotDeps): readonly Feature[] {
     createPromoteFeature(deps.promotion, admins, promoteWait),
     deployFeature,
     rollbackFeature,
+    restoreFeature,
     lockFeature,
     historyFeature,
     logsFeature,

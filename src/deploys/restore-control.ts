@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AppEnv } from '../config/environments.js';
@@ -121,7 +122,8 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
       const choice = await find(token);
       if (!choice) return { outcome: 'missing' };
       const lockName = deployLockName(env);
-      const owner = `restore:${requester.id}`;
+      // One owner per restore: a second tap by the same admin must not renew this one's lock.
+      const owner = `restore:${requester.id}:${randomBytes(3).toString('hex')}`;
       const taken = await locks.acquire({
         name: lockName,
         owner,

@@ -239,6 +239,7 @@ describe('the bot over the Telegram stand-in', () => {
       'cancel',
       'deploy',
       'rollback',
+      'restore',
       'lock',
       'unlock',
       'history',

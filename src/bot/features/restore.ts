@@ -1,0 +1,189 @@
+import { Composer, InlineKeyboard } from 'grammy';
+import type { BackupChoice, RestoreResult } from '../../deploys/restore-control.js';
+import type { BotContext, Feature } from '../context.js';
+import { argsOf } from '../deploys/env-argument.js';
+import { lockedMessage } from '../deploys/render.js';
+import { actorName, requireAdmin } from '../guards/is-admin.js';
+import { escapeHtml, formatDuration, formatUtc, shortSha } from '../html.js';
+import { notModified } from '../telegram-errors.js';
+
+const CHOICES_SHOWN = 8;
+/** A confirmation older than this is stale: the list it was picked from may have changed. */
+export const RESTORE_CONFIRM_MS = 10 * 60_000;
+const composer = new Composer<BotContext>();
+
+const ignoreNotModified = (error: unknown) => {
+  if (!notModified(error)) throw error;
+};
+
+/** One backup as a button label and in sentences. */
+export function choiceText(c: BackupChoice): string {
+  const what =
+    c.kind === 'pre-restore'
+      ? 'before a restore'
+      : c.deploymentId !== undefined
+        ? `before deploy #${c.deploymentId}`
+        : 'before a deploy';
+  return `${what} · ${shortSha(c.sha)} · ${formatUtc(c.takenAt)}`;
+}
+
+/** Why this bot cannot restore, or undefined when it can. */
+function unavailable(ctx: BotContext): string | undefined {
+  const env = ctx.deps.deploys?.env ?? ctx.deps.config.appEnv;
+  if (env !== 'production')
+    return `/restore is production only: ${env} takes no backup before a deploy, so there is nothing to restore here. To restore production, send /restore to the production bot.`;
+  if (!ctx.deps.restore)
+    return '/restore needs the deploy engine and the backups directory, which this instance runs without.';
+  return undefined;
+}
+
+/**
+ * /restore: production's backups, newest first, one tap each; the tap asks to confirm
+ * (the buttons carry the backup's name and when it was picked, checked again on the tap).
+ */
+composer.command('restore', requireAdmin('/restore'), async (ctx) => {
+  const why = unavailable(ctx);
+  if (why) return ctx.reply(why);
+  const restore = ctx.deps.restore!;
+  const args = argsOf(ctx);
+  if (args.length > 1 || (args[0] !== undefined && args[0] !== 'production')) {
+    await ctx.reply(
+      'Send <code>/restore</code> alone (or <code>/restore production</code>) and pick the backup from the list.',
+    );
+    return;
+  }
+  const choices = await restore.list(CHOICES_SHOWN);
+  if (choices.length === 0) {
+    await ctx.reply(
+      'There is no backup of production to restore: backups are taken before each production deploy (DEPLOY_BACKUP) into LUGH_HOME/backups, and none is there.',
+    );
+    return;
+  }
+  const keyboard = new InlineKeyboard();
+  for (const c of choices) keyboard.text(choiceText(c), `restore:pick:${c.token}`).row();
+  await ctx.reply(
+    'Restore production’s database from which backup? Newest first. The next step asks to confirm; the whole database is replaced.',
+    { reply_markup: keyboard },
+  );
+});
+
+composer.callbackQuery(/^restore:pick:([0-9a-zA-Z-]{1,40})$/, requireAdmin('restore button'), async (ctx) => {
+  const why = unavailable(ctx);
+  if (why) return ctx.answerCallbackQuery({ text: why.replace(/<[^>]+>/g, ''), show_alert: true });
+  const choice = await ctx.deps.restore!.find(ctx.match[1]!);
+  if (!choice) {
+    await ctx.answerCallbackQuery({
+      text: 'This backup is no longer there (older backups are removed as new ones are taken). Send /restore for the current list.',
+      show_alert: true,
+    });
+    return;
+  }
+  await ctx.answerCallbackQuery();
+  const picked = Math.floor(Date.now() / 1000);
+  await ctx
+    .editMessageText(
+      `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. The buttons expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
+      {
+        reply_markup: new InlineKeyboard()
+          .text('Restore', `restore:go:${choice.token}:${picked}`)
+          .text('Cancel', 'restore:no'),
+      },
+    )
+    .catch(ignoreNotModified);
+});
+
+composer.callbackQuery('restore:no', requireAdmin('restore button'), async (ctx) => {
+  await ctx.answerCallbackQuery({ text: 'Cancelled' });
+  await ctx.editMessageText('🚫 Restore cancelled; the database was not touched.').catch(ignoreNotModified);
+});
+
+/** What one confirmation is: the message its buttons sit on. */
+function requestKeyOf(ctx: BotContext): string {
+  const q = ctx.callbackQuery;
+  if (q?.message) return `restore:${q.message.chat.id}:${q.message.message_id}`;
+  return `restore:inline:${q?.inline_message_id ?? q?.id}`;
+}
+
+/** The result of a restore, as the confirmation message becomes (HTML). */
+export function restoreResultText(result: RestoreResult, ms?: number): string {
+  switch (result.outcome) {
+    case 'restored': {
+      const ended = result.ended.length
+        ? ` Deploy${result.ended.length > 1 ? 's' : ''} ${result.ended.map((id) => `#${id}`).join(', ')}, live when the backup was taken, ${result.ended.length > 1 ? 'are' : 'is'} marked failed.`
+        : '';
+      return `✅ Production’s database was restored from <code>${escapeHtml(result.choice.file)}</code> in ${formatDuration(ms ?? result.ms)}. The state before it is in <code>${escapeHtml(result.preRestore)}</code> (/restore offers it).${ended} The code running now must fit this database: /rollback if it does not.`;
+    }
+    case 'failed':
+      return result.stage === 'backup'
+        ? `❌ The restore did not start: the backup of the current state failed (${escapeHtml(result.message)}). The database was not touched.${tail(result.logTail)}`
+        : `❌ The restore from <code>${escapeHtml(result.choice.file)}</code> failed: ${escapeHtml(result.message)}. ${
+            result.putBack
+              ? `The database was put back from <code>${escapeHtml(result.preRestore ?? '')}</code>, the backup taken just before.`
+              : `Putting the state before back failed too: restore <code>${escapeHtml(result.preRestore ?? '')}</code> with /restore, or by hand with pg_restore.`
+          }${tail(result.logTail)}`;
+    case 'missing':
+      return '⚠️ That backup is no longer there. Send /restore for the current list.';
+    case 'already':
+      return 'This confirmation restored the database already; nothing was done again. Send /restore for a new choice.';
+    case 'deploying':
+      return `⛔ Deploy #${result.deploymentId} is under way; a restore waits until no deploy runs. Nothing was changed; try again when it has finished.`;
+    case 'locked':
+      return lockedMessage('production', result.lock).replace('Nothing was queued', 'Nothing was restored');
+  }
+}
+
+const tail = (lines: readonly string[]) =>
+  lines.length ? `\n<pre>${escapeHtml(lines.slice(-5).join('\n'))}</pre>` : '';
+
+composer.callbackQuery(
+  /^restore:go:([0-9a-zA-Z-]{1,40}):(\d{1,12})$/,
+  requireAdmin('restore button'),
+  async (ctx) => {
+    const why = unavailable(ctx);
+    if (why) return ctx.answerCallbackQuery({ text: why.replace(/<[^>]+>/g, ''), show_alert: true });
+    const picked = Number(ctx.match[2]) * 1000;
+    if (Date.now() - picked > RESTORE_CONFIRM_MS || picked > Date.now() + 60_000) {
+      await ctx.answerCallbackQuery({
+        text: 'This confirmation is stale; nothing was restored. Send /restore again.',
+        show_alert: true,
+      });
+      await ctx
+        .editMessageText('⌛ This confirmation expired; the database was not touched. Send /restore again.')
+        .catch(ignoreNotModified);
+      return;
+    }
+    // A restore takes a while: the tap is answered at once (Telegram drops late answers).
+    await ctx.answerCallbackQuery({ text: 'Restoring…' });
+    const requester = { id: ctx.from.id, name: actorName(ctx) };
+    const token = ctx.match[1]!;
+    const choice = await ctx.deps.restore!.find(token);
+    if (choice)
+      await ctx
+        .editMessageText(
+          `⏳ Restoring production from <code>${escapeHtml(choice.file)}</code>: backing up the current state first…`,
+        )
+        .catch(ignoreNotModified);
+    const started = Date.now();
+    const result = await ctx.deps.restore!.restore({
+      token,
+      requester,
+      requestKey: requestKeyOf(ctx),
+    });
+    ctx.deps.logger.info({ outcome: result.outcome, token }, 'restore');
+    const text = restoreResultText(result, Date.now() - started);
+    if (result.outcome === 'restored' || result.outcome === 'failed' || result.outcome === 'missing')
+      await ctx.editMessageText(text).catch(ignoreNotModified);
+    else await ctx.reply(text);
+  },
+);
+
+export const restoreFeature: Feature = {
+  commands: [
+    {
+      command: 'restore',
+      description: 'Restore production’s database from a backup (production only)',
+      access: 'admin',
+    },
+  ],
+  composer,
+};
