@@ -38,13 +38,16 @@ ENV NODE_ENV=production \
     BUILD_TIME=${BUILD_TIME}
 WORKDIR /app
 
-# pg_dump, for the production backup before a deploy: lugh-base carries the host's; on a
-# Debian base it comes from postgresql-client. A build without it fails here, not at a deploy.
+# pg_dump, for the production backup before a deploy, and pg_restore, for /restore:
+# lugh-base carries the host's; on a Debian base they come from postgresql-client. A build
+# without pg_dump fails here, not at a deploy. A lugh-base made before pg_restore was added
+# lacks it: the build says so and /restore refuses before touching the database.
 RUN if ! command -v pg_dump >/dev/null && command -v apt-get >/dev/null; then \
       apt-get update && apt-get install -y --no-install-recommends postgresql-client \
       && rm -rf /var/lib/apt/lists/*; \
     fi \
- && pg_dump --version
+ && pg_dump --version \
+ && { pg_restore --version || echo 'warning: no pg_restore in this image; rebuild lugh-base (deploy/make-base-image.sh --force)'; }
 
 # A fixed, unprivileged uid. Written by hand because the busybox in lugh-base has no adduser.
 RUN echo 'lugh:x:10001:10001:lugh:/home/lugh:/bin/sh' >> /etc/passwd \

@@ -10,8 +10,9 @@
 #     NODE_EXTRA_CA_CERTS pointing at it, so npm and the app trust the same CAs as the host,
 #   - a static busybox (package busybox-static) providing sh, env, wget, id, ...
 #     (Debian's busybox-static has no adduser: add users by appending to /etc/passwd),
-#   - the host's pg_dump (package postgresql-client) and its libraries: production deploys
-#     back up their database with it.
+#   - the host's pg_dump and pg_restore (package postgresql-client) and their libraries:
+#     production deploys back up their database with pg_dump, /restore puts a backup back
+#     with pg_restore.
 #
 # Usage: deploy/make-base-image.sh [--force] [--tag TAG]
 #   Skips the build when the image already exists, unless --force.
@@ -80,6 +81,8 @@ for candidate in /usr/lib/postgresql/*/bin/pg_dump; do
   [[ -x $candidate ]] && pg_dump_bin="$candidate"
 done
 [[ -n $pg_dump_bin ]] || die "pg_dump not found under /usr/lib/postgresql/*/bin (apt-get install postgresql-client)"
+pg_restore_bin="$(dirname "$pg_dump_bin")/pg_restore"
+[[ -x $pg_restore_bin ]] || die "pg_restore not found beside $pg_dump_bin (apt-get install postgresql-client)"
 
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 [[ -s $ca_bundle ]] || die "$ca_bundle missing (apt-get install ca-certificates)"
@@ -116,14 +119,15 @@ while read -r lib; do
   cp -L "$lib" "$rootfs$lib"
 done < <(ldd "$node_bin" | grep -oE '/[^ ]+' | sort -u)
 
-# pg_dump (the real binary, not Debian's perl wrapper) and its libraries.
+# pg_dump and pg_restore (the real binaries, not Debian's perl wrapper) and their libraries.
 mkdir -p "$rootfs/usr/local/bin"
 cp "$pg_dump_bin" "$rootfs/usr/local/bin/pg_dump"
+cp "$pg_restore_bin" "$rootfs/usr/local/bin/pg_restore"
 while read -r lib; do
   [[ -e $rootfs$lib ]] && continue
   mkdir -p "$rootfs$(dirname "$lib")"
   cp -L "$lib" "$rootfs$lib"
-done < <(ldd "$pg_dump_bin" | grep -oE '/[^ ]+' | sort -u)
+done < <({ ldd "$pg_dump_bin"; ldd "$pg_restore_bin"; } | grep -oE '/[^ ]+' | sort -u)
 
 # npm, runnable through the usual symlinks (npm-cli.js starts with #!/usr/bin/env node).
 mkdir -p "$rootfs/usr/lib/node_modules"
@@ -174,6 +178,7 @@ docker run --rm "$candidate" node -e 'process.exit(process.versions.node === pro
   die "node does not run in the image"
 docker run --rm "$candidate" npm --version >/dev/null || die "npm does not run in the image"
 docker run --rm "$candidate" pg_dump --version >/dev/null || die "pg_dump does not run in the image"
+docker run --rm "$candidate" pg_restore --version >/dev/null || die "pg_restore does not run in the image"
 docker run --rm "$candidate" sh -c 'command -v env && command -v wget && id -u' >/dev/null ||
   die "busybox applets missing in the image"
 

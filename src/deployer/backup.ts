@@ -82,15 +82,15 @@ export async function backupDatabase(
  */
 async function runPgTool(
   bin: string,
-  databaseUrl: string,
+  databaseUrl: string | undefined,
   args: readonly string[],
 ): Promise<{ code: number | string; lines: string[] }> {
-  const url = new URL(databaseUrl);
-  const password = decodeURIComponent(url.password);
-  url.password = '';
+  const url = databaseUrl === undefined ? undefined : new URL(databaseUrl);
+  const password = url ? decodeURIComponent(url.password) : '';
+  if (url) url.password = '';
   const stderr: string[] = [];
   const code = await new Promise<number | string>((resolve) => {
-    const child = spawn(bin, [...args, '--dbname', url.toString()], {
+    const child = spawn(bin, url ? [...args, '--dbname', url.toString()] : [...args], {
       env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -107,6 +107,25 @@ async function runPgTool(
     .split('\n')
     .filter((l) => l.trim());
   return { code, lines: lines.slice(-20) };
+}
+
+/**
+ * Reads a dump's table of contents (`pg_restore --list`) without touching any database:
+ * proves pg_restore runs here and the file is a whole `-Fc` dump, before anything is dropped.
+ */
+export async function checkDump(options: {
+  readonly file: string;
+  readonly pgRestore?: string;
+}): Promise<void> {
+  const { code, lines } = await runPgTool(options.pgRestore ?? 'pg_restore', undefined, [
+    '--list',
+    options.file,
+  ]);
+  if (code !== 0)
+    throw new RestoreFailedError(
+      `${path.basename(options.file)} cannot be read as a backup (${typeof code === 'string' ? code : `pg_restore --list exited with ${code}`}); nothing was changed`,
+      lines,
+    );
 }
 
 /**

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AppEnv } from '../config/environments.js';
-import { type BackupKind, backupDatabase, parseBackupFile, restoreDatabase } from '../deployer/backup.js';
+import {
+  type BackupKind,
+  backupDatabase,
+  checkDump,
+  parseBackupFile,
+  restoreDatabase,
+} from '../deployer/backup.js';
 import { DeployFailureWithLog } from '../deployer/errors.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { DeploymentStore } from '../store/deployments.js';
@@ -42,7 +48,8 @@ export type RestoreResult =
   | {
       readonly outcome: 'failed';
       readonly choice: BackupChoice;
-      readonly stage: 'backup' | 'restore';
+      /** `check`: the backup cannot be read; `backup`: the current state could not be saved; nothing changed after either. */
+      readonly stage: 'check' | 'backup' | 'restore';
       readonly message: string;
       readonly logTail: readonly string[];
       readonly preRestore?: string;
@@ -155,6 +162,19 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
           return await refused('already restored', { outcome: 'already' });
 
         const started = Date.now();
+        try {
+          await checkDump({ file: path.join(dir, choice.file), pgRestore: options.pgRestore });
+        } catch (error) {
+          const failure = failureOf(error);
+          await audit.record({
+            actorId: requester.id,
+            actorName: requester.name,
+            action: '/restore',
+            outcome: 'failed',
+            details: { env, file: choice.file, stage: 'check', error: failure.message, requestKey },
+          });
+          return { outcome: 'failed', choice, stage: 'check', ...failure };
+        }
         const running = (await deployments.releases(env, 1))[0]?.sha ?? '0000000';
         let preRestore: string;
         try {

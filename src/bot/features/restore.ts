@@ -114,6 +114,8 @@ export function restoreResultText(result: RestoreResult, ms?: number): string {
       return `✅ Production’s database was restored from <code>${escapeHtml(result.choice.file)}</code> in ${formatDuration(ms ?? result.ms)}. The state before it is in <code>${escapeHtml(result.preRestore)}</code> (/restore offers it).${ended} The code running now must fit this database: /rollback if it does not.`;
     }
     case 'failed':
+      if (result.stage === 'check')
+        return `❌ The restore did not start: ${escapeHtml(result.message)}. The database was not touched; pick another backup with /restore.${tail(result.logTail)}`;
       return result.stage === 'backup'
         ? `❌ The restore did not start: the backup of the current state failed (${escapeHtml(result.message)}). The database was not touched.${tail(result.logTail)}`
         : `❌ The restore from <code>${escapeHtml(result.choice.file)}</code> failed: ${escapeHtml(result.message)}. ${

@@ -20,7 +20,7 @@ import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createRestoreStore } from '../../../src/store/restores.js';
 import { silentLogger as logger } from '../../helpers/logger.js';
-import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
+import { createTestDatabase, createTestRole, type TestDatabase } from '../../helpers/services.js';
 
 const sha = (c: string) => c.repeat(40);
 const admin = { id: 1, name: '@ada' };
@@ -206,20 +206,51 @@ describe('restoring production from a backup', () => {
     ]);
   });
 
-  it('a backup pg_restore cannot read fails the restore and puts the state before back', async () => {
+  it('a file that is no whole backup is refused before anything is touched', async () => {
     const broken = 'production-20261122T090000Z-ccccccc.dump';
     writeFileSync(path.join(dir, broken), 'PGDMP this is not a dump');
-    await audit.record({ actorId: 9, action: 'still here after a failed restore', outcome: 'ok' });
+    await audit.record({ actorId: 9, action: 'still here after a refused restore', outcome: 'ok' });
+    const files = readdirSync(dir).sort();
     const result = await control.restore({
       token: '20261122T090000Z-ccccccc',
       requester: admin,
       requestKey: 'k5',
     });
+    expect(result).toMatchObject({ outcome: 'failed', stage: 'check' });
+    expect(result.outcome === 'failed' && result.message).toMatch(
+      /^production-20261122T090000Z-ccccccc\.dump cannot be read as a backup \(pg_restore --list exited with 1\); nothing was changed$/,
+    );
+    // No pre-restore backup was needed: nothing was touched.
+    expect(readdirSync(dir).sort()).toEqual(files);
+    expect(await count(`audit_log WHERE action = 'still here after a refused restore'`)).toBe(1);
+    expect(await locks.held(deployLockName('production'))).toBeUndefined();
+    rmSync(path.join(dir, broken));
+  });
+
+  it('a restore pg_restore fails half-way (a grant to a role gone since) puts the state before back from the backup just taken', async () => {
+    const role = await createTestRole('gone');
+    await pool.query(`CREATE TABLE granted (id int)`);
+    await pool.query(`GRANT SELECT ON granted TO ${role.name}`);
+    const dump = await backupDatabase(
+      { databaseUrl: db.url, dir, keep: 5 },
+      { env: 'production', sha: sha('d'), at: new Date(Date.UTC(2026, 10, 23, 9, 0, 0)) },
+    );
+    await pool.query(`REVOKE ALL ON granted FROM ${role.name}`);
+    await role.drop();
+    await audit.record({ actorId: 9, action: 'still here after a failed restore', outcome: 'ok' });
+    const token = path
+      .basename(dump.file)
+      .replace(/^production-/, '')
+      .replace(/\.dump$/, '');
+    const result = await control.restore({ token, requester: admin, requestKey: 'k6' });
     expect(result).toMatchObject({ outcome: 'failed', stage: 'restore', putBack: true });
     expect(result.outcome === 'failed' && result.message).toMatch(
       /^the restore failed \(pg_restore exited with 1\)/,
     );
+    expect(result.outcome === 'failed' && result.logTail.join('\n')).toContain('does not exist');
     expect(await count(`audit_log WHERE action = 'still here after a failed restore'`)).toBe(1);
     expect(await locks.held(deployLockName('production'))).toBeUndefined();
+    const [entry] = (await audit.recent(5)).filter((a) => a.action === '/restore');
+    expect(entry).toMatchObject({ outcome: 'failed', details: { stage: 'restore', putBack: true } });
   });
 });
