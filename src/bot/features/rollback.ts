@@ -1,4 +1,5 @@
 import { Composer, InlineKeyboard } from 'grammy';
+import type { BackupChoice } from '../../deploys/restore-control.js';
 import type { BackupRecord } from '../../store/backup-records.js';
 import type { IrreversibleMigration } from '../../store/deployment-migrations.js';
 import { type Deployment, inProgress } from '../../store/deployments.js';
@@ -29,11 +30,20 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
     return;
   }
   const keyboard = new InlineKeyboard();
+  let pastIrreversible = false;
   for (const r of older.slice(0, RELEASES_SHOWN)) {
-    keyboard.text(`${shortSha(r.sha)} · ${formatAgo(r.deployedAt)}`, `rollback:${r.id}`).row();
+    // Older releases are past at least what newer ones are: one query per release, five at most.
+    const past = (await control.deployments.irreversibleSince(env, r.id)).length > 0;
+    pastIrreversible ||= past;
+    keyboard
+      .text(`${past ? '⚠️ ' : ''}${shortSha(r.sha)} · ${formatAgo(r.deployedAt)}`, `rollback:${r.id}`)
+      .row();
   }
+  const warning = pastIrreversible
+    ? ' ⚠️ marks a release older than a migration that cannot be undone: the tap asks again first.'
+    : '';
   await ctx.reply(
-    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). One tap deploys the release again.`,
+    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). One tap deploys the release again.${warning}`,
     { reply_markup: keyboard },
   );
 });
@@ -90,6 +100,14 @@ export function irreversibleWarning(input: {
 
 const REFUSED = 'This release cannot be deployed again.';
 
+/** What a /restore button carries for a backup file: its name without the environment and `.dump`. */
+const tokenOf = (env: string, file: string) => file.replace(`${env}-`, '').replace(/\.dump$/, '');
+
+/** The warning's keyboard, with a row that opens /restore's confirmation for the backup when it is still on disk. */
+function withRestoreOffer(keyboard: InlineKeyboard, backup: BackupChoice | undefined): InlineKeyboard {
+  return backup ? keyboard.row().text('Restore that backup…', `restore:pick:${backup.token}`) : keyboard;
+}
+
 /**
  * A tap on a release (`rollback:<id>`) or on “Roll back anyway” (`rollback:sure:<id>`).
  * Past an irreversible migration, the first asks first; both then deploy once per message.
@@ -124,9 +142,14 @@ composer.callbackQuery(/^rollback:(sure:)?(\d{1,12})$/, requireAdmin('rollback b
       .editMessageText(
         irreversibleWarning({ env: control.env, sha: source.sha, migrations: irreversible, backup }),
         {
-          reply_markup: new InlineKeyboard()
-            .text('Roll back anyway', `rollback:sure:${source.id}`)
-            .text('Cancel', 'rollback:cancel'),
+          reply_markup: withRestoreOffer(
+            new InlineKeyboard()
+              .text('Roll back anyway', `rollback:sure:${source.id}`)
+              .text('Cancel', 'rollback:cancel'),
+            ctx.deps.restore && backup
+              ? await ctx.deps.restore.find(tokenOf(control.env, backup.file))
+              : undefined,
+          ),
         },
       )
       .catch((error: unknown) => {

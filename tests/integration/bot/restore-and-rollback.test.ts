@@ -43,8 +43,6 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
   let deployments: ReturnType<typeof createDeploymentStore>;
   let locks: ReturnType<typeof createLockStore>;
   let audit: ReturnType<typeof createAuditLog>;
-  let chat = 0;
-  const nextChat = () => 30_000 + ++chat;
 
   beforeAll(async () => {
     tg = await startTelegramStandIn();
@@ -181,20 +179,28 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     ]);
     await deployments.finish(migrated.id, { status: 'succeeded', sha: sha('b') });
 
-    const chatId = nextChat();
-    const picker = await say(PROD, { ...admin, id: admin.id }, '/rollback production', admin.id);
-    void chatId;
+    const picker = await say(PROD, admin, '/rollback production');
     expect(buttonsOf(picker)).toEqual([`rollback:${release.id}`]);
+    expect(picker.reply_markup?.inline_keyboard[0]?.[0]?.text).toMatch(/^⚠️ aaaaaaa · /);
+    expect(picker.text).toContain('⚠️ marks a release older than a migration that cannot be undone');
     const before = enqueued.length;
     const tap = press(admin.id, picker.message_id, `rollback:${release.id}`);
-    const warning = await edited(admin.id, picker.message_id, /cannot be undone/);
+    const warning = await edited(
+      admin.id,
+      picker.message_id,
+      /goes back past (a migration|migrations) that cannot be undone/,
+    );
     expect(warning?.text).toContain('0005_deployments_without_promotion');
     expect(warning?.text).toContain(`deploy #${migrated.id}`);
     expect(warning?.text).toContain('drops deployments.promotion_id');
     expect(warning?.text).not.toContain('0006_rollback_once');
     expect(warning?.text).toContain(backupFile);
     expect(warning?.text).toContain('/restore');
-    expect(buttonsOf(warning)).toEqual([`rollback:sure:${release.id}`, 'rollback:cancel']);
+    expect(buttonsOf(warning)).toEqual([
+      `rollback:sure:${release.id}`,
+      'rollback:cancel',
+      `restore:pick:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}`,
+    ]);
     expect(answerOf(admin.id, tap)).toBeTruthy();
     expect(enqueued.length).toBe(before);
 
@@ -204,7 +210,7 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
 
     const again = await say(PROD, admin, '/rollback production');
     press(admin.id, again.message_id, `rollback:${release.id}`);
-    await edited(admin.id, again.message_id, /cannot be undone/);
+    await edited(admin.id, again.message_id, /goes back past (a migration|migrations) that cannot be undone/);
     // A stranger cannot confirm it.
     const refused = press(admin.id, again.message_id, `rollback:sure:${release.id}`, stranger);
     await expect.poll(() => answerOf(admin.id, refused)).toMatchObject({ show_alert: true });
@@ -225,6 +231,21 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     const rollbacks = (await deployments.recent('production', 10)).filter((d) => d.trigger === 'rollback');
     expect(rollbacks.map((d) => d.sha)).toEqual([sha('a')]);
     await deployments.finish(rollbacks[0]!.id, { status: 'failed', error: 'test' });
+
+    // The warning offers the backup before the migration: its button opens /restore's confirmation.
+    const third = await say(PROD, admin, '/rollback production');
+    press(admin.id, third.message_id, `rollback:${release.id}`);
+    const offer = await edited(
+      admin.id,
+      third.message_id,
+      /goes back past a migration that cannot be undone/,
+    );
+    press(admin.id, third.message_id, buttonsOf(offer)[2]!);
+    const confirm = await edited(admin.id, third.message_id, /^Restore production-/);
+    expect(confirm?.text).toContain(backupFile);
+    press(admin.id, third.message_id, 'restore:no');
+    await edited(admin.id, third.message_id, /Restore cancelled; the database was not touched/);
+    expect(enqueued.length).toBe(before + 1);
   });
 
   it('/restore is for admins, production only, and tells what to send instead of bad input', async () => {
