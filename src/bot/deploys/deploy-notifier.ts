@@ -91,15 +91,23 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
         if (!(await deployments.claimFinalMessage(deploymentId))) return; // said already
         const d = await deployments.get(deploymentId);
         if (!d) return;
+        const irreversible =
+          outcome.status === 'succeeded'
+            ? []
+            : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
         try {
           const sent = await options
             .api()
-            .sendMessage(chatOf(d.chatId), renderOutcome(d, outcome, options.redact), {
-              parse_mode: 'HTML',
-              reply_parameters: d.progressMessageId
-                ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
-                : undefined,
-            });
+            .sendMessage(
+              chatOf(d.chatId),
+              renderOutcome(d, outcome, options.redact, new Date(), irreversible),
+              {
+                parse_mode: 'HTML',
+                reply_parameters: d.progressMessageId
+                  ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
+                  : undefined,
+              },
+            );
           await deployments.setFinalMessage(deploymentId, sent.message_id);
         } catch (error) {
           log.warn({ err: error, deploymentId }, 'could not send the deploy result');

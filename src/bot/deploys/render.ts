@@ -70,6 +70,8 @@ export function renderOutcome(
   },
   redact: (text: string) => string,
   now: Date = new Date(),
+  /** Irreversible migrations this deploy applied: a failed or rolled-back one leaves them applied. */
+  irreversible: readonly string[] = [],
 ): string {
   const took = d.startedAt ? ` in ${formatDuration(now.getTime() - d.startedAt.getTime())}` : '';
   const head =
@@ -81,7 +83,11 @@ export function renderOutcome(
   const tail = outcome.logTail?.length
     ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-3000))}</pre>`
     : '';
-  return `${head}${tail}`;
+  const stays =
+    outcome.status !== 'succeeded' && irreversible.length
+      ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${d.env === 'production' ? ' /restore offers the backup taken before it.' : ''}`
+      : '';
+  return `${head}${stays}${tail}`;
 }
 
 /** /history: one line per deployment, newest first. */

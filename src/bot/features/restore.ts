@@ -82,7 +82,7 @@ composer.callbackQuery(/^restore:pick:([0-9a-zA-Z-]{1,40})$/, requireAdmin('rest
   const picked = Math.floor(Date.now() / 1000);
   await ctx
     .editMessageText(
-      `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. The buttons expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
+      `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
       {
         reply_markup: new InlineKeyboard()
           .text('Restore', `restore:go:${choice.token}:${picked}`)
@@ -111,7 +111,7 @@ export function restoreResultText(result: RestoreResult, ms?: number): string {
       const ended = result.ended.length
         ? ` Deploy${result.ended.length > 1 ? 's' : ''} ${result.ended.map((id) => `#${id}`).join(', ')}, live when the backup was taken, ${result.ended.length > 1 ? 'are' : 'is'} marked failed.`
         : '';
-      return `✅ Production’s database was restored from <code>${escapeHtml(result.choice.file)}</code> in ${formatDuration(ms ?? result.ms)}. The state before it is in <code>${escapeHtml(result.preRestore)}</code> (/restore offers it).${ended} The code running now must fit this database: /rollback if it does not.`;
+      return `✅ Production’s database was restored from <code>${escapeHtml(result.choice.file)}</code> in ${formatDuration(ms ?? result.ms)}. The state before it is in <code>${escapeHtml(result.preRestore)}</code> (/restore offers it).${ended} The version running now must fit this database: if it is newer than the backup, /rollback, or it migrates the database forward again when it next starts.`;
     }
     case 'failed':
       if (result.stage === 'check')

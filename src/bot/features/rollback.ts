@@ -87,7 +87,7 @@ export function irreversibleWarning(input: {
     input.env !== 'production'
       ? `${input.env} takes no backup before a deploy, so there is no copy of the database before it.`
       : input.backup
-        ? `The database as it was before deploy #${first} is in the backup <code>${escapeHtml(input.backup.file)}</code>: /restore puts it back (it replaces production’s database; a backup of the current state is taken first).`
+        ? `The database as it was before deploy #${first} is in the backup <code>${escapeHtml(input.backup.file)}</code>: after the rollback, /restore puts it back (it replaces production’s database; a backup of the current state is taken first).`
         : `Deploy #${first} recorded no backup, so there is no copy of the database before it.`;
   return [
     `⚠️ Rolling ${input.env} back to <code>${shortSha(input.sha)}</code> goes back past ${input.migrations.length === 1 ? 'a migration' : 'migrations'} that cannot be undone:`,

@@ -93,6 +93,27 @@ describe('the deploy result message', () => {
     );
     expect(failed).toBe('❌ <b>Deploy #7</b> failed at build: no [redacted]');
   });
+
+  it('a rolled-back or failed deploy that applied an irreversible migration says it stays applied; a success does not', () => {
+    const rolled = renderOutcome(
+      deployment(),
+      { status: 'rolled_back', message: 'unhealthy' },
+      redact,
+      new Date(),
+      ['0010_drop_x'],
+    );
+    expect(rolled).toContain(
+      '⚠️ Its migration <code>0010_drop_x</code> cannot be undone and stays applied: the version running now runs on the migrated database. /restore offers the backup taken before it.',
+    );
+    const ok = renderOutcome(
+      deployment(),
+      { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+      redact,
+      new Date(),
+      ['0010_drop_x'],
+    );
+    expect(ok).not.toContain('cannot be undone');
+  });
 });
 
 describe('/history', () => {
