@@ -176,6 +176,17 @@ composer.callbackQuery(
     if (result.outcome === 'restored' || result.outcome === 'failed' || result.outcome === 'missing')
       await ctx.editMessageText(text).catch(ignoreNotModified);
     else await ctx.reply(text);
+    // A restore (or an attempt that touched the database) is news for the notify chat too.
+    const notifyChat = ctx.deps.config.notify.chatId;
+    if ((result.outcome === 'restored' || result.outcome === 'failed') && notifyChat !== ctx.chat?.id)
+      await ctx.api
+        .sendMessage(
+          notifyChat,
+          `${text}\n(/restore by ${escapeHtml(requester.name ?? String(requester.id))})`,
+        )
+        .catch((error: unknown) =>
+          ctx.deps.logger.warn({ err: error }, 'could not tell the notify chat about the restore'),
+        );
   },
 );
 

@@ -29,6 +29,7 @@ const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
 const PROD = '5550021:AAProdTokenForRestoreTests_abcdefghijk';
 const STAGING = '5550022:AAStagingTokenForRestoreTests_abcdefgh';
 const sha = (c: string) => c.repeat(40);
+const NOTIFY_CHAT = -100_777;
 
 describe('/rollback past an irreversible migration, and /restore, over the Telegram stand-in', () => {
   let tg: StandIn;
@@ -51,7 +52,13 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     db = await createTestDatabase('prod_lugh');
     stagingDb = await createTestDatabase('staging_lugh');
     dir = mkdtempSync(path.join(tmpdir(), 'lugh-bot-restore-'));
-    config = instanceConfig({ appEnv: 'production', databaseUrl: db.url, apiRoot: tg.apiRoot, token: PROD });
+    config = instanceConfig({
+      appEnv: 'production',
+      databaseUrl: db.url,
+      apiRoot: tg.apiRoot,
+      token: PROD,
+      extra: { NOTIFY_CHAT_ID: String(NOTIFY_CHAT) },
+    });
     const logger = createLogger({
       level: 'debug',
       secrets: secretsOf(config),
@@ -281,8 +288,20 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     expect(cancel).toBe('restore:no');
     expect(Buffer.byteLength(go!)).toBeLessThanOrEqual(64);
 
+    // The notify chat is a group the bot is in.
+    tg.sendText({ token: PROD, chat: { id: NOTIFY_CHAT, type: 'group' }, from: admin, text: 'hello' });
     press(admin.id, picker.message_id, go!);
     const result = await edited(admin.id, picker.message_id, /^✅ Production’s database was restored from/);
+    const announced = await tg.waitForBotMessage(
+      PROD,
+      NOTIFY_CHAT,
+      (m) => /restored from/.test(m.text ?? ''),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect(announced.text).toContain(`${backupFile}`);
+    expect(announced.text).toContain('(/restore by @ada)');
     expect(result?.text).toMatch(
       /The state before it is in production-pre-restore-\d{8}T\d{6}Z-[0-9a-f]{7}\.dump/,
     );
