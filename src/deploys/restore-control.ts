@@ -48,8 +48,12 @@ export type RestoreResult =
   | {
       readonly outcome: 'failed';
       readonly choice: BackupChoice;
-      /** `check`: the backup cannot be read; `backup`: the current state could not be saved; nothing changed after either. */
-      readonly stage: 'check' | 'backup' | 'restore';
+      /**
+       * `check`: the backup cannot be read; `backup`: the current state could not be saved;
+       * `clear`: the schema could not be emptied; nothing changed after any of these.
+       * `restore`: pg_restore failed on an emptied schema (see `putBack`).
+       */
+      readonly stage: 'check' | 'backup' | 'clear' | 'restore';
       readonly message: string;
       readonly logTail: readonly string[];
       readonly preRestore?: string;
@@ -86,6 +90,8 @@ export interface RestoreControlOptions {
   readonly audit: AuditLog;
   readonly restores: RestoreStore;
   readonly lockTtlMs?: number;
+  /** How long emptying the schema waits for another session's table locks (30 s). */
+  readonly clearTimeoutMs?: number;
   readonly pgDump?: string;
   readonly pgRestore?: string;
 }
@@ -204,7 +210,26 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
             }),
           );
         try {
-          await restoreFrom(choice.file);
+          await restores.emptySchema(options.clearTimeoutMs);
+        } catch (error) {
+          // Its transaction rolled back: nothing changed (another session held a table, say).
+          const failure = failureOf(error);
+          const message = `could not clear the database for the restore (${failure.message}); nothing was changed`;
+          await audit.record({
+            actorId: requester.id,
+            actorName: requester.name,
+            action: '/restore',
+            outcome: 'failed',
+            details: { env, file: choice.file, stage: 'clear', error: message, preRestore, requestKey },
+          });
+          return { outcome: 'failed', choice, stage: 'clear', message, logTail: [], preRestore };
+        }
+        try {
+          await restoreDatabase({
+            databaseUrl: options.databaseUrl,
+            file: path.join(dir, choice.file),
+            pgRestore: options.pgRestore,
+          });
         } catch (error) {
           const failure = failureOf(error);
           // The schema was emptied: put the state before back from the backup just taken.

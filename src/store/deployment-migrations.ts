@@ -11,6 +11,19 @@ export interface IrreversibleMigration {
   readonly sha: string | null;
 }
 
+/**
+ * Reads of a table that a restore to a backup older than migration 0009 takes away until
+ * the next migration: nothing is recorded then, so there is nothing to read.
+ */
+async function orNone<T>(read: () => Promise<T[]>): Promise<T[]> {
+  try {
+    return await read();
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return []; // undefined_table
+    throw error;
+  }
+}
+
 export function deploymentMigrations(pool: Pool) {
   return {
     /** Records what a deployment's migrate step applied (again, on a resumed run: no duplicates). */
@@ -28,11 +41,13 @@ export function deploymentMigrations(pool: Pool) {
     },
 
     async migrationsOf(deploymentId: number): Promise<Array<{ name: string; irreversible: string | null }>> {
-      const { rows } = await pool.query(
-        'SELECT name, irreversible FROM deployment_migrations WHERE deployment_id = $1 ORDER BY name',
-        [deploymentId],
-      );
-      return rows;
+      return orNone(async () => {
+        const { rows } = await pool.query(
+          'SELECT name, irreversible FROM deployment_migrations WHERE deployment_id = $1 ORDER BY name',
+          [deploymentId],
+        );
+        return rows;
+      });
     },
 
     /**
@@ -41,12 +56,17 @@ export function deploymentMigrations(pool: Pool) {
      * deploy that failed after its migrate step still changed the database.
      */
     async irreversibleSince(env: AppEnv, sinceId: number): Promise<IrreversibleMigration[]> {
-      const { rows } = await pool.query(
-        `SELECT m.name, m.irreversible, d.id, d.sha FROM deployment_migrations m
+      const rows = await orNone(
+        async () =>
+          (
+            await pool.query(
+              `SELECT m.name, m.irreversible, d.id, d.sha FROM deployment_migrations m
            JOIN deployments d ON d.id = m.deployment_id
          WHERE d.env = $1 AND d.id > $2 AND m.irreversible IS NOT NULL
          ORDER BY d.id, m.name`,
-        [env, sinceId],
+              [env, sinceId],
+            )
+          ).rows,
       );
       return rows.map((r) => ({
         name: r.name as string,

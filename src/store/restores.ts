@@ -12,10 +12,14 @@ export function createRestoreStore(pool: Pool) {
      * migration made (pg_restore --clean drops only what the dump has, and such a table
      * would make that migration fail when it runs again).
      */
-    async emptySchema(): Promise<void> {
+    async emptySchema(lockTimeoutMs = 30_000): Promise<void> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
+        // A transaction left open elsewhere would hold the drop forever, with the lock held.
+        await client.query(`SELECT set_config('lock_timeout', $1, true)`, [
+          `${Math.max(1, Math.round(lockTimeoutMs))}ms`,
+        ]);
         await client.query('DROP SCHEMA public CASCADE');
         await client.query('CREATE SCHEMA public');
         await client.query('COMMIT');

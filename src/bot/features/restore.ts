@@ -114,6 +114,8 @@ export function restoreResultText(result: RestoreResult, ms?: number): string {
       return `✅ Production’s database was restored from <code>${escapeHtml(result.choice.file)}</code> in ${formatDuration(ms ?? result.ms)}. The state before it is in <code>${escapeHtml(result.preRestore)}</code> (/restore offers it).${ended} The version running now must fit this database: if it is newer than the backup, /rollback, or it migrates the database forward again when it next starts.`;
     }
     case 'failed':
+      if (result.stage === 'clear')
+        return `❌ The restore did not start: ${escapeHtml(result.message)}. The current state was backed up to <code>${escapeHtml(result.preRestore ?? '')}</code> all the same; try again with /restore.`;
       if (result.stage === 'check')
         return `❌ The restore did not start: ${escapeHtml(result.message)}. The database was not touched; pick another backup with /restore.${tail(result.logTail)}`;
       return result.stage === 'backup'

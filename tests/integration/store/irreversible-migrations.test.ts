@@ -77,6 +77,9 @@ describe('irreversible migrations, from the migrate command to the deployment re
       trigger: 'manual',
     });
     await deployments.finish(release.id, { status: 'succeeded', sha: sha('a') });
+    // Before 0009 (e.g. right after a restore to an older backup) nothing is recorded: nothing to warn of, no error.
+    expect(await deployments.irreversibleSince('production', 0)).toEqual([]);
+    expect(await deployments.migrationsOf(release.id)).toEqual([]);
     const first = await migrateWith({});
     expect(first.code, first.stderr).toBe(0);
     const lines = first.stdout.split('\n').filter(Boolean);

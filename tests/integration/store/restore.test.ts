@@ -56,6 +56,7 @@ describe('restoring production from a backup', () => {
       locks,
       audit,
       restores: createRestoreStore(pool),
+      clearTimeoutMs: 1_000,
     });
   });
   afterAll(async () => {
@@ -252,5 +253,27 @@ describe('restoring production from a backup', () => {
     expect(await locks.held(deployLockName('production'))).toBeUndefined();
     const [entry] = (await audit.recent(5)).filter((a) => a.action === '/restore');
     expect(entry).toMatchObject({ outcome: 'failed', details: { stage: 'restore', putBack: true } });
+  });
+
+  it('a table another session holds makes the restore give up before anything is dropped', async () => {
+    const holder = createPool(db.url, 'restore-holder');
+    const client = await holder.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('LOCK TABLE audit_log IN ACCESS SHARE MODE');
+      await audit.record({ actorId: 9, action: 'still here after a cleared-not restore', outcome: 'ok' });
+      const [choice] = (await control.list()).filter((c) => c.kind === 'deploy');
+      const result = await control.restore({ token: choice!.token, requester: admin, requestKey: 'k7' });
+      expect(result).toMatchObject({ outcome: 'failed', stage: 'clear' });
+      expect(result.outcome === 'failed' && result.message).toMatch(
+        /^could not clear the database for the restore \(.*lock timeout.*\); nothing was changed$/,
+      );
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+      await holder.end();
+    }
+    expect(await count(`audit_log WHERE action = 'still here after a cleared-not restore'`)).toBe(1);
+    expect(await locks.held(deployLockName('production'))).toBeUndefined();
   });
 });
