@@ -46,6 +46,12 @@ composer.command('restore', requireAdmin('/restore'), async (ctx) => {
   if (why) return ctx.reply(why);
   const restore = ctx.deps.restore!;
   const args = argsOf(ctx);
+  if (args.length === 1 && args[0] === 'staging') {
+    await ctx.reply(
+      'Staging takes no backup before a deploy, so it has nothing to restore. <code>/restore</code> here restores production.',
+    );
+    return;
+  }
   if (args.length > 1 || (args[0] !== undefined && args[0] !== 'production')) {
     await ctx.reply(
       'Send <code>/restore</code> alone (or <code>/restore production</code>) and pick the backup from the list.',

@@ -16,7 +16,8 @@ const composer = new Composer<BotContext>();
 /**
  * /rollback <env>: the last releases that ran (newest first, the running one marked), one
  * tap each. The tap deploys that commit again through every step; its image is usually
- * still there (cleanup keeps the last ones), so it is not rebuilt.
+ * still there (cleanup keeps the last ones), so it is not rebuilt. A release older than a
+ * migration that cannot be undone is marked, and its tap asks first (irreversibleWarning).
  */
 composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
   const [envWord] = argsOf(ctx);

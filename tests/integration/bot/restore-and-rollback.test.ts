@@ -261,6 +261,8 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     expect(onStaging.text).toContain('send /restore to the production bot');
     const byStranger = await say(PROD, stranger, '/restore');
     expect(byStranger.text).toContain('⛔ /restore is for lugh admins only');
+    const staging = await say(PROD, admin, '/restore staging');
+    expect(staging.text).toContain('Staging takes no backup before a deploy, so it has nothing to restore.');
     const odd = await say(PROD, admin, '/restore staging <b>');
     expect(odd.text).toContain('Send /restore alone (or /restore production)');
   });
