@@ -137,12 +137,9 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
       const lockName = deployLockName(env);
       // One owner per restore: a second tap by the same admin must not renew this one's lock.
       const owner = `restore:${requester.id}:${randomBytes(3).toString('hex')}`;
-      const taken = await locks.acquire({
-        name: lockName,
-        owner,
-        reason: `restoring ${choice.file}`,
-        ttlMs: options.lockTtlMs ?? 30 * 60_000,
-      });
+      const ttlMs = options.lockTtlMs ?? 30 * 60_000;
+      const hold = () => locks.acquire({ name: lockName, owner, reason: `restoring ${choice.file}`, ttlMs });
+      const taken = await hold();
       const refused = async (reason: string, result: RestoreResult) => {
         await audit.record({
           actorId: requester.id,
@@ -157,9 +154,12 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
       // Settling removes the lock row the backup brought back: take ours again at once.
       const settle = async (why: string) => {
         const ended = await restores.settleAfterRestore(env, why);
-        await locks.acquire({ name: lockName, owner, reason: `restored ${choice.file}`, ttlMs: 60_000 });
+        await hold();
         return ended;
       };
+      // A big database takes long to dump and restore: the lock is renewed while it runs.
+      const renewal = setInterval(() => void hold().catch(() => {}), Math.max(1_000, ttlMs / 3));
+      renewal.unref();
       try {
         const live = await deployments.unfinished(env);
         if (live[0])
@@ -277,6 +277,7 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
         });
         return { outcome: 'restored', choice, preRestore, ms: Date.now() - started, ended };
       } finally {
+        clearInterval(renewal);
         await locks.release(lockName, owner).catch(() => false);
       }
     },
