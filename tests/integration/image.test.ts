@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMigrationReport } from '../../src/deployer/migration-report.js';
 import { BASE_IMAGE, ensureBaseImage, REPO_ROOT, testDocker, uniqueName } from '../helpers/docker.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
 
@@ -225,9 +226,19 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
     expect(await logsOf(sandbox.name)).toContain('the sandbox is not part of this build');
   }, 120_000);
 
-  it('migrates the staging database', async () => {
+  it('migrates the staging database, and tells the deploy what it applied as its last line', async () => {
     const { name, exitCode } = await run(['migrate'], { wait: true });
-    if (exitCode !== 0) throw new Error(`lugh migrate exited ${exitCode}:\n${await logsOf(name)}`);
+    const logs = await logsOf(name);
+    if (exitCode !== 0) throw new Error(`lugh migrate exited ${exitCode}:\n${logs}`);
+    // What the deploy's migrate step reads from the container's last lines.
+    const report = parseMigrationReport(
+      logs
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-20),
+    );
+    expect(report?.applied).toContain('0009_deployment_migrations');
+    expect(report?.irreversible.map((m) => m.name)).toEqual(['0005_deployments_without_promotion']);
   }, 120_000);
 
   it('becomes healthy as staging, answers /healthz, and stops promptly on SIGTERM', async () => {
