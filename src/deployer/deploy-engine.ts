@@ -42,6 +42,7 @@ export interface DeployEngineDeps {
 
 const noGitHub: SourceOfCommits = {
   branchSha: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
+  commitTree: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
   tarball: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
 };
 
