@@ -165,9 +165,10 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
     },
 
     /**
-     * The image of a commit: the one built before for this commit, else the one built
-     * before for its tree and build arguments, else a new build. Tagged for the environment,
-     * the commit and the tree, so that the next commit with the same files finds it.
+     * The image of a commit: the one built before for its tree and build arguments (for this
+     * commit or another with the same files), else the one built for this commit (unless its
+     * key says other arguments), else a new build. Tagged for the environment, the commit
+     * and the tree, so that the next commit with the same files finds it.
      */
     async ensure(request: ImageBuildRequest): Promise<BuiltImage> {
       const { tag, shaTag } = this.tagsFor(request.env, request.sha);
