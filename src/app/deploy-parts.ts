@@ -4,6 +4,7 @@ import { createDeployNotifier } from '../bot/deploys/deploy-notifier.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
 import type { Config } from '../config/index.js';
 import { createDeployEngine } from '../deployer/deploy-engine.js';
+import { createImageLedger } from '../deployer/image-ledger.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { withDeployNotices } from '../notifications/deploy-notices.js';
@@ -12,7 +13,7 @@ import { createDeploymentStore } from '../store/deployments.js';
 import { publishDeployLock } from '../store/instance-registry.js';
 import { createLockStore, deployLockName } from '../store/locks.js';
 import { createNotificationOutbox } from '../store/notifications.js';
-import type { Connections } from './connections.js';
+import { type Connections, otherPrefixOf } from './connections.js';
 
 /** The deploy engine and what it reports through, as `lugh start` and `lugh deploy-run` build it. */
 export function buildDeployParts(
@@ -58,6 +59,12 @@ export function buildDeployParts(
     locks,
     forge: parts.forge,
     notifier,
+    // Production runs the image staging ran when the trees match; staging says which it ran.
+    images: createImageLedger(
+      redis,
+      config.redisPrefix,
+      config.appEnv === 'production' ? { env: 'staging', prefix: otherPrefixOf(config) } : undefined,
+    ),
     audit: createAuditLog(pool, config.appEnv),
     // A refused handoff is news for the notify chat, once per GitHub Deployment.
     announceRefusal: async (refusal) => {

@@ -50,7 +50,8 @@ export const deploySettings = {
           .regex(/^[a-z0-9][a-z0-9._/-]{0,120}$/, 'must be a lower-case Docker image repository name'),
       ),
       default: 'lugh',
-      description: 'images are `<repository>:<env>-<sha12>` and `<repository>:sha-<sha12>`',
+      description:
+        'images are `<repository>:<env>-<sha12>`, `<repository>:sha-<sha12>` and `<repository>:tree-<tree12>-<args8>`',
     }),
     baseImage: setting({
       variable: 'DEPLOY_BASE_IMAGE',

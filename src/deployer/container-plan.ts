@@ -61,11 +61,24 @@ export type ImageDefaults = {
   readonly Labels?: Readonly<Record<string, string>> | null;
 } & { readonly [K in keyof OverImageSettings]?: OverImageSettings[K] | null };
 
+/**
+ * Variables an image bakes its build's commit into (lugh's GIT_SHA; COMMIT_SHA is another
+ * common name). An image is reused for every commit with the same tree (see image-plan.ts),
+ * so the image's value may name another commit: the container's own value names the commit
+ * it runs, and /version reports that.
+ */
+export const COMMIT_ENV_VARS: readonly string[] = ['GIT_SHA', 'COMMIT_SHA'];
+
 /** What a deploy keeps from the running container: everything but its image. */
 export interface ContainerSnapshot {
   readonly name: string;
   readonly image: string;
   readonly env: readonly string[];
+  /**
+   * The variables of COMMIT_ENV_VARS the container has, its image's included: each names
+   * the running commit, and the new containers set it to the commit they run.
+   */
+  readonly commitVars?: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
   readonly cmd?: readonly string[];
   readonly user?: string;
@@ -114,6 +127,9 @@ export function snapshotOf(info: ContainerInspectInfo, imageConfig: ImageDefault
     name: nameOf(info),
     image: info.Config.Image,
     env: (info.Config.Env ?? []).filter((e) => !imageEnv.has(e)),
+    commitVars: COMMIT_ENV_VARS.filter((name) =>
+      (info.Config.Env ?? []).some((e) => e.startsWith(`${name}=`)),
+    ),
     labels: Object.fromEntries(
       Object.entries(info.Config.Labels ?? {}).filter(([k, v]) => imageLabels[k] !== v),
     ),
@@ -157,10 +173,20 @@ function overImageOf(config: ContainerConfig, image: ImageDefaults): OverImageSe
   };
 }
 
-function withSha(env: readonly string[], sha: string, role: 'preflight' | 'app'): string[] {
-  const kept = env.filter((e) => !e.startsWith('GIT_SHA=') && !e.startsWith('LUGH_ROLE='));
+function withSha(
+  env: readonly string[],
+  sha: string,
+  role: 'preflight' | 'app',
+  commitVars: readonly string[] = [],
+): string[] {
+  const names = ['GIT_SHA', ...commitVars.filter((name) => name !== 'GIT_SHA')];
+  const kept = env.filter((e) => ![...names, 'LUGH_ROLE'].some((name) => e.startsWith(`${name}=`)));
   // A pre-flight lugh must not take deploy jobs: it is removed once its health is known.
-  return [...kept, `GIT_SHA=${sha}`, ...(role === 'preflight' ? ['LUGH_ROLE=preflight'] : [])];
+  return [
+    ...kept,
+    ...names.map((name) => `${name}=${sha}`),
+    ...(role === 'preflight' ? ['LUGH_ROLE=preflight'] : []),
+  ];
 }
 
 /**
@@ -175,7 +201,7 @@ export function planSwitch(current: ContainerSnapshot, image: string, sha: strin
     const [firstNetwork] = Object.entries(current.networks);
     return {
       Image: image,
-      Env: withSha(current.env, sha, role),
+      Env: withSha(current.env, sha, role, current.commitVars),
       Cmd: current.cmd ? [...current.cmd] : undefined,
       User: current.user,
       Labels: { ...current.labels, 'lugh.sha': sha, 'lugh.role': role },

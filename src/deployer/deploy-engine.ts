@@ -16,6 +16,7 @@ import { createDeploySweeper, DEPLOY_SWEEP_MS } from './deploy-sweeper.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createImageBuilder } from './image-builder.js';
+import type { ImageLedger } from './image-ledger.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
 import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
@@ -35,6 +36,8 @@ export interface DeployEngineDeps {
   /** Absent without GITHUB_TOKEN/GITHUB_REPO: deploys then fail at resolve, saying so. */
   readonly forge?: Forge;
   readonly notifier: DeployNotifier;
+  /** Which image each environment ran per build key (production reuses staging's). */
+  readonly images?: ImageLedger;
   /** Where refused handoffs are recorded and announced (see intake.ts). */
   readonly audit?: AuditLog;
   readonly announceRefusal?: (refusal: HandoffRefusal) => Promise<void>;
@@ -42,6 +45,7 @@ export interface DeployEngineDeps {
 
 const noGitHub: SourceOfCommits = {
   branchSha: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
+  commitTree: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
   tarball: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
 };
 
@@ -117,6 +121,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     locks: deps.locks,
     source: deps.forge ?? noGitHub,
     builder,
+    images: deps.images,
     runtime,
     notifier: deps.notifier,
     containerName: () => config.deploy.containerName,

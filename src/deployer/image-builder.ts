@@ -5,19 +5,35 @@ import { extract, pack } from 'tar-stream';
 import type { AppEnv } from '../config/environments.js';
 import type { Logger } from '../logger.js';
 import { BuildFailedError } from './errors.js';
-import { type ImageTags, imageTags, orphanTags, planImageRetention } from './image-plan.js';
+import {
+  buildKey,
+  type ImageTags,
+  imageTags,
+  orphanTags,
+  planImageRetention,
+  treeTag,
+} from './image-plan.js';
 
 export { BuildFailedError } from './errors.js';
 
 export interface BuiltImage extends ImageTags {
   readonly imageId: string;
-  /** True when this commit had been built before (for another environment, or earlier). */
-  readonly reused: boolean;
+  /**
+   * How an image built before was found: by this commit (`sha`), or by its tree and build
+   * arguments (`tree`: another commit with the same files, e.g. the branch a merge commit
+   * merged). Undefined: built now.
+   */
+  readonly reused?: 'sha' | 'tree';
+  /** The build key (`buildKey`) and its tag, when the commit's tree is known. */
+  readonly key?: string;
+  readonly treeTag?: string;
 }
 
 export interface ImageBuildRequest {
   readonly env: AppEnv;
   readonly sha: string;
+  /** The commit's git tree; without it an image is found by its commit only. */
+  readonly tree?: string;
   /** The commit's source as GitHub serves it: a gzipped tar with one top-level folder. */
   readonly tarball: () => Promise<Buffer>;
   readonly buildArgs?: Readonly<Record<string, string>>;
@@ -61,7 +77,13 @@ async function buildFromTarball(
   const stream = await docker.buildImage(context, {
     t: shaTag,
     buildargs: { GIT_SHA: request.sha, ...request.buildArgs },
-    labels: { 'lugh.sha': request.sha },
+    // lugh.sha is the commit it was first built for; a container says which it runs (GIT_SHA).
+    labels: {
+      'lugh.sha': request.sha,
+      ...(request.tree
+        ? { 'lugh.tree': request.tree, 'lugh.build-key': buildKey(request.tree, request.buildArgs) }
+        : {}),
+    },
     rm: true,
     forcerm: true,
   });
@@ -142,13 +164,31 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
       return removed;
     },
 
+    /**
+     * The image of a commit: the one built before for its tree and build arguments (for this
+     * commit or another with the same files), else the one built for this commit (unless its
+     * key says other arguments), else a new build. Tagged for the environment, the commit
+     * and the tree, so that the next commit with the same files finds it.
+     */
     async ensure(request: ImageBuildRequest): Promise<BuiltImage> {
       const { tag, shaTag } = this.tagsFor(request.env, request.sha);
-      const built = await exists(shaTag);
-      if (built) {
-        await tagAs(shaTag, tag);
+      const key = request.tree ? buildKey(request.tree, request.buildArgs) : undefined;
+      const byTree = key ? treeTag(repository, key) : undefined;
+      const tagged = async (imageId: string, reused?: 'sha' | 'tree'): Promise<BuiltImage> => {
+        for (const t of [tag, shaTag, byTree]) if (t) await tagAs(imageId, t);
+        return { tag, shaTag, treeTag: byTree, key, imageId, reused };
+      };
+      const sameTree = byTree ? await exists(byTree) : undefined;
+      if (sameTree) {
+        log.info({ sha: request.sha, tag, key }, 'reusing the image built for this tree');
+        return tagged(sameTree.Id, sameTree.Config?.Labels?.['lugh.sha'] === request.sha ? 'sha' : 'tree');
+      }
+      // An image of this commit built with other arguments (its key says so) is not this build.
+      const bySha = await exists(shaTag);
+      const byShaKey = bySha?.Config?.Labels?.['lugh.build-key'];
+      if (bySha && (!key || !byShaKey || byShaKey === key)) {
         log.info({ sha: request.sha, tag }, 'reusing the image built for this commit');
-        return { tag, shaTag, imageId: built.Id, reused: true };
+        return tagged(bySha.Id, 'sha');
       }
       const lines = await buildFromTarball(docker, request, shaTag);
       const image = await exists(shaTag);
@@ -157,9 +197,8 @@ export function createImageBuilder(options: { docker: Docker; logger: Logger; re
           `the build of ${request.sha.slice(0, 7)} produced no image`,
           lines.slice(-MAX_LINES_KEPT),
         );
-      await tagAs(shaTag, tag);
-      log.info({ sha: request.sha, tag }, 'built the image');
-      return { tag, shaTag, imageId: image.Id, reused: false };
+      log.info({ sha: request.sha, tag, key }, 'built the image');
+      return tagged(image.Id);
     },
   };
 }

@@ -6,6 +6,7 @@ import { createDeploymentLock, type DeploymentLock } from './deploy-lock.js';
 import type { DeployNotifier, DeployOutcome, DeployStep } from './deploy-notifier.js';
 import { DeployFailureWithLog, describeDockerError, RolledBackError } from './errors.js';
 import type { ImageBuilder } from './image-builder.js';
+import type { ImageLedger } from './image-ledger.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { SourceOfCommits } from './source-of-commits.js';
 import { DEPLOY_PLAN } from './steps/deploy-steps.js';
@@ -19,6 +20,8 @@ export interface StepRunnerDeps {
   readonly locks: LockStore;
   readonly source: SourceOfCommits;
   readonly builder: ImageBuilder;
+  /** Which image each environment ran per build key (production reuses staging's). */
+  readonly images?: ImageLedger;
   readonly runtime: Runtime;
   readonly notifier: DeployNotifier;
   /** The app container of each environment. */
@@ -207,6 +210,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
     reattached: deployment.status === 'running',
     runtime: deps.runtime,
     builder: deps.builder,
+    images: deps.images,
     source: deps.source,
     deployments,
     settings,

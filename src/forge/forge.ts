@@ -123,6 +123,11 @@ export interface Forge {
   tarball(sha: string): Promise<Buffer>;
   /** The tags pointing at a commit, searching at most `maxTags` tags. */
   tagsAt(sha: string, maxTags?: number): Promise<TagsAt>;
+  /**
+   * The git tree a commit records: two commits with the same tree have the same files (a
+   * merge commit that changes nothing has the tree of the branch it merged).
+   */
+  commitTree(sha: string): Promise<string>;
   /** When a commit was made: its committer date (for a merge, when it was merged). */
   commitDate(sha: string): Promise<Date>;
   /** The tag of the latest release, or undefined when there is none. */

@@ -2,7 +2,7 @@ import type { AppEnv } from '../config/environments.js';
 import { withDeadline } from '../deadline.js';
 import type { ContainerUsage } from '../deployer/container-facts.js';
 import type { CiState, Comparison } from '../forge/forge.js';
-import type { Deployment } from '../store/deployments.js';
+import type { Deployment, ImageOrigin } from '../store/deployments.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';
 import type { VersionFacts } from './version-lookup.js';
@@ -49,6 +49,12 @@ export interface PublishedStatus {
     readonly trigger: string;
     readonly requestedBy: number | null;
     readonly at: string;
+    /** Where its image came from, compared with staging (production's deploys). */
+    readonly image?: {
+      readonly kind: ImageOrigin['kind'];
+      readonly fromEnv?: string;
+      readonly since?: string;
+    };
   };
   readonly at: string;
 }
@@ -101,6 +107,15 @@ export function ownStatus(input: {
           trigger: last.trigger,
           requestedBy: last.requestedBy,
           at: (last.finishedAt ?? last.createdAt).toISOString(),
+          image: last.imageOrigin
+            ? last.imageOrigin.kind === 'reused'
+              ? {
+                  kind: 'reused',
+                  fromEnv: last.imageOrigin.fromEnv,
+                  since: last.imageOrigin.since.toISOString(),
+                }
+              : { kind: last.imageOrigin.kind }
+            : undefined,
         }
       : undefined,
     at: (input.now ?? new Date()).toISOString(),

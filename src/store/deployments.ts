@@ -12,6 +12,29 @@ export const isFinished = (status: string): boolean => ENDED.has(status);
 /** Queued or running: a deploy under way (see `unfinished`). */
 export const inProgress = (status: string): boolean => status === 'queued' || status === 'running';
 
+/**
+ * Where a deployment's image came from, compared with the environment upstream (staging,
+ * for production): the very image it ran (since when, from which of its deployments), or
+ * a build of its own and why.
+ */
+export type ImageOrigin =
+  | {
+      readonly kind: 'reused';
+      readonly fromEnv: AppEnv;
+      readonly fromDeployment: number;
+      readonly since: Date;
+    }
+  | { readonly kind: 'built' | 'rebuilt' | 'kept' };
+
+/** What the build step knows of the image a deployment runs, besides its tag. */
+export interface DeploymentImage {
+  readonly imageId: string;
+  /** The commit's git tree, when the forge said. */
+  readonly tree?: string;
+  /** Compared with the environment upstream; undefined when nothing was compared. */
+  readonly origin?: ImageOrigin;
+}
+
 export interface Deployment {
   readonly id: number;
   readonly env: AppEnv;
@@ -25,6 +48,9 @@ export interface Deployment {
   readonly progressMessageId: number | null;
   readonly githubDeploymentId: number | null;
   readonly image: string | null;
+  readonly imageId: string | null;
+  readonly treeSha: string | null;
+  readonly imageOrigin: ImageOrigin | null;
   readonly previousSha: string | null;
   readonly step: string | null;
   readonly error: string | null;
@@ -40,6 +66,18 @@ const RUN_CLAIM_KEY = 0x6c756768;
 
 const numberOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
+function imageOriginOf(r: Record<string, unknown>): ImageOrigin | null {
+  const kind = r.image_origin as string | null | undefined;
+  if (kind === 'reused')
+    return {
+      kind,
+      fromEnv: r.image_reused_from_env as AppEnv,
+      fromDeployment: Number(r.image_reused_from_deployment),
+      since: r.image_reused_since as Date,
+    };
+  return kind === 'built' || kind === 'rebuilt' || kind === 'kept' ? { kind } : null;
+}
+
 export function toDeployment(r: Record<string, unknown>): Deployment {
   return {
     id: Number(r.id),
@@ -54,6 +92,9 @@ export function toDeployment(r: Record<string, unknown>): Deployment {
     progressMessageId: numberOrNull(r.progress_message_id),
     githubDeploymentId: numberOrNull(r.github_deployment_id),
     image: (r.image as string | null) ?? null,
+    imageId: (r.image_id as string | null) ?? null,
+    treeSha: (r.tree_sha as string | null) ?? null,
+    imageOrigin: imageOriginOf(r),
     previousSha: (r.previous_sha as string | null) ?? null,
     step: (r.step as string | null) ?? null,
     error: (r.error as string | null) ?? null,
@@ -265,8 +306,23 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       await pool.query('UPDATE deployments SET progress_message_id = $2 WHERE id = $1', [id, messageId]);
     },
 
-    async setImage(id: number, image: string): Promise<void> {
-      await pool.query('UPDATE deployments SET image = $2 WHERE id = $1', [id, image]);
+    async setImage(id: number, tag: string, image?: DeploymentImage): Promise<void> {
+      const reused = image?.origin?.kind === 'reused' ? image.origin : undefined;
+      await pool.query(
+        `UPDATE deployments SET image = $2, image_id = $3, tree_sha = $4, image_origin = $5,
+           image_reused_from_env = $6, image_reused_from_deployment = $7, image_reused_since = $8
+         WHERE id = $1`,
+        [
+          id,
+          tag,
+          image?.imageId ?? null,
+          image?.tree ?? null,
+          image?.origin?.kind ?? null,
+          reused?.fromEnv ?? null,
+          reused?.fromDeployment ?? null,
+          reused?.since ?? null,
+        ],
+      );
     },
 
     /**

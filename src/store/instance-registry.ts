@@ -80,3 +80,38 @@ export async function readStatus<T>(redis: Redis, prefix: string): Promise<T | u
   const raw = await redis.get(keyspace(prefix).key('public', 'status'));
   return raw === null ? undefined : (JSON.parse(raw) as T);
 }
+
+/** An image an environment ran for a build key, as the deployer's image ledger records it. */
+export interface PublishedRanImage {
+  readonly imageId: string;
+  readonly since: string;
+}
+
+// Long enough for any promotion; an image id past it is found again by its tree tag, only
+// without the word that staging ran it.
+const RAN_IMAGE_TTL_MS = 90 * 24 * 3_600_000;
+
+/**
+ * An environment says which image it ran for a build key, under its own prefix; the
+ * environment downstream reads it across. The first `since` of one image is kept.
+ */
+export async function publishRanImage<T extends PublishedRanImage>(
+  redis: Redis,
+  prefix: string,
+  key: string,
+  image: T,
+): Promise<void> {
+  const name = keyspace(prefix).key('public', 'ran-image', key);
+  const before = await readRanImage<T>(redis, prefix, key);
+  const record = before?.imageId === image.imageId ? { ...image, since: before.since } : image;
+  await redis.set(name, JSON.stringify(record), 'PX', RAN_IMAGE_TTL_MS);
+}
+
+export async function readRanImage<T extends PublishedRanImage>(
+  redis: Redis,
+  prefix: string,
+  key: string,
+): Promise<T | undefined> {
+  const raw = await redis.get(keyspace(prefix).key('public', 'ran-image', key));
+  return raw === null ? undefined : (JSON.parse(raw) as T);
+}

@@ -1,5 +1,7 @@
 // The deploy engine from chat: both instances, each deploying its own environment's
 // container on the real Docker engine, from commits of the GitHub stand-in.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -49,6 +51,9 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
   let gh: GitHubStandIn;
   let forge: Forge;
   let seeded: { mainSha: string; developSha: string };
+  let repoDir: string;
+  // One Redis sub-prefix for both, as on a host: production reads what staging says it ran.
+  const redisSub = randomUUID().slice(0, 8);
   const sides: Partial<Record<'staging' | 'production', Side>> = {};
   let baseImage: string;
 
@@ -68,6 +73,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
         apiRoot: tg.apiRoot,
         token: TOKENS[env],
         port,
+        redisSub,
         extra: {
           GITHUB_TOKEN,
           GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
@@ -100,7 +106,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     tg.registerBot({ token: TOKENS.staging, username: 'LughDevBot', firstName: 'Lugh Dev' });
     tg.registerBot({ token: TOKENS.production, username: 'LughBot', firstName: 'Lugh' });
     const stagingPort = await freePort();
-    ({ gh, forge, seeded } = await startSeededGitHub(GITHUB_TOKEN, {
+    ({ gh, forge, seeded, repoDir } = await startSeededGitHub(GITHUB_TOKEN, {
       url: `http://127.0.0.1:${stagingPort}/webhooks/github`,
       secret: WEBHOOK_SECRET,
     }));
@@ -150,6 +156,20 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     await tg?.close();
   });
 
+  /** What the app in a container answers on /version, asked from inside it. */
+  const appVersion = async (name: string): Promise<unknown> => {
+    const exec = await docker.getContainer(name).exec({
+      Cmd: ['node', '-e', "fetch('http://127.0.0.1:8080/version').then((r) => r.text()).then(console.log)"],
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => stream.on('end', resolve));
+    return JSON.parse(Buffer.concat(chunks).toString('utf8').trim());
+  };
   const say = (env: 'staging' | 'production', from: typeof admin, text: string) =>
     tg.sendText({ token: TOKENS[env], chat: { id: from.id, type: 'private' }, from, text });
   const reply = async (env: 'staging' | 'production', from: typeof admin, text: string) => {
@@ -497,6 +517,95 @@ CMD ["node", "server.js"]
       before.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length),
     );
   }, 60_000);
+
+  it('production runs the very image staging ran when the commit it deploys has the tree staging ran, and says so; another tree is built new', async () => {
+    const staging = side('staging');
+    const prod = side('production');
+    // develop moves on; the push deploys staging (deploy_on_push).
+    const head = await gh.pushCommit('develop', {
+      message: 'Say hello in the README',
+      files: { 'HELLO.md': 'hello from develop\n' },
+    });
+    const deployed = await tg.waitForBotMessage(
+      TOKENS.staging,
+      admin.id,
+      (m) => new RegExp(`✅ Deploy #\\d+ done .*staging runs ${head.slice(0, 7)}`).test(m.text ?? ''),
+      { timeoutMs: 180_000 },
+    );
+    expect(deployed.text).not.toContain('📦'); // staging compares with nothing
+    const stagingImage = (await running(staging.container)).Image;
+    const [stagingRow] = await rows('staging', `SELECT id, image_id FROM deployments WHERE sha = '${head}'`);
+    expect(stagingRow.image_id).toBe(stagingImage);
+
+    // What a promotion's merge makes: a merge commit on main with develop's tree (a new SHA).
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repoDir, ...args], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 'GitHub',
+          GIT_AUTHOR_EMAIL: 'noreply@github.com',
+          GIT_COMMITTER_NAME: 'GitHub',
+          GIT_COMMITTER_EMAIL: 'noreply@github.com',
+        },
+      }).trim();
+    const tree = git('rev-parse', `${head}^{tree}`);
+    const merge = git(
+      'commit-tree',
+      tree,
+      '-p',
+      'refs/heads/main',
+      '-p',
+      head,
+      '-m',
+      'Merge develop into main',
+    );
+    git('update-ref', 'refs/heads/main', merge);
+    expect(await forge.commitTree(merge)).toBe(tree);
+
+    const ask = await reply('production', admin, '/deploy production');
+    const id = Number(ask.reply_markup?.inline_keyboard[0]?.[0]?.callback_data?.split(':')[2]);
+    press('production', ask, 'Deploy');
+    const done = await result('production', id);
+    expect(done.text).toContain(`production runs ${merge.slice(0, 7)}`);
+    expect(done.text).toMatch(/📦 same image staging ran since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    const prodInfo = await running(prod.container);
+    expect(prodInfo.Image).toBe(stagingImage);
+    // The image was built for develop's head; the container names the commit it runs.
+    expect(prodInfo.Config.Env).toEqual(expect.arrayContaining([`GIT_SHA=${merge}`, `COMMIT_SHA=${merge}`]));
+    expect(await appVersion(prod.container)).toMatchObject({ commit: merge });
+    const [prodRow] = await rows(
+      'production',
+      `SELECT image_id, tree_sha, image_origin, image_reused_from_env, image_reused_from_deployment,
+              image_reused_since FROM deployments WHERE id = ${id}`,
+    );
+    expect(prodRow).toMatchObject({
+      image_id: stagingImage,
+      tree_sha: tree,
+      image_origin: 'reused',
+      image_reused_from_env: 'staging',
+      image_reused_from_deployment: String(stagingRow.id),
+    });
+    expect(prodRow.image_reused_since).toBeInstanceOf(Date);
+    expect((await reply('production', admin, '/history')).text).toMatch(
+      new RegExp(`✅ #${id} ${merge.slice(0, 7)} .* succeeded .* same image staging ran since`),
+    );
+    expect((await reply('production', admin, '/status')).text).toContain('📦 same image staging ran since');
+
+    // A hotfix on main: a tree staging never ran, so production builds its own image.
+    const hotfix = await gh.pushCommit('main', {
+      message: 'Hotfix straight on main',
+      files: { 'HOTFIX.md': 'fixed on main\n' },
+    });
+    const again = await reply('production', admin, '/deploy production');
+    const hotfixId = Number(again.reply_markup?.inline_keyboard[0]?.[0]?.callback_data?.split(':')[2]);
+    press('production', again, 'Deploy');
+    const built = await result('production', hotfixId);
+    expect(built.text).toContain(`production runs ${hotfix.slice(0, 7)}`);
+    expect(built.text).toContain('📦 built new: tree differs');
+    expect((await running(prod.container)).Image).not.toBe(stagingImage);
+    expect(await appVersion(prod.container)).toMatchObject({ commit: hotfix });
+  }, 480_000);
 
   it('no secret reached a log line of either instance', () => {
     for (const s of Object.values(sides)) {

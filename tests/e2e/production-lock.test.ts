@@ -15,7 +15,7 @@ import { runMigrations } from '../../src/store/migrate.js';
 import { ensureBaseImage, removeTestResources, testDocker, uniqueName } from '../helpers/docker.js';
 import { instanceEnv } from '../helpers/instance-env.js';
 import { silentLogger as logger } from '../helpers/logger.js';
-import { admin, createPromotionWorld, type PromotionWorld } from '../helpers/promotion-world.js';
+import { admin, createPromotionWorld, isPrompt, type PromotionWorld } from '../helpers/promotion-world.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 
 const { docker, engine } = await testDocker();
@@ -24,6 +24,8 @@ const PROD_TOKEN = '7001004:AAProductionLockTestToken_abcdefghijkl';
 describe.skipIf(!engine)('production’s published deploy lock (needs a Docker engine)', () => {
   const run = uniqueName('lugh-test-prodlock');
   const container = `${run}-production-app`;
+  // Not named after the run: a staging name may not carry production's marker ("prod").
+  const stagingContainer = `${uniqueName('lugh-test-stg')}-staging-app`;
   let w: PromotionWorld;
   let prodDb: TestDatabase;
   let prodConfig: Config;
@@ -32,7 +34,16 @@ describe.skipIf(!engine)('production’s published deploy lock (needs a Docker e
 
   beforeAll(async () => {
     const baseImage = await ensureBaseImage(docker);
-    w = await createPromotionWorld();
+    // Staging deploys its own container on the engine too (the last test promotes what it ran).
+    w = await createPromotionWorld({
+      env: {
+        DEPLOY_CONTAINER: stagingContainer,
+        DEPLOY_IMAGE_REPOSITORY: run,
+        DEPLOY_BASE_IMAGE: baseImage,
+        DEPLOY_HEALTH_SECONDS: '40',
+        DEPLOY_VERIFY_SECONDS: '2',
+      },
+    });
     w.tg.registerBot({ token: PROD_TOKEN, username: 'LughBot', firstName: 'Lugh' });
     prodDb = await createTestDatabase('prod_lugh');
     await runMigrations({ databaseUrl: prodDb.url, logger });
@@ -82,14 +93,19 @@ describe.skipIf(!engine)('production’s published deploy lock (needs a Docker e
       tarball: () => forge.tarball(w.seeded.mainSha),
       buildArgs: { BASE_IMAGE: baseImage },
     });
-    const app = await docker.createContainer({
-      name: container,
-      Image: image.tag,
-      Env: ['APP_ENV=production', `GIT_SHA=${w.seeded.mainSha}`],
-      Labels: { 'lugh.test': run },
-      HostConfig: { RestartPolicy: { Name: 'unless-stopped' } },
-    });
-    await app.start();
+    for (const [name, env] of [
+      [container, 'production'],
+      [stagingContainer, 'staging'],
+    ] as const) {
+      const app = await docker.createContainer({
+        name,
+        Image: image.tag,
+        Env: [`APP_ENV=${env}`, `GIT_SHA=${w.seeded.mainSha}`],
+        Labels: { 'lugh.test': run },
+        HostConfig: { RestartPolicy: { Name: 'unless-stopped' } },
+      });
+      await app.start();
+    }
   }, 600_000);
 
   afterAll(async () => {
@@ -168,4 +184,49 @@ describe.skipIf(!engine)('production’s published deploy lock (needs a Docker e
     expect(await published()).toBeUndefined();
     expect(await promote()).not.toContain('⛔');
   }, 240_000);
+  it('a promotion’s production deploy runs the very image staging ran, and its report says so', async () => {
+    // Staging deploys develop's head (through its own queue and worker) and says which image it ran.
+    const asked = w.say(admin, '/deploy staging');
+    const deployed = await w.waitFor(
+      admin.id,
+      (m) => m.message_id > asked.message_id && /✅ Deploy #\d+ done/.test(m.text ?? ''),
+      180_000,
+    );
+    expect(deployed.text).toContain(`staging runs ${w.seeded.developSha.slice(0, 7)}`);
+    const stagingImage = (await docker.getContainer(stagingContainer).inspect()).Image;
+
+    // The promotion: CI green, Yes, a real merge commit on main (a new SHA, develop's tree), a signed handoff.
+    const sent = w.say(admin, '/promote');
+    const prompt = await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && isPrompt(m), 60_000);
+    w.press(admin.id, prompt, 'Yes', admin);
+    await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'), 60_000);
+    const merge = w.git('rev-parse', 'main');
+    expect(merge).not.toBe(w.seeded.developSha);
+    expect(w.git('rev-parse', 'main^{tree}')).toBe(w.git('rev-parse', `${w.seeded.developSha}^{tree}`));
+
+    // Production claims the handoff and deploys the merge commit; its bot tells the approver,
+    // who has opened a chat with it (a bot cannot write first).
+    w.tg.sendText({
+      token: PROD_TOKEN,
+      chat: { id: admin.id, type: 'private' },
+      from: admin,
+      text: '/start',
+    });
+    const [id] = await prod.engine.intake!.poll();
+    expect(id).toBeDefined();
+    const { outcome } = await deploy(async () => id!);
+    expect(outcome).toBe('succeeded');
+    const running = await docker.getContainer(container).inspect();
+    expect(running.Image).toBe(stagingImage);
+    expect(running.Config.Env).toContain(`GIT_SHA=${merge}`);
+    await prod.notifier.flush();
+    const report = await w.tg.waitForBotMessage(
+      PROD_TOKEN,
+      admin.id,
+      (m) => new RegExp(`✅ Deploy #${id} done`).test(m.text ?? ''),
+      { timeoutMs: 20_000 },
+    );
+    expect(report.text).toContain(`production runs ${merge.slice(0, 7)}`);
+    expect(report.text).toMatch(/📦 same image staging ran since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  }, 300_000);
 });

@@ -1,6 +1,6 @@
 import type { AppEnv } from '../../config/environments.js';
 import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier.js';
-import type { Deployment } from '../../store/deployments.js';
+import type { Deployment, ImageOrigin } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
 
@@ -33,6 +33,32 @@ const RESULT_MARK: Record<string, string> = {
   failed: '❌',
   cancelled: '🚫',
 };
+
+/** An image's origin as it is stored, or as the other instance publishes it (dates as text). */
+export type ImageOriginFacts =
+  | ImageOrigin
+  | { readonly kind: ImageOrigin['kind']; readonly fromEnv?: string; readonly since?: string };
+
+/**
+ * Where a deploy's image came from, in a few words: `same image staging ran since …` or
+ * `built new: tree differs`; the same in the final message, /history and /status.
+ */
+export function imageOriginText(origin: ImageOriginFacts | null | undefined): string | undefined {
+  switch (origin?.kind) {
+    case 'reused': {
+      const since = origin.since ? ` since ${formatUtc(new Date(origin.since))}` : '';
+      return `same image ${escapeHtml(origin.fromEnv ?? 'staging')} ran${since}`;
+    }
+    case 'built':
+      return 'built new: tree differs';
+    case 'rebuilt':
+      return 'built new: the image staging ran is gone';
+    case 'kept':
+      return 'image built before, not run by staging';
+    default:
+      return undefined;
+  }
+}
 
 /** The one progress message of a deployment: a bar and a line per step. */
 export function renderProgress(d: Deployment, steps: readonly StepRecord[]): string {
@@ -80,6 +106,7 @@ export function renderOutcome(
       : outcome.status === 'rolled_back'
         ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(redact(outcome.message))}`
         : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(redact(outcome.message))}`;
+  const image = outcome.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
   const tail = outcome.logTail?.length
     ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-3000))}</pre>`
     : '';
@@ -87,7 +114,7 @@ export function renderOutcome(
     outcome.status !== 'succeeded' && irreversible.length
       ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${d.env === 'production' ? ' /restore offers the backup taken before it.' : ''}`
       : '';
-  return `${head}${stays}${tail}`;
+  return `${head}${image ? `\n📦 ${image}` : ''}${stays}${tail}`;
 }
 
 /** /history: one line per deployment, newest first. */
@@ -100,7 +127,8 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
         ? ` · ${formatDuration(d.finishedAt.getTime() - d.startedAt.getTime())}`
         : '';
     const what = `<code>${escapeHtml(readableRef(d.sha ?? d.ref))}</code>`;
-    return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}`;
+    const image = d.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
+    return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}${image ? ` · ${image}` : ''}`;
   });
   return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');
 }

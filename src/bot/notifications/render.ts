@@ -5,6 +5,7 @@ import type { NotificationTexts } from '../../notifications/notification-texts.j
 import type { Deployment } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import type { Promotion } from '../../store/promotions.js';
+import { imageOriginText } from '../deploys/render.js';
 import { escapeHtml, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
 
 // Notifications are short: an emoji, the environment, what happened. Every text that came
@@ -22,8 +23,10 @@ export function renderDeployNotice(
   redact: (text: string) => string,
 ): string {
   const what = `deploy #${d.id} of <code>${escapeHtml(readableRef(d.ref))}</code>`;
-  if (outcome.status === 'succeeded')
-    return `✅ <b>${d.env}</b>: ${what} done, it runs <code>${shortSha(outcome.sha ?? d.sha)}</code>.`;
+  if (outcome.status === 'succeeded') {
+    const image = imageOriginText(d.imageOrigin);
+    return `✅ <b>${d.env}</b>: ${what} done, it runs <code>${shortSha(outcome.sha ?? d.sha)}</code>${image ? ` (${image})` : ''}.`;
+  }
   if (outcome.status === 'rolled_back')
     return `↩️ <b>${d.env}</b>: ${what} was rolled back: ${detail(outcome.message, redact)}`;
   return `❌ <b>${d.env}</b>: ${what} failed${outcome.step ? ` at ${outcome.step}` : ''}: ${detail(outcome.message, redact)}`;

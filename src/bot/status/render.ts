@@ -1,6 +1,6 @@
 import type { EnvironmentStatus, Probe, StatusReport } from '../../status/status-report.js';
 import type { VersionFacts } from '../../status/version-lookup.js';
-import { triggerText } from '../deploys/render.js';
+import { imageOriginText, triggerText } from '../deploys/render.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, shortSha } from '../html.js';
 
 const unknown = (why: string) => `❔ unknown — ${escapeHtml(why)}`;
@@ -55,6 +55,8 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
         ? `  last deploy #${s.last.id} ${s.last.status.replace('_', ' ')} <code>${escapeHtml(shortSha(s.last.sha) || '—')}</code> by ${escapeHtml(triggerText(s.last))}, ${formatAgo(new Date(s.last.at), now)}`
         : '  no deploy yet',
     );
+    const image = s.last?.status === 'succeeded' ? imageOriginText(s.last.image) : undefined;
+    if (image) lines.push(`  📦 ${image}`);
   } else {
     lines.push(`  instance ${unknown(r.why)}`);
   }

@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import type { Deployment, DeploymentStore } from '../../store/deployments.js';
 import type { DeployStep } from '../deploy-notifier.js';
 import type { ImageBuilder } from '../image-builder.js';
+import type { ImageLedger } from '../image-ledger.js';
 import type { Preflight, Runtime, Switched } from '../runtime/runtime.js';
 import type { SourceOfCommits } from '../source-of-commits.js';
 
@@ -52,6 +53,8 @@ export interface StepContext {
   readonly reattached: boolean;
   readonly runtime: Runtime;
   readonly builder: ImageBuilder;
+  /** Which image each environment ran per build key; absent: images are not compared. */
+  readonly images?: ImageLedger;
   readonly source: SourceOfCommits;
   readonly deployments: DeploymentStore;
   readonly settings: StepSettings;
@@ -63,6 +66,10 @@ export interface StepContext {
   ) => Promise<void>;
   sha?: string;
   image?: string;
+  /** The image's id and build key (tree and build arguments), when the commit's tree is known. */
+  imageId?: string;
+  buildKey?: string;
+  tree?: string;
   previousSha?: string;
   preflight?: Preflight;
   switched?: Switched;

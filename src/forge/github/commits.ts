@@ -88,6 +88,12 @@ export async function tagsAt({ octokit, base }: GitHubRepo, sha: string, maxTags
   return { tags, complete: true };
 }
 
+/** The tree of a commit, from the Git database API (no diff computed, unlike GET /commits). */
+export async function commitTree({ octokit, base }: GitHubRepo, sha: string): Promise<string> {
+  const { data } = await classified(() => octokit.rest.git.getCommit({ ...base, commit_sha: sha }));
+  return data.tree.sha;
+}
+
 export async function commitDate({ octokit, base }: GitHubRepo, sha: string): Promise<Date> {
   const { data } = await classified(() => octokit.rest.repos.getCommit({ ...base, ref: sha, per_page: 1 }));
   const date = data.commit.committer?.date ?? data.commit.author?.date;

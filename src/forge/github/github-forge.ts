@@ -1,6 +1,6 @@
 import type { Forge, RepoRef } from '../forge.js';
 import { ciState } from './checks.js';
-import { branchSha, commitDate, compare, isAncestor, tagsAt, tarball } from './commits.js';
+import { branchSha, commitDate, commitTree, compare, isAncestor, tagsAt, tarball } from './commits.js';
 import { createDeployment, listDeployments, setDeploymentStatus } from './deployments.js';
 import type { GitHubClient } from './github-client.js';
 import { gitHubRepo } from './github-repo.js';
@@ -23,6 +23,7 @@ export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
     merge: (number, options) => merge(gh, number, options),
     tarball: (sha) => tarball(gh, sha),
     tagsAt: (sha, maxTags) => tagsAt(gh, sha, maxTags),
+    commitTree: (sha) => commitTree(gh, sha),
     commitDate: (sha) => commitDate(gh, sha),
     latestReleaseTag: () => latestReleaseTag(gh),
     createRelease: (tag, sha, previousTag) => createRelease(gh, tag, sha, previousTag),

@@ -141,6 +141,28 @@ export function gitRefJson(site: Site, ref: string, target: { sha: string; type:
   };
 }
 
+/** git-commit: the commit object itself, as GET /git/commits/{commit_sha} shows it. */
+export function gitCommitJson(site: Site, info: CommitInfo) {
+  const api = repoApiUrl(site);
+  const html = repoHtmlUrl(site);
+  return {
+    sha: info.sha,
+    node_id: nodeId('C', info.sha),
+    url: `${api}/git/commits/${info.sha}`,
+    html_url: `${html}/commit/${info.sha}`,
+    author: { ...info.author },
+    committer: { ...info.committer },
+    tree: { sha: info.tree, url: `${api}/git/trees/${info.tree}` },
+    message: info.message,
+    parents: info.parents.map((sha) => ({
+      sha,
+      url: `${api}/git/commits/${sha}`,
+      html_url: `${html}/commit/${sha}`,
+    })),
+    verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+  };
+}
+
 /** tag (the list-tags form) */
 export function tagJson(site: Site, name: string, commit: string) {
   const api = repoApiUrl(site);

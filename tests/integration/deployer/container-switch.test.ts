@@ -103,7 +103,8 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     expect(plan.final).toMatchObject({
       name,
       Image: images.v2.tag,
-      Env: ['APP_ENV=staging', `GIT_SHA=${images.v2.sha}`],
+      // The image bakes its commit into COMMIT_SHA too: the container names the one it runs.
+      Env: ['APP_ENV=staging', `GIT_SHA=${images.v2.sha}`, `COMMIT_SHA=${images.v2.sha}`],
       Labels: {
         'lugh.env': 'staging',
         'lugh.test': repository,
@@ -119,7 +120,12 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     });
     expect(plan.preflight).toMatchObject({
       name: `${name}-preflight-${images.v2.sha.slice(0, 7)}`,
-      Env: ['APP_ENV=staging', `GIT_SHA=${images.v2.sha}`, 'LUGH_ROLE=preflight'],
+      Env: [
+        'APP_ENV=staging',
+        `GIT_SHA=${images.v2.sha}`,
+        `COMMIT_SHA=${images.v2.sha}`,
+        'LUGH_ROLE=preflight',
+      ],
       HostConfig: { PortBindings: {}, RestartPolicy: { Name: 'no' } },
       Labels: { 'lugh.role': 'preflight' },
     });

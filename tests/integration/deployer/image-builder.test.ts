@@ -35,7 +35,8 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
     const sha = seeded.developSha;
     const request = { sha, tarball: () => forge.tarball(sha), buildArgs: { BASE_IMAGE: baseImage } };
     const staging = await builder.ensure({ ...request, env: 'staging' });
-    expect(staging).toMatchObject({ tag: `${repository}:staging-${sha.slice(0, 12)}`, reused: false });
+    expect(staging).toMatchObject({ tag: `${repository}:staging-${sha.slice(0, 12)}` });
+    expect(staging.reused).toBeUndefined();
     const inspected = await docker.getImage(staging.tag).inspect();
     expect(inspected.Config.Labels?.['lugh.sha']).toBe(sha);
     expect(inspected.Config.Env).toContain(`COMMIT_SHA=${sha}`);
@@ -66,10 +67,64 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
     const production = await builder.ensure({ ...request, env: 'production' });
     expect(production).toMatchObject({
       tag: `${repository}:production-${sha.slice(0, 12)}`,
-      reused: true,
+      reused: 'sha',
       imageId: staging.imageId,
     });
     expect((await docker.getImage(production.tag).inspect()).Id).toBe(staging.imageId);
+  }, 300_000);
+
+  it('a commit with the same tree and build arguments gets the same image; another tree or other arguments a new one', async () => {
+    const buildArgs = { BASE_IMAGE: baseImage };
+    const head = await gh.pushCommit('develop', {
+      message: 'Tree test: a change',
+      files: { 'TREE.md': 'one\n' },
+    });
+    // A commit that changes nothing, as a merge commit of develop into main is: the same tree.
+    const same = await gh.pushCommit('develop', { message: 'Tree test: no change', files: {} });
+    const ensure = async (sha: string, args: Record<string, string> = buildArgs) =>
+      builder.ensure({
+        env: sha === head ? 'staging' : 'production',
+        sha,
+        tree: await forge.commitTree(sha),
+        tarball: () => forge.tarball(sha),
+        buildArgs: args,
+      });
+    expect(await forge.commitTree(same)).toBe(await forge.commitTree(head));
+
+    const staging = await ensure(head);
+    expect(staging.reused).toBeUndefined();
+    expect(staging.key).toMatch(/^[0-9a-f]{12}-[0-9a-f]{8}$/);
+    const inspected = await docker.getImage(staging.imageId).inspect();
+    expect(inspected.RepoTags).toEqual(
+      expect.arrayContaining([staging.tag, staging.shaTag, `${repository}:tree-${staging.key}`]),
+    );
+    expect(inspected.Config.Labels).toMatchObject({ 'lugh.sha': head, 'lugh.build-key': staging.key });
+
+    const production = await ensure(same);
+    expect(production).toMatchObject({
+      tag: `${repository}:production-${same.slice(0, 12)}`,
+      shaTag: `${repository}:sha-${same.slice(0, 12)}`,
+      imageId: staging.imageId,
+      key: staging.key,
+      reused: 'tree',
+    });
+    // The image says it was built for the head; the container a deploy makes says otherwise
+    // (GIT_SHA and COMMIT_SHA in its own environment, see container-plan).
+    expect((await docker.getImage(production.tag).inspect()).Config.Env).toContain(`COMMIT_SHA=${head}`);
+
+    const changed = await gh.pushCommit('develop', {
+      message: 'Tree test: another change',
+      files: { 'TREE.md': 'two\n' },
+    });
+    const other = await ensure(changed);
+    expect(other.reused).toBeUndefined();
+    expect(other.imageId).not.toBe(staging.imageId);
+    expect(other.key).not.toBe(staging.key);
+
+    // The same commit built with another base image is another build: its key says so.
+    const args = await ensure(same, { BASE_IMAGE: baseImage, EXTRA: 'x' });
+    expect(args.reused).toBeUndefined();
+    expect(args.imageId).not.toBe(staging.imageId);
   }, 300_000);
 
   it('a failing build is an error carrying the build’s last lines, and leaves no image', async () => {

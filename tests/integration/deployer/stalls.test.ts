@@ -105,7 +105,11 @@ describe('deploy jobs that stall or fail (real queue, Redis and Postgres)', () =
       logger,
       deployments,
       locks: createLockStore(pool),
-      source: { branchSha: async () => SHA, tarball: () => Promise.reject(new Error('no tarball')) },
+      source: {
+        branchSha: async () => SHA,
+        commitTree: () => Promise.reject(new Error('no tree')),
+        tarball: () => Promise.reject(new Error('no tarball')),
+      },
       builder: {} as ImageBuilder,
       runtime: { converge: async () => undefined } as unknown as Runtime,
       notifier,

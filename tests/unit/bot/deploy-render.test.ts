@@ -17,6 +17,9 @@ const deployment = (over: Partial<Deployment> = {}): Deployment => ({
   progressMessageId: null,
   githubDeploymentId: null,
   image: null,
+  imageId: null,
+  treeSha: null,
+  imageOrigin: null,
   previousSha: null,
   step: null,
   error: null,
@@ -71,6 +74,31 @@ describe('the deploy result message', () => {
       new Date(at.getTime() + 95_000),
     );
     expect(text).toBe('✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code>.');
+  });
+
+  it('says where production’s image came from: the very image staging ran, or a new build and why', () => {
+    const done = (over: Partial<Deployment>) =>
+      renderOutcome(
+        deployment(over),
+        { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+        redact,
+        new Date(at.getTime() + 95_000),
+      );
+    const reused = {
+      kind: 'reused',
+      fromEnv: 'staging',
+      fromDeployment: 41,
+      since: new Date('2026-11-23T08:30:00Z'),
+    } as const;
+    expect(done({ imageOrigin: reused })).toBe(
+      '✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code>.\n📦 same image staging ran since 2026-11-23 08:30 UTC',
+    );
+    expect(done({ imageOrigin: { kind: 'built' } })).toContain('\n📦 built new: tree differs');
+    expect(done({ imageOrigin: { kind: 'rebuilt' } })).toContain(
+      '\n📦 built new: the image staging ran is gone',
+    );
+    // Nothing compared (staging's own deploys): nothing said.
+    expect(done({ imageOrigin: null })).not.toContain('📦');
   });
 
   it('on a rollback or a failure: the step, the reason and the last log lines, secrets redacted', () => {
@@ -138,6 +166,32 @@ describe('/history', () => {
       '❌ #8 <code>hotfix</code> by a push · 1 h 0 min ago · failed',
     ]);
     expect(renderHistory('staging', [])).toBe('No deployments of staging yet.');
+  });
+
+  it('says where a successful deploy’s image came from', () => {
+    const now = new Date(at.getTime() + 3_600_000);
+    const text = renderHistory(
+      'production',
+      [
+        deployment({
+          id: 11,
+          status: 'succeeded',
+          finishedAt: new Date(at.getTime() + 60_000),
+          imageOrigin: { kind: 'built' },
+        }),
+        deployment({
+          id: 10,
+          status: 'succeeded',
+          finishedAt: new Date(at.getTime() + 60_000),
+          imageOrigin: { kind: 'reused', fromEnv: 'staging', fromDeployment: 3, since: at },
+        }),
+      ],
+      now,
+    );
+    expect(text.split('\n').slice(1)).toEqual([
+      '✅ #11 <code>abcdef1</code> by user 1001 · 1 h 0 min ago · succeeded · 1 min · built new: tree differs',
+      '✅ #10 <code>abcdef1</code> by user 1001 · 1 h 0 min ago · succeeded · 1 min · same image staging ran since 2026-11-23 10:00 UTC',
+    ]);
   });
 });
 

@@ -59,6 +59,27 @@ describe('/status rendering', () => {
     expect(production({})).toContain('version <code>a1b2c3d</code> · up');
   });
 
+  it('says where the last deploy’s image came from, as the other instance publishes it', () => {
+    const last = {
+      id: 5,
+      status: 'succeeded',
+      sha: 'a1b2c3d4'.padEnd(40, '0'),
+      trigger: 'promotion',
+      requestedBy: null,
+      at: ago(600_000).toISOString(),
+    };
+    const withLast = (l: PublishedStatus['last']) =>
+      production({ report: ok({ ...published('production'), last: l }) });
+    expect(
+      withLast({ ...last, image: { kind: 'reused', fromEnv: 'staging', since: '2026-11-23T09:15:00.000Z' } }),
+    ).toContain(
+      'last deploy #5 succeeded <code>a1b2c3d</code> by a promotion, 10 min ago\n  📦 same image staging ran since 2026-11-23 09:15 UTC',
+    );
+    expect(withLast({ ...last, image: { kind: 'built' } })).toContain('\n  📦 built new: tree differs');
+    expect(withLast({ ...last, status: 'failed', image: { kind: 'built' } })).not.toContain('📦');
+    expect(withLast(last)).not.toContain('📦');
+  });
+
   it("names where the app's health comes from: its own readiness here, Docker's health check there", () => {
     const own = renderStatus({
       at: now,

@@ -99,6 +99,7 @@ describe('container plans', () => {
       name: 'lugh-staging',
       image: 'lugh:staging-000000000000',
       env: ['APP_ENV=staging', 'GIT_SHA=0000'],
+      commitVars: ['GIT_SHA'],
       labels: { 'com.docker.compose.service': 'lugh', 'lugh.env': 'staging', 'lugh.role': 'app' },
       cmd: ['start'],
       user: 'node',
@@ -147,6 +148,24 @@ describe('container plans', () => {
       previousName: 'lugh-staging-previous',
       extraNetworks: { preflight: [['staging-data', []]], final: [['staging-data', ['lugh-app']]] },
     });
+  });
+
+  it('an image reused for another commit with the same tree: every variable that names the commit names the deployed one', () => {
+    // The image was built for commit 1111 (staging's); production deploys the merge commit.
+    const image = { Env: ['NODE_ENV=production', 'COMMIT_SHA=1111', 'PORT=8080'] };
+    const app = snapshotOf(
+      { ...inspected, Config: { ...inspected.Config, Env: ['APP_ENV=production', ...image.Env] } },
+      image,
+    );
+    expect(app.commitVars).toEqual(['COMMIT_SHA']);
+    const plan = planSwitch(app, 'lugh:production-aaaaaaaaaaaa', SHA);
+    expect(plan.final.Env).toEqual(['APP_ENV=production', `GIT_SHA=${SHA}`, `COMMIT_SHA=${SHA}`]);
+    expect(plan.preflight.Env).toEqual([
+      'APP_ENV=production',
+      `GIT_SHA=${SHA}`,
+      `COMMIT_SHA=${SHA}`,
+      'LUGH_ROLE=preflight',
+    ]);
   });
 
   it('the runner: the app’s environment, volumes, user, networks and host settings, taking no traffic and no compose labels', () => {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { imageTags, orphanTags, planImageRetention } from '../../../src/deployer/image-plan.js';
+import { imageOrigin, type RanImage } from '../../../src/deployer/image-ledger.js';
+import {
+  buildKey,
+  imageTags,
+  orphanTags,
+  planImageRetention,
+  treeTag,
+} from '../../../src/deployer/image-plan.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
+const TREE = 'fedcba9876543210fedcba9876543210fedcba98';
 
 describe('image plans', () => {
   it('tags a commit per environment and once for every environment', () => {
@@ -11,11 +19,36 @@ describe('image plans', () => {
     });
   });
 
+  it('keys an image by its tree and build arguments: stable, in any order, whatever commit it is built for', () => {
+    const key = buildKey(TREE, { BASE_IMAGE: 'lugh-base:node20', NPM_MIRROR: 'http://mirror' });
+    expect(key).toMatch(/^fedcba987654-[0-9a-f]{8}$/);
+    expect(buildKey(TREE, { NPM_MIRROR: 'http://mirror', BASE_IMAGE: 'lugh-base:node20' })).toBe(key);
+    // GIT_SHA names the commit, not what is built: a merge commit and its branch share the key.
+    expect(
+      buildKey(TREE, { BASE_IMAGE: 'lugh-base:node20', NPM_MIRROR: 'http://mirror', GIT_SHA: SHA }),
+    ).toBe(key);
+    expect(treeTag('lugh', key)).toBe(`lugh:tree-${key}`);
+  });
+
+  it('another tree or other build arguments make another key', () => {
+    const key = buildKey(TREE, { BASE_IMAGE: 'lugh-base:node20' });
+    expect(buildKey(`0${TREE.slice(1)}`, { BASE_IMAGE: 'lugh-base:node20' })).not.toBe(key);
+    expect(buildKey(TREE, { BASE_IMAGE: 'node:20-bookworm-slim' })).not.toBe(key);
+    expect(buildKey(TREE, {})).not.toBe(key);
+    expect(buildKey(TREE)).toBe(buildKey(TREE, {}));
+    // A value is not confused with a name: A=B,C= differs from A=,B=C.
+    expect(buildKey(TREE, { A: 'B', C: '' })).not.toBe(buildKey(TREE, { A: '', B: 'C' }));
+  });
+
   it('keeps the newest images, counting the ones in use; the others lose only this environment’s tags', () => {
     const images = [
-      { Id: 'old', Created: 1, RepoTags: ['lugh:staging-1', 'lugh:sha-1', 'lugh:production-1'] },
-      { Id: 'newest', Created: 5, RepoTags: ['lugh:staging-5'] },
-      { Id: 'previous', Created: 2, RepoTags: ['lugh:staging-2', 'lugh:sha-2'] },
+      {
+        Id: 'old',
+        Created: 1,
+        RepoTags: ['lugh:staging-1', 'lugh:sha-1', 'lugh:production-1', 'lugh:tree-t1-a1'],
+      },
+      { Id: 'newest', Created: 5, RepoTags: ['lugh:staging-5', 'lugh:tree-t5-a1'] },
+      { Id: 'previous', Created: 2, RepoTags: ['lugh:staging-2', 'lugh:sha-2', 'lugh:tree-t2-a1'] },
       { Id: 'middle', Created: 4, RepoTags: ['lugh:staging-4'] },
       { Id: 'third', Created: 3, RepoTags: null },
     ];
@@ -26,9 +59,57 @@ describe('image plans', () => {
     expect(planImageRetention('lugh', 'staging', images, 5, [])).toEqual([]);
   });
 
-  it('an image no environment runs loses its shared tag too; one another environment runs keeps it', () => {
+  it('an image production reuses keeps staging’s image when staging lets it go', () => {
+    // Staging ran it as develop's head; production runs it as the merge commit.
+    const shared = {
+      Id: 'shared',
+      Created: 1,
+      RepoTags: ['lugh:staging-d', 'lugh:sha-d', 'lugh:tree-t-a', 'lugh:production-m', 'lugh:sha-m'],
+    };
+    const newer = [2, 3].map((n) => ({ Id: `n${n}`, Created: n, RepoTags: [`lugh:staging-${n}`] }));
+    expect(planImageRetention('lugh', 'staging', [shared, ...newer], 2, [])).toEqual([
+      { id: 'shared', untag: ['lugh:staging-d'] },
+    ]);
+    expect(orphanTags('lugh', ['lugh:sha-d', 'lugh:tree-t-a', 'lugh:production-m', 'lugh:sha-m'])).toEqual(
+      [],
+    );
+  });
+
+  it('an image no environment runs loses its shared tags too; one another environment runs keeps them', () => {
     expect(orphanTags('lugh', ['lugh:sha-1'])).toEqual(['lugh:sha-1']);
+    expect(orphanTags('lugh', ['lugh:sha-1', 'lugh:tree-t-a'])).toEqual(['lugh:sha-1', 'lugh:tree-t-a']);
     expect(orphanTags('lugh', ['lugh:sha-1', 'lugh:production-1'])).toEqual([]);
+    expect(orphanTags('lugh', ['lugh:tree-t-a', 'lugh:production-1'])).toEqual([]);
     expect(orphanTags('lugh', [])).toEqual([]);
+  });
+});
+
+describe('where a deploy’s image came from, compared with what staging ran', () => {
+  const ran: RanImage = {
+    env: 'staging',
+    deploymentId: 12,
+    imageId: 'sha256:staging',
+    sha: SHA,
+    tree: TREE,
+    since: '2026-11-30T10:00:00.000Z',
+  };
+
+  it('the very image staging ran: reused, from which deployment, since when', () => {
+    expect(imageOrigin({ imageId: 'sha256:staging', reused: 'tree' }, ran)).toEqual({
+      kind: 'reused',
+      fromEnv: 'staging',
+      fromDeployment: 12,
+      since: new Date('2026-11-30T10:00:00.000Z'),
+    });
+  });
+
+  it('built new when staging ran no image of this tree; again when its image is gone', () => {
+    expect(imageOrigin({ imageId: 'sha256:new' }, undefined)).toEqual({ kind: 'built' });
+    expect(imageOrigin({ imageId: 'sha256:new' }, ran)).toEqual({ kind: 'rebuilt' });
+  });
+
+  it('an image built before that staging never ran is kept, not called staging’s', () => {
+    expect(imageOrigin({ imageId: 'sha256:hotfix', reused: 'sha' }, undefined)).toEqual({ kind: 'kept' });
+    expect(imageOrigin({ imageId: 'sha256:hotfix', reused: 'tree' }, ran)).toEqual({ kind: 'kept' });
   });
 });

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { branchJson, commitJson, comparisonJson, gitRefJson, tagJson } from '../commit-json.js';
+import {
+  branchJson,
+  commitJson,
+  comparisonJson,
+  gitCommitJson,
+  gitRefJson,
+  tagJson,
+} from '../commit-json.js';
 import type { StandInCore } from '../core.js';
 import { GitHubApiError, notFound } from '../errors.js';
 import { paginate } from '../pagination.js';
@@ -109,6 +116,18 @@ export function repositoryRoutes(archives: ArchiveTokens): Route[] {
         const info = await core.repo.commit(sha);
         const files = await core.repo.changes(info.parents[0], sha);
         return { status: 200, body: commitJson(core.site, info, files) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/repos/{owner}/{repo}/git/commits/{commit_sha}',
+      operationId: 'git/get-commit',
+      // The Git database API names objects by SHA only: a branch name is not found here.
+      handle: async (core, { params }) => {
+        const named = params.commit_sha!;
+        const sha = /^[0-9a-f]{4,40}$/.test(named) ? await core.repo.resolveCommit(named) : undefined;
+        if (!sha?.startsWith(named)) throw notFound();
+        return { status: 200, body: gitCommitJson(core.site, await core.repo.commit(sha)) };
       },
     },
     {

@@ -43,6 +43,8 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.git.getRef({ ...base, ref: 'heads/nope' }));
     await octokit.rest.repos.getCommit({ ...base, ref: developSha });
     await ignore(octokit.rest.repos.getCommit({ ...base, ref: 'nope' }));
+    await octokit.rest.git.getCommit({ ...base, commit_sha: developSha });
+    await ignore(octokit.rest.git.getCommit({ ...base, commit_sha: 'develop' }));
     await octokit.rest.repos.compareCommitsWithBasehead({ ...base, basehead: 'main...develop' });
     await ignore(octokit.rest.repos.compareCommitsWithBasehead({ ...base, basehead: 'main...nope' }));
 

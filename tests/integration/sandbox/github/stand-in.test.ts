@@ -68,6 +68,29 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(ref.object.sha).toBe(sandbox.mainSha);
   });
 
+  it('serves a commit object with its tree as git does: a merge commit with no change of its own has its parent’s tree', async () => {
+    const { octokit, repoDir, developSha } = sandbox;
+    const { data } = await octokit.rest.git.getCommit({ ...base, commit_sha: developSha });
+    expect(data.sha).toBe(developSha);
+    expect(data.tree.sha).toBe(await gitIn(repoDir, 'rev-parse', `${developSha}^{tree}`));
+    expect(data.parents.map((p) => p.sha)).toEqual(
+      (await gitIn(repoDir, 'log', '-1', '--format=%P', developSha)).split(' '),
+    );
+    // Abbreviated SHAs resolve; branch names and unknown commits are 404, as on GitHub.
+    const short = await octokit.rest.git.getCommit({ ...base, commit_sha: developSha.slice(0, 7) });
+    expect(short.data.sha).toBe(developSha);
+    for (const commit_sha of ['develop', 'f'.repeat(40)]) {
+      await expect(octokit.rest.git.getCommit({ ...base, commit_sha })).rejects.toMatchObject({
+        status: 404,
+      });
+    }
+    const pull_number = await openPromotion(sandbox);
+    const { data: merged } = await octokit.rest.pulls.merge({ ...base, pull_number, sha: developSha });
+    const mergeCommit = await octokit.rest.git.getCommit({ ...base, commit_sha: merged.sha });
+    expect(mergeCommit.data.parents).toHaveLength(2);
+    expect(mergeCommit.data.tree.sha).toBe(data.tree.sha);
+  });
+
   it('compares main...develop: ahead by three, then diverged after a commit on main', async () => {
     const { data } = await sandbox.octokit.rest.repos.compareCommitsWithBasehead({
       ...base,
