@@ -228,6 +228,7 @@ describe.skipIf(!engine)('updates through a self-deploy (needs a Docker engine a
     } finally {
       done = true;
       await Promise.all([watching, streaming, probing]);
+      terms.close(); // the old container was stopped at the first switch, minutes ago
     }
 
     // Every update answered: wait for the stragglers (a held-up reply, the last bursts).
@@ -254,7 +255,6 @@ describe.skipIf(!engine)('updates through a self-deploy (needs a Docker engine a
 
     // The held-up reply the old container sent while it was being stopped.
     const termAt = terms.first();
-    terms.close();
     const firstCall = (chatId: number) =>
       tg.calls(SELF_TOKEN).find((c) => c.method === 'sendMessage' && c.params.chat_id === chatId)?.at;
     const heldAcross = answers.filter(
