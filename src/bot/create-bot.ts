@@ -1,6 +1,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations } from '@grammyjs/conversations';
 import { type Api, Bot, GrammyError, HttpError } from 'grammy';
+import { REPLY_RETRY_MAX_SECONDS } from '../stop-grace.js';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
 import { deployFeature } from './features/deploy.js';
 import { doctorFeature } from './features/doctor.js';
@@ -56,7 +57,9 @@ function installTransformers(api: Api, isStaging: boolean, redact: (text: string
   api.config.use(redactOutgoing(redact));
   // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
   api.config.use(stagingMarker(isStaging));
-  api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60, rethrowHttpErrors: true }));
+  api.config.use(
+    autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: REPLY_RETRY_MAX_SECONDS, rethrowHttpErrors: true }),
+  );
 }
 
 /**

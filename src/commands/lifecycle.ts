@@ -1,10 +1,8 @@
 import type { Instance } from '../app/instance.js';
 import { TokenSharedAcrossEnvironmentsError } from '../app/telegram.js';
 import type { Logger } from '../logger.js';
+import { SHUTDOWN_DEADLINE_MS } from '../stop-grace.js';
 import { EXIT_CONFIG } from './command.js';
-
-/** Docker's stop grace is 10 s: a stuck dependency must not keep the process past it. */
-const SHUTDOWN_DEADLINE_MS = 9_000;
 
 export type Shutdown = (reason: string, code: number) => Promise<void>;
 

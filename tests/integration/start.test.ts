@@ -118,6 +118,34 @@ describe('lugh start', () => {
     expect(replies[0]?.kind === 'bot_message' && replies[0].text).toContain('Role: admin');
   });
 
+  it('on SIGTERM waits out a 429 longer than Docker’s default 10 s grace: the update in flight is answered, not lost', async () => {
+    const port = await freePort();
+    const lugh = start(instanceEnv({ databaseUrl: db.url, apiRoot: tg.apiRoot, port }));
+    await healthWhere(port, (r) => r.status === 200);
+    const chatId = -5006;
+    // Claimed and confirmed, the update is nobody else's: a process that exits before the
+    // reply goes out loses it.
+    tg.injectFault({ token: FAKE_TOKEN, method: 'sendMessage', kind: '429', retryAfter: 12, chatId });
+    tg.sendText({
+      token: FAKE_TOKEN,
+      chat: { id: chatId, type: 'group', title: 'ops' },
+      from: { id: ADMIN_ID, first_name: 'Ada' },
+      text: '/whoami',
+    });
+    await expect
+      .poll(
+        () => tg.calls(FAKE_TOKEN).some((c) => c.method === 'sendMessage' && c.params.chat_id === chatId),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
+    lugh.child.kill('SIGTERM');
+    expect(await exitWithin(lugh, 20_000)).toBe(0);
+    const replies = tg.transcript(FAKE_TOKEN, chatId).filter((e) => e.kind === 'bot_message');
+    expect(replies).toHaveLength(1);
+  }, 40_000);
+
   it('takes updates by webhook when TELEGRAM_WEBHOOK_URL is set, and refuses a request without the secret', async () => {
     const port = await freePort();
     const secret = 'webhook-secret-for-tests_0123';

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
+import { STOP_GRACE_SECONDS } from '../../stop-grace.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
@@ -59,7 +60,8 @@ export async function switchOver(
   const current = docker.getContainer(preflight.currentId);
   const stale = docker.getContainer(plan.previousName);
   await stale.remove({ force: true }).catch(() => {});
-  await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
+  // Its grace lets it finish the update in flight, even a reply waiting out a 429.
+  await current.stop({ t: STOP_GRACE_SECONDS }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already stopped
   });
   // From here the app is down: whatever Docker refuses puts the previous container back.

@@ -1,8 +1,12 @@
-/** A failure to inject into matching Bot API calls. */
-export type FaultSpec =
-  | { token?: string; method: string; kind: '429'; retryAfter: number; times?: number }
-  | { token?: string; method: string; kind: '5xx'; status?: number; times?: number }
-  | { token?: string; method: string; kind: 'hang'; times?: number };
+/**
+ * A failure to inject into matching Bot API calls; with `chatId`, only into calls whose
+ * `chat_id` names that chat (a reply held up while the bot's other messages go through).
+ */
+export type FaultSpec = { token?: string; method: string; chatId?: number; times?: number } & (
+  | { kind: '429'; retryAfter: number }
+  | { kind: '5xx'; status?: number }
+  | { kind: 'hang' }
+);
 
 interface ArmedFault {
   spec: FaultSpec;
@@ -24,11 +28,12 @@ export class FaultRegistry {
   }
 
   /** The fault for this call, if one is armed; method names match case-insensitively. */
-  take(token: string, method: string): FaultSpec | undefined {
+  take(token: string, method: string, chatId?: number): FaultSpec | undefined {
     const index = this.faults.findIndex(
       (fault) =>
         fault.spec.method.toLowerCase() === method.toLowerCase() &&
-        (fault.spec.token === undefined || fault.spec.token === token),
+        (fault.spec.token === undefined || fault.spec.token === token) &&
+        (fault.spec.chatId === undefined || fault.spec.chatId === chatId),
     );
     const fault = this.faults[index];
     if (!fault) return undefined;

@@ -188,7 +188,8 @@ export class StandInCore {
       if (!bot) throw unauthorized();
       const handler = methods.get(method.toLowerCase());
       if (!handler) throw notFound();
-      const fault = this.faults.take(token, method);
+      const chatId = Number(params.toLog().chat_id);
+      const fault = this.faults.take(token, method, Number.isInteger(chatId) ? chatId : undefined);
       if (fault?.kind === 'hang') return { kind: 'hang' };
       if (fault?.kind === '429') throw tooManyRequests(fault.retryAfter);
       if (fault?.kind === '5xx') throw serverError(fault.status ?? 500);

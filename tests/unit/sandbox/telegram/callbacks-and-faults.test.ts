@@ -123,6 +123,24 @@ describe('Telegram stand-in: injected faults', () => {
     expect(raw.headers.get('retry-after')).toBe('3');
   });
 
+  it('with a chat id, holds up only the calls to that chat', async () => {
+    tg = await startWithBot();
+    const bot = grammyBot(tg);
+    const chatId = openChat(tg);
+    const group = -4242;
+    tg.sendText({
+      token: TOKEN,
+      chat: { id: group, type: 'group', title: 'ops' },
+      from: alice,
+      text: '/start',
+    });
+    tg.injectFault({ token: TOKEN, method: 'sendMessage', kind: '429', retryAfter: 4, chatId: group });
+    expect(await bot.api.sendMessage(chatId, 'to alice')).toMatchObject({ text: 'to alice' });
+    const error = await bot.api.sendMessage(group, 'to the group').catch((e: unknown) => e);
+    expect(error).toMatchObject({ error_code: 429, parameters: { retry_after: 4 } });
+    expect(await bot.api.sendMessage(group, 'to the group')).toMatchObject({ text: 'to the group' });
+  });
+
   it('answers 5xx the given number of times', async () => {
     tg = await startWithBot();
     const bot = grammyBot(tg);
