@@ -140,14 +140,16 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
       const ttlMs = options.lockTtlMs ?? 30 * 60_000;
       const hold = () => locks.acquire({ name: lockName, owner, reason: `restoring ${choice.file}`, ttlMs });
       const taken = await hold();
-      const refused = async (reason: string, result: RestoreResult) => {
-        await audit.record({
+      const audited = (outcome: 'ok' | 'refused' | 'failed', details: Record<string, unknown>) =>
+        audit.record({
           actorId: requester.id,
           actorName: requester.name,
           action: '/restore',
-          outcome: 'refused',
-          details: { env, file: choice.file, reason, requestKey },
+          outcome,
+          details: { env, file: choice.file, ...details, requestKey },
         });
+      const refused = async (reason: string, result: RestoreResult) => {
+        await audited('refused', { reason });
         return result;
       };
       if (!taken.acquired) return refused('locked', { outcome: 'locked', lock: taken.holder });
@@ -172,13 +174,7 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
           await checkDump({ file: path.join(dir, choice.file), pgRestore: options.pgRestore });
         } catch (error) {
           const failure = failureOf(error);
-          await audit.record({
-            actorId: requester.id,
-            actorName: requester.name,
-            action: '/restore',
-            outcome: 'failed',
-            details: { env, file: choice.file, stage: 'check', error: failure.message, requestKey },
-          });
+          await audited('failed', { stage: 'check', error: failure.message });
           return { outcome: 'failed', choice, stage: 'check', ...failure };
         }
         const running = (await deployments.releases(env, 1))[0]?.sha ?? '0000000';
@@ -191,13 +187,7 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
           preRestore = path.basename(dump.file);
         } catch (error) {
           const failure = failureOf(error);
-          await audit.record({
-            actorId: requester.id,
-            actorName: requester.name,
-            action: '/restore',
-            outcome: 'failed',
-            details: { env, file: choice.file, stage: 'backup', error: failure.message, requestKey },
-          });
+          await audited('failed', { stage: 'backup', error: failure.message });
           return { outcome: 'failed', choice, stage: 'backup', ...failure };
         }
 
@@ -215,13 +205,7 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
           // Its transaction rolled back: nothing changed (another session held a table, say).
           const failure = failureOf(error);
           const message = `could not clear the database for the restore (${failure.message}); nothing was changed`;
-          await audit.record({
-            actorId: requester.id,
-            actorName: requester.name,
-            action: '/restore',
-            outcome: 'failed',
-            details: { env, file: choice.file, stage: 'clear', error: message, preRestore, requestKey },
-          });
+          await audited('failed', { stage: 'clear', error: message, preRestore });
           return { outcome: 'failed', choice, stage: 'clear', message, logTail: [], preRestore };
         }
         try {
@@ -238,42 +222,19 @@ export function createRestoreControl(options: RestoreControlOptions): RestoreCon
             () => false,
           );
           if (putBack) await settle(`the database was put back from ${preRestore}`);
-          await audit
-            .record({
-              actorId: requester.id,
-              actorName: requester.name,
-              action: '/restore',
-              outcome: 'failed',
-              details: {
-                env,
-                file: choice.file,
-                stage: 'restore',
-                error: failure.message,
-                preRestore,
-                putBack,
-                requestKey,
-              },
-            })
-            .catch(() => {});
+          await audited('failed', { stage: 'restore', error: failure.message, preRestore, putBack }).catch(
+            () => {},
+          );
           return { outcome: 'failed', choice, stage: 'restore', ...failure, preRestore, putBack };
         }
         const ended = await settle(
           `the database was restored from ${choice.file}, taken while this deployment was live; the state before the restore is in ${preRestore}`,
         );
         // Recorded after pg_restore, or the restore would erase its own record.
-        await audit.record({
-          actorId: requester.id,
-          actorName: requester.name,
-          action: '/restore',
-          outcome: 'ok',
-          details: {
-            env,
-            file: choice.file,
-            deploymentId: choice.deploymentId ?? null,
-            preRestore,
-            endedDeployments: ended,
-            requestKey,
-          },
+        await audited('ok', {
+          deploymentId: choice.deploymentId ?? null,
+          preRestore,
+          endedDeployments: ended,
         });
         return { outcome: 'restored', choice, preRestore, ms: Date.now() - started, ended };
       } finally {
