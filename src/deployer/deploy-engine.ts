@@ -15,6 +15,7 @@ import type { DeployNotifier } from './deploy-notifier.js';
 import { createDeploySweeper, DEPLOY_SWEEP_MS } from './deploy-sweeper.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
+import { createFailpoints } from './failpoints.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
@@ -107,7 +108,9 @@ async function runInRunnerContainer(
 export function createDeployEngine(deps: DeployEngineDeps) {
   const { config, logger, docker, deployments, queue } = deps;
   const env = config.appEnv;
-  const runtime = createDockerRuntime({ docker, logger });
+  // Inert unless a fault test sets LUGH_FAILPOINTS.
+  const failpoints = createFailpoints(config.deploy.failpoints);
+  const runtime = createDockerRuntime({ docker, logger, failpoints });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);
   const runner = createStepRunner({
@@ -125,6 +128,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     healthDeadlineMs: config.deploy.healthDeadlineMs,
     verifyMs: config.deploy.verifyMs,
     keepImages: config.deploy.keepImages,
+    failpoints,
   });
   const intake = deps.forge
     ? createDeployIntake({

@@ -5,6 +5,7 @@ import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.
 import { createDeploymentLock, type DeploymentLock } from './deploy-lock.js';
 import type { DeployNotifier, DeployOutcome, DeployStep } from './deploy-notifier.js';
 import { DeployFailureWithLog, describeDockerError, RolledBackError } from './errors.js';
+import { type Failpoints, noFailpoints } from './failpoints.js';
 import type { ImageBuilder } from './image-builder.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { SourceOfCommits } from './source-of-commits.js';
@@ -35,6 +36,8 @@ export interface StepRunnerDeps {
   readonly lockTtlMs?: number;
   /** The steps, in order; the deploy's own list unless a test says otherwise. */
   readonly steps?: readonly Step[];
+  /** Where fault tests pause a deploy to kill it (`failpoints.ts`); none by default. */
+  readonly failpoints?: Failpoints;
 }
 
 interface Failure {
@@ -169,6 +172,7 @@ async function runSteps(
   lock: DeploymentLock,
   notifier: DeployNotifier,
   at: { step: DeployStep },
+  failpoints: Failpoints,
 ): Promise<void> {
   const { deployments } = ctx;
   const id = ctx.deployment.id;
@@ -182,6 +186,7 @@ async function runSteps(
     await lock.renew();
     await deployments.stepStarted(id, step.name);
     await notifier.step(id, ctx.env, step.name);
+    await failpoints.reach(`step:${step.name}`);
     const result = await step.run(ctx);
     await deployments.stepFinished(id, step.name, result.status, result.detail);
   }
@@ -199,6 +204,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
   const steps = deps.steps ?? DEPLOY_PLAN;
   const settings = settingsOf(deps);
   const report = reporter(deps.source, log);
+  const failpoints = deps.failpoints ?? noFailpoints;
 
   const contextOf = (deployment: Deployment): StepContext => ({
     deployment,
@@ -273,8 +279,9 @@ export function createStepRunner(deps: StepRunnerDeps) {
         throw new Error(`deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`);
       }
       await lock.take();
-      await runSteps(steps, ctx, lock, notifier, at);
+      await runSteps(steps, ctx, lock, notifier, at, failpoints);
       const sha = found(ctx.sha, 'commit');
+      await failpoints.reach('record:after-finish');
       await lock.release();
       await notifier.finished(deploymentId, env, {
         status: 'succeeded',

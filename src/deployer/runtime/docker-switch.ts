@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
+import { type Failpoints, noFailpoints } from '../failpoints.js';
 import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
 import type { Preflight, Switched, SwitchTarget } from './runtime.js';
 
@@ -54,6 +55,7 @@ export async function switchOver(
   log: Logger,
   preflight: Preflight,
   deadlineMs: number,
+  failpoints: Failpoints = noFailpoints,
 ): Promise<Switched> {
   const { plan, target } = preflight;
   const current = docker.getContainer(preflight.currentId);
@@ -62,12 +64,14 @@ export async function switchOver(
   await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already stopped
   });
+  await failpoints.reach('switch:after-stop');
   // From here the app is down: whatever Docker refuses puts the previous container back.
   const putBack = (nextId: string | undefined, reason: string) =>
     restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason);
   let next: Docker.Container;
   try {
     await current.rename({ name: plan.previousName });
+    await failpoints.reach('switch:after-rename');
     next = await createFrom(docker, plan.final, preflight.networks);
   } catch (error) {
     throw await putBack(undefined, `could not be created (${describeDockerError(error)})`);
@@ -78,14 +82,19 @@ export async function switchOver(
     currentId: preflight.currentId,
     previousName: plan.previousName,
   };
+  await failpoints.reach('switch:after-create');
   try {
     await next.start();
   } catch (error) {
     throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`);
   }
+  await failpoints.reach('switch:after-start');
   let health: 'healthy' | 'unhealthy';
   try {
-    health = await waitHealthy(next, deadlineMs);
+    const watching = waitHealthy(next, deadlineMs);
+    watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
+    await failpoints.reach('switch:during-health');
+    health = await watching;
   } catch (error) {
     throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
   }
@@ -100,10 +109,14 @@ export async function verify(
   log: Logger,
   switched: Switched,
   windowMs: number,
+  failpoints: Failpoints = noFailpoints,
 ): Promise<void> {
   let healthy: boolean;
   try {
-    healthy = await staysHealthy(docker.getContainer(switched.nextId), windowMs);
+    const watching = staysHealthy(docker.getContainer(switched.nextId), windowMs);
+    watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
+    await failpoints.reach('verify:during');
+    healthy = await watching;
   } catch (error) {
     throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
   }
