@@ -50,6 +50,9 @@ export async function awaitPreflight(
 export const removePreflight = (docker: Docker, preflight: Preflight) =>
   removeQuietly(docker.getContainer(preflight.id));
 
+/** Docker's own stop grace, for a container that sets none. */
+const DEFAULT_STOP_SECONDS = 10;
+
 export async function switchOver(
   docker: Docker,
   log: Logger,
@@ -61,7 +64,9 @@ export async function switchOver(
   const current = docker.getContainer(preflight.currentId);
   const stale = docker.getContainer(plan.previousName);
   await stale.remove({ force: true }).catch(() => {});
-  await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
+  // The running container's own stop grace (compose's `stop_grace_period`), which the plan carries.
+  const t = plan.final.StopTimeout ?? DEFAULT_STOP_SECONDS;
+  await current.stop({ t }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already stopped
   });
   await failpoints.reach('switch:after-stop');
