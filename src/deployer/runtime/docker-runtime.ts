@@ -75,7 +75,7 @@ export function createDockerRuntime(options: {
       return found.flatMap((c) => (c ? [c.Image] : []));
     },
 
-    converge: (containerName) => converge(docker, containerName),
+    converge: (containerName, unverified) => converge(docker, containerName, unverified),
     runMigration: (opts) => runMigration(docker, opts),
     startPreflight: (target) => startPreflight(docker, target),
     awaitPreflight: (preflight, deadlineMs) => awaitPreflight(docker, preflight, deadlineMs),

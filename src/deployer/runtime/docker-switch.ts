@@ -174,10 +174,16 @@ async function restorePrevious(
 /**
  * Puts an environment back to exactly one app container after a deploy was killed
  * part-way: leftover pre-flight and one-off containers go; an app container that a
- * crash left missing or never started gives way to the previous one, started again.
- * Returns what it did, or undefined when there was nothing to do.
+ * crash left missing or never started gives way to the previous one, started again; so
+ * does a running one that a switch never verified (`unverified`: the container that
+ * switch replaced, now the previous one). Returns what it did, or undefined when there
+ * was nothing to do.
  */
-export async function converge(docker: Docker, containerName: string): Promise<string | undefined> {
+export async function converge(
+  docker: Docker,
+  containerName: string,
+  unverified?: { readonly replacedId: string },
+): Promise<string | undefined> {
   const done: string[] = [];
   const leftovers = await docker.listContainers({
     all: true,
@@ -187,8 +193,16 @@ export async function converge(docker: Docker, containerName: string): Promise<s
     await removeQuietly(docker.getContainer(c.Id));
     done.push(`removed ${c.Names[0]?.replace(/^\//, '')}`);
   }
-  const app = await findContainer(docker, containerName);
+  let app = await findContainer(docker, containerName);
   const previous = await findContainer(docker, `${containerName}-previous`);
+  const replaced = unverified && previous?.Id.startsWith(unverified.replacedId);
+  if (app?.State.Running && replaced && !app.Id.startsWith(unverified.replacedId)) {
+    // Killed after the switch started the new version, before verify passed: it has not
+    // passed its gates, so the version it replaced runs again (the resumed deploy retries).
+    await removeQuietly(docker.getContainer(app.Id));
+    done.push(`removed the unverified ${containerName}`);
+    app = undefined;
+  }
   if (app?.State.Running) return done.length ? done.join('; ') : undefined;
   if (app && previous) {
     // Killed between creating the new container and starting it.

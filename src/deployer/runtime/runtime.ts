@@ -15,8 +15,12 @@ export interface Runtime {
   runningSha(containerName: string): Promise<string | undefined>;
   /** Images of the app and of the previous version kept for rollback. */
   imagesInUse(containerName: string): Promise<string[]>;
-  /** Back to exactly one running app after a killed deploy; what it did, or undefined. */
-  converge(containerName: string): Promise<string | undefined>;
+  /**
+   * Back to exactly one running app after a killed deploy; what it did, or undefined.
+   * `unverified`: the deploy had started a switch that was never verified; the container
+   * it replaced (`replacedId`) runs again, even in place of a running new one.
+   */
+  converge(containerName: string, unverified?: { readonly replacedId: string }): Promise<string | undefined>;
   /** Runs the migration the image declares; undefined when it declares none. */
   runMigration(opts: MigrationTarget): Promise<{ command: string[]; logTail: string[] } | undefined>;
   /** Starts the new version beside the running one, taking no traffic. */

@@ -50,6 +50,11 @@ export interface StepContext {
    * and the run resumes after the steps whose work still stands (see `Step.restore`).
    */
   readonly reattached: boolean;
+  /**
+   * A resumed run whose earlier run had verified the switch: the new version passed its
+   * gates, so the steps up to verify are not done again.
+   */
+  switchVerified?: boolean;
   readonly runtime: Runtime;
   readonly builder: ImageBuilder;
   readonly source: SourceOfCommits;

@@ -13,4 +13,6 @@ export const switchStep: Step = {
     ctx.undo = async () => (await ctx.runtime.rollback(switched, 'was not verified')).message;
     return succeeded();
   },
+  // Its work stands once the switch was verified; before that a resumed run does it again.
+  restore: (ctx) => ctx.switchVerified === true,
 };
