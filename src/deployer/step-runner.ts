@@ -230,7 +230,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
   const report = reporter(deps.source, log);
   const failpoints = deps.failpoints ?? noFailpoints;
 
-  const contextOf = (deployment: Deployment): StepContext => ({
+  const contextOf = (deployment: Deployment, lock: DeploymentLock): StepContext => ({
     deployment,
     env: deployment.env,
     containerName: deps.containerName(deployment.env),
@@ -241,6 +241,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
     deployments,
     settings,
     log,
+    holdLock: lock.renew,
     reportToGitHub: (state, text) => report(deployment, state, text),
   });
 
@@ -292,7 +293,6 @@ export function createStepRunner(deps: StepRunnerDeps) {
     }
     if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
     const { env } = deployment;
-    const ctx = contextOf(deployment);
     const lock = createDeploymentLock({
       locks,
       deployments,
@@ -301,6 +301,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
       reason: `deploy #${deploymentId} of ${deployment.ref}`,
       ttlMs: deps.lockTtlMs ?? 30 * 60_000,
     });
+    const ctx = contextOf(deployment, lock);
     const at: { step: DeployStep } = { step: 'resolve' };
     try {
       if (env !== deps.env) {

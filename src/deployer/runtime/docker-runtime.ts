@@ -80,7 +80,8 @@ export function createDockerRuntime(options: {
     startPreflight: (target) => startPreflight(docker, target),
     awaitPreflight: (preflight, deadlineMs) => awaitPreflight(docker, preflight, deadlineMs),
     removePreflight: (preflight) => removePreflight(docker, preflight),
-    switchOver: (preflight, deadlineMs) => switchOver(docker, log, preflight, deadlineMs, failpoints),
+    switchOver: (preflight, deadlineMs, holdLock) =>
+      switchOver(docker, log, preflight, deadlineMs, failpoints, holdLock),
     verify: (switched, windowMs) => verify(docker, log, switched, windowMs, failpoints),
     rollback: (switched, reason) => rollback(docker, log, switched, reason),
 

@@ -59,8 +59,16 @@ export async function switchOver(
   preflight: Preflight,
   deadlineMs: number,
   failpoints: Failpoints = noFailpoints,
+  holdLock: () => Promise<void> = async () => {},
 ): Promise<Switched> {
   const { plan, target } = preflight;
+  // Between the phases: a deploy that lost its lock (it expired and someone else took it)
+  // stops here, and the previous container runs again.
+  const lockLost = async (): Promise<string | undefined> =>
+    holdLock().then(
+      () => undefined,
+      (error: unknown) => `was not switched to: the deploy lost its lock (${describeDockerError(error)})`,
+    );
   const current = docker.getContainer(preflight.currentId);
   const stale = docker.getContainer(plan.previousName);
   await stale.remove({ force: true }).catch(() => {});
@@ -73,6 +81,8 @@ export async function switchOver(
   // From here the app is down: whatever Docker refuses puts the previous container back.
   const putBack = (nextId: string | undefined, reason: string) =>
     restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason);
+  const lost = await lockLost();
+  if (lost) throw await putBack(undefined, lost);
   let next: Docker.Container;
   try {
     await current.rename({ name: plan.previousName });
@@ -88,6 +98,8 @@ export async function switchOver(
     previousName: plan.previousName,
   };
   await failpoints.reach('switch:after-create');
+  const lostBeforeStart = await lockLost();
+  if (lostBeforeStart) throw await rollback(docker, log, switched, lostBeforeStart);
   try {
     await next.start();
   } catch (error) {
@@ -106,6 +118,8 @@ export async function switchOver(
   if (health !== 'healthy') {
     throw await rollback(docker, log, switched, 'did not become healthy after the switch');
   }
+  const lostAfterHealth = await lockLost();
+  if (lostAfterHealth) throw await rollback(docker, log, switched, lostAfterHealth);
   return switched;
 }
 

@@ -28,8 +28,11 @@ export interface Runtime {
   /** Waits for the pre-flight to become healthy, then removes it either way. */
   awaitPreflight(preflight: Preflight, deadlineMs: number): Promise<void>;
   removePreflight(preflight: Preflight): Promise<void>;
-  /** Stops the running version and starts the new one in its place; rolls back if it is not healthy. */
-  switchOver(preflight: Preflight, deadlineMs: number): Promise<Switched>;
+  /**
+   * Stops the running version and starts the new one in its place; rolls back if it is not
+   * healthy, or if `holdLock` (asked between the phases) fails: the deploy lost its lock.
+   */
+  switchOver(preflight: Preflight, deadlineMs: number, holdLock?: () => Promise<void>): Promise<Switched>;
   /** The new version must stay healthy through the window, or it is rolled back. */
   verify(switched: Switched, windowMs: number): Promise<void>;
   /** Puts the previous version back; the error says why, with the new version's last lines. */

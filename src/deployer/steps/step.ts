@@ -61,6 +61,8 @@ export interface StepContext {
   readonly deployments: DeploymentStore;
   readonly settings: StepSettings;
   readonly log: Logger;
+  /** Renews the deploy lock; fails when another holds it. For steps that must check it midway (the switch). */
+  readonly holdLock?: () => Promise<void>;
   /** Tells GitHub, when the deploy came from a GitHub Deployment; never fails the deploy. */
   readonly reportToGitHub: (
     state: 'in_progress' | 'success' | 'failure' | 'error',

@@ -7,6 +7,7 @@ export const switchStep: Step = {
     const switched = await ctx.runtime.switchOver(
       found(ctx.preflight, 'pre-flight container'),
       ctx.settings.healthDeadlineMs,
+      ctx.holdLock,
     );
     ctx.switched = switched;
     // Unverified: a deploy that stops before verify has taken over puts the previous one back.
