@@ -211,7 +211,7 @@ export function extraNetworks(current: ContainerSnapshot): Array<[string, readon
 }
 
 /**
- * How often Docker restarts a runner that died (OOM, `kill -9`, a daemon restart): each
+ * How often Docker restarts a runner that died (OOM, `kill -9`): each
  * restart claims the run, converges and resumes. A run that ends exits 0 and is not restarted.
  */
 export const RUNNER_RESTARTS = 5;

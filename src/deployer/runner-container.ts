@@ -38,7 +38,7 @@ async function finalExit(container: Docker.Container): Promise<number> {
  * networks (planned by `planRunner`), running `lugh deploy-run <id>`. It is neither the old
  * nor the new app container, so it lives through the switch; the worker that launched it
  * may not (it is stopped by the switch) and its successor re-attaches by name. A runner
- * that dies (OOM, `kill -9`, a daemon restart) is restarted by Docker and resumes the
+ * that dies (OOM, `kill -9`) is restarted by Docker and resumes the
  * deployment; the launcher waits through those restarts and never removes a runner that
  * is running or about to run again.
  */
