@@ -105,6 +105,8 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       trigger: 'manual',
       requestedBy: 1,
     });
+    const replaced = await docker.getContainer(name).inspect();
+    const replacedSha = replaced.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
     expect(await runner.run(deployment.id)).toBe('succeeded');
     // Whoever reads the result may /lock or deploy at once: the lock is free by then.
     expect(lockWhenAnnounced.get(deployment.id)).toBe('free');
@@ -117,7 +119,12 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       },
       { step: 'backup', status: 'skipped', detail: 'staging is not backed up before a deploy' },
       { step: 'migrate', status: 'skipped', detail: 'the image declares no lugh.migrate command' },
-      { step: 'start', status: 'succeeded', detail: null },
+      // Which container the switch replaces, for a resumed run to put back if unverified.
+      {
+        step: 'start',
+        status: 'succeeded',
+        detail: `replaces ${replaced.Id}${replacedSha ? ` at ${replacedSha}` : ''}`,
+      },
       { step: 'health', status: 'succeeded', detail: null },
       { step: 'switch', status: 'succeeded', detail: null },
       { step: 'verify', status: 'succeeded', detail: null },
@@ -291,6 +298,49 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       { step: 'verify', status: 'failed', detail: expect.stringContaining('locked by user:42') },
     ]);
     expect((await createLockStore(pool).held('deploy:staging'))?.owner).toBe('user:42');
+    await pool.query(`DELETE FROM locks WHERE name = 'deploy:staging'`);
+  }, 240_000);
+
+  it('a lock taken away between the switch’s phases: the switch stops there and the old container runs again', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const real = createDockerRuntime({ docker, logger });
+    const runtime: typeof real = {
+      ...real,
+      // The lock changes hands right after the old container stopped (the first check).
+      switchOver: (preflight, deadlineMs, holdLock) =>
+        real.switchOver(preflight, deadlineMs, async () => {
+          await pool.query(
+            `UPDATE locks SET owner = 'user:43', reason = 'mine midway' WHERE name = 'deploy:staging'`,
+          );
+          await holdLock?.();
+        }),
+    };
+    const stolen = createStepRunner({
+      env: 'staging',
+      logger,
+      deployments,
+      locks: createLockStore(pool),
+      source: forge,
+      builder: createImageBuilder({ docker, logger, repository }),
+      runtime,
+      notifier,
+      containerName: () => name,
+      backup: 'staging is not backed up before a deploy',
+      buildArgs: { BASE_IMAGE: await ensureBaseImage(docker) },
+      healthDeadlineMs: 30_000,
+      verifyMs: 3_000,
+    });
+    const deployment = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
+    expect(await stolen.run(deployment.id)).toBe('rolled_back');
+    const row = await deployments.get(deployment.id);
+    expect(row?.error).toContain('the deploy lost its lock');
+    expect(row?.error).toContain('staging is locked by user:43 (mine midway)');
+    expect(row?.error).toContain('the previous version runs again');
+    const after = await docker.getContainer(name).inspect();
+    expect([after.Id, after.State.Running, after.Name]).toEqual([before.Id, true, `/${name}`]);
+    const steps = await deployments.steps(deployment.id);
+    expect(steps.at(-1)).toMatchObject({ step: 'switch', status: 'failed' });
+    expect((await createLockStore(pool).held('deploy:staging'))?.owner).toBe('user:43');
     await pool.query(`DELETE FROM locks WHERE name = 'deploy:staging'`);
   }, 240_000);
 });
