@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most files wait on Docker, health checks and timers rather than on the CPU: three at a
+    // time on CI's two cores (vitest's default there is one, which made a run sequential).
+    maxWorkers: 3,
     reporters: ['default'],
   },
 });

@@ -89,7 +89,10 @@ async function runInRunnerContainer(
   self: Docker.ContainerInspectInfo,
 ): Promise<string> {
   for (let attempt = 1; ; attempt++) {
-    const { exitCode, logTail } = await parts.launcher.run(deploymentId, self);
+    const { exitCode, logTail } = await parts.launcher.run(deploymentId, self, async () => {
+      const d = await parts.deployments.get(deploymentId);
+      return d !== undefined && inProgress(d.status);
+    });
     const d = await parts.deployments.get(deploymentId);
     if (!d || !inProgress(d.status)) return d?.status ?? 'missing';
     if (attempt >= 2) {

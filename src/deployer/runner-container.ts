@@ -56,10 +56,14 @@ export function createRunnerLauncher(options: { docker: Docker; logger: Logger; 
     async run(
       deploymentId: number,
       self: Docker.ContainerInspectInfo,
+      /** Asked before a new runner is started: false when there is nothing left to run. */
+      needed: () => Promise<boolean> = async () => true,
     ): Promise<{ exitCode: number; logTail: string[] }> {
       const name = runnerName(deploymentId);
       let info = await findContainer(docker, name);
       if (!info) {
+        // A job taken again after its runner finished the row and was removed.
+        if (!(await needed())) return { exitCode: 0, logTail: [] };
         const imageConfig = (await docker.getImage(self.Image).inspect()).Config;
         const snapshot = snapshotOf(self, imageConfig);
         const container = await docker.createContainer(

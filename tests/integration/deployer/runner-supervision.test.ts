@@ -75,6 +75,17 @@ describe.skipIf(!engine)('the deploy runner container under supervision (needs a
     expect(await docker.listContainers({ all: true, filters: { name: [`^/${name}-deploy-`] } })).toEqual([]);
   }, 120_000);
 
+  it('a job taken again after its runner finished the row and was removed starts no new runner', async () => {
+    const launcher = createRunnerLauncher({ docker, logger, containerName: name });
+    let asked = 0;
+    const result = await launcher.run(8, self, async () => {
+      asked++;
+      return false; // the row is finished
+    });
+    expect([result, asked]).toEqual([{ exitCode: 0, logTail: [] }, 1]);
+    expect(await docker.listContainers({ all: true, filters: { name: [`^/${name}-deploy-8`] } })).toEqual([]);
+  }, 60_000);
+
   it('leftover runners: an ended one of a finished deployment goes; a running one, or one of an unfinished deployment, stays', async () => {
     const launcher = createRunnerLauncher({ docker, logger, containerName: name });
     const make = async (id: number, entrypoint: string[]) => {
