@@ -7,6 +7,7 @@ import {
   RolledBackError,
   UnhealthyBeforeSwitchError,
 } from '../../../src/deployer/runtime/docker-runtime.js';
+import type { SwitchTarget } from '../../../src/deployer/runtime/runtime.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import { freePort } from '../../../src/sandbox/free-port.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
@@ -34,6 +35,23 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
   let hostPort: number;
   const images: Record<'v1' | 'v2' | 'bad' | 'flaky', { tag: string; sha: string }> = {} as never;
   const switcher = createDockerRuntime({ docker, logger });
+  /** The switch's phases in a row, as the deploy's steps run them; `onPhase` hears each start. */
+  const switchTo = async (
+    opts: SwitchTarget & {
+      healthDeadlineMs: number;
+      verifyMs: number;
+      onPhase?: (phase: 'start' | 'health' | 'switch' | 'verify') => void;
+    },
+  ) => {
+    opts.onPhase?.('start');
+    const preflight = await switcher.startPreflight(opts);
+    opts.onPhase?.('health');
+    await switcher.awaitPreflight(preflight, opts.healthDeadlineMs);
+    opts.onPhase?.('switch');
+    const switched = await switcher.switchOver(preflight, opts.healthDeadlineMs);
+    opts.onPhase?.('verify');
+    await switcher.verify(switched, opts.verifyMs);
+  };
 
   const version = async () => {
     const res = await fetch(`http://127.0.0.1:${hostPort}/version`).catch(() => undefined);
@@ -133,15 +151,13 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
 
   it('an unhealthy new version is removed before the switch; the old one never stops', async () => {
     const before = await docker.getContainer(name).inspect();
-    const error = await switcher
-      .switchTo({
-        containerName: name,
-        image: images.bad.tag,
-        sha: images.bad.sha,
-        healthDeadlineMs: 20_000,
-        verifyMs: 1_000,
-      })
-      .catch((e: unknown) => e);
+    const error = await switchTo({
+      containerName: name,
+      image: images.bad.tag,
+      sha: images.bad.sha,
+      healthDeadlineMs: 20_000,
+      verifyMs: 1_000,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnhealthyBeforeSwitchError);
     expect((error as UnhealthyBeforeSwitchError).logTail.join('\n')).toContain('bad version up');
     const after = await docker.getContainer(name).inspect();
@@ -156,7 +172,7 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
 
   it('switches to a healthy version under the same name and port, keeping the previous one stopped', async () => {
     const phases: string[] = [];
-    await switcher.switchTo({
+    await switchTo({
       containerName: name,
       image: images.v2.tag,
       sha: images.v2.sha,
@@ -173,15 +189,13 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
   }, 120_000);
 
   it('a version that falls sick after the switch is rolled back to the previous container', async () => {
-    const error = await switcher
-      .switchTo({
-        containerName: name,
-        image: images.flaky.tag,
-        sha: images.flaky.sha,
-        healthDeadlineMs: 30_000,
-        verifyMs: 20_000,
-      })
-      .catch((e: unknown) => e);
+    const error = await switchTo({
+      containerName: name,
+      image: images.flaky.tag,
+      sha: images.flaky.sha,
+      healthDeadlineMs: 30_000,
+      verifyMs: 20_000,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolledBackError);
     expect((error as RolledBackError).logTail.join('\n')).toContain('flaky version up');
     const running = await docker.getContainer(name).inspect();
