@@ -91,5 +91,12 @@ export const deploySettings = {
       description:
         '`pg_dump`, or `off`: no backup, recorded as skipped with the reason (the sandbox’s embedded Postgres)',
     }),
+    failpoints: setting({
+      variable: 'LUGH_FAILPOINTS',
+      schema: optional(z.string()),
+      describe: orElse('(none)'),
+      description:
+        'fault tests only: where a deploy pauses for the test to kill it, e.g. `switch:after-stop*2,step:build` (see `deployer/failpoints.ts`)',
+    }),
   },
 };

@@ -211,12 +211,19 @@ export function extraNetworks(current: ContainerSnapshot): Array<[string, readon
 }
 
 /**
+ * How often Docker restarts a runner that died (OOM, `kill -9`): each
+ * restart claims the run, converges and resumes. A run that ends exits 0 and is not restarted.
+ */
+export const RUNNER_RESTARTS = 5;
+
+/**
  * The deploy runner container of a deployment, as data: the running app container's
  * environment, volumes, user, networks and host settings (limits, OOM priority, logging)
  * on the same image, running `deploy-run <id>`.
- * Like a pre-flight container it takes no traffic (no ports, no network aliases) and is
- * never restarted by Docker; compose's labels are left out, or compose would count it as
- * one of its services.
+ * Like a pre-flight container it takes no traffic (no ports, no network aliases); unlike
+ * it, Docker restarts it when it dies without finishing (`on-failure`, RUNNER_RESTARTS
+ * times), so a self-deploy killed mid-switch, when no app container runs to retry it,
+ * still ends. Compose's labels are left out, or compose would count it as one of its services.
  */
 export function planRunner(
   current: ContainerSnapshot,
@@ -239,7 +246,7 @@ export function planRunner(
       NetworkMode: firstNetwork?.[0],
       // The runner is pid 1 of its container: an init forwards SIGTERM and reaps.
       Init: true,
-      RestartPolicy: { Name: 'no' },
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: RUNNER_RESTARTS },
     },
     NetworkingConfig: firstNetwork ? { EndpointsConfig: { [firstNetwork[0]]: { Aliases: [] } } } : undefined,
   };

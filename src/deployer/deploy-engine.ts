@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
-import { type DeploymentStore, inProgress } from '../store/deployments.js';
+import { type DeploymentStore, inProgress, isFinished } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
@@ -15,6 +15,7 @@ import type { DeployNotifier } from './deploy-notifier.js';
 import { createDeploySweeper, DEPLOY_SWEEP_MS } from './deploy-sweeper.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
+import { createFailpoints } from './failpoints.js';
 import { createImageBuilder } from './image-builder.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
@@ -107,7 +108,9 @@ async function runInRunnerContainer(
 export function createDeployEngine(deps: DeployEngineDeps) {
   const { config, logger, docker, deployments, queue } = deps;
   const env = config.appEnv;
-  const runtime = createDockerRuntime({ docker, logger });
+  // Inert unless a fault test sets LUGH_FAILPOINTS.
+  const failpoints = createFailpoints(config.deploy.failpoints);
+  const runtime = createDockerRuntime({ docker, logger, failpoints });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);
   const runner = createStepRunner({
@@ -125,6 +128,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     healthDeadlineMs: config.deploy.healthDeadlineMs,
     verifyMs: config.deploy.verifyMs,
     keepImages: config.deploy.keepImages,
+    failpoints,
   });
   const intake = deps.forge
     ? createDeployIntake({
@@ -162,6 +166,12 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     abandon: (id, why) => runner.abandon(id, why),
     logger,
   });
+  /** Runner containers whose launcher died after they ended; running or restarting ones are left alone. */
+  const removeLeftoverRunners = () =>
+    launcher.removeLeftovers(async (id) => {
+      const d = await deployments.get(id);
+      return !d || isFinished(d.status);
+    });
 
   let worker: ReturnType<typeof createDeployWorker> | undefined;
   let workerConnection: Redis | undefined;
@@ -184,8 +194,16 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       // A pre-flight container is removed once its health is known; a runner runs one deploy.
       if (worker || config.deploy.role !== 'app') return;
       await sweeper.sweep();
+      const leftovers = () =>
+        removeLeftoverRunners().catch((error: unknown) =>
+          log.warn({ err: error }, 'could not look for leftover runner containers'),
+        );
+      await leftovers();
       const sweep = () =>
-        sweeper.sweep().catch((error: unknown) => log.warn({ err: error }, 'could not sweep deployments'));
+        Promise.all([
+          sweeper.sweep().catch((error: unknown) => log.warn({ err: error }, 'could not sweep deployments')),
+          leftovers(),
+        ]);
       sweepTimer = setInterval(sweep, DEPLOY_SWEEP_MS);
       sweepTimer.unref();
       self = await ownAppContainer(docker, config.deploy.containerName);

@@ -5,10 +5,12 @@ import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.
 import { createDeploymentLock, type DeploymentLock } from './deploy-lock.js';
 import type { DeployNotifier, DeployOutcome, DeployStep } from './deploy-notifier.js';
 import { DeployFailureWithLog, describeDockerError, RolledBackError } from './errors.js';
+import { type Failpoints, noFailpoints } from './failpoints.js';
 import type { ImageBuilder } from './image-builder.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { SourceOfCommits } from './source-of-commits.js';
 import { DEPLOY_PLAN } from './steps/deploy-steps.js';
+import { replacedOf } from './steps/start.js';
 import { found, type Step, type StepContext, type StepSettings } from './steps/step.js';
 
 export interface StepRunnerDeps {
@@ -35,6 +37,8 @@ export interface StepRunnerDeps {
   readonly lockTtlMs?: number;
   /** The steps, in order; the deploy's own list unless a test says otherwise. */
   readonly steps?: readonly Step[];
+  /** Where fault tests pause a deploy to kill it (`failpoints.ts`); none by default. */
+  readonly failpoints?: Failpoints;
 }
 
 interface Failure {
@@ -135,18 +139,41 @@ async function claimRun(deployments: DeploymentStore, deploymentId: number) {
   }
 }
 
+type StepRecords = ReadonlyMap<string, { status: string; detail: string | null }>;
+
+/**
+ * Puts the environment of an interrupted deployment back to one running app container:
+ * the new version if its switch was verified (it passed its gates), else the container
+ * the switch replaced (recorded by the start step), even if the new one runs.
+ */
+async function convergeAfterCrash(
+  runtime: Runtime,
+  containerName: string,
+  recorded: StepRecords,
+): Promise<{ converged?: string; verified: boolean }> {
+  const verified = recorded.get('verify')?.status === 'succeeded';
+  const replaced = verified ? undefined : replacedOf(recorded.get('start')?.detail);
+  const converged = await runtime.converge(containerName, replaced && { replacedId: replaced.id });
+  return { converged, verified };
+}
+
+const recordsOf = async (deployments: DeploymentStore, id: number): Promise<StepRecords> =>
+  new Map((await deployments.steps(id)).map((r) => [r.step, r]));
+
 /**
  * What is left of a deployment's steps. A fresh run runs them all. A run resumed after a
  * crash first puts the environment back to one running app container, then skips the
  * leading steps an earlier run finished whose work still stands (the commit, the image,
- * the backup, the migration), and runs the rest: it never starts over.
+ * the backup, the migration, and the switch once verified), and runs the rest: it never
+ * starts over.
  */
 async function stepsToRun(steps: readonly Step[], ctx: StepContext): Promise<readonly Step[]> {
   if (!ctx.reattached) return steps;
   const id = ctx.deployment.id;
-  const converged = await ctx.runtime.converge(ctx.containerName);
+  const recorded = await recordsOf(ctx.deployments, id);
+  const { converged, verified } = await convergeAfterCrash(ctx.runtime, ctx.containerName, recorded);
   if (converged) ctx.log.warn({ deploymentId: id, converged }, 'converged after an interrupted deploy');
-  const recorded = new Map((await ctx.deployments.steps(id)).map((r) => [r.step, r]));
+  ctx.switchVerified = verified;
   let resumeAt = 0;
   for (const step of steps) {
     const r = recorded.get(step.name);
@@ -169,6 +196,7 @@ async function runSteps(
   lock: DeploymentLock,
   notifier: DeployNotifier,
   at: { step: DeployStep },
+  failpoints: Failpoints,
 ): Promise<void> {
   const { deployments } = ctx;
   const id = ctx.deployment.id;
@@ -182,6 +210,7 @@ async function runSteps(
     await lock.renew();
     await deployments.stepStarted(id, step.name);
     await notifier.step(id, ctx.env, step.name);
+    await failpoints.reach(`step:${step.name}`);
     const result = await step.run(ctx);
     await deployments.stepFinished(id, step.name, result.status, result.detail);
   }
@@ -199,8 +228,9 @@ export function createStepRunner(deps: StepRunnerDeps) {
   const steps = deps.steps ?? DEPLOY_PLAN;
   const settings = settingsOf(deps);
   const report = reporter(deps.source, log);
+  const failpoints = deps.failpoints ?? noFailpoints;
 
-  const contextOf = (deployment: Deployment): StepContext => ({
+  const contextOf = (deployment: Deployment, lock: DeploymentLock): StepContext => ({
     deployment,
     env: deployment.env,
     containerName: deps.containerName(deployment.env),
@@ -211,6 +241,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
     deployments,
     settings,
     log,
+    holdLock: lock.renew,
     reportToGitHub: (state, text) => report(deployment, state, text),
   });
 
@@ -255,10 +286,13 @@ export function createStepRunner(deps: StepRunnerDeps) {
   async function runClaimed(deploymentId: number): Promise<DeployOutcome | 'cancelled' | 'not_confirmed'> {
     const deployment = await deployments.get(deploymentId);
     if (!deployment) throw new Error(`deployment #${deploymentId} does not exist`);
-    if (isFinished(deployment.status)) return announceAgain(notifier, deployment);
+    if (isFinished(deployment.status)) {
+      // Killed after finishing the row: the lock may still be held and the chat not told.
+      await locks.release(deployLockName(deployment.env), deploymentOwner(deploymentId)).catch(() => {});
+      return announceAgain(notifier, deployment);
+    }
     if (deployment.status === 'awaiting_confirmation') return 'not_confirmed';
     const { env } = deployment;
-    const ctx = contextOf(deployment);
     const lock = createDeploymentLock({
       locks,
       deployments,
@@ -267,14 +301,16 @@ export function createStepRunner(deps: StepRunnerDeps) {
       reason: `deploy #${deploymentId} of ${deployment.ref}`,
       ttlMs: deps.lockTtlMs ?? 30 * 60_000,
     });
+    const ctx = contextOf(deployment, lock);
     const at: { step: DeployStep } = { step: 'resolve' };
     try {
       if (env !== deps.env) {
         throw new Error(`deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`);
       }
       await lock.take();
-      await runSteps(steps, ctx, lock, notifier, at);
+      await runSteps(steps, ctx, lock, notifier, at, failpoints);
       const sha = found(ctx.sha, 'commit');
+      await failpoints.reach('record:after-finish');
       await lock.release();
       await notifier.finished(deploymentId, env, {
         status: 'succeeded',
@@ -298,7 +334,8 @@ export function createStepRunner(deps: StepRunnerDeps) {
   ): Promise<void> {
     const d = await deployments.get(deploymentId);
     if (!d || isFinished(d.status)) return;
-    const put = await deps.runtime.converge(deps.containerName(d.env)).then(
+    const recorded = await recordsOf(deployments, deploymentId);
+    const put = await convergeAfterCrash(deps.runtime, deps.containerName(d.env), recorded).then(
       () => 'the environment was put back to one running container',
       (error: unknown) =>
         `the environment could not be put back to one running container: ${describeDockerError(error)}`,

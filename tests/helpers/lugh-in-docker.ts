@@ -31,6 +31,8 @@ export interface LughInDocker {
   readonly forge: Forge;
   readonly mainSha: string;
   readonly admin: { id: number; first_name: string; username: string };
+  /** The Redis prefix the instance runs under (its published deploy lock is under it). */
+  readonly redisPrefix: string;
   /** Sends a command as the admin and waits for the next bot message in that chat. */
   ask(text: string, timeoutMs?: number): Promise<Message>;
   /** The final message of deploy #id (✅, ❌ or ↩️). */
@@ -41,7 +43,13 @@ export interface LughInDocker {
 
 export async function startLughInDocker(
   docker: Docker,
-  options: { databaseUrl: string; redisUrl: string; adminId: number },
+  options: {
+    databaseUrl: string;
+    redisUrl: string;
+    adminId: number;
+    /** Variables set on the app container besides (or instead of) the usual ones, e.g. LUGH_FAILPOINTS. */
+    env?: Readonly<Record<string, string>>;
+  },
 ): Promise<LughInDocker> {
   const run = uniqueName('lugh-test-self');
   const name = `${run}-staging-app`;
@@ -75,6 +83,9 @@ export async function startLughInDocker(
     tarball: () => forge.tarball(mainSha),
     buildArgs: { BASE_IMAGE: baseImage },
   });
+  const redisPrefix = `staging:${run.slice(-8)}`;
+  const extraEnv = Object.entries(options.env ?? {});
+  const overridden = new Set(extraEnv.map(([key]) => key));
   const container = await docker.createContainer({
     name,
     Image: image.tag,
@@ -84,7 +95,7 @@ export async function startLughInDocker(
       `TELEGRAM_API_ROOT=${tg.apiRoot}`,
       `DATABASE_URL=${throughRelay(options.databaseUrl, pgRelay)}`,
       `REDIS_URL=${throughRelay(options.redisUrl, redisRelay)}`,
-      `REDIS_PREFIX=staging:${run.slice(-8)}`,
+      `REDIS_PREFIX=${redisPrefix}`,
       'LUGH_HOME=/tmp/.lugh-staging',
       'PORT=3001',
       `ADMIN_IDS=${admin.id}`,
@@ -97,7 +108,9 @@ export async function startLughInDocker(
       'DEPLOY_HEALTH_SECONDS=150',
       'DEPLOY_VERIFY_SECONDS=5',
       'LOG_LEVEL=info',
-    ],
+    ]
+      .filter((e) => !overridden.has(e.slice(0, e.indexOf('='))))
+      .concat(extraEnv.map(([key, value]) => `${key}=${value}`)),
     Labels: { 'lugh.test': run },
     HostConfig: {
       Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
@@ -125,6 +138,7 @@ export async function startLughInDocker(
     forge,
     mainSha,
     admin,
+    redisPrefix,
     ask,
     finalOf: (id, timeoutMs) =>
       tg.waitForBotMessage(

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { RolledBackError } from '../errors.js';
+import { type Failpoints, noFailpoints } from '../failpoints.js';
 import { runMigration } from './docker-migration.js';
 import {
   awaitPreflight,
@@ -37,8 +38,14 @@ export interface DockerRuntime extends Runtime {
  * final container must become and stay healthy, or the previous one is started again.
  * The previous container is kept, stopped, under `<name>-previous` for /rollback.
  */
-export function createDockerRuntime(options: { docker: Docker; logger: Logger }): DockerRuntime {
+export function createDockerRuntime(options: {
+  docker: Docker;
+  logger: Logger;
+  /** Where fault tests pause a switch to kill it (`failpoints.ts`); none by default. */
+  failpoints?: Failpoints;
+}): DockerRuntime {
   const { docker } = options;
+  const failpoints = options.failpoints ?? noFailpoints;
   const log = options.logger.child({ component: 'container-switch' });
   const findByName = (name: string) => findContainer(docker, name);
 
@@ -68,13 +75,14 @@ export function createDockerRuntime(options: { docker: Docker; logger: Logger })
       return found.flatMap((c) => (c ? [c.Image] : []));
     },
 
-    converge: (containerName) => converge(docker, containerName),
+    converge: (containerName, unverified) => converge(docker, containerName, unverified),
     runMigration: (opts) => runMigration(docker, opts),
     startPreflight: (target) => startPreflight(docker, target),
     awaitPreflight: (preflight, deadlineMs) => awaitPreflight(docker, preflight, deadlineMs),
     removePreflight: (preflight) => removePreflight(docker, preflight),
-    switchOver: (preflight, deadlineMs) => switchOver(docker, log, preflight, deadlineMs),
-    verify: (switched, windowMs) => verify(docker, log, switched, windowMs),
+    switchOver: (preflight, deadlineMs, holdLock) =>
+      switchOver(docker, log, preflight, deadlineMs, failpoints, holdLock),
+    verify: (switched, windowMs) => verify(docker, log, switched, windowMs, failpoints),
     rollback: (switched, reason) => rollback(docker, log, switched, reason),
 
     /** The whole switch in one call, phase after phase; a deploy runs the phases as its steps. */

@@ -3,6 +3,7 @@ import type { Logger } from '../../logger.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
+import { type Failpoints, noFailpoints } from '../failpoints.js';
 import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
 import type { Preflight, Switched, SwitchTarget } from './runtime.js';
 
@@ -49,25 +50,43 @@ export async function awaitPreflight(
 export const removePreflight = (docker: Docker, preflight: Preflight) =>
   removeQuietly(docker.getContainer(preflight.id));
 
+/** Docker's own stop grace, for a container that sets none. */
+const DEFAULT_STOP_SECONDS = 10;
+
 export async function switchOver(
   docker: Docker,
   log: Logger,
   preflight: Preflight,
   deadlineMs: number,
+  failpoints: Failpoints = noFailpoints,
+  holdLock: () => Promise<void> = async () => {},
 ): Promise<Switched> {
   const { plan, target } = preflight;
+  // Between the phases: a deploy that lost its lock (it expired and someone else took it)
+  // stops here, and the previous container runs again.
+  const lockLost = async (): Promise<string | undefined> =>
+    holdLock().then(
+      () => undefined,
+      (error: unknown) => `was not switched to: the deploy lost its lock (${describeDockerError(error)})`,
+    );
   const current = docker.getContainer(preflight.currentId);
   const stale = docker.getContainer(plan.previousName);
   await stale.remove({ force: true }).catch(() => {});
-  await current.stop({ t: 10 }).catch((error: { statusCode?: number }) => {
+  // The running container's own stop grace (compose's `stop_grace_period`), which the plan carries.
+  const t = plan.final.StopTimeout ?? DEFAULT_STOP_SECONDS;
+  await current.stop({ t }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already stopped
   });
+  await failpoints.reach('switch:after-stop');
   // From here the app is down: whatever Docker refuses puts the previous container back.
   const putBack = (nextId: string | undefined, reason: string) =>
     restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason);
+  const lost = await lockLost();
+  if (lost) throw await putBack(undefined, lost);
   let next: Docker.Container;
   try {
     await current.rename({ name: plan.previousName });
+    await failpoints.reach('switch:after-rename');
     next = await createFrom(docker, plan.final, preflight.networks);
   } catch (error) {
     throw await putBack(undefined, `could not be created (${describeDockerError(error)})`);
@@ -78,20 +97,29 @@ export async function switchOver(
     currentId: preflight.currentId,
     previousName: plan.previousName,
   };
+  await failpoints.reach('switch:after-create');
+  const lostBeforeStart = await lockLost();
+  if (lostBeforeStart) throw await rollback(docker, log, switched, lostBeforeStart);
   try {
     await next.start();
   } catch (error) {
     throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`);
   }
+  await failpoints.reach('switch:after-start');
   let health: 'healthy' | 'unhealthy';
   try {
-    health = await waitHealthy(next, deadlineMs);
+    const watching = waitHealthy(next, deadlineMs);
+    watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
+    await failpoints.reach('switch:during-health');
+    health = await watching;
   } catch (error) {
     throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
   }
   if (health !== 'healthy') {
     throw await rollback(docker, log, switched, 'did not become healthy after the switch');
   }
+  const lostAfterHealth = await lockLost();
+  if (lostAfterHealth) throw await rollback(docker, log, switched, lostAfterHealth);
   return switched;
 }
 
@@ -100,10 +128,14 @@ export async function verify(
   log: Logger,
   switched: Switched,
   windowMs: number,
+  failpoints: Failpoints = noFailpoints,
 ): Promise<void> {
   let healthy: boolean;
   try {
-    healthy = await staysHealthy(docker.getContainer(switched.nextId), windowMs);
+    const watching = staysHealthy(docker.getContainer(switched.nextId), windowMs);
+    watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
+    await failpoints.reach('verify:during');
+    healthy = await watching;
   } catch (error) {
     throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
   }
@@ -156,10 +188,16 @@ async function restorePrevious(
 /**
  * Puts an environment back to exactly one app container after a deploy was killed
  * part-way: leftover pre-flight and one-off containers go; an app container that a
- * crash left missing or never started gives way to the previous one, started again.
- * Returns what it did, or undefined when there was nothing to do.
+ * crash left missing or never started gives way to the previous one, started again; so
+ * does a running one that a switch never verified (`unverified`: the container that
+ * switch replaced, now the previous one). Returns what it did, or undefined when there
+ * was nothing to do.
  */
-export async function converge(docker: Docker, containerName: string): Promise<string | undefined> {
+export async function converge(
+  docker: Docker,
+  containerName: string,
+  unverified?: { readonly replacedId: string },
+): Promise<string | undefined> {
   const done: string[] = [];
   const leftovers = await docker.listContainers({
     all: true,
@@ -169,8 +207,16 @@ export async function converge(docker: Docker, containerName: string): Promise<s
     await removeQuietly(docker.getContainer(c.Id));
     done.push(`removed ${c.Names[0]?.replace(/^\//, '')}`);
   }
-  const app = await findContainer(docker, containerName);
+  let app = await findContainer(docker, containerName);
   const previous = await findContainer(docker, `${containerName}-previous`);
+  const replaced = unverified && previous?.Id.startsWith(unverified.replacedId);
+  if (app?.State.Running && replaced && !app.Id.startsWith(unverified.replacedId)) {
+    // Killed after the switch started the new version, before verify passed: it has not
+    // passed its gates, so the version it replaced runs again (the resumed deploy retries).
+    await removeQuietly(docker.getContainer(app.Id));
+    done.push(`removed the unverified ${containerName}`);
+    app = undefined;
+  }
   if (app?.State.Running) return done.length ? done.join('; ') : undefined;
   if (app && previous) {
     // Killed between creating the new container and starting it.

@@ -15,8 +15,12 @@ export interface Runtime {
   runningSha(containerName: string): Promise<string | undefined>;
   /** Images of the app and of the previous version kept for rollback. */
   imagesInUse(containerName: string): Promise<string[]>;
-  /** Back to exactly one running app after a killed deploy; what it did, or undefined. */
-  converge(containerName: string): Promise<string | undefined>;
+  /**
+   * Back to exactly one running app after a killed deploy; what it did, or undefined.
+   * `unverified`: the deploy had started a switch that was never verified; the container
+   * it replaced (`replacedId`) runs again, even in place of a running new one.
+   */
+  converge(containerName: string, unverified?: { readonly replacedId: string }): Promise<string | undefined>;
   /** Runs the migration the image declares; undefined when it declares none. */
   runMigration(opts: MigrationTarget): Promise<{ command: string[]; logTail: string[] } | undefined>;
   /** Starts the new version beside the running one, taking no traffic. */
@@ -24,8 +28,11 @@ export interface Runtime {
   /** Waits for the pre-flight to become healthy, then removes it either way. */
   awaitPreflight(preflight: Preflight, deadlineMs: number): Promise<void>;
   removePreflight(preflight: Preflight): Promise<void>;
-  /** Stops the running version and starts the new one in its place; rolls back if it is not healthy. */
-  switchOver(preflight: Preflight, deadlineMs: number): Promise<Switched>;
+  /**
+   * Stops the running version and starts the new one in its place; rolls back if it is not
+   * healthy, or if `holdLock` (asked between the phases) fails: the deploy lost its lock.
+   */
+  switchOver(preflight: Preflight, deadlineMs: number, holdLock?: () => Promise<void>): Promise<Switched>;
   /** The new version must stay healthy through the window, or it is rolled back. */
   verify(switched: Switched, windowMs: number): Promise<void>;
   /** Puts the previous version back; the error says why, with the new version's last lines. */

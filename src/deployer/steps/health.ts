@@ -9,4 +9,6 @@ export const healthStep: Step = {
     await ctx.runtime.awaitPreflight(preflight, ctx.settings.healthDeadlineMs);
     return succeeded();
   },
+  // Its work stands once the switch was verified; before that a resumed run does it again.
+  restore: (ctx) => ctx.switchVerified === true,
 };

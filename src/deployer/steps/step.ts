@@ -50,12 +50,19 @@ export interface StepContext {
    * and the run resumes after the steps whose work still stands (see `Step.restore`).
    */
   readonly reattached: boolean;
+  /**
+   * A resumed run whose earlier run had verified the switch: the new version passed its
+   * gates, so the steps up to verify are not done again.
+   */
+  switchVerified?: boolean;
   readonly runtime: Runtime;
   readonly builder: ImageBuilder;
   readonly source: SourceOfCommits;
   readonly deployments: DeploymentStore;
   readonly settings: StepSettings;
   readonly log: Logger;
+  /** Renews the deploy lock; fails when another holds it. For steps that must check it midway (the switch). */
+  readonly holdLock?: () => Promise<void>;
   /** Tells GitHub, when the deploy came from a GitHub Deployment; never fails the deploy. */
   readonly reportToGitHub: (
     state: 'in_progress' | 'success' | 'failure' | 'error',

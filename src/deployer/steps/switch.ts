@@ -7,10 +7,13 @@ export const switchStep: Step = {
     const switched = await ctx.runtime.switchOver(
       found(ctx.preflight, 'pre-flight container'),
       ctx.settings.healthDeadlineMs,
+      ctx.holdLock,
     );
     ctx.switched = switched;
     // Unverified: a deploy that stops before verify has taken over puts the previous one back.
     ctx.undo = async () => (await ctx.runtime.rollback(switched, 'was not verified')).message;
     return succeeded();
   },
+  // Its work stands once the switch was verified; before that a resumed run does it again.
+  restore: (ctx) => ctx.switchVerified === true,
 };

@@ -9,4 +9,6 @@ export const verifyStep: Step = {
     await ctx.runtime.verify(switched, ctx.settings.verifyMs);
     return succeeded();
   },
+  // Recorded as passed: the new version passed its gates and keeps running.
+  restore: () => true,
 };

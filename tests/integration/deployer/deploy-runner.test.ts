@@ -293,4 +293,47 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     expect((await createLockStore(pool).held('deploy:staging'))?.owner).toBe('user:42');
     await pool.query(`DELETE FROM locks WHERE name = 'deploy:staging'`);
   }, 240_000);
+
+  it('a lock taken away between the switch’s phases: the switch stops there and the old container runs again', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const real = createDockerRuntime({ docker, logger });
+    const runtime: typeof real = {
+      ...real,
+      // The lock changes hands right after the old container stopped (the first check).
+      switchOver: (preflight, deadlineMs, holdLock) =>
+        real.switchOver(preflight, deadlineMs, async () => {
+          await pool.query(
+            `UPDATE locks SET owner = 'user:43', reason = 'mine midway' WHERE name = 'deploy:staging'`,
+          );
+          await holdLock?.();
+        }),
+    };
+    const stolen = createStepRunner({
+      env: 'staging',
+      logger,
+      deployments,
+      locks: createLockStore(pool),
+      source: forge,
+      builder: createImageBuilder({ docker, logger, repository }),
+      runtime,
+      notifier,
+      containerName: () => name,
+      backup: 'staging is not backed up before a deploy',
+      buildArgs: { BASE_IMAGE: await ensureBaseImage(docker) },
+      healthDeadlineMs: 30_000,
+      verifyMs: 3_000,
+    });
+    const deployment = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
+    expect(await stolen.run(deployment.id)).toBe('rolled_back');
+    const row = await deployments.get(deployment.id);
+    expect(row?.error).toContain('the deploy lost its lock');
+    expect(row?.error).toContain('staging is locked by user:43 (mine midway)');
+    expect(row?.error).toContain('the previous version runs again');
+    const after = await docker.getContainer(name).inspect();
+    expect([after.Id, after.State.Running, after.Name]).toEqual([before.Id, true, `/${name}`]);
+    const steps = await deployments.steps(deployment.id);
+    expect(steps.at(-1)).toMatchObject({ step: 'switch', status: 'failed' });
+    expect((await createLockStore(pool).held('deploy:staging'))?.owner).toBe('user:43');
+    await pool.query(`DELETE FROM locks WHERE name = 'deploy:staging'`);
+  }, 240_000);
 });

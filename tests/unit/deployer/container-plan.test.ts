@@ -149,7 +149,7 @@ describe('container plans', () => {
     });
   });
 
-  it('the runner: the app’s environment, volumes, user, networks and host settings, taking no traffic and no compose labels', () => {
+  it('the runner: the app’s environment, volumes, user, networks and host settings, taking no traffic and no compose labels, restarted by Docker when it dies', () => {
     expect(
       planRunner(snapshot, { name: 'lugh-staging-deploy-42', image: 'sha256:old', deploymentId: 42 }),
     ).toEqual({
@@ -164,7 +164,7 @@ describe('container plans', () => {
         ...kept,
         NetworkMode: 'staging-net',
         Init: true,
-        RestartPolicy: { Name: 'no' },
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 5 },
       },
       NetworkingConfig: { EndpointsConfig: { 'staging-net': { Aliases: [] } } },
     });

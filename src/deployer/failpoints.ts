@@ -1,0 +1,88 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeployStep } from './deploy-notifier.js';
+
+/**
+ * Places where a fault test stops a deploy to kill it there. `step:<step>` is reached
+ * once the step is recorded as started (and announced); the `switch:` ones between the
+ * switch's Docker calls; `record:after-finish` once the row is finished, before the
+ * final message.
+ */
+export type FailpointName =
+  | `step:${DeployStep}`
+  | 'switch:after-stop'
+  | 'switch:after-rename'
+  | 'switch:after-create'
+  | 'switch:after-start'
+  | 'switch:during-health'
+  | 'verify:during'
+  | 'record:after-finish';
+
+export interface Failpoints {
+  /**
+   * Returns at once unless `name` is armed: then it logs `failpoint <name> reached` and
+   * never resolves (the test kills the process from outside).
+   */
+  reach(name: FailpointName): Promise<void>;
+}
+
+/** Failpoints that never fire: the product's default. */
+export const noFailpoints: Failpoints = { reach: async () => {} };
+
+export interface FailpointOptions {
+  /** Where the counts of `name*N` live; a restarted container finds them again. */
+  readonly dir?: string;
+  /** Where the `failpoint <name> reached` line goes (stderr, so `docker logs` shows it). */
+  readonly write?: (line: string) => void;
+}
+
+/** `a,b*2` → { a: Infinity, b: 2 }: how many times each armed failpoint fires. */
+export function parseFailpoints(spec: string | undefined): ReadonlyMap<string, number> {
+  const armed = new Map<string, number>();
+  for (const part of (spec ?? '').split(',')) {
+    const item = part.trim();
+    if (!item) continue;
+    const match = /^(.+?)\*(\d+)$/.exec(item);
+    if (match) armed.set(match[1]!, Number(match[2]));
+    else armed.set(item, Number.POSITIVE_INFINITY);
+  }
+  return armed;
+}
+
+/**
+ * Failpoints armed by `LUGH_FAILPOINTS` (pass its value): comma-separated names, each
+ * `name` (fires every time it is reached) or `name*N` (fires at most N times, counted in
+ * a file under os.tmpdir(), so a container restarted after the kill counts on). Inert
+ * when the value is unset or empty. For fault tests only.
+ */
+export function createFailpoints(spec: string | undefined, options: FailpointOptions = {}): Failpoints {
+  const armed = parseFailpoints(spec);
+  if (armed.size === 0) return noFailpoints;
+  const dir = options.dir ?? join(tmpdir(), 'lugh-failpoints');
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const countFile = (name: string) => join(dir, name.replace(/[^a-z0-9-]/gi, '_'));
+  const firedSoFar = (name: string) => {
+    try {
+      return Number(readFileSync(countFile(name), 'utf8')) || 0;
+    } catch {
+      return 0;
+    }
+  };
+
+  return {
+    reach(name) {
+      const times = armed.get(name);
+      if (times === undefined) return Promise.resolve();
+      const fired = firedSoFar(name);
+      if (fired >= times) return Promise.resolve();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(countFile(name), String(fired + 1));
+      write(`failpoint ${name} reached`);
+      // A pending timer keeps the process alive; a bare pending promise would not.
+      return new Promise<void>(() => {
+        setInterval(() => {}, 1 << 30);
+      });
+    },
+  };
+}

@@ -1,0 +1,190 @@
+// Supervision of a self-deploy, faults as they really happen: lugh's own image runs as the
+// staging app container, `/deploy staging` goes through the real BullMQ queue to the real
+// runner container, and the runner is killed with SIGKILL (its host pid, as the OOM killer
+// or `kill -9` would: `docker kill` would mark it stopped by hand, which restart policies
+// respect) at every step and every phase inside the switch, some twice, some with the app
+// container too. Nobody re-runs anything: each case must converge on its own to one running
+// app container of the new commit, the row finished, the lock free in Postgres and in
+// Redis, exactly one final message, and no runner container left.
+//
+// Each case starts its own world with LUGH_FAILPOINTS set on the app container (the runner
+// inherits it), so the runner pauses exactly there and says so in its log. The commits
+// deployed change only a file the image's build context leaves out, so every build is
+// served from Docker's layer cache.
+import type Docker from 'dockerode';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findContainer, logTail } from '../../src/deployer/docker-helpers.js';
+import { readDeployLock } from '../../src/store/instance-registry.js';
+import { closeRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { testDocker } from '../helpers/docker.js';
+import { ADMIN_ID } from '../helpers/instance-env.js';
+import { type LughInDocker, SELF_TOKEN, startLughInDocker } from '../helpers/lugh-in-docker.js';
+import { createTestDatabase, redisUrl } from '../helpers/services.js';
+
+const { docker, engine } = await testDocker();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Fault {
+  /** The failpoint the runner pauses at (each pause is a kill). */
+  readonly at: string;
+  /** How many times it is killed there in one deployment. */
+  readonly times?: number;
+  /** The app container is killed at the same instant as the runner. */
+  readonly app?: boolean;
+}
+
+// Staging is not backed up (its backup step is skipped), so it has no step:backup to stop at.
+const FAULTS: readonly Fault[] = [
+  { at: 'step:resolve' },
+  { at: 'step:build', app: true },
+  { at: 'step:migrate' },
+  { at: 'step:start' },
+  { at: 'step:health' },
+  { at: 'step:switch' },
+  { at: 'switch:after-stop' },
+  { at: 'switch:after-stop', times: 2 },
+  { at: 'switch:after-rename' },
+  { at: 'switch:after-create' },
+  { at: 'switch:after-create', times: 2 },
+  { at: 'switch:after-start', app: true },
+  { at: 'switch:during-health' },
+  { at: 'step:verify' },
+  { at: 'verify:during' },
+  { at: 'step:cleanup' },
+  { at: 'step:record' },
+  { at: 'record:after-finish' },
+];
+
+const title = (f: Fault) =>
+  `${f.app ? 'runner and app' : 'runner'} killed at ${f.at}${f.times ? ` twice` : ''}: converges with no one re-running it`;
+
+/** Only the listed ones: LUGH_FAULTS=switch:after-stop,step:build picks a few cases. */
+const picked = (f: Fault) => {
+  const only = process.env.LUGH_FAULTS?.split(',').map((s) => s.trim());
+  return !only || only.includes(f.at) || only.includes(`${f.at}*${f.times ?? 1}`);
+};
+
+const GIT_SHA = (info: Docker.ContainerInspectInfo) =>
+  info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
+
+/** SIGKILL to a container's process as the host sees it: Docker restarts it by its policy. */
+async function killHostPid(name: string): Promise<boolean> {
+  const info = await findContainer(docker, name);
+  if (!info?.State.Running || !info.State.Pid) return false;
+  process.kill(info.State.Pid, 'SIGKILL');
+  return true;
+}
+
+async function logsOf(name: string): Promise<string[]> {
+  const info = await findContainer(docker, name);
+  return info ? logTail(docker.getContainer(info.Id), 2_000) : [];
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(1_000);
+  }
+}
+
+describe.skipIf(!engine)('a self-deploy killed anywhere converges on its own (needs a Docker engine)', () => {
+  let redis: Redis;
+
+  beforeAll(() => {
+    redis = createRedis(redisUrl(), { connectionName: 'self-deploy-faults-test' });
+  });
+  afterAll(async () => {
+    await closeRedis(redis);
+  });
+
+  for (const fault of FAULTS.filter(picked)) {
+    it(title(fault), async () => {
+      const times = fault.times ?? 1;
+      const db = await createTestDatabase('staging_lugh');
+      let lugh: LughInDocker | undefined;
+      let client: pg.Client | undefined;
+      try {
+        lugh = await startLughInDocker(docker, {
+          databaseUrl: db.url,
+          redisUrl: redisUrl(),
+          adminId: ADMIN_ID,
+          env: { LUGH_FAILPOINTS: `${fault.at}*${times}`, DEPLOY_VERIFY_SECONDS: '3' },
+        });
+        client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        const world = lugh;
+        expect((await world.ask('/whoami', 120_000)).text).toContain('Role: admin');
+
+        // A commit that changes nothing the image is built from.
+        const next = await world.gh.pushCommit('develop', {
+          message: `Fault ${fault.at}`,
+          files: { [`tests/fault-marker-${Date.now()}.txt`]: `${fault.at}\n` },
+        });
+        const queued = await world.ask('/deploy staging', 60_000);
+        const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
+        expect(id).toBeGreaterThan(0);
+        const runner = `${world.name}-deploy-${id}`;
+        const reached = `failpoint ${fault.at} reached`;
+
+        for (let kill = 1; kill <= times; kill++) {
+          await waitFor(
+            `${reached} (${kill})`,
+            async () => (await logsOf(runner)).filter((l) => l.includes(reached)).length >= kill,
+            400_000,
+          );
+          if (fault.app) await killHostPid(world.name);
+          expect(await killHostPid(runner)).toBe(true);
+        }
+
+        const done = await world.finalOf(id, 600_000);
+        expect(done.text).toContain(`✅ Deploy #${id} done`);
+        expect(done.text).toContain(`staging runs ${next.slice(0, 7)}`);
+
+        // The launcher (the old worker's, or its successor's after a stall) removes the runner.
+        await waitFor(
+          'the runner container to be removed',
+          async () =>
+            (await docker.listContainers({ all: true, filters: { name: [`^/${world.name}-deploy-`] } }))
+              .length === 0,
+          300_000,
+        );
+        const containers = await docker.listContainers({
+          all: true,
+          filters: { name: [`^/${world.name}`] },
+        });
+        const running = containers.filter((c) => c.State === 'running').map((c) => c.Names[0]);
+        expect(running).toEqual([`/${world.name}`]);
+        const app = await world.running();
+        expect(GIT_SHA(app)).toBe(next);
+        // No half-made container is left: only the app and the previous version.
+        expect(containers.map((c) => c.Names[0]).sort()).toEqual(
+          [`/${world.name}`, `/${world.name}-previous`].sort(),
+        );
+
+        const { rows } = await client.query('SELECT status, sha FROM deployments WHERE id = $1', [id]);
+        expect(rows).toEqual([{ status: 'succeeded', sha: next }]);
+        expect((await client.query('SELECT owner FROM locks WHERE expires_at > now()')).rows).toEqual([]);
+        expect(await readDeployLock(redis, world.redisPrefix)).toBeUndefined();
+
+        const finals = world.tg
+          .transcript(SELF_TOKEN, world.admin.id)
+          .filter(
+            (e) =>
+              e.kind === 'bot_message' &&
+              new RegExp(`^🧪 STAGING · (✅|❌|↩️) Deploy #${id}\\b`).test(e.text ?? ''),
+          );
+        expect(finals).toHaveLength(1);
+        // The new version answers the chat.
+        expect((await world.ask('/whoami', 90_000)).text).toContain(`Version: ${next.slice(0, 7)}`);
+      } finally {
+        await client?.end();
+        await lugh?.close();
+        await db.drop();
+      }
+    }, 1_500_000);
+  }
+});
