@@ -1,18 +1,19 @@
 // A second Docker engine for one test file: its own dockerd and containerd, data root,
-// exec root, socket, cgroup parent and bridge, so a test may use the install's fixed
-// names (lugh-postgres, lugh-staging-app, networks lugh-staging-data …), kill the engine
-// or simulate a host reboot without touching the engine other tests share.
+// exec root, socket, cgroup parent and network namespace, so a test may use the install's
+// fixed names (lugh-postgres, lugh-staging-app, networks lugh-staging-data …), kill the
+// engine or simulate a host reboot without touching the engine other tests share.
 //
-// Networking: `--iptables=false --ip-masq=false`, so the engine writes no iptables rule
-// and never touches the shared engine's chains; its default bridge is a bridge made here,
-// and the networks it creates come from a /16 no route on this host uses. The shared
-// engine set FORWARD's policy to DROP, and with br_netfilter that drops even traffic
-// between two containers on one bridge, so one FORWARD rule (tagged with a comment,
-// removed on close) accepts traffic inside the /16. The engine does not enforce
-// `internal: true` then (a private test engine needs no isolation between its networks).
-// Containers get no way out of the host (no masquerade), which nothing here needs: images
-// are built on the shared engine and loaded (`loadImage`). They do reach the host itself:
-// `address` (the bridge's own address) is where the stand-ins listen.
+// Networking: dockerd runs in a network namespace of its own (`ip netns`), joined to the
+// host by one veth pair. Everything it does to networking (its docker0, its bridges, its
+// iptables rules, its containers' NAT) happens inside that namespace. Run in the host's
+// namespace instead (even with --iptables=false and a bridge of its own), a second dockerd
+// deleted the host's docker0 when it was started again on the same data root, taking the
+// shared engine's default bridge away. Containers reach the host at `address` (the host's
+// end of the pair; the private dockerd masquerades them as they leave its namespace): the
+// stand-ins listen there. Ports the private engine publishes are bound on
+// `publishAddress` (the namespace's end), which the host reaches. Nothing reaches past the
+// host, and nothing here needs to: images are built on the shared engine and loaded
+// (`loadImage`).
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -27,8 +28,10 @@ export interface PrivateEngine {
   /** `unix://<root>/docker.sock`, for DOCKER_HOST. */
   readonly host: string;
   readonly socket: string;
-  /** The host's address on the engine's bridge: containers reach the host there. */
+  /** The host's address towards the engine's namespace: containers reach the host there. */
   readonly address: string;
+  /** The namespace's own address: bind published ports there (HTTP_BIND_ADDRESS). */
+  readonly publishAddress: string;
   readonly docker: Docker;
   /** process.env with DOCKER_HOST pointing here (for docker, docker-compose, scripts). */
   readonly env: NodeJS.ProcessEnv;
@@ -43,17 +46,16 @@ export interface PrivateEngine {
   crash(): Promise<void>;
   /** `docker save <ref>` from `from`, `docker load` here. */
   loadImage(ref: string, from?: NodeJS.ProcessEnv): Promise<void>;
-  /** Stops everything and removes the directories, the bridge and the cgroups. */
+  /** Stops everything and removes the directories, the namespace and the cgroups. */
   close(): Promise<void>;
 }
 
-/** Can this host run a private engine (root, dockerd, ip, iptables)? */
+/** Can this host run a private engine (root, dockerd, ip)? */
 export function privateEngineSupported(): boolean {
   if (process.getuid?.() !== 0) return false;
   try {
     execFileSync('dockerd', ['--version'], { stdio: 'ignore' });
     execFileSync('ip', ['-V'], { stdio: 'ignore' });
-    execFileSync('iptables', ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -128,31 +130,25 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   const execRoot = path.join(root, 'exec');
   const socket = path.join(root, 'docker.sock');
   const host = `unix://${socket}`;
-  const bridge = `lpe${id}`;
+  const netns = `lpe${id}`;
   const cgroupParent = `lugh-pe-${id}`;
-  const [bridgeOctet, poolOctet] = pickSecondOctets();
-  const address = `10.${bridgeOctet}.0.1`;
+  const [linkOctet, poolOctet] = pickSecondOctets();
+  const address = `10.${linkOctet}.0.1`;
+  const publishAddress = `10.${linkOctet}.0.2`;
+  const pool = `10.${poolOctet}.0.0/16`;
   mkdirSync(dataRoot, { recursive: true });
   mkdirSync(execRoot, { recursive: true });
 
-  const pool = `10.${poolOctet}.0.0/16`;
-  const forwardRule = [
-    'FORWARD',
-    '-s',
-    pool,
-    '-d',
-    pool,
-    '-m',
-    'comment',
-    '--comment',
-    `lugh-private-engine-${id}`,
-    '-j',
-    'ACCEPT',
-  ];
-  execFileSync('iptables', ['-I', ...forwardRule]);
-  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  execFileSync('ip', ['addr', 'add', `${address}/24`, 'dev', bridge]);
-  execFileSync('ip', ['link', 'set', bridge, 'up']);
+  const inNetns = (...args: string[]) => execFileSync('ip', ['netns', 'exec', netns, ...args]);
+  execFileSync('ip', ['netns', 'add', netns]);
+  execFileSync('ip', ['link', 'add', `${netns}h`, 'type', 'veth', 'peer', 'name', `${netns}n`]);
+  execFileSync('ip', ['link', 'set', `${netns}n`, 'netns', netns]);
+  execFileSync('ip', ['addr', 'add', `${address}/30`, 'dev', `${netns}h`]);
+  execFileSync('ip', ['link', 'set', `${netns}h`, 'up']);
+  inNetns('ip', 'addr', 'add', `${publishAddress}/30`, 'dev', `${netns}n`);
+  inNetns('ip', 'link', 'set', `${netns}n`, 'up');
+  inNetns('ip', 'link', 'set', 'lo', 'up');
+  inNetns('ip', 'route', 'add', 'default', 'via', address);
 
   const docker = new Docker({ socketPath: socket });
   const env = { ...process.env, DOCKER_HOST: host };
@@ -161,15 +157,16 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   const start = async () => {
     const log = openSync(path.join(root, 'dockerd.log'), 'a');
     daemon = spawn(
-      'dockerd',
+      // nsenter, not `ip netns exec`: that one also remounts /sys for the namespace,
+      // which hides the cgroup mounts dockerd needs.
+      'nsenter',
       [
+        `--net=/run/netns/${netns}`,
+        'dockerd',
         `--data-root=${dataRoot}`,
         `--exec-root=${execRoot}`,
         `--pidfile=${path.join(root, 'docker.pid')}`,
         `--host=${host}`,
-        `--bridge=${bridge}`,
-        '--iptables=false',
-        '--ip-masq=false',
         `--default-address-pool=base=${pool},size=24`,
         `--cgroup-parent=/${cgroupParent}`,
       ],
@@ -191,16 +188,18 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
     }
   };
 
-  /** Our containerd, our shims (both name our exec root) and our docker-proxies. */
-  const enginePids = () =>
-    processes()
-      .filter(
-        (p) =>
-          p.pid !== daemon?.pid &&
-          (p.cmd.includes(execRoot) ||
-            (p.cmd.includes('docker-proxy') && p.cmd.includes(`10.${poolOctet}.`))),
-      )
+  /** Every process in our namespace (containerd, shims, docker-proxies) or naming our exec root. */
+  const enginePids = () => {
+    const inside = new Set(
+      execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    );
+    return processes()
+      .filter((p) => p.pid !== daemon?.pid && (inside.has(p.pid) || p.cmd.includes(execRoot)))
       .map((p) => p.pid);
+  };
 
   /** Every process in a container of ours (they sit in cgroups under our parent). */
   const containerPids = () => {
@@ -233,17 +232,35 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
     for (const mount of ourMounts()) await execFileAsync('umount', ['-l', mount]).catch(() => {});
   };
 
+  /** The supervised containerd's pid, from the file dockerd keeps. */
+  const containerdPid = () => {
+    try {
+      return [Number(readFileSync(path.join(execRoot, 'containerd', 'containerd.pid'), 'utf8').trim())];
+    } catch {
+      return [];
+    }
+  };
+
+  // dockerd's containerd dies with it (parent-death signal) and stays a zombie until this
+  // host's init reaps it; a dockerd started before that finds "containerd is still
+  // running" at the old pid and times out connecting to it. So wait for both to be gone.
   const killDaemon = async () => {
     if (!daemon?.pid) return;
+    const pids = [daemon.pid, ...containerdPid()];
     kill(daemon.pid);
-    await waitGone([daemon.pid], 10_000);
+    await waitGone(pids, 20_000);
     daemon = undefined;
   };
 
   const crash = async () => {
-    const everything = [...(daemon?.pid ? [daemon.pid] : []), ...enginePids(), ...containerPids()];
+    const everything = [
+      ...(daemon?.pid ? [daemon.pid] : []),
+      ...containerdPid(),
+      ...enginePids(),
+      ...containerPids(),
+    ];
     for (const pid of everything) kill(pid);
-    await waitGone(everything, 10_000);
+    await waitGone(everything, 20_000);
     // What a reboot would have killed too: any container process left.
     for (const pid of containerPids()) kill(pid);
     daemon = undefined;
@@ -270,8 +287,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   };
 
   await start().catch(async (error) => {
-    await execFileAsync('ip', ['link', 'del', bridge]).catch(() => {});
-    await execFileAsync('iptables', ['-D', ...forwardRule]).catch(() => {});
+    await execFileAsync('ip', ['netns', 'del', netns]).catch(() => {});
     throw error;
   });
 
@@ -279,6 +295,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
     host,
     socket,
     address,
+    publishAddress,
     docker,
     env,
     start,
@@ -304,8 +321,9 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
       await unmountAll();
       rmSync(root, { recursive: true, force: true });
       removeCgroups();
-      await execFileAsync('ip', ['link', 'del', bridge]).catch(() => {});
-      await execFileAsync('iptables', ['-D', ...forwardRule]).catch(() => {});
+      // Deleting the namespace deletes the veth pair (both ends) with it.
+      await execFileAsync('ip', ['netns', 'del', netns]).catch(() => {});
+      await execFileAsync('ip', ['link', 'del', `${netns}h`]).catch(() => {});
     },
   };
 }
