@@ -173,7 +173,8 @@ docker exec lugh-postgres pg_isready -h 127.0.0.1 -U postgres -q || die "Postgre
 
 # --- 6. and 7. migrations and apps ---------------------------------------------------------
 # An environment its deployer has switched (a <app>-previous container exists, or the app
-# runs another image than this checkout's) belongs to the deployer from then on: compose
+# runs another image than this checkout's) or is switching (a deploy runner container is
+# there) belongs to the deployer from then on: compose
 # must not touch it. Its containers keep compose's labels, so `up` would see two
 # containers of one service (the app and <app>-previous) and a configuration that is no
 # longer its own: docker-compose 1.29 then removes one of the two (the running app, seen
@@ -183,6 +184,8 @@ docker exec lugh-postgres pg_isready -h 127.0.0.1 -U postgres -q || die "Postgre
 deployed_by_lugh() {
   local app="lugh-$1-app" image
   docker container inspect "$app-previous" >/dev/null 2>&1 && return 0
+  # A deploy runner left by a deploy in progress (a reboot in the middle): it converges.
+  [[ -n $(docker ps -aq --filter "name=^/$app-deploy-") ]] && return 0
   image="$(docker container inspect -f '{{.Config.Image}}' "$app" 2>/dev/null)" || return 1
   [[ $image != "lugh:$1-$sha" ]]
 }
@@ -190,13 +193,14 @@ ensure_running() {
   local app="lugh-$1-app"
   if ! docker container inspect "$app" >/dev/null 2>&1; then
     echo "  $app is missing: putting $app-previous back under its name"
-    docker rename "$app-previous" "$app"
+    # A restarted deploy runner may do the same at the same moment: either one wins.
+    docker rename "$app-previous" "$app" 2>/dev/null || sleep 2
   fi
   if [[ $(docker container inspect -f '{{.State.Running}}' "$app") == true ]]; then
     echo "  $app runs $(docker container inspect -f '{{.Config.Image}}' "$app")"
   else
     echo "  starting $app"
-    docker start "$app" >/dev/null
+    docker start "$app" >/dev/null || [[ $(docker container inspect -f '{{.State.Running}}' "$app") == true ]]
   fi
 }
 for env in staging prod; do
