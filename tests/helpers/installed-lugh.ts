@@ -6,7 +6,7 @@
 // the private one under the deployer's own tag, lugh:sha-<sha12>, so bootstrap reuses it.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type GitHubStandIn, startGitHubStandIn } from '../../src/sandbox/github/index.js';
@@ -29,6 +29,11 @@ export const ADMIN = { id: 4242, first_name: 'Ada', username: 'ada' };
 export const APP_CONTAINERS = { staging: 'lugh-staging-app', prod: 'lugh-prod-app' } as const;
 export const INFRA_CONTAINERS = ['lugh-postgres', 'lugh-redis'] as const;
 
+export interface InstallOptions {
+  /** Lines added to the committed .env.staging / .env.prod of the checkout. */
+  readonly settings?: Partial<Record<'staging' | 'prod', Record<string, string>>>;
+}
+
 export interface InstalledLugh {
   readonly checkout: string;
   readonly sha: string;
@@ -42,11 +47,22 @@ export interface InstalledLugh {
   composeUp(project: 'infra' | 'staging' | 'prod'): Promise<string>;
   /** Sends a command to a bot as the admin and waits for that bot's next message. */
   ask(env: 'staging' | 'prod', text: string, timeoutMs?: number): Promise<Message>;
+  /**
+   * lugh:sha-<sha12> for a commit that differs from the installed one only outside the
+   * image's build context: the installed image with that GIT_SHA, made without network,
+   * so a deploy of the commit reuses it as it would an image it built.
+   */
+  imageFor(sha: string): Promise<void>;
+  /** One psql query as the superuser in an environment's database; rows as text. */
+  sql(env: 'staging' | 'prod', query: string): Promise<string>;
   close(): Promise<void>;
 }
 
-/** Commits the working tree (tracked and untracked, not ignored) into a new repository. */
-function checkoutOfWorkingTree(dir: string): string {
+/**
+ * Commits the working tree (tracked and untracked, not ignored) into a new repository,
+ * with `settings` appended to the committed env files (as an operator's own settings).
+ */
+function checkoutOfWorkingTree(dir: string, settings: InstallOptions['settings']): string {
   mkdirSync(dir, { recursive: true });
   execFileSync(
     'bash',
@@ -71,6 +87,13 @@ function checkoutOfWorkingTree(dir: string): string {
         GIT_COMMITTER_EMAIL: 'test@lugh.invalid',
       },
     }).trim();
+  for (const [env, values] of Object.entries(settings ?? {}))
+    appendFileSync(
+      path.join(dir, `.env.${env}`),
+      `\n# The bootstrap test's own settings.\n${Object.entries(values ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n')}\n`,
+    );
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'lugh as installed by the bootstrap test');
@@ -110,10 +133,13 @@ async function loadLughImage(engine: PrivateEngine, checkout: string, sha: strin
   }
 }
 
-export async function installLugh(engine: PrivateEngine): Promise<InstalledLugh> {
+export async function installLugh(
+  engine: PrivateEngine,
+  options: InstallOptions = {},
+): Promise<InstalledLugh> {
   const workdir = mkdtempSync('/tmp/lugh-bootstrap-');
   const checkout = path.join(workdir, 'lugh');
-  const sha = checkoutOfWorkingTree(checkout);
+  const sha = checkoutOfWorkingTree(checkout, options.settings);
 
   const tg = await startTelegramStandIn({ host: engine.address });
   tg.registerBot({ token: STAGING_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
@@ -148,8 +174,8 @@ export async function installLugh(engine: PrivateEngine): Promise<InstalledLugh>
     GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
     GITHUB_API_URL: gh.apiUrl,
     LUGH_HOME: path.join(workdir, `home-${env}`),
-    // Published on the private bridge only: nothing else on this host binds there.
-    HTTP_BIND_ADDRESS: engine.address,
+    // Published in the private engine's namespace only: nothing else binds there.
+    HTTP_BIND_ADDRESS: engine.publishAddress,
   });
   local('staging', {
     ...app('staging', STAGING_TOKEN, passwords.staging),
@@ -190,7 +216,7 @@ export async function installLugh(engine: PrivateEngine): Promise<InstalledLugh>
     sha,
     tg,
     gh,
-    http: { staging: `http://${engine.address}:3001`, prod: `http://${engine.address}:3000` },
+    http: { staging: `http://${engine.publishAddress}:3001`, prod: `http://${engine.publishAddress}:3000` },
     bootstrap: () => run('bash', ['deploy/bootstrap.sh']),
     composeUp: (project) =>
       run('bash', [
@@ -200,6 +226,26 @@ export async function installLugh(engine: PrivateEngine): Promise<InstalledLugh>
         project,
       ]),
     ask,
+    async imageFor(next) {
+      const dockerfile = `FROM lugh:sha-${sha.slice(0, 12)}\nENV GIT_SHA=${next}\nLABEL lugh.sha=${next}\n`;
+      await new Promise<void>((resolve, reject) => {
+        const child = execFile(
+          'docker',
+          ['build', '-q', '-t', `lugh:sha-${next.slice(0, 12)}`, '-'],
+          { env: engine.env },
+          (error) => (error ? reject(error) : resolve()),
+        );
+        child.stdin?.end(dockerfile);
+      });
+    },
+    async sql(env, query) {
+      const { stdout } = await execFileAsync(
+        'docker',
+        ['exec', '-u', 'postgres', 'lugh-postgres', 'psql', '-d', `${env}_lugh`, '-Atc', query],
+        { env: engine.env },
+      );
+      return stdout.trim();
+    },
     async close() {
       await gh.close();
       await tg.close();
