@@ -283,4 +283,18 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     );
     await expectPutBack(before);
   }, 120_000);
+  it('converge after a switch killed before verify passed: the container it replaced runs again, the unverified one goes', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const switched = await switcher.switchOver(await gatedPreflight(images.v1), 30_000);
+    // Killed here: the new version runs under the app's name, never verified.
+    expect((await docker.getContainer(name).inspect()).Id).toBe(switched.nextId);
+    // Without knowing of the switch, a running app is left as it is; and only the very
+    // container the switch replaced is put back (not a -previous of an earlier deploy).
+    expect(await switcher.converge(name)).toBeUndefined();
+    expect(await switcher.converge(name, { replacedId: switched.nextId })).toBeUndefined();
+    expect(await switcher.converge(name, { replacedId: before.Id })).toBe(
+      `removed the unverified ${name}; started the previous ${name} again`,
+    );
+    await expectPutBack(before);
+  }, 120_000);
 });

@@ -105,6 +105,8 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       trigger: 'manual',
       requestedBy: 1,
     });
+    const replaced = await docker.getContainer(name).inspect();
+    const replacedSha = replaced.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
     expect(await runner.run(deployment.id)).toBe('succeeded');
     // Whoever reads the result may /lock or deploy at once: the lock is free by then.
     expect(lockWhenAnnounced.get(deployment.id)).toBe('free');
@@ -117,7 +119,12 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       },
       { step: 'backup', status: 'skipped', detail: 'staging is not backed up before a deploy' },
       { step: 'migrate', status: 'skipped', detail: 'the image declares no lugh.migrate command' },
-      { step: 'start', status: 'succeeded', detail: null },
+      // Which container the switch replaces, for a resumed run to put back if unverified.
+      {
+        step: 'start',
+        status: 'succeeded',
+        detail: `replaces ${replaced.Id}${replacedSha ? ` at ${replacedSha}` : ''}`,
+      },
       { step: 'health', status: 'succeeded', detail: null },
       { step: 'switch', status: 'succeeded', detail: null },
       { step: 'verify', status: 'succeeded', detail: null },
