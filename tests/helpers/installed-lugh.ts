@@ -183,12 +183,20 @@ export async function installLugh(
   });
   local('prod', { ...app('prod', PROD_TOKEN, passwords.prod), PROMOTE_VERIFY_KEY: PROMOTE_KEYS.verifyKey });
 
-  await execFileAsync('bash', ['deploy/make-infra-images.sh'], {
-    cwd: checkout,
-    env: engine.env,
-    timeout: 300_000,
-  });
-  await loadLughImage(engine, checkout, sha);
+  try {
+    await execFileAsync('bash', ['deploy/make-infra-images.sh'], {
+      cwd: checkout,
+      env: engine.env,
+      timeout: 300_000,
+    });
+    await loadLughImage(engine, checkout, sha);
+  } catch (error) {
+    // The caller gets no handle to close: leave nothing behind.
+    await gh.close();
+    await tg.close();
+    rmSync(workdir, { recursive: true, force: true });
+    throw error;
+  }
 
   const run = async (command: string, args: string[]) => {
     try {
