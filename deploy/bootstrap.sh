@@ -9,12 +9,19 @@
 #   2. checks .env.infra.local, .env.staging.local and .env.prod.local exist and hold no
 #      placeholder (__SET_IN_…__) for the values lugh cannot run without;
 #   3. creates the LUGH_HOME directories (owned by uid 10001, the image's user) and records
-#      the docker group id in each app's .local file;
-#   4. builds the image (lugh:<env>-<sha>) for the checked-out commit;
+#      the engine's socket and its group id in each app's .local file;
+#   4. builds the image (lugh:sha-<sha>, tagged lugh:<env>-<sha>) for the checked-out
+#      commit, unless the engine already has lugh:sha-<sha> (the deployer's tag for it);
 #   5. starts the infra project (Postgres + Redis), waits for Postgres;
 #   6. runs migrations for each environment (`run --rm <service> migrate`);
 #   7. starts staging, then production.
-# Running it again is safe: existing directories, images and containers are reused.
+# Steps 6 and 7 skip an environment lugh has already deployed itself (see there): its
+# deployer owns it, and bootstrap then only makes sure its app container runs.
+# Running it again is safe and changes nothing: existing directories, images and
+# containers are reused (compose leaves a container whose configuration is unchanged).
+#
+# The engine is the one DOCKER_HOST names (unix:// only), else /var/run/docker.sock; the
+# apps get that socket mounted as their /var/run/docker.sock.
 #
 # It does not: set up a reverse proxy or TLS for webhooks, firewall the host, or schedule
 # backups. Without an image registry, run deploy/make-base-image.sh first and set
@@ -56,6 +63,17 @@ compose() {
 value_of() {
   sed -n "s/^$2=//p" "$1" | tail -n 1
 }
+# set_local <env> <KEY> <value>: KEY=value in .env.<env>.local, replaced or appended
+# (the file is left untouched when it already says so).
+set_local() {
+  local file=".env.$1.local"
+  if [[ $(value_of "$file" "$2") == "$3" ]] && [[ $(grep -c "^$2=" "$file") == 1 ]]; then return; fi
+  if grep -q "^$2=" "$file"; then
+    sed -i "s|^$2=.*|$2=$3|" "$file"
+  else
+    echo "$2=$3" >>"$file"
+  fi
+}
 effective() {
   local env="$1" key="$2" value
   value="$(value_of ".env.$env.local" "$key")"
@@ -65,11 +83,17 @@ effective() {
 
 # --- 1. Docker ---------------------------------------------------------------------------
 step "Docker engine and docker-compose"
+case "${DOCKER_HOST:-}" in
+  "") docker_socket=/var/run/docker.sock ;;
+  unix://*) docker_socket="${DOCKER_HOST#unix://}" ;;
+  *) die "DOCKER_HOST=$DOCKER_HOST: only a local engine (unix://<socket>) can run lugh's containers" ;;
+esac
 if ! command -v docker >/dev/null || ! command -v docker-compose >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io docker-compose
 fi
 if ! docker info >/dev/null 2>&1; then
+  [[ -z ${DOCKER_HOST:-} ]] || die "no Docker engine answers at $DOCKER_HOST"
   systemctl enable --now docker 2>/dev/null || service docker start
   for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || die "the Docker engine did not start"
@@ -94,8 +118,8 @@ done
   die "staging and production use the same TELEGRAM_BOT_TOKEN (two pollers on one token fail)"
 
 # --- 3. directories and docker group ------------------------------------------------------
-step "LUGH_HOME directories and docker group id"
-docker_gid="$(stat -c %g /var/run/docker.sock)"
+step "LUGH_HOME directories, docker socket and group id"
+docker_gid="$(stat -c %g "$docker_socket")"
 for env in staging prod; do
   home="$(effective "$env" LUGH_HOME)"
   [[ -n $home ]] || die "LUGH_HOME is not set for $env"
@@ -103,30 +127,39 @@ for env in staging prod; do
   chown "$APP_UID:$APP_UID" "$home"
   chmod 750 "$home"
   echo "  $env: $home"
-  if grep -q '^DOCKER_GID=' ".env.$env.local"; then
-    sed -i "s/^DOCKER_GID=.*/DOCKER_GID=$docker_gid/" ".env.$env.local"
-  else
-    echo "DOCKER_GID=$docker_gid" >>".env.$env.local"
-  fi
+  set_local "$env" DOCKER_SOCKET "$docker_socket"
+  set_local "$env" DOCKER_GID "$docker_gid"
 done
 
 # --- 4. image ----------------------------------------------------------------------------
 sha="$(git rev-parse --short=12 HEAD)"
-step "building lugh:staging-$sha and lugh:prod-$sha from $BASE_IMAGE"
-docker build \
-  --build-arg "BASE_IMAGE=$BASE_IMAGE" \
-  --build-arg "GIT_SHA=$(git rev-parse HEAD)" \
-  --build-arg "BUILD_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-  -t "lugh:staging-$sha" -t "lugh:prod-$sha" .
+# lugh:sha-<sha> is the tag the deployer's image builder gives a commit's image: an image
+# it (or an earlier run of this script) built is reused, never built again.
+if docker image inspect "lugh:sha-$sha" >/dev/null 2>&1; then
+  step "lugh:sha-$sha exists: tagging it lugh:staging-$sha and lugh:prod-$sha"
+else
+  step "building lugh:sha-$sha from $BASE_IMAGE"
+  docker build \
+    --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+    --build-arg "GIT_SHA=$(git rev-parse HEAD)" \
+    --build-arg "BUILD_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --label "lugh.sha=$(git rev-parse HEAD)" \
+    -t "lugh:sha-$sha" .
+fi
+docker tag "lugh:sha-$sha" "lugh:staging-$sha"
+docker tag "lugh:sha-$sha" "lugh:prod-$sha"
 
 # --- 5. infra ----------------------------------------------------------------------------
 step "starting infra (Postgres, Redis)"
 compose infra up -d
+# Over TCP: on a new data directory the image's entrypoint first runs a temporary server
+# for the init scripts that listens on the socket only, and stops it; the socket would
+# answer "ready" in that window and the init below would meet "shutting down".
 for _ in $(seq 1 60); do
-  docker exec lugh-postgres pg_isready -U postgres -q 2>/dev/null && break
+  docker exec lugh-postgres pg_isready -h 127.0.0.1 -U postgres -q 2>/dev/null && break
   sleep 2
 done
-docker exec lugh-postgres pg_isready -U postgres -q || die "Postgres did not become ready"
+docker exec lugh-postgres pg_isready -h 127.0.0.1 -U postgres -q || die "Postgres did not become ready"
 # The init script ran only if the data directory was new; run it again to be sure the
 # roles, databases and passwords match the .local files (it is idempotent).
 (
@@ -138,14 +171,46 @@ docker exec lugh-postgres pg_isready -U postgres -q || die "Postgres did not bec
     bash -s <deploy/init-databases.sh
 )
 
-# --- 6. migrations -------------------------------------------------------------------------
+# --- 6. and 7. migrations and apps ---------------------------------------------------------
+# An environment its deployer has switched (a <app>-previous container exists, or the app
+# runs another image than this checkout's) or is switching (a deploy runner container is
+# there) belongs to the deployer from then on: compose
+# must not touch it. Its containers keep compose's labels, so `up` would see two
+# containers of one service (the app and <app>-previous) and a configuration that is no
+# longer its own: docker-compose 1.29 then removes one of the two (the running app, seen
+# here) and recreates the other from this checkout's image, unchecked. Bootstrap only makes
+# sure the app runs again (as the deployer's own convergence would: the app, else the
+# previous container put back under its name) and leaves migrations to the deployer.
+deployed_by_lugh() {
+  local app="lugh-$1-app" image
+  docker container inspect "$app-previous" >/dev/null 2>&1 && return 0
+  # A deploy runner left by a deploy in progress (a reboot in the middle): it converges.
+  [[ -n $(docker ps -aq --filter "name=^/$app-deploy-") ]] && return 0
+  image="$(docker container inspect -f '{{.Config.Image}}' "$app" 2>/dev/null)" || return 1
+  [[ $image != "lugh:$1-$sha" ]]
+}
+ensure_running() {
+  local app="lugh-$1-app"
+  if ! docker container inspect "$app" >/dev/null 2>&1; then
+    echo "  $app is missing: putting $app-previous back under its name"
+    # A restarted deploy runner may do the same at the same moment: either one wins.
+    docker rename "$app-previous" "$app" 2>/dev/null || sleep 2
+  fi
+  if [[ $(docker container inspect -f '{{.State.Running}}' "$app") == true ]]; then
+    echo "  $app runs $(docker container inspect -f '{{.Config.Image}}' "$app")"
+  else
+    echo "  starting $app"
+    docker start "$app" >/dev/null || [[ $(docker container inspect -f '{{.State.Running}}' "$app") == true ]]
+  fi
+}
 for env in staging prod; do
+  if deployed_by_lugh "$env"; then
+    step "$env is deployed by lugh: not recreating it, only making sure it runs"
+    ensure_running "$env"
+    continue
+  fi
   step "migrating $env"
   LUGH_IMAGE_OVERRIDE="lugh:$env-$sha" compose "$env" run --rm --no-deps "$env-app" migrate
-done
-
-# --- 7. apps ----------------------------------------------------------------------------
-for env in staging prod; do
   step "starting $env (lugh:$env-$sha)"
   LUGH_IMAGE_OVERRIDE="lugh:$env-$sha" compose "$env" up -d
 done
@@ -153,4 +218,4 @@ done
 step "done"
 docker ps --filter "name=lugh-" --format 'table {{.Names}}\t{{.Image}}\t{{.Status}}'
 echo "Health: curl -fsS http://127.0.0.1:3001/healthz (staging), http://127.0.0.1:3000/healthz (production)"
-echo "Isolation audit: docker run --rm --network lugh-staging-data -v /var/run/docker.sock:/var/run/docker.sock --group-add \"\$(stat -c %g /var/run/docker.sock)\" lugh:prod-$sha doctor"
+echo "Isolation audit: docker run --rm --network lugh-staging-data -v $docker_socket:/var/run/docker.sock --group-add $docker_gid lugh:prod-$sha doctor"
