@@ -331,7 +331,11 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       verifyMs: 3_000,
     });
     const deployment = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
-    expect(await stolen.run(deployment.id)).toBe('rolled_back');
+    const outcome = await stolen.run(deployment.id);
+    expect([outcome, (await deployments.get(deployment.id))?.error]).toEqual([
+      'rolled_back',
+      expect.any(String),
+    ]);
     const row = await deployments.get(deployment.id);
     expect(row?.error).toContain('the deploy lost its lock');
     expect(row?.error).toContain('staging is locked by user:43 (mine midway)');
