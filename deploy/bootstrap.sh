@@ -133,10 +133,13 @@ else
     mv "$daemon_json.lugh-tmp" "$daemon_json"
     echo "  wrote \"live-restore\": true to $daemon_json (other settings kept)"
   fi
-  [[ -s $dockerd_pidfile ]] || die "no dockerd pid in $dockerd_pidfile (set DOCKERD_PIDFILE): reload the engine by hand (kill -HUP <dockerd pid>)"
+  dockerd_pid="$(cat "$dockerd_pidfile" 2>/dev/null || true)"
+  # A pid file left by an engine that is gone may name another process now.
+  [[ -n $dockerd_pid && $(cat "/proc/$dockerd_pid/comm" 2>/dev/null) == dockerd ]] ||
+    die "no running dockerd's pid in $dockerd_pidfile (set DOCKERD_PIDFILE): reload the engine by hand (kill -HUP <dockerd pid>)"
   # SIGHUP: dockerd reads daemon.json again; live-restore is one of the settings it
   # applies without a restart, so no container stops.
-  kill -HUP "$(cat "$dockerd_pidfile")"
+  kill -HUP "$dockerd_pid"
   for _ in $(seq 1 20); do [[ $(live_restore) == true ]] && break; sleep 0.5; done
   [[ $(live_restore) == true ]] || die "the engine did not turn live-restore on after a reload (SIGHUP): see its log"
   echo "  reloaded the engine (SIGHUP, no container restarted): live-restore is on"
