@@ -5,7 +5,8 @@
 #   deploy/bootstrap.sh
 #
 # What it does, in order (each step says what it is doing; it stops at the first failure):
-#   1. installs docker.io and docker-compose (Debian packages) and starts the engine;
+#   1. installs docker.io, docker-compose and jq (Debian packages), starts the engine and
+#      turns on its live-restore (see below);
 #   2. checks .env.infra.local, .env.staging.local and .env.prod.local exist and hold no
 #      placeholder (__SET_IN_…__) for the values lugh cannot run without;
 #   3. creates the LUGH_HOME directories (owned by uid 10001, the image's user) and records
@@ -22,6 +23,20 @@
 #
 # The engine is the one DOCKER_HOST names (unix:// only), else /var/run/docker.sock; the
 # apps get that socket mounted as their /var/run/docker.sock.
+#
+# live-restore: without it, a dockerd that dies and starts again (a crash, an upgrade of
+# the package) stops every container it finds still running and restarts none of them,
+# whatever their restart policy: Postgres, Redis, both apps and a deploy in progress stay
+# down. Bootstrap merges "live-restore": true into the engine's daemon.json (other keys
+# kept; DOCKER_DAEMON_JSON, default /etc/docker/daemon.json) and reloads the engine with
+# SIGHUP (live-restore is reloadable: no container restarts), sending it to the pid in
+# DOCKERD_PIDFILE (default /var/run/docker.pid). A second run finds it on and changes
+# nothing. The containers then live through a dockerd restart; a deploy runner whose
+# Docker calls fail meanwhile exits and is started again by its restart policy, and
+# resumes. Their mounted socket keeps working only if the socket outlives dockerd
+# (Debian's docker.socket, systemd socket activation, does); a dockerd that makes its own
+# socket makes a new one, and a container started before sees the old one until it is
+# started again.
 #
 # It does not: set up a reverse proxy or TLS for webhooks, firewall the host, or schedule
 # backups. Without an image registry, run deploy/make-base-image.sh first and set
@@ -88,15 +103,46 @@ case "${DOCKER_HOST:-}" in
   unix://*) docker_socket="${DOCKER_HOST#unix://}" ;;
   *) die "DOCKER_HOST=$DOCKER_HOST: only a local engine (unix://<socket>) can run lugh's containers" ;;
 esac
-if ! command -v docker >/dev/null || ! command -v docker-compose >/dev/null; then
+if ! command -v docker >/dev/null || ! command -v docker-compose >/dev/null || ! command -v jq >/dev/null; then
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io docker-compose
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io docker-compose jq
 fi
 if ! docker info >/dev/null 2>&1; then
   [[ -z ${DOCKER_HOST:-} ]] || die "no Docker engine answers at $DOCKER_HOST"
   systemctl enable --now docker 2>/dev/null || service docker start
   for _ in $(seq 1 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || die "the Docker engine did not start"
+fi
+
+step "Docker live-restore (containers live through a dockerd restart)"
+daemon_json="${DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}"
+dockerd_pidfile="${DOCKERD_PIDFILE:-/var/run/docker.pid}"
+live_restore() { docker info --format '{{.LiveRestoreEnabled}}'; }
+if [[ $(live_restore) == true ]]; then
+  echo "  live-restore is on"
+else
+  current='{}'
+  if [[ -s $daemon_json ]]; then
+    current="$(cat "$daemon_json")"
+    jq -e 'type == "object"' <<<"$current" >/dev/null || die "$daemon_json is not a JSON object"
+  fi
+  if [[ $(jq '."live-restore"' <<<"$current") != true ]]; then
+    mkdir -p "$(dirname "$daemon_json")"
+    # Through a file beside it and a rename: the engine never reads half a file.
+    jq '. + {"live-restore": true}' <<<"$current" >"$daemon_json.lugh-tmp"
+    mv "$daemon_json.lugh-tmp" "$daemon_json"
+    echo "  wrote \"live-restore\": true to $daemon_json (other settings kept)"
+  fi
+  dockerd_pid="$(cat "$dockerd_pidfile" 2>/dev/null || true)"
+  # A pid file left by an engine that is gone may name another process now.
+  [[ -n $dockerd_pid && $(cat "/proc/$dockerd_pid/comm" 2>/dev/null) == dockerd ]] ||
+    die "no running dockerd's pid in $dockerd_pidfile (set DOCKERD_PIDFILE): reload the engine by hand (kill -HUP <dockerd pid>)"
+  # SIGHUP: dockerd reads daemon.json again; live-restore is one of the settings it
+  # applies without a restart, so no container stops.
+  kill -HUP "$dockerd_pid"
+  for _ in $(seq 1 20); do [[ $(live_restore) == true ]] && break; sleep 0.5; done
+  [[ $(live_restore) == true ]] || die "the engine did not turn live-restore on after a reload (SIGHUP): see its log"
+  echo "  reloaded the engine (SIGHUP, no container restarted): live-restore is on"
 fi
 
 # --- 2. secrets ------------------------------------------------------------------------

@@ -97,7 +97,7 @@ export const deploySettings = {
       schema: optional(z.string()),
       describe: orElse('(none)'),
       description:
-        'fault tests only: where a deploy pauses for the test to kill it, e.g. `switch:after-stop*2,step:build` (see `deployer/failpoints.ts`)',
+        'fault tests only: where a deploy pauses for the test to kill it, e.g. `switch:after-stop*2,step:build` (`name@20s`: for 20 s only; see `deployer/failpoints.ts`)',
     }),
   },
 };

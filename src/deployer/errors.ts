@@ -39,6 +39,30 @@ export class LockedError extends Error {
 }
 
 /**
+ * Did a Docker call fail because the engine did not answer: its socket refused or was
+ * missing (a dockerd that is down or was started again), or dropped the call in flight?
+ */
+export function isEngineUnreachable(error: unknown): boolean {
+  const e = error as { code?: string; syscall?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE') return true;
+  if (e.code === 'ENOENT' && e.syscall === 'connect') return true;
+  return e.message === 'socket hang up';
+}
+
+/**
+ * A deploy's Docker call found the engine unreachable: the deploy is not finished as
+ * failed (the app may be down half-way through a switch). The runner exits instead, and
+ * Docker's restart policy starts it again once the engine answers: it converges and resumes.
+ */
+export class EngineUnreachableError extends Error {
+  override name = 'EngineUnreachableError';
+  constructor(override readonly cause: unknown) {
+    super(describeDockerError(cause));
+  }
+}
+
+/**
  * What a Docker failure means to the person reading it: an engine that does not answer,
  * a full disk, or Docker's own message.
  */

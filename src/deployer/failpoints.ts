@@ -22,7 +22,8 @@ export type FailpointName =
 export interface Failpoints {
   /**
    * Returns at once unless `name` is armed: then it logs `failpoint <name> reached` and
-   * never resolves (the test kills the process from outside).
+   * never resolves (the test kills the process from outside), or, armed as `name@<N>s`,
+   * resolves after N seconds (the test changes the world meanwhile, e.g. restarts dockerd).
    */
   reach(name: FailpointName): Promise<void>;
 }
@@ -37,15 +38,28 @@ export interface FailpointOptions {
   readonly write?: (line: string) => void;
 }
 
-/** `a,b*2` → { a: Infinity, b: 2 }: how many times each armed failpoint fires. */
-export function parseFailpoints(spec: string | undefined): ReadonlyMap<string, number> {
-  const armed = new Map<string, number>();
+/** How often an armed failpoint fires, and how long it pauses (Infinity: for good). */
+export interface Armed {
+  readonly times: number;
+  readonly pauseMs: number;
+}
+
+/**
+ * `a,b*2,c@20s*1` → a: every time, for good; b: twice, for good; c: once, for 20 s.
+ * Throws on an item it cannot read (a typo would otherwise arm nothing, silently).
+ */
+export function parseFailpoints(spec: string | undefined): ReadonlyMap<string, Armed> {
+  const armed = new Map<string, Armed>();
   for (const part of (spec ?? '').split(',')) {
     const item = part.trim();
     if (!item) continue;
-    const match = /^(.+?)\*(\d+)$/.exec(item);
-    if (match) armed.set(match[1]!, Number(match[2]));
-    else armed.set(item, Number.POSITIVE_INFINITY);
+    const match = /^([^@*]+)(?:@(\d+)s)?(?:\*(\d+))?$/.exec(item);
+    if (!match)
+      throw new Error(`LUGH_FAILPOINTS: cannot read "${item}" (name, name*N, name@Ns or name@Ns*N)`);
+    armed.set(match[1]!, {
+      times: match[3] === undefined ? Number.POSITIVE_INFINITY : Number(match[3]),
+      pauseMs: match[2] === undefined ? Number.POSITIVE_INFINITY : Number(match[2]) * 1000,
+    });
   }
   return armed;
 }
@@ -53,8 +67,9 @@ export function parseFailpoints(spec: string | undefined): ReadonlyMap<string, n
 /**
  * Failpoints armed by `LUGH_FAILPOINTS` (pass its value): comma-separated names, each
  * `name` (fires every time it is reached) or `name*N` (fires at most N times, counted in
- * a file under os.tmpdir(), so a container restarted after the kill counts on). Inert
- * when the value is unset or empty. For fault tests only.
+ * a file under os.tmpdir(), so a container restarted after the kill counts on), and
+ * either may pause for N seconds only (`name@Ns`, `name@Ns*N`) instead of for good.
+ * Inert when the value is unset or empty. For fault tests only.
  */
 export function createFailpoints(spec: string | undefined, options: FailpointOptions = {}): Failpoints {
   const armed = parseFailpoints(spec);
@@ -72,13 +87,17 @@ export function createFailpoints(spec: string | undefined, options: FailpointOpt
 
   return {
     reach(name) {
-      const times = armed.get(name);
-      if (times === undefined) return Promise.resolve();
+      const arm = armed.get(name);
+      if (arm === undefined) return Promise.resolve();
       const fired = firedSoFar(name);
-      if (fired >= times) return Promise.resolve();
+      if (fired >= arm.times) return Promise.resolve();
       mkdirSync(dir, { recursive: true });
       writeFileSync(countFile(name), String(fired + 1));
       write(`failpoint ${name} reached`);
+      if (Number.isFinite(arm.pauseMs))
+        return new Promise<void>((resolve) => setTimeout(resolve, arm.pauseMs)).then(() =>
+          write(`failpoint ${name} passed`),
+        );
       // A pending timer keeps the process alive; a bare pending promise would not.
       return new Promise<void>(() => {
         setInterval(() => {}, 1 << 30);

@@ -4,7 +4,13 @@ import { type Deployment, type DeploymentStore, isFinished } from '../store/depl
 import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.js';
 import { createDeploymentLock, type DeploymentLock } from './deploy-lock.js';
 import type { DeployNotifier, DeployOutcome, DeployStep } from './deploy-notifier.js';
-import { DeployFailureWithLog, describeDockerError, RolledBackError } from './errors.js';
+import {
+  DeployFailureWithLog,
+  describeDockerError,
+  EngineUnreachableError,
+  isEngineUnreachable,
+  RolledBackError,
+} from './errors.js';
 import { type Failpoints, noFailpoints } from './failpoints.js';
 import type { ImageBuilder } from './image-builder.js';
 import type { ImageLedger } from './image-ledger.js';
@@ -76,14 +82,31 @@ function settingsOf(deps: StepRunnerDeps): StepSettings {
   };
 }
 
-/** What a failed step means: its outcome, and the environment put back if a step left it half-switched. */
+/**
+ * The steps during which the app may be stopped or half-switched (and a resumed run, whose
+ * convergence comes first): an engine that stops answering there must not end the deploy.
+ * Before them the app was not touched, and a deploy fails at once, saying the engine is
+ * unreachable (a socket that is not mounted must not make the runner try again and again).
+ */
+const APP_AT_STAKE: ReadonlySet<DeployStep> = new Set(['switch', 'verify']);
+const appAtStake = (ctx: StepContext, step: DeployStep) => ctx.reattached || APP_AT_STAKE.has(step);
+
+/**
+ * What a failed step means: its outcome, and the environment put back if a step left it
+ * half-switched. Rejects with EngineUnreachableError, undoing nothing, when the step or
+ * its undo met an engine that does not answer while the app is at stake: that is no
+ * outcome (see runClaimed).
+ */
 async function failureOf(log: Logger, ctx: StepContext, step: DeployStep, error: unknown): Promise<Failure> {
+  const atStake = appAtStake(ctx, step);
+  if (atStake && isEngineUnreachable(error)) throw new EngineUnreachableError(error);
   const logTail = error instanceof DeployFailureWithLog ? error.logTail : undefined;
   const message = error instanceof DeployFailureWithLog ? error.message : describeDockerError(error);
   log.warn({ err: error, deploymentId: ctx.deployment.id, step }, 'deploy failed');
-  const undone = await ctx
-    .undo?.()
-    .catch((undoError: unknown) => `it could not be put back: ${describeDockerError(undoError)}`);
+  const undone = await ctx.undo?.().catch((undoError: unknown) => {
+    if (atStake && isEngineUnreachable(undoError)) throw new EngineUnreachableError(undoError);
+    return `it could not be put back: ${describeDockerError(undoError)}`;
+  });
   ctx.undo = undefined;
   return {
     status: error instanceof RolledBackError ? 'rolled_back' : 'failed',
@@ -307,6 +330,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
     });
     const ctx = contextOf(deployment, lock);
     const at: { step: DeployStep } = { step: 'resolve' };
+    let resumeLater = false;
     try {
       if (env !== deps.env) {
         throw new Error(`deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`);
@@ -323,11 +347,28 @@ export function createStepRunner(deps: StepRunnerDeps) {
       });
       return 'succeeded';
     } catch (error) {
-      const failure = await failureOf(log, ctx, at.step, error);
+      let failure: Failure;
+      try {
+        failure = await failureOf(log, ctx, at.step, error);
+      } catch (unreachable) {
+        if (!(unreachable instanceof EngineUnreachableError)) throw unreachable;
+        // The engine went away (dockerd restarting) in the middle of the deploy, maybe with
+        // the app stopped: finishing the row now would leave it down. The runner exits
+        // instead, keeping the lock and the row running; Docker starts it again when the
+        // engine is back (a container started again mounts the socket afresh, where a
+        // dockerd that made a new one would leave this process talking to the old one for
+        // good), and the resumed run converges and deploys on.
+        resumeLater = true;
+        log.warn(
+          { err: unreachable.cause, deploymentId, step: at.step },
+          'the Docker engine is unreachable: leaving the deploy to the restarted runner',
+        );
+        throw unreachable;
+      }
       await endFailed({ deployments, notifier, report }, deployment, failure, lock.release);
       return failure.status;
     } finally {
-      await lock.release();
+      if (!resumeLater) await lock.release();
     }
   }
 

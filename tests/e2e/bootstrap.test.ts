@@ -7,9 +7,12 @@
 // container stopped) and the host "reboots" (every lugh process and container, the engine,
 // its containerd and shims SIGKILLed, then the engine started again and bootstrap run
 // again, as systemd and an operator would). Nobody re-runs the deploy: it must converge on
-// its own. (Killing only dockerd is not here: Docker 20.10 without live-restore stops every
-// container of a dockerd that died, when it starts again, and restarts none of them,
-// whatever their restart policy; see the report in issue 12.)
+// its own. Then only dockerd is SIGKILLed and started again while a self-deploy is paused
+// at the same instant: bootstrap turned on live-restore (without it Docker 20.10 stops
+// every container of a dockerd that died when it starts again, and restarts none of them),
+// so everything runs on; the paused runner, going on, finds the engine unreachable through
+// its old socket, exits, is started again by Docker and converges the deploy.
+import { readFileSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findContainer, logTail } from '../../src/deployer/docker-helpers.js';
@@ -30,7 +33,10 @@ if (process.env.CI && !supported) throw new Error('CI needs root, dockerd and ip
 
 const ALL = [...INFRA_CONTAINERS, APP_CONTAINERS.staging, APP_CONTAINERS.prod];
 // Where the self-deploys below are killed: the old app is stopped, the new one not made.
+// The runner pauses there PAUSE_S seconds (the reboot comes well before it goes on; dockerd
+// is back before it does), once per runner.
 const FAILPOINT = 'switch:after-stop';
+const PAUSE_S = 40;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const GIT_SHA = (info: Docker.ContainerInspectInfo) =>
   info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
@@ -86,8 +92,10 @@ describe.skipIf(!supported)(
     beforeAll(async () => {
       engine = await startPrivateEngine();
       lugh = await installLugh(engine, {
-        settings: { staging: { LUGH_FAILPOINTS: `${FAILPOINT}*1`, DEPLOY_VERIFY_SECONDS: '5' } },
+        settings: { staging: { LUGH_FAILPOINTS: `${FAILPOINT}@${PAUSE_S}s*1`, DEPLOY_VERIFY_SECONDS: '5' } },
       });
+      // A setting of the operator's own, which bootstrap must keep.
+      writeFileSync(engine.daemonJson, '{ "max-concurrent-downloads": 2 }\n');
       firstOutput = await lugh.bootstrap();
     }, 900_000);
 
@@ -98,6 +106,14 @@ describe.skipIf(!supported)(
 
     it('brings up infra, staging and production healthy, both bots answering through the stand-in', async () => {
       expect(firstOutput).toContain(`lugh:sha-${lugh.sha.slice(0, 12)} exists`);
+      expect(firstOutput).toContain(
+        'reloaded the engine (SIGHUP, no container restarted): live-restore is on',
+      );
+      expect(JSON.parse(readFileSync(engine.daemonJson, 'utf8'))).toEqual({
+        'max-concurrent-downloads': 2,
+        'live-restore': true,
+      });
+      expect((await engine.docker.info()).LiveRestoreEnabled).toBe(true);
       for (const name of ALL) await waitHealthy(name);
       for (const url of [lugh.http.staging, lugh.http.prod]) {
         const response = await fetch(`${url}/healthz`);
@@ -118,7 +134,11 @@ describe.skipIf(!supported)(
     it('running it twice changes nothing: same containers, same start times, no build', async () => {
       const before = await identity();
       const images = (await engine.docker.listImages()).map((i) => i.Id).sort();
+      const daemonJson = readFileSync(engine.daemonJson, 'utf8');
       const output = await lugh.bootstrap();
+      expect(output).toContain('live-restore is on');
+      expect(output).not.toContain('reloaded the engine');
+      expect(readFileSync(engine.daemonJson, 'utf8')).toBe(daemonJson);
       expect(output).not.toContain('building lugh:');
       expect(output).not.toMatch(
         /Recreating|Creating lugh-(staging|prod)-app|Creating lugh-(postgres|redis)/,
@@ -222,6 +242,42 @@ describe.skipIf(!supported)(
       await engine.start();
       await lugh.bootstrap();
       await expectConverged(deploy, before);
+    }, 1_200_000);
+
+    it(`dockerd SIGKILLed and started again during a staging self-deploy's switch (${FAILPOINT}): everything runs on, the deploy converges`, async () => {
+      const before = await stateBefore();
+      const deploy = await deployPausedInSwitch('dockerd restart');
+      const others = [...INFRA_CONTAINERS, APP_CONTAINERS.prod, deploy.runner];
+      const running = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            others.map(async (name) => {
+              const info = await inspect(name);
+              return [name, { id: info.Id, startedAt: info.State.StartedAt, running: info.State.Running }];
+            }),
+          ),
+        );
+      const untouched = await running();
+      await engine.killDaemon();
+      await engine.start();
+      // live-restore: no container was stopped or started again, the paused runner included.
+      expect(await running()).toEqual(untouched);
+      const runnerLog = async () =>
+        (await logTail(engine.docker.getContainer(deploy.runner), 2_000)).join('\n');
+      expect(await runnerLog(), 'the runner went on before dockerd was back').not.toContain(
+        `failpoint ${FAILPOINT} passed`,
+      );
+      // Going on, the runner meets the engine through the socket it was started with, which
+      // dockerd made anew: it leaves the deploy to its next life, which Docker starts.
+      await waitFor(
+        'the runner to find the engine unreachable and be started again',
+        async () =>
+          (await runnerLog()).includes('leaving the deploy to the restarted runner') &&
+          (await inspect(deploy.runner)).RestartCount >= 1,
+        (PAUSE_S + 120) * 1_000,
+      );
+      const final = await expectConverged(deploy, before);
+      expect(final).toContain(`✅ Deploy #${deploy.id} done`);
     }, 1_200_000);
   },
 );

@@ -202,7 +202,13 @@ export async function installLugh(
     try {
       const { stdout, stderr } = await execFileAsync(command, args, {
         cwd: checkout,
-        env: { ...engine.env, BASE_IMAGE: 'lugh-base:node20' },
+        env: {
+          ...engine.env,
+          BASE_IMAGE: 'lugh-base:node20',
+          // The private engine's own config file and pid, not the shared engine's.
+          DOCKER_DAEMON_JSON: engine.daemonJson,
+          DOCKERD_PIDFILE: engine.pidfile,
+        },
         timeout: 600_000,
         maxBuffer: 16 * 1024 * 1024,
       });

@@ -16,7 +16,16 @@
 // (`loadImage`).
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
@@ -32,6 +41,10 @@ export interface PrivateEngine {
   readonly address: string;
   /** The namespace's own address: bind published ports there (HTTP_BIND_ADDRESS). */
   readonly publishAddress: string;
+  /** The engine's own daemon.json (`--config-file`), `{}` at first: bootstrap writes it. */
+  readonly daemonJson: string;
+  /** Where dockerd writes its pid (`--pidfile`). */
+  readonly pidfile: string;
   readonly docker: Docker;
   /** process.env with DOCKER_HOST pointing here (for docker, docker-compose, scripts). */
   readonly env: NodeJS.ProcessEnv;
@@ -129,6 +142,8 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   const dataRoot = path.join(root, 'data');
   const execRoot = path.join(root, 'exec');
   const socket = path.join(root, 'docker.sock');
+  const daemonJson = path.join(root, 'daemon.json');
+  const pidfile = path.join(root, 'docker.pid');
   const host = `unix://${socket}`;
   const netns = `lpe${id}`;
   const cgroupParent = `lugh-pe-${id}`;
@@ -138,6 +153,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   const pool = `10.${poolOctet}.0.0/16`;
   mkdirSync(dataRoot, { recursive: true });
   mkdirSync(execRoot, { recursive: true });
+  writeFileSync(daemonJson, '{}\n');
 
   const inNetns = (...args: string[]) => execFileSync('ip', ['netns', 'exec', netns, ...args]);
   execFileSync('ip', ['netns', 'add', netns]);
@@ -165,7 +181,8 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
         'dockerd',
         `--data-root=${dataRoot}`,
         `--exec-root=${execRoot}`,
-        `--pidfile=${path.join(root, 'docker.pid')}`,
+        `--pidfile=${pidfile}`,
+        `--config-file=${daemonJson}`,
         `--host=${host}`,
         `--default-address-pool=base=${pool},size=24`,
         `--cgroup-parent=/${cgroupParent}`,
@@ -296,6 +313,8 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
     socket,
     address,
     publishAddress,
+    daemonJson,
+    pidfile,
     docker,
     env,
     start,
