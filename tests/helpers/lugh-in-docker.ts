@@ -7,6 +7,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import { generatePromoteKeys } from '../../src/config/promote-keys.js';
 import { createImageBuilder } from '../../src/deployer/image-builder.js';
 import type { Forge } from '../../src/forge/forge.js';
 import { createGitHubClient } from '../../src/forge/github/github-client.js';
@@ -33,6 +34,12 @@ export interface LughInDocker {
   readonly admin: { id: number; first_name: string; username: string };
   /** The Redis prefix the instance runs under (its published deploy lock is under it). */
   readonly redisPrefix: string;
+  /** The environment it runs as. */
+  readonly appEnv: 'staging' | 'production';
+  /** LUGH_HOME inside the app container (and its runner: a volume both mount). */
+  readonly home: string;
+  /** Whether a bot message is deploy #id's final one (✅, ❌ or ↩️, under staging's marker on staging). */
+  isFinal(id: number, text: string | undefined): boolean;
   /** Sends a command as the admin and waits for the next bot message in that chat. */
   ask(text: string, timeoutMs?: number): Promise<Message>;
   /** The final message of deploy #id (✅, ❌ or ↩️). */
@@ -49,10 +56,21 @@ export async function startLughInDocker(
     adminId: number;
     /** Variables set on the app container besides (or instead of) the usual ones, e.g. LUGH_FAILPOINTS. */
     env?: Readonly<Record<string, string>>;
+    /**
+     * Production: APP_ENV, its container name, Redis prefix and LUGH_HOME, the promotion
+     * verify key, and LUGH_HOME on a volume (the runner takes the backup into it). The
+     * database must be production's too (a name without "staging").
+     */
+    appEnv?: 'staging' | 'production';
   },
 ): Promise<LughInDocker> {
+  const appEnv = options.appEnv ?? 'staging';
+  const marker = appEnv === 'staging' ? 'staging' : 'prod';
   const run = uniqueName('lugh-test-self');
-  const name = `${run}-staging-app`;
+  const name = `${run}-${marker}-app`;
+  // The image's /home/lugh (owned by lugh) is copied into the new volume, so lugh can write there.
+  const home = `/home/lugh/.lugh-${marker}`;
+  const homeVolume = appEnv === 'production' ? `${run}-home` : undefined;
   const admin = { id: options.adminId, first_name: 'Ada', username: 'ada' };
   const baseImage = await ensureBaseImage(docker);
   const network = await docker.createNetwork({ Name: run, Labels: { 'lugh.test': run } });
@@ -78,25 +96,26 @@ export async function startLughInDocker(
   relays.push(pgRelay, redisRelay);
 
   const image = await createImageBuilder({ docker, logger, repository: run }).ensure({
-    env: 'staging',
+    env: appEnv,
     sha: mainSha,
     tarball: () => forge.tarball(mainSha),
     buildArgs: { BASE_IMAGE: baseImage },
   });
-  const redisPrefix = `staging:${run.slice(-8)}`;
+  const redisPrefix = `${marker}:${run.slice(-8)}`;
   const extraEnv = Object.entries(options.env ?? {});
   const overridden = new Set(extraEnv.map(([key]) => key));
   const container = await docker.createContainer({
     name,
     Image: image.tag,
     Env: [
-      'APP_ENV=staging',
+      `APP_ENV=${appEnv}`,
       `TELEGRAM_BOT_TOKEN=${SELF_TOKEN}`,
       `TELEGRAM_API_ROOT=${tg.apiRoot}`,
       `DATABASE_URL=${throughRelay(options.databaseUrl, pgRelay)}`,
       `REDIS_URL=${throughRelay(options.redisUrl, redisRelay)}`,
       `REDIS_PREFIX=${redisPrefix}`,
-      'LUGH_HOME=/tmp/.lugh-staging',
+      `LUGH_HOME=${homeVolume ? home : '/tmp/.lugh-staging'}`,
+      ...(appEnv === 'production' ? [`PROMOTE_VERIFY_KEY=${generatePromoteKeys().verifyKey}`] : []),
       'PORT=3001',
       `ADMIN_IDS=${admin.id}`,
       `GITHUB_TOKEN=${GITHUB_TOKEN}`,
@@ -113,7 +132,10 @@ export async function startLughInDocker(
       .concat(extraEnv.map(([key, value]) => `${key}=${value}`)),
     Labels: { 'lugh.test': run },
     HostConfig: {
-      Binds: ['/var/run/docker.sock:/var/run/docker.sock'],
+      Binds: [
+        '/var/run/docker.sock:/var/run/docker.sock',
+        ...(homeVolume ? [`${homeVolume}:/home/lugh`] : []),
+      ],
       GroupAdd: [String(statSync('/var/run/docker.sock').gid)],
       NetworkMode: run,
       RestartPolicy: { Name: 'unless-stopped' },
@@ -121,6 +143,8 @@ export async function startLughInDocker(
     },
   });
   await container.start();
+  const isFinal = (id: number, text: string | undefined) =>
+    new RegExp(`^${appEnv === 'staging' ? '🧪 STAGING · ' : ''}(✅|❌|↩️) Deploy #${id}\\b`).test(text ?? '');
 
   const ask = async (text: string, timeoutMs = 30_000) => {
     const sent = tg.sendText({
@@ -139,14 +163,12 @@ export async function startLughInDocker(
     mainSha,
     admin,
     redisPrefix,
+    appEnv,
+    home: homeVolume ? home : '/tmp/.lugh-staging',
+    isFinal,
     ask,
     finalOf: (id, timeoutMs) =>
-      tg.waitForBotMessage(
-        SELF_TOKEN,
-        admin.id,
-        (m) => new RegExp(`^🧪 STAGING · (✅|❌|↩️) Deploy #${id}\\b`).test(m.text ?? ''),
-        { timeoutMs },
-      ),
+      tg.waitForBotMessage(SELF_TOKEN, admin.id, (m) => isFinal(id, m.text), { timeoutMs }),
     running: () => docker.getContainer(name).inspect(),
     async close() {
       for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } })) {
@@ -156,6 +178,11 @@ export async function startLughInDocker(
           .catch(() => {});
       }
       await removeTestResources(docker, run);
+      if (homeVolume)
+        await docker
+          .getVolume(homeVolume)
+          .remove({ force: true })
+          .catch(() => {});
       await network.remove().catch(() => {});
       for (const r of relays) await r.close();
       await gh.close();

@@ -12,6 +12,7 @@
 // inherits it), so the runner pauses exactly there and says so in its log. The commits
 // deployed change only a file the image's build context leaves out, so every build is
 // served from Docker's layer cache.
+import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,10 +33,12 @@ export interface Fault {
   readonly times?: number;
   /** The app container is killed at the same instant as the runner. */
   readonly app?: boolean;
+  /** Production deploys itself instead of staging (confirmed by its button; backed up first). */
+  readonly env?: 'production';
 }
 
 const title = (f: Fault) =>
-  `${f.app ? 'runner and app' : 'runner'} killed at ${f.at}${f.times ? ` twice` : ''}: converges with no one re-running it`;
+  `${f.env ? `${f.env}: ` : ''}${f.app ? 'runner and app' : 'runner'} killed at ${f.at}${f.times ? ` twice` : ''}: converges with no one re-running it`;
 
 /** Only the listed ones: LUGH_FAULTS=switch:after-stop,step:build picks a few cases. */
 const picked = (f: Fault) => {
@@ -57,6 +60,23 @@ async function killHostPid(docker: Docker, name: string): Promise<boolean> {
 async function logsOf(docker: Docker, name: string): Promise<string[]> {
   const info = await findContainer(docker, name);
   return info ? logTail(docker.getContainer(info.Id), 2_000) : [];
+}
+
+/** What a command prints to stdout in a running container (stderr dropped). */
+async function execIn(docker: Docker, name: string, cmd: string[]): Promise<string> {
+  const exec = await docker.getContainer(name).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out: Buffer[] = [];
+  docker.modem.demuxStream(
+    stream,
+    new PassThrough().on('data', (b: Buffer) => out.push(b)),
+    new PassThrough(),
+  );
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  return Buffer.concat(out).toString('utf8');
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -87,7 +107,8 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
       for (const fault of faults.filter(picked)) {
         it(title(fault), async () => {
           const times = fault.times ?? 1;
-          const db = await createTestDatabase('staging_lugh');
+          const env = fault.env ?? 'staging';
+          const db = await createTestDatabase(env === 'staging' ? 'staging_lugh' : 'prod_lugh');
           let lugh: LughInDocker | undefined;
           let client: pg.Client | undefined;
           try {
@@ -95,6 +116,7 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
               databaseUrl: db.url,
               redisUrl: redisUrl(),
               adminId: ADMIN_ID,
+              appEnv: env,
               env: { LUGH_FAILPOINTS: `${fault.at}*${times}`, DEPLOY_VERIFY_SECONDS: '3' },
             });
             client = new pg.Client({ connectionString: db.url });
@@ -103,12 +125,25 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
             expect((await world.ask('/whoami', 120_000)).text).toContain('Role: admin');
 
             // A commit that changes nothing the image is built from.
-            const next = await world.gh.pushCommit('develop', {
+            const next = await world.gh.pushCommit(env === 'staging' ? 'develop' : 'main', {
               message: `Fault ${fault.at}`,
               files: { [`tests/fault-marker-${Date.now()}.txt`]: `${fault.at}\n` },
             });
-            const queued = await world.ask('/deploy staging', 60_000);
-            const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
+            const queued = await world.ask(`/deploy ${env}`, 60_000);
+            let id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
+            if (env === 'production') {
+              // Production asks first: the Deploy button carries the deployment's id.
+              const button = queued.reply_markup?.inline_keyboard.flat().find((b) => b.text === 'Deploy');
+              id = Number(button?.callback_data?.match(/^deploy:yes:(\d+)$/)?.[1]);
+              expect(id).toBeGreaterThan(0);
+              world.tg.pressButton({
+                token: SELF_TOKEN,
+                chatId: world.admin.id,
+                messageId: queued.message_id,
+                data: button?.callback_data ?? '',
+                from: world.admin,
+              });
+            }
             expect(id).toBeGreaterThan(0);
             const runner = `${world.name}-deploy-${id}`;
             const reached = `failpoint ${fault.at} reached`;
@@ -125,7 +160,7 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
 
             const done = await world.finalOf(id, 600_000);
             expect(done.text).toContain(`✅ Deploy #${id} done`);
-            expect(done.text).toContain(`staging runs ${next.slice(0, 7)}`);
+            expect(done.text).toContain(`${env} runs ${next.slice(0, 7)}`);
 
             // The runner ends once the deploy is told; no life of it runs or is about to run again.
             // (The launcher, or the app's sweep of leftovers, removes it later: runner-supervision.test.ts.)
@@ -156,12 +191,19 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
 
             const finals = world.tg
               .transcript(SELF_TOKEN, world.admin.id)
-              .filter(
-                (e) =>
-                  e.kind === 'bot_message' &&
-                  new RegExp(`^🧪 STAGING · (✅|❌|↩️) Deploy #${id}\\b`).test(e.text ?? ''),
-              );
+              .filter((e) => e.kind === 'bot_message' && world.isFinal(id, e.text));
             expect(finals).toHaveLength(1);
+            if (env === 'production') {
+              // The backup the killed step did not take, taken once by the runner's next life,
+              // in LUGH_HOME/backups (a volume the app and its runner share): backup.ts's name.
+              const backups = (await execIn(docker, world.name, ['ls', '-1', `${world.home}/backups`]))
+                .split('\n')
+                .filter(Boolean);
+              expect(backups).toHaveLength(1);
+              expect(backups[0]).toMatch(
+                new RegExp(`^production-\\d{8}T\\d{6}Z-${next.slice(0, 7)}\\.dump$`),
+              );
+            }
             // The new version answers the chat.
             expect((await world.ask('/whoami', 90_000)).text).toContain(`Version: ${next.slice(0, 7)}`);
           } finally {
