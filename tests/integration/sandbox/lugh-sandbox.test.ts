@@ -31,9 +31,12 @@ describe('lugh sandbox', () => {
     expect(page).toBeDefined();
     expect(health).toHaveLength(2);
     expect(text).toContain('embedded (PGlite)');
+    // The banner comes once both instances run; each bot's first call to the Telegram
+    // stand-in may still be under way ("telegram: down: connecting") on a loaded machine.
     for (const url of health) {
-      const res = await fetch(url);
-      expect(await res.json()).toEqual({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' });
+      await expect
+        .poll(async () => (await fetch(url)).json(), { timeout: 20_000, interval: 250 })
+        .toEqual({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' });
     }
     const bots = await (await fetch(`${page}/_sandbox/bots`)).text();
     expect(bots).not.toMatch(/\d{8,}:AA/); // the page API never hands out tokens
