@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findContainer, logTail } from '../../src/deployer/docker-helpers.js';
-import { testDocker } from '../helpers/docker.js';
+import { gitShaOf, testDocker, waitFor } from '../helpers/docker.js';
 import {
   ADMIN,
   APP_CONTAINERS,
@@ -37,24 +37,6 @@ const ALL = [...INFRA_CONTAINERS, APP_CONTAINERS.staging, APP_CONTAINERS.prod];
 // is back before it does), once per runner.
 const FAILPOINT = 'switch:after-stop';
 const PAUSE_S = 40;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const GIT_SHA = (info: Docker.ContainerInspectInfo) =>
-  info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(1_000);
-  }
-}
-
 describe.skipIf(!supported)(
   'deploy/bootstrap.sh on a private engine (needs root and the npm registry)',
   () => {
@@ -211,7 +193,7 @@ describe.skipIf(!supported)(
       );
       expect(containers.length).toBeLessThanOrEqual(2);
       const app = await inspect(APP_CONTAINERS.staging);
-      expect(GIT_SHA(app)).toBe(succeeded ? deploy.next : before.stagingSha);
+      expect(gitShaOf(app)).toBe(succeeded ? deploy.next : before.stagingSha);
       const status = await lugh.sql('staging', `SELECT status FROM deployments WHERE id = ${deploy.id}`);
       expect(status).toBe(succeeded ? 'succeeded' : expect.stringMatching(/failed|rolled_back/));
       expect(await lugh.sql('staging', 'SELECT count(*) FROM locks WHERE expires_at > now()')).toBe('0');
@@ -231,7 +213,7 @@ describe.skipIf(!supported)(
     };
 
     const stateBefore = async () => ({
-      stagingSha: GIT_SHA(await inspect(APP_CONTAINERS.staging)) as string,
+      stagingSha: gitShaOf(await inspect(APP_CONTAINERS.staging)) as string,
       prod: await inspect(APP_CONTAINERS.prod),
     });
 

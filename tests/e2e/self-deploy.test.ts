@@ -4,9 +4,8 @@
 // container takes over Telegram without a 409, and a new version with a bug is stopped
 // by its health check before the switch.
 import { execFileSync } from 'node:child_process';
-import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, testDocker } from '../helpers/docker.js';
+import { gitShaOf, REPO_ROOT, testDocker } from '../helpers/docker.js';
 import { ADMIN_ID } from '../helpers/instance-env.js';
 import { type LughInDocker, SELF_TOKEN, startLughInDocker } from '../helpers/lugh-in-docker.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
@@ -16,8 +15,6 @@ const { docker, engine } = await testDocker();
 describe.skipIf(!engine)('lugh deploys itself (needs a Docker engine and the npm registry)', () => {
   let db: TestDatabase;
   let lugh: LughInDocker;
-  const shaOf = (info: Docker.ContainerInspectInfo) =>
-    info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
 
   beforeAll(async () => {
     db = await createTestDatabase('staging_lugh');
@@ -48,7 +45,7 @@ describe.skipIf(!engine)('lugh deploys itself (needs a Docker engine and the npm
     const after = await lugh.running();
     expect(after.Id).not.toBe(before.Id);
     expect(after.State.Running).toBe(true);
-    expect(shaOf(after)).toBe(next);
+    expect(gitShaOf(after)).toBe(next);
     expect((await docker.getContainer(`${lugh.name}-previous`).inspect()).Id).toBe(before.Id);
     // The new container took over the bot: it answers with the new version.
     expect((await lugh.ask('/whoami', 60_000)).text).toContain(`Version: ${next.slice(0, 7)}`);

@@ -108,3 +108,22 @@ export async function startIdleAppContainers(docker: Docker, run: string): Promi
     await container.start();
   }
 }
+
+/** The commit a container says it runs (its GIT_SHA variable). */
+export const gitShaOf = (info: Docker.ContainerInspectInfo): string | undefined =>
+  info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
+
+/** Asks `fn` every second until it gives a value (not undefined or false; a throw counts as none). */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}

@@ -19,12 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findContainer, logTail } from '../../src/deployer/docker-helpers.js';
 import { readDeployLock } from '../../src/store/instance-registry.js';
 import { closeRedis, createRedis, type Redis } from '../../src/store/redis.js';
-import { testDocker } from './docker.js';
+import { gitShaOf, testDocker, waitFor } from './docker.js';
 import { ADMIN_ID } from './instance-env.js';
 import { type LughInDocker, SELF_TOKEN, startLughInDocker } from './lugh-in-docker.js';
 import { createTestDatabase, redisUrl } from './services.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Fault {
   /** The failpoint the runner pauses at (each pause is a kill). */
@@ -45,9 +43,6 @@ const picked = (f: Fault) => {
   const only = process.env.LUGH_FAULTS?.split(',').map((s) => s.trim());
   return !only || only.includes(f.at) || only.includes(`${f.at}*${f.times ?? 1}`);
 };
-
-const GIT_SHA = (info: Docker.ContainerInspectInfo) =>
-  info.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
 
 /** SIGKILL to a container's process as the host sees it: Docker restarts it by its policy. */
 async function killHostPid(docker: Docker, name: string): Promise<boolean> {
@@ -77,16 +72,6 @@ async function execIn(docker: Docker, name: string, cmd: string[]): Promise<stri
     stream.on('error', reject);
   });
   return Buffer.concat(out).toString('utf8');
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(1_000);
-  }
 }
 
 /** One test per fault, named by it; each starts its own world. */
@@ -178,7 +163,7 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
             const running = containers.filter((c) => c.State === 'running').map((c) => c.Names[0]);
             expect(running).toEqual([`/${world.name}`]);
             const app = await world.running();
-            expect(GIT_SHA(app)).toBe(next);
+            expect(gitShaOf(app)).toBe(next);
             // No half-made container is left: only the app and the previous version.
             expect(containers.map((c) => c.Names[0]).sort()).toEqual(
               [`/${world.name}`, `/${world.name}-previous`].sort(),
