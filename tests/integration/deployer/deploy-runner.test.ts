@@ -6,6 +6,7 @@ import { createDeployWorker } from '../../../src/deployer/deploy-worker.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import { createDeployQueue, enqueueDeploy } from '../../../src/deployer/queue.js';
 import { createDockerRuntime } from '../../../src/deployer/runtime/docker-runtime.js';
+import type { Runtime } from '../../../src/deployer/runtime/runtime.js';
 import { createStepRunner } from '../../../src/deployer/step-runner.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
@@ -254,21 +255,9 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
     }
   }, 180_000);
 
-  it('a lock taken away inside the switch: the deploy stops at the next step, rolled back, the old container runs, no crash', async () => {
-    const before = await docker.getContainer(name).inspect();
-    const real = createDockerRuntime({ docker, logger });
-    const runtime: typeof real = {
-      ...real,
-      // While the switch runs, someone else ends up holding the lock (a /unlock, then a /lock).
-      switchOver: async (preflight, deadlineMs) => {
-        const switched = await real.switchOver(preflight, deadlineMs);
-        await pool.query(
-          `UPDATE locks SET owner = 'user:42', reason = 'mine now' WHERE name = 'deploy:staging'`,
-        );
-        return switched;
-      },
-    };
-    const stolen = createStepRunner({
+  /** A staging step runner over the given runtime (the lock tests wrap the real one). */
+  const stagingRunnerWith = async (runtime: Runtime) =>
+    createStepRunner({
       env: 'staging',
       logger,
       deployments,
@@ -283,6 +272,22 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       healthDeadlineMs: 30_000,
       verifyMs: 3_000,
     });
+
+  it('a lock taken away inside the switch: the deploy stops at the next step, rolled back, the old container runs, no crash', async () => {
+    const before = await docker.getContainer(name).inspect();
+    const real = createDockerRuntime({ docker, logger });
+    const runtime: typeof real = {
+      ...real,
+      // While the switch runs, someone else ends up holding the lock (a /unlock, then a /lock).
+      switchOver: async (preflight, deadlineMs) => {
+        const switched = await real.switchOver(preflight, deadlineMs);
+        await pool.query(
+          `UPDATE locks SET owner = 'user:42', reason = 'mine now' WHERE name = 'deploy:staging'`,
+        );
+        return switched;
+      },
+    };
+    const stolen = await stagingRunnerWith(runtime);
     const deployment = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
     expect(await stolen.run(deployment.id)).toBe('failed');
     const row = await deployments.get(deployment.id);
@@ -315,21 +320,7 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
           await holdLock?.();
         }),
     };
-    const stolen = createStepRunner({
-      env: 'staging',
-      logger,
-      deployments,
-      locks: createLockStore(pool),
-      source: forge,
-      builder: createImageBuilder({ docker, logger, repository }),
-      runtime,
-      notifier,
-      containerName: () => name,
-      backup: 'staging is not backed up before a deploy',
-      buildArgs: { BASE_IMAGE: await ensureBaseImage(docker) },
-      healthDeadlineMs: 30_000,
-      verifyMs: 3_000,
-    });
+    const stolen = await stagingRunnerWith(runtime);
     const deployment = await deployments.create({ env: 'staging', ref: 'main', trigger: 'manual' });
     const outcome = await stolen.run(deployment.id);
     expect([outcome, (await deployments.get(deployment.id))?.error]).toEqual([
