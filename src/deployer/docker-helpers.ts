@@ -35,3 +35,19 @@ export async function findContainer(
 
 /** A container's name as people write it (the engine reports it with a leading slash). */
 export const nameOf = (info: Docker.ContainerInspectInfo): string => info.Name.replace(/^\//, '');
+
+/**
+ * Removes every tag of `repository` (an image goes with its last tag). By tag, never by id:
+ * a build that hit the cache of another repository's build is the very same image, and a
+ * forced removal by id would take that repository's tags with it.
+ */
+export async function removeRepositoryTags(docker: Docker, repository: string): Promise<void> {
+  for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } })) {
+    for (const tag of (image.RepoTags ?? []).filter((t) => t.startsWith(`${repository}:`))) {
+      await docker
+        .getImage(tag)
+        .remove()
+        .catch(() => {});
+    }
+  }
+}

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { removeRepositoryTags } from '../../src/deployer/docker-helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -63,7 +64,8 @@ export function uniqueName(prefix: string): string {
 
 /**
  * Removes what a test made on the shared engine: containers labelled `lugh.test=<run>`
- * and images of the repository `<run>`. Never anything else (the engine may be shared).
+ * and the tags of the repository `<run>` (an image goes with its last tag). Never anything
+ * else (the engine may be shared).
  */
 export async function removeTestResources(docker: Docker, run: string): Promise<void> {
   for (const container of await docker.listContainers({
@@ -75,12 +77,7 @@ export async function removeTestResources(docker: Docker, run: string): Promise<
       .remove({ force: true })
       .catch(() => {});
   }
-  for (const image of await docker.listImages({ filters: { reference: [`${run}:*`] } })) {
-    await docker
-      .getImage(image.Id)
-      .remove({ force: true })
-      .catch(() => {});
-  }
+  await removeRepositoryTags(docker, run);
 }
 
 /** The test engine: a client for it, and whether it answers (see dockerAvailable). */

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { type AppEnv, ENVIRONMENTS } from '../../config/environments.js';
+import { removeRepositoryTags } from '../../deployer/docker-helpers.js';
 import { createImageBuilder } from '../../deployer/image-builder.js';
 import type { Forge } from '../../forge/forge.js';
 import type { Logger } from '../../logger.js';
@@ -74,10 +75,5 @@ export async function removeSandboxApps(docker: Docker, id: string): Promise<voi
       .getNetwork(network.Id)
       .remove()
       .catch(() => {});
-  for (const image of await docker.listImages({ filters: { reference: [`${names.repository}:*`] } })) {
-    await docker
-      .getImage(image.Id)
-      .remove({ force: true })
-      .catch(() => {});
-  }
+  await removeRepositoryTags(docker, names.repository);
 }

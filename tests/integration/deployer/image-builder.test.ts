@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeRepositoryTags } from '../../../src/deployer/docker-helpers.js';
 import { BuildFailedError, createImageBuilder } from '../../../src/deployer/image-builder.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
@@ -146,5 +147,27 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
     expect(
       await docker.listImages({ filters: { reference: [`${repository}:sha-${sha.slice(0, 12)}`] } }),
     ).toEqual([]);
+  }, 300_000);
+
+  it('another repository building the same files gets the very same image; removing one repository’s tags leaves the other’s', async () => {
+    const other = uniqueName('lugh-test-build-other');
+    const build = (r: string) =>
+      createImageBuilder({ docker, logger: silentLogger, repository: r }).ensure({
+        env: 'staging',
+        sha: seeded.mainSha,
+        tarball: () => forge.tarball(seeded.mainSha),
+        buildArgs: { BASE_IMAGE: baseImage },
+      });
+    try {
+      const mine = await build(repository);
+      const theirs = await build(other);
+      // The build cache makes both one image: a forced removal by id would take both.
+      expect(theirs.imageId).toBe(mine.imageId);
+      await removeRepositoryTags(docker, other);
+      expect(await docker.listImages({ filters: { reference: [`${other}:*`] } })).toEqual([]);
+      expect((await docker.getImage(mine.tag).inspect()).Id).toBe(mine.imageId);
+    } finally {
+      await removeRepositoryTags(docker, other);
+    }
   }, 300_000);
 });
