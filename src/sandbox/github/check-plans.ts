@@ -43,6 +43,7 @@ export class CheckPlanner {
   private defaultPlan: readonly PlannedCheck[] | undefined;
   private readonly planned = new Set<string>();
   private readonly running = new Map<string, Running>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly work = new Set<Promise<void>>();
   private closed = false;
 
@@ -107,10 +108,13 @@ export class CheckPlanner {
     );
 
     for (const { check, run } of started) {
+      // Keyed by commit and name: completeCheck finishes the newest run of a name; an older
+      // suite's run of the same name still finishes on its own timer.
       const key = `${sha}\x00${check.name}`;
       const finish = async (conclusion: CheckConclusion) => {
-        clearTimeout(this.running.get(key)?.timer);
-        this.running.delete(key);
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        if (this.running.get(key)?.timer === timer) this.running.delete(key);
         await announced;
         if (run && suite) await this.finishRun(run, suite, conclusion);
         else await this.finishStatus(sha, check.name, conclusion);
@@ -118,6 +122,7 @@ export class CheckPlanner {
       const timer = setTimeout(() => {
         this.track(finish(check.conclusion)).catch(() => undefined);
       }, check.afterMs);
+      this.timers.add(timer);
       this.running.set(key, { finish, timer });
     }
     return announced;
@@ -137,6 +142,17 @@ export class CheckPlanner {
     return this.setPlan(sha, this.defaultPlan);
   }
 
+  /**
+   * Runs one check again on a commit that already ran it, as a new workflow run does (a re-run,
+   * a reopened pull request, a `pull_request: edited` event, workflow_dispatch): a new check
+   * suite, so the earlier run (its failure too) stays listed beside the new one, as on GitHub.
+   */
+  async rerun(sha: string, name: string, conclusion: CheckConclusion, afterMs: number): Promise<void> {
+    if (!this.core.state.checkRuns.some((r) => r.headSha === sha && r.name === name))
+      throw new Error(`rerunCheck: no check run "${name}" on ${sha} to run again`);
+    await this.setPlan(sha, [{ name, kind: 'check_run', conclusion, afterMs }]);
+  }
+
   /** Finishes one running check now. */
   async complete(sha: string, name: string, conclusion: CheckConclusion): Promise<void> {
     if (!CONCLUSIONS.has(conclusion)) throw new Error(`completeCheck: unknown conclusion ${conclusion}`);
@@ -148,7 +164,8 @@ export class CheckPlanner {
   /** Stops every timer and waits for announcements already under way. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const { timer } of this.running.values()) clearTimeout(timer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     this.running.clear();
     await Promise.allSettled([...this.work]);
   }

@@ -52,6 +52,12 @@ export interface GitHubStandIn {
   /** Scripted CI for every new head of a pull request. */
   setDefaultCheckPlan(plan: readonly PlannedCheck[]): Promise<void>;
   completeCheck(sha: string, name: string, conclusion: CheckConclusion): Promise<void>;
+  /**
+   * A new workflow run of check `name` on `sha` (a re-run, a reopened pull request, an
+   * `edited` event): a new check suite whose run ends with `conclusion` after `afterMs`;
+   * the earlier run stays listed, as on GitHub.
+   */
+  rerunCheck(sha: string, name: string, conclusion: CheckConclusion, afterMs?: number): Promise<void>;
   injectFault(fault: FaultSpec): void;
   requests(): RequestLogEntry[];
   deliveries(): Array<Pick<DeliveryRecord, 'id' | 'event' | 'payload' | 'status'>>;
@@ -120,6 +126,8 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setCheckPlan: (sha, plan) => core.planner.setPlan(sha, plan),
     setDefaultCheckPlan: (plan) => core.planner.setDefault(plan),
     completeCheck: (sha, checkName, conclusion) => core.planner.complete(sha, checkName, conclusion),
+    rerunCheck: (sha, checkName, conclusion, afterMs = 0) =>
+      core.planner.rerun(sha, checkName, conclusion, afterMs),
     injectFault: (fault) => faults.add(fault),
     requests: () => log.map((entry) => ({ ...entry })),
     deliveries: () =>

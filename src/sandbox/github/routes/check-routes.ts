@@ -26,8 +26,11 @@ export const checkRoutes: Route[] = [
       if (filter !== 'latest' && filter !== 'all') throw invalidField('CheckRun', 'filter');
       let runs = core.state.checkRuns.filter((r) => r.headSha === sha);
       if (filter === 'latest') {
+        // As on GitHub, `latest` keeps the newest run of a name *within each check suite*: a new
+        // workflow run on the same commit (a re-run, a reopened pull request, an `edited` event,
+        // workflow_dispatch) is a new suite, and the older suite's run stays listed beside it.
         const latest = new Map<string, CheckRunRecord>();
-        for (const run of runs) latest.set(run.name, run);
+        for (const run of runs) latest.set(`${run.suiteId}\x00${run.name}`, run);
         runs = [...latest.values()];
       }
       const name = query.get('check_name');
