@@ -13,7 +13,10 @@ const FAILED_CONCLUSIONS = new Set([
 ]);
 
 interface CheckRun {
+  readonly id: number;
   readonly name: string;
+  readonly started_at?: string | null;
+  readonly app?: { readonly id: number } | null;
   readonly status: string;
   readonly conclusion: string | null;
   readonly html_url: string | null;
@@ -52,6 +55,28 @@ function statusLine(s: CommitStatus): CheckLine {
   };
 }
 
+/**
+ * The latest run of each check (name and app), by start and then id. `filter=latest` dedupes
+ * only within one check suite: a re-run, a reopened pull request, a `pull_request: edited`
+ * event or workflow_dispatch adds a suite, and the older suite's run (a failure too) stays
+ * listed beside the new one.
+ */
+export function latestRuns<T extends CheckRun>(runs: readonly T[]): T[] {
+  const latest = new Map<string, T>();
+  for (const run of runs) {
+    const key = `${run.app?.id ?? ''}\x00${run.name}`;
+    const seen = latest.get(key);
+    if (!seen || isLater(run, seen)) latest.set(key, run);
+  }
+  return [...latest.values()];
+}
+
+function isLater(a: CheckRun, b: CheckRun): boolean {
+  const at = (run: CheckRun) => Date.parse(run.started_at ?? '') || Number.NEGATIVE_INFINITY;
+  if (at(a) !== at(b)) return at(a) > at(b);
+  return a.id > b.id;
+}
+
 /** Check runs (what Actions reports) and commit statuses (older CI) of one commit. */
 export async function ciState({ octokit, base }: GitHubRepo, sha: string): Promise<CiState> {
   const [runs, statuses] = await Promise.all([
@@ -59,7 +84,7 @@ export async function ciState({ octokit, base }: GitHubRepo, sha: string): Promi
     classified(() => octokit.rest.repos.getCombinedStatusForRef({ ...base, ref: sha, per_page: 100 })),
   ]);
   const checks: CheckLine[] = [
-    ...runs.data.check_runs.map(checkRunLine),
+    ...latestRuns(runs.data.check_runs).map(checkRunLine),
     ...statuses.data.statuses.map(statusLine),
   ];
   checks.sort((a, b) => a.name.localeCompare(b.name));
