@@ -85,3 +85,77 @@ describe('lugh reading CI: only the latest run of each check counts', () => {
     expect(ci.checks.map((c) => [c.name, c.state])).toEqual([['build', 'failure']]);
   });
 });
+
+/**
+ * A big matrix on `sha`: `runs` check runs and `statuses` commit statuses, all finished green
+ * but the oldest check run, which failed (listed newest first, it comes on the last page).
+ */
+async function bigMatrix(runs: number, statuses: number) {
+  const name = (prefix: string, i: number) => `${prefix}-${String(i).padStart(3, '0')}`;
+  const plan = [
+    ...Array.from({ length: runs }, (_, i) => ({ name: name('job', i), kind: 'check_run' as const })),
+    ...Array.from({ length: statuses }, (_, i) => ({ name: name('ci/legacy', i), kind: 'status' as const })),
+  ];
+  await github.gh.setCheckPlan(
+    sha,
+    plan.map((c) => ({ ...c, conclusion: 'success' as const, afterMs: 60_000 })),
+  );
+  for (const check of plan)
+    await github.gh.completeCheck(sha, check.name, check.name === 'job-000' ? 'failure' : 'success');
+}
+
+describe('the GitHub stand-in: paging', () => {
+  it('pages check runs at most 100 at a time, with total_count and a Link to the next page', async () => {
+    await bigMatrix(130, 0);
+    const octokit = octokitFor(github.gh);
+    const first = await octokit.rest.checks.listForRef({ ...repoParams, ref: sha, per_page: 500 });
+    expect(first.data.total_count).toBe(130);
+    expect(first.data.check_runs).toHaveLength(100);
+    expect(first.headers.link).toContain('rel="next"');
+    const second = await octokit.rest.checks.listForRef({ ...repoParams, ref: sha, per_page: 100, page: 2 });
+    expect(second.data.check_runs.map((r) => r.name)).toContain('job-000');
+    expect(second.data.check_runs).toHaveLength(30);
+  });
+
+  it('pages the combined status: 30 statuses by default, total_count and state of them all', async () => {
+    await bigMatrix(0, 35);
+    await octokitFor(github.gh).rest.repos.createCommitStatus({
+      ...repoParams,
+      sha,
+      state: 'failure',
+      context: 'ci/legacy-000',
+    });
+    const octokit = octokitFor(github.gh);
+    const first = await octokit.rest.repos.getCombinedStatusForRef({ ...repoParams, ref: sha });
+    expect(first.data).toMatchObject({ total_count: 35, state: 'failure' });
+    expect(first.data.statuses).toHaveLength(30);
+    expect(first.headers.link).toContain('rel="next"');
+    const rest = await octokit.rest.repos.getCombinedStatusForRef({ ...repoParams, ref: sha, page: 2 });
+    expect(rest.data.statuses).toHaveLength(5);
+  });
+});
+
+describe('lugh reading CI: every page', () => {
+  it('reads all 130 check runs and 110 commit statuses, and a failure on the last page fails CI', async () => {
+    await bigMatrix(130, 110);
+    const ci = await github.forge.ciState(sha);
+    expect(ci.checks.filter((c) => c.kind === 'check_run')).toHaveLength(130);
+    expect(ci.checks.filter((c) => c.kind === 'status')).toHaveLength(110);
+    expect(ci.checks.filter((c) => c.state === 'failure').map((c) => c.name)).toEqual(['job-000']);
+    expect(ci.overall).toBe('failure');
+  });
+
+  it('a second look, answered page by page with 304s (conditional requests), still sees every run and status', async () => {
+    await bigMatrix(130, 110);
+    const first = await github.forge.ciState(sha);
+    const before = github.gh.requests().length;
+    const second = await github.forge.ciState(sha);
+
+    const again = github.gh.requests().slice(before);
+    const pages = again.filter((r) => r.route?.includes('/check-runs') || r.route?.endsWith('/status'));
+    // Two pages of check runs and two of statuses, each asked with If-None-Match and answered 304.
+    expect(pages.map((r) => [r.conditional, r.status])).toEqual(Array(4).fill([true, 304]));
+    expect(second).toEqual(first);
+    expect(second.checks).toHaveLength(240);
+  });
+});

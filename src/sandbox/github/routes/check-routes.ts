@@ -79,10 +79,14 @@ export const checkRoutes: Route[] = [
     method: 'GET',
     path: '/repos/{owner}/{repo}/commits/{ref}/status',
     operationId: 'repos/get-combined-status-for-ref',
-    handle: async (core, { params }) => {
+    // Pages its statuses like a list (per_page 30 by default, at most 100, with Link);
+    // total_count and state are of every latest status, not only the page's.
+    handle: async (core, { params, query, url }) => {
       const sha = await commitOr404(core, params.ref!);
       const statuses = core.state.statuses.filter((s) => s.sha === sha);
-      return { status: 200, body: combinedStatusJson(core.site, sha, statuses, await core.repositoryJson()) };
+      const body = combinedStatusJson(core.site, sha, statuses, await core.repositoryJson());
+      const { page, headers } = paginate(body.statuses, query, url);
+      return { status: 200, body: { ...body, statuses: page }, headers };
     },
   },
   {
