@@ -1,6 +1,6 @@
 import { summarizeChecks } from '../ci-summary.js';
 import type { CheckLine, CheckState, CiState } from '../forge.js';
-import { classified } from './classify-error.js';
+import { classified, classifyGitHubError } from './classify-error.js';
 import type { GitHubRepo } from './github-repo.js';
 
 const FAILED_CONCLUSIONS = new Set([
@@ -11,6 +11,9 @@ const FAILED_CONCLUSIONS = new Set([
   'startup_failure',
   'stale',
 ]);
+
+/** GitHub's largest page. */
+const PER_PAGE = 100;
 
 interface CheckRun {
   readonly id: number;
@@ -77,16 +80,46 @@ function isLater(a: CheckRun, b: CheckRun): boolean {
   return a.id > b.id;
 }
 
+/**
+ * Every page of the commit's check runs, 100 a page (GitHub's most), each page a conditional
+ * request of its own (the client's ETag cache). A run listed on two pages, as when runs are
+ * added while paging, counts once.
+ */
+async function allCheckRuns({ octokit, base }: GitHubRepo, sha: string): Promise<CheckRun[]> {
+  const byId = new Map<number, CheckRun>();
+  try {
+    const pages = octokit.paginate.iterator(octokit.rest.checks.listForRef, {
+      ...base,
+      ref: sha,
+      per_page: PER_PAGE,
+    });
+    for await (const { data } of pages) for (const run of data) byId.set(run.id, run);
+  } catch (error) {
+    throw classifyGitHubError(error);
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Every page of the combined status (the latest status of each context), by hand: Octokit's
+ * paginate leaves this answer whole (it carries `url`), though its types say otherwise.
+ */
+async function allStatuses({ octokit, base }: GitHubRepo, sha: string): Promise<CommitStatus[]> {
+  const byContext = new Map<string, CommitStatus>();
+  for (let page = 1; ; page++) {
+    const { data } = await classified(() =>
+      octokit.rest.repos.getCombinedStatusForRef({ ...base, ref: sha, per_page: PER_PAGE, page }),
+    );
+    for (const status of data.statuses) byContext.set(status.context, status);
+    if (data.statuses.length < PER_PAGE || page * PER_PAGE >= data.total_count) break;
+  }
+  return [...byContext.values()];
+}
+
 /** Check runs (what Actions reports) and commit statuses (older CI) of one commit. */
-export async function ciState({ octokit, base }: GitHubRepo, sha: string): Promise<CiState> {
-  const [runs, statuses] = await Promise.all([
-    classified(() => octokit.rest.checks.listForRef({ ...base, ref: sha, per_page: 100 })),
-    classified(() => octokit.rest.repos.getCombinedStatusForRef({ ...base, ref: sha, per_page: 100 })),
-  ]);
-  const checks: CheckLine[] = [
-    ...latestRuns(runs.data.check_runs).map(checkRunLine),
-    ...statuses.data.statuses.map(statusLine),
-  ];
+export async function ciState(repo: GitHubRepo, sha: string): Promise<CiState> {
+  const [runs, statuses] = await Promise.all([allCheckRuns(repo, sha), allStatuses(repo, sha)]);
+  const checks: CheckLine[] = [...latestRuns(runs).map(checkRunLine), ...statuses.map(statusLine)];
   checks.sort((a, b) => a.name.localeCompare(b.name));
   return { overall: summarizeChecks(checks), checks };
 }

@@ -56,8 +56,9 @@ interface CachedResponse {
 }
 
 /**
- * Octokit for one token, with conditional requests: every GET remembers its ETag and asks
- * again with If-None-Match, and a 304 (which costs no rate limit) answers from the cache.
+ * Octokit for one token, with conditional requests: every GET (each page of a list is its own
+ * URL) remembers its ETag and asks again with If-None-Match, and a 304 (which costs no rate
+ * limit) answers with a fresh copy of the response as it first came.
  * Requests that create something (merge, pull request, deployment, release, tag) are never
  * retried: after a 5xx or a timeout the object may exist, and 405/409 on a merge are final.
  * Every attempt has a deadline, so a request GitHub never answers fails instead of hanging.
@@ -103,12 +104,14 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
     try {
       const response = await request(opts);
       const etag = response.headers.etag;
+      // A copy, taken before the caller sees the response: paginate rewrites the response it
+      // gets (a list's `data` becomes the list itself), and a 304 must answer as GitHub did.
       if (typeof etag === 'string')
-        cache.set(key, { etag, response: response as CachedResponse['response'] });
+        cache.set(key, { etag, response: structuredClone(response) as CachedResponse['response'] });
       return response;
     } catch (error) {
       if (cached && error instanceof RequestError && error.status === 304) {
-        return cached.response as never;
+        return structuredClone(cached.response) as never;
       }
       throw error;
     }

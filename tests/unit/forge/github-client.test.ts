@@ -89,3 +89,41 @@ describe('mayRetry', () => {
     expect(mayRetry('POST', '/repos/{owner}/{repo}/releases/generate-notes')).toBe(true);
   });
 });
+
+describe('the ETag cache', () => {
+  it('answers a 304 with the response as GitHub first sent it, even after a caller rewrote its copy', async () => {
+    const asked: Array<string | undefined> = [];
+    const server: Server = createServer((req, res) => {
+      asked.push(req.headers['if-none-match'] as string | undefined);
+      if (req.headers['if-none-match'] === '"v1"') {
+        res.writeHead(304, { etag: '"v1"' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', etag: '"v1"' });
+      res.end(JSON.stringify({ total_count: 2, check_runs: [{ id: 1 }, { id: 2 }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const { octokit } = createGitHubClient({
+        token: 'ghs_test',
+        apiUrl: `http://127.0.0.1:${port}`,
+        logger,
+        resilient: false,
+      });
+      const route = 'GET /repos/o/r/commits/abc/check-runs';
+      const first = await octokit.request(route);
+      // What octokit.paginate does to each page it gets.
+      (first as { data: unknown }).data = first.data.check_runs;
+      const second = await octokit.request(route);
+      expect(asked).toEqual([undefined, '"v1"']);
+      expect(second.data).toEqual({ total_count: 2, check_runs: [{ id: 1 }, { id: 2 }] });
+      const all = await octokit.paginate(route);
+      expect(all).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(await octokit.paginate(route)).toEqual([{ id: 1 }, { id: 2 }]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
