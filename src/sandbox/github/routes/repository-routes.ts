@@ -134,7 +134,7 @@ export function repositoryRoutes(archives: ArchiveTokens): Route[] {
       method: 'GET',
       path: '/repos/{owner}/{repo}/compare/{basehead}',
       operationId: 'repos/compare-commits-with-basehead',
-      handle: async (core, { params }) => {
+      handle: async (core, { params, query, url }) => {
         const basehead = params.basehead!;
         const [baseRef, headRef, ...rest] = basehead.split('...');
         if (!baseRef || !headRef || rest.length > 0) throw notFound();
@@ -156,18 +156,26 @@ export function repositoryRoutes(archives: ArchiveTokens): Route[] {
           core.repo.commit(base),
           core.repo.commit(mergeBase),
         ]);
-        // GitHub lists at most 250 commits in a comparison, the oldest first.
+        // As GitHub's reference says: oldest first; without per_page or page at most 250
+        // commits, "the last commit in the list is the most recent of the entire comparison"
+        // (the newest 250); with them, pages of the whole list, and the files (at most 300 for
+        // the entire comparison) only on the first page.
+        const paged = query.has('per_page') || query.has('page');
+        const { page, headers } = paged
+          ? paginate(commits, query, url)
+          : { page: commits.slice(-250), headers: {} };
+        const firstPage = !paged || Number(query.get('page') ?? 1) === 1;
         const body = comparisonJson(core.site, {
           basehead,
           base: baseInfo,
           mergeBase: mergeBaseInfo,
           aheadBy,
           behindBy,
-          commits: commits.slice(0, 250),
+          commits: page,
           headSha: head,
-          files: files.slice(0, 300),
+          files: firstPage ? files.slice(0, 300) : [],
         });
-        return { status: 200, body };
+        return { status: 200, body, headers };
       },
     },
     {
