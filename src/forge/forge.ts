@@ -17,9 +17,11 @@ export interface Comparison {
   readonly status: 'ahead' | 'behind' | 'diverged' | 'identical';
   readonly aheadBy: number;
   readonly behindBy: number;
-  /** Newest first. */
+  /** Newest first; the forge may list fewer than aheadBy (GitHub: the newest 250). */
   readonly commits: readonly CommitSummary[];
   readonly filesChanged: number;
+  /** The forge stopped listing files at its cap (GitHub: 300): at least filesChanged changed. */
+  readonly filesCapped?: boolean;
   readonly headSha: string;
 }
 

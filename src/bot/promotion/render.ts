@@ -21,14 +21,21 @@ export function renderCommits(comparison: Comparison): string[] {
   const shown = comparison.commits
     .slice(0, MAX_COMMITS_SHOWN)
     .map((c) => `• <code>${short(c.sha)}</code> ${escapeHtml(c.title)} — ${escapeHtml(c.author)}`);
-  const more = comparison.commits.length - shown.length;
+  // The forge may list fewer commits than develop is ahead by (GitHub: the newest 250).
+  const more = Math.max(comparison.aheadBy, comparison.commits.length) - shown.length;
   if (more > 0) shown.push(`…and ${more} more`);
   return shown;
 }
 
+/** "3 files", or "300+ files" when the forge stopped counting at its cap. */
+function filesText({ filesChanged, filesCapped }: Comparison): string {
+  if (filesCapped) return `${filesChanged}+ files`;
+  return `${filesChanged} file${filesChanged === 1 ? '' : 's'}`;
+}
+
 export function renderPlan(comparison: Comparison, prUrl: string, prNumber: number, reused: boolean): string {
   return [
-    `<b>Promoting develop → main</b>: ${comparison.aheadBy} commit${comparison.aheadBy === 1 ? '' : 's'}, ${comparison.filesChanged} file${comparison.filesChanged === 1 ? '' : 's'} changed`,
+    `<b>Promoting develop → main</b>: ${comparison.aheadBy} commit${comparison.aheadBy === 1 ? '' : 's'}, ${filesText(comparison)} changed`,
     ...renderCommits(comparison),
     `Pull request: ${link(prUrl, `#${prNumber}`)}${reused ? ' (already open, reused)' : ''}`,
   ].join('\n');

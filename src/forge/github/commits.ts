@@ -12,6 +12,13 @@ export async function branchSha({ octokit, base }: GitHubRepo, branch: string): 
   return data.commit.sha;
 }
 
+/** GitHub lists at most this many files in a comparison. */
+export const COMPARE_FILES_CAP = 300;
+
+/**
+ * develop compared with main. Without paging GitHub lists the newest 250 commits (oldest
+ * first, the last one the head) and at most 300 files.
+ */
 export async function compare(
   { octokit, base }: GitHubRepo,
   baseRef: string,
@@ -33,6 +40,7 @@ export async function compare(
     behindBy: data.behind_by,
     commits,
     filesChanged: data.files?.length ?? 0,
+    filesCapped: (data.files?.length ?? 0) >= COMPARE_FILES_CAP,
     headSha,
   };
 }
