@@ -80,40 +80,65 @@ function isLater(a: CheckRun, b: CheckRun): boolean {
   return a.id > b.id;
 }
 
+/** How often a paged list that moved while paging is read. */
+const READS = 3;
+
+/**
+ * Reads a paged list until it holds together: when fewer distinct items came than the last
+ * page's total_count, the list moved while paging (GitHub lists the newest first, so a run
+ * created meanwhile shifts the pages and lands on one already read), and it is read again
+ * (unchanged pages cost nothing: each is a conditional request). At most READS times.
+ */
+async function readWhole<T>(read: () => Promise<{ items: Map<unknown, T>; total: number }>): Promise<T[]> {
+  for (let attempt = 1; ; attempt++) {
+    const { items, total } = await read();
+    if (items.size >= total || attempt === READS) return [...items.values()];
+  }
+}
+
 /**
  * Every page of the commit's check runs, 100 a page (GitHub's most), each page a conditional
- * request of its own (the client's ETag cache). A run listed on two pages, as when runs are
- * added while paging, counts once.
+ * request of its own (the client's ETag cache). A run listed on two pages counts once.
  */
-async function allCheckRuns({ octokit, base }: GitHubRepo, sha: string): Promise<CheckRun[]> {
-  const byId = new Map<number, CheckRun>();
-  try {
-    const pages = octokit.paginate.iterator(octokit.rest.checks.listForRef, {
-      ...base,
-      ref: sha,
-      per_page: PER_PAGE,
-    });
-    for await (const { data } of pages) for (const run of data) byId.set(run.id, run);
-  } catch (error) {
-    throw classifyGitHubError(error);
-  }
-  return [...byId.values()];
+function allCheckRuns({ octokit, base }: GitHubRepo, sha: string): Promise<CheckRun[]> {
+  return readWhole(async () => {
+    const items = new Map<number, CheckRun>();
+    let total = 0;
+    try {
+      const pages = octokit.paginate.iterator(octokit.rest.checks.listForRef, {
+        ...base,
+        ref: sha,
+        per_page: PER_PAGE,
+      });
+      for await (const { data } of pages) {
+        for (const run of data) items.set(run.id, run);
+        total = data.total_count;
+      }
+    } catch (error) {
+      throw classifyGitHubError(error);
+    }
+    return { items, total };
+  });
 }
 
 /**
  * Every page of the combined status (the latest status of each context), by hand: Octokit's
  * paginate leaves this answer whole (it carries `url`), though its types say otherwise.
  */
-async function allStatuses({ octokit, base }: GitHubRepo, sha: string): Promise<CommitStatus[]> {
-  const byContext = new Map<string, CommitStatus>();
-  for (let page = 1; ; page++) {
-    const { data } = await classified(() =>
-      octokit.rest.repos.getCombinedStatusForRef({ ...base, ref: sha, per_page: PER_PAGE, page }),
-    );
-    for (const status of data.statuses) byContext.set(status.context, status);
-    if (data.statuses.length < PER_PAGE || page * PER_PAGE >= data.total_count) break;
-  }
-  return [...byContext.values()];
+function allStatuses({ octokit, base }: GitHubRepo, sha: string): Promise<CommitStatus[]> {
+  return readWhole(async () => {
+    const items = new Map<string, CommitStatus>();
+    let total = 0;
+    for (let page = 1; ; page++) {
+      const { data } = await classified(() =>
+        octokit.rest.repos.getCombinedStatusForRef({ ...base, ref: sha, per_page: PER_PAGE, page }),
+      );
+      for (const status of data.statuses) items.set(status.context, status);
+      total = data.total_count;
+      if (data.statuses.length < PER_PAGE || page * PER_PAGE >= total) break;
+    }
+    return { items, total };
+  });
 }
 
 /** Check runs (what Actions reports) and commit statuses (older CI) of one commit. */
