@@ -51,8 +51,17 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       return requestPromotion(parts, requester, chatId, chatType);
     },
 
-    /** A press of a Yes/No button, identified only by its opaque id. */
-    async decide(buttonId: string, actor: Requester): Promise<DecisionOutcome> {
+    /**
+     * A press of a Yes/No button, identified only by its opaque id. `onMerging` runs once
+     * the approval is accepted and before the merge (seconds with GitHub's write spacing),
+     * so the press can be answered while Telegram still takes the answer; its failure is
+     * logged and the merge goes on.
+     */
+    async decide(
+      buttonId: string,
+      actor: Requester,
+      onMerging?: () => Promise<void>,
+    ): Promise<DecisionOutcome> {
       const button = await promotions.button(buttonId);
       if (!button) {
         await parts.record(actor, 'promotion button', 'refused', {
@@ -75,6 +84,9 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         );
         if (!merging) return refused(actor, action, p.id, 'already confirmed');
         await promotions.markButtonsUsed(p.id, actor.id);
+        await onMerging?.().catch((error: unknown) =>
+          log.warn({ err: error, promotionId: p.id }, 'could not answer the approval before merging'),
+        );
         try {
           return await merge.mergeAndDeploy(merging, actor);
         } catch (error) {

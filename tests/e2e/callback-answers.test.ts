@@ -32,11 +32,15 @@ describe('button presses are answered before the slow work', () => {
       const queryId = w.press(admin.id, prompt, 'Yes', admin);
 
       // While GitHub works on the merge, Telegram's patience with the press runs out.
-      await expect.poll(() => w.gh.requests().filter((r) => r.route === MERGE).length).toBe(1);
+      await expect
+        .poll(() => w.gh.requests().filter((r) => r.route === MERGE).length, { timeout: 20_000 })
+        .toBe(1);
       telegramSkew += 16_000;
       await w.waitFor(admin.id, (m) => (m.text ?? '').includes('Production deploy handed over'));
 
-      expect(w.callbackAnswer(admin.id, queryId)).toMatchObject({ text: expect.stringMatching(/^Merging…/) });
+      expect(w.callbackAnswer(admin.id, queryId)).toMatchObject({
+        text: expect.stringContaining('Merging…'),
+      });
       const said = w.tg
         .transcript(w.config.telegram.token, admin.id)
         .flatMap((e) => (e.kind === 'bot_message' ? [e.text ?? ''] : []));

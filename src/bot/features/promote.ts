@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import { type Conversation, createConversation } from '@grammyjs/conversations';
 import { Composer, type Context } from 'grammy';
-import type { Requester } from '../../promotion/notices.js';
+import type { DecisionOutcome, Requester } from '../../promotion/notices.js';
 import { BUTTON_PREFIX, type PromotionService } from '../../promotion/promotion-service.js';
 import type { BotContext, Feature } from '../context.js';
 import { anonymousAdvice, anonymousSender, requireAdmin } from '../guards/is-admin.js';
-import { renderCancel, renderDecisionAnswer, renderRefusal } from '../promotion/answer-text.js';
+import {
+  MERGE_STARTED_ANSWER,
+  renderCancel,
+  renderDecisionAnswer,
+  renderRefusal,
+} from '../promotion/answer-text.js';
 
 const CONVERSATION_ID = 'promote';
 
@@ -18,6 +23,26 @@ function requesterOf(
     name: from.username ? `@${from.username}` : from.first_name,
     isAdmin: admins.has(from.id),
   };
+}
+
+/**
+ * Decides a Yes/No press. A refusal or a decline is quick and answered by the caller with
+ * its outcome; an approval is answered “Merging…” the moment the merge starts, because the
+ * merge, the release and the handoff take longer than Telegram takes an answer (~10–15 s).
+ * Their outcome follows in the prompt message, which the promotion edits.
+ */
+async function decideAnsweringAtOnce(
+  service: PromotionService,
+  buttonId: string,
+  actor: Requester,
+  ctx: Context,
+): Promise<{ decision: DecisionOutcome; answered: boolean }> {
+  let answered = false;
+  const decision = await service.decide(buttonId, actor, async () => {
+    answered = true;
+    await ctx.answerCallbackQuery({ text: MERGE_STARTED_ANSWER });
+  });
+  return { decision, answered };
 }
 
 /**
@@ -51,11 +76,16 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
       const actor = requesterOf(next.from!, admins);
       if (next.callbackQuery) {
         const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
-        const decision = await conversation.external(() => service.decide(data, actor));
-        await next.answerCallbackQuery({
-          text: renderDecisionAnswer(decision.answer),
-          show_alert: decision.alert,
-        });
+        // The press is answered from outside the conversation (no Bot API call may run
+        // inside `external`) as soon as the merge starts; the replay remembers it was.
+        const { decision, answered } = await conversation.external((outside) =>
+          decideAnsweringAtOnce(service, data, actor, outside),
+        );
+        if (!answered)
+          await next.answerCallbackQuery({
+            text: renderDecisionAnswer(decision.answer),
+            show_alert: decision.alert,
+          });
         if (decision.final) return;
       } else {
         const cancelled = await conversation.external(() => service.cancel(actor));
@@ -101,10 +131,13 @@ export function createPromoteFeature(
       await ctx.reply(renderCancel(await service.cancel(requesterOf(ctx.from!, admins))));
     });
     composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
-      const decision = await service.decide(
+      const { decision, answered } = await decideAnsweringAtOnce(
+        service,
         ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
         requesterOf(ctx.from, admins),
+        ctx,
       );
+      if (answered) return;
       await ctx.answerCallbackQuery({
         text: renderDecisionAnswer(decision.answer),
         show_alert: decision.alert,

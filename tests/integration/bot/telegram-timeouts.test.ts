@@ -142,6 +142,8 @@ describe('Telegram deadlines', () => {
     });
     const running = runtime;
     cleanups.push(() => running.stop());
+    // A test that failed midway must not leave the audit waiting (stop waits for it).
+    cleanups.push(async () => doctor.mayFinish.resolve());
     const parts = {
       startedAt: new Date(),
       gitSha: null,
@@ -172,14 +174,10 @@ describe('Telegram deadlines', () => {
     const [first] = tg.webhookDeliveries(TOKEN);
     expect(first).toEqual({ updateId: first!.updateId, ok: true });
 
-    // Other updates are not held up behind it.
-    const whoami = tg.sendText({
-      token: TOKEN,
-      chat: { id: admin.id, type: 'private' },
-      from: admin,
-      text: '/whoami',
-    });
-    const reply = await tg.waitForBotMessage(TOKEN, admin.id, (m) => m.message_id > whoami.message_id);
+    // Other chats are not held up behind it (one chat's updates are handled in order).
+    const group = { id: -4242, type: 'group' as const, title: 'ops' };
+    const whoami = tg.sendText({ token: TOKEN, chat: group, from: admin, text: '/whoami' });
+    const reply = await tg.waitForBotMessage(TOKEN, group.id, (m) => m.message_id > whoami.message_id);
     expect(reply.text).toContain('Role: admin');
 
     doctorMayFinish.resolve();
@@ -196,6 +194,14 @@ describe('Telegram deadlines', () => {
     tg = await startTelegramStandIn();
     tg.registerBot({ token: TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
     const { runtime, doctor, url } = await webhookLugh(tg);
+    // The admin's chat with the bot exists (lugh may write to it).
+    const hello = tg.sendText({
+      token: TOKEN,
+      chat: { id: admin.id, type: 'private' },
+      from: admin,
+      text: 'hi',
+    });
+    await tg.waitForBotMessage(TOKEN, admin.id, (m) => m.message_id > hello.message_id);
     const update = {
       update_id: 424242,
       message: {
