@@ -234,4 +234,38 @@ describe('Telegram deadlines', () => {
     expect(texts.filter((t) => t.includes('Isolation audit'))).toHaveLength(1);
     expect(texts.filter((t) => /already|went wrong/i.test(t))).toEqual([]);
   });
+
+  it('the webhook refuses a wrong secret (401) and a body that is no update (400), and once stopping answers 503 so Telegram sends the update again', async () => {
+    tg = await startTelegramStandIn();
+    tg.registerBot({ token: TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
+    const { runtime, doctor, url } = await webhookLugh(tg);
+    const post = (body: string, secret = SECRET) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret },
+        body,
+      });
+    const update = JSON.stringify({
+      update_id: 777,
+      message: {
+        message_id: 1,
+        date: 0,
+        chat: { id: admin.id, type: 'private', first_name: 'Ada' },
+        from: { id: admin.id, is_bot: false, first_name: 'Ada' },
+        text: '/doctor',
+        entities: [{ type: 'bot_command', offset: 0, length: 7 }],
+      },
+    });
+    const forged = await post(update, 'not-the-secret');
+    expect(forged.status).toBe(401);
+    expect(await forged.text()).not.toContain(SECRET);
+    const junk = await post('{"hello":');
+    expect(junk.status).toBe(400);
+    expect(await junk.json()).toEqual({ error: 'not a Telegram update (a JSON object with an update_id)' });
+
+    await runtime.stop();
+    const late = await post(update);
+    expect(late.status).toBe(503);
+    expect(doctor.runs).toBe(0);
+  });
 });
