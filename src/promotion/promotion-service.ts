@@ -70,6 +70,9 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         });
         return { answer: { kind: 'refused', refusal: 'unknown button' }, alert: true, final: false };
       }
+      // A press during the merge is answered now, not once the merge lets go of the promotion.
+      if ((await promotions.get(button.promotionId))?.status === 'merging')
+        return refused(actor, `promotion ${button.action}`, button.promotionId, 'already confirmed');
       return parts.serialized(button.promotionId, async () => {
         const p = await promotions.get(button.promotionId);
         const action = `promotion ${button.action}`;
@@ -110,6 +113,14 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       }
       const inFlight = await promotions.inFlight();
       if (!inFlight) return { kind: 'nothing in flight' };
+      if (inFlight.status === 'merging') {
+        // Answered now, not once the merge lets go of the promotion.
+        await parts.record(actor, '/cancel', 'refused', {
+          promotionId: inFlight.id,
+          reason: 'merge started',
+        });
+        return { kind: 'too late' };
+      }
       return parts.serialized(inFlight.id, async () => {
         const done = await promotions.transition(
           inFlight.id,

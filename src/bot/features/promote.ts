@@ -27,22 +27,35 @@ function requesterOf(
 
 /**
  * Decides a Yes/No press. A refusal or a decline is quick and answered by the caller with
- * its outcome; an approval is answered “Merging…” the moment the merge starts, because the
- * merge, the release and the handoff take longer than Telegram takes an answer (~10–15 s).
- * Their outcome follows in the prompt message, which the promotion edits.
+ * its outcome. An approval is answered “Merging…” the moment the merge starts, and the
+ * handler returns then: the merge, the release and the handoff take longer than Telegram
+ * takes an answer (~10–15 s) and must not hold up the updates after this one. The
+ * promotion goes on by itself (its stop waits for it) and tells its outcome in the prompt
+ * message; `decision` is then absent.
  */
 async function decideAnsweringAtOnce(
   service: PromotionService,
   buttonId: string,
   actor: Requester,
-  ctx: Context,
-): Promise<{ decision: DecisionOutcome; answered: boolean }> {
-  let answered = false;
-  const decision = await service.decide(buttonId, actor, async () => {
-    answered = true;
-    await ctx.answerCallbackQuery({ text: MERGE_STARTED_ANSWER });
+  ctx: BotContext,
+): Promise<{ decision?: DecisionOutcome; answered: boolean }> {
+  let markAnswered!: () => void;
+  const answered = new Promise<'answered'>((resolve) => {
+    markAnswered = () => resolve('answered');
   });
-  return { decision, answered };
+  const work = service.decide(buttonId, actor, async () => {
+    try {
+      await ctx.answerCallbackQuery({ text: MERGE_STARTED_ANSWER });
+    } finally {
+      markAnswered();
+    }
+  });
+  const first = await Promise.race([work, answered]);
+  if (first !== 'answered') return { decision: first, answered: false };
+  work.catch((error: unknown) =>
+    ctx.deps.logger.error({ err: error }, 'the approved promotion failed after its press was answered'),
+  );
+  return { answered: true };
 }
 
 /**
@@ -78,14 +91,16 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
         const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
         // The press is answered from outside the conversation (no Bot API call may run
         // inside `external`) as soon as the merge starts; the replay remembers it was.
-        const { decision, answered } = await conversation.external((outside) =>
+        const { decision } = await conversation.external((outside) =>
           decideAnsweringAtOnce(service, data, actor, outside),
         );
-        if (!answered)
-          await next.answerCallbackQuery({
-            text: renderDecisionAnswer(decision.answer),
-            show_alert: decision.alert,
-          });
+        // Approved: the merge goes on without the conversation. A new prompt (develop
+        // moved, the merge failed) works through the handlers below, as /cancel does.
+        if (!decision) return;
+        await next.answerCallbackQuery({
+          text: renderDecisionAnswer(decision.answer),
+          show_alert: decision.alert,
+        });
         if (decision.final) return;
       } else {
         const cancelled = await conversation.external(() => service.cancel(actor));
@@ -131,13 +146,13 @@ export function createPromoteFeature(
       await ctx.reply(renderCancel(await service.cancel(requesterOf(ctx.from!, admins))));
     });
     composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
-      const { decision, answered } = await decideAnsweringAtOnce(
+      const { decision } = await decideAnsweringAtOnce(
         service,
         ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
         requesterOf(ctx.from, admins),
         ctx,
       );
-      if (answered) return;
+      if (!decision) return;
       await ctx.answerCallbackQuery({
         text: renderDecisionAnswer(decision.answer),
         show_alert: decision.alert,
