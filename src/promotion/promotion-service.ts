@@ -71,8 +71,12 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         return { answer: { kind: 'refused', refusal: 'unknown button' }, alert: true, final: false };
       }
       // A press during the merge is answered now, not once the merge lets go of the promotion.
-      if ((await promotions.get(button.promotionId))?.status === 'merging')
-        return refused(actor, `promotion ${button.action}`, button.promotionId, 'already confirmed');
+      const current = await promotions.get(button.promotionId);
+      if (current?.status === 'merging') {
+        const refusal =
+          refuseButton({ actor, button, promotion: current, now: now() }) ?? 'already confirmed';
+        return refused(actor, `promotion ${button.action}`, button.promotionId, refusal);
+      }
       return parts.serialized(button.promotionId, async () => {
         const p = await promotions.get(button.promotionId);
         const action = `promotion ${button.action}`;
