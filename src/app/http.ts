@@ -1,5 +1,4 @@
-import { type Bot, webhookCallback } from 'grammy';
-import type { BotContext } from '../bot/context.js';
+import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import type { Config } from '../config/index.js';
 import type { DeployEngine } from '../deployer/deploy-engine.js';
 import { githubWebhookHandler } from '../http/github-webhook.js';
@@ -18,7 +17,8 @@ export function buildHttp(
     startedAt: Date;
     gitSha: string | null;
     health: Health;
-    bot: Bot<BotContext>;
+    /** Its `webhook` answers POST /webhooks/telegram when TELEGRAM_WEBHOOK_URL is set. */
+    telegram: Pick<TelegramRuntime, 'webhook'>;
     promotions: PromotionStore;
     promotion?: PromotionService;
     engine: DeployEngine;
@@ -37,9 +37,7 @@ export function buildHttp(
       startedAt: startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
     }),
-    telegramWebhook: config.telegram.webhookUrl
-      ? webhookCallback(parts.bot, 'http', { secretToken: config.telegram.webhookSecret })
-      : undefined,
+    telegramWebhook: config.telegram.webhookUrl ? parts.telegram.webhook : undefined,
     githubWebhook: config.github.webhookSecret
       ? githubWebhookHandler(config.github.webhookSecret, logger, async (delivery) => {
           if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';

@@ -149,7 +149,7 @@ export async function startInstance(
     startedAt,
     gitSha,
     health,
-    bot,
+    telegram,
     promotions,
     promotion,
     engine: deploys.engine,

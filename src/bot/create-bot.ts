@@ -1,6 +1,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations } from '@grammyjs/conversations';
 import { type Api, Bot, GrammyError, HttpError } from 'grammy';
+import type { Logger } from '../logger.js';
 import { REPLY_RETRY_MAX_SECONDS } from '../stop-grace.js';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
 import { deployFeature } from './features/deploy.js';
@@ -20,6 +21,7 @@ import { versionFeature } from './features/version.js';
 import { whoamiFeature } from './features/whoami.js';
 import { anonymousSender } from './guards/is-admin.js';
 import { oncePerUpdate } from './guards/once-per-update.js';
+import { lateCallbackAnswers } from './late-callback-answers.js';
 import { redactOutgoing } from './redact-outgoing.js';
 import { stagingMarker } from './staging-marker.js';
 
@@ -51,10 +53,17 @@ function features(deps: BotDeps): readonly Feature[] {
  * the default parse mode), then retries of 429s and 5xx. Network errors are not retried
  * here: auto-retry would retry them forever with up to an hour between attempts, hiding an
  * unreachable Bot API from /healthz; the Telegram runtime backs off on those itself.
- * Before all of them, the redactor: no secret reaches Telegram, whoever wrote the text.
+ * Before all of them, the redactor: no secret reaches Telegram, whoever wrote the text. A
+ * callback answer Telegram refuses as too old is logged and taken as answered.
  */
-function installTransformers(api: Api, isStaging: boolean, redact: (text: string) => string): void {
+function installTransformers(
+  api: Api,
+  isStaging: boolean,
+  redact: (text: string) => string,
+  logger: Logger,
+): void {
   api.config.use(redactOutgoing(redact));
+  api.config.use(lateCallbackAnswers(logger));
   // The marker copies the payload it marks, so auto-retry's repeated calls never mark twice.
   api.config.use(stagingMarker(isStaging));
   api.config.use(
@@ -70,7 +79,7 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
   const { config, logger } = deps;
   const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
 
-  installTransformers(bot.api, config.isStaging, deps.redact);
+  installTransformers(bot.api, config.isStaging, deps.redact, logger);
 
   const installed = features(deps);
   const commands = installed.flatMap((f) => f.commands);
@@ -88,7 +97,7 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
       // A conversation builds its own Api for each replay: it gets the same marker and retries.
       plugins: [
         (ctx, next) => {
-          installTransformers(ctx.api, config.isStaging, deps.redact);
+          installTransformers(ctx.api, config.isStaging, deps.redact, logger);
           return next();
         },
       ],

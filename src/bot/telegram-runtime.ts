@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { scrubBotTokens } from '../redact.js';
 import type { PollerLease } from '../store/poller-lease.js';
 import type { BotContext } from './context.js';
+import { createTelegramWebhook, type TelegramWebhookHandler } from './telegram-webhook.js';
 
 export type TelegramState =
   | 'connecting'
@@ -55,6 +56,11 @@ export interface TelegramRuntime {
    * batch is left unconfirmed for the next poller (which may be this one again).
    */
   takes(updateId: number): boolean;
+  /**
+   * Webhook mode only: POST /webhooks/telegram. It answers Telegram at once and handles
+   * the update after, so no update waits past Telegram's delivery timeout.
+   */
+  readonly webhook?: TelegramWebhookHandler;
   /** Stops taking updates and waits for the update in flight to finish. */
   stop(): Promise<void>;
 }
@@ -100,6 +106,9 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   const { logger } = options;
   const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 30_000 };
   const abort = new AbortController();
+  const webhook = options.webhook
+    ? createTelegramWebhook(bot, { secret: options.webhook.secret, logger })
+    : undefined;
   let current: TelegramStatus = { state: 'connecting', since: new Date() };
   /** Long polling: true from the first getUpdates under the lease until stopped or lost. */
   let taking = false;
@@ -270,9 +279,13 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
     },
     ready,
     done: running,
+    webhook: webhook?.handle,
     async stop() {
       abort.abort();
       taking = false;
+      // Webhook deliveries from now on are refused (Telegram sends them again); the ones
+      // already answered are handled to the end.
+      await webhook?.close();
       // Confirms the updates up to the one being handled; the rest of the batch is left
       // to the next poller, which may start as soon as the lease is released.
       if (bot.isRunning()) await bot.stop().catch(() => {});

@@ -51,8 +51,17 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       return requestPromotion(parts, requester, chatId, chatType);
     },
 
-    /** A press of a Yes/No button, identified only by its opaque id. */
-    async decide(buttonId: string, actor: Requester): Promise<DecisionOutcome> {
+    /**
+     * A press of a Yes/No button, identified only by its opaque id. `onMerging` runs once
+     * the approval is accepted and before the merge (seconds with GitHub's write spacing),
+     * so the press can be answered while Telegram still takes the answer; its failure is
+     * logged and the merge goes on.
+     */
+    async decide(
+      buttonId: string,
+      actor: Requester,
+      onMerging?: () => Promise<void>,
+    ): Promise<DecisionOutcome> {
       const button = await promotions.button(buttonId);
       if (!button) {
         await parts.record(actor, 'promotion button', 'refused', {
@@ -60,6 +69,13 @@ export function createPromotionService(deps: PromotionServiceDeps) {
           buttonId: buttonId.slice(0, 32),
         });
         return { answer: { kind: 'refused', refusal: 'unknown button' }, alert: true, final: false };
+      }
+      // A press during the merge is answered now, not once the merge lets go of the promotion.
+      const current = await promotions.get(button.promotionId);
+      if (current?.status === 'merging') {
+        const refusal =
+          refuseButton({ actor, button, promotion: current, now: now() }) ?? 'already confirmed';
+        return refused(actor, `promotion ${button.action}`, button.promotionId, refusal);
       }
       return parts.serialized(button.promotionId, async () => {
         const p = await promotions.get(button.promotionId);
@@ -75,6 +91,9 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         );
         if (!merging) return refused(actor, action, p.id, 'already confirmed');
         await promotions.markButtonsUsed(p.id, actor.id);
+        await onMerging?.().catch((error: unknown) =>
+          log.warn({ err: error, promotionId: p.id }, 'could not answer the approval before merging'),
+        );
         try {
           return await merge.mergeAndDeploy(merging, actor);
         } catch (error) {
@@ -98,6 +117,14 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       }
       const inFlight = await promotions.inFlight();
       if (!inFlight) return { kind: 'nothing in flight' };
+      if (inFlight.status === 'merging') {
+        // Answered now, not once the merge lets go of the promotion.
+        await parts.record(actor, '/cancel', 'refused', {
+          promotionId: inFlight.id,
+          reason: 'merge started',
+        });
+        return { kind: 'too late' };
+      }
       return parts.serialized(inFlight.id, async () => {
         const done = await promotions.transition(
           inFlight.id,

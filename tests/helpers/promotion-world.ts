@@ -42,6 +42,8 @@ export interface WorldOptions {
    * that shows every answer as it is; with a short deadline per request and retry pace.
    */
   readonly resilientGitHub?: { readonly timeoutMs: number; readonly retryBaseMs: number };
+  /** The Telegram stand-in's clock (callback queries age on it); real time by default. */
+  readonly telegramNow?: () => number;
   /** Outside vitest (benchmarks): where databases come from and which Redis to use. */
   readonly services?: {
     readonly createDatabase: (label: string) => Promise<TestDatabase>;
@@ -53,7 +55,7 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
   const webhooks = options.webhooks ?? true;
   const repoDir = mkdtempSync(path.join(tmpdir(), 'lugh-world-repo-'));
   const seeded = await seedSandboxRepository(repoDir);
-  const tg = await startTelegramStandIn();
+  const tg = await startTelegramStandIn({ now: options.telegramNow });
   tg.registerBot({ token: STAGING_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
   const gh = await startGitHubStandIn({
     repoDir,

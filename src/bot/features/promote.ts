@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
 import { type Conversation, createConversation } from '@grammyjs/conversations';
 import { Composer, type Context } from 'grammy';
-import type { Requester } from '../../promotion/notices.js';
+import type { DecisionOutcome, Requester } from '../../promotion/notices.js';
 import { BUTTON_PREFIX, type PromotionService } from '../../promotion/promotion-service.js';
 import type { BotContext, Feature } from '../context.js';
 import { anonymousAdvice, anonymousSender, requireAdmin } from '../guards/is-admin.js';
-import { renderCancel, renderDecisionAnswer, renderRefusal } from '../promotion/answer-text.js';
+import {
+  MERGE_STARTED_ANSWER,
+  renderCancel,
+  renderDecisionAnswer,
+  renderRefusal,
+} from '../promotion/answer-text.js';
 
 const CONVERSATION_ID = 'promote';
 
@@ -18,6 +23,39 @@ function requesterOf(
     name: from.username ? `@${from.username}` : from.first_name,
     isAdmin: admins.has(from.id),
   };
+}
+
+/**
+ * Decides a Yes/No press. A refusal or a decline is quick and answered by the caller with
+ * its outcome. An approval is answered “Merging…” the moment the merge starts, and the
+ * handler returns then: the merge, the release and the handoff take longer than Telegram
+ * takes an answer (~10–15 s) and must not hold up the updates after this one. The
+ * promotion goes on by itself (its stop waits for it) and tells its outcome in the prompt
+ * message; `decision` is then absent.
+ */
+async function decideAnsweringAtOnce(
+  service: PromotionService,
+  buttonId: string,
+  actor: Requester,
+  ctx: BotContext,
+): Promise<{ decision?: DecisionOutcome; answered: boolean }> {
+  let markAnswered!: () => void;
+  const answered = new Promise<'answered'>((resolve) => {
+    markAnswered = () => resolve('answered');
+  });
+  const work = service.decide(buttonId, actor, async () => {
+    try {
+      await ctx.answerCallbackQuery({ text: MERGE_STARTED_ANSWER });
+    } finally {
+      markAnswered();
+    }
+  });
+  const first = await Promise.race([work, answered]);
+  if (first !== 'answered') return { decision: first, answered: false };
+  work.catch((error: unknown) =>
+    ctx.deps.logger.error({ err: error }, 'the approved promotion failed after its press was answered'),
+  );
+  return { answered: true };
 }
 
 /**
@@ -51,7 +89,14 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
       const actor = requesterOf(next.from!, admins);
       if (next.callbackQuery) {
         const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
-        const decision = await conversation.external(() => service.decide(data, actor));
+        // The press is answered from outside the conversation (no Bot API call may run
+        // inside `external`) as soon as the merge starts; the replay remembers it was.
+        const { decision } = await conversation.external((outside) =>
+          decideAnsweringAtOnce(service, data, actor, outside),
+        );
+        // Approved: the merge goes on without the conversation. A new prompt (develop
+        // moved, the merge failed) works through the handlers below, as /cancel does.
+        if (!decision) return;
         await next.answerCallbackQuery({
           text: renderDecisionAnswer(decision.answer),
           show_alert: decision.alert,
@@ -101,10 +146,13 @@ export function createPromoteFeature(
       await ctx.reply(renderCancel(await service.cancel(requesterOf(ctx.from!, admins))));
     });
     composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
-      const decision = await service.decide(
+      const { decision } = await decideAnsweringAtOnce(
+        service,
         ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
         requesterOf(ctx.from, admins),
+        ctx,
       );
+      if (!decision) return;
       await ctx.answerCallbackQuery({
         text: renderDecisionAnswer(decision.answer),
         show_alert: decision.alert,

@@ -34,6 +34,9 @@ export function renderRefusal(r: RequestRefusal): string {
   }
 }
 
+/** The answer to an accepted Yes, given before the merge: the rest follows in the message. */
+export const MERGE_STARTED_ANSWER = 'Merging… progress follows in the message.';
+
 /** The callback answer to a Yes/No press (plain text: a toast or an alert). */
 export function renderDecisionAnswer(a: DecisionAnswer): string {
   switch (a.kind) {

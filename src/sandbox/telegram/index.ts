@@ -25,3 +25,4 @@ export type {
   User,
 } from './types.js';
 export type { PressButtonInput, SendTextInput } from './user-side.js';
+export type { WebhookAttempt } from './webhook.js';

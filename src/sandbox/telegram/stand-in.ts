@@ -18,7 +18,7 @@ import {
   sendUserText,
   UnknownBotError,
 } from './user-side.js';
-import { WebhookDelivery } from './webhook.js';
+import { type WebhookAttempt, WebhookDelivery } from './webhook.js';
 
 export interface TelegramStandInOptions {
   /** Defaults to 0: any free port. */
@@ -31,6 +31,11 @@ export interface TelegramStandInOptions {
   rateLimits?: boolean;
   /** Who the web chat page at `/` can write as; defaults to an admin and a stranger. */
   pageUsers?: PageUser[];
+  /**
+   * How long a webhook delivery waits for its answer before it counts as failed and the
+   * update is sent again (default 10 s, `webhookTimeoutMs`); tests shorten it.
+   */
+  webhookTimeoutMs?: number;
 }
 
 export interface CallRecord {
@@ -68,6 +73,8 @@ export interface TelegramStandIn {
   blockBot(token: string, userId: number): void;
   /** Delivers a raw update as Telegram would (an edited message, a kind lugh does not handle): for fuzzing. */
   injectUpdate(token: string, update: Record<string, unknown>): void;
+  /** Every webhook delivery attempt for a bot, oldest first: a redelivery repeats an update_id. */
+  webhookDeliveries(token: string): WebhookAttempt[];
   close(): Promise<void>;
 }
 
@@ -91,6 +98,7 @@ export class StandInCore {
   constructor(
     readonly now: () => number,
     rateLimits: boolean,
+    private readonly webhookTimeoutMs?: number,
   ) {
     this.rateLimiter = rateLimits ? new RateLimiter(now) : undefined;
   }
@@ -109,9 +117,13 @@ export class StandInCore {
       this.now,
       () => delivery?.kick(),
     );
-    delivery = new WebhookDelivery(bot, (target, method, params) => {
-      void this.call(target.token, method, new Params(params), new AbortController().signal);
-    });
+    delivery = new WebhookDelivery(
+      bot,
+      (target, method, params) => {
+        void this.call(target.token, method, new Params(params), new AbortController().signal);
+      },
+      this.webhookTimeoutMs,
+    );
     this.bots.set(input.token, bot);
     this.deliveries.set(input.token, delivery);
     return structuredClone(bot.user);
@@ -257,6 +269,11 @@ export class StandInCore {
     this.changed(token);
   }
 
+  webhookDeliveries(token: string): WebhookAttempt[] {
+    this.bot(token);
+    return this.deliveries.get(token)?.attempts() ?? [];
+  }
+
   transcript(token: string, chatId: number): TranscriptEntry[] {
     return (this.bot(token).chats.get(chatId)?.transcript ?? []).map(copyEntry);
   }
@@ -315,7 +332,11 @@ export class StandInCore {
 
 /** Starts the Telegram Bot API stand-in on a local port (any free one by default). */
 export async function startTelegramStandIn(options: TelegramStandInOptions = {}): Promise<TelegramStandIn> {
-  const core = new StandInCore(options.now ?? Date.now, options.rateLimits ?? false);
+  const core = new StandInCore(
+    options.now ?? Date.now,
+    options.rateLimits ?? false,
+    options.webhookTimeoutMs,
+  );
   const server = createStandInServer(core, { users: options.pageUsers });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -341,6 +362,7 @@ export async function startTelegramStandIn(options: TelegramStandInOptions = {})
     calls: (token) => core.calls(token),
     blockBot: (token, userId) => core.blockBot(token, userId),
     injectUpdate: (token, update) => core.injectUpdate(token, update),
+    webhookDeliveries: (token) => core.webhookDeliveries(token),
     close: () => {
       closing ??= (async () => {
         core.shutdown();

@@ -53,6 +53,36 @@ describe('Telegram stand-in: webhooks', () => {
     expect(info.last_error_date).toBeGreaterThan(0);
   });
 
+  it('counts a delivery that gets no answer within the webhook timeout as failed and sends the same update_id again', async () => {
+    await tg.close();
+    tg = await startWithBot({ webhookTimeoutMs: 200 });
+    const bot = grammyBot(tg);
+    const bodies: Array<{ update_id: number }> = [];
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { update_id: number });
+        // The first delivery is never answered (a handler still busy); the second is.
+        if (bodies.length > 1) res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    await bot.api.setWebhook(url);
+    tg.sendText({ token: TOKEN, chat: privateChat(alice), from: alice, text: 'slow' });
+    await until(() => tg.webhookDeliveries(TOKEN).some((a) => a.ok));
+
+    const attempts = tg.webhookDeliveries(TOKEN);
+    expect(attempts).toEqual([
+      { updateId: bodies[0]!.update_id, ok: false, error: 'Read timeout expired' },
+      { updateId: bodies[0]!.update_id, ok: true },
+    ]);
+    expect(bodies.map((b) => b.update_id)).toEqual([attempts[0]!.updateId, attempts[0]!.updateId]);
+    const info = await bot.api.getWebhookInfo();
+    expect(info).toMatchObject({ pending_update_count: 0, last_error_message: 'Read timeout expired' });
+  });
+
   it('executes a method returned in the webhook response body (grammY webhook reply)', async () => {
     const bot = new Bot(TOKEN, {
       client: { apiRoot: tg.apiRoot, canUseWebhookReply: (method) => method === 'sendMessage' },
