@@ -55,8 +55,9 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       expect(ci?.kind === 'bot_message' && ci.text).toContain('✅ build');
       expect(ci?.kind === 'bot_message' && ci.text).toContain('✅ ci/lint');
       // Never more than one edit a second: lugh waits out the rest of the second itself.
+      // (How many edits there are depends on when lugh looks: a loaded machine may see CI
+      // only once it is all green, so the count is not asserted beyond the one above.)
       const editTimes = ci?.kind === 'bot_message' ? ci.edits.map((e) => e.at) : [];
-      expect(editTimes.length).toBeGreaterThanOrEqual(2);
       for (let i = 1; i < editTimes.length; i++)
         expect(editTimes[i]! - editTimes[i - 1]!).toBeGreaterThanOrEqual(950);
 
