@@ -13,7 +13,7 @@ import { deploymentRoutes } from './routes/deployment-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
 import { rateLimitRoute } from './routes/rate-limit-route.js';
 import { releaseRoutes } from './routes/release-routes.js';
-import { ArchiveTokens, repositoryRoutes } from './routes/repository-routes.js';
+import { ArchiveTokens, hookRoutes, repositoryRoutes } from './routes/repository-routes.js';
 import { createGitHubServer, type RequestLogEntry } from './server.js';
 import { isoSeconds, type Site, stableId } from './site.js';
 import type { CheckConclusion } from './state.js';
@@ -29,6 +29,7 @@ export interface GitHubStandInOptions {
   readonly host?: string;
   /** The one token accepted (`token …` or `Bearer …`); any other gets 401 Bad credentials. */
   readonly token?: string;
+  /** The repository's webhook; its content type defaults to `form`, as on GitHub. */
   readonly webhook?: WebhookTarget;
   /** The clock for timestamps and the rate-limit window (check plans use real timers). */
   readonly now?: () => number;
@@ -42,7 +43,10 @@ export interface PushCommitInput {
 }
 
 export interface GitHubStandIn {
-  /** Where later webhook deliveries go, as when a hook's URL is edited (a receiver that started after the stand-in). */
+  /**
+   * Where later webhook deliveries go, as when a hook's URL is edited (a receiver that
+   * started after the stand-in); the content type stays `form` (GitHub's default) unless given.
+   */
   setWebhook(target: WebhookTarget | undefined): void;
   /** Octokit's baseUrl, e.g. http://127.0.0.1:PORT */
   readonly apiUrl: string;
@@ -75,6 +79,7 @@ export interface GitHubStandIn {
 export function standInRoutes(archives: ArchiveTokens, limiter: RateLimiter): Route[] {
   return [
     ...repositoryRoutes(archives),
+    ...hookRoutes,
     ...pullRoutes,
     ...checkRoutes,
     ...releaseRoutes,
@@ -109,7 +114,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
   });
   await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   const site = siteAt(server, owner, name, now);
-  const webhooks = new WebhookSender(options.webhook, site.repoId);
+  const webhooks = new WebhookSender(options.webhook, site.repoId, now);
   const core = new StandInCore(site, repo, now, webhooks);
   core.planner = new CheckPlanner(core);
   coreRef = core;

@@ -134,6 +134,15 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.repos.listDeploymentStatuses({ ...base, deployment_id: 1 }));
     await octokit.rest.rateLimit.get();
 
+    const { data: hook } = await octokit.rest.repos.createWebhook({
+      ...base,
+      config: { url: 'http://127.0.0.1:9/hook', content_type: 'json' },
+    });
+    await ignore(octokit.rest.repos.createWebhook({ ...base, config: { url: 'not a url' } }));
+    await octokit.rest.repos.listWebhooks(base);
+    await sandbox.gh.settled();
+    await octokit.rest.repos.listWebhookDeliveries({ ...base, hook_id: hook.id });
+
     // Octokit follows the tarball's redirect, so ask for the 302 itself as well.
     await octokit.rest.repos.downloadTarballArchive({ ...base, ref: 'main' });
     const redirect = await fetch(`${sandbox.gh.apiUrl}/repos/acme/app/tarball/main`, {
