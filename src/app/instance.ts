@@ -153,6 +153,7 @@ export async function startInstance(
     promotions,
     promotion,
     engine: deploys.engine,
+    redis,
   });
   const port = await http.listen(config.port);
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
