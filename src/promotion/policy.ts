@@ -122,7 +122,7 @@ export function refuseButton(f: {
   return undefined;
 }
 
-/** The next patch version after the latest `vX.Y.Z` release, or v0.1.0 for the first. */
+/** The next patch version after the highest `vX.Y.Z` tag, or v0.1.0 for the first. */
 export function nextTag(previous: string | undefined): string {
   const m = previous ? /^v?(\d+)\.(\d+)\.(\d+)$/.exec(previous) : null;
   if (!m) return 'v0.1.0';
