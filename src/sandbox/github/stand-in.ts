@@ -4,10 +4,12 @@ import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
 import { FaultRegistry, type FaultSpec } from './faults.js';
 import { GitRepository } from './git-repository.js';
+import type { TokenGrant } from './permissions.js';
 import { refreshPull } from './pulls.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Route } from './route-types.js';
 import { Router, routeKey } from './router.js';
+import { accountRoutes } from './routes/account-routes.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
@@ -29,6 +31,14 @@ export interface GitHubStandInOptions {
   readonly host?: string;
   /** The one token accepted (`token …` or `Bearer …`); any other gets 401 Bad credentials. */
   readonly token?: string;
+  /**
+   * What kind of token it is and what it may do (default: an App installation token with
+   * everything lugh needs). Each route requires GitHub's permission for it; a token without
+   * it gets GitHub's 403 with `X-Accepted-GitHub-Permissions`.
+   */
+  readonly tokenGrant?: TokenGrant;
+  /** The user a personal access token acts as (GET /user); default `lugh-deployer`. */
+  readonly tokenUser?: string;
   /** The repository's webhook; its content type defaults to `form`, as on GitHub. */
   readonly webhook?: WebhookTarget;
   /** The clock for timestamps and the rate-limit window (check plans use real timers). */
@@ -57,6 +67,8 @@ export interface GitHubStandIn {
   setDefaultCheckPlan(plan: readonly PlannedCheck[]): Promise<void>;
   completeCheck(sha: string, name: string, conclusion: CheckConclusion): Promise<void>;
   injectFault(fault: FaultSpec): void;
+  /** The token's kind and permissions from now on (a token edited on GitHub). */
+  setTokenGrant(grant: TokenGrant): void;
   requests(): RequestLogEntry[];
   deliveries(): Array<Pick<DeliveryRecord, 'id' | 'event' | 'payload' | 'status'>>;
   redeliver(deliveryId: string): Promise<void>;
@@ -76,8 +88,14 @@ export interface GitHubStandIn {
 }
 
 /** Every REST route the stand-in serves. */
-export function standInRoutes(archives: ArchiveTokens, limiter: RateLimiter): Route[] {
+export function standInRoutes(
+  archives: ArchiveTokens,
+  limiter: RateLimiter,
+  grant: () => TokenGrant = () => ({ kind: 'installation' }),
+  tokenUser = 'lugh-deployer',
+): Route[] {
   return [
+    ...accountRoutes(grant, tokenUser),
     ...repositoryRoutes(archives),
     ...hookRoutes,
     ...pullRoutes,
@@ -99,12 +117,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
 
   const limiter = new RateLimiter(now);
   const archives = new ArchiveTokens(now);
-  const router = new Router(standInRoutes(archives, limiter));
+  let tokenGrant: TokenGrant = options.tokenGrant ?? { kind: 'installation' };
+  const grant = () => tokenGrant;
+  const router = new Router(standInRoutes(archives, limiter, grant, options.tokenUser));
   const faults = new FaultRegistry(router.keys(), router.routes.filter((route) => route.stale).map(routeKey));
   const log: RequestLogEntry[] = [];
 
   // The site needs the port, the server needs the core: build the core once the port is known.
-  const parts = { router, faults, limiter, token, archives, log } as const;
+  const parts = { router, faults, limiter, token, grant, archives, log } as const;
   let coreRef: StandInCore | undefined;
   const server = createGitHubServer({
     ...parts,
@@ -126,6 +146,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setDefaultCheckPlan: (plan) => core.planner.setDefault(plan),
     completeCheck: (sha, checkName, conclusion) => core.planner.complete(sha, checkName, conclusion),
     injectFault: (fault) => faults.add(fault),
+    setTokenGrant: (next) => {
+      tokenGrant = next;
+    },
     requests: () => log.map((entry) => ({ ...entry })),
     deliveries: () =>
       webhooks.deliveries().map(({ id, event, payload, status }) => ({ id, event, payload, status })),

@@ -1,5 +1,6 @@
 import { RequestError } from 'octokit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { loadGitHubOpenApi, type OpenApiValidator } from '../../../helpers/openapi.js';
 import { repoParams as base, eventually, type Sandbox, startSandbox } from './fixture.js';
 
@@ -134,6 +135,10 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.repos.listDeploymentStatuses({ ...base, deployment_id: 1 }));
     await octokit.rest.rateLimit.get();
 
+    sandbox.gh.setTokenGrant({
+      kind: 'installation',
+      permissions: { ...DEFAULT_PERMISSIONS, repository_hooks: 'write' },
+    });
     const { data: hook } = await octokit.rest.repos.createWebhook({
       ...base,
       config: { url: 'http://127.0.0.1:9/hook', content_type: 'json' },
@@ -142,6 +147,12 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await octokit.rest.repos.listWebhooks(base);
     await sandbox.gh.settled();
     await octokit.rest.repos.listWebhookDeliveries({ ...base, hook_id: hook.id });
+    await octokit.rest.apps.listReposAccessibleToInstallation();
+    await ignore(octokit.rest.users.getAuthenticated());
+    sandbox.gh.setTokenGrant({ kind: 'fine-grained' });
+    await octokit.rest.users.getAuthenticated();
+    await ignore(octokit.rest.apps.listReposAccessibleToInstallation());
+    sandbox.gh.setTokenGrant({ kind: 'installation' });
 
     // Octokit follows the tarball's redirect, so ask for the 302 itself as well.
     await octokit.rest.repos.downloadTarballArchive({ ...base, ref: 'main' });

@@ -369,7 +369,7 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(primary.response?.headers['x-ratelimit-remaining']).toBe('0');
     expect(primary.message).toContain('API rate limit exceeded for');
 
-    sandbox.gh.injectFault({ route, kind: 'secondary-rate-limit', status: 429 });
+    sandbox.gh.injectFault({ route, kind: 'secondary-rate-limit', status: 429, retryAfter: 60 });
     const secondary = await requestError(sandbox.octokit.rest.pulls.get({ ...base, pull_number }));
     expect(secondary.status).toBe(429);
     expect(secondary.response?.headers['retry-after']).toBe('60');

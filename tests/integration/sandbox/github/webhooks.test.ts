@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { loadGitHubOpenApi, type OpenApiValidator } from '../../../helpers/openapi.js';
 import { repoParams as base, eventually, type Sandbox, startReceiver, startSandbox } from './fixture.js';
 
@@ -151,7 +152,13 @@ describe('GitHub stand-in webhooks created through the API', () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   beforeAll(async () => {
     receiver = await startReceiver();
-    sandbox = await startSandbox();
+    // Creating hooks needs the webhooks permission (repository_hooks) with write access.
+    sandbox = await startSandbox({
+      tokenGrant: {
+        kind: 'installation',
+        permissions: { ...DEFAULT_PERMISSIONS, repository_hooks: 'write' },
+      },
+    });
   });
   afterAll(async () => {
     await sandbox?.close();
