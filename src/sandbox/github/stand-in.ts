@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseProtection } from './branch-protection.js';
 import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
 import { FaultRegistry, type FaultSpec } from './faults.js';
@@ -12,6 +13,7 @@ import { Router, routeKey } from './router.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
+import { protectionRoutes } from './routes/protection-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
 import { rateLimitRoute } from './routes/rate-limit-route.js';
 import { releaseRoutes } from './routes/release-routes.js';
@@ -66,6 +68,12 @@ export interface GitHubStandIn {
   /** Scripted CI for every new head of a pull request. */
   setDefaultCheckPlan(plan: readonly PlannedCheck[]): Promise<void>;
   completeCheck(sha: string, name: string, conclusion: CheckConclusion): Promise<void>;
+  /**
+   * Protects `branch` as PUT …/branches/{branch}/protection would, with the same body
+   * (`required_status_checks`, `required_pull_request_reviews`, `enforce_admins`, `restrictions`);
+   * null removes its protection.
+   */
+  setBranchProtection(branch: string, protection: Readonly<Record<string, unknown>> | null): void;
   injectFault(fault: FaultSpec): void;
   /** The token's kind and permissions from now on (a token edited on GitHub). */
   setTokenGrant(grant: TokenGrant): void;
@@ -98,6 +106,7 @@ export function standInRoutes(
     ...accountRoutes(grant, tokenUser),
     ...repositoryRoutes(archives),
     ...hookRoutes,
+    ...protectionRoutes,
     ...pullRoutes,
     ...checkRoutes,
     ...releaseRoutes,
@@ -145,6 +154,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setCheckPlan: (sha, plan) => core.planner.setPlan(sha, plan),
     setDefaultCheckPlan: (plan) => core.planner.setDefault(plan),
     completeCheck: (sha, checkName, conclusion) => core.planner.complete(sha, checkName, conclusion),
+    setBranchProtection: (branch, protection) => {
+      if (protection === null) core.state.protections.delete(branch);
+      else core.state.protections.set(branch, parseProtection(protection));
+    },
     injectFault: (fault) => faults.add(fault),
     setTokenGrant: (next) => {
       tokenGrant = next;
