@@ -4,6 +4,11 @@ import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { loadGitHubOpenApi, type OpenApiValidator } from '../../../helpers/openapi.js';
 import { repoParams as base, eventually, type Sandbox, startSandbox } from './fixture.js';
 
+const FULL_GRANT = {
+  kind: 'installation',
+  permissions: { ...DEFAULT_PERMISSIONS, administration: 'write', repository_hooks: 'write' },
+} as const;
+
 interface Seen {
   readonly route: string;
   readonly status: number;
@@ -18,7 +23,8 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
 
   beforeAll(async () => {
     openapi = loadGitHubOpenApi();
-    sandbox = await startSandbox();
+    // The token may also change protection and hooks (Administration and Webhooks: write).
+    sandbox = await startSandbox({ tokenGrant: FULL_GRANT });
     const { octokit } = sandbox;
     octokit.hook.wrap('request', async (request, options) => {
       const route = `${options.method} ${options.url}`;
@@ -154,10 +160,6 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.repos.listDeploymentStatuses({ ...base, deployment_id: 1 }));
     await octokit.rest.rateLimit.get();
 
-    sandbox.gh.setTokenGrant({
-      kind: 'installation',
-      permissions: { ...DEFAULT_PERMISSIONS, repository_hooks: 'write' },
-    });
     const { data: hook } = await octokit.rest.repos.createWebhook({
       ...base,
       config: { url: 'http://127.0.0.1:9/hook', content_type: 'json' },
@@ -171,7 +173,7 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     sandbox.gh.setTokenGrant({ kind: 'fine-grained' });
     await octokit.rest.users.getAuthenticated();
     await ignore(octokit.rest.apps.listReposAccessibleToInstallation());
-    sandbox.gh.setTokenGrant({ kind: 'installation' });
+    sandbox.gh.setTokenGrant(FULL_GRANT);
 
     // Octokit follows the tarball's redirect, so ask for the 302 itself as well.
     await octokit.rest.repos.downloadTarballArchive({ ...base, ref: 'main' });

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { RequestError } from 'octokit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { repoParams as base, eventually, gitIn, octokitFor, type Sandbox, startSandbox } from './fixture.js';
 
 /** Entry names of a tar archive (ustar: name at 0, prefix at 345; size in octal at 124). */
@@ -154,6 +155,11 @@ describe('GitHub stand-in over a real git repository', () => {
 
   it('keeps branch protection as GitHub does: 404 "Branch not protected" until set, then its REST shape', async () => {
     const { octokit, gh } = sandbox;
+    // Changing protection takes Administration: write (reading it, read).
+    gh.setTokenGrant({
+      kind: 'installation',
+      permissions: { ...DEFAULT_PERMISSIONS, administration: 'write' },
+    });
     const none = await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' }));
     expect(none.status).toBe(404);
     expect(none.message).toContain('Branch not protected');
