@@ -349,6 +349,17 @@ interface Hook {
   config: { url?: string; content_type?: string; secret?: string };
 }
 
+/** A hook's URL without what may be a credential (user info, query). */
+function shownUrl(url: string | undefined): string {
+  if (!url) return '?';
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 /** What a delivery's status code says about the hook or lugh, and what to change. */
 function deliveryCause(code: number): string {
   if (code === 401) return 'lugh refused the signature: the hook’s Secret must be GITHUB_WEBHOOK_SECRET';
@@ -378,8 +389,9 @@ async function webhookFindings(ask: Ask, webhookSecretSet: boolean): Promise<Set
     ];
   }
   const hooks = (listed.data as Hook[]).filter((h) =>
-    (h.config.url ?? '').replace(/\/+$/, '').endsWith('/webhooks/github'),
+    shownUrl(h.config.url).replace(/\/+$/, '').endsWith('/webhooks/github'),
   );
+
   const howTo =
     'add a webhook in the repository’s Settings → Webhooks: Payload URL https://<lugh’s host>/webhooks/github, Content type application/json, Secret = GITHUB_WEBHOOK_SECRET, events: push, pull requests, check runs, check suites, statuses, workflow runs, deployments';
   if (hooks.length === 0) {
@@ -404,7 +416,7 @@ async function webhookFindings(ask: Ask, webhookSecretSet: boolean): Promise<Set
   }
   const findings: SetupFinding[] = [];
   for (const hook of hooks) {
-    const where = hook.config.url ?? '?';
+    const where = shownUrl(hook.config.url);
     const problems: string[] = [];
     const fixes: string[] = [];
     if (!webhookSecretSet) {

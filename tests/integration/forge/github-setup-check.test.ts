@@ -271,6 +271,40 @@ describe('lugh github check: hooks created on GitHub', () => {
   });
 });
 
+describe('lugh github check: what it prints of a hook', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({
+      tokenGrant: {
+        kind: 'fine-grained',
+        permissions: { ...DEFAULT_PERMISSIONS, repository_hooks: 'write' },
+      },
+    });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  it('shows a hook’s URL without user info or query, which may hold a credential', async () => {
+    await sandbox.octokit.rest.repos.createWebhook({
+      ...base,
+      config: {
+        url: 'http://relay:hunter2-password@127.0.0.1:9/webhooks/github?key=query-secret',
+        secret: SECRET,
+      },
+    });
+    const report = await checkGitHubSetup(
+      createGitHubClient({ token: TOKEN, apiUrl: sandbox.gh.apiUrl, logger: silentLogger, resilient: false }),
+      { owner: base.owner, name: base.repo },
+      { webhookSecretSet: true },
+    );
+    const text = JSON.stringify(report);
+    expect(text).toContain('http://127.0.0.1:9/webhooks/github');
+    expect(text).not.toContain('hunter2-password');
+    expect(text).not.toContain('query-secret');
+  });
+});
+
 async function developHead(sandbox: Sandbox): Promise<string> {
   const { data } = await sandbox.octokit.rest.repos.getBranch({ ...base, branch: 'develop' });
   return data.commit.sha;
