@@ -4,9 +4,10 @@
 // repository's webhook with its recent deliveries. Nothing is changed on GitHub: each write
 // probe is a request GitHub refuses as invalid (422) once the token is allowed to make it.
 import { RequestError } from 'octokit';
+import { ForgeUnavailableError } from '../errors.js';
 import type { RepoRef } from '../forge.js';
 import { type ForgeSetupReport, type SetupFinding, setupReport } from '../setup-check.js';
-import { acceptedPermission, githubMessage, permissionLabel } from './classify-error.js';
+import { acceptedPermission, classifyGitHubError, githubMessage, permissionLabel } from './classify-error.js';
 import type { GitHubClient } from './github-client.js';
 
 export interface SetupCheckOptions {
@@ -84,6 +85,29 @@ export async function checkGitHubSetup(
   repo: RepoRef,
   options: SetupCheckOptions,
 ): Promise<ForgeSetupReport> {
+  const findings: SetupFinding[] = [];
+  try {
+    return await runChecks(client, repo, options, findings);
+  } catch (error) {
+    const unreachable = classifyGitHubError(error);
+    if (!(unreachable instanceof ForgeUnavailableError)) throw error;
+    findings.push({
+      id: 'github',
+      title: 'GitHub answers',
+      level: 'fail',
+      evidence: unreachable.message,
+      fix: 'Check GITHUB_API_URL (https://api.github.com unless GitHub Enterprise) and that this host can reach it.',
+    });
+    return setupReport(`${repo.owner}/${repo.name}`, findings);
+  }
+}
+
+async function runChecks(
+  client: GitHubClient,
+  repo: RepoRef,
+  options: SetupCheckOptions,
+  findings: SetupFinding[],
+): Promise<ForgeSetupReport> {
   const { octokit } = client;
   const base = { owner: repo.owner, repo: repo.name };
   const fullName = `${repo.owner}/${repo.name}`;
@@ -103,8 +127,6 @@ export async function checkGitHubSetup(
       };
     }
   };
-  const findings: SetupFinding[] = [];
-
   // Who the token is.
   const user = await ask('GET /user');
   const scopes =

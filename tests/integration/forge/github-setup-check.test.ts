@@ -85,6 +85,24 @@ describe('lugh github check', () => {
     expect((await sandbox.octokit.rest.repos.listDeployments(base)).data).toEqual([]);
   });
 
+  it('a GitHub that cannot be reached fails at once, pointing at GITHUB_API_URL', async () => {
+    const report = await checkGitHubSetup(
+      createGitHubClient({
+        token: TOKEN,
+        apiUrl: 'http://127.0.0.1:1',
+        logger: silentLogger,
+        resilient: false,
+      }),
+      { owner: base.owner, name: base.repo },
+      { webhookSecretSet: false },
+    );
+    expect(report.findings).toHaveLength(1);
+    expect(finding(report, 'github')).toMatchObject({
+      level: 'fail',
+      fix: expect.stringContaining('GITHUB_API_URL'),
+    });
+  });
+
   it('a refused token fails at once, saying to make a new one', async () => {
     const report = await check({ token: 'ghp_notATokenGitHubKnows' });
     expect(report.findings).toHaveLength(1);
