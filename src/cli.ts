@@ -8,6 +8,7 @@ import { type CliCommand, ENV_FILES, EXIT_CONFIG, usageError } from './commands/
 import { configCommand } from './commands/config.js';
 import { deployRunCommand } from './commands/deploy-run.js';
 import { doctorCommand } from './commands/doctor.js';
+import { githubCommand } from './commands/github.js';
 import { healthcheckCommand } from './commands/healthcheck.js';
 import { keysCommand } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -25,6 +26,7 @@ const COMMANDS: readonly CliCommand[] = [
   healthcheckCommand,
   deployRunCommand,
   doctorCommand,
+  githubCommand,
   sandboxCommand,
   keysCommand,
 ];

@@ -3,6 +3,7 @@ import { type AppEnv, otherEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import { runAudit } from '../doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from '../doctor/facts.js';
+import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { PublishedStatus } from '../status/status-report.js';
 import { readStatus } from '../store/instance-registry.js';
 import type { Redis } from '../store/redis.js';
@@ -10,9 +11,17 @@ import type { Redis } from '../store/redis.js';
 /** /doctor: the isolation audit, with the other instance's container as it publishes it. */
 export function buildDoctor(
   config: Config,
-  parts: { docker: Docker; redis: Redis; otherPrefix: string; settings?: SettingsFallback },
+  parts: {
+    docker: Docker;
+    redis: Redis;
+    otherPrefix: string;
+    settings?: SettingsFallback;
+    /** `lugh github check` with this instance's token (githubCheckOf). */
+    github?: () => Promise<ForgeSetupReport>;
+  },
 ) {
   return {
+    ...(parts.github ? { github: parts.github } : {}),
     run: async () =>
       runAudit({
         docker: parts.docker,

@@ -5,7 +5,9 @@ import { githubWebhookHandler } from '../http/github-webhook.js';
 import { createHttpServer } from '../http/server.js';
 import type { Logger } from '../logger.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
+import { createWebhookLog } from '../status/webhook-log.js';
 import type { PromotionStore } from '../store/promotions.js';
+import { keyspace, type Redis } from '../store/redis.js';
 import { PACKAGE_VERSION } from './build-info.js';
 import type { Health } from './health.js';
 
@@ -22,10 +24,13 @@ export function buildHttp(
     promotions: PromotionStore;
     promotion?: PromotionService;
     engine: DeployEngine;
+    /** Where each GitHub delivery's outcome is recorded for /status. */
+    redis: Redis;
   },
 ) {
   const { startedAt, promotions, promotion, engine } = parts;
   const gitSha = parts.gitSha;
+  const webhookLog = createWebhookLog(parts.redis, keyspace(config.redisPrefix));
   return createHttpServer({
     logger,
     health: parts.health,
@@ -39,17 +44,22 @@ export function buildHttp(
     }),
     telegramWebhook: config.telegram.webhookUrl ? parts.telegram.webhook : undefined,
     githubWebhook: config.github.webhookSecret
-      ? githubWebhookHandler(config.github.webhookSecret, logger, async (delivery) => {
-          if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
-          // Recorded first, so a redelivery is not handled twice; the polls catch what fails here.
-          await promotion?.handleWebhook(delivery);
-          await engine.intake
-            ?.handleWebhook(delivery.event, delivery.payload)
-            .catch((error: unknown) =>
-              logger.warn({ err: error, delivery: delivery.id }, 'webhook: deploy intake failed'),
-            );
-          return 'handled';
-        })
+      ? githubWebhookHandler(
+          config.github.webhookSecret,
+          logger,
+          async (delivery) => {
+            if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
+            // Recorded first, so a redelivery is not handled twice; the polls catch what fails here.
+            await promotion?.handleWebhook(delivery);
+            await engine.intake
+              ?.handleWebhook(delivery.event, delivery.payload)
+              .catch((error: unknown) =>
+                logger.warn({ err: error, delivery: delivery.id }, 'webhook: deploy intake failed'),
+              );
+            return 'handled';
+          },
+          webhookLog.record,
+        )
       : undefined,
   });
 }

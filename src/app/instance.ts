@@ -28,6 +28,7 @@ import { openConnections, otherPrefixOf } from './connections.js';
 import { buildDeployParts, type DeployParts } from './deploy-parts.js';
 import { buildDoctor } from './doctor.js';
 import { forgeOf } from './forge.js';
+import { githubCheckOf } from './github-check.js';
 import { buildHealth } from './health.js';
 import { buildHttp } from './http.js';
 import { buildPromotion } from './promotion.js';
@@ -153,6 +154,7 @@ export async function startInstance(
     promotions,
     promotion,
     engine: deploys.engine,
+    redis,
   });
   const port = await http.listen(config.port);
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
@@ -232,7 +234,13 @@ function buildBotDeps(
       keyspace(config.redisPrefix),
       'conversations',
     ),
-    doctor: buildDoctor(config, { docker, redis, otherPrefix, settings: parts.doctorSettings }),
+    doctor: buildDoctor(config, {
+      docker,
+      redis,
+      otherPrefix,
+      settings: parts.doctorSettings,
+      github: githubCheckOf(config, logger),
+    }),
     updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },
   };
 }

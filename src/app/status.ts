@@ -6,11 +6,12 @@ import type { Logger } from '../logger.js';
 import { ownStatus, type PublishedStatus } from '../status/status-report.js';
 import { createStatusService } from '../status/status-service.js';
 import { createVersionLookup } from '../status/version-lookup.js';
+import { createWebhookLog } from '../status/webhook-log.js';
 import { inProgress } from '../store/deployments.js';
 import { publishStatus, readStatus } from '../store/instance-registry.js';
 import { deployLockName } from '../store/locks.js';
 import type { PromotionStore } from '../store/promotions.js';
-import type { Redis } from '../store/redis.js';
+import { keyspace, type Redis } from '../store/redis.js';
 import type { DeployParts } from './deploy-parts.js';
 import type { Health } from './health.js';
 
@@ -90,5 +91,8 @@ export function buildStatusService(config: Config, parts: StatusParts) {
     version: parts.forge ? createVersionLookup(parts.forge) : undefined,
     github: parts.forge,
     promotion: config.isStaging ? () => parts.promotions.inFlight() : undefined,
+    webhooks: config.github.webhookSecret
+      ? () => createWebhookLog(parts.redis, keyspace(config.redisPrefix)).read()
+      : undefined,
   });
 }

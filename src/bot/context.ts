@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { DeployControl } from '../deploys/deploy-control.js';
 import type { RestoreControl } from '../deploys/restore-control.js';
 import type { AuditReport } from '../doctor/audit.js';
+import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { Logger } from '../logger.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
@@ -24,8 +25,11 @@ export interface BotDeps {
   readonly deploys?: DeployControl;
   /** /restore: production's database from a backup. Production only. */
   readonly restore?: RestoreControl;
-  /** /doctor: the isolation audit of the Docker host both environments run on. */
-  readonly doctor?: { run(): Promise<AuditReport> };
+  /**
+   * /doctor: the isolation audit of the Docker host both environments run on, and (when
+   * GitHub is configured) `lugh github check`'s report.
+   */
+  readonly doctor?: { run(): Promise<AuditReport>; github?(): Promise<ForgeSetupReport> };
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
   /** Each update handled at most once per environment, across poller handovers and redeliveries. */

@@ -6,20 +6,44 @@ export class ForgeUnavailableError extends Error {
   override name = 'ForgeUnavailableError';
 }
 
-/** The token's primary or secondary rate limit is exhausted: wait until `resetAt`. */
+/**
+ * The token's primary rate limit is used up, or a secondary limit (too many requests at
+ * once) was hit: wait until `resetAt`.
+ */
 export class RateLimitedError extends Error {
   override name = 'RateLimitedError';
   constructor(
     message: string,
     readonly resetAt: Date,
+    readonly limit: 'primary' | 'secondary' = 'primary',
   ) {
     super(message);
   }
 }
 
+/** A permission the token lacks, as the forge names it. */
+export interface MissingPermission {
+  /** The forge's own key, e.g. `deployments`. */
+  readonly permission: string;
+  /** How people see it where they grant it, e.g. `Deployments`. */
+  readonly label: string;
+  readonly access: 'read' | 'write' | 'admin';
+  /** Why it is needed here, when the forge said (e.g. the workflow file a merge changes). */
+  readonly because?: string;
+  /** What a classic token needs instead (an OAuth scope), when it differs. */
+  readonly scope?: string;
+}
+
 /** The token was refused or lacks a permission: a person must fix the token, retrying won't. */
 export class AccessDeniedError extends Error {
   override name = 'AccessDeniedError';
+  constructor(
+    message: string,
+    /** The permission that is missing, when the forge said which. */
+    readonly missing?: MissingPermission,
+  ) {
+    super(message);
+  }
 }
 
 /** The repository, branch, commit or object asked for does not exist (or the token cannot see it). */

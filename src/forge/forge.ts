@@ -132,9 +132,15 @@ export interface Forge {
   commitTree(sha: string): Promise<string>;
   /** When a commit was made: its committer date (for a merge, when it was merged). */
   commitDate(sha: string): Promise<Date>;
-  /** The tag of the latest release, or undefined when there is none. */
+  /**
+   * The highest `vX.Y.Z` tag (the latest version), or undefined when there is none: what
+   * the next release tag follows. Not the forge's newest release by date.
+   */
   latestReleaseTag(): Promise<string | undefined>;
-  /** A release of `sha` tagged `tag`, with notes generated since `previousTag`. */
+  /**
+   * A release of `sha` tagged `tag`, with notes generated since `previousTag`; a tag that
+   * exists on another commit is never reused (ConflictError).
+   */
   createRelease(tag: string, sha: string, previousTag?: string): Promise<ReleaseInfo>;
   createDeployment(
     sha: string,

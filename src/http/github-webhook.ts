@@ -10,6 +10,16 @@ export interface GitHubDelivery {
   readonly payload: unknown;
 }
 
+/** What became of one delivery: what /status tells (when the last one came, whether they fail). */
+export interface GitHubDeliveryOutcome {
+  readonly at: Date;
+  readonly event: string | null;
+  /** The status lugh answered. */
+  readonly status: number;
+  /** Why it was refused (2xx: undefined). */
+  readonly why?: string;
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -26,37 +36,81 @@ function reply(res: ServerResponse, status: number, message: string): void {
   res.end(JSON.stringify({ message }));
 }
 
+const NOT_A_PAYLOAD =
+  'the body is neither JSON (content type application/json) nor a form with a payload field (application/x-www-form-urlencoded)';
+
 /**
- * POST /webhooks/github: checks `X-Hub-Signature-256` against the raw body, then hands
- * the delivery on. Whether a delivery id was seen before is the receiver's to decide.
+ * The delivery's JSON, from either content type a GitHub webhook may use: `json`, or `form`
+ * (GitHub's default), whose body is `payload=<url-encoded JSON>`. Undefined when neither.
+ */
+export function deliveryPayload(
+  contentType: string | undefined,
+  body: Buffer,
+): { payload: unknown } | undefined {
+  const text = body.toString('utf8');
+  const type = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  const json = type === 'application/x-www-form-urlencoded' ? new URLSearchParams(text).get('payload') : text;
+  if (json === null) return undefined;
+  try {
+    return { payload: JSON.parse(json) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * POST /webhooks/github: checks `X-Hub-Signature-256` against the raw body (as sent, in
+ * either content type), then hands the delivery on. Whether a delivery id was seen before
+ * is the receiver's to decide. Every delivery's outcome, accepted or refused, goes to
+ * `observe`, so that a hook that only ever fails does not go unnoticed.
  */
 export function githubWebhookHandler(
   secret: string,
   logger: Logger,
   deliver: (delivery: GitHubDelivery) => Promise<'handled' | 'duplicate'>,
+  observe: (outcome: GitHubDeliveryOutcome) => Promise<void> | void = () => {},
 ) {
   return async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req);
-    if (!body) return reply(res, 413, 'payload too large');
-    const signature = req.headers['x-hub-signature-256'];
-    if (!verifyGitHubSignature(secret, body, typeof signature === 'string' ? signature : undefined)) {
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const event = header('x-github-event') ?? null;
+    const record = async (status: number, why?: string) => {
+      try {
+        await observe({ at: new Date(), event, status, ...(why ? { why } : {}) });
+      } catch (error) {
+        logger.debug({ err: error }, 'could not record the GitHub webhook delivery');
+      }
+    };
+    const answer = async (status: number, message: string, why?: string) => {
+      reply(res, status, message);
+      await record(status, why);
+    };
+    const refuse = (status: number, why: string) => {
       logger.warn(
-        { delivery: req.headers['x-github-delivery'] },
-        'refused a GitHub webhook with a bad signature',
+        { delivery: header('x-github-delivery'), event, status },
+        `refused a GitHub webhook: ${why}`,
       );
-      return reply(res, 401, 'bad signature');
+      return answer(status, why, why);
+    };
+
+    const body = await readBody(req);
+    if (!body) return refuse(413, 'payload too large');
+    if (!verifyGitHubSignature(secret, body, header('x-hub-signature-256'))) {
+      return refuse(401, "bad signature: the hook's secret must be the one in GITHUB_WEBHOOK_SECRET");
     }
-    const id = req.headers['x-github-delivery'];
-    const event = req.headers['x-github-event'];
-    if (typeof id !== 'string' || typeof event !== 'string')
-      return reply(res, 400, 'missing X-GitHub-Delivery or X-GitHub-Event');
-    let payload: unknown;
+    const id = header('x-github-delivery');
+    if (id === undefined || event === null) return refuse(400, 'missing X-GitHub-Delivery or X-GitHub-Event');
+    const parsed = deliveryPayload(header('content-type'), body);
+    if (!parsed) return refuse(400, NOT_A_PAYLOAD);
+    let outcome: 'handled' | 'duplicate';
     try {
-      payload = JSON.parse(body.toString('utf8'));
-    } catch {
-      return reply(res, 400, 'body is not JSON');
+      outcome = await deliver({ id, event, payload: parsed.payload });
+    } catch (error) {
+      await record(500, 'lugh failed handling it (see its log)');
+      throw error;
     }
-    const outcome = await deliver({ id, event, payload });
-    reply(res, outcome === 'duplicate' ? 200 : 202, outcome);
+    await answer(outcome === 'duplicate' ? 200 : 202, outcome);
   };
 }

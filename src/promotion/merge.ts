@@ -2,7 +2,7 @@
 // deploy. Also finishes or undoes what a crash left half-done between the two.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signHandoff } from '../deployer/handoff-signature.js';
-import { ForgeUnavailableError, HeadMovedError, NotMergeableError } from '../forge/errors.js';
+import { ConflictError, ForgeUnavailableError, HeadMovedError, NotMergeableError } from '../forge/errors.js';
 import type { Promotion } from '../store/promotions.js';
 import type { CiFollow } from './ci-follow.js';
 import type { DecisionOutcome, Requester } from './notices.js';
@@ -33,7 +33,9 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       return { release: { url: release.url, tag } };
     } catch (error) {
       log.warn({ err: error, promotionId: p.id }, 'tagging the release failed');
-      return { tagFailed: { problem: forgeProblemOf(error) } };
+      // A tag that exists already is refused, never reused: say which and what to do.
+      const reason = error instanceof ConflictError ? { reason: error.message } : {};
+      return { tagFailed: { problem: forgeProblemOf(error), ...reason } };
     }
   };
 

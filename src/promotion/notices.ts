@@ -39,7 +39,7 @@ export type PromotionNotice =
       readonly mergeSha: string;
       readonly release?: { readonly url: string; readonly tag: string };
       /** The release tag was wanted but could not be made: why, when the forge said. */
-      readonly tagFailed?: { readonly problem?: ForgeProblem };
+      readonly tagFailed?: { readonly problem?: ForgeProblem; readonly reason?: string };
       readonly deploymentId: number;
       /** The production bot's @username, when its instance has said. */
       readonly productionBot?: string;

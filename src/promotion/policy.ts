@@ -1,20 +1,31 @@
 // The promotion's refusal rules, as pure functions of facts: each returns the first reason
 // that refuses (the reason is also what the audit log records), or undefined.
-import { AccessDeniedError, ForgeUnavailableError, RateLimitedError } from '../forge/errors.js';
+import {
+  AccessDeniedError,
+  ForgeUnavailableError,
+  type MissingPermission,
+  RateLimitedError,
+} from '../forge/errors.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';
 
 /** Why the forge could not do what was asked, where lugh knows what to tell people. */
 export type ForgeProblem =
-  | { readonly kind: 'rate limited'; readonly resetAt: Date }
+  | { readonly kind: 'rate limited'; readonly resetAt: Date; readonly secondary?: boolean }
   | { readonly kind: 'unavailable' }
-  | { readonly kind: 'access denied' };
+  | { readonly kind: 'access denied'; readonly missing?: MissingPermission };
 
 /** The forge's known troubles as a ForgeProblem; undefined for anything else (to be rethrown). */
 export function forgeProblemOf(error: unknown): ForgeProblem | undefined {
-  if (error instanceof RateLimitedError) return { kind: 'rate limited', resetAt: error.resetAt };
+  if (error instanceof RateLimitedError)
+    return {
+      kind: 'rate limited',
+      resetAt: error.resetAt,
+      ...(error.limit === 'secondary' ? { secondary: true } : {}),
+    };
   if (error instanceof ForgeUnavailableError) return { kind: 'unavailable' };
-  if (error instanceof AccessDeniedError) return { kind: 'access denied' };
+  if (error instanceof AccessDeniedError)
+    return { kind: 'access denied', ...(error.missing ? { missing: error.missing } : {}) };
   return undefined;
 }
 
@@ -22,12 +33,24 @@ export function forgeProblemOf(error: unknown): ForgeProblem | undefined {
 export function describeForgeProblem(problem: ForgeProblem): string {
   switch (problem.kind) {
     case 'rate limited':
-      return `GitHub's rate limit is used up until ${problem.resetAt.toISOString().slice(11, 16)} UTC.`;
+      return problem.secondary
+        ? `GitHub's secondary rate limit was hit (too many requests in a short time): try again after ${problem.resetAt.toISOString().slice(11, 16)} UTC.`
+        : `GitHub's rate limit is used up until ${problem.resetAt.toISOString().slice(11, 16)} UTC.`;
     case 'unavailable':
       return 'GitHub is not answering right now.';
     case 'access denied':
-      return 'GitHub refused lugh’s token: check GITHUB_TOKEN and its permissions.';
+      return problem.missing
+        ? missingPermissionText(problem.missing)
+        : 'GitHub refused lugh’s token: check GITHUB_TOKEN and its permissions (lugh github check says which are missing).';
   }
+}
+
+/** Which permission the token lacks, and exactly what to grant. */
+function missingPermissionText(m: MissingPermission): string {
+  const access = m.access === 'read' ? 'read-only' : m.access === 'admin' ? 'admin' : 'read and write';
+  const why = m.because ? ` to change ${m.because}` : '';
+  const classic = m.scope ? ` (a classic token: the ${m.scope} scope)` : '';
+  return `GitHub refused lugh’s token: it lacks the ${m.label} permission${why}. Give GITHUB_TOKEN (or its GitHub App) “${m.label}: ${access}”${classic}, then try again.`;
 }
 
 export type RequestRefusal =
@@ -122,7 +145,7 @@ export function refuseButton(f: {
   return undefined;
 }
 
-/** The next patch version after the latest `vX.Y.Z` release, or v0.1.0 for the first. */
+/** The next patch version after the highest `vX.Y.Z` tag, or v0.1.0 for the first. */
 export function nextTag(previous: string | undefined): string {
   const m = previous ? /^v?(\d+)\.(\d+)\.(\d+)$/.exec(previous) : null;
   if (!m) return 'v0.1.0';

@@ -6,6 +6,7 @@ import type { Deployment, ImageOrigin } from '../store/deployments.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';
 import type { VersionFacts } from './version-lookup.js';
+import type { WebhookHistory } from './webhook-log.js';
 
 /** One source's answer, or why there is none. */
 export type Probe<T> =
@@ -74,6 +75,8 @@ export interface StatusReport {
   readonly compare?: Probe<Comparison>;
   readonly ci?: Probe<CiState>;
   readonly promotion?: Probe<Promotion | undefined>;
+  /** GitHub's webhook deliveries to this instance; undefined when it takes none. */
+  readonly webhooks?: Probe<WebhookHistory>;
 }
 
 /** What this instance knows of itself, as it publishes it. */

@@ -10,6 +10,7 @@ import {
   type StatusReport,
 } from './status-report.js';
 import type { VersionFacts } from './version-lookup.js';
+import type { WebhookHistory } from './webhook-log.js';
 
 /** Instances publish every 10 s: three missed reports and what the last one says is no longer believed. */
 const STALE_MS = 30_000;
@@ -33,6 +34,8 @@ export interface StatusServiceDeps {
   readonly version?: (sha: string) => Promise<VersionFacts>;
   /** The open promotion (staging). */
   readonly promotion?: () => Promise<Promotion | undefined>;
+  /** GitHub's webhook deliveries to this instance, when it takes them (GITHUB_WEBHOOK_SECRET). */
+  readonly webhooks?: () => Promise<WebhookHistory>;
   /** Each source's own deadline: a slow one is "unknown", never a slow reply. */
   readonly timeoutMs?: number;
   readonly now?: () => Date;
@@ -80,6 +83,7 @@ export function createStatusService(deps: StatusServiceDeps) {
         compare,
         ci,
         promotion,
+        webhooks,
       ] = await Promise.all([
         probe(() => self, ms),
         full ? probe(() => deps.container(deps.ownContainer), ms) : notAsked,
@@ -100,6 +104,7 @@ export function createStatusService(deps: StatusServiceDeps) {
           ? probe(async () => deps.github!.ciState(await deps.github!.branchSha(develop)), ms)
           : undefined,
         full && deps.promotion ? probe(deps.promotion, ms) : undefined,
+        full && deps.webhooks ? probe(deps.webhooks, ms) : undefined,
       ]);
       const mine: EnvironmentStatus = {
         env: deps.env,
@@ -122,6 +127,7 @@ export function createStatusService(deps: StatusServiceDeps) {
         compare,
         ci,
         promotion,
+        webhooks,
       };
     },
   };

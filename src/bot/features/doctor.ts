@@ -1,5 +1,6 @@
 import { Composer } from 'grammy';
 import type { AuditReport } from '../../doctor/audit.js';
+import type { ForgeSetupReport } from '../../forge/setup-check.js';
 import type { BotContext, Feature } from '../context.js';
 import { requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml } from '../html.js';
@@ -12,24 +13,21 @@ const cut = (text: string) => (text.length > EVIDENCE_CHARS ? `${text.slice(0, E
 /** Room left under Telegram's 4096 characters for the staging marker and entities. */
 const MESSAGE_CHARS = 3_900;
 
-/**
- * The audit as chat messages: a heading, then per check a line, its evidence and the fix
- * of a failure; split between checks when it would not fit one message.
- */
-export function renderAudit(report: AuditReport): string[] {
-  const passed = report.checks.length - report.failed;
-  const heading = `🩺 <b>Isolation audit</b> of ${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
-    report.failed ? `❌ ${report.failed} failed, ${passed} passed` : `✅ all ${passed} passed`
-  }`;
+interface Block {
+  readonly mark: string;
+  readonly title: string;
+  readonly evidence: string;
+  readonly fix?: string;
+}
+
+/** A heading, then per check a line, its evidence and its fix; split between checks to fit. */
+function renderBlocks(heading: string, blocks: readonly Block[]): string[] {
   const messages: string[] = [];
   let current = heading;
-  for (const c of report.checks) {
-    const block = [
-      `${c.ok ? '✅' : '❌'} <b>${escapeHtml(c.title)}</b>`,
-      `<i>${escapeHtml(cut(c.evidence))}</i>`,
-    ];
-    if (c.fix) block.push(`Fix: ${escapeHtml(c.fix)}`);
-    const text = block.join('\n');
+  for (const b of blocks) {
+    const lines = [`${b.mark} <b>${escapeHtml(b.title)}</b>`, `<i>${escapeHtml(cut(b.evidence))}</i>`];
+    if (b.fix) lines.push(`Fix: ${escapeHtml(b.fix)}`);
+    const text = lines.join('\n');
     if (current.length + 2 + text.length > MESSAGE_CHARS) {
       messages.push(current);
       current = text;
@@ -39,9 +37,53 @@ export function renderAudit(report: AuditReport): string[] {
   return messages;
 }
 
+/**
+ * The audit as chat messages: a heading, then per check a line, its evidence and the fix
+ * of a failure; split between checks when it would not fit one message.
+ */
+export function renderAudit(report: AuditReport): string[] {
+  const passed = report.checks.length - report.failed;
+  const heading = `🩺 <b>Isolation audit</b> of ${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
+    report.failed ? `❌ ${report.failed} failed, ${passed} passed` : `✅ all ${passed} passed`
+  }`;
+  return renderBlocks(
+    heading,
+    report.checks.map((c) => ({
+      mark: c.ok ? '✅' : '❌',
+      title: c.title,
+      evidence: c.evidence,
+      fix: c.fix,
+    })),
+  );
+}
+
+const LEVEL_MARK = { ok: '✅', warn: '⚠️', fail: '❌' } as const;
+
+/** `lugh github check`'s report as chat messages, laid out like the audit. */
+export function renderGitHubSetup(report: ForgeSetupReport): string[] {
+  const passed = report.findings.length - report.failed - report.warned;
+  const counts = [
+    report.failed ? `❌ ${report.failed} failed` : undefined,
+    report.warned ? `⚠️ ${report.warned} to look at` : undefined,
+    `${report.failed || report.warned ? '' : '✅ all '}${passed} passed`,
+  ].filter(Boolean);
+  return renderBlocks(
+    `🐙 <b>GitHub set-up</b> of ${escapeHtml(report.repo)}: ${counts.join(', ')}`,
+    report.findings.map((f) => ({
+      mark: LEVEL_MARK[f.level],
+      title: f.title,
+      evidence: f.evidence,
+      fix: f.fix,
+    })),
+  );
+}
+
 const composer = new Composer<BotContext>();
 
-/** /doctor: the isolation audit of both environments, as `lugh doctor` runs it on the host. */
+/**
+ * /doctor: the isolation audit of both environments, as `lugh doctor` runs it on the host,
+ * then what `lugh github check` reports about lugh's set-up on GitHub.
+ */
 composer.command('doctor', requireAdmin('/doctor'), async (ctx) => {
   const doctor = ctx.deps.doctor;
   if (!doctor) {
@@ -52,6 +94,18 @@ composer.command('doctor', requireAdmin('/doctor'), async (ctx) => {
   }
   await ctx.replyWithChatAction('typing').catch(() => {});
   for (const message of renderAudit(await doctor.run())) await ctx.reply(message);
+  // The same report as `lugh github check`, when this instance talks to GitHub.
+  if (!doctor.github) return;
+  let github: string[];
+  try {
+    github = renderGitHubSetup(await doctor.github());
+  } catch (error) {
+    ctx.deps.logger.warn({ err: error }, '/doctor: the GitHub check failed');
+    github = [
+      `🐙 <b>GitHub set-up</b>: ❔ could not be checked (${escapeHtml(error instanceof Error ? error.message : String(error))}). Run <code>lugh github check</code> on the host.`,
+    ];
+  }
+  for (const message of github) await ctx.reply(message);
 });
 
 export const doctorFeature: Feature = {

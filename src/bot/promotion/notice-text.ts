@@ -54,7 +54,10 @@ function renderHandedOver(n: Extract<PromotionNotice, { kind: 'handed over' }>):
   const bot = n.productionBot ? `@${escapeHtml(n.productionBot)}` : 'the production bot';
   const where = p.chatId > 0 ? 'in your chat with it (open one if you have not)' : 'in this group';
   const tagProblem =
-    n.tagFailed && (n.tagFailed.problem ? describeForgeProblem(n.tagFailed.problem) : 'GitHub error');
+    n.tagFailed &&
+    (n.tagFailed.problem
+      ? describeForgeProblem(n.tagFailed.problem)
+      : (n.tagFailed.reason ?? 'GitHub error'));
   return [
     `✅ Merged ${p.prUrl ? link(p.prUrl, `#${p.prNumber}`) : `#${p.prNumber}`} into main as <code>${shortSha(n.mergeSha)}</code>.`,
     n.release ? `Release ${link(n.release.url, n.release.tag)}` : undefined,

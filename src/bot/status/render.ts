@@ -1,5 +1,6 @@
 import type { EnvironmentStatus, Probe, StatusReport } from '../../status/status-report.js';
 import type { VersionFacts } from '../../status/version-lookup.js';
+import type { WebhookHistory } from '../../status/webhook-log.js';
 import { imageOriginText, triggerText } from '../deploys/render.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, shortSha } from '../html.js';
 
@@ -89,6 +90,28 @@ function line<T>(label: string, p: Probe<T> | undefined, show: (value: T) => str
   return [`${label} ${p.ok ? show(p.value) : unknown(p.why)}`];
 }
 
+/** When GitHub's webhook last reached this bot, and a warning while its deliveries are refused. */
+function webhookLines(p: Probe<WebhookHistory> | undefined, now: Date): string[] {
+  if (!p) return [];
+  if (!p.ok) return [`<b>GitHub webhook</b> ${unknown(p.why)}`];
+  const { lastAccepted, lastRefused, refusedSinceAccepted } = p.value;
+  const event = (e: string | null) => (e ? ` (${escapeHtml(e)})` : '');
+  const lines = [
+    lastAccepted
+      ? `<b>GitHub webhook</b> last delivery ${formatAgo(new Date(lastAccepted.at), now)}${event(lastAccepted.event)}`
+      : lastRefused
+        ? '<b>GitHub webhook</b> ⚠️ no delivery accepted yet'
+        : '<b>GitHub webhook</b> no delivery yet (is the repository’s hook set up? <code>lugh github check</code>)',
+  ];
+  if (refusedSinceAccepted > 0 && lastRefused) {
+    const count = refusedSinceAccepted === 1 ? '1 delivery' : `${refusedSinceAccepted} deliveries`;
+    lines.push(
+      `  ⚠️ ${count} refused${lastAccepted ? ' since then' : ''}, the last ${formatAgo(new Date(lastRefused.at), now)}${event(lastRefused.event)}: ${lastRefused.status} ${escapeHtml(lastRefused.why ?? '')}. Push deploys wait for the poll; fix the repository’s webhook (<code>lugh github check</code> says what).`,
+    );
+  }
+  return lines;
+}
+
 /** /status for an admin: both environments, develop against main, CI, the open promotion. */
 export function renderStatus(report: StatusReport): string {
   const now = report.at;
@@ -106,6 +129,7 @@ export function renderStatus(report: StatusReport): string {
     ...line('<b>promotion</b>', report.promotion, (p) =>
       p ? `#${p.id} ${escapeHtml(p.status.replace('_', ' '))}` : 'none in flight',
     ),
+    ...webhookLines(report.webhooks, now),
   ].join('\n');
 }
 

@@ -72,3 +72,24 @@ export function actionsAppJson(site: Site) {
     events: ['check_run', 'check_suite', 'push', 'pull_request', 'workflow_dispatch'],
   };
 }
+
+/** public-user: who a personal access token acts as (GET /user). */
+export function publicUserJson(site: Site, account: Account) {
+  return {
+    ...userJson(site, account),
+    user_view_type: 'public',
+    name: account.login,
+    company: null,
+    blog: '',
+    location: null,
+    email: null,
+    hireable: null,
+    bio: null,
+    public_repos: 1,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    created_at: site.createdAt,
+    updated_at: site.createdAt,
+  };
+}

@@ -16,6 +16,12 @@ export interface FaultSpec {
    * the deployment or merges the pull request and still answers 502, or never answers.
    */
   readonly performed?: boolean;
+  /**
+   * secondary-rate-limit: the `retry-after` seconds to send. Without it the answer is bare
+   * (no retry-after, x-ratelimit-remaining not 0), as GitHub often sends it; its docs then
+   * say to wait at least a minute.
+   */
+  readonly retryAfter?: number;
   /** Let this many matching requests through before the fault applies (default 0). */
   readonly after?: number;
 }
@@ -61,6 +67,9 @@ export class FaultRegistry {
       ![403, 429].includes(spec.status)
     ) {
       throw new Error('injectFault: a secondary rate limit answers 403 or 429');
+    }
+    if (spec.retryAfter !== undefined && (spec.kind !== 'secondary-rate-limit' || !(spec.retryAfter > 0))) {
+      throw new Error('injectFault: retryAfter is a positive number of seconds, for a secondary rate limit');
     }
     if (spec.performed && spec.kind !== '5xx' && spec.kind !== 'hang') {
       throw new Error('injectFault: only a 5xx or a hang can follow a performed request');

@@ -5,6 +5,7 @@
  */
 export type { PlannedCheck } from './check-plans.js';
 export type { FaultSpec } from './faults.js';
+export { DEFAULT_PERMISSIONS, type Permissions, type TokenGrant } from './permissions.js';
 export { seedSandboxRepository } from './seed-repository.js';
 export type { RequestLogEntry } from './server.js';
 export {
@@ -14,4 +15,4 @@ export {
   startGitHubStandIn,
 } from './stand-in.js';
 export type { CheckConclusion } from './state.js';
-export { signatureFor } from './webhook-sender.js';
+export { signatureFor, type WebhookContentType } from './webhook-sender.js';

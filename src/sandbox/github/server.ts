@@ -3,6 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { StandInCore } from './core.js';
 import { GitHubApiError, notFound } from './errors.js';
 import type { FaultRegistry, FaultSpec } from './faults.js';
+import {
+  acceptedHeader,
+  effectivePermissions,
+  holds,
+  notAccessible,
+  requirementOf,
+  type TokenGrant,
+  workflowRefusal,
+} from './permissions.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { RouteReply } from './route-types.js';
 import { type Router, routeKey } from './router.js';
@@ -27,6 +36,8 @@ export interface ServerParts {
   readonly faults: FaultRegistry;
   readonly limiter: RateLimiter;
   readonly token: string;
+  /** The token's kind and permissions now (tests change them while the stand-in runs). */
+  readonly grant: () => TokenGrant;
   readonly archives: ArchiveTokens;
   readonly log: RequestLogEntry[];
 }
@@ -92,7 +103,7 @@ function faultReply(fault: FaultSpec, limiter: RateLimiter, id: string): RouteRe
       documentation_url: `${DOCS_RATE}#about-secondary-rate-limits`,
       status: String(fault.status ?? 403),
     },
-    headers: { 'retry-after': '60' },
+    headers: fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
   };
 }
 
@@ -211,6 +222,26 @@ async function handle(
   }
   const key = routeKey(matched.route);
   const free = key === 'GET /rate_limit';
+  // Like GitHub for an App or a fine-grained token: every answer names the permission the
+  // route needs, and a token without it gets 403 "Resource not accessible by integration".
+  // A classic token instead gets its scopes in X-OAuth-Scopes on every answer.
+  const grant = parts.grant();
+  if (grant.kind === 'classic') base['x-oauth-scopes'] = (grant.scopes ?? ['repo', 'workflow']).join(', ');
+  const need = requirementOf(method, matched.route.path);
+  if (need) {
+    if (grant.kind === 'classic') base['x-accepted-oauth-scopes'] = 'repo';
+    else base['x-accepted-github-permissions'] = acceptedHeader(need);
+    const allowed = holds(effectivePermissions(grant), need);
+    const refusal = !allowed
+      ? notAccessible(need, grant.kind)
+      : key === 'PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge'
+        ? await workflowRefusal(core, grant, Number(matched.params.pull_number))
+        : undefined;
+    if (refusal) {
+      fail(key, refusal, true);
+      return;
+    }
+  }
   const perform = async (): Promise<RouteReply> => {
     const body = method === 'GET' ? {} : await readJson(req);
     return matched.route.handle(core, {

@@ -1,19 +1,23 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseProtection } from './branch-protection.js';
 import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
 import { FaultRegistry, type FaultSpec } from './faults.js';
 import { GitRepository } from './git-repository.js';
+import type { TokenGrant } from './permissions.js';
 import { refreshPull } from './pulls.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Route } from './route-types.js';
 import { Router, routeKey } from './router.js';
+import { accountRoutes } from './routes/account-routes.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
+import { protectionRoutes } from './routes/protection-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
 import { rateLimitRoute } from './routes/rate-limit-route.js';
 import { releaseRoutes } from './routes/release-routes.js';
-import { ArchiveTokens, repositoryRoutes } from './routes/repository-routes.js';
+import { ArchiveTokens, hookRoutes, repositoryRoutes } from './routes/repository-routes.js';
 import { createGitHubServer, type RequestLogEntry } from './server.js';
 import { isoSeconds, type Site, stableId } from './site.js';
 import type { CheckConclusion } from './state.js';
@@ -29,6 +33,15 @@ export interface GitHubStandInOptions {
   readonly host?: string;
   /** The one token accepted (`token …` or `Bearer …`); any other gets 401 Bad credentials. */
   readonly token?: string;
+  /**
+   * What kind of token it is and what it may do (default: an App installation token with
+   * everything lugh needs). Each route requires GitHub's permission for it; a token without
+   * it gets GitHub's 403 with `X-Accepted-GitHub-Permissions`.
+   */
+  readonly tokenGrant?: TokenGrant;
+  /** The user a personal access token acts as (GET /user); default `lugh-deployer`. */
+  readonly tokenUser?: string;
+  /** The repository's webhook; its content type defaults to `form`, as on GitHub. */
   readonly webhook?: WebhookTarget;
   /** The clock for timestamps and the rate-limit window (check plans use real timers). */
   readonly now?: () => number;
@@ -42,7 +55,10 @@ export interface PushCommitInput {
 }
 
 export interface GitHubStandIn {
-  /** Where later webhook deliveries go, as when a hook's URL is edited (a receiver that started after the stand-in). */
+  /**
+   * Where later webhook deliveries go, as when a hook's URL is edited (a receiver that
+   * started after the stand-in); the content type stays `form` (GitHub's default) unless given.
+   */
   setWebhook(target: WebhookTarget | undefined): void;
   /** Octokit's baseUrl, e.g. http://127.0.0.1:PORT */
   readonly apiUrl: string;
@@ -58,7 +74,15 @@ export interface GitHubStandIn {
    * the earlier run stays listed, as on GitHub.
    */
   rerunCheck(sha: string, name: string, conclusion: CheckConclusion, afterMs?: number): Promise<void>;
+  /**
+   * Protects `branch` as PUT …/branches/{branch}/protection would, with the same body
+   * (`required_status_checks`, `required_pull_request_reviews`, `enforce_admins`, `restrictions`);
+   * null removes its protection.
+   */
+  setBranchProtection(branch: string, protection: Readonly<Record<string, unknown>> | null): void;
   injectFault(fault: FaultSpec): void;
+  /** The token's kind and permissions from now on (a token edited on GitHub). */
+  setTokenGrant(grant: TokenGrant): void;
   requests(): RequestLogEntry[];
   deliveries(): Array<Pick<DeliveryRecord, 'id' | 'event' | 'payload' | 'status'>>;
   redeliver(deliveryId: string): Promise<void>;
@@ -78,9 +102,17 @@ export interface GitHubStandIn {
 }
 
 /** Every REST route the stand-in serves. */
-export function standInRoutes(archives: ArchiveTokens, limiter: RateLimiter): Route[] {
+export function standInRoutes(
+  archives: ArchiveTokens,
+  limiter: RateLimiter,
+  grant: () => TokenGrant = () => ({ kind: 'installation' }),
+  tokenUser = 'lugh-deployer',
+): Route[] {
   return [
+    ...accountRoutes(grant, tokenUser),
     ...repositoryRoutes(archives),
+    ...hookRoutes,
+    ...protectionRoutes,
     ...pullRoutes,
     ...checkRoutes,
     ...releaseRoutes,
@@ -100,12 +132,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
 
   const limiter = new RateLimiter(now);
   const archives = new ArchiveTokens(now);
-  const router = new Router(standInRoutes(archives, limiter));
+  let tokenGrant: TokenGrant = options.tokenGrant ?? { kind: 'installation' };
+  const grant = () => tokenGrant;
+  const router = new Router(standInRoutes(archives, limiter, grant, options.tokenUser));
   const faults = new FaultRegistry(router.keys(), router.routes.filter((route) => route.stale).map(routeKey));
   const log: RequestLogEntry[] = [];
 
   // The site needs the port, the server needs the core: build the core once the port is known.
-  const parts = { router, faults, limiter, token, archives, log } as const;
+  const parts = { router, faults, limiter, token, grant, archives, log } as const;
   let coreRef: StandInCore | undefined;
   const server = createGitHubServer({
     ...parts,
@@ -115,7 +149,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
   });
   await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   const site = siteAt(server, owner, name, now);
-  const webhooks = new WebhookSender(options.webhook, site.repoId);
+  const webhooks = new WebhookSender(options.webhook, site.repoId, now);
   const core = new StandInCore(site, repo, now, webhooks);
   core.planner = new CheckPlanner(core);
   coreRef = core;
@@ -128,7 +162,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     completeCheck: (sha, checkName, conclusion) => core.planner.complete(sha, checkName, conclusion),
     rerunCheck: (sha, checkName, conclusion, afterMs = 0) =>
       core.planner.rerun(sha, checkName, conclusion, afterMs),
+    setBranchProtection: (branch, protection) => {
+      if (protection === null) core.state.protections.delete(branch);
+      else core.state.protections.set(branch, parseProtection(protection));
+    },
     injectFault: (fault) => faults.add(fault),
+    setTokenGrant: (next) => {
+      tokenGrant = next;
+    },
     requests: () => log.map((entry) => ({ ...entry })),
     deliveries: () =>
       webhooks.deliveries().map(({ id, event, payload, status }) => ({ id, event, payload, status })),

@@ -10,6 +10,7 @@ import {
 import { commitJson } from './commit-json.js';
 import type { StandInCore } from './core.js';
 import type { CommitInfo } from './git-repository.js';
+import type { hookJson } from './hook-json.js';
 import { type PullDetail, pullJson } from './pull-json.js';
 import { repoHtmlUrl } from './site.js';
 import type { CheckRunRecord, CheckSuiteRecord, PullRecord, StatusRecord } from './state.js';
@@ -212,4 +213,14 @@ export async function emitStatus(core: StandInCore, status: StatusRecord): Promi
     repository,
     sender,
   });
+}
+
+/** ping: sent to a hook right after it is created. */
+export async function emitPing(core: StandInCore, hook: ReturnType<typeof hookJson>): Promise<void> {
+  const { repository, sender } = await common(core);
+  core.webhooks.send(
+    'ping',
+    { zen: 'Keep it logically awesome.', hook_id: hook.id, hook, repository, sender },
+    hook.id,
+  );
 }

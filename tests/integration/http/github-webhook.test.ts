@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubWebhookHandler } from '../../../src/http/github-webhook.js';
 import { createHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/logger.js';
+import { type Sandbox, startSandbox } from '../sandbox/github/fixture.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 
@@ -80,5 +81,49 @@ describe('POST /webhooks/github', () => {
         })
       ).status,
     ).toBe(400);
+  });
+});
+
+describe('POST /webhooks/github from a hook left at GitHub’s default content type (form)', () => {
+  let server: HttpServer;
+  let sandbox: Sandbox;
+  const delivered: Array<{ id: string; event: string; payload: unknown }> = [];
+  beforeAll(async () => {
+    const logger = createLogger({ level: 'silent', secrets: [SECRET] });
+    server = createHttpServer({
+      logger,
+      health: async () => ({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' }),
+      version: () => ({
+        env: 'staging',
+        version: '0',
+        gitSha: null,
+        buildTime: null,
+        startedAt: '',
+        uptimeSeconds: 0,
+      }),
+      githubWebhook: githubWebhookHandler(SECRET, logger, async (d) => {
+        delivered.push(d);
+        return 'handled';
+      }),
+    });
+    const port = await server.listen(0, '127.0.0.1');
+    sandbox = await startSandbox({
+      webhook: { url: `http://127.0.0.1:${port}/webhooks/github`, secret: SECRET },
+    });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    server?.close();
+  });
+
+  it('accepts a form-encoded push (payload=…, signed over the raw body) and hands on its JSON', async () => {
+    const sha = await sandbox.gh.pushCommit('develop', { message: 'Ship it', files: { 'S.md': 's\n' } });
+    await sandbox.gh.settled();
+    const push = sandbox.gh.deliveries().find((d) => d.event === 'push')!;
+    expect(push.status).toBe(202);
+    expect(delivered.find((d) => d.id === push.id)?.payload).toMatchObject({
+      ref: 'refs/heads/develop',
+      after: sha,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderAudit } from '../../../src/bot/features/doctor.js';
+import { renderAudit, renderGitHubSetup } from '../../../src/bot/features/doctor.js';
 import type { AuditReport, CheckResult } from '../../../src/doctor/audit.js';
+import { setupReport } from '../../../src/forge/setup-check.js';
 
 const report = (checks: CheckResult[]): AuditReport => ({
   staging: { env: 'staging', containerName: 'lugh-staging-app' },
@@ -47,5 +48,51 @@ describe('renderAudit', () => {
     expect(all).toContain(`${'x'.repeat(200)}`);
     expect(all).not.toContain('x'.repeat(300));
     expect(all).toContain('Fix: fix number 12: do this &amp; that');
+  });
+});
+
+describe('renderGitHubSetup', () => {
+  it('shows lugh github check’s findings like the audit: counts, a mark per level, evidence and fix', () => {
+    const [message, ...more] = renderGitHubSetup(
+      setupReport('acme/app', [
+        {
+          id: 'token',
+          title: 'the token',
+          level: 'ok',
+          evidence: 'a fine-grained personal access token of ada',
+        },
+        {
+          id: 'permission-deployments',
+          title: 'Deployments: read and write',
+          level: 'fail',
+          evidence: 'POST …/deployments answered 403 Resource not accessible by personal access token',
+          fix: 'Give GITHUB_TOKEN (or its GitHub App) “Deployments: read and write” on acme/app.',
+        },
+        {
+          id: 'protection-strict',
+          title: 'branches must be up to date',
+          level: 'warn',
+          evidence: 'develop is behind main after each promotion',
+          fix: 'Merge main into develop after each promotion <or> turn it off',
+        },
+      ]),
+    );
+    expect(more).toEqual([]);
+    expect(message).toBe(
+      [
+        '🐙 <b>GitHub set-up</b> of acme/app: ❌ 1 failed, ⚠️ 1 to look at, 1 passed',
+        '',
+        '✅ <b>the token</b>',
+        '<i>a fine-grained personal access token of ada</i>',
+        '',
+        '❌ <b>Deployments: read and write</b>',
+        '<i>POST …/deployments answered 403 Resource not accessible by personal access token</i>',
+        'Fix: Give GITHUB_TOKEN (or its GitHub App) “Deployments: read and write” on acme/app.',
+        '',
+        '⚠️ <b>branches must be up to date</b>',
+        '<i>develop is behind main after each promotion</i>',
+        'Fix: Merge main into develop after each promotion &lt;or&gt; turn it off',
+      ].join('\n'),
+    );
   });
 });

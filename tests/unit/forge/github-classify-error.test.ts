@@ -61,6 +61,53 @@ describe('classifyGitHubError', () => {
     expect((error as RateLimitedError).resetAt).toEqual(new Date(NOW.getTime() + 30_000));
   });
 
+  it('a bare 403 secondary limit (no retry-after, requests left) is a secondary limit of at least a minute', () => {
+    const error = classifyGitHubError(
+      requestError(
+        403,
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        {
+          'x-ratelimit-remaining': '4990',
+          'x-ratelimit-reset': String(Math.floor(NOW.getTime() / 1000) + 3000),
+        },
+      ),
+    );
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).limit).toBe('secondary');
+    expect((error as RateLimitedError).resetAt).toEqual(new Date(NOW.getTime() + 60_000));
+  });
+
+  it('a 403 names the missing permission from X-Accepted-GitHub-Permissions (its first set)', () => {
+    const error = classifyGitHubError(
+      requestError(403, 'Resource not accessible by integration', {
+        'x-accepted-github-permissions': 'pull_requests=write,contents=read; issues=write',
+      }),
+    );
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect((error as AccessDeniedError).missing).toEqual({
+      permission: 'pull_requests',
+      label: 'Pull requests',
+      access: 'write',
+    });
+  });
+
+  it('a refused workflow change names the workflows permission and the file, whatever the status', () => {
+    for (const status of [403, 422]) {
+      const error = classifyGitHubError(
+        requestError(
+          status,
+          'refusing to allow an OAuth App to create or update workflow `.github/workflows/a.yml` without `workflow` scope',
+        ),
+      );
+      expect(error).toBeInstanceOf(AccessDeniedError);
+      expect((error as AccessDeniedError).missing).toMatchObject({
+        permission: 'workflows',
+        because: '.github/workflows/a.yml',
+        scope: 'workflow',
+      });
+    }
+  });
+
   it('a 429 without headers waits a minute', () => {
     const error = classifyGitHubError(requestError(429, 'Too Many Requests'));
     expect(error).toBeInstanceOf(RateLimitedError);
@@ -145,7 +192,10 @@ describe('the GitHub forge at the HTTP boundary', () => {
     await expect(merging).rejects.toThrow('Pull Request is not mergeable');
   });
 
-  it('no latest release (404) is no tag', async () => {
-    await expect(answering(404, { message: 'Not Found' }).latestReleaseTag()).resolves.toBeUndefined();
+  it('no vX.Y.Z tag is no release tag (other names do not count)', async () => {
+    await expect(answering(200, []).latestReleaseTag()).resolves.toBeUndefined();
+    await expect(
+      answering(200, [{ name: 'nightly', commit: { sha: 'a'.repeat(40), url: '' } }]).latestReleaseTag(),
+    ).resolves.toBeUndefined();
   });
 });

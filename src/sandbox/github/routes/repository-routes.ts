@@ -8,10 +8,11 @@ import {
   tagJson,
 } from '../commit-json.js';
 import type { StandInCore } from '../core.js';
-import { GitHubApiError, notFound } from '../errors.js';
+import { customValidation, GitHubApiError, invalidField, notFound } from '../errors.js';
+import { hookDeliveryItemJson, hookJson } from '../hook-json.js';
 import { paginate } from '../pagination.js';
 import type { Route } from '../route-types.js';
-import { emitPush } from '../webhook-events.js';
+import { emitPing, emitPush } from '../webhook-events.js';
 
 const ZERO_SHA = '0000000000000000000000000000000000000000';
 
@@ -202,6 +203,67 @@ export function repositoryRoutes(archives: ArchiveTokens): Route[] {
     },
   ];
 }
+
+/**
+ * Repository webhooks and their recent deliveries. A hook created without
+ * `config.content_type` sends `form` (`payload=…`), GitHub's default; `events` defaults to
+ * `["push"]`; a new hook gets a `ping`.
+ */
+export const hookRoutes: Route[] = [
+  {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/hooks',
+    operationId: 'repos/list-webhooks',
+    handle: async (core, { query, url }) => {
+      const hooks = core.webhooks.hooks().map((hook) => hookJson(core.site, hook));
+      const { page, headers } = paginate(hooks, query, url);
+      return { status: 200, body: page, headers };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/repos/{owner}/{repo}/hooks',
+    operationId: 'repos/create-webhook',
+    handle: async (core, { body }) => {
+      const config = (body.config ?? {}) as Record<string, unknown>;
+      if (typeof config.url !== 'string' || !/^https?:\/\//.test(config.url))
+        throw invalidField('Hook', 'url');
+      const contentType = config.content_type ?? 'form';
+      if (contentType !== 'form' && contentType !== 'json') throw invalidField('Hook', 'content_type');
+      if (core.webhooks.hooks().some((hook) => hook.url === config.url))
+        throw customValidation('Hook', 'Hook already exists on this repository');
+      const events = Array.isArray(body.events) ? body.events.map(String) : ['push'];
+      const hook = core.webhooks.addHook({
+        url: config.url,
+        secret: typeof config.secret === 'string' ? config.secret : '',
+        contentType,
+        events,
+      });
+      if (body.active === false) hook.active = false;
+      const json = hookJson(core.site, hook);
+      if (hook.active) core.background(emitPing(core, json));
+      return { status: 201, body: json, headers: { location: json.url } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/hooks/{hook_id}/deliveries',
+    operationId: 'repos/list-webhook-deliveries',
+    handle: async (core, { params, query }) => {
+      const hookId = Number(params.hook_id);
+      if (!core.webhooks.hook(hookId)) throw notFound();
+      const perPage = Math.min(100, Math.max(1, Number(query.get('per_page') ?? 30) || 30));
+      // Newest first, as GitHub lists them (cursor paging is not served: the first page only).
+      const items = core.webhooks
+        .deliveries()
+        .filter((d) => d.hookId === hookId && d.status !== null)
+        .reverse()
+        .slice(0, perPage)
+        .map((d) => hookDeliveryItemJson(core.site, d));
+      return { status: 200, body: items };
+    },
+  },
+];
 
 /** The tarball's top-level directory, as GitHub names it. */
 export function archivePrefix(core: StandInCore, sha: string): string {

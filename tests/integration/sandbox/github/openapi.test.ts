@@ -1,7 +1,13 @@
 import { RequestError } from 'octokit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { loadGitHubOpenApi, type OpenApiValidator } from '../../../helpers/openapi.js';
 import { repoParams as base, eventually, type Sandbox, startSandbox } from './fixture.js';
+
+const FULL_GRANT = {
+  kind: 'installation',
+  permissions: { ...DEFAULT_PERMISSIONS, administration: 'write', repository_hooks: 'write' },
+} as const;
 
 interface Seen {
   readonly route: string;
@@ -17,7 +23,8 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
 
   beforeAll(async () => {
     openapi = loadGitHubOpenApi();
-    sandbox = await startSandbox();
+    // The token may also change protection and hooks (Administration and Webhooks: write).
+    sandbox = await startSandbox({ tokenGrant: FULL_GRANT });
     const { octokit } = sandbox;
     octokit.hook.wrap('request', async (request, options) => {
       const route = `${options.method} ${options.url}`;
@@ -39,6 +46,25 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.repos.get({ owner: 'acme', repo: 'missing' }));
     await octokit.rest.repos.getBranch({ ...base, branch: 'develop' });
     await ignore(octokit.rest.repos.getBranch({ ...base, branch: 'nope' }));
+    // Protection on develop, which the pull request below merges from, so that it changes nothing there.
+    await ignore(octokit.rest.repos.getBranchProtection({ ...base, branch: 'develop' }));
+    await ignore(
+      octokit.rest.repos.updateBranchProtection({
+        ...base,
+        branch: 'develop',
+        required_status_checks: { strict: true, contexts: ['build'] },
+        enforce_admins: true,
+      } as never),
+    );
+    await octokit.rest.repos.updateBranchProtection({
+      ...base,
+      branch: 'develop',
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: true,
+      required_pull_request_reviews: { required_approving_review_count: 1 },
+      restrictions: null,
+    });
+    await octokit.rest.repos.getBranchProtection({ ...base, branch: 'develop' });
     await octokit.rest.git.getRef({ ...base, ref: 'heads/develop' });
     await ignore(octokit.rest.git.getRef({ ...base, ref: 'heads/nope' }));
     await octokit.rest.repos.getCommit({ ...base, ref: developSha });
@@ -133,6 +159,21 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await octokit.rest.repos.listDeploymentStatuses({ ...base, deployment_id });
     await ignore(octokit.rest.repos.listDeploymentStatuses({ ...base, deployment_id: 1 }));
     await octokit.rest.rateLimit.get();
+
+    const { data: hook } = await octokit.rest.repos.createWebhook({
+      ...base,
+      config: { url: 'http://127.0.0.1:9/hook', content_type: 'json' },
+    });
+    await ignore(octokit.rest.repos.createWebhook({ ...base, config: { url: 'not a url' } }));
+    await octokit.rest.repos.listWebhooks(base);
+    await sandbox.gh.settled();
+    await octokit.rest.repos.listWebhookDeliveries({ ...base, hook_id: hook.id });
+    await octokit.rest.apps.listReposAccessibleToInstallation();
+    await ignore(octokit.rest.users.getAuthenticated());
+    sandbox.gh.setTokenGrant({ kind: 'fine-grained' });
+    await octokit.rest.users.getAuthenticated();
+    await ignore(octokit.rest.apps.listReposAccessibleToInstallation());
+    sandbox.gh.setTokenGrant(FULL_GRANT);
 
     // Octokit follows the tarball's redirect, so ask for the 302 itself as well.
     await octokit.rest.repos.downloadTarballArchive({ ...base, ref: 'main' });

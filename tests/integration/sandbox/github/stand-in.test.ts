@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { RequestError } from 'octokit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { repoParams as base, eventually, gitIn, octokitFor, type Sandbox, startSandbox } from './fixture.js';
 
 /** Entry names of a tar archive (ustar: name at 0, prefix at 345; size in octal at 124). */
@@ -150,6 +151,64 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(listed.data.map((p) => p.number)).toEqual([1]);
     const none = await sandbox.octokit.rest.pulls.list({ ...base, head: 'acme:feature' });
     expect(none.data).toEqual([]);
+  });
+
+  it('keeps branch protection as GitHub does: 404 "Branch not protected" until set, then its REST shape', async () => {
+    const { octokit, gh } = sandbox;
+    // Changing protection takes Administration: write (reading it, read).
+    gh.setTokenGrant({
+      kind: 'installation',
+      permissions: { ...DEFAULT_PERMISSIONS, administration: 'write' },
+    });
+    const none = await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' }));
+    expect(none.status).toBe(404);
+    expect(none.message).toContain('Branch not protected');
+    const missing = await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'nope' }));
+    expect(missing.message).toContain('Branch not found');
+    // PUT needs all four top-level keys, each may be null.
+    const incomplete = await requestError(
+      octokit.rest.repos.updateBranchProtection({
+        ...base,
+        branch: 'main',
+        required_status_checks: null,
+        enforce_admins: null,
+        required_pull_request_reviews: null,
+      } as never),
+    );
+    expect(incomplete.status).toBe(422);
+    expect(incomplete.message).toContain('"restrictions" wasn\'t supplied.');
+
+    await octokit.rest.repos.updateBranchProtection({
+      ...base,
+      branch: 'main',
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: false,
+      required_pull_request_reviews: { required_approving_review_count: 2 },
+      restrictions: null,
+    });
+    const { data } = await octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' });
+    expect(data.required_status_checks).toMatchObject({
+      strict: true,
+      contexts: ['build'],
+      checks: [{ context: 'build', app_id: null }],
+    });
+    expect(data.required_pull_request_reviews).toMatchObject({ required_approving_review_count: 2 });
+    expect(data.enforce_admins).toMatchObject({ enabled: false });
+
+    // The test-side setter takes the same body; null removes the protection.
+    gh.setBranchProtection('main', {
+      required_status_checks: null,
+      enforce_admins: true,
+      required_pull_request_reviews: null,
+      restrictions: null,
+    });
+    const reviewsOnly = await octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' });
+    expect(reviewsOnly.data.required_status_checks).toBeUndefined();
+    expect(reviewsOnly.data.enforce_admins?.enabled).toBe(true);
+    gh.setBranchProtection('main', null);
+    expect(
+      (await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' }))).status,
+    ).toBe(404);
   });
 
   it('reports mergeable null on the first read, then a real trial merge result', async () => {
@@ -369,7 +428,7 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(primary.response?.headers['x-ratelimit-remaining']).toBe('0');
     expect(primary.message).toContain('API rate limit exceeded for');
 
-    sandbox.gh.injectFault({ route, kind: 'secondary-rate-limit', status: 429 });
+    sandbox.gh.injectFault({ route, kind: 'secondary-rate-limit', status: 429, retryAfter: 60 });
     const secondary = await requestError(sandbox.octokit.rest.pulls.get({ ...base, pull_number }));
     expect(secondary.status).toBe(429);
     expect(secondary.response?.headers['retry-after']).toBe('60');

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PERMISSIONS } from '../../../../src/sandbox/github/index.js';
 import { loadGitHubOpenApi, type OpenApiValidator } from '../../../helpers/openapi.js';
 import { repoParams as base, eventually, type Sandbox, startReceiver, startSandbox } from './fixture.js';
 
@@ -87,7 +88,9 @@ describe('GitHub stand-in webhooks', () => {
       expect(given.length === expected.length && timingSafeEqual(given, expected)).toBe(true);
       expect(hook.headers['user-agent']).toMatch(/^GitHub-Hookshot\//);
       expect(hook.headers['x-github-delivery']).toMatch(/^[0-9a-f-]{36}$/);
-      expect(hook.headers['content-type']).toBe('application/json');
+      // A hook's content type defaults to form: the JSON in a `payload=` field.
+      expect(hook.headers['content-type']).toBe('application/x-www-form-urlencoded');
+      expect(JSON.parse(new URLSearchParams(hook.body).get('payload')!)).toBeTypeOf('object');
       expect(typeof hook.headers['x-github-event']).toBe('string');
     }
   });
@@ -124,5 +127,66 @@ describe('GitHub stand-in webhooks', () => {
     expect(again.headers['x-github-delivery']).toBe(failed.id);
     expect(again.body).toBe(receiver.received[before]!.body);
     expect(sandbox.gh.deliveries().at(-1)).toMatchObject({ id: failed.id, status: 202 });
+  });
+
+  it('lists the hook (form by default) and its recent deliveries with their status codes, newest first', async () => {
+    const { data: hooks } = await sandbox.octokit.rest.repos.listWebhooks(base);
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]!.config).toMatchObject({ url: receiver.url, content_type: 'form' });
+    const { data: deliveries } = await sandbox.octokit.rest.repos.listWebhookDeliveries({
+      ...base,
+      hook_id: hooks[0]!.id,
+      per_page: 100,
+    });
+    const attempts = sandbox.gh.deliveries();
+    expect(deliveries[0]).toMatchObject({ guid: attempts.at(-1)!.id, status_code: 202, redelivery: true });
+    expect(deliveries.find((d) => d.status_code === 500)).toMatchObject({
+      event: 'status',
+      status: 'Invalid HTTP Response: 500',
+    });
+  });
+});
+
+describe('GitHub stand-in webhooks created through the API', () => {
+  let sandbox: Sandbox;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    // Creating hooks needs the webhooks permission (repository_hooks) with write access.
+    sandbox = await startSandbox({
+      tokenGrant: {
+        kind: 'installation',
+        permissions: { ...DEFAULT_PERMISSIONS, repository_hooks: 'write' },
+      },
+    });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await receiver?.close();
+  });
+
+  it('defaults to form and push only, pings the new hook, and sends JSON when asked', async () => {
+    const { data: form } = await sandbox.octokit.rest.repos.createWebhook({
+      ...base,
+      config: { url: receiver.url, secret: SECRET },
+    });
+    expect(form).toMatchObject({ events: ['push'], config: { content_type: 'form', secret: '********' } });
+    const { data: json } = await sandbox.octokit.rest.repos.createWebhook({
+      ...base,
+      config: { url: `${receiver.url}?json`, secret: SECRET, content_type: 'json' },
+      events: ['push', 'pull_request'],
+    });
+    await sandbox.gh.pushCommit('develop', { message: 'Touch', files: { 'T.md': 't\n' } });
+    await sandbox.gh.settled();
+    const byHook = (id: number) =>
+      receiver.received.filter((r) => r.headers['x-github-hook-id'] === String(id));
+    expect(byHook(form.id).map((r) => r.headers['x-github-event'])).toEqual(['ping', 'push']);
+    expect(byHook(form.id).every((r) => r.body.startsWith('payload='))).toBe(true);
+    const jsonPush = byHook(json.id).find((r) => r.headers['x-github-event'] === 'push')!;
+    expect(jsonPush.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(jsonPush.body)).toMatchObject({ ref: 'refs/heads/develop' });
+    await expect(
+      sandbox.octokit.rest.repos.createWebhook({ ...base, config: { url: receiver.url } }),
+    ).rejects.toMatchObject({ status: 422 });
   });
 });
