@@ -13,7 +13,10 @@ export function createCiFollow(parts: PromotionParts) {
   const { config, promotions, chat, now } = parts;
 
   const lastShown = new Map<number, { key: string; at: number }>();
-  /** Edits the live CI message only when what it shows changed, and at most once a second. */
+  /**
+   * Edits the live CI message only when what it shows changed, and at most once a second;
+   * a message that can no longer be edited is replaced by a new one (PromotionChat.edit).
+   */
   const showCi = async (p: Promotion, ci: CiState) => {
     if (!p.statusMessageId) return;
     const key = JSON.stringify([p.headSha, ci]);
@@ -21,7 +24,9 @@ export function createCiFollow(parts: PromotionParts) {
     if (last?.key === key) return;
     const wait = last ? last.at + MIN_EDIT_INTERVAL_MS - Date.now() : 0;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    await chat.edit(p.chatId, p.statusMessageId, { kind: 'ci', promotion: p, ci });
+    const shownIn = await chat.edit(p.chatId, p.statusMessageId, { kind: 'ci', promotion: p, ci });
+    // The message was deleted and sent anew: later edits go to the new one.
+    if (shownIn !== p.statusMessageId) await promotions.update(p.id, { statusMessageId: shownIn });
     lastShown.set(p.id, { key, at: Date.now() });
   };
 
