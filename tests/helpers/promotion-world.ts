@@ -42,6 +42,8 @@ export interface WorldOptions {
    * that shows every answer as it is; with a short deadline per request and retry pace.
    */
   readonly resilientGitHub?: { readonly timeoutMs: number; readonly retryBaseMs: number };
+  /** Runs on the stand-ins before lugh starts (what the token's previous owner left behind). */
+  readonly beforeStart?: (tg: Awaited<ReturnType<typeof startTelegramStandIn>>) => Promise<void>;
   /** Outside vitest (benchmarks): where databases come from and which Redis to use. */
   readonly services?: {
     readonly createDatabase: (label: string) => Promise<TestDatabase>;
@@ -103,6 +105,7 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     await instance.telegram.ready;
     return instance;
   };
+  await options.beforeStart?.(tg);
   let instance: Instance = await start();
 
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
