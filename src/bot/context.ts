@@ -5,6 +5,7 @@ import type { DeployControl } from '../deploys/deploy-control.js';
 import type { RestoreControl } from '../deploys/restore-control.js';
 import type { AuditReport } from '../doctor/audit.js';
 import type { Logger } from '../logger.js';
+import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -30,6 +31,8 @@ export interface BotDeps {
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
   /** Each update handled at most once per environment, across poller handovers and redeliveries. */
   readonly updateGate?: UpdateGate;
+  /** Groups that became supergroups, followed and remembered. */
+  readonly chatMigrations?: ChatMigrations;
 }
 
 export interface UpdateGate {

@@ -18,3 +18,11 @@ export function editRefusedForGood(error: unknown): boolean {
     !notModified(error)
   );
 }
+
+/**
+ * The supergroup a group became, when Telegram refused a call to the group's old id
+ * (400 "group chat was upgraded to a supergroup chat", `parameters.migrate_to_chat_id`).
+ */
+export function migratedTo(error: unknown): number | undefined {
+  return error instanceof GrammyError ? error.parameters?.migrate_to_chat_id : undefined;
+}

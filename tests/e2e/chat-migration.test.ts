@@ -44,13 +44,21 @@ describe('a group upgraded to a supergroup', () => {
 
       // Remembered: a restarted instance still takes /promote in the supergroup.
       await w.restart();
-      await w.say(admin, '/cancel', supergroup as never);
-      const again = w.say(admin, '/version', supergroup as never);
-      await w.waitFor(SUPERGROUP_ID, (m) => m.message_id > again.message_id);
-      const rows = await w.rows(
+      const cancel = w.say(admin, '/cancel', supergroup as never);
+      await w.waitFor(
+        SUPERGROUP_ID,
+        (m) => m.message_id > cancel.message_id && (m.text ?? '').includes('cancelled: nothing was merged'),
+      );
+      const again = w.say(admin, '/promote', supergroup as never);
+      const replan = await w.waitFor(
+        SUPERGROUP_ID,
+        (m) => m.message_id > again.message_id && (m.text ?? '').includes('Promoting'),
+      );
+      expect(replan.text).toContain('Promoting develop → main');
+      const refused = await w.rows(
         `SELECT count(*)::int AS n FROM audit_log WHERE outcome = 'refused' AND details->>'reason' = 'chat not allowed'`,
       );
-      expect(rows[0].n).toBe(0);
+      expect(refused[0].n).toBe(0);
     },
     TIMEOUT,
   );
