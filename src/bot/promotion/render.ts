@@ -21,7 +21,11 @@ function relative(until: Date, now: Date): string {
 export function renderCommits(comparison: Comparison): string[] {
   const shown = comparison.commits
     .slice(0, MAX_COMMITS_SHOWN)
-    .map((c) => `• <code>${short(c.sha)}</code> ${escapeHtml(c.title)} — ${escapeHtml(c.author)}`);
+    // A commit subject can be any length: ten long ones must not push the plan past 4096.
+    .map(
+      (c) =>
+        `• <code>${short(c.sha)}</code> ${escapeHtml(clip(c.title, 120))} — ${escapeHtml(clip(c.author, 40))}`,
+    );
   const more = comparison.commits.length - shown.length;
   if (more > 0) shown.push(`…and ${more} more`);
   return shown;
