@@ -125,6 +125,7 @@ export async function startInstance(
     commands,
     redis,
     startedAt,
+    chatMigrations,
     onReady: async () => {
       // A pre-flight container only proves its health: it neither follows promotions nor deploys.
       if (isApp) promotion?.startPolling();

@@ -28,6 +28,8 @@ export interface ChatMigrations {
   current(chatId: number): Promise<number>;
   /** The chats PROMOTE_CHAT_IDS names, and the supergroups they became. */
   promoteChatIds(): Promise<readonly number[]>;
+  /** Every chat known to have moved: old id → new id. */
+  moved(): Promise<ReadonlyMap<number, number>>;
 }
 
 /** The settings that name `from`, each as it should read with `to` instead. */
@@ -70,6 +72,7 @@ export function createChatMigrations(deps: {
       return { from, to, isNew, settings };
     },
     current: (chatId) => store.current(chatId),
+    moved: () => store.all(),
     async promoteChatIds() {
       const moved = await store.all();
       const ids = config.promote.allowedChatIds;

@@ -44,6 +44,8 @@ describe('a group upgraded to a supergroup', () => {
 
       // Remembered: a restarted instance still takes /promote in the supergroup.
       await w.restart();
+      // The restarted instance's start-up check names the setting to change.
+      expect(w.logLines.join('\n')).toContain('set NOTIFY_CHAT_ID=-1000000005001');
       const cancel = w.say(admin, '/cancel', supergroup as never);
       await w.waitFor(
         SUPERGROUP_ID,
