@@ -23,6 +23,8 @@ export interface HandoffPolicy {
   readonly chatIds: readonly number[];
   /** The branch a handed-over commit must be on (main). */
   readonly branch: string;
+  /** Groups known to have become supergroups (old id → new id): a chat of `chatIds` that moved is reported to at its new id. */
+  readonly movedChats?: () => Promise<ReadonlyMap<number, number>>;
 }
 
 /** A GitHub Deployment that was refused, for the notify chat. */
