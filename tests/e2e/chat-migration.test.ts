@@ -38,7 +38,7 @@ describe('a group upgraded to a supergroup', () => {
       expect(told.text).toContain('NOTIFY_CHAT_ID');
 
       const supergroup = { id: SUPERGROUP_ID, type: 'supergroup' as const, title: 'ops' };
-      const ask = w.say(admin, '/promote', supergroup as never);
+      const ask = w.say(admin, '/promote', supergroup);
       const plan = await w.waitFor(SUPERGROUP_ID, (m) => m.message_id > ask.message_id);
       expect(plan.text).toContain('Promoting develop → main');
 
@@ -46,12 +46,12 @@ describe('a group upgraded to a supergroup', () => {
       await w.restart();
       // The restarted instance's start-up check names the setting to change.
       expect(w.logLines.join('\n')).toContain('set NOTIFY_CHAT_ID=-1000000005001');
-      const cancel = w.say(admin, '/cancel', supergroup as never);
+      const cancel = w.say(admin, '/cancel', supergroup);
       await w.waitFor(
         SUPERGROUP_ID,
         (m) => m.message_id > cancel.message_id && (m.text ?? '').includes('cancelled: nothing was merged'),
       );
-      const again = w.say(admin, '/promote', supergroup as never);
+      const again = w.say(admin, '/promote', supergroup);
       const replan = await w.waitFor(
         SUPERGROUP_ID,
         (m) => m.message_id > again.message_id && (m.text ?? '').includes('Promoting'),

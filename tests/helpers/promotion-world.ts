@@ -139,7 +139,10 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     say(
       from: typeof admin,
       text: string,
-      chat: { id: number; type: 'private' | 'group'; title?: string } = { id: from.id, type: 'private' },
+      chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string } = {
+        id: from.id,
+        type: 'private',
+      },
     ) {
       return tg.sendText({ token: STAGING_TOKEN, chat, from, text });
     },
