@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   admin,
   createPromotionWorld,
+  isPrompt,
   type PromotionWorld,
   STAGING_TOKEN,
 } from '../helpers/promotion-world.js';
@@ -89,6 +90,24 @@ describe('a group upgraded to a supergroup', () => {
       expect(notice.text).toContain('promotion #');
       const told = await w.waitFor(SUPERGROUP_ID, (m) => (m.text ?? '').includes('NOTIFY_CHAT_ID'));
       expect(told.text).toContain(String(SUPERGROUP_ID));
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a promotion in flight when its group is upgraded goes on in the supergroup',
+    async () => {
+      world = await createPromotionWorld({
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 600_000 }],
+        env: { PROMOTE_CHAT_IDS: String(GROUP.id) },
+      });
+      const w = world;
+      w.say(admin, '/promote', GROUP);
+      await w.waitFor(GROUP.id, (m) => (m.text ?? '').includes('⏳ build'));
+      w.tg.migrateGroup(STAGING_TOKEN, GROUP.id, admin);
+      await w.gh.completeCheck(w.git('rev-parse', 'develop'), 'build', 'success');
+      const prompt = await w.waitFor(SUPERGROUP_ID, isPrompt);
+      expect(prompt.text).toContain(w.git('rev-parse', 'develop'));
     },
     TIMEOUT,
   );
