@@ -35,7 +35,7 @@ export function buildPromotion(
     productionLock: () => readDeployLock(redis, otherPrefix),
     productionBot: async () => (await readInstance(redis, otherPrefix))?.botUsername,
     audit: parts.audit,
-    chat: createPromotionChat(parts.api),
+    chat: createPromotionChat(parts.api, parts.chatMigrations),
     promoteChatIds: parts.chatMigrations?.promoteChatIds,
     now: parts.now,
   });

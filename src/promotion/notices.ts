@@ -66,6 +66,8 @@ export interface PromotionChat {
     notice: PromotionNotice,
     buttons?: readonly Button[],
   ): Promise<number>;
+  /** The id a chat lives at now (a group that became a supergroup has a new one); itself without one. */
+  where?(chatId: number): Promise<number>;
 }
 
 export interface Requester {

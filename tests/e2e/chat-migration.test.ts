@@ -108,6 +108,10 @@ describe('a group upgraded to a supergroup', () => {
       await w.gh.completeCheck(w.git('rev-parse', 'develop'), 'build', 'success');
       const prompt = await w.waitFor(SUPERGROUP_ID, isPrompt);
       expect(prompt.text).toContain(w.git('rev-parse', 'develop'));
+      const ci = await w.waitFor(SUPERGROUP_ID, (m) => (m.text ?? '').includes('all green'));
+      expect(ci.message_id).toBeLessThan(prompt.message_id);
+      // The promotion now lives in the supergroup: its deploy reports there too.
+      expect(Number((await w.rows('SELECT chat_id FROM promotions'))[0].chat_id)).toBe(SUPERGROUP_ID);
     },
     TIMEOUT,
   );
