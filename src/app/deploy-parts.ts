@@ -9,6 +9,7 @@ import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { withDeployNotices } from '../notifications/deploy-notices.js';
 import { createAuditLog } from '../store/audit-log.js';
+import { createChatMigrationStore } from '../store/chat-migrations.js';
 import { createDeploymentStore } from '../store/deployments.js';
 import { publishDeployLock } from '../store/instance-registry.js';
 import { createLockStore, deployLockName } from '../store/locks.js';
@@ -66,6 +67,7 @@ export function buildDeployParts(
       config.appEnv === 'production' ? { env: 'staging', prefix: otherPrefixOf(config) } : undefined,
     ),
     audit: createAuditLog(pool, config.appEnv),
+    movedChats: createChatMigrationStore(pool).all,
     // A refused handoff is news for the notify chat, once per GitHub Deployment.
     announceRefusal: async (refusal) => {
       await outbox.enqueue(

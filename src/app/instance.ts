@@ -13,10 +13,12 @@ import { createDeployControl } from '../deploys/deploy-control.js';
 import { createRestoreControl } from '../deploys/restore-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Logger } from '../logger.js';
+import { type ChatMigrations, createChatMigrations } from '../notifications/chat-migrations.js';
 import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
+import { createChatMigrationStore } from '../store/chat-migrations.js';
 import { runMigrations } from '../store/migrate.js';
 import type { Pool } from '../store/pool.js';
 import { createPromotionStore } from '../store/promotions.js';
@@ -84,6 +86,7 @@ export async function startInstance(
     redact,
   );
   const promotions = createPromotionStore(pool, config.appEnv);
+  const chatMigrations = createChatMigrations({ store: createChatMigrationStore(pool), config, logger });
   // One Docker client for the deploy engine, /status and /doctor.
   const docker = options.docker ?? new Docker();
   const otherPrefix = otherPrefixOf(config);
@@ -96,6 +99,7 @@ export async function startInstance(
     otherPrefix,
     audit,
     api,
+    chatMigrations,
     now: options.now,
   });
   const health = buildHealth(connections, () => telegram.status());
@@ -112,6 +116,7 @@ export async function startInstance(
     docker,
     forge,
     promotions,
+    chatMigrations,
     doctorSettings: options.doctorSettings,
     takesUpdate: (updateId) => telegram.takes(updateId),
   });
@@ -121,6 +126,7 @@ export async function startInstance(
     commands,
     redis,
     startedAt,
+    chatMigrations,
     onReady: async () => {
       // A pre-flight container only proves its health: it neither follows promotions nor deploys.
       if (isApp) promotion?.startPolling();
@@ -136,7 +142,7 @@ export async function startInstance(
     config,
     logger,
     pool,
-    chat: createNotificationChat(config, redact),
+    chat: createNotificationChat(config, redact, chatMigrations),
     texts: createNotificationTexts(redact),
     redact,
     locks: deploys.locks,
@@ -192,6 +198,7 @@ function buildBotDeps(
     readonly promotion?: PromotionService;
     readonly deploys: DeployParts;
     readonly pool: Pool;
+    readonly chatMigrations: ChatMigrations;
     readonly doctorSettings?: SettingsFallback;
     /** Whether the Telegram runtime takes this update now (it is built after the bot). */
     readonly takesUpdate: (updateId: number) => boolean;
@@ -242,5 +249,6 @@ function buildBotDeps(
       github: githubCheckOf(config, logger),
     }),
     updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },
+    chatMigrations: parts.chatMigrations,
   };
 }

@@ -3,6 +3,7 @@ import { createPromotionChat } from '../bot/promotion/chat-port.js';
 import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import { createPromotionService } from '../promotion/promotion-service.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { readDeployLock, readInstance } from '../store/instance-registry.js';
@@ -20,6 +21,7 @@ export function buildPromotion(
     otherPrefix: string;
     audit: AuditLog;
     api: () => Api;
+    chatMigrations?: ChatMigrations;
     now?: () => Date;
   },
 ) {
@@ -33,7 +35,8 @@ export function buildPromotion(
     productionLock: () => readDeployLock(redis, otherPrefix),
     productionBot: async () => (await readInstance(redis, otherPrefix))?.botUsername,
     audit: parts.audit,
-    chat: createPromotionChat(parts.api),
+    chat: createPromotionChat(parts.api, parts.chatMigrations),
+    promoteChatIds: parts.chatMigrations?.promoteChatIds,
     now: parts.now,
   });
 }

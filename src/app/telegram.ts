@@ -2,8 +2,10 @@ import type { Bot } from 'grammy';
 import type { BotContext, CommandInfo } from '../bot/context.js';
 import { publishCommands } from '../bot/publish-commands.js';
 import { startTelegramRuntime } from '../bot/telegram-runtime.js';
+import { checkTelegramSetup } from '../bot/telegram-setup-check.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
+import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import { registerInstance } from '../store/instance-registry.js';
 import { createPollerLease } from '../store/poller-lease.js';
 import { keyspace, type Redis } from '../store/redis.js';
@@ -29,6 +31,7 @@ export function buildTelegram(
     startedAt: Date;
     onReady: () => Promise<void>;
     onStatus?: () => void;
+    chatMigrations?: ChatMigrations;
   },
 ) {
   const { bot, redis } = parts;
@@ -50,6 +53,9 @@ export function buildTelegram(
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
+      const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
+      for (const f of checkTelegramSetup(me, config, moved))
+        logger[f.level]({ check: 'telegram setup' }, f.message);
       await publishCommands(bot.api, parts.commands, config.adminIds, logger);
       await parts.onReady();
     },

@@ -6,6 +6,7 @@ import type { RestoreControl } from '../deploys/restore-control.js';
 import type { AuditReport } from '../doctor/audit.js';
 import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { Logger } from '../logger.js';
+import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -34,6 +35,8 @@ export interface BotDeps {
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
   /** Each update handled at most once per environment, across poller handovers and redeliveries. */
   readonly updateGate?: UpdateGate;
+  /** Groups that became supergroups, followed and remembered. */
+  readonly chatMigrations?: ChatMigrations;
 }
 
 export interface UpdateGate {

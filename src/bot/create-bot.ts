@@ -4,6 +4,7 @@ import { type Api, Bot, GrammyError, HttpError } from 'grammy';
 import type { Logger } from '../logger.js';
 import { REPLY_RETRY_MAX_SECONDS } from '../stop-grace.js';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
+import { chatMigrationFeature } from './features/chat-migration.js';
 import { deployFeature } from './features/deploy.js';
 import { doctorFeature } from './features/doctor.js';
 import { flagsFeature } from './features/flags.js';
@@ -31,6 +32,7 @@ function features(deps: BotDeps): readonly Feature[] {
   // A conversation that outlives both CI and its buttons has nothing left to wait for.
   const promoteWait = deps.config.promote.ciTimeoutMs + deps.config.promote.approvalTtlMs * 2;
   return [
+    chatMigrationFeature,
     startFeature,
     helpFeature,
     whoamiFeature,

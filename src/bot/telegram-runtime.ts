@@ -22,6 +22,13 @@ export interface TelegramStatus {
   readonly since: Date;
 }
 
+/**
+ * The update types lugh handles (commands and service messages, button presses), named in
+ * every getUpdates and setWebhook: Telegram otherwise keeps the list the token was last
+ * given, perhaps by another program, and a list without callback_query leaves buttons spinning.
+ */
+export const HANDLED_UPDATES = ['message', 'callback_query'] as const;
+
 export interface TelegramRuntimeOptions {
   readonly logger: Logger;
   /** Long polling unless a webhook URL is given. */
@@ -36,6 +43,7 @@ export interface TelegramRuntimeOptions {
   readonly onStatus?: (state: TelegramState) => void;
   /** Backoff between attempts to reach the Bot API, in ms. */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /** Defaults to HANDLED_UPDATES. */
   readonly allowedUpdates?: readonly string[];
   /**
    * Long polling only: the lease of this environment's poller. Without it two containers
@@ -157,7 +165,7 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
     while (!either.aborted) {
       try {
         await bot.start({
-          allowed_updates: options.allowedUpdates as never,
+          allowed_updates: (options.allowedUpdates ?? HANDLED_UPDATES) as never,
           onStart: () => {
             if (either.aborted) return;
             taking = true;
@@ -237,7 +245,7 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
         if (options.webhook) {
           await bot.api.setWebhook(options.webhook.url, {
             secret_token: options.webhook.secret,
-            allowed_updates: options.allowedUpdates as never,
+            allowed_updates: (options.allowedUpdates ?? HANDLED_UPDATES) as never,
           });
         }
         break;

@@ -11,6 +11,7 @@ import {
   orElse,
   redacted,
   redactUrl,
+  telegramWebhookUrl,
   urlPassword,
   withoutTrailingSlash,
 } from './schemas.js';
@@ -59,9 +60,10 @@ export const coreSettings = {
     }),
     webhookUrl: setting({
       variable: 'TELEGRAM_WEBHOOK_URL',
-      schema: optional(httpUrl),
+      schema: optional(telegramWebhookUrl),
       describe: orElse('(not set: long polling)'),
-      description: 'unset means long polling',
+      description:
+        'unset means long polling; HTTPS on port 443, 80, 88 or 8443, as Telegram requires (any URL on 127.0.0.1, for a local Bot API server)',
     }),
     webhookSecret: setting({
       variable: 'TELEGRAM_WEBHOOK_SECRET',

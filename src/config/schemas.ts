@@ -8,6 +8,30 @@ export const httpUrl = z
   .string()
   .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http:// or https:// URL');
 
+const WEBHOOK_PORTS = new Set(['', '443', '80', '88', '8443']);
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A webhook URL Telegram will call: HTTPS on port 443, 80, 88 or 8443 (Bot API, setWebhook).
+ * A loopback URL is for a local Bot API server (`--local` takes any scheme and port).
+ */
+export const telegramWebhookUrl = httpUrl.superRefine((v, ctx) => {
+  const url = new URL(v);
+  if (LOOPBACK.has(url.hostname)) return;
+  const what =
+    url.protocol !== 'https:'
+      ? 'must be an https:// URL: Telegram delivers webhooks over HTTPS only'
+      : !WEBHOOK_PORTS.has(url.port)
+        ? `is on port ${url.port}, but Telegram delivers webhooks only to port 443, 80, 88 or 8443`
+        : undefined;
+  if (what) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${what}. Put a reverse proxy with a certificate in front of PORT (e.g. https://bot.example.com/webhooks/telegram), or unset it to use long polling.`,
+    });
+  }
+});
+
 /** One of a few words; the message lists them. */
 export const oneOf = <const W extends readonly [string, ...string[]]>(words: W, message?: string) =>
   optional(z.string()).pipe(z.enum(words, message ? { message } : undefined).optional());

@@ -42,6 +42,8 @@ export interface DeployEngineDeps {
   /** Where refused handoffs are recorded and announced (see intake.ts). */
   readonly audit?: AuditLog;
   readonly announceRefusal?: (refusal: HandoffRefusal) => Promise<void>;
+  /** Groups that became supergroups (old id → new id), for the chats a handoff may name. */
+  readonly movedChats?: () => Promise<ReadonlyMap<number, number>>;
 }
 
 const noGitHub: SourceOfCommits = {
@@ -150,6 +152,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
           adminIds: config.adminIds,
           chatIds: [config.notify.chatId, ...config.promote.allowedChatIds],
           branch: ENVIRONMENTS.production.branch,
+          movedChats: deps.movedChats,
         },
         audit: deps.audit,
         announceRefusal: deps.announceRefusal,

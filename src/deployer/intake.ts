@@ -23,6 +23,15 @@ export interface HandoffPolicy {
   readonly chatIds: readonly number[];
   /** The branch a handed-over commit must be on (main). */
   readonly branch: string;
+  /** Groups known to have become supergroups (old id → new id): a chat of `chatIds` that moved is reported to at its new id. */
+  readonly movedChats?: () => Promise<ReadonlyMap<number, number>>;
+}
+
+/** Whether `chatId` is one of the policy's chats, or the supergroup one of them became. */
+async function reportsTo(policy: HandoffPolicy, chatId: number): Promise<boolean> {
+  if (policy.chatIds.includes(chatId)) return true;
+  const moved = await policy.movedChats?.();
+  return policy.chatIds.some((id) => moved?.get(id) === chatId);
 }
 
 /** A GitHub Deployment that was refused, for the notify chat. */
@@ -87,7 +96,7 @@ export function createDeployIntake(deps: IntakeDeps) {
         reason: `approved by ${strangers.join(', ')}, not in ${deps.env}'s ADMIN_IDS`,
         promotionId,
       };
-    if (!policy.adminIds.includes(claims.chatId) && !policy.chatIds.includes(claims.chatId))
+    if (!policy.adminIds.includes(claims.chatId) && !(await reportsTo(policy, claims.chatId)))
       return {
         ok: false,
         reason: `chat ${claims.chatId} is not one ${deps.env} reports to (an admin's private chat, NOTIFY_CHAT_ID or PROMOTE_CHAT_IDS)`,

@@ -13,15 +13,26 @@ export function createCiFollow(parts: PromotionParts) {
   const { config, promotions, chat, now } = parts;
 
   const lastShown = new Map<number, { key: string; at: number }>();
-  /** Edits the live CI message only when what it shows changed, and at most once a second. */
+  /**
+   * Edits the live CI message only when what it shows changed, and at most once a second;
+   * a message that can no longer be edited is replaced by a new one (PromotionChat.edit).
+   */
   const showCi = async (p: Promotion, ci: CiState) => {
-    if (!p.statusMessageId) return;
+    if (!p.statusMessageId) {
+      // Its chat moved (refresh below): the live message starts over in the new one.
+      const sent = await chat.send(p.chatId, { kind: 'ci', promotion: p, ci });
+      await promotions.update(p.id, { statusMessageId: sent });
+      lastShown.set(p.id, { key: JSON.stringify([p.headSha, ci]), at: Date.now() });
+      return;
+    }
     const key = JSON.stringify([p.headSha, ci]);
     const last = lastShown.get(p.id);
     if (last?.key === key) return;
     const wait = last ? last.at + MIN_EDIT_INTERVAL_MS - Date.now() : 0;
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    await chat.edit(p.chatId, p.statusMessageId, { kind: 'ci', promotion: p, ci });
+    const shownIn = await chat.edit(p.chatId, p.statusMessageId, { kind: 'ci', promotion: p, ci });
+    // The message was deleted and sent anew: later edits go to the new one.
+    if (shownIn !== p.statusMessageId) await promotions.update(p.id, { statusMessageId: shownIn });
     lastShown.set(p.id, { key, at: Date.now() });
   };
 
@@ -87,6 +98,11 @@ export function createCiFollow(parts: PromotionParts) {
       return;
     }
     let current = p;
+    const movedTo = await chat.where?.(p.chatId);
+    if (movedTo !== undefined && movedTo !== p.chatId) {
+      // The group became a supergroup: follow the promotion there, with a new live message.
+      current = await promotions.update(p.id, { chatId: movedTo, statusMessageId: null });
+    }
     if (pull.headSha !== p.headSha) {
       // develop moved while CI ran: follow the new head from scratch.
       current = await promotions.update(p.id, { headSha: pull.headSha });

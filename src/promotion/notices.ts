@@ -56,13 +56,18 @@ export interface Button {
 /** What the promotion needs from the chat: send and edit messages, with buttons. The bot implements it. */
 export interface PromotionChat {
   send(chatId: number, notice: PromotionNotice, buttons?: readonly Button[]): Promise<number>;
-  /** Editing to the same content is not an error. */
+  /**
+   * Editing to the same content is not an error. A message that can no longer be edited
+   * (a user deleted it) is sent anew: the answer is the id of the message showing it now.
+   */
   edit(
     chatId: number,
     messageId: number,
     notice: PromotionNotice,
     buttons?: readonly Button[],
-  ): Promise<void>;
+  ): Promise<number>;
+  /** The id a chat lives at now (a group that became a supergroup has a new one); itself without one. */
+  where?(chatId: number): Promise<number>;
 }
 
 export interface Requester {

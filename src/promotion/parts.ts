@@ -18,6 +18,8 @@ export interface PromotionServiceDeps {
   readonly productionBot?: () => Promise<string | undefined>;
   readonly audit: AuditLog;
   readonly chat: PromotionChat;
+  /** PROMOTE_CHAT_IDS and the supergroups those groups became; the setting alone without it. */
+  readonly promoteChatIds?: () => Promise<readonly number[]>;
   readonly now?: () => Date;
 }
 

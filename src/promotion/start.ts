@@ -34,7 +34,7 @@ export async function requestPromotion(
     isAdmin: requester.isAdmin,
     chatId,
     chatType,
-    allowedChatIds: config.promote.allowedChatIds,
+    allowedChatIds: (await deps.promoteChatIds?.()) ?? config.promote.allowedChatIds,
     twoPersonRule: config.flags.two_person_rule,
     promoteFlag: config.flags.promote,
     forgeConfigured: deps.forge !== undefined,

@@ -108,6 +108,7 @@ function toButton(r: Row): PromotionButton {
 
 const COLUMNS: Record<string, string> = {
   status: 'status',
+  chatId: 'chat_id',
   headSha: 'head_sha',
   mergeSha: 'merge_sha',
   prNumber: 'pr_number',
@@ -126,6 +127,7 @@ export type PromotionChanges = Partial<
   Pick<
     Promotion,
     | 'status'
+    | 'chatId'
     | 'headSha'
     | 'mergeSha'
     | 'prNumber'

@@ -44,6 +44,8 @@ export interface WorldOptions {
   readonly resilientGitHub?: { readonly timeoutMs: number; readonly retryBaseMs: number };
   /** The Telegram stand-in's clock (callback queries age on it); real time by default. */
   readonly telegramNow?: () => number;
+  /** Runs on the stand-ins before lugh starts (what the token's previous owner left behind). */
+  readonly beforeStart?: (tg: Awaited<ReturnType<typeof startTelegramStandIn>>) => Promise<void>;
   /** Outside vitest (benchmarks): where databases come from and which Redis to use. */
   readonly services?: {
     readonly createDatabase: (label: string) => Promise<TestDatabase>;
@@ -105,6 +107,7 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     await instance.telegram.ready;
     return instance;
   };
+  await options.beforeStart?.(tg);
   let instance: Instance = await start();
 
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -138,7 +141,10 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     say(
       from: typeof admin,
       text: string,
-      chat: { id: number; type: 'private' | 'group'; title?: string } = { id: from.id, type: 'private' },
+      chat: { id: number; type: 'private' | 'group' | 'supergroup'; title?: string } = {
+        id: from.id,
+        type: 'private',
+      },
     ) {
       return tg.sendText({ token: STAGING_TOKEN, chat, from, text });
     },

@@ -3,6 +3,10 @@ import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier
 import type { Deployment, ImageOrigin } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
+import { clip, plainLength, TEXT_BUDGET } from '../telegram-limits.js';
+
+/** An outcome's message longer than this is cut: with the 3000-character log tail it stays under 4096. */
+const MAX_MESSAGE = 600;
 
 export interface StepRecord {
   readonly step: string;
@@ -104,15 +108,19 @@ export function renderOutcome(
     outcome.status === 'succeeded'
       ? `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs <code>${shortSha(outcome.sha)}</code>.`
       : outcome.status === 'rolled_back'
-        ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(redact(outcome.message))}`
-        : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(redact(outcome.message))}`;
+        ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`
+        : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`;
   const image = outcome.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
-  const tail = outcome.logTail?.length
-    ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-3000))}</pre>`
-    : '';
   const stays =
     outcome.status !== 'succeeded' && irreversible.length
       ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${d.env === 'production' ? ' /restore offers the backup taken before it.' : ''}`
+      : '';
+  // The message (an error's text) is cut, and the log tail gets what is left of one
+  // Telegram message (4096 after parsing), at most its last 3000 characters.
+  const room = TEXT_BUDGET - plainLength(`${head}\n${image ?? ''}${stays}`) - 2;
+  const tail =
+    outcome.logTail?.length && room > 0
+      ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-Math.min(3000, room)))}</pre>`
       : '';
   return `${head}${image ? `\n📦 ${image}` : ''}${stays}${tail}`;
 }

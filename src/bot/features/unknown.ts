@@ -11,5 +11,8 @@ unknownFeature.on('callback_query:data', requireAdmin('button'), async (ctx) => 
 
 unknownFeature.on('message:text', async (ctx) => {
   if (ctx.chat.type !== 'private' && !ctx.msg.text.startsWith('/')) return;
+  // With privacy mode off lugh sees every command in a group, /status@OtherBot included: not its own.
+  const addressee = /^\/\w+@(\w+)/.exec(ctx.msg.text)?.[1];
+  if (addressee && addressee.toLowerCase() !== ctx.me.username.toLowerCase()) return;
   await ctx.reply('I don’t know that one. /help lists what you can run.');
 });

@@ -1,5 +1,6 @@
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Config } from '../../config/index.js';
+import type { ChatMigrations } from '../../notifications/chat-migrations.js';
 import {
   ChatRateLimitedError,
   ChatRefusedError,
@@ -8,6 +9,8 @@ import {
 } from '../../notifications/notification-chat.js';
 import { redactOutgoing } from '../redact-outgoing.js';
 import { stagingMarker } from '../staging-marker.js';
+import { migratedTo } from '../telegram-errors.js';
+import { renderChatMove } from './chat-move-text.js';
 
 /**
  * Turns what grammY threw into the notification chat's named errors, so the outbox
@@ -35,23 +38,37 @@ export function classifyTelegramError(error: unknown): unknown {
 export function createNotificationChat(
   config: Pick<Config, 'telegram' | 'isStaging'>,
   redact: (text: string) => string,
+  migrations?: ChatMigrations,
 ): NotificationChat {
   const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot, timeoutSeconds: 10 });
   api.config.use(redactOutgoing(redact));
   api.config.use(stagingMarker(config.isStaging));
+  const send = async (chatId: number, html: string, signal?: AbortSignal) =>
+    api.sendMessage(
+      chatId,
+      html,
+      { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
+      // grammY types its signal with the abort-controller shim; the platform's is what it uses.
+      signal as Parameters<Api['sendMessage']>[3],
+    );
   return {
     async send(chatId, html, signal) {
+      const target = (await migrations?.current(chatId)) ?? chatId;
       try {
-        const sent = await api.sendMessage(
-          chatId,
-          html,
-          { parse_mode: 'HTML', link_preview_options: { is_disabled: true } },
-          // grammY types its signal with the abort-controller shim; the platform's is what it uses.
-          signal as Parameters<Api['sendMessage']>[3],
-        );
+        const sent = await send(target, html, signal);
         return { messageId: sent.message_id };
       } catch (error) {
-        throw classifyTelegramError(error);
+        const to = migrations ? migratedTo(error) : undefined;
+        if (to === undefined || !migrations) throw classifyTelegramError(error);
+        // The group became a supergroup while lugh was not listening: follow it, say so there.
+        try {
+          const move = await migrations.follow(target, to);
+          if (move.isNew && move.settings.length > 0) await send(to, renderChatMove(move), signal);
+          const sent = await send(to, html, signal);
+          return { messageId: sent.message_id };
+        } catch (again) {
+          throw classifyTelegramError(again);
+        }
       }
     },
   };

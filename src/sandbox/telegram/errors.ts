@@ -35,6 +35,15 @@ export const notFound = (): BotApiError => new BotApiError(404, 'Not Found');
 export const botBlocked = (): BotApiError => new BotApiError(403, 'Forbidden: bot was blocked by the user');
 export const chatNotFound = (): BotApiError => badRequest('chat not found');
 
+/**
+ * What the real server answers for a group that became a supergroup: its old id refuses
+ * every call, naming the new one (Bot API, ResponseParameters.migrate_to_chat_id).
+ */
+export const groupMigrated = (newId: number): BotApiError =>
+  new BotApiError(400, 'Bad Request: group chat was upgraded to a supergroup chat', {
+    migrate_to_chat_id: newId,
+  });
+
 export const webhookConflict = (): BotApiError =>
   new BotApiError(
     409,

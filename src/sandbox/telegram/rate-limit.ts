@@ -8,14 +8,15 @@ interface Bucket {
 
 /**
  * Optional emulation of the real server's send limits (about 1 message/s per chat with
- * short bursts, 20/min per group, 30/s per bot), answering 429 with retry_after.
+ * short bursts, 20/min per group, 30/s per bot), answering 429 with retry_after. Sends and
+ * edits of text, captions and keyboards share them, as on the real server.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly now: () => number) {}
 
-  /** Throws the 429 a send would get now, or takes a slot for it. */
+  /** Throws the 429 a send or edit would get now, or takes a slot for it. */
   take(token: string, chatId: number, chatType: ChatType): void {
     const limits: Array<[string, number, number]> = [
       [`${token}`, 30, 30],

@@ -11,6 +11,8 @@ import { SandboxUsageError, UnknownBotError } from './user-side.js';
  *   POST /_sandbox/send        { token, chat, from, text }                → Message
  *   POST /_sandbox/press       { token, chatId, messageId, data, from }   → { callback_query_id }
  *   POST /_sandbox/block       { token, userId }                          → true
+ *   POST /_sandbox/delete      { token, chatId, messageId }               → true (a user deletes it)
+ *   POST /_sandbox/migrate     { token, chatId, from }                    → { chat_id } (group → supergroup)
  *   GET  /_sandbox/transcript?token=…&chatId=…                            → TranscriptEntry[]
  *   GET  /_sandbox/bot?token=…                                            → the bot's User (getMe)
  *
@@ -71,6 +73,17 @@ async function dispatch(
       const body = await jsonBody(req);
       core.blockBot(tokenOf(core, body.token, body.bot), Number(body.userId));
       return { value: true };
+    }
+    case 'POST /_sandbox/delete': {
+      const body = await jsonBody(req);
+      core.deleteMessage(tokenOf(core, body.token, body.bot), Number(body.chatId), Number(body.messageId));
+      return { value: true };
+    }
+    case 'POST /_sandbox/migrate': {
+      const body = await jsonBody(req);
+      const from = body.from as Parameters<StandInCore['migrateGroup']>[2];
+      const chatId = core.migrateGroup(tokenOf(core, body.token, body.bot), Number(body.chatId), from);
+      return { value: { chat_id: chatId } };
     }
     case 'GET /_sandbox/transcript': {
       const chatId = Number(url.searchParams.get('chatId'));

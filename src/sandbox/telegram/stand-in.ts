@@ -8,9 +8,11 @@ import { RateLimiter } from './rate-limit.js';
 import { createStandInServer } from './server.js';
 import { BotState } from './state.js';
 import { copyEntry, describeTranscript, type TranscriptEntry } from './transcript.js';
-import type { BotUser, Message } from './types.js';
+import type { BotUser, Message, SandboxUser } from './types.js';
 import {
   blockBotByUser,
+  deleteMessageByUser,
+  migrateGroup,
   type PressButtonInput,
   pressInlineButton,
   SandboxUsageError,
@@ -71,6 +73,10 @@ export interface TelegramStandIn {
   injectFault(fault: FaultSpec): void;
   calls(token?: string): CallRecord[];
   blockBot(token: string, userId: number): void;
+  /** A user deletes one of the bot's messages; the bot is not told (its edits then fail). */
+  deleteMessage(token: string, chatId: number, messageId: number): void;
+  /** An admin upgrades a group to a supergroup; returns the supergroup's (new) id. */
+  migrateGroup(token: string, groupId: number, from: SandboxUser): number;
   /** Delivers a raw update as Telegram would (an edited message, a kind lugh does not handle): for fuzzing. */
   injectUpdate(token: string, update: Record<string, unknown>): void;
   /** Every webhook delivery attempt for a bot, oldest first: a redelivery repeats an update_id. */
@@ -255,6 +261,17 @@ export class StandInCore {
     blockBotByUser(this.bot(token), userId);
   }
 
+  deleteMessage(token: string, chatId: number, messageId: number): void {
+    deleteMessageByUser(this.bot(token), chatId, messageId);
+    this.changed(token);
+  }
+
+  migrateGroup(token: string, groupId: number, from: SandboxUser): number {
+    const newId = migrateGroup(this.bot(token), groupId, from);
+    this.changed(token);
+    return newId;
+  }
+
   injectUpdate(token: string, update: Record<string, unknown>): void {
     const bot = this.bot(token);
     // A callback query can be answered, as a real one can.
@@ -361,6 +378,8 @@ export async function startTelegramStandIn(options: TelegramStandInOptions = {})
     injectFault: (fault) => core.injectFault(fault),
     calls: (token) => core.calls(token),
     blockBot: (token, userId) => core.blockBot(token, userId),
+    deleteMessage: (token, chatId, messageId) => core.deleteMessage(token, chatId, messageId),
+    migrateGroup: (token, groupId, from) => core.migrateGroup(token, groupId, from),
     injectUpdate: (token, update) => core.injectUpdate(token, update),
     webhookDeliveries: (token) => core.webhookDeliveries(token),
     close: () => {

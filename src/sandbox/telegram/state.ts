@@ -48,6 +48,8 @@ export class ChatState {
   private nextMessageId = 1;
   readonly messages = new Map<number, StoredMessage>();
   readonly transcript: TranscriptEntry[] = [];
+  /** Set once the group was upgraded: the supergroup's id, which the old id now names in its 400. */
+  migratedTo: number | undefined;
 
   constructor(readonly chat: Chat) {}
 

@@ -81,6 +81,10 @@ export interface Message {
   document?: Document;
   reply_to_message?: Message;
   reply_markup?: InlineKeyboardMarkup;
+  /** Service message in a group upgraded to a supergroup: the supergroup's id. */
+  migrate_to_chat_id?: number;
+  /** Service message in the new supergroup: the group's old id. */
+  migrate_from_chat_id?: number;
 }
 
 export interface CallbackQuery {

@@ -84,6 +84,12 @@ export function sendUserText(bot: BotState, input: SendTextInput): Message {
   if (target.type !== 'private' && target.id >= 0) {
     throw new SandboxUsageError(`sendText: group chat ids are negative (got ${target.id})`);
   }
+  const upgraded = bot.chats.get(target.id)?.migratedTo;
+  if (upgraded !== undefined) {
+    throw new SandboxUsageError(
+      `sendText: group ${target.id} was upgraded to supergroup ${upgraded}; write there instead`,
+    );
+  }
   const chat = bot.chatFor(target, from);
   if (target.type === 'private' && bot.blocked.delete(from.id)) {
     pushMembership(bot, chat.chat, from, 'kicked', 'member');
@@ -176,6 +182,60 @@ export function blockBotByUser(bot: BotState, userId: number): void {
       'kicked',
     );
   }
+}
+
+/**
+ * A user deletes one of the bot's messages (for everyone). The bot is not told, as on the
+ * real server: its next edit answers 400 "message to edit not found".
+ */
+export function deleteMessageByUser(bot: BotState, chatId: number, messageId: number): void {
+  const chat = bot.chats.get(chatId);
+  if (!chat?.get(messageId)) {
+    throw new SandboxUsageError(`deleteMessage: no message ${messageId} in chat ${chatId}`);
+  }
+  chat.deleteMessage(messageId, bot.now());
+}
+
+/**
+ * An admin upgrades a group to a supergroup (as Telegram does when history is made visible
+ * to new members, or a group grows): the supergroup has a new id, and, as on the real
+ * server, the bot gets a service message with `migrate_to_chat_id` in the old group and one
+ * with `migrate_from_chat_id` in the new supergroup; the old id then answers every call
+ * with 400 "group chat was upgraded to a supergroup chat" and `parameters.migrate_to_chat_id`.
+ */
+export function migrateGroup(bot: BotState, groupId: number, from: SandboxUser): number {
+  const old = bot.chats.get(groupId);
+  if (old?.chat.type !== 'group') {
+    throw new SandboxUsageError(`migrateGroup: chat ${groupId} is not a group @${bot.user.username} is in`);
+  }
+  if (old.migratedTo !== undefined) {
+    throw new SandboxUsageError(`migrateGroup: group ${groupId} was already upgraded to ${old.migratedTo}`);
+  }
+  // Supergroup ids are -100 followed by the channel id.
+  const newId = Number(`-100${String(-groupId).padStart(10, '0')}`);
+  const title = old.chat.title ?? `Group ${groupId}`;
+  const supergroup = bot.chatFor({ id: newId, type: 'supergroup', title }, from);
+  const date = Math.floor(bot.now() / 1000);
+  const leaving: Message = {
+    message_id: old.takeMessageId(),
+    from: asUser(from),
+    chat: old.chat,
+    date,
+    migrate_to_chat_id: newId,
+  };
+  old.addUserMessage(leaving, from, bot.now());
+  old.migratedTo = newId;
+  bot.updates.push({ message: structuredClone(leaving) });
+  const arriving: Message = {
+    message_id: supergroup.takeMessageId(),
+    from: asUser(from),
+    chat: supergroup.chat,
+    date,
+    migrate_from_chat_id: groupId,
+  };
+  supergroup.addUserMessage(arriving, from, bot.now());
+  bot.updates.push({ message: structuredClone(arriving) });
+  return newId;
 }
 
 /** The my_chat_member update the real server sends when a user blocks or unblocks a bot. */

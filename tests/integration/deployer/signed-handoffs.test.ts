@@ -10,6 +10,7 @@ import { createDeployIntake, type DeployIntake } from '../../../src/deployer/int
 import type { Forge } from '../../../src/forge/forge.js';
 import type { GitHubStandIn } from '../../../src/sandbox/github/index.js';
 import { createAuditLog } from '../../../src/store/audit-log.js';
+import { createChatMigrationStore } from '../../../src/store/chat-migrations.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createNotificationOutbox } from '../../../src/store/notifications.js';
@@ -50,7 +51,13 @@ describe('signed handoffs: what production deploys, and what it refuses (GitHub 
         queued.push(id);
         return `deployment-${id}`;
       },
-      handoff: { verifyKey: keys.verifyKey, adminIds: [ADMIN], chatIds: [NOTIFY_CHAT], branch: 'main' },
+      handoff: {
+        verifyKey: keys.verifyKey,
+        adminIds: [ADMIN],
+        chatIds: [NOTIFY_CHAT],
+        branch: 'main',
+        movedChats: () => createChatMigrationStore(pool).all(),
+      },
       audit: createAuditLog(pool, 'production'),
       announceRefusal: async (r) => {
         await outbox.enqueue(
@@ -223,6 +230,15 @@ describe('signed handoffs: what production deploys, and what it refuses (GitHub 
       await handOver(seeded.mainSha, { ...elsewhere }),
       /chat -999 is not one production reports to/,
     );
+  });
+
+  it('takes the supergroup the notify group became (Telegram: migrate_to_chat_id) as a chat to report to', async () => {
+    const supergroup = -1000000100500;
+    await createChatMigrationStore(pool).record(NOTIFY_CHAT, supergroup);
+    const toMoved = signHandoff(claimsFor(seeded.mainSha, { chatId: supergroup }), keys.signingKey);
+    const id = await handOver(seeded.mainSha, { ...toMoved });
+    await intake.poll();
+    expect(await rows('SELECT id FROM deployments WHERE github_deployment_id = $1', [id])).toHaveLength(1);
   });
 
   it('takes the notify chat as a chat to report to', async () => {

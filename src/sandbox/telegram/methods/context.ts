@@ -1,5 +1,5 @@
 // What every Bot API method handler receives, and the chat and message it names.
-import { badRequest, botBlocked, chatNotFound } from '../errors.js';
+import { badRequest, botBlocked, chatNotFound, groupMigrated } from '../errors.js';
 import type { Params } from '../params.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { BotState, ChatState } from '../state.js';
@@ -38,6 +38,7 @@ export function targetChat(ctx: MethodContext): ChatState {
   const chat = ctx.bot.chats.get(id);
   if (chat?.chat.type === 'private' && ctx.bot.blocked.has(id)) throw botBlocked();
   if (!chat) throw chatNotFound();
+  if (chat.migratedTo !== undefined) throw groupMigrated(chat.migratedTo);
   return chat;
 }
 

@@ -12,6 +12,9 @@ function editable(ctx: MethodContext): { chat: ChatState; message: Message } {
   const message = chat.get(messageId(ctx));
   if (!message) throw badRequest('message to edit not found');
   if (!chat.isFromBot(message.message_id)) throw badRequest("message can't be edited");
+  // Edits count against the chat's limits like sends: a bot editing one message fast gets
+  // 429 "Too Many Requests: retry after N" (e.g. m1guelpf/chatgpt-telegram#22, #58).
+  ctx.rateLimiter?.take(ctx.bot.token, chat.chat.id, chat.chat.type);
   return { chat, message };
 }
 

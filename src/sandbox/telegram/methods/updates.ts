@@ -2,6 +2,15 @@
 import { badRequest, webhookConflict } from '../errors.js';
 import { DescribedResult, type MethodContext, type MethodHandler } from './context.js';
 
+const webhookPorts = new Set(['', '80', '88', '443', '8443']);
+const loopback = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The real server takes only HTTPS webhooks on ports 443, 80, 88 or 8443 (Bot API,
+ * setWebhook: "Ports currently supported for webhooks: 443, 80, 88, 8443"). A loopback
+ * URL is allowed as a local Bot API server in `--local` mode allows it (any scheme, any
+ * port): the only way tests can receive webhooks.
+ */
 function webhookUrl(raw: string): string {
   let url: URL;
   try {
@@ -9,9 +18,15 @@ function webhookUrl(raw: string): string {
   } catch {
     throw badRequest('bad webhook: Failed to resolve host: Name or service not known');
   }
-  // Deliberately lenient: the real server wants HTTPS on ports 80/88/443/8443, tests use plain HTTP.
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw badRequest('bad webhook: HTTPS url must be provided for webhook');
+  if (loopback.has(url.hostname)) {
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw badRequest('bad webhook: HTTPS url must be provided for webhook');
+    }
+    return url.toString();
+  }
+  if (url.protocol !== 'https:') throw badRequest('bad webhook: HTTPS url must be provided for webhook');
+  if (!webhookPorts.has(url.port)) {
+    throw badRequest('bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443');
   }
   return url.toString();
 }
