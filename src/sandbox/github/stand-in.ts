@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseProtection } from './branch-protection.js';
 import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
 import { FaultRegistry, type FaultSpec } from './faults.js';
@@ -10,6 +11,7 @@ import type { Route } from './route-types.js';
 import { Router, routeKey } from './router.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
+import { protectionRoutes } from './routes/protection-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
 import { rateLimitRoute } from './routes/rate-limit-route.js';
 import { releaseRoutes } from './routes/release-routes.js';
@@ -52,6 +54,12 @@ export interface GitHubStandIn {
   /** Scripted CI for every new head of a pull request. */
   setDefaultCheckPlan(plan: readonly PlannedCheck[]): Promise<void>;
   completeCheck(sha: string, name: string, conclusion: CheckConclusion): Promise<void>;
+  /**
+   * Protects `branch` as PUT …/branches/{branch}/protection would, with the same body
+   * (`required_status_checks`, `required_pull_request_reviews`, `enforce_admins`, `restrictions`);
+   * null removes its protection.
+   */
+  setBranchProtection(branch: string, protection: Readonly<Record<string, unknown>> | null): void;
   injectFault(fault: FaultSpec): void;
   requests(): RequestLogEntry[];
   deliveries(): Array<Pick<DeliveryRecord, 'id' | 'event' | 'payload' | 'status'>>;
@@ -75,6 +83,7 @@ export interface GitHubStandIn {
 export function standInRoutes(archives: ArchiveTokens, limiter: RateLimiter): Route[] {
   return [
     ...repositoryRoutes(archives),
+    ...protectionRoutes,
     ...pullRoutes,
     ...checkRoutes,
     ...releaseRoutes,
@@ -120,6 +129,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setCheckPlan: (sha, plan) => core.planner.setPlan(sha, plan),
     setDefaultCheckPlan: (plan) => core.planner.setDefault(plan),
     completeCheck: (sha, checkName, conclusion) => core.planner.complete(sha, checkName, conclusion),
+    setBranchProtection: (branch, protection) => {
+      if (protection === null) core.state.protections.delete(branch);
+      else core.state.protections.set(branch, parseProtection(protection));
+    },
     injectFault: (fault) => faults.add(fault),
     requests: () => log.map((entry) => ({ ...entry })),
     deliveries: () =>

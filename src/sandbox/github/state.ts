@@ -1,4 +1,5 @@
 import type { Account } from './account-json.js';
+import type { BranchProtection } from './branch-protection.js';
 
 export type CheckConclusion = 'success' | 'failure' | 'cancelled' | 'timed_out';
 
@@ -129,6 +130,8 @@ export class StandInState {
   readonly releases: ReleaseRecord[] = [];
   readonly deployments: DeploymentRecord[] = [];
   readonly deploymentStatuses: DeploymentStatusRecord[] = [];
+  /** Branch name → its protection; a branch not listed is not protected. */
+  readonly protections = new Map<string, BranchProtection>();
   private readonly counters = new Map<keyof typeof ID_BASES, number>();
   private runNumber = 0;
 

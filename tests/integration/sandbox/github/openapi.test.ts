@@ -39,6 +39,25 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.repos.get({ owner: 'acme', repo: 'missing' }));
     await octokit.rest.repos.getBranch({ ...base, branch: 'develop' });
     await ignore(octokit.rest.repos.getBranch({ ...base, branch: 'nope' }));
+    // Protection on develop, which the pull request below merges from, so that it changes nothing there.
+    await ignore(octokit.rest.repos.getBranchProtection({ ...base, branch: 'develop' }));
+    await ignore(
+      octokit.rest.repos.updateBranchProtection({
+        ...base,
+        branch: 'develop',
+        required_status_checks: { strict: true, contexts: ['build'] },
+        enforce_admins: true,
+      } as never),
+    );
+    await octokit.rest.repos.updateBranchProtection({
+      ...base,
+      branch: 'develop',
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: true,
+      required_pull_request_reviews: { required_approving_review_count: 1 },
+      restrictions: null,
+    });
+    await octokit.rest.repos.getBranchProtection({ ...base, branch: 'develop' });
     await octokit.rest.git.getRef({ ...base, ref: 'heads/develop' });
     await ignore(octokit.rest.git.getRef({ ...base, ref: 'heads/nope' }));
     await octokit.rest.repos.getCommit({ ...base, ref: developSha });

@@ -152,6 +152,59 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(none.data).toEqual([]);
   });
 
+  it('keeps branch protection as GitHub does: 404 "Branch not protected" until set, then its REST shape', async () => {
+    const { octokit, gh } = sandbox;
+    const none = await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' }));
+    expect(none.status).toBe(404);
+    expect(none.message).toContain('Branch not protected');
+    const missing = await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'nope' }));
+    expect(missing.message).toContain('Branch not found');
+    // PUT needs all four top-level keys, each may be null.
+    const incomplete = await requestError(
+      octokit.rest.repos.updateBranchProtection({
+        ...base,
+        branch: 'main',
+        required_status_checks: null,
+        enforce_admins: null,
+        required_pull_request_reviews: null,
+      } as never),
+    );
+    expect(incomplete.status).toBe(422);
+    expect(incomplete.message).toContain('"restrictions" wasn\'t supplied.');
+
+    await octokit.rest.repos.updateBranchProtection({
+      ...base,
+      branch: 'main',
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: false,
+      required_pull_request_reviews: { required_approving_review_count: 2 },
+      restrictions: null,
+    });
+    const { data } = await octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' });
+    expect(data.required_status_checks).toMatchObject({
+      strict: true,
+      contexts: ['build'],
+      checks: [{ context: 'build', app_id: null }],
+    });
+    expect(data.required_pull_request_reviews).toMatchObject({ required_approving_review_count: 2 });
+    expect(data.enforce_admins).toMatchObject({ enabled: false });
+
+    // The test-side setter takes the same body; null removes the protection.
+    gh.setBranchProtection('main', {
+      required_status_checks: null,
+      enforce_admins: true,
+      required_pull_request_reviews: null,
+      restrictions: null,
+    });
+    const reviewsOnly = await octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' });
+    expect(reviewsOnly.data.required_status_checks).toBeUndefined();
+    expect(reviewsOnly.data.enforce_admins?.enabled).toBe(true);
+    gh.setBranchProtection('main', null);
+    expect(
+      (await requestError(octokit.rest.repos.getBranchProtection({ ...base, branch: 'main' }))).status,
+    ).toBe(404);
+  });
+
   it('reports mergeable null on the first read, then a real trial merge result', async () => {
     const pull_number = await openPromotion(sandbox);
     const first = await sandbox.octokit.rest.pulls.get({ ...base, pull_number });
