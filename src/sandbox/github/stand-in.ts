@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accountForEmail } from './account-json.js';
 import { parseProtection } from './branch-protection.js';
 import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
@@ -7,8 +8,10 @@ import { FaultRegistry, type FaultSpec } from './faults.js';
 import { GitRepository } from './git-repository.js';
 import { refreshPull } from './pulls.js';
 import { RateLimiter } from './rate-limit.js';
+import { addReview } from './reviews.js';
 import type { Route } from './route-types.js';
 import { Router, routeKey } from './router.js';
+import { branchWriteRoutes } from './routes/branch-write-routes.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
 import { protectionRoutes } from './routes/protection-routes.js';
@@ -60,6 +63,8 @@ export interface GitHubStandIn {
    * null removes its protection.
    */
   setBranchProtection(branch: string, protection: Readonly<Record<string, unknown>> | null): void;
+  /** A review of pull request `number` by another account (a maintainer), on its current head. */
+  reviewPull(number: number, login: string, event: 'APPROVE' | 'REQUEST_CHANGES' | 'COMMENT'): void;
   injectFault(fault: FaultSpec): void;
   requests(): RequestLogEntry[];
   deliveries(): Array<Pick<DeliveryRecord, 'id' | 'event' | 'payload' | 'status'>>;
@@ -84,6 +89,7 @@ export function standInRoutes(archives: ArchiveTokens, limiter: RateLimiter): Ro
   return [
     ...repositoryRoutes(archives),
     ...protectionRoutes,
+    ...branchWriteRoutes,
     ...pullRoutes,
     ...checkRoutes,
     ...releaseRoutes,
@@ -132,6 +138,14 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setBranchProtection: (branch, protection) => {
       if (protection === null) core.state.protections.delete(branch);
       else core.state.protections.set(branch, parseProtection(protection));
+    },
+    reviewPull: (number, login, event) => {
+      const pr = core.state.pull(number);
+      if (!pr) throw new Error(`reviewPull: no pull request #${number}`);
+      addReview(core, pr, accountForEmail(`${login}@users.noreply.github.com`), {
+        event,
+        body: `${event} by ${login}`,
+      });
     },
     injectFault: (fault) => faults.add(fault),
     requests: () => log.map((entry) => ({ ...entry })),

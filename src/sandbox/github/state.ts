@@ -29,6 +29,18 @@ export interface PullRecord {
   beforeMerge?: unknown;
 }
 
+/** A submitted (or, without an event, pending) pull request review. */
+export interface ReviewRecord {
+  readonly id: number;
+  readonly pullNumber: number;
+  readonly user: Account;
+  readonly state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'PENDING' | 'DISMISSED';
+  readonly body: string;
+  /** The head the review was given on. */
+  readonly commitId: string;
+  readonly submittedAt: string | null;
+}
+
 export interface CheckSuiteRecord {
   readonly id: number;
   readonly headSha: string;
@@ -112,6 +124,7 @@ export interface DeploymentStatusRecord {
 // Distinct ranges keep ids of different kinds apart, like GitHub's.
 const ID_BASES = {
   pull: 1_800_000_000,
+  review: 2_100_000_000,
   suite: 21_000_000_000,
   run: 28_000_000_000,
   workflowRun: 9_400_000_000,
@@ -124,6 +137,7 @@ const ID_BASES = {
 /** Everything the stand-in remembers beyond the git repository itself. */
 export class StandInState {
   readonly pulls: PullRecord[] = [];
+  readonly reviews: ReviewRecord[] = [];
   readonly checkSuites: CheckSuiteRecord[] = [];
   readonly checkRuns: CheckRunRecord[] = [];
   readonly statuses: StatusRecord[] = [];

@@ -205,6 +205,93 @@ describe('GitHub stand-in over a real git repository', () => {
     ).toBe(404);
   });
 
+  it('computes mergeable_state from branch protection as GitHub does: blocked by reviews and required checks, behind when strict, unstable on a failing optional check', async () => {
+    const { octokit, gh } = sandbox;
+    // A commit on main that develop lacks (no conflict): strict protection calls develop behind.
+    await gh.pushCommit('main', { message: 'Hotfix on main', files: { 'HOTFIX.md': 'fixed\n' } });
+    gh.setBranchProtection('main', {
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: true,
+      required_pull_request_reviews: { required_approving_review_count: 1 },
+      restrictions: null,
+    });
+    const pull_number = await openPromotion(sandbox);
+    const state = async () => (await settledPull(sandbox, pull_number)).mergeable_state;
+    // mergeable is true all along: only mergeable_state tells what stops the merge.
+    expect((await settledPull(sandbox, pull_number)).mergeable).toBe(true);
+    expect(await state()).toBe('blocked');
+    const noReview = await requestError(octokit.rest.pulls.merge({ ...base, pull_number }));
+    expect(noReview.status).toBe(405);
+    expect(noReview.message).toContain(
+      'At least 1 approving review is required by reviewers with write access.',
+    );
+    // The token's own account opened it: it cannot approve it.
+    const own = await requestError(
+      octokit.rest.pulls.createReview({ ...base, pull_number, event: 'APPROVE' }),
+    );
+    expect(own.status).toBe(422);
+    expect(own.response?.data).toMatchObject({ errors: ['Can not approve your own pull request'] });
+    gh.reviewPull(pull_number, 'maintainer', 'APPROVE');
+    const { data: reviews } = await octokit.rest.pulls.listReviews({ ...base, pull_number });
+    expect(reviews.map((r) => [r.user?.login, r.state])).toEqual([['maintainer', 'APPROVED']]);
+
+    // Approved, but the required "build" never reported: still blocked, "expected".
+    expect(await state()).toBe('blocked');
+    const expected = await requestError(octokit.rest.pulls.merge({ ...base, pull_number }));
+    expect(expected.message).toContain('Required status check "build" is expected.');
+    await octokit.rest.repos.createCommitStatus({
+      ...base,
+      sha: sandbox.developSha,
+      state: 'success',
+      context: 'build',
+    });
+
+    // Reviews and checks done; strict protection and main's hotfix missing from develop: behind.
+    expect(await state()).toBe('behind');
+    const behind = await requestError(
+      octokit.rest.pulls.merge({ ...base, pull_number, sha: sandbox.developSha, request: { retries: 0 } }),
+    );
+    expect(behind.status).toBe(409);
+    expect(behind.message).toContain('Head branch is out of date');
+    expect(await gitIn(sandbox.repoDir, 'log', '-1', '--format=%s', 'main')).toBe('Hotfix on main');
+
+    // GitHub's update-branch merges main into develop (202 at once, the branch moves after).
+    const update = await octokit.rest.pulls.updateBranch({
+      ...base,
+      pull_number,
+      expected_head_sha: sandbox.developSha,
+    });
+    expect(update.status).toBe(202);
+    await gh.settled();
+    const head = await gitIn(sandbox.repoDir, 'rev-parse', 'develop');
+    expect(await gitIn(sandbox.repoDir, 'log', '-1', '--format=%s|%P', head)).toBe(
+      `Merge branch 'main' into develop|${sandbox.developSha} ${await gitIn(sandbox.repoDir, 'rev-parse', 'main')}`,
+    );
+    const again = await requestError(octokit.rest.pulls.updateBranch({ ...base, pull_number }));
+    expect(again.message).toContain('There are no new commits on the base branch.');
+    // The new head needs its own required check; a failing non-required one makes it unstable.
+    expect(await state()).toBe('blocked');
+    await octokit.rest.repos.createCommitStatus({ ...base, sha: head, state: 'success', context: 'build' });
+    await octokit.rest.repos.createCommitStatus({ ...base, sha: head, state: 'failure', context: 'lint' });
+    expect(await state()).toBe('unstable');
+    const { data } = await octokit.rest.pulls.merge({ ...base, pull_number, sha: head });
+    expect(data.merged).toBe(true);
+  });
+
+  it('reports a draft as draft and refuses to merge it', async () => {
+    const { data } = await sandbox.octokit.rest.pulls.create({
+      ...base,
+      base: 'main',
+      head: 'develop',
+      title: 'Draft promotion',
+      draft: true,
+    });
+    expect((await settledPull(sandbox, data.number)).mergeable_state).toBe('draft');
+    const error = await requestError(sandbox.octokit.rest.pulls.merge({ ...base, pull_number: data.number }));
+    expect(error.status).toBe(405);
+    expect(error.message).toContain('Pull Request is still a draft');
+  });
+
   it('reports mergeable null on the first read, then a real trial merge result', async () => {
     const pull_number = await openPromotion(sandbox);
     const first = await sandbox.octokit.rest.pulls.get({ ...base, pull_number });
