@@ -39,6 +39,13 @@ export const promoteSettings = {
       default: 'merge',
       description: '`merge`, `squash` or `rebase`; never forced',
     }),
+    updateMethod: setting({
+      variable: 'PROMOTE_UPDATE_METHOD',
+      schema: oneOf(['update-branch', 'merge'], 'must be update-branch or merge'),
+      default: 'update-branch',
+      description:
+        'how the “Update develop from main” button brings develop up to date when main’s protection requires it (GitHub says `behind`): `update-branch` (GitHub’s update-branch on the pull request) or `merge` (main merged into develop through the merges API); both add a merge commit to develop, and CI runs again',
+    }),
     ciTimeoutMs: setting({
       variable: 'PROMOTE_CI_TIMEOUT_MINUTES',
       schema: minutes(),

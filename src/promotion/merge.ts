@@ -195,11 +195,19 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     }
   };
 
-  /** Develop moved since the prompt: back to CI for the new head. */
+  /**
+   * GitHub answered 409: develop moved since the prompt, or (the head unchanged) main moved and
+   * strict protection finds develop out of date. Back to CI, which looks at the head again.
+   */
   const backToCi = async (p: Promotion, approvedSha: string) => {
     const pull = await parts.requireForge().pull(p.prNumber!);
     await promotions.transition(p.id, ['merging'], { status: 'waiting_ci', headSha: pull.headSha });
-    await chat.send(p.chatId, { kind: 'head moved before merge', approvedSha, headSha: pull.headSha });
+    await chat.send(
+      p.chatId,
+      pull.headSha === approvedSha
+        ? { kind: 'out of date before merge', headSha: pull.headSha }
+        : { kind: 'head moved before merge', approvedSha, headSha: pull.headSha },
+    );
     void parts.schedule(p.id);
   };
 

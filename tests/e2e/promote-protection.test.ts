@@ -98,10 +98,13 @@ describe('/promote and main’s branch protection (mergeable_state)', () => {
     TIMEOUT,
   );
 
-  it(
-    'behind main under strict protection: one tap updates develop from main, CI is followed again, then Yes merges',
-    async () => {
-      world = await createPromotionWorld();
+  it.each([
+    ['update-branch', "Merge branch 'main' into develop"],
+    ['merge', "Merge main into develop: main's protection wants it up to date (promotion #1)"],
+  ])(
+    'behind main under strict protection: one tap updates develop from main (PROMOTE_UPDATE_METHOD=%s), CI is followed again, then Yes merges',
+    async (method, commitTitle) => {
+      world = await createPromotionWorld({ env: { PROMOTE_UPDATE_METHOD: method } });
       const w = world;
       const hotfix = await w.gh.pushCommit('main', {
         message: 'Hotfix on main',
@@ -121,11 +124,11 @@ describe('/promote and main’s branch protection (mergeable_state)', () => {
         data: button!.callback_data!,
         from: admin,
       });
-      // develop now has main's hotfix (GitHub's update-branch merged main into it) ...
+      // develop now has main's hotfix (merged into it by GitHub's update-branch or merges API) ...
       const prompt = await w.waitFor(admin.id, (m) => m.message_id > offer.message_id && isPrompt(m));
       const develop = w.git('rev-parse', 'develop');
       expect(() => w.git('merge-base', '--is-ancestor', hotfix, develop)).not.toThrow();
-      expect(w.git('log', '-1', '--format=%s', develop)).toBe("Merge branch 'main' into develop");
+      expect(w.git('log', '-1', '--format=%s', develop)).toBe(commitTitle);
       // ... and the prompt is for that new head, whose CI was followed again.
       expect(prompt.text).toContain(develop);
       const ciLines = w.tg

@@ -2,12 +2,18 @@ import { createHash } from 'node:crypto';
 import { type Conversation, createConversation } from '@grammyjs/conversations';
 import { Composer, type Context } from 'grammy';
 import type { Requester } from '../../promotion/notices.js';
-import { BUTTON_PREFIX, type PromotionService } from '../../promotion/promotion-service.js';
+import {
+  BUTTON_PREFIX,
+  type PromotionService,
+  UPDATE_BUTTON_PREFIX,
+} from '../../promotion/promotion-service.js';
 import type { BotContext, Feature } from '../context.js';
 import { anonymousAdvice, anonymousSender, requireAdmin } from '../guards/is-admin.js';
 import { renderCancel, renderDecisionAnswer, renderRefusal } from '../promotion/answer-text.js';
 
 const CONVERSATION_ID = 'promote';
+/** A promotion button's callback data: Yes/No, or update develop from main. */
+const PROMOTION_BUTTON = new RegExp(`^(${BUTTON_PREFIX}|${UPDATE_BUTTON_PREFIX})`);
 
 function requesterOf(
   from: { id: number; username?: string; first_name: string },
@@ -40,7 +46,7 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
     }
     for (;;) {
       const next = await conversation.waitUntil(
-        (c) => c.callbackQuery?.data?.startsWith(BUTTON_PREFIX) === true || c.hasCommand('cancel'),
+        (c) => PROMOTION_BUTTON.test(c.callbackQuery?.data ?? '') || c.hasCommand('cancel'),
         { next: true, maxMilliseconds: maxWaitMs },
       );
       const anonymous = anonymousSender(next);
@@ -50,7 +56,7 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
       }
       const actor = requesterOf(next.from!, admins);
       if (next.callbackQuery) {
-        const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
+        const data = next.callbackQuery.data!.replace(PROMOTION_BUTTON, '');
         const decision = await conversation.external(() => service.decide(data, actor));
         await next.answerCallbackQuery({
           text: renderDecisionAnswer(decision.answer),
@@ -76,7 +82,7 @@ export const PROMOTE_CONVERSATION_VERSION = createHash('sha256')
   .digest('hex')
   .slice(0, 12);
 
-/** /promote and /cancel, plus the Yes/No buttons when no conversation is waiting for them. */
+/** /promote and /cancel, plus the promotion's buttons when no conversation is waiting for them. */
 export function createPromoteFeature(
   service: PromotionService | undefined,
   admins: ReadonlySet<number>,
@@ -100,9 +106,9 @@ export function createPromoteFeature(
     composer.command('cancel', requireAdmin('/cancel'), async (ctx) => {
       await ctx.reply(renderCancel(await service.cancel(requesterOf(ctx.from!, admins))));
     });
-    composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
+    composer.callbackQuery(PROMOTION_BUTTON, async (ctx) => {
       const decision = await service.decide(
-        ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
+        ctx.callbackQuery.data.replace(PROMOTION_BUTTON, ''),
         requesterOf(ctx.from, admins),
       );
       await ctx.answerCallbackQuery({
