@@ -8,6 +8,7 @@ import type { CiFollow } from './ci-follow.js';
 import type { DecisionOutcome, Requester } from './notices.js';
 import type { PromotionParts } from './parts.js';
 import { describeForgeProblem, forgeProblemOf, nextTag } from './policy.js';
+import { realignDevelop } from './realign-develop.js';
 
 /** A merge under way for this long without an owner in this process was interrupted. */
 const STUCK_MERGE_SECONDS = 60;
@@ -115,7 +116,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
   };
 
   /**
-   * Everything after main moved: the release tag and the handoff. Also how a merge
+   * Everything after main moved: the release tag, the handoff, and (after a squash or
+   * rebase) develop brought back in line with main. Also how a merge
    * interrupted by a crash is finished later: running it twice hands over nothing new.
    */
   const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
@@ -145,6 +147,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       deploymentId,
       productionBot,
     });
+    // After the handoff, so that production's deploy never waits for it.
+    await realignDevelop(parts, p, mergeSha, actor);
   };
 
   /**

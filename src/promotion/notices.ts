@@ -55,6 +55,17 @@ export type PromotionNotice =
       /** The production bot's @username, when its instance has said. */
       readonly productionBot?: string;
     }
+  /** After a squash or rebase promotion, develop (unchanged since the promoted head) moved to main. */
+  | { readonly kind: 'develop realigned'; readonly mergeSha: string; readonly previousSha: string }
+  /** After a squash or rebase promotion, develop could not simply move: a main → develop pull request. */
+  | {
+      readonly kind: 'back-merge opened';
+      readonly why: 'develop moved' | 'develop protected';
+      readonly prUrl: string;
+      readonly prNumber: number;
+      readonly reused: boolean;
+    }
+  | { readonly kind: 'develop not realigned'; readonly problem?: ForgeProblem; readonly message?: string }
   | { readonly kind: 'declined'; readonly by: string }
   | { readonly kind: 'cancelled'; readonly by: string };
 

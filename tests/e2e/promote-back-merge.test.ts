@@ -66,6 +66,29 @@ describe('develop after a squash or rebase promotion', () => {
   );
 
   it(
+    'rebase, develop protected against force pushes: develop is left as it is and a back-merge pull request is opened',
+    async () => {
+      world = await createPromotionWorld({ env: { PROMOTE_MERGE_METHOD: 'rebase' } });
+      const w = world;
+      w.gh.setBranchProtection('develop', {
+        required_status_checks: null,
+        enforce_admins: true,
+        required_pull_request_reviews: null,
+        restrictions: null,
+      });
+      const { prompt } = await promoteAndApprove(w);
+      const promoted = w.git('rev-parse', 'develop');
+      w.press(admin.id, prompt, 'Yes', admin);
+      const said = await w.waitFor(admin.id, (m) => /develop may not be force-pushed/.test(m.text ?? ''));
+      const [pull] = await backMerges(w);
+      expect(said.text).toContain(`#${pull!.number}`);
+      expect(pull!.title).toBe('Back-merge main into develop after promotion #1');
+      expect(w.git('rev-parse', 'develop')).toBe(promoted);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'squash, develop moved on meanwhile: develop is left as it is and a back-merge pull request main → develop is opened',
     async () => {
       world = await createPromotionWorld({ env: { PROMOTE_MERGE_METHOD: 'squash' } });

@@ -63,6 +63,17 @@ export function renderNotice(n: PromotionNotice): string {
       return `⚠️ The merge of #${n.prNumber} was interrupted before GitHub merged it: nothing was merged. Here is a new prompt:`;
     case 'handed over':
       return renderHandedOver(n);
+    case 'develop realigned':
+      return `develop now points at main (<code>${shortSha(n.mergeSha)}</code>), with the content that was promoted: the next /promote lists only new work. It was <code>${shortSha(n.previousSha)}</code>; branches started from it: <code>git fetch</code>, then <code>git rebase --onto origin/develop ${shortSha(n.previousSha)}</code>.`;
+    case 'back-merge opened':
+      return [
+        n.why === 'develop moved'
+          ? 'develop has new commits since the promoted head, so lugh did not move it to main.'
+          : 'develop may not be force-pushed (its branch protection), so lugh could not move it to main.',
+        `Merge the back-merge pull request ${link(n.prUrl, `#${n.prNumber}`)} (main → develop${n.reused ? ', already open' : ''}) to bring main’s commits into develop; until develop is rebased onto main, /promote also lists the commits this promotion shipped.`,
+      ].join('\n');
+    case 'develop not realigned':
+      return `⚠️ develop could not be brought back in line with main (${escapeHtml(n.problem ? describeForgeProblem(n.problem) : (n.message ?? 'GitHub error'))}). The deploy goes ahead; merge main into develop by hand.`;
     case 'declined':
       return `Declined by ${escapeHtml(n.by)}: nothing was merged. The pull request stays open.`;
     case 'cancelled':
