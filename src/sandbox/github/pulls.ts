@@ -18,20 +18,19 @@ interface Verdict {
 
 /**
  * What the latest check run per name and the latest status per context say about `sha`.
- * Required: a check from a check plan (it stands for a workflow the protection requires) or
- * one named by the base branch's protection; a required one that never reported is expected.
+ * Required: named by the base branch's protection; a required one that never reported is
+ * expected. Without protection nothing is required, and a red check only makes it unstable.
  */
 export function checksVerdict(
   core: StandInCore,
   sha: string,
   requiredContexts: readonly string[] = [],
 ): Verdict {
-  const latestRuns = new Map<string, { done: boolean; ok: boolean; required: boolean }>();
+  const latestRuns = new Map<string, { done: boolean; ok: boolean }>();
   for (const run of core.state.checkRuns.filter((r) => r.headSha === sha)) {
     latestRuns.set(run.name, {
       done: run.status === 'completed',
       ok: run.conclusion === 'success',
-      required: run.required,
     });
   }
   const checks = [
@@ -40,11 +39,9 @@ export function checksVerdict(
       name: s.context,
       done: s.state !== 'pending',
       ok: s.state === 'success',
-      required: s.required,
     })),
   ];
-  const required = (c: { name: string; required: boolean }) =>
-    c.required || requiredContexts.includes(c.name);
+  const required = (c: { name: string }) => requiredContexts.includes(c.name);
   const reported = new Set(checks.map((c) => c.name));
   return {
     blocking: [

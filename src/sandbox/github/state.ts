@@ -63,8 +63,6 @@ export interface CheckRunRecord {
   conclusion: CheckConclusion | null;
   readonly startedAt: string;
   completedAt: string | null;
-  /** From a check plan: the base branch's protection requires it. */
-  readonly required: boolean;
 }
 
 export interface StatusRecord {
@@ -76,7 +74,6 @@ export interface StatusRecord {
   readonly targetUrl: string | null;
   readonly createdAt: string;
   readonly creator: Account;
-  readonly required: boolean;
 }
 
 export interface ReleaseRecord {

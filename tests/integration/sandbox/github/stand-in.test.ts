@@ -396,7 +396,13 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(await gitIn(sandbox.repoDir, 'rev-parse', 'refs/heads/main')).toBe(conflicting);
   });
 
-  it('runs a check plan: pending at once, then success or failure; blocked until green', async () => {
+  it('runs a check plan: pending at once, then success or failure; blocked until green when main’s protection requires them', async () => {
+    sandbox.gh.setBranchProtection('main', {
+      required_status_checks: { strict: false, contexts: ['build', 'ci/legacy'] },
+      enforce_admins: true,
+      required_pull_request_reviews: null,
+      restrictions: null,
+    });
     await sandbox.gh.setDefaultCheckPlan([
       { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 1000 },
       { name: 'ci/legacy', kind: 'status', conclusion: 'success', afterMs: 1000 },
@@ -439,6 +445,37 @@ describe('GitHub stand-in over a real git repository', () => {
       return data.check_runs[0]?.status === 'completed' ? data.check_runs[0] : undefined;
     });
     expect(failed.conclusion).toBe('failure');
+  });
+
+  it('without branch protection no check is required: a red or running check only makes it unstable, and GitHub merges it', async () => {
+    const { octokit, gh } = sandbox;
+    const { data: branch } = await octokit.rest.repos.getBranch({ ...base, branch: 'main' });
+    expect(branch.protected).toBe(false);
+    await gh.setDefaultCheckPlan([{ name: 'build', kind: 'check_run', conclusion: 'failure', afterMs: 0 }]);
+    const pull_number = await openPromotion(sandbox);
+    await eventually(async () => {
+      const { data } = await octokit.rest.checks.listForRef({ ...base, ref: sandbox.developSha });
+      return data.check_runs[0]?.conclusion === 'failure' || undefined;
+    });
+    expect((await settledPull(sandbox, pull_number)).mergeable_state).toBe('unstable');
+    const { data } = await octokit.rest.pulls.merge({ ...base, pull_number, sha: sandbox.developSha });
+    expect(data.merged).toBe(true);
+
+    // GET /branches/{branch} shows the protection too.
+    gh.setBranchProtection('main', {
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: false,
+      required_pull_request_reviews: null,
+      restrictions: null,
+    });
+    const { data: protectedMain } = await octokit.rest.repos.getBranch({ ...base, branch: 'main' });
+    expect(protectedMain).toMatchObject({
+      protected: true,
+      protection: {
+        enabled: true,
+        required_status_checks: { contexts: ['build'], enforcement_level: 'non_admins' },
+      },
+    });
   });
 
   it('finishes a check on demand and takes commit statuses from CI', async () => {
