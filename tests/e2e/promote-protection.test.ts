@@ -98,6 +98,30 @@ describe('/promote and main’s branch protection (mergeable_state)', () => {
     TIMEOUT,
   );
 
+  it(
+    'main moves between the prompt and Yes under strict protection: GitHub’s 409 is not taken for a moved develop; the update is offered',
+    async () => {
+      world = await createPromotionWorld();
+      const w = world;
+      w.gh.setBranchProtection('main', protection({ contexts: ['build'], strict: true }));
+      const prompt = await afterCi(w, /behind/);
+      expect(isPrompt(prompt)).toBe(true);
+      await w.gh.pushCommit('main', { message: 'Hotfix on main', files: { 'HOTFIX.md': 'fixed\n' } });
+      w.press(admin.id, prompt, 'Yes', admin);
+      const notice = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('main moved since the prompt'));
+      expect(notice.text).not.toContain('develop moved');
+      const offer = await w.waitFor(admin.id, (m) => m.message_id > notice.message_id && isUpdateOffer(m));
+      expect(offer.text).toContain('behind main');
+      expect(
+        w.gh
+          .requests()
+          .filter((r) => r.route === MERGE_ROUTE)
+          .map((r) => r.status),
+      ).toEqual([409]);
+    },
+    TIMEOUT,
+  );
+
   it.each([
     ['update-branch', "Merge branch 'main' into develop"],
     ['merge', "Merge main into develop: main's protection wants it up to date (promotion #1)"],
