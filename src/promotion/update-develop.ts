@@ -64,26 +64,32 @@ export function createUpdateFlow(parts: PromotionParts, ci: Pick<CiFollow, 'fini
     try {
       newHead = await bringUpToDate(following, headSha);
     } catch (error) {
-      // develop moved since the offer: the CI look follows its new head (and says so).
-      if (!(error instanceof HeadMovedError)) {
-        if (error instanceof NotMergeableError) {
-          await parts.record(actor, 'promotion update', 'refused', {
-            promotionId: p.id,
-            reason: error.message,
-          });
-          await ci.finish(following, 'failed', `update refused: ${error.message}`, {
-            kind: 'update refused',
-            message: error.message,
-          });
-          return { answer: { kind: 'update refused' }, alert: true, final: true };
-        }
-        const problem = forgeProblemOf(error);
-        if (!problem) throw error;
-        const reason = describeForgeProblem(problem);
-        await parts.record(actor, 'promotion update', 'failed', { promotionId: p.id, reason });
-        await ci.finish(following, 'failed', `update failed: ${reason}`, { kind: 'update failed', problem });
+      if (error instanceof HeadMovedError) {
+        // develop moved since the offer: the CI look follows its new head (and says so).
+        await parts.record(actor, 'promotion update', 'refused', {
+          promotionId: p.id,
+          reason: 'develop moved',
+        });
+        void parts.schedule(p.id);
+        return { answer: { kind: 'head moved' }, alert: true, final: false };
+      }
+      if (error instanceof NotMergeableError) {
+        await parts.record(actor, 'promotion update', 'refused', {
+          promotionId: p.id,
+          reason: error.message,
+        });
+        await ci.finish(following, 'failed', `update refused: ${error.message}`, {
+          kind: 'update refused',
+          message: error.message,
+        });
         return { answer: { kind: 'update refused' }, alert: true, final: true };
       }
+      const problem = forgeProblemOf(error);
+      if (!problem) throw error;
+      const reason = describeForgeProblem(problem);
+      await parts.record(actor, 'promotion update', 'failed', { promotionId: p.id, reason });
+      await ci.finish(following, 'failed', `update failed: ${reason}`, { kind: 'update failed', problem });
+      return { answer: { kind: 'update refused' }, alert: true, final: true };
     }
     await promotions.update(p.id, {
       ...(newHead ? { headSha: newHead } : {}),
