@@ -99,6 +99,25 @@ describe('/promote and main’s branch protection (mergeable_state)', () => {
   );
 
   it(
+    'GitHub still computing mergeability when CI turns green (mergeable null, unknown): read again, then asked Yes/No',
+    async () => {
+      world = await createPromotionWorld({
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 600_000 }],
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      const head = w.git('rev-parse', 'develop');
+      w.gh.setMergeabilityLag(3);
+      await w.gh.completeCheck(head, 'build', 'success');
+      const prompt = await w.waitFor(admin.id, (m) => isPrompt(m) || (m.text ?? '').includes('❌'));
+      expect(isPrompt(prompt)).toBe(true);
+      expect(prompt.text).toContain(head);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'main moves between the prompt and Yes under strict protection: GitHub’s 409 is not taken for a moved develop; the update is offered',
     async () => {
       world = await createPromotionWorld();

@@ -145,11 +145,13 @@ export async function pullDetail(
   const key = `${pr.baseSha}:${pr.headSha}`;
   const known = pr.mergeability;
   let mergeable: boolean | null = null;
-  if (known.key === key) {
+  if (known.key === key && options.observe && known.lagReads) {
+    known.lagReads -= 1; // GitHub still computing: unknown again
+  } else if (known.key === key) {
     if (known.computing) await known.computing;
     mergeable = known.value;
   } else if (options.observe) {
-    const entry: PullRecord['mergeability'] = { key, value: null };
+    const entry: PullRecord['mergeability'] = { key, value: null, lagReads: core.state.mergeabilityLagReads };
     entry.computing = core.repo
       .mergeTree(pr.baseSha, pr.headSha)
       .then(({ clean }) => {

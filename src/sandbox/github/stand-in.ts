@@ -63,6 +63,12 @@ export interface GitHubStandIn {
    * null removes its protection.
    */
   setBranchProtection(branch: string, protection: Readonly<Record<string, unknown>> | null): void;
+  /**
+   * How many reads after the first still answer `mergeable: null` / `unknown` for a new base
+   * and head (default 0), as a busy GitHub does; open pull requests also answer unknown for
+   * their next `reads` reads (GitHub recomputing).
+   */
+  setMergeabilityLag(reads: number): void;
   /** A review of pull request `number` by another account (a maintainer), on its current head. */
   reviewPull(number: number, login: string, event: 'APPROVE' | 'REQUEST_CHANGES' | 'COMMENT'): void;
   injectFault(fault: FaultSpec): void;
@@ -138,6 +144,10 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setBranchProtection: (branch, protection) => {
       if (protection === null) core.state.protections.delete(branch);
       else core.state.protections.set(branch, parseProtection(protection));
+    },
+    setMergeabilityLag: (reads) => {
+      core.state.mergeabilityLagReads = reads;
+      for (const pr of core.state.pulls) if (pr.state === 'open') pr.mergeability.lagReads = reads;
     },
     reviewPull: (number, login, event) => {
       const pr = core.state.pull(number);

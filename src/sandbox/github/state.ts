@@ -23,8 +23,11 @@ export interface PullRecord {
   headSha: string;
   baseSha: string;
   readonly maintainerCanModify: boolean;
-  /** GitHub computes mergeability in the background: null until it has, for this base and head. */
-  mergeability: { key: string; value: boolean | null; computing?: Promise<void> };
+  /**
+   * GitHub computes mergeability in the background: null until it has, for this base and head
+   * (and, with `lagReads`, for that many more reads, as a busy GitHub does).
+   */
+  mergeability: { key: string; value: boolean | null; computing?: Promise<void>; lagReads?: number };
   /** The full pull request as reads answered it just before its merge (served by `stale` faults). */
   beforeMerge?: unknown;
 }
@@ -143,6 +146,8 @@ export class StandInState {
   readonly deploymentStatuses: DeploymentStatusRecord[] = [];
   /** Branch name → its protection; a branch not listed is not protected. */
   readonly protections = new Map<string, BranchProtection>();
+  /** Reads that still answer mergeable null after the first one of a new base and head. */
+  mergeabilityLagReads = 0;
   private readonly counters = new Map<keyof typeof ID_BASES, number>();
   private runNumber = 0;
 

@@ -312,6 +312,17 @@ describe('GitHub stand-in over a real git repository', () => {
     const dirty = await settledPull(sandbox, pull_number);
     expect(dirty.mergeable).toBe(false);
     expect(dirty.mergeable_state).toBe('dirty');
+
+    // A busy GitHub: unknown for two more reads, then the answer again.
+    sandbox.gh.setMergeabilityLag(2);
+    const states = [];
+    for (let i = 0; i < 3; i++)
+      states.push((await sandbox.octokit.rest.pulls.get({ ...base, pull_number })).data);
+    expect(states.map((d) => [d.mergeable, d.mergeable_state])).toEqual([
+      [null, 'unknown'],
+      [null, 'unknown'],
+      [false, 'dirty'],
+    ]);
   });
 
   it.each([
