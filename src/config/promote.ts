@@ -37,7 +37,15 @@ export const promoteSettings = {
       variable: 'PROMOTE_MERGE_METHOD',
       schema: oneOf(['merge', 'squash', 'rebase'], 'must be merge, squash or rebase'),
       default: 'merge',
-      description: '`merge`, `squash` or `rebase`; never forced',
+      description:
+        '`merge`, `squash` or `rebase`; never forced. `squash` and `rebase` write new commits on main that develop lacks: after the promotion lugh moves develop to main when develop has nothing new since the promoted head (a forced move, same content), else opens a back-merge pull request main → develop; until develop is rebased onto main, /promote lists the shipped commits again. `merge` needs none of this',
+    }),
+    updateMethod: setting({
+      variable: 'PROMOTE_UPDATE_METHOD',
+      schema: oneOf(['update-branch', 'merge'], 'must be update-branch or merge'),
+      default: 'update-branch',
+      description:
+        'how the “Update develop from main” button brings develop up to date when main’s protection requires it (GitHub says `behind`): `update-branch` (GitHub’s update-branch on the pull request) or `merge` (main merged into develop through the merges API); both add a merge commit to develop, and CI runs again',
     }),
     ciTimeoutMs: setting({
       variable: 'PROMOTE_CI_TIMEOUT_MINUTES',

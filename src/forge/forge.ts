@@ -32,7 +32,14 @@ export interface PullRequestInfo {
   readonly merged: boolean;
   /** null: the forge is still computing it; ask again. */
   readonly mergeable: boolean | null;
+  /**
+   * GitHub's word for what a merge would meet: clean, unstable, has_hooks (it would merge),
+   * dirty (conflicts), draft, blocked (reviews or required checks missing), behind (strict
+   * protection and the head lacks the base's tip), unknown (still computing: ask again).
+   * `mergeable: true` alone does not mean the merge will be accepted.
+   */
   readonly mergeableState: string;
+  readonly draft: boolean;
   /** The commit the merge made on the base branch, once merged. */
   readonly mergeCommitSha: string | null;
   readonly headSha: string;
@@ -71,6 +78,18 @@ export interface MergeOptions {
   readonly sha: string;
   readonly method: MergeMethod;
   readonly title?: string;
+}
+
+/** What merging into a branch requires, as its protection says. */
+export interface BranchRules {
+  /** false: the token may not read the protection (GitHub needs administration read for it). */
+  readonly readable: boolean;
+  /** Approving reviews a pull request needs; 0 when none are required. */
+  readonly requiredApprovals: number;
+  /** Check runs or commit statuses (by name) that must succeed on the head. */
+  readonly requiredChecks: readonly string[];
+  /** The head must contain the branch's tip ("require branches to be up to date"). */
+  readonly strict: boolean;
 }
 
 export interface TagsAt {
@@ -114,6 +133,26 @@ export interface Forge {
   openOrReusePull(baseRef: string, headRef: string, title: string, body: string): Promise<OpenedPull>;
   updatePullBody(number: number, body: string): Promise<void>;
   pull(number: number): Promise<PullRequestInfo>;
+  /** What merging into `branch` requires (none of it when the branch is not protected). */
+  branchRules(branch: string): Promise<BranchRules>;
+  /** Reviewers whose latest verdict on the pull request approves it. */
+  approvals(number: number): Promise<number>;
+  /**
+   * Brings the pull request's head branch up to date with its base by merging the base into
+   * it: GitHub's update-branch, which moves the branch shortly after it answers. NotMergeableError
+   * when it cannot (a conflict, nothing to update), HeadMovedError when the head is not `expectedHeadSha`.
+   */
+  updatePullBranch(number: number, expectedHeadSha: string): Promise<void>;
+  /**
+   * Merges `head` (a branch or commit) into the branch `base` with a merge commit: its SHA,
+   * or undefined when `base` already contains `head`. NotMergeableError on a conflict.
+   */
+  mergeBranch(base: string, head: string, message: string): Promise<string | undefined>;
+  /**
+   * Points `branch` at `sha` even when that is not a fast-forward. NotMergeableError when the
+   * forge refuses (a protected branch that forbids force pushes).
+   */
+  moveBranch(branch: string, sha: string): Promise<void>;
   /** CI runs and commit statuses of one commit, collapsed into one state. */
   ciState(sha: string): Promise<CiState>;
   /**

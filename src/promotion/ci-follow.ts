@@ -1,13 +1,22 @@
 // The CI stage: follow the pull request's checks until they pass (then ask for approval),
 // fail, time out, or the pull request closes. Every move is a compare-and-set on the store.
-import type { CiState } from '../forge/forge.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CiState, PullRequestInfo } from '../forge/forge.js';
 import type { Promotion } from '../store/promotions.js';
 import type { PromotionNotice } from './notices.js';
 import type { PromotionParts } from './parts.js';
+import { blockersOf, mergeReadiness } from './policy.js';
 
 /** Callback data of a promotion button: a prefix and an opaque id looked up in Postgres. */
 export const BUTTON_PREFIX = 'pb:';
+/**
+ * The update-develop button's prefix: a bot of the release before ignores it (it would take
+ * any `pb:` button that is not No for a Yes).
+ */
+export const UPDATE_BUTTON_PREFIX = 'pu:';
 const MIN_EDIT_INTERVAL_MS = 1_000;
+/** Pauses between reads of a pull request whose mergeability GitHub is still computing. */
+const UNKNOWN_PAUSES_MS = [500, 1_000, 2_000, 3_000];
 
 export function createCiFollow(parts: PromotionParts) {
   const { config, promotions, chat, now } = parts;
@@ -115,18 +124,80 @@ export function createCiFollow(parts: PromotionParts) {
       return;
     }
     if (ci.overall !== 'success') return;
-    if (pull.mergeable === null) return; // GitHub is still computing it: the next look asks again
-    if (!pull.mergeable) {
-      await finish(current, 'failed', 'not mergeable', { kind: 'not mergeable', pull });
+    await decideAfterCi(current, ci);
+  };
+
+  /**
+   * CI is green: what GitHub's mergeable_state says now decides (the pull request read before
+   * CI finished may still say blocked). GitHub computes it in the background, so `unknown`,
+   * and a `blocked` that nothing lugh can see explains yet, are read again after short pauses
+   * (a bounded wait) before deciding; still unknown after that, the next look asks again.
+   */
+  const decideAfterCi = async (p: Promotion, ci: CiState) => {
+    const forge = parts.requireForge();
+    for (let attempt = 0; ; attempt++) {
+      const pull = await forge.pull(p.prNumber!);
+      if (pull.state !== 'open' || pull.headSha !== p.headSha) return; // the next look follows it
+      const pause = UNKNOWN_PAUSES_MS[attempt];
+      const readiness = mergeReadiness(pull);
+      if (readiness === 'ask again') {
+        if (pause === undefined) return;
+        await sleep(pause);
+        continue;
+      }
+      if (readiness === 'conflicts') {
+        await finish(p, 'failed', 'not mergeable', { kind: 'not mergeable', pull });
+        return;
+      }
+      if (readiness === 'draft') {
+        await finish(p, 'failed', 'draft pull request', { kind: 'draft', pull });
+        return;
+      }
+      if (readiness === 'blocked') {
+        const [rules, approvals] = await Promise.all([
+          forge.branchRules(pull.baseRef),
+          forge.approvals(pull.number),
+        ]);
+        const blockers = blockersOf({ rules, approvals, ci });
+        const maybeLagging = blockers.every(
+          (b) => b.kind === 'unexplained' || (b.kind === 'check' && b.state === 'not reported'),
+        );
+        if (maybeLagging && pause !== undefined) {
+          await sleep(pause);
+          continue;
+        }
+        const reason = `blocked: ${blockers.map((b) => (b.kind === 'check' ? `${b.name} ${b.state}` : b.kind)).join(', ')}`;
+        await finish(p, 'failed', reason, { kind: 'blocked', pull, blockers });
+        return;
+      }
+      const next = await promotions.transition(
+        p.id,
+        ['waiting_ci'],
+        { status: 'awaiting_approval' },
+        { headSha: pull.headSha },
+      );
+      if (!next) return;
+      if (readiness === 'behind') await offerUpdate(next, pull);
+      else await prompt(next);
       return;
     }
-    const ready = await promotions.transition(
-      current.id,
-      ['waiting_ci'],
-      { status: 'awaiting_approval' },
-      { headSha: pull.headSha },
-    );
-    if (ready) await prompt(ready);
+  };
+
+  /** develop is behind main under strict protection: one button updates it from main. */
+  const offerUpdate = async (p: Promotion, pull: PullRequestInfo) => {
+    const expiresAt = new Date(now().getTime() + config.promote.approvalTtlMs);
+    const id = await promotions.createUpdateButton({
+      promotionId: p.id,
+      headSha: p.headSha!,
+      // The requester, or under the two-person rule any admin: updating develop merges nothing.
+      boundUserId: config.flags.two_person_rule ? null : p.requestedBy,
+      expiresAt,
+    });
+    await parts.record(undefined, 'promotion behind', 'ok', { promotionId: p.id, headSha: p.headSha });
+    const messageId = await chat.send(p.chatId, { kind: 'behind', pull, expiresAt, now: now() }, [
+      { action: 'update', data: `${UPDATE_BUTTON_PREFIX}${id}` },
+    ]);
+    await promotions.update(p.id, { promptMessageId: messageId });
   };
 
   /** Ends approval prompts whose buttons have expired. */

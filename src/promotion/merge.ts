@@ -8,6 +8,7 @@ import type { CiFollow } from './ci-follow.js';
 import type { DecisionOutcome, Requester } from './notices.js';
 import type { PromotionParts } from './parts.js';
 import { describeForgeProblem, forgeProblemOf, nextTag } from './policy.js';
+import { realignDevelop } from './realign-develop.js';
 
 /** A merge under way for this long without an owner in this process was interrupted. */
 const STUCK_MERGE_SECONDS = 60;
@@ -117,7 +118,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
   };
 
   /**
-   * Everything after main moved: the release tag and the handoff. Also how a merge
+   * Everything after main moved: the release tag, the handoff, and (after a squash or
+   * rebase) develop brought back in line with main. Also how a merge
    * interrupted by a crash is finished later: running it twice hands over nothing new.
    */
   const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
@@ -147,6 +149,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       deploymentId,
       productionBot,
     });
+    // After the handoff, so that production's deploy never waits for it.
+    await realignDevelop(parts, p, mergeSha, actor);
   };
 
   /**
@@ -197,11 +201,19 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     }
   };
 
-  /** Develop moved since the prompt: back to CI for the new head. */
+  /**
+   * GitHub answered 409: develop moved since the prompt, or (the head unchanged) main moved and
+   * strict protection finds develop out of date. Back to CI, which looks at the head again.
+   */
   const backToCi = async (p: Promotion, approvedSha: string) => {
     const pull = await parts.requireForge().pull(p.prNumber!);
     await promotions.transition(p.id, ['merging'], { status: 'waiting_ci', headSha: pull.headSha });
-    await chat.send(p.chatId, { kind: 'head moved before merge', approvedSha, headSha: pull.headSha });
+    await chat.send(
+      p.chatId,
+      pull.headSha === approvedSha
+        ? { kind: 'out of date before merge', headSha: pull.headSha }
+        : { kind: 'head moved before merge', approvedSha, headSha: pull.headSha },
+    );
     void parts.schedule(p.id);
   };
 

@@ -1,7 +1,7 @@
 // What the promotion tells people, as facts: the bot turns each into its message.
 import type { CiState, Comparison, PullRequestInfo } from '../forge/forge.js';
 import type { Promotion } from '../store/promotions.js';
-import type { ButtonRefusal, ForgeProblem, RequestRefusal } from './policy.js';
+import type { ButtonRefusal, ForgeProblem, MergeBlocker, RequestRefusal } from './policy.js';
 
 /** A message the promotion sends or edits into one it sent. */
 export type PromotionNotice =
@@ -19,6 +19,17 @@ export type PromotionNotice =
   | { readonly kind: 'pull closed'; readonly prNumber: number; readonly merged: boolean }
   | { readonly kind: 'head moved during ci'; readonly headSha: string }
   | { readonly kind: 'not mergeable'; readonly pull: PullRequestInfo }
+  /** GitHub's mergeable_state is blocked: main's protection wants more than CI gave. */
+  | { readonly kind: 'blocked'; readonly pull: PullRequestInfo; readonly blockers: readonly MergeBlocker[] }
+  | { readonly kind: 'draft'; readonly pull: PullRequestInfo }
+  /** mergeable_state behind: main's strict protection wants develop up to date; sent with the update button. */
+  | { readonly kind: 'behind'; readonly pull: PullRequestInfo; readonly expiresAt: Date; readonly now: Date }
+  | { readonly kind: 'updating develop'; readonly by: string; readonly method: 'update-branch' | 'merge' }
+  | { readonly kind: 'develop updated'; readonly headSha: string }
+  | { readonly kind: 'update refused'; readonly message: string }
+  | { readonly kind: 'update failed'; readonly problem: ForgeProblem }
+  /** A merge refused because main moved since the prompt (the head did not): develop is behind again. */
+  | { readonly kind: 'out of date before merge'; readonly headSha: string }
   | {
       readonly kind: 'prompt';
       readonly promotion: Promotion;
@@ -44,12 +55,23 @@ export type PromotionNotice =
       /** The production bot's @username, when its instance has said. */
       readonly productionBot?: string;
     }
+  /** After a squash or rebase promotion, develop (unchanged since the promoted head) moved to main. */
+  | { readonly kind: 'develop realigned'; readonly mergeSha: string; readonly previousSha: string }
+  /** After a squash or rebase promotion, develop could not simply move: a main → develop pull request. */
+  | {
+      readonly kind: 'back-merge opened';
+      readonly why: 'develop moved' | 'develop protected';
+      readonly prUrl: string;
+      readonly prNumber: number;
+      readonly reused: boolean;
+    }
+  | { readonly kind: 'develop not realigned'; readonly problem?: ForgeProblem; readonly message?: string }
   | { readonly kind: 'declined'; readonly by: string }
   | { readonly kind: 'cancelled'; readonly by: string };
 
 /** A button under a message: what it does, and the opaque data its press carries back. */
 export interface Button {
-  readonly action: 'approve' | 'decline';
+  readonly action: 'approve' | 'decline' | 'update';
   readonly data: string;
 }
 
@@ -84,6 +106,8 @@ export type RequestOutcome =
 export type DecisionAnswer =
   | { readonly kind: 'refused'; readonly refusal: ButtonRefusal | 'unknown button' }
   | { readonly kind: 'declined' }
+  | { readonly kind: 'updating' }
+  | { readonly kind: 'update refused' }
   | { readonly kind: 'head moved' }
   | { readonly kind: 'merge refused' }
   | { readonly kind: 'merge failed'; readonly problem: ForgeProblem }

@@ -6,6 +6,7 @@ import {
   type MissingPermission,
   RateLimitedError,
 } from '../forge/errors.js';
+import type { BranchRules, CiState, PullRequestInfo } from '../forge/forge.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';
 
@@ -122,7 +123,7 @@ export type ButtonRefusal =
 export function refuseButton(f: {
   readonly actor: { readonly id: number; readonly isAdmin: boolean };
   readonly button: {
-    readonly action: 'approve' | 'decline';
+    readonly action: 'approve' | 'decline' | 'update';
     readonly usedAt: Date | null;
     readonly expiresAt: Date;
     readonly boundUserId: number | null;
@@ -143,6 +144,67 @@ export function refuseButton(f: {
   if (button.notUserId !== null && actor.id === button.notUserId && button.action === 'approve')
     return 'two-person rule';
   return undefined;
+}
+
+/**
+ * What a pull request whose CI passed is ready for, from GitHub's mergeability. `mergeable:
+ * true` is not enough: mergeable_state says whether protection lets the merge through.
+ */
+export type MergeReadiness =
+  /** GitHub is still computing it (mergeable null, or state unknown): read it again. */
+  | 'ask again'
+  /** clean, unstable (a check that protection does not require failed), has_hooks. */
+  | 'ready'
+  | 'conflicts'
+  | 'draft'
+  /** Required reviews or required checks missing: `blockersOf` says which. */
+  | 'blocked'
+  /** Strict protection: develop lacks main's tip; updating develop from main fixes it. */
+  | 'behind';
+
+export function mergeReadiness(
+  pull: Pick<PullRequestInfo, 'mergeable' | 'mergeableState' | 'draft'>,
+): MergeReadiness {
+  const state = pull.mergeableState;
+  if (pull.mergeable === false || state === 'dirty') return 'conflicts';
+  if (pull.draft || state === 'draft') return 'draft';
+  if (pull.mergeable === null || state === 'unknown') return 'ask again';
+  if (state === 'blocked') return 'blocked';
+  if (state === 'behind') return 'behind';
+  // clean, unstable, has_hooks, and any state GitHub adds later: the merge itself says no if it must.
+  return 'ready';
+}
+
+/** One thing that keeps a blocked pull request from merging. */
+export type MergeBlocker =
+  | { readonly kind: 'reviews'; readonly required: number; readonly approvals: number }
+  | {
+      readonly kind: 'check';
+      readonly name: string;
+      /** not reported: no run or status of that name on the head at all. */
+      readonly state: 'not reported' | 'pending' | 'failing';
+    }
+  /** GitHub says blocked, and the protection lugh can read does not say why (rulesets, or no access). */
+  | { readonly kind: 'unexplained'; readonly rulesReadable: boolean };
+
+/** Why GitHub says `blocked`, from the base branch's rules, the approvals and the head's CI. */
+export function blockersOf(f: {
+  readonly rules: BranchRules;
+  readonly approvals: number;
+  readonly ci: CiState;
+}): MergeBlocker[] {
+  const blockers: MergeBlocker[] = [];
+  if (f.approvals < f.rules.requiredApprovals) {
+    blockers.push({ kind: 'reviews', required: f.rules.requiredApprovals, approvals: f.approvals });
+  }
+  for (const name of f.rules.requiredChecks) {
+    const check = f.ci.checks.find((c) => c.name === name);
+    if (!check) blockers.push({ kind: 'check', name, state: 'not reported' });
+    else if (check.state === 'pending') blockers.push({ kind: 'check', name, state: 'pending' });
+    else if (check.state === 'failure') blockers.push({ kind: 'check', name, state: 'failing' });
+  }
+  if (blockers.length === 0) blockers.push({ kind: 'unexplained', rulesReadable: f.rules.readable });
+  return blockers;
 }
 
 /** The next patch version after the highest `vX.Y.Z` tag, or v0.1.0 for the first. */

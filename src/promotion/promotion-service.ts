@@ -7,8 +7,9 @@ import type { CancelOutcome, DecisionOutcome, Requester, RequestOutcome } from '
 import { createPromotionParts, type PromotionServiceDeps } from './parts.js';
 import { headShaOf, refuseButton, WAKING_EVENTS } from './policy.js';
 import { requestPromotion } from './start.js';
+import { createUpdateFlow } from './update-develop.js';
 
-export { BUTTON_PREFIX } from './ci-follow.js';
+export { BUTTON_PREFIX, UPDATE_BUTTON_PREFIX } from './ci-follow.js';
 export type { PromotionServiceDeps } from './parts.js';
 
 export function createPromotionService(deps: PromotionServiceDeps) {
@@ -16,6 +17,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
   const { config, promotions, chat, log, now } = parts;
   const ci = createCiFollow(parts);
   const merge = createMergeFlow(parts, ci);
+  const update = createUpdateFlow(parts, ci);
 
   /** A press of the No button on a promotion awaiting approval. */
   const decline = async (promotionId: number, actor: Requester): Promise<DecisionOutcome> => {
@@ -52,10 +54,10 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     },
 
     /**
-     * A press of a Yes/No button, identified only by its opaque id. `onMerging` runs once
-     * the approval is accepted and before the merge (seconds with GitHub's write spacing),
-     * so the press can be answered while Telegram still takes the answer; its failure is
-     * logged and the merge goes on.
+     * A press of a Yes/No (or update develop) button, identified only by its opaque id.
+     * `onMerging` runs once an approval is accepted and before the merge (seconds with
+     * GitHub's write spacing), so the press can be answered while Telegram still takes the
+     * answer; its failure is logged and the merge goes on.
      */
     async decide(
       buttonId: string,
@@ -83,6 +85,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         const refusal = refuseButton({ actor, button, promotion: p, now: now() });
         if (refusal || !p) return refused(actor, action, button.promotionId, refusal ?? 'already decided');
         if (button.action === 'decline') return decline(p.id, actor);
+        if (button.action === 'update') return update.updateFromBase(p, button.headSha, actor);
         const merging = await promotions.transition(
           p.id,
           ['awaiting_approval'],

@@ -55,7 +55,8 @@ export class PromotionInFlightError extends Error {
 export interface PromotionButton {
   readonly id: string;
   readonly promotionId: number;
-  readonly action: 'approve' | 'decline';
+  /** update: brings develop up to date with main (offered when GitHub says develop is behind). */
+  readonly action: 'approve' | 'decline' | 'update';
   readonly boundUserId: number | null;
   readonly notUserId: number | null;
   readonly headSha: string;
@@ -97,7 +98,7 @@ function toButton(r: Row): PromotionButton {
   return {
     id: r.id as string,
     promotionId: Number(r.promotion_id),
-    action: r.action as 'approve' | 'decline',
+    action: r.action as PromotionButton['action'],
     boundUserId: toNumber(r.bound_user_id),
     notUserId: toNumber(r.not_user_id),
     headSha: r.head_sha as string,
@@ -297,6 +298,22 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
         );
       }
       return ids;
+    },
+
+    /** The opaque id of the one button that updates develop from main. */
+    async createUpdateButton(input: {
+      promotionId: number;
+      headSha: string;
+      boundUserId: number | null;
+      expiresAt: Date;
+    }): Promise<string> {
+      const id = randomBytes(12).toString('base64url');
+      await pool.query(
+        `INSERT INTO promotion_buttons (id, promotion_id, action, bound_user_id, not_user_id, head_sha, expires_at)
+         VALUES ($1, $2, 'update', $3, NULL, $4, $5)`,
+        [id, input.promotionId, input.boundUserId, input.headSha, input.expiresAt],
+      );
+      return id;
     },
 
     async button(id: string): Promise<PromotionButton | undefined> {

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import { type Conversation, createConversation } from '@grammyjs/conversations';
 import { Composer, type Context } from 'grammy';
 import type { DecisionOutcome, Requester } from '../../promotion/notices.js';
-import { BUTTON_PREFIX, type PromotionService } from '../../promotion/promotion-service.js';
+import {
+  BUTTON_PREFIX,
+  type PromotionService,
+  UPDATE_BUTTON_PREFIX,
+} from '../../promotion/promotion-service.js';
 import type { BotContext, Feature } from '../context.js';
 import { anonymousAdvice, anonymousSender, requireAdmin } from '../guards/is-admin.js';
 import {
@@ -13,6 +17,8 @@ import {
 } from '../promotion/answer-text.js';
 
 const CONVERSATION_ID = 'promote';
+/** A promotion button's callback data: Yes/No, or update develop from main. */
+const PROMOTION_BUTTON = new RegExp(`^(${BUTTON_PREFIX}|${UPDATE_BUTTON_PREFIX})`);
 
 function requesterOf(
   from: { id: number; username?: string; first_name: string },
@@ -78,7 +84,7 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
     }
     for (;;) {
       const next = await conversation.waitUntil(
-        (c) => c.callbackQuery?.data?.startsWith(BUTTON_PREFIX) === true || c.hasCommand('cancel'),
+        (c) => PROMOTION_BUTTON.test(c.callbackQuery?.data ?? '') || c.hasCommand('cancel'),
         { next: true, maxMilliseconds: maxWaitMs },
       );
       const anonymous = anonymousSender(next);
@@ -88,7 +94,7 @@ function promoteConversation(service: PromotionService, admins: ReadonlySet<numb
       }
       const actor = requesterOf(next.from!, admins);
       if (next.callbackQuery) {
-        const data = next.callbackQuery.data!.slice(BUTTON_PREFIX.length);
+        const data = next.callbackQuery.data!.replace(PROMOTION_BUTTON, '');
         // The press is answered from outside the conversation (no Bot API call may run
         // inside `external`) as soon as the merge starts; the replay remembers it was.
         const { decision } = await conversation.external((outside) =>
@@ -121,7 +127,7 @@ export const PROMOTE_CONVERSATION_VERSION = createHash('sha256')
   .digest('hex')
   .slice(0, 12);
 
-/** /promote and /cancel, plus the Yes/No buttons when no conversation is waiting for them. */
+/** /promote and /cancel, plus the promotion's buttons when no conversation is waiting for them. */
 export function createPromoteFeature(
   service: PromotionService | undefined,
   admins: ReadonlySet<number>,
@@ -145,10 +151,10 @@ export function createPromoteFeature(
     composer.command('cancel', requireAdmin('/cancel'), async (ctx) => {
       await ctx.reply(renderCancel(await service.cancel(requesterOf(ctx.from!, admins))));
     });
-    composer.callbackQuery(new RegExp(`^${BUTTON_PREFIX}`), async (ctx) => {
+    composer.callbackQuery(PROMOTION_BUTTON, async (ctx) => {
       const { decision } = await decideAnsweringAtOnce(
         service,
-        ctx.callbackQuery.data.slice(BUTTON_PREFIX.length),
+        ctx.callbackQuery.data.replace(PROMOTION_BUTTON, ''),
         requesterOf(ctx.from, admins),
         ctx,
       );

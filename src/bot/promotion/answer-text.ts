@@ -44,6 +44,10 @@ export function renderDecisionAnswer(a: DecisionAnswer): string {
       return BUTTON_REFUSALS[a.refusal];
     case 'declined':
       return 'Declined. The pull request stays open.';
+    case 'updating':
+      return 'Updating develop from main…';
+    case 'update refused':
+      return 'GitHub could not update develop from main; see the chat.';
     case 'head moved':
       return 'develop moved: you will be asked again.';
     case 'merge refused':

@@ -4,7 +4,18 @@ import { branchSha, commitDate, commitTree, compare, isAncestor, tagsAt, tarball
 import { createDeployment, listDeployments, setDeploymentStatus } from './deployments.js';
 import type { GitHubClient } from './github-client.js';
 import { gitHubRepo } from './github-repo.js';
-import { findOpenPull, merge, openOrReusePull, pull, updatePullBody } from './pull-requests.js';
+import {
+  approvals,
+  branchRules,
+  findOpenPull,
+  merge,
+  mergeBranch,
+  moveBranch,
+  openOrReusePull,
+  pull,
+  updatePullBody,
+  updatePullBranch,
+} from './pull-requests.js';
 import { createRelease, latestReleaseTag } from './releases.js';
 
 /** The forge on one GitHub repository, through one Octokit client. */
@@ -19,6 +30,11 @@ export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
     openOrReusePull: (baseRef, headRef, title, body) => openOrReusePull(gh, baseRef, headRef, title, body),
     updatePullBody: (number, body) => updatePullBody(gh, number, body),
     pull: (number) => pull(gh, number),
+    branchRules: (branch) => branchRules(gh, branch),
+    approvals: (number) => approvals(gh, number),
+    updatePullBranch: (number, expectedHeadSha) => updatePullBranch(gh, number, expectedHeadSha),
+    mergeBranch: (baseRef, head, message) => mergeBranch(gh, baseRef, head, message),
+    moveBranch: (branch, sha) => moveBranch(gh, branch, sha),
     ciState: (sha) => ciState(gh, sha),
     merge: (number, options) => merge(gh, number, options),
     tarball: (sha) => tarball(gh, sha),

@@ -37,7 +37,7 @@ function validate(plan: readonly PlannedCheck[]): void {
 /**
  * Scripted CI: each plan is one workflow run (a check suite) whose checks start at once and
  * finish after their delay, every change announced by webhook like GitHub Actions would.
- * Checks from a plan count as required by the base branch's protection.
+ * Whether a check is required is the base branch's protection's business (setBranchProtection).
  */
 export class CheckPlanner {
   private defaultPlan: readonly PlannedCheck[] | undefined;
@@ -84,7 +84,6 @@ export class CheckPlanner {
             conclusion: null,
             startedAt: at,
             completedAt: null,
-            required: true,
           };
           state.checkRuns.push(run);
           return { check, run };
@@ -185,7 +184,6 @@ export class CheckPlanner {
       targetUrl: `${this.core.site.apiUrl}/${this.core.site.owner}/${this.core.site.name}/ci/${encodeURIComponent(context)}`,
       createdAt: this.core.timestamp(),
       creator: this.core.actor,
-      required: true,
     };
     this.core.state.statuses.push(status);
     return status;

@@ -1,4 +1,5 @@
 import { type Account, accountForEmail, userJson } from './account-json.js';
+import type { BranchProtection } from './branch-protection.js';
 import type { CommitInfo, FileChange } from './git-repository.js';
 import { nodeId, repoApiUrl, repoHtmlUrl, type Site } from './site.js';
 
@@ -112,18 +113,24 @@ export function comparisonJson(site: Site, c: Comparison) {
   };
 }
 
-/** branch-with-protection; no branch protection is modelled on the branch itself. */
-export function branchJson(site: Site, name: string, head: CommitInfo) {
+/** branch-with-protection: `protected`, and its required status checks, as the branch's protection says. */
+export function branchJson(site: Site, name: string, head: CommitInfo, protection?: BranchProtection) {
+  const contexts = protection?.requiredStatusChecks?.contexts ?? [];
   const api = repoApiUrl(site);
   const encoded = encodeURIComponent(name);
   return {
     name,
     commit: commitJson(site, head),
     _links: { self: `${api}/branches/${encoded}`, html: `${repoHtmlUrl(site)}/tree/${encoded}` },
-    protected: false,
+    protected: protection !== undefined,
     protection: {
-      enabled: false,
-      required_status_checks: { enforcement_level: 'off', contexts: [], checks: [] },
+      enabled: protection !== undefined,
+      required_status_checks: {
+        enforcement_level:
+          contexts.length === 0 ? 'off' : protection?.enforceAdmins ? 'everyone' : 'non_admins',
+        contexts: [...contexts],
+        checks: contexts.map((context) => ({ context, app_id: null })),
+      },
     },
     protection_url: `${api}/branches/${encoded}/protection`,
   };

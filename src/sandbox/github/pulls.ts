@@ -3,6 +3,7 @@ import { GITHUB_COMMITTER } from './commit-json.js';
 import type { StandInCore } from './core.js';
 import { customValidation, GitHubApiError, invalidField, missingField, notFound } from './errors.js';
 import { type PullDetail, pullJson } from './pull-json.js';
+import { countedApprovals } from './reviews.js';
 import type { PullRecord } from './state.js';
 import { emitPullRequest, emitPush } from './webhook-events.js';
 
@@ -15,14 +16,21 @@ interface Verdict {
   readonly unstable: boolean;
 }
 
-/** What the latest check run per name and the latest status per context say about `sha`. */
-export function checksVerdict(core: StandInCore, sha: string): Verdict {
-  const latestRuns = new Map<string, { done: boolean; ok: boolean; required: boolean }>();
+/**
+ * What the latest check run per name and the latest status per context say about `sha`.
+ * Required: named by the base branch's protection; a required one that never reported is
+ * expected. Without protection nothing is required, and a red check only makes it unstable.
+ */
+export function checksVerdict(
+  core: StandInCore,
+  sha: string,
+  requiredContexts: readonly string[] = [],
+): Verdict {
+  const latestRuns = new Map<string, { done: boolean; ok: boolean }>();
   for (const run of core.state.checkRuns.filter((r) => r.headSha === sha)) {
     latestRuns.set(run.name, {
       done: run.status === 'completed',
       ok: run.conclusion === 'success',
-      required: run.required,
     });
   }
   const checks = [
@@ -31,15 +39,66 @@ export function checksVerdict(core: StandInCore, sha: string): Verdict {
       name: s.context,
       done: s.state !== 'pending',
       ok: s.state === 'success',
-      required: s.required,
     })),
   ];
+  const required = (c: { name: string }) => requiredContexts.includes(c.name);
+  const reported = new Set(checks.map((c) => c.name));
   return {
-    blocking: checks
-      .filter((c) => c.required && !(c.done && c.ok))
-      .map((c) => ({ name: c.name, why: c.done ? ('failing' as const) : ('expected' as const) })),
+    blocking: [
+      ...checks
+        .filter((c) => required(c) && !(c.done && c.ok))
+        .map((c) => ({ name: c.name, why: c.done ? ('failing' as const) : ('expected' as const) })),
+      ...requiredContexts
+        .filter((name) => !reported.has(name))
+        .map((name) => ({ name, why: 'expected' as const })),
+    ],
     unstable: checks.some((c) => !(c.done && c.ok)),
   };
+}
+
+/** What keeps an open, conflict-free pull request from merging, in GitHub's order; undefined: nothing. */
+export type MergeBlock =
+  | { readonly kind: 'draft' }
+  | { readonly kind: 'reviews'; readonly required: number; readonly approvals: number }
+  | { readonly kind: 'checks'; readonly name: string; readonly why: 'failing' | 'expected' }
+  | { readonly kind: 'behind' };
+
+/** The base branch's protection applied to the pull request's current head (draft first). */
+export async function mergeBlock(core: StandInCore, pr: PullRecord): Promise<MergeBlock | undefined> {
+  if (pr.draft) return { kind: 'draft' };
+  const protection = core.state.protections.get(pr.base);
+  const reviews = protection?.requiredPullRequestReviews;
+  if (reviews && reviews.requiredApprovingReviewCount > 0) {
+    const approvals = countedApprovals(core, pr, reviews.dismissStaleReviews);
+    if (approvals < reviews.requiredApprovingReviewCount) {
+      return { kind: 'reviews', required: reviews.requiredApprovingReviewCount, approvals };
+    }
+  }
+  const checks = protection?.requiredStatusChecks;
+  const blocked = checksVerdict(core, pr.headSha, checks?.contexts ?? []).blocking[0];
+  if (blocked) return { kind: 'checks', ...blocked };
+  if (checks?.strict && !(await core.repo.isAncestor(pr.baseSha, pr.headSha))) return { kind: 'behind' };
+  return undefined;
+}
+
+/** GitHub's refusal of a merge that protection does not allow yet. */
+function refusal(block: MergeBlock): GitHubApiError {
+  switch (block.kind) {
+    case 'draft':
+      return new GitHubApiError(405, 'Pull Request is still a draft');
+    case 'reviews': {
+      const n = block.required;
+      return new GitHubApiError(
+        405,
+        `At least ${n} approving review${n === 1 ? ' is' : 's are'} required by reviewers with write access.`,
+      );
+    }
+    case 'checks':
+      return new GitHubApiError(405, `Required status check "${block.name}" is ${block.why}.`);
+    case 'behind':
+      // Reported by users of the REST merge as a 409, like a moved head, although the head did not move.
+      return new GitHubApiError(409, 'Head branch is out of date. Review and try the merge again.');
+  }
 }
 
 /**
@@ -86,11 +145,13 @@ export async function pullDetail(
   const key = `${pr.baseSha}:${pr.headSha}`;
   const known = pr.mergeability;
   let mergeable: boolean | null = null;
-  if (known.key === key) {
+  if (known.key === key && options.observe && known.lagReads) {
+    known.lagReads -= 1; // GitHub still computing: unknown again
+  } else if (known.key === key) {
     if (known.computing) await known.computing;
     mergeable = known.value;
   } else if (options.observe) {
-    const entry: PullRecord['mergeability'] = { key, value: null };
+    const entry: PullRecord['mergeability'] = { key, value: null, lagReads: core.state.mergeabilityLagReads };
     entry.computing = core.repo
       .mergeTree(pr.baseSha, pr.headSha)
       .then(({ clean }) => {
@@ -102,11 +163,14 @@ export async function pullDetail(
     core.background(entry.computing);
     pr.mergeability = entry;
   }
+  // GitHub's mergeable_state: dirty, draft, blocked (reviews or required checks), behind
+  // (strict protection and the head lacks the base's tip), unstable (other checks), clean.
   let mergeableState = 'unknown';
   if (mergeable === false) mergeableState = 'dirty';
   else if (mergeable === true) {
-    const verdict = checksVerdict(core, pr.headSha);
-    mergeableState = verdict.blocking.length > 0 ? 'blocked' : verdict.unstable ? 'unstable' : 'clean';
+    const block = await mergeBlock(core, pr);
+    if (block) mergeableState = block.kind === 'reviews' || block.kind === 'checks' ? 'blocked' : block.kind;
+    else mergeableState = checksVerdict(core, pr.headSha).unstable ? 'unstable' : 'clean';
   }
   return { ...counts, mergeable, rebaseable: mergeable, mergeableState };
 }
@@ -233,7 +297,8 @@ function notMergeable(): GitHubApiError {
 
 /**
  * PUT /pulls/{n}/merge with real git on the base branch. Answers like GitHub and never forces:
- * 409 when `sha` is not the head, 405 when it is closed, conflicted or blocked by required checks.
+ * 409 when `sha` is not the head, 405 when it is closed, a draft, conflicted, short of required
+ * approvals or required checks, and 409 when strict protection finds the head out of date.
  */
 export async function mergePull(
   core: StandInCore,
@@ -248,12 +313,13 @@ export async function mergePull(
     if (typeof input.sha === 'string' && input.sha !== pr.headSha) {
       throw new GitHubApiError(409, 'Head branch was modified. Review and try the merge again.');
     }
-    const blocked = checksVerdict(core, pr.headSha).blocking[0];
-    if (blocked) throw new GitHubApiError(405, `Required status check "${blocked.name}" is ${blocked.why}.`);
+    if (pr.draft) throw refusal({ kind: 'draft' });
     const { baseSha, headSha } = pr;
     const trial = await core.repo.mergeTree(baseSha, headSha);
     pr.mergeability = { key: `${baseSha}:${headSha}`, value: trial.clean };
     if (!trial.clean) throw notMergeable();
+    const block = await mergeBlock(core, pr);
+    if (block) throw refusal(block);
 
     const at = Math.floor(core.now() / 1000);
     const committer = { ...GITHUB_COMMITTER, at };
@@ -323,4 +389,113 @@ export function findPull(core: StandInCore, raw: string): PullRecord {
   const pr = /^\d+$/.test(raw) ? core.state.pull(Number(raw)) : undefined;
   if (!pr) throw notFound();
   return pr;
+}
+
+/** A merge commit by the token's account, committed by GitHub, as GitHub's own merges are. */
+async function mergeCommit(
+  core: StandInCore,
+  tree: string,
+  parents: string[],
+  message: string,
+): Promise<string> {
+  const at = Math.floor(core.now() / 1000);
+  const author = {
+    name: core.actor.login,
+    email: `${core.actor.id}+${core.actor.login.replace('[bot]', '')}@users.noreply.github.com`,
+    at,
+  };
+  return core.repo.commitTree(tree, parents, message, author, { ...GITHUB_COMMITTER, at });
+}
+
+/** Moves `branch` from `before` to `after` (never forced) and announces the push. */
+async function advanceBranch(
+  core: StandInCore,
+  branch: string,
+  before: string,
+  after: string,
+): Promise<boolean> {
+  if (!(await core.repo.compareAndSwapRef(`refs/heads/${branch}`, after, before))) return false;
+  core.pushedAt = core.timestamp();
+  const commits = await core.repo.commitsBetween(before, after);
+  core.background(
+    emitPush(core, { ref: `refs/heads/${branch}`, before, after, commits }).then(async () => {
+      for (const pr of core.state.pulls)
+        if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
+    }),
+  );
+  return true;
+}
+
+/**
+ * PUT /pulls/{n}/update-branch: merges the base's tip into the head branch. GitHub answers 202
+ * at once and moves the branch shortly after (here: in the background, as the next write);
+ * 422 when `expected_head_sha` is not the head, or the base has nothing the head lacks.
+ */
+export async function updatePullBranch(
+  core: StandInCore,
+  pr: PullRecord,
+  input: { expected_head_sha?: unknown },
+): Promise<void> {
+  await core.exclusive(async () => {
+    await refreshPull(core, pr);
+    if (pr.state !== 'open') throw customValidation('PullRequest', 'Pull request is closed');
+    if (typeof input.expected_head_sha === 'string' && input.expected_head_sha !== pr.headSha) {
+      throw customValidation('PullRequest', "expected_head_sha does not match the pull request's head");
+    }
+    if (await core.repo.isAncestor(pr.baseSha, pr.headSha)) {
+      throw customValidation('PullRequest', 'There are no new commits on the base branch.');
+    }
+    if (!(await core.repo.mergeTree(pr.headSha, pr.baseSha)).clean) {
+      throw customValidation('PullRequest', 'merge conflict between base and head');
+    }
+  });
+  const { head, base } = pr;
+  core.background(
+    core.exclusive(async () => {
+      const [headSha, baseSha] = await Promise.all([core.repo.branchSha(head), core.repo.branchSha(base)]);
+      if (!headSha || !baseSha) return;
+      const trial = await core.repo.mergeTree(headSha, baseSha);
+      if (!trial.clean) return;
+      const merged = await mergeCommit(
+        core,
+        trial.tree,
+        [headSha, baseSha],
+        `Merge branch '${base}' into ${head}`,
+      );
+      await advanceBranch(core, head, headSha, merged);
+    }),
+  );
+}
+
+/**
+ * POST /merges: merges `head` (a branch or SHA) into the branch `base` with a merge commit.
+ * 201 with the commit, undefined (GitHub's 204) when base already has it, 409 "Merge
+ * conflict", 404 "Base does not exist" / "Head does not exist".
+ */
+export async function mergeBranches(
+  core: StandInCore,
+  input: { base?: unknown; head?: unknown; commit_message?: unknown },
+): Promise<string | undefined> {
+  if (typeof input.base !== 'string' || input.base === '') throw missingField('Merge', 'base');
+  if (typeof input.head !== 'string' || input.head === '') throw missingField('Merge', 'head');
+  const base = input.base;
+  const headRef = input.head;
+  return core.exclusive(async () => {
+    const baseSha = await core.repo.branchSha(base);
+    if (!baseSha) throw new GitHubApiError(404, 'Base does not exist');
+    const headSha = await core.repo.resolveCommit(headRef);
+    if (!headSha) throw new GitHubApiError(404, 'Head does not exist');
+    if (await core.repo.isAncestor(headSha, baseSha)) return undefined;
+    const trial = await core.repo.mergeTree(baseSha, headSha);
+    if (!trial.clean) throw new GitHubApiError(409, 'Merge conflict');
+    const message =
+      typeof input.commit_message === 'string' && input.commit_message !== ''
+        ? input.commit_message
+        : `Merge ${headRef} into ${base}`;
+    const merged = await mergeCommit(core, trial.tree, [baseSha, headSha], message);
+    if (!(await advanceBranch(core, base, baseSha, merged))) {
+      throw new GitHubApiError(409, 'Base branch was modified. Review and try the merge again.');
+    }
+    return merged;
+  });
 }

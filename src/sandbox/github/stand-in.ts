@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { accountForEmail } from './account-json.js';
 import { parseProtection } from './branch-protection.js';
 import { CheckPlanner, type PlannedCheck } from './check-plans.js';
 import { StandInCore } from './core.js';
@@ -8,9 +9,11 @@ import { GitRepository } from './git-repository.js';
 import type { TokenGrant } from './permissions.js';
 import { refreshPull } from './pulls.js';
 import { RateLimiter } from './rate-limit.js';
+import { addReview } from './reviews.js';
 import type { Route } from './route-types.js';
 import { Router, routeKey } from './router.js';
 import { accountRoutes } from './routes/account-routes.js';
+import { branchWriteRoutes } from './routes/branch-write-routes.js';
 import { checkRoutes } from './routes/check-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
 import { protectionRoutes } from './routes/protection-routes.js';
@@ -80,6 +83,14 @@ export interface GitHubStandIn {
    * null removes its protection.
    */
   setBranchProtection(branch: string, protection: Readonly<Record<string, unknown>> | null): void;
+  /**
+   * How many reads after the first still answer `mergeable: null` / `unknown` for a new base
+   * and head (default 0), as a busy GitHub does; open pull requests also answer unknown for
+   * their next `reads` reads (GitHub recomputing).
+   */
+  setMergeabilityLag(reads: number): void;
+  /** A review of pull request `number` by another account (a maintainer), on its current head. */
+  reviewPull(number: number, login: string, event: 'APPROVE' | 'REQUEST_CHANGES' | 'COMMENT'): void;
   injectFault(fault: FaultSpec): void;
   /** The token's kind and permissions from now on (a token edited on GitHub). */
   setTokenGrant(grant: TokenGrant): void;
@@ -113,6 +124,7 @@ export function standInRoutes(
     ...repositoryRoutes(archives),
     ...hookRoutes,
     ...protectionRoutes,
+    ...branchWriteRoutes,
     ...pullRoutes,
     ...checkRoutes,
     ...releaseRoutes,
@@ -165,6 +177,18 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
     setBranchProtection: (branch, protection) => {
       if (protection === null) core.state.protections.delete(branch);
       else core.state.protections.set(branch, parseProtection(protection));
+    },
+    setMergeabilityLag: (reads) => {
+      core.state.mergeabilityLagReads = reads;
+      for (const pr of core.state.pulls) if (pr.state === 'open') pr.mergeability.lagReads = reads;
+    },
+    reviewPull: (number, login, event) => {
+      const pr = core.state.pull(number);
+      if (!pr) throw new Error(`reviewPull: no pull request #${number}`);
+      addReview(core, pr, accountForEmail(`${login}@users.noreply.github.com`), {
+        event,
+        body: `${event} by ${login}`,
+      });
     },
     injectFault: (fault) => faults.add(fault),
     setTokenGrant: (next) => {

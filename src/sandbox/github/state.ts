@@ -23,10 +23,25 @@ export interface PullRecord {
   headSha: string;
   baseSha: string;
   readonly maintainerCanModify: boolean;
-  /** GitHub computes mergeability in the background: null until it has, for this base and head. */
-  mergeability: { key: string; value: boolean | null; computing?: Promise<void> };
+  /**
+   * GitHub computes mergeability in the background: null until it has, for this base and head
+   * (and, with `lagReads`, for that many more reads, as a busy GitHub does).
+   */
+  mergeability: { key: string; value: boolean | null; computing?: Promise<void>; lagReads?: number };
   /** The full pull request as reads answered it just before its merge (served by `stale` faults). */
   beforeMerge?: unknown;
+}
+
+/** A submitted (or, without an event, pending) pull request review. */
+export interface ReviewRecord {
+  readonly id: number;
+  readonly pullNumber: number;
+  readonly user: Account;
+  readonly state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'PENDING' | 'DISMISSED';
+  readonly body: string;
+  /** The head the review was given on. */
+  readonly commitId: string;
+  readonly submittedAt: string | null;
 }
 
 export interface CheckSuiteRecord {
@@ -51,8 +66,6 @@ export interface CheckRunRecord {
   conclusion: CheckConclusion | null;
   readonly startedAt: string;
   completedAt: string | null;
-  /** From a check plan: the base branch's protection requires it. */
-  readonly required: boolean;
 }
 
 export interface StatusRecord {
@@ -64,7 +77,6 @@ export interface StatusRecord {
   readonly targetUrl: string | null;
   readonly createdAt: string;
   readonly creator: Account;
-  readonly required: boolean;
 }
 
 export interface ReleaseRecord {
@@ -112,6 +124,7 @@ export interface DeploymentStatusRecord {
 // Distinct ranges keep ids of different kinds apart, like GitHub's.
 const ID_BASES = {
   pull: 1_800_000_000,
+  review: 2_100_000_000,
   suite: 21_000_000_000,
   run: 28_000_000_000,
   workflowRun: 9_400_000_000,
@@ -124,6 +137,7 @@ const ID_BASES = {
 /** Everything the stand-in remembers beyond the git repository itself. */
 export class StandInState {
   readonly pulls: PullRecord[] = [];
+  readonly reviews: ReviewRecord[] = [];
   readonly checkSuites: CheckSuiteRecord[] = [];
   readonly checkRuns: CheckRunRecord[] = [];
   readonly statuses: StatusRecord[] = [];
@@ -132,6 +146,8 @@ export class StandInState {
   readonly deploymentStatuses: DeploymentStatusRecord[] = [];
   /** Branch name → its protection; a branch not listed is not protected. */
   readonly protections = new Map<string, BranchProtection>();
+  /** Reads that still answer mergeable null after the first one of a new base and head. */
+  mergeabilityLagReads = 0;
   private readonly counters = new Map<keyof typeof ID_BASES, number>();
   private runNumber = 0;
 

@@ -119,7 +119,6 @@ export const checkRoutes: Route[] = [
         targetUrl: typeof body.target_url === 'string' ? body.target_url : null,
         createdAt: core.timestamp(),
         creator: core.actor,
-        required: false,
       };
       core.state.statuses.push(status);
       core.background(emitStatus(core, status));

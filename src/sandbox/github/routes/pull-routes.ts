@@ -2,7 +2,16 @@ import type { StandInCore } from '../core.js';
 import { invalidField } from '../errors.js';
 import { paginate } from '../pagination.js';
 import { pullJson } from '../pull-json.js';
-import { createPull, findPull, mergePull, pullDetail, refreshPull, updatePull } from '../pulls.js';
+import {
+  createPull,
+  findPull,
+  mergePull,
+  pullDetail,
+  refreshPull,
+  updatePull,
+  updatePullBranch,
+} from '../pulls.js';
+import { addReview, reviewJson } from '../reviews.js';
 import type { Route } from '../route-types.js';
 import type { PullRecord } from '../state.js';
 
@@ -11,7 +20,7 @@ async function fullPull(core: StandInCore, pr: PullRecord, observe: boolean) {
   return pullJson(core.site, pr, await core.repositoryJson(), detail);
 }
 
-/** Pull requests: open, list, read (with mergeability), update or close, merge. */
+/** Pull requests: open, list, read (with mergeability), update or close, review, update from base, merge. */
 export const pullRoutes: Route[] = [
   {
     method: 'POST',
@@ -75,6 +84,39 @@ export const pullRoutes: Route[] = [
       const pr = findPull(core, params.pull_number!);
       await updatePull(core, pr, body);
       return { status: 200, body: await fullPull(core, pr, false) };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}/reviews',
+    operationId: 'pulls/list-reviews',
+    handle: async (core, { params, query, url }) => {
+      const pr = findPull(core, params.pull_number!);
+      // Pending reviews are seen only by their author, who is the token here too.
+      const reviews = core.state.reviews.filter((r) => r.pullNumber === pr.number);
+      const { page, headers } = paginate(reviews, query, url);
+      return { status: 200, body: page.map((r) => reviewJson(core.site, r)), headers };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}/reviews',
+    operationId: 'pulls/create-review',
+    handle: async (core, { params, body }) => {
+      const pr = findPull(core, params.pull_number!);
+      await refreshPull(core, pr);
+      return { status: 200, body: reviewJson(core.site, addReview(core, pr, core.actor, body)) };
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}/update-branch',
+    operationId: 'pulls/update-branch',
+    handle: async (core, { params, body }) => {
+      const pr = findPull(core, params.pull_number!);
+      await updatePullBranch(core, pr, body);
+      const url = `${core.site.apiUrl}/repos/${core.site.owner}/${core.site.name}/pulls/${pr.number}`;
+      return { status: 202, body: { message: 'Updating pull request branch.', url } };
     },
   },
   {

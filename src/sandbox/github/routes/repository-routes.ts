@@ -62,7 +62,11 @@ export function repositoryRoutes(archives: ArchiveTokens): Route[] {
       handle: async (core, { params }) => {
         const sha = await core.repo.branchSha(params.branch!);
         if (!sha) throw new GitHubApiError(404, 'Branch not found');
-        return { status: 200, body: branchJson(core.site, params.branch!, await core.repo.commit(sha)) };
+        const protection = core.state.protections.get(params.branch!);
+        return {
+          status: 200,
+          body: branchJson(core.site, params.branch!, await core.repo.commit(sha), protection),
+        };
       },
     },
     {

@@ -119,6 +119,30 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     const stale = await octokit.rest.pulls.get({ ...base, pull_number: pr.number });
     expect(stale.data).toMatchObject({ state: 'open', merged: false });
     await octokit.rest.pulls.update({ ...base, pull_number: pr.number, body: 'Shipped.' });
+    // After the squash, develop lacks main's new commit: reviews, then bring develop up to date.
+    const { data: next } = await octokit.rest.pulls.create({
+      ...base,
+      base: 'main',
+      head: 'develop',
+      title: 'Next',
+    });
+    await octokit.rest.pulls.createReview({
+      ...base,
+      pull_number: next.number,
+      event: 'COMMENT',
+      body: 'Seen.',
+    });
+    await ignore(octokit.rest.pulls.createReview({ ...base, pull_number: next.number, event: 'APPROVE' }));
+    await octokit.rest.pulls.listReviews({ ...base, pull_number: next.number });
+    await octokit.rest.pulls.updateBranch({ ...base, pull_number: next.number });
+    await sandbox.gh.settled();
+    await ignore(octokit.rest.pulls.updateBranch({ ...base, pull_number: next.number }));
+    await octokit.rest.git.createRef({ ...base, ref: 'refs/heads/side', sha: mainSha });
+    await octokit.rest.repos.merge({ ...base, base: 'side', head: 'develop' });
+    await octokit.rest.repos.merge({ ...base, base: 'side', head: 'develop' });
+    await octokit.rest.git.updateRef({ ...base, ref: 'heads/side', sha: mainSha, force: true });
+    await octokit.rest.git.updateRef({ ...base, ref: 'heads/side', sha: developSha });
+    await ignore(octokit.rest.git.updateRef({ ...base, ref: 'heads/side', sha: mainSha }));
 
     await octokit.rest.git.createRef({ ...base, ref: 'refs/tags/v0.9.0', sha: mainSha });
     await ignore(octokit.rest.git.createRef({ ...base, ref: 'refs/tags/v0.9.0', sha: mainSha }));

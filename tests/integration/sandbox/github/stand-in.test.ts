@@ -211,6 +211,93 @@ describe('GitHub stand-in over a real git repository', () => {
     ).toBe(404);
   });
 
+  it('computes mergeable_state from branch protection as GitHub does: blocked by reviews and required checks, behind when strict, unstable on a failing optional check', async () => {
+    const { octokit, gh } = sandbox;
+    // A commit on main that develop lacks (no conflict): strict protection calls develop behind.
+    await gh.pushCommit('main', { message: 'Hotfix on main', files: { 'HOTFIX.md': 'fixed\n' } });
+    gh.setBranchProtection('main', {
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: true,
+      required_pull_request_reviews: { required_approving_review_count: 1 },
+      restrictions: null,
+    });
+    const pull_number = await openPromotion(sandbox);
+    const state = async () => (await settledPull(sandbox, pull_number)).mergeable_state;
+    // mergeable is true all along: only mergeable_state tells what stops the merge.
+    expect((await settledPull(sandbox, pull_number)).mergeable).toBe(true);
+    expect(await state()).toBe('blocked');
+    const noReview = await requestError(octokit.rest.pulls.merge({ ...base, pull_number }));
+    expect(noReview.status).toBe(405);
+    expect(noReview.message).toContain(
+      'At least 1 approving review is required by reviewers with write access.',
+    );
+    // The token's own account opened it: it cannot approve it.
+    const own = await requestError(
+      octokit.rest.pulls.createReview({ ...base, pull_number, event: 'APPROVE' }),
+    );
+    expect(own.status).toBe(422);
+    expect(own.response?.data).toMatchObject({ errors: ['Can not approve your own pull request'] });
+    gh.reviewPull(pull_number, 'maintainer', 'APPROVE');
+    const { data: reviews } = await octokit.rest.pulls.listReviews({ ...base, pull_number });
+    expect(reviews.map((r) => [r.user?.login, r.state])).toEqual([['maintainer', 'APPROVED']]);
+
+    // Approved, but the required "build" never reported: still blocked, "expected".
+    expect(await state()).toBe('blocked');
+    const expected = await requestError(octokit.rest.pulls.merge({ ...base, pull_number }));
+    expect(expected.message).toContain('Required status check "build" is expected.');
+    await octokit.rest.repos.createCommitStatus({
+      ...base,
+      sha: sandbox.developSha,
+      state: 'success',
+      context: 'build',
+    });
+
+    // Reviews and checks done; strict protection and main's hotfix missing from develop: behind.
+    expect(await state()).toBe('behind');
+    const behind = await requestError(
+      octokit.rest.pulls.merge({ ...base, pull_number, sha: sandbox.developSha, request: { retries: 0 } }),
+    );
+    expect(behind.status).toBe(409);
+    expect(behind.message).toContain('Head branch is out of date');
+    expect(await gitIn(sandbox.repoDir, 'log', '-1', '--format=%s', 'main')).toBe('Hotfix on main');
+
+    // GitHub's update-branch merges main into develop (202 at once, the branch moves after).
+    const update = await octokit.rest.pulls.updateBranch({
+      ...base,
+      pull_number,
+      expected_head_sha: sandbox.developSha,
+    });
+    expect(update.status).toBe(202);
+    await gh.settled();
+    const head = await gitIn(sandbox.repoDir, 'rev-parse', 'develop');
+    expect(await gitIn(sandbox.repoDir, 'log', '-1', '--format=%s|%P', head)).toBe(
+      `Merge branch 'main' into develop|${sandbox.developSha} ${await gitIn(sandbox.repoDir, 'rev-parse', 'main')}`,
+    );
+    const again = await requestError(octokit.rest.pulls.updateBranch({ ...base, pull_number }));
+    expect(again.message).toContain('There are no new commits on the base branch.');
+    // The new head needs its own required check; a failing non-required one makes it unstable.
+    expect(await state()).toBe('blocked');
+    await octokit.rest.repos.createCommitStatus({ ...base, sha: head, state: 'success', context: 'build' });
+    await octokit.rest.repos.createCommitStatus({ ...base, sha: head, state: 'failure', context: 'lint' });
+    expect(await state()).toBe('unstable');
+    const { data } = await octokit.rest.pulls.merge({ ...base, pull_number, sha: head });
+    expect(data.merged).toBe(true);
+  });
+
+  it('reports a draft as draft and refuses to merge it', async () => {
+    const { data } = await sandbox.octokit.rest.pulls.create({
+      ...base,
+      base: 'main',
+      head: 'develop',
+      title: 'Draft promotion',
+      draft: true,
+    });
+    expect((await settledPull(sandbox, data.number)).mergeable_state).toBe('draft');
+    const error = await requestError(sandbox.octokit.rest.pulls.merge({ ...base, pull_number: data.number }));
+    expect(error.status).toBe(405);
+    expect(error.message).toContain('Pull Request is still a draft');
+  });
+
   it('reports mergeable null on the first read, then a real trial merge result', async () => {
     const pull_number = await openPromotion(sandbox);
     const first = await sandbox.octokit.rest.pulls.get({ ...base, pull_number });
@@ -231,6 +318,17 @@ describe('GitHub stand-in over a real git repository', () => {
     const dirty = await settledPull(sandbox, pull_number);
     expect(dirty.mergeable).toBe(false);
     expect(dirty.mergeable_state).toBe('dirty');
+
+    // A busy GitHub: unknown for two more reads, then the answer again.
+    sandbox.gh.setMergeabilityLag(2);
+    const states = [];
+    for (let i = 0; i < 3; i++)
+      states.push((await sandbox.octokit.rest.pulls.get({ ...base, pull_number })).data);
+    expect(states.map((d) => [d.mergeable, d.mergeable_state])).toEqual([
+      [null, 'unknown'],
+      [null, 'unknown'],
+      [false, 'dirty'],
+    ]);
   });
 
   it.each([
@@ -315,7 +413,13 @@ describe('GitHub stand-in over a real git repository', () => {
     expect(await gitIn(sandbox.repoDir, 'rev-parse', 'refs/heads/main')).toBe(conflicting);
   });
 
-  it('runs a check plan: pending at once, then success or failure; blocked until green', async () => {
+  it('runs a check plan: pending at once, then success or failure; blocked until green when main’s protection requires them', async () => {
+    sandbox.gh.setBranchProtection('main', {
+      required_status_checks: { strict: false, contexts: ['build', 'ci/legacy'] },
+      enforce_admins: true,
+      required_pull_request_reviews: null,
+      restrictions: null,
+    });
     await sandbox.gh.setDefaultCheckPlan([
       { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 1000 },
       { name: 'ci/legacy', kind: 'status', conclusion: 'success', afterMs: 1000 },
@@ -358,6 +462,37 @@ describe('GitHub stand-in over a real git repository', () => {
       return data.check_runs[0]?.status === 'completed' ? data.check_runs[0] : undefined;
     });
     expect(failed.conclusion).toBe('failure');
+  });
+
+  it('without branch protection no check is required: a red or running check only makes it unstable, and GitHub merges it', async () => {
+    const { octokit, gh } = sandbox;
+    const { data: branch } = await octokit.rest.repos.getBranch({ ...base, branch: 'main' });
+    expect(branch.protected).toBe(false);
+    await gh.setDefaultCheckPlan([{ name: 'build', kind: 'check_run', conclusion: 'failure', afterMs: 0 }]);
+    const pull_number = await openPromotion(sandbox);
+    await eventually(async () => {
+      const { data } = await octokit.rest.checks.listForRef({ ...base, ref: sandbox.developSha });
+      return data.check_runs[0]?.conclusion === 'failure' || undefined;
+    });
+    expect((await settledPull(sandbox, pull_number)).mergeable_state).toBe('unstable');
+    const { data } = await octokit.rest.pulls.merge({ ...base, pull_number, sha: sandbox.developSha });
+    expect(data.merged).toBe(true);
+
+    // GET /branches/{branch} shows the protection too.
+    gh.setBranchProtection('main', {
+      required_status_checks: { strict: true, contexts: ['build'] },
+      enforce_admins: false,
+      required_pull_request_reviews: null,
+      restrictions: null,
+    });
+    const { data: protectedMain } = await octokit.rest.repos.getBranch({ ...base, branch: 'main' });
+    expect(protectedMain).toMatchObject({
+      protected: true,
+      protection: {
+        enabled: true,
+        required_status_checks: { contexts: ['build'], enforcement_level: 'non_admins' },
+      },
+    });
   });
 
   it('finishes a check on demand and takes commit statuses from CI', async () => {
