@@ -46,8 +46,7 @@ describe('lugh keys and lugh config', () => {
   });
 
   it('exits 2 naming the variable: production without its key, a signing key in production, another pair’s key in staging, a malformed key', async () => {
-    const { pair } = await freshPair();
-    const { pair: other } = await freshPair();
+    const [{ pair }, { pair: other }] = await Promise.all([freshPair(), freshPair()]);
     const cases: [string, Record<string, string>, RegExp][] = [
       ['production', production, /✗ PROMOTE_VERIFY_KEY is required in production while promotions are on/],
       [
@@ -76,11 +75,13 @@ describe('lugh keys and lugh config', () => {
         /✗ PROMOTE_VERIFY_KEY is a private key/,
       ],
     ];
-    for (const [env, vars, problem] of cases) {
-      const result = await runLugh(['--env', env, 'config'], vars);
+    // Eight CLI starts: side by side, and with room for a loaded machine.
+    const results = await Promise.all(cases.map(([env, vars]) => runLugh(['--env', env, 'config'], vars)));
+    cases.forEach(([env, vars, problem], i) => {
+      const result = results[i]!;
       expect(result.code, `${env} ${JSON.stringify(Object.keys(vars))}`).toBe(2);
       expect(result.stderr).toMatch(problem);
       expect(result.stdout + result.stderr).not.toContain(pair.signingKey);
-    }
-  });
+    });
+  }, 120_000);
 });
