@@ -31,8 +31,11 @@ export const HANDLED_UPDATES = ['message', 'callback_query'] as const;
 
 export interface TelegramRuntimeOptions {
   readonly logger: Logger;
-  /** Long polling unless a webhook URL is given. */
-  readonly webhook?: { readonly url: string; readonly secret: string };
+  /**
+   * Long polling unless a webhook URL is given. `queueWaitMs`: how long a delivery waits for
+   * its update to begin before it is answered 503 (WEBHOOK_QUEUE_WAIT_MS; tests shorten it).
+   */
+  readonly webhook?: { readonly url: string; readonly secret: string; readonly queueWaitMs?: number };
   /**
    * Runs once the token is accepted and before updates are taken. A failure is retried
    * with backoff (it must be safe to run again) unless `isFatal` says it refuses starting.
@@ -65,8 +68,9 @@ export interface TelegramRuntime {
    */
   takes(updateId: number): boolean;
   /**
-   * Webhook mode only: POST /webhooks/telegram. It answers Telegram at once and handles
-   * the update after, so no update waits past Telegram's delivery timeout.
+   * Webhook mode only: POST /webhooks/telegram. It answers Telegram as soon as the update's
+   * handling begins, so no update waits past Telegram's delivery timeout (one queued behind
+   * a slow update of its chat is answered 503 and delivered again).
    */
   readonly webhook?: TelegramWebhookHandler;
   /** Stops taking updates and waits for the update in flight to finish. */
@@ -115,7 +119,11 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 30_000 };
   const abort = new AbortController();
   const webhook = options.webhook
-    ? createTelegramWebhook(bot, { secret: options.webhook.secret, logger })
+    ? createTelegramWebhook(bot, {
+        secret: options.webhook.secret,
+        logger,
+        queueWaitMs: options.webhook.queueWaitMs,
+      })
     : undefined;
   let current: TelegramStatus = { state: 'connecting', since: new Date() };
   /** Long polling: true from the first getUpdates under the lease until stopped or lost. */

@@ -58,23 +58,34 @@ function orderKey(update: Update): string {
   return payload?.from?.id !== undefined ? `user:${payload.from.id}` : 'other';
 }
 
+/** How long a delivery waits for its update to begin, well inside Telegram's ~10 s timeout. */
+export const WEBHOOK_QUEUE_WAIT_MS = 8_000;
+
 /**
- * Telegram's webhook, answered before the update is handled. Telegram counts a delivery
- * that is not answered in time as failed and sends the update again, and grammY's
+ * Telegram's webhook, answered before the slow part of the handling. Telegram counts a
+ * delivery that is not answered in time as failed and sends the update again, and grammY's
  * `webhookCallback` answers 500 after 10 s: a merge or a /doctor takes longer. So the
- * update is checked (secret, shape), answered 200 at once, and handled here, in order per
- * chat as Telegram itself delivers them; a redelivery is still recognized by the
- * once-per-update claim. A failure goes to the bot's error handler, as with long polling.
+ * update is checked (secret, shape) and handled here, in order per chat as Telegram itself
+ * delivers them, and the delivery is answered 200 as soon as its handling has begun: from
+ * then on the once-per-update claim recognizes a redelivery, and nothing is lost that
+ * Telegram still holds. An update still waiting behind a slow one of its chat after
+ * `queueWaitMs` is answered 503 instead (kept in the queue; Telegram delivers it again and
+ * the redelivery joins it), so a crash before it began loses nothing. A failure goes to
+ * the bot's error handler, as with long polling.
  */
 export function createTelegramWebhook(
   bot: Bot<BotContext>,
-  options: { readonly secret: string; readonly logger: Logger },
+  options: { readonly secret: string; readonly logger: Logger; readonly queueWaitMs?: number },
 ): TelegramWebhook {
   const { logger } = options;
+  const queueWaitMs = options.queueWaitMs ?? WEBHOOK_QUEUE_WAIT_MS;
   const chains = new Map<string, Promise<void>>();
+  /** Updates queued or being handled, by update_id: resolves when the handling begins. */
+  const taken = new Map<number, Promise<void>>();
   let closed = false;
 
-  const handleOne = async (update: Update): Promise<void> => {
+  const handleOne = async (update: Update, begin: () => void): Promise<void> => {
+    begin();
     try {
       if (!bot.isInited()) await bot.init();
       await bot.handleUpdate(update);
@@ -91,13 +102,23 @@ export function createTelegramWebhook(
     }
   };
 
-  const enqueue = (update: Update): void => {
+  /** Queues the update (once: a redelivery joins the first), resolving when it begins. */
+  const enqueue = (update: Update): Promise<void> => {
+    const queued = taken.get(update.update_id);
+    if (queued) return queued;
+    let begin!: () => void;
+    const begun = new Promise<void>((resolve) => {
+      begin = resolve;
+    });
+    taken.set(update.update_id, begun);
     const key = orderKey(update);
-    const next = (chains.get(key) ?? Promise.resolve()).then(() => handleOne(update));
+    const next = (chains.get(key) ?? Promise.resolve()).then(() => handleOne(update, begin));
     chains.set(key, next);
     void next.finally(() => {
+      taken.delete(update.update_id);
       if (chains.get(key) === next) chains.delete(key);
     });
+    return begun;
   };
 
   return {
@@ -117,8 +138,18 @@ export function createTelegramWebhook(
         reply(res, 400, { error: 'not a Telegram update (a JSON object with an update_id)' });
         return;
       }
-      enqueue(update);
-      reply(res, 200);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<'waiting'>((resolve) => {
+        timer = setTimeout(() => resolve('waiting'), queueWaitMs);
+      });
+      const outcome = await Promise.race([enqueue(update).then(() => 'begun' as const), waited]);
+      clearTimeout(timer);
+      if (outcome === 'begun') reply(res, 200);
+      else
+        reply(res, 503, {
+          error:
+            'an earlier update of this chat is still being handled; Telegram will deliver this one again',
+        });
     },
     async close() {
       closed = true;

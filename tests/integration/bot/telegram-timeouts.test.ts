@@ -105,7 +105,7 @@ describe('Telegram deadlines', () => {
   });
 
   /** lugh in webhook mode as `lugh start` wires it (bot, runtime, HTTP, update claims), with a /doctor that waits. */
-  async function webhookLugh(standIn: TelegramStandIn) {
+  async function webhookLugh(standIn: TelegramStandIn, queueWaitMs?: number) {
     const { config, logger, deps } = botParts(standIn, {
       TELEGRAM_WEBHOOK_URL: 'https://lugh.example.org/webhooks/telegram',
       TELEGRAM_WEBHOOK_SECRET: SECRET,
@@ -138,7 +138,7 @@ describe('Telegram deadlines', () => {
     runtime = startTelegramRuntime(bot, {
       logger,
       backoff: { initialMs: 50, maxMs: 200 },
-      webhook: { url, secret: SECRET },
+      webhook: { url, secret: SECRET, queueWaitMs },
     });
     const running = runtime;
     cleanups.push(() => running.stop());
@@ -233,6 +233,53 @@ describe('Telegram deadlines', () => {
     const texts = botTexts(tg, admin.id);
     expect(texts.filter((t) => t.includes('Isolation audit'))).toHaveLength(1);
     expect(texts.filter((t) => /already|went wrong/i.test(t))).toEqual([]);
+  });
+
+  it('an update queued behind a slow one of its chat is not confirmed before it begins (503: Telegram keeps it), then handled once', async () => {
+    tg = await startTelegramStandIn();
+    tg.registerBot({ token: TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
+    const { runtime, doctor, url } = await webhookLugh(tg, 300);
+    const hello = tg.sendText({
+      token: TOKEN,
+      chat: { id: admin.id, type: 'private' },
+      from: admin,
+      text: 'hi',
+    });
+    await tg.waitForBotMessage(TOKEN, admin.id, (m) => m.message_id > hello.message_id);
+    const message = (id: number, text: string) => ({
+      update_id: id,
+      message: {
+        message_id: id,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: admin.id, type: 'private', first_name: 'Ada' },
+        from: { id: admin.id, is_bot: false, first_name: 'Ada' },
+        text,
+        entities: [{ type: 'bot_command', offset: 0, length: text.length }],
+      },
+    });
+    const deliver = (update: object) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+        body: JSON.stringify(update),
+      }).then((res) => res.status);
+    expect(await deliver(message(515151, '/doctor'))).toBe(200);
+    await doctor.started.promise;
+    // Behind the audit in the same chat: a 200 now would be lost with the process.
+    const whoami = message(515152, '/whoami');
+    expect(await deliver(whoami)).toBe(503);
+    const before = botTexts(tg, admin.id).filter((t) => t.includes('Role: admin')).length;
+
+    doctor.mayFinish.resolve();
+    await expect
+      .poll(() => botTexts(tg!, admin.id).filter((t) => t.includes('Role: admin')).length, {
+        timeout: 10_000,
+      })
+      .toBe(before + 1);
+    // Telegram's redelivery of it is confirmed and not acted on again.
+    expect(await deliver(whoami)).toBe(200);
+    await runtime.stop();
+    expect(botTexts(tg, admin.id).filter((t) => t.includes('Role: admin'))).toHaveLength(before + 1);
   });
 
   it('the webhook refuses a wrong secret (401) and a body that is no update (400), and once stopping answers 503 so Telegram sends the update again', async () => {
