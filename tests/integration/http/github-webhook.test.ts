@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubWebhookHandler } from '../../../src/http/github-webhook.js';
-import { createHttpServer, type HttpServer } from '../../../src/http/server.js';
+import type { HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/logger.js';
+import { startGitHubWebhookServer } from '../../helpers/webhook-server.js';
 import { type Sandbox, startSandbox } from '../sandbox/github/fixture.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -14,25 +15,17 @@ describe('POST /webhooks/github', () => {
   const delivered: Array<{ id: string; event: string; payload: unknown }> = [];
   beforeAll(async () => {
     const logger = createLogger({ level: 'silent', secrets: [SECRET] });
-    server = createHttpServer({
+    let url: string;
+    ({ server, url } = await startGitHubWebhookServer(
       logger,
-      health: async () => ({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' }),
-      version: () => ({
-        env: 'staging',
-        version: '0',
-        gitSha: null,
-        buildTime: null,
-        startedAt: '',
-        uptimeSeconds: 0,
-      }),
-      githubWebhook: githubWebhookHandler(SECRET, logger, async (d) => {
+      githubWebhookHandler(SECRET, logger, async (d) => {
         if (seen.has(d.id)) return 'duplicate';
         seen.add(d.id);
         delivered.push(d);
         return 'handled';
       }),
-    });
-    base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+    ));
+    base = url.replace(/\/webhooks\/github$/, '');
   });
   afterAll(() => server?.close());
 
@@ -90,25 +83,16 @@ describe('POST /webhooks/github from a hook left at GitHub’s default content t
   const delivered: Array<{ id: string; event: string; payload: unknown }> = [];
   beforeAll(async () => {
     const logger = createLogger({ level: 'silent', secrets: [SECRET] });
-    server = createHttpServer({
+    let url: string;
+    ({ server, url } = await startGitHubWebhookServer(
       logger,
-      health: async () => ({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' }),
-      version: () => ({
-        env: 'staging',
-        version: '0',
-        gitSha: null,
-        buildTime: null,
-        startedAt: '',
-        uptimeSeconds: 0,
-      }),
-      githubWebhook: githubWebhookHandler(SECRET, logger, async (d) => {
+      githubWebhookHandler(SECRET, logger, async (d) => {
         delivered.push(d);
         return 'handled';
       }),
-    });
-    const port = await server.listen(0, '127.0.0.1');
+    ));
     sandbox = await startSandbox({
-      webhook: { url: `http://127.0.0.1:${port}/webhooks/github`, secret: SECRET },
+      webhook: { url, secret: SECRET },
     });
   });
   afterAll(async () => {

@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderStatus } from '../../../src/bot/status/render.js';
 import { githubWebhookHandler } from '../../../src/http/github-webhook.js';
-import { createHttpServer, type HttpServer } from '../../../src/http/server.js';
+import type { HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/logger.js';
 import { createWebhookLog } from '../../../src/status/webhook-log.js';
 import { closeRedis, createRedis, keyspace, type Redis } from '../../../src/store/redis.js';
 import { redisUrl } from '../../helpers/services.js';
+import { startGitHubWebhookServer } from '../../helpers/webhook-server.js';
 import { type Sandbox, startSandbox } from '../sandbox/github/fixture.js';
 
 const SECRET = 'the-secret-lugh-was-given';
@@ -26,20 +27,10 @@ describe('/status: GitHub webhook deliveries', () => {
     redis = createRedis(redisUrl(), { connectionName: 'webhook-deliveries-test' });
     log = createWebhookLog(redis, keyspace(`t-${randomUUID()}`));
     const logger = createLogger({ level: 'silent', secrets: [SECRET] });
-    server = createHttpServer({
+    ({ server, url } = await startGitHubWebhookServer(
       logger,
-      health: async () => ({ status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' }),
-      version: () => ({
-        env: 'staging',
-        version: '0',
-        gitSha: null,
-        buildTime: null,
-        startedAt: '',
-        uptimeSeconds: 0,
-      }),
-      githubWebhook: githubWebhookHandler(SECRET, logger, async () => 'handled', log.record),
-    });
-    url = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}/webhooks/github`;
+      githubWebhookHandler(SECRET, logger, async () => 'handled', log.record),
+    ));
     // The hook was set up with another secret than lugh's: every delivery is refused.
     sandbox = await startSandbox({ webhook: { url, secret: 'not-what-lugh-has' } });
   });
