@@ -11,9 +11,11 @@ import { buildDeployParts } from '../../src/app/deploy-parts.js';
 import { type Instance, startInstance } from '../../src/app/instance.js';
 import { type Config, createConfig, secretsOf } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
+import { readReach } from '../../src/notifications/chat-reach.js';
 import { createRedactor } from '../../src/redact.js';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { closeRedis, createRedis } from '../../src/store/redis.js';
 import { ADMIN_ID, instanceEnv } from '../helpers/instance-env.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 
@@ -65,6 +67,26 @@ describe('a production bot whose admins never opened a chat with it', () => {
     await instance?.stop().catch(() => {});
     await tg?.close();
     await db?.drop();
+  });
+
+  it('says at start which admins have not opened a chat with it, and publishes it for the other instance', async () => {
+    const warned = logged().filter(
+      (l) => l.level === 40 && /has not opened a chat with @LughBot/.test(l.msg),
+    );
+    expect(warned.map((l) => l.msg)).toEqual([
+      expect.stringMatching(new RegExp(`^admin ${ada.id} has not opened a chat with @LughBot yet.*/start`)),
+      expect.stringMatching(new RegExp(`^admin ${bea.id} has not opened a chat with @LughBot yet.*/start`)),
+    ]);
+    const redis = createRedis(config.redisUrl, { connectionName: 'unopened-chat-test' });
+    try {
+      expect(await readReach(redis, config.redisPrefix)).toMatchObject({
+        botUsername: 'LughBot',
+        unreachableAdmins: [ada.id, bea.id],
+        notifyChat: 'ok',
+      });
+    } finally {
+      await closeRedis(redis);
+    }
   });
 
   it("keeps a deploy's report for a requester who never opened the chat: the notify chat hears it, and the requester gets it on /start", async () => {
@@ -126,6 +148,18 @@ describe('a production bot whose admins never opened a chat with it', () => {
     } finally {
       await notifier.flush();
       await connections.close();
+    }
+  });
+
+  it('takes an admin off the unreachable list when they first write', async () => {
+    // Ada opened the chat in the test above; Bea has not.
+    const redis = createRedis(config.redisUrl, { connectionName: 'unopened-chat-test' });
+    try {
+      await expect
+        .poll(async () => (await readReach(redis, config.redisPrefix))?.unreachableAdmins, { timeout: 5_000 })
+        .toEqual([bea.id]);
+    } finally {
+      await closeRedis(redis);
     }
   });
 
