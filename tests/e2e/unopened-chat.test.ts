@@ -163,6 +163,24 @@ describe('a production bot whose admins never opened a chat with it', () => {
     }
   });
 
+  it('/status names the admins it cannot write to yet', async () => {
+    // Ada opened the chat above; Bea has not.
+    const sent = tg.sendText({
+      token: TOKEN,
+      chat: { id: ada.id, type: 'private' },
+      from: ada,
+      text: '/status',
+    });
+    const reply = await tg.waitForBotMessage(
+      TOKEN,
+      ada.id,
+      (m) => m.message_id > sent.message_id && (m.text ?? '').includes('Status'),
+      { timeoutMs: 15_000 },
+    );
+    expect(reply.text).toContain(`cannot write to admin ${bea.id} yet (never opened a chat with it: /start)`);
+    expect(reply.text).not.toContain(`admin ${ada.id}`);
+  });
+
   it("publishes an admin's command menu when that admin first writes to the bot", async () => {
     const api = new Api(TOKEN, { apiRoot: tg.apiRoot });
     const scope = { type: 'chat' as const, chat_id: bea.id };
