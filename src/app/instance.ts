@@ -233,7 +233,10 @@ function buildBotDeps(
     audit,
     redact: parts.redact,
     promotion: parts.promotion,
-    status: buildStatusService(config, { ...parts }),
+    status: buildStatusService(config, {
+      ...parts,
+      unreachableAdmins: () => parts.chatReach.current()?.unreachableAdmins,
+    }),
     deploys: createDeployControl({
       env: config.appEnv,
       deployments: deploys.deployments,
