@@ -77,6 +77,8 @@ describe('a production bot whose admins never opened a chat with it', () => {
       expect.stringMatching(new RegExp(`^admin ${ada.id} has not opened a chat with @LughBot yet.*/start`)),
       expect.stringMatching(new RegExp(`^admin ${bea.id} has not opened a chat with @LughBot yet.*/start`)),
     ]);
+    // Telegram's known "chat not found" (the menus refused, the probes) is never a stack trace.
+    expect(lines.filter((l) => /chat not found|not opened/.test(l) && /"stack"/.test(l))).toEqual([]);
     const redis = createRedis(config.redisUrl, { connectionName: 'unopened-chat-test' });
     try {
       expect(await readReach(redis, config.redisPrefix)).toMatchObject({
