@@ -40,7 +40,15 @@ export function buildDeployParts(
   // The deploy's own messages go to the chat that asked (or the first admin); its result
   // also to the notify chat, through the outbox, when that is another chat.
   const notifier = withDeployNotices(
-    createDeployNotifier({ api: parts.api, deployments, logger, redact: parts.redact, fallbackChatId }),
+    createDeployNotifier({
+      api: parts.api,
+      deployments,
+      logger,
+      redact: parts.redact,
+      fallbackChatId,
+      // A chat never opened with the bot: the report goes to the notify chat, and waits for it.
+      keep: { outbox, notifyChatId: config.notify.chatId },
+    }),
     {
       outbox,
       deployments,

@@ -4,8 +4,10 @@ import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import Docker from 'dockerode';
 import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
+import { chatProbe } from '../bot/notifications/chat-probe.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
 import { createNotificationChat } from '../bot/notifications/telegram-notification-chat.js';
+import { publishAdminMenu } from '../bot/publish-commands.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsSeen } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
@@ -14,6 +16,7 @@ import { createRestoreControl } from '../deploys/restore-control.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Logger } from '../logger.js';
 import { type ChatMigrations, createChatMigrations } from '../notifications/chat-migrations.js';
+import { type ChatReach, createChatReach } from '../notifications/chat-reach.js';
 import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
@@ -102,6 +105,21 @@ export async function startInstance(
     chatMigrations,
     now: options.now,
   });
+  // Which chats the bot may write to (an admin who never opened it cannot be written to).
+  const chatReach = createChatReach({
+    adminIds: config.adminIds,
+    notifyChatId: config.notify.chatId,
+    probe: chatProbe(api),
+    logger,
+    redis,
+    prefix: config.redisPrefix,
+    release: async (chatId) => {
+      const released = await notifications.outbox.releaseChat(chatId);
+      if (released > 0) notifications.sender.wake();
+      return released;
+    },
+    publishAdminMenu: (adminId) => publishAdminMenu(bot.api, commands, adminId, logger),
+  });
   const health = buildHealth(connections, () => telegram.status());
   const self = buildSelfStatus(config, logger, { startedAt, health, redis, deploys });
   const botDeps = buildBotDeps(config, logger, {
@@ -117,6 +135,7 @@ export async function startInstance(
     forge,
     promotions,
     chatMigrations,
+    chatReach,
     doctorSettings: options.doctorSettings,
     takesUpdate: (updateId) => telegram.takes(updateId),
   });
@@ -127,6 +146,7 @@ export async function startInstance(
     redis,
     startedAt,
     chatMigrations,
+    chatReach,
     onReady: async () => {
       // A pre-flight container only proves its health: it neither follows promotions nor deploys.
       if (isApp) promotion?.startPolling();
@@ -199,6 +219,7 @@ function buildBotDeps(
     readonly deploys: DeployParts;
     readonly pool: Pool;
     readonly chatMigrations: ChatMigrations;
+    readonly chatReach: ChatReach;
     readonly doctorSettings?: SettingsFallback;
     /** Whether the Telegram runtime takes this update now (it is built after the bot). */
     readonly takesUpdate: (updateId: number) => boolean;
@@ -212,7 +233,10 @@ function buildBotDeps(
     audit,
     redact: parts.redact,
     promotion: parts.promotion,
-    status: buildStatusService(config, { ...parts }),
+    status: buildStatusService(config, {
+      ...parts,
+      unreachableAdmins: () => parts.chatReach.current()?.unreachableAdmins,
+    }),
     deploys: createDeployControl({
       env: config.appEnv,
       deployments: deploys.deployments,
@@ -250,5 +274,6 @@ function buildBotDeps(
     }),
     updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },
     chatMigrations: parts.chatMigrations,
+    chatReach: parts.chatReach,
   };
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { ChatMigrations } from '../notifications/chat-migrations.js';
+import { readReach } from '../notifications/chat-reach.js';
 import { createPromotionService } from '../promotion/promotion-service.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { readDeployLock, readInstance } from '../store/instance-registry.js';
@@ -34,6 +35,8 @@ export function buildPromotion(
     promotions: parts.promotions,
     productionLock: () => readDeployLock(redis, otherPrefix),
     productionBot: async () => (await readInstance(redis, otherPrefix))?.botUsername,
+    // Production publishes whom its bot cannot write to (notifications/chat-reach.ts).
+    productionReach: () => readReach(redis, otherPrefix),
     audit: parts.audit,
     chat: createPromotionChat(parts.api, parts.chatMigrations),
     promoteChatIds: parts.chatMigrations?.promoteChatIds,

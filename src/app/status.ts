@@ -77,6 +77,8 @@ export interface StatusParts {
   readonly docker: Docker;
   readonly forge?: Forge;
   readonly promotions: PromotionStore;
+  /** Admins this bot cannot write to yet (chat-reach.ts). */
+  readonly unreachableAdmins?: () => readonly number[] | undefined;
 }
 
 /** /status: this instance's own status, the other's published one, Docker, GitHub and the promotion. */
@@ -91,6 +93,7 @@ export function buildStatusService(config: Config, parts: StatusParts) {
     version: parts.forge ? createVersionLookup(parts.forge) : undefined,
     github: parts.forge,
     promotion: config.isStaging ? () => parts.promotions.inFlight() : undefined,
+    unreachableAdmins: parts.unreachableAdmins,
     webhooks: config.github.webhookSecret
       ? () => createWebhookLog(parts.redis, keyspace(config.redisPrefix)).read()
       : undefined,

@@ -6,6 +6,7 @@ import { checkTelegramSetup } from '../bot/telegram-setup-check.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import type { ChatMigrations } from '../notifications/chat-migrations.js';
+import type { ChatReach } from '../notifications/chat-reach.js';
 import { registerInstance } from '../store/instance-registry.js';
 import { createPollerLease } from '../store/poller-lease.js';
 import { keyspace, type Redis } from '../store/redis.js';
@@ -19,7 +20,8 @@ export class TokenSharedAcrossEnvironmentsError extends Error {
 /**
  * Connects the bot to Telegram (long polling under this environment's poller lease, or a
  * webhook). Once the token is accepted: refuses a token the other environment uses,
- * publishes the command menu, then runs `onReady` (promotions, the deploy engine).
+ * publishes the command menu, checks which admins and notify chat it can write to, then
+ * runs `onReady` (promotions, the deploy engine).
  */
 export function buildTelegram(
   config: Config,
@@ -32,6 +34,7 @@ export function buildTelegram(
     onReady: () => Promise<void>;
     onStatus?: () => void;
     chatMigrations?: ChatMigrations;
+    chatReach?: ChatReach;
   },
 ) {
   const { bot, redis } = parts;
@@ -56,7 +59,14 @@ export function buildTelegram(
       const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
       for (const f of checkTelegramSetup(me, config, moved))
         logger[f.level]({ check: 'telegram setup' }, f.message);
-      await publishCommands(bot.api, parts.commands, config.adminIds, logger);
+      const menus = await publishCommands(bot.api, parts.commands, config.adminIds, logger);
+      // Which admins (and notify chat) the bot cannot write to yet: logged, published, in /status.
+      parts.chatReach?.menuRefused(menus.refusedAdmins);
+      await parts.chatReach
+        ?.check(me.username)
+        .catch((error: unknown) =>
+          logger.warn({ err: error }, 'could not check which chats the bot reaches'),
+        );
       await parts.onReady();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,

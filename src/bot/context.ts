@@ -7,6 +7,7 @@ import type { AuditReport } from '../doctor/audit.js';
 import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { Logger } from '../logger.js';
 import type { ChatMigrations } from '../notifications/chat-migrations.js';
+import type { ChatReach } from '../notifications/chat-reach.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
 import type { AuditLog } from '../store/audit-log.js';
@@ -37,6 +38,8 @@ export interface BotDeps {
   readonly updateGate?: UpdateGate;
   /** Groups that became supergroups, followed and remembered. */
   readonly chatMigrations?: ChatMigrations;
+  /** Which chats the bot may write to; told when a chat writes (features/start.ts). */
+  readonly chatReach?: Pick<ChatReach, 'wrote' | 'current'>;
 }
 
 export interface UpdateGate {

@@ -44,3 +44,15 @@ export class ChatUnreachableError extends Error {
     super(`network: ${detail}`, options);
   }
 }
+
+/**
+ * Telegram's answer for a chat this bot may not write to yet: a private chat whose user
+ * never wrote to the bot (a bot cannot write first), or a group the bot is not in. Not a
+ * refusal of the message: it waits for the chat to open (see outbox-sender.ts).
+ */
+export function isChatNotOpened(error: unknown): boolean {
+  return error instanceof ChatRefusedError && error.code === 400 && /chat not found/i.test(error.message);
+}
+
+/** The same, read from a refusal the outbox recorded (`last_error`). */
+export const CHAT_NOT_OPENED = /^400 Bad Request: chat not found/;

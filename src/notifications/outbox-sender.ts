@@ -1,6 +1,11 @@
 import type { Logger } from '../logger.js';
 import type { NotificationOutbox, OutboxRow } from '../store/notifications.js';
-import { ChatRateLimitedError, type NotificationChat } from './notification-chat.js';
+import {
+  CHAT_NOT_OPENED,
+  ChatRateLimitedError,
+  isChatNotOpened,
+  type NotificationChat,
+} from './notification-chat.js';
 
 export interface OutboxSenderOptions {
   /** A chat without in-process retries of its own (see NotificationChat). */
@@ -52,6 +57,7 @@ async function recordRefusal(
   pausedChats: Map<number, number>,
 ): Promise<void> {
   const reason = s.redact(describe(error));
+  if (isChatNotOpened(error)) return keepForChat(s, row, reason);
   const asked = retryAfterMs(error);
   const attempts = asked === undefined ? row.attempts + 1 : row.attempts;
   if (asked === undefined && attempts >= s.maxAttempts) {
@@ -69,6 +75,24 @@ async function recordRefusal(
 }
 
 /**
+ * A chat the bot may not write to yet ("chat not found": its user never wrote to the bot,
+ * or the bot is not in the group): the row is kept, never given up for it, tried again at
+ * the backoff's pace, and due at once when the chat writes to the bot (releaseChat). An
+ * info line when the row is first refused so, debug lines after: the warning is the start
+ * log's (chat-reach.ts) or the deploy's, not one per row.
+ */
+async function keepForChat(s: RowSending, row: OutboxRow, reason: string): Promise<void> {
+  const wait = Math.min(s.backoff.maxMs, s.backoff.initialMs * 2 ** Math.min(row.attempts, 20));
+  // Counted, so the backoff grows (to its cap); never given up for it.
+  await s.outbox.markFailed(row.id, reason, wait);
+  const first = !CHAT_NOT_OPENED.test(row.lastError ?? '');
+  s.log[first ? 'info' : 'debug'](
+    { key: row.dedupKey, chatId: row.chatId },
+    `notification kept for chat ${row.chatId}: Telegram says "chat not found" (nobody there has opened a chat with this bot, or it is not in that group); it is sent once the chat writes to the bot (/start)`,
+  );
+}
+
+/**
  * Sends one claimed row and records what came of it. `pausedChats` holds the chats that
  * asked to wait during this round; `signal` aborts the send when the sender stops.
  */
@@ -79,7 +103,8 @@ async function sendRow(
   signal: AbortSignal,
 ): Promise<void> {
   const age = Date.now() - row.createdAt.getTime();
-  if (age > s.maxAgeMs) {
+  // A row kept for a chat that was never opened waits for it however long it takes.
+  if (age > s.maxAgeMs && !CHAT_NOT_OPENED.test(row.lastError ?? '')) {
     await s.outbox.giveUp(
       row.id,
       `${row.lastError ?? 'not sent'}; given up after ${Math.round(age / 60_000)} min`,

@@ -13,6 +13,8 @@ export type PromotionNotice =
       readonly reused: boolean;
     }
   | { readonly kind: 'ci looking'; readonly headSha: string }
+  /** The production bot cannot write to the requester (they never opened it): said before the prompt. */
+  | { readonly kind: 'production cannot reach'; readonly bot: string }
   | { readonly kind: 'ci'; readonly promotion: Promotion; readonly ci: CiState }
   | { readonly kind: 'ci failed'; readonly promotion: Promotion; readonly ci: CiState }
   | { readonly kind: 'ci timeout'; readonly headSha: string; readonly timeoutMinutes: number }

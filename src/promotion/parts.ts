@@ -16,6 +16,13 @@ export interface PromotionServiceDeps {
   readonly productionLock: () => Promise<HeldLock | undefined>;
   /** The production bot's @username, once its instance has started. */
   readonly productionBot?: () => Promise<string | undefined>;
+  /**
+   * Whom the production bot cannot write to (admins who never opened a chat with it), as
+   * its instance publishes it in Redis; undefined when it has not said.
+   */
+  readonly productionReach?: () => Promise<
+    { readonly botUsername: string; readonly unreachableAdmins: readonly number[] } | undefined
+  >;
   readonly audit: AuditLog;
   readonly chat: PromotionChat;
   /** PROMOTE_CHAT_IDS and the supergroups those groups became; the setting alone without it. */

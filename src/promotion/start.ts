@@ -110,6 +110,7 @@ async function openPull(
     prNumber: pull.number,
     reused: !created,
   });
+  await warnIfProductionCannotReach(parts, chatId, requester);
   const statusMessageId = await chat.send(chatId, { kind: 'ci looking', headSha: pull.headSha });
   const updated = await promotions.update(promotion.id, {
     status: 'waiting_ci',
@@ -127,4 +128,23 @@ async function openPull(
     reused: !created,
   });
   return updated;
+}
+
+/**
+ * Before any approval: when the production bot says it cannot write to the requester
+ * (they never opened a chat with it), tell them now, with the way to open it, rather than
+ * after the merge. Never fails the promotion: a Redis or chat problem here is logged.
+ */
+async function warnIfProductionCannotReach(
+  parts: PromotionParts,
+  chatId: number,
+  requester: Requester,
+): Promise<void> {
+  try {
+    const reach = await parts.deps.productionReach?.();
+    if (!reach?.unreachableAdmins.includes(requester.id)) return;
+    await parts.chat.send(chatId, { kind: 'production cannot reach', bot: reach.botUsername });
+  } catch (error) {
+    parts.log.warn({ err: error }, 'could not tell whether the production bot reaches the requester');
+  }
 }

@@ -77,6 +77,8 @@ export interface StatusReport {
   readonly promotion?: Probe<Promotion | undefined>;
   /** GitHub's webhook deliveries to this instance; undefined when it takes none. */
   readonly webhooks?: Probe<WebhookHistory>;
+  /** Admins this bot cannot write to yet (never opened a chat with it); undefined before its check. */
+  readonly unreachableAdmins?: readonly number[];
 }
 
 /** What this instance knows of itself, as it publishes it. */

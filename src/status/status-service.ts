@@ -36,6 +36,8 @@ export interface StatusServiceDeps {
   readonly promotion?: () => Promise<Promotion | undefined>;
   /** GitHub's webhook deliveries to this instance, when it takes them (GITHUB_WEBHOOK_SECRET). */
   readonly webhooks?: () => Promise<WebhookHistory>;
+  /** Admins this bot cannot write to yet, from its last reach check (notifications/chat-reach.ts). */
+  readonly unreachableAdmins?: () => readonly number[] | undefined;
   /** Each source's own deadline: a slow one is "unknown", never a slow reply. */
   readonly timeoutMs?: number;
   readonly now?: () => Date;
@@ -128,6 +130,7 @@ export function createStatusService(deps: StatusServiceDeps) {
         ci,
         promotion,
         webhooks,
+        unreachableAdmins: full ? deps.unreachableAdmins?.() : undefined,
       };
     },
   };

@@ -128,6 +128,19 @@ export function createNotificationOutbox(pool: Pool) {
       );
     },
 
+    /**
+     * A chat wrote to the bot: its rows still waiting (refused with "chat not found", or
+     * backing off) are due now. Returns how many.
+     */
+    async releaseChat(chatId: number): Promise<number> {
+      const { rowCount } = await pool.query(
+        `UPDATE notifications SET next_attempt_at = now()
+         WHERE chat_id = $1 AND sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at > now()`,
+        [chatId],
+      );
+      return rowCount ?? 0;
+    },
+
     async giveUp(id: number, error: string): Promise<void> {
       await pool.query(
         'UPDATE notifications SET gave_up_at = now(), last_error = $2 WHERE id = $1 AND sent_at IS NULL',

@@ -14,7 +14,7 @@ import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/git
 import type { Message } from '../../src/sandbox/telegram/index.js';
 import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
 import { publishDeployLock } from '../../src/store/instance-registry.js';
-import { createRedis } from '../../src/store/redis.js';
+import { createRedis, keyspace, type Redis } from '../../src/store/redis.js';
 import { ADMIN_ID, instanceEnv } from './instance-env.js';
 import { createTestDatabase, type TestDatabase } from './services.js';
 
@@ -195,6 +195,10 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
         expiresAt: new Date(acquiredAt.getTime() + ms),
       });
     },
+    /** Which admins the production bot says it cannot write to, as its instance publishes it (chat-reach.ts). */
+    async productionReach(unreachableAdmins: readonly number[], botUsername = 'LughBot') {
+      await publishProduction(redis, productionPrefix, { env: 'production', botUsername, unreachableAdmins });
+    },
     async unlockProduction() {
       await publishDeployLock(redis, productionPrefix, undefined);
     },
@@ -211,6 +215,33 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     },
   };
   return world;
+}
+
+/** Production's instance record and reach report, as a started production instance writes them. */
+async function publishProduction(
+  redis: Redis,
+  prefix: string,
+  p: { env: 'production'; botUsername: string; unreachableAdmins: readonly number[] },
+): Promise<void> {
+  const space = keyspace(prefix);
+  await redis.set(
+    space.key('instance'),
+    JSON.stringify({
+      env: p.env,
+      botId: 7009999,
+      botUsername: p.botUsername,
+      startedAt: new Date().toISOString(),
+    }),
+  );
+  await redis.set(
+    space.key('public', 'reach'),
+    JSON.stringify({
+      checkedAt: new Date().toISOString(),
+      botUsername: p.botUsername,
+      unreachableAdmins: p.unreachableAdmins,
+      notifyChat: 'ok',
+    }),
+  );
 }
 
 export type PromotionWorld = Awaited<ReturnType<typeof createPromotionWorld>>;

@@ -1,7 +1,9 @@
 import type { Api } from 'grammy';
 import type { DeployNotifier } from '../../deployer/deploy-notifier.js';
 import type { Logger } from '../../logger.js';
-import type { DeploymentStore } from '../../store/deployments.js';
+import type { Deployment, DeploymentStore } from '../../store/deployments.js';
+import type { NotificationOutbox } from '../../store/notifications.js';
+import { isChatNotFound } from '../notifications/chat-probe.js';
 import { notModified } from '../telegram-errors.js';
 import { renderOutcome, renderProgress } from './render.js';
 
@@ -14,12 +16,27 @@ export interface DeployNotifierOptions {
   readonly fallbackChatId: number;
   /** At most one edit of a progress message per this many ms (Telegram: ~1 message/s per chat). */
   readonly minEditIntervalMs?: number;
+  /**
+   * When the deploy's chat was never opened with this bot ("chat not found"): the outbox
+   * that keeps its report for that chat, and the notify chat that hears it meanwhile.
+   */
+  readonly keep?: { readonly outbox: Pick<NotificationOutbox, 'enqueue'>; readonly notifyChatId: number };
+}
+
+/** Said in the notify chat under the progress of a deploy whose own chat cannot be written to. */
+function unreachedNote(chatId: number): string {
+  return chatId > 0
+    ? '⚠️ Whoever asked for this deploy has not opened a chat with me, so I cannot write to them: this report waits for them and reaches them when they send me /start.'
+    : '⚠️ I am not in the group this deploy reports to (Telegram: chat not found): its report waits there until I am added and someone writes there.';
 }
 
 /**
  * The deployer's voice in chat: one progress message per deployment, edited in place as
  * steps start (coalesced to one edit per second), and one final message. Telegram
- * refusing a message is logged and never stops the deploy.
+ * refusing a message is logged and never stops the deploy. A chat never opened with this
+ * bot ("chat not found", with `keep`) is one warning: the progress goes to the notify chat
+ * through the outbox, and the final progress and result are kept in the outbox for that
+ * chat, sent once it writes to the bot.
  */
 export function createDeployNotifier(options: DeployNotifierOptions): DeployNotifier & {
   /** Waits for pending edits (tests, shutdown). */
@@ -33,6 +50,28 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
   let chain: Promise<void> = Promise.resolve();
 
   const chatOf = (chatId: number | null) => chatId ?? options.fallbackChatId;
+  /** Deployments whose chat answered "chat not found": said once, then kept for that chat. */
+  const unreached = new Set<number>();
+
+  /**
+   * The deploy's chat cannot be written to: one warning (no stack: it is a known answer),
+   * and its progress goes to the notify chat through the outbox, once per deployment.
+   */
+  const notReached = async (d: Deployment, chatId: number, html: string): Promise<void> => {
+    if (unreached.has(d.id)) return;
+    unreached.add(d.id);
+    log.warn(
+      { deploymentId: d.id, chatId },
+      `deploy #${d.id}: chat ${chatId} answers "chat not found" (never opened with this bot); its report goes to the notify chat and is kept until that chat writes to the bot (/start)`,
+    );
+    const keep = options.keep;
+    if (!keep || keep.notifyChatId === chatId) return;
+    await keep.outbox.enqueue(
+      `deploy-unreached:${d.env}:${d.id}`,
+      keep.notifyChatId,
+      `${html}\n\n${unreachedNote(chatId)}`,
+    );
+  };
 
   /** Sends or edits the progress message from what Postgres holds now. */
   const show = async (deploymentId: number): Promise<void> => {
@@ -54,7 +93,8 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
         await deployments.setProgressMessage(deploymentId, sent.message_id);
       }
     } catch (error) {
-      log.warn({ err: error, deploymentId, chatId }, 'could not show deploy progress');
+      if (isChatNotFound(error)) await notReached(d, chatId, html);
+      else log.warn({ err: error, deploymentId, chatId }, 'could not show deploy progress');
     }
   };
 
@@ -95,22 +135,31 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
           outcome.status === 'succeeded'
             ? []
             : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
+        const result = renderOutcome(d, outcome, options.redact, new Date(), irreversible);
         try {
-          const sent = await options
-            .api()
-            .sendMessage(
-              chatOf(d.chatId),
-              renderOutcome(d, outcome, options.redact, new Date(), irreversible),
-              {
-                parse_mode: 'HTML',
-                reply_parameters: d.progressMessageId
-                  ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
-                  : undefined,
-              },
-            );
+          const sent = await options.api().sendMessage(chatOf(d.chatId), result, {
+            parse_mode: 'HTML',
+            reply_parameters: d.progressMessageId
+              ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
+              : undefined,
+          });
           await deployments.setFinalMessage(deploymentId, sent.message_id);
         } catch (error) {
-          log.warn({ err: error, deploymentId }, 'could not send the deploy result');
+          if (!isChatNotFound(error) || !options.keep) {
+            log.warn({ err: error, deploymentId }, 'could not send the deploy result');
+            return;
+          }
+          // Kept for the chat in the outbox (sent once it writes to the bot): the progress
+          // as it ended, unless it reached the chat, and the result.
+          const chatId = chatOf(d.chatId);
+          await notReached(d, chatId, renderProgress(d, await deployments.steps(deploymentId)));
+          if (!d.progressMessageId)
+            await options.keep.outbox.enqueue(
+              `deploy-report:${d.env}:${d.id}:progress`,
+              chatId,
+              renderProgress(d, await deployments.steps(deploymentId)),
+            );
+          await options.keep.outbox.enqueue(`deploy-report:${d.env}:${d.id}:result`, chatId, result);
         }
       });
     },

@@ -5,6 +5,19 @@ import { escapeHtml } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
+// Any message opens the chat for the bot (Telegram lets no bot write first): after it is
+// handled, what was kept for that chat is sent and a refused admin menu is published.
+composer.on('message', async (ctx, next) => {
+  await next();
+  const reach = ctx.deps.chatReach;
+  if (!reach) return;
+  void reach
+    .wrote(ctx.chat.id, ctx.from?.id)
+    .catch((error: unknown) =>
+      ctx.deps.logger.warn({ err: error }, 'could not follow up a chat that opened'),
+    );
+});
+
 composer.command('start', async (ctx) => {
   const { config } = ctx.deps;
   const anonymous = anonymousSender(ctx);

@@ -10,6 +10,12 @@ function keyboard(buttons: readonly Button[] | undefined): InlineKeyboard {
   return kb;
 }
 
+/** The link buttons a notice carries by itself: a t.me deep link to open the production bot. */
+function linkKeyboard(notice: PromotionNotice): InlineKeyboard | undefined {
+  if (notice.kind !== 'production cannot reach') return undefined;
+  return new InlineKeyboard().url(`Open @${notice.bot}`, `https://t.me/${notice.bot}?start=reports`);
+}
+
 /** What the promotion's chat needs of the chat migrations (notifications/chat-migrations.ts). */
 type MovedChats = Pick<ChatMigrations, 'current' | 'follow'>;
 
@@ -24,7 +30,7 @@ export function createPromotionChat(apiOf: () => Api, migrations?: MovedChats): 
     apiOf().sendMessage(chatId, renderNotice(notice), {
       parse_mode: 'HTML',
       link_preview_options: { is_disabled: true },
-      reply_markup: buttons?.length ? keyboard(buttons) : undefined,
+      reply_markup: buttons?.length ? keyboard(buttons) : linkKeyboard(notice),
     });
   const send: PromotionChat['send'] = async (chatId, notice, buttons) => {
     const target = await where(chatId);

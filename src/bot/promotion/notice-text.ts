@@ -15,6 +15,8 @@ export function renderNotice(n: PromotionNotice): string {
   switch (n.kind) {
     case 'plan':
       return renderPlan(n.comparison, n.prUrl, n.prNumber, n.reused);
+    case 'production cannot reach':
+      return `📭 @${escapeHtml(n.bot)} cannot write to you yet: you have never opened a chat with it. Open it and send /start now, so that its deploy report reaches you (until then it goes to the notify chat and waits for you).`;
     case 'ci looking':
       return `<b>CI</b> for <code>${shortSha(n.headSha)}</code>: looking…`;
     case 'ci':

@@ -130,6 +130,9 @@ export function renderStatus(report: StatusReport): string {
       p ? `#${p.id} ${escapeHtml(p.status.replace('_', ' '))}` : 'none in flight',
     ),
     ...webhookLines(report.webhooks, now),
+    ...(report.unreachableAdmins ?? []).map(
+      (id) => `📭 this bot cannot write to admin ${id} yet (never opened a chat with it: /start)`,
+    ),
   ].join('\n');
 }
 

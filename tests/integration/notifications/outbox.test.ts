@@ -144,26 +144,57 @@ describe('notification outbox', () => {
   it('a row refused past its maximum age is given up and never sent', async () => {
     const { outbox, sender, pool } = senderOn();
     const STRANGER = 3199;
-    await outbox.enqueue('old:1', STRANGER, 'never started');
+    world.start(STRANGER);
+    world.tg.blockBot(TOKEN, STRANGER);
+    await outbox.enqueue('old:1', STRANGER, 'blocked');
     await sender.sendDue();
     // A day has passed since it was queued (the default maximum age), and it is due again.
     await pool.query(
       `UPDATE notifications SET created_at = now() - interval '25 hours', next_attempt_at = now()
        WHERE dedup_key = 'old:1'`,
     );
-    world.start(STRANGER);
+    world.start(STRANGER); // unblocks the bot: too late
     await sender.sendDue();
     const row = await outbox.get('old:1');
     expect(row!.gaveUpAt).not.toBeNull();
     expect(row!.sentAt).toBeNull();
-    expect(row!.lastError).toMatch(/chat not found; given up after/);
+    expect(row!.lastError).toMatch(/blocked by the user; given up after/);
     await sender.sendDue();
     expect(world.botTexts(STRANGER)).toEqual([]);
   });
 
+  it('a row for a chat never opened ("chat not found") is kept past the maximum age and attempts, and sent as soon as the chat writes', async () => {
+    const { outbox, sender, pool } = senderOn(undefined, { maxAttempts: 2 });
+    const LATE = 3197;
+    await outbox.enqueue('kept:1', LATE, 'kept for Late');
+    for (let i = 0; i < 4; i++) {
+      await sender.sendDue();
+      await pool.query(`UPDATE notifications SET next_attempt_at = now() WHERE dedup_key = 'kept:1'`);
+    }
+    await pool.query(
+      `UPDATE notifications SET created_at = now() - interval '3 days', next_attempt_at = now() + interval '1 hour'
+       WHERE dedup_key = 'kept:1'`,
+    );
+    const kept = await outbox.get('kept:1');
+    expect(kept).toMatchObject({
+      gaveUpAt: null,
+      sentAt: null,
+      lastError: '400 Bad Request: chat not found',
+    });
+    expect(kept!.attempts).toBeGreaterThanOrEqual(4);
+    // The chat writes to the bot: its row is due at once (not in an hour) and delivered.
+    world.start(LATE);
+    expect(await outbox.releaseChat(LATE)).toBe(1);
+    await sender.sendDue();
+    expect(world.botTexts(LATE)).toEqual(['🧪 STAGING · kept for Late']);
+    expect(await outbox.releaseChat(LATE)).toBe(0);
+  });
+
   it('a 429 does not count toward giving up: the row is given up after maxAttempts refusals other than 429', async () => {
     const { outbox, sender, pool } = senderOn(undefined, { maxAttempts: 3 });
-    const NOBODY = 3198; // never started the bot: "chat not found"
+    const NOBODY = 3198; // blocked the bot: 403
+    world.start(NOBODY);
+    world.tg.blockBot(TOKEN, NOBODY);
     await outbox.enqueue('limits:1', NOBODY, 'never delivered');
     const dueNow = () =>
       pool.query(`UPDATE notifications SET next_attempt_at = now() WHERE dedup_key = 'limits:1'`);
@@ -183,7 +214,7 @@ describe('notification outbox', () => {
     expect(await outbox.get('limits:1')).toMatchObject({
       attempts: 2,
       gaveUpAt: null,
-      lastError: '400 Bad Request: chat not found',
+      lastError: '403 Forbidden: bot was blocked by the user',
     });
     await round();
     const given = await outbox.get('limits:1');

@@ -1,5 +1,5 @@
 // The bot itself and what it knows of chats: getMe, logOut, close, getChat, and its command menus.
-import { badRequest } from '../errors.js';
+import { badRequest, chatNotFound } from '../errors.js';
 import type { BotCommand } from '../types.js';
 import { type MethodContext, type MethodHandler, targetChat } from './context.js';
 
@@ -13,6 +13,12 @@ const commandScopes = new Set([
   'chat_member',
 ]);
 
+/** The chat a command scope names, refused as the real server refuses it. */
+function scopedChat(ctx: MethodContext, chatId: number | string): void {
+  const id = Number(chatId);
+  if (!Number.isInteger(id) || !ctx.bot.chats.has(id)) throw chatNotFound();
+}
+
 function commandsKey(ctx: MethodContext): string {
   const scope = (ctx.params.json('scope', 'BotCommandScope JSON object') ?? { type: 'default' }) as {
     type?: string;
@@ -22,7 +28,12 @@ function commandsKey(ctx: MethodContext): string {
   if (typeof scope.type !== 'string' || !commandScopes.has(scope.type)) {
     throw badRequest('unsupported bot command scope');
   }
-  if (scope.type.startsWith('chat') && scope.chat_id === undefined) throw badRequest('chat_id is empty');
+  if (scope.type.startsWith('chat')) {
+    if (scope.chat_id === undefined) throw badRequest('chat_id is empty');
+    // As on Telegram, a chat scope names a chat this bot knows: a private chat whose user
+    // never wrote to this bot is "chat not found" (until they open it).
+    scopedChat(ctx, scope.chat_id);
+  }
   const language = ctx.params.string('language_code') ?? '';
   if (language !== '' && !/^[a-z]{2}$/.test(language)) throw badRequest('invalid language code specified');
   return JSON.stringify([scope.type, String(scope.chat_id ?? ''), scope.user_id ?? '', language]);

@@ -1,7 +1,7 @@
 import { type Bot, GrammyError, InlineKeyboard, InputFile } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TelegramStandIn } from '../../../../src/sandbox/telegram/index.js';
-import { bob, grammyBot, openChat, startWithBot, TOKEN } from './stand-in-fixture.js';
+import { alice, bob, grammyBot, OTHER_TOKEN, openChat, startWithBot, TOKEN } from './stand-in-fixture.js';
 
 const notModified =
   'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message';
@@ -90,6 +90,28 @@ describe('Telegram stand-in: messages', () => {
   it('answers "chat not found" for a chat nobody opened', async () => {
     const error = await apiError(bot.api.sendMessage(424242, 'hello?'));
     expect(error).toMatchObject({ error_code: 400, description: 'Bad Request: chat not found' });
+  });
+
+  it('answers "chat not found" per bot: a user who opened a chat with one bot is unknown to another', async () => {
+    const other = grammyBot(tg, OTHER_TOKEN);
+    tg.registerBot({ token: OTHER_TOKEN, username: 'lugh_other_bot', firstName: 'Other' });
+    const notFound = { error_code: 400, description: 'Bad Request: chat not found' };
+    // alice opened a chat with the test bot (beforeEach), never with the other bot.
+    expect(await apiError(other.api.sendMessage(alice.id, 'hello?'))).toMatchObject(notFound);
+    expect(await apiError(other.api.getChat(alice.id))).toMatchObject(notFound);
+    expect(await apiError(other.api.sendChatAction(alice.id, 'typing'))).toMatchObject(notFound);
+    const menu = [{ command: 'status', description: 'What is deployed' }];
+    const scope = { type: 'chat' as const, chat_id: alice.id };
+    expect(await apiError(other.api.setMyCommands(menu, { scope }))).toMatchObject(notFound);
+    expect(await apiError(other.api.getMyCommands({ scope }))).toMatchObject(notFound);
+    // The test bot, whose chat alice opened, may do all of it.
+    expect(await bot.api.getChat(alice.id)).toMatchObject({ id: alice.id, type: 'private' });
+    expect(await bot.api.setMyCommands(menu, { scope })).toBe(true);
+    expect(await bot.api.getMyCommands({ scope })).toEqual(menu);
+    // Once alice writes to the other bot, it may write back and set her menu.
+    openChat(tg, alice, OTHER_TOKEN);
+    expect(await other.api.setMyCommands(menu, { scope })).toBe(true);
+    expect(await other.api.getChat(alice.id)).toMatchObject({ id: alice.id });
   });
 
   it('answers 403 when the user blocked the bot, until the user writes again', async () => {
