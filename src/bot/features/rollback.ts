@@ -178,6 +178,8 @@ composer.callbackQuery(/^rollback:(sure:)?(\d{1,12})$/, requireAdmin('rollback b
     await ctx.reply(lockedMessage(control.env, requested.lock));
     return;
   }
+  // A rollback names its commit by full SHA: nothing is resolved on the forge.
+  if (requested.outcome === 'unknown_commit') throw new Error(`release ${source.sha} was not resolved`);
   const { deployment } = requested;
   const past = irreversible.length
     ? ` It goes back past ${irreversible.map((m) => `<code>${escapeHtml(m.name)}</code>`).join(', ')}; the database stays as it is.`
