@@ -18,7 +18,7 @@ export interface DeployRequest {
   /** Wait for the requester to confirm (for `confirmMs`) instead of queueing at once. */
   readonly confirm?: boolean;
   /**
-   * A rollback's: what one request is (the button message it came from). The first request
+   * A rollback's: what one request is (the /rollback picker it came from). The first request
    * with a key creates the deployment; later ones, and any while a rollback to the same
    * release is under way, get `already` with that deployment.
    */
@@ -122,6 +122,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           requestKey: input.key,
           requestedBy: input.requester.id,
           chatId: input.chatId,
+          confirmMs: input.confirm ? confirmMs : undefined,
         });
         deployment = claimed.deployment;
         if (!claimed.created) {

@@ -60,6 +60,27 @@ export interface Deployment {
   readonly finishedAt: Date | null;
 }
 
+/** A /rollback picker: whose its buttons are, and whether they still hold. */
+export interface RollbackOffer {
+  readonly id: number;
+  readonly env: AppEnv;
+  readonly requestedBy: number;
+  readonly requestedByName: string | null;
+  readonly chatId: number | null;
+  readonly expiresAt: Date;
+  readonly expired: boolean;
+}
+
+const toOffer = (r: Record<string, unknown>): RollbackOffer => ({
+  id: Number(r.id),
+  env: r.env as AppEnv,
+  requestedBy: Number(r.requested_by),
+  requestedByName: (r.requested_by_name as string | null) ?? null,
+  chatId: r.chat_id === null || r.chat_id === undefined ? null : Number(r.chat_id),
+  expiresAt: r.expires_at as Date,
+  expired: Boolean(r.expired),
+});
+
 // The first key of the advisory locks that claim a deployment's run ('lugh' in ASCII); the
 // deployment's id is the second.
 const RUN_CLAIM_KEY = 0x6c756768;
@@ -245,8 +266,9 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
 
     /**
      * A rollback, created at most once: by the first request with this `requestKey` (one
-     * per button message), and only while no other rollback to the same release is
+     * per /rollback picker), and only while no other rollback to the same release is
      * queued or running. A later request gets the deployment that won (`created: false`).
+     * With `confirmMs` it waits for its requester to confirm, as /deploy's does.
      */
     async createRollback(input: {
       env: AppEnv;
@@ -254,13 +276,28 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       requestKey: string;
       requestedBy?: number;
       chatId?: number;
+      confirmMs?: number;
     }): Promise<{ deployment: Deployment; created: boolean }> {
       for (let attempt = 0; attempt < 3; attempt++) {
         const inserted = await pool.query(
-          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key)
-           VALUES ($1, $2, $2, 'rollback', $3, $4, 'queued', $5)
+          // A rollback waiting for confirmation is not in flight (the index does not see it):
+          // none is created while one to the same release is (its confirmation would be refused).
+          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, confirm_expires_at)
+           SELECT $1, $2, $2, 'rollback', $3, $4, $6, $5,
+                  CASE WHEN $7::double precision IS NULL THEN NULL
+                       ELSE now() + make_interval(secs => $7::double precision / 1000) END
+           WHERE NOT EXISTS (SELECT 1 FROM deployments WHERE env = $1 AND sha = $2
+                               AND trigger = 'rollback' AND status IN ('queued', 'running'))
            ON CONFLICT DO NOTHING RETURNING *`,
-          [input.env, input.sha, input.requestedBy ?? null, input.chatId ?? null, input.requestKey],
+          [
+            input.env,
+            input.sha,
+            input.requestedBy ?? null,
+            input.chatId ?? null,
+            input.requestKey,
+            input.confirmMs ? 'awaiting_confirmation' : 'queued',
+            input.confirmMs ?? null,
+          ],
         );
         if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
         const { rows } = await pool.query(
@@ -275,6 +312,32 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       throw new Error(`could not create or find the rollback of ${input.env} to ${input.sha}`);
     },
 
+    /** A /rollback picker for `requestedBy`, whose buttons hold for `ms`. */
+    async createRollbackOffer(input: {
+      env: AppEnv;
+      requestedBy: number;
+      requestedByName?: string;
+      chatId?: number;
+      ms: number;
+    }): Promise<RollbackOffer> {
+      const { rows } = await pool.query(
+        `INSERT INTO rollback_offers (env, requested_by, requested_by_name, chat_id, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
+         RETURNING *, false AS expired`,
+        [input.env, input.requestedBy, input.requestedByName ?? null, input.chatId ?? null, input.ms],
+      );
+      return toOffer(rows[0]);
+    },
+
+    /** A picker by id, `expired` by the database's clock; undefined when there is none. */
+    async rollbackOffer(id: number): Promise<RollbackOffer | undefined> {
+      const { rows } = await pool.query(
+        'SELECT *, expires_at <= now() AS expired FROM rollback_offers WHERE id = $1',
+        [id],
+      );
+      return rows[0] ? toOffer(rows[0]) : undefined;
+    },
+
     /**
      * Confirms (→ queued) or declines (→ cancelled) a deployment waiting for its requester;
      * only the first answer counts, and none after the confirmation expired.
@@ -283,12 +346,25 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       id: number,
       userId: number,
       answer: 'confirm' | 'decline',
-    ): Promise<'ok' | 'not_yours' | 'expired' | 'answered' | 'missing'> {
-      const { rows } = await pool.query(
-        `UPDATE deployments SET status = $3 WHERE id = $1 AND requested_by = $2
-           AND status = 'awaiting_confirmation' AND confirm_expires_at > now() RETURNING id`,
-        [id, userId, answer === 'confirm' ? 'queued' : 'cancelled'],
-      );
+    ): Promise<'ok' | 'not_yours' | 'expired' | 'answered' | 'missing' | 'busy'> {
+      let rows: unknown[];
+      try {
+        ({ rows } = await pool.query(
+          `UPDATE deployments SET status = $3 WHERE id = $1 AND requested_by = $2
+             AND status = 'awaiting_confirmation' AND confirm_expires_at > now() RETURNING id`,
+          [id, userId, answer === 'confirm' ? 'queued' : 'cancelled'],
+        ));
+      } catch (error) {
+        // A rollback to the same release was queued meanwhile (one in flight per release).
+        if ((error as { code?: string }).code !== '23505') throw error;
+        await pool.query(
+          `UPDATE deployments SET status = 'cancelled', finished_at = now(),
+             error = 'a rollback to the same release was under way'
+           WHERE id = $1 AND status = 'awaiting_confirmation'`,
+          [id],
+        );
+        return 'busy';
+      }
       if (rows[0]) return 'ok';
       const d = await this.get(id);
       if (!d) return 'missing';

@@ -284,7 +284,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     expect((await reply('staging', admin, '/lock staging')).text).toContain('Say why');
   }, 120_000);
 
-  it('/rollback offers the earlier releases, newest first; one tap deploys that commit again', async () => {
+  it('/rollback offers the earlier releases, newest first; a tap asks to confirm, and Roll back deploys that commit again', async () => {
     // develop moved on (the push the lock stopped): deploy it, so there is something to go back from.
     const newer = (await reply('staging', admin, '/deploy staging')).text?.match(/Deploy #(\d+)/)?.[1];
     expect((await result('staging', Number(newer))).text).toContain('✅');
@@ -302,6 +302,28 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
       chatId: admin.id,
       messageId: picker.message_id,
       data: buttons[0]!.callback_data!,
+      from: admin,
+    });
+    // The tap asks to confirm, naming the release and what runs now; Roll back deploys it.
+    const confirm = await tg.waitForBotMessage(
+      TOKENS.staging,
+      admin.id,
+      (m) =>
+        m.message_id === picker.message_id &&
+        (m.reply_markup?.inline_keyboard.flat() ?? []).some((b) =>
+          b.callback_data?.startsWith('rollback:yes:'),
+        ),
+      { timeoutMs: 10_000 },
+    );
+    expect(confirm.text).toContain(`Roll staging back to ${seeded.developSha.slice(0, 7)}`);
+    expect(confirm.text).toContain(`It runs ${latest!.slice(0, 7)} now`);
+    tg.pressButton({
+      token: TOKENS.staging,
+      chatId: admin.id,
+      messageId: picker.message_id,
+      data: (confirm.reply_markup?.inline_keyboard.flat() ?? []).find((b) =>
+        b.callback_data?.startsWith('rollback:yes:'),
+      )!.callback_data!,
       from: admin,
     });
     const edited = await tg.waitForBotMessage(
@@ -324,7 +346,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     // After the rollback above, staging has earlier releases to offer.
     const picker = await reply('staging', admin, '/rollback staging');
     const button = picker.reply_markup?.inline_keyboard.flat()[0];
-    expect(button?.callback_data).toMatch(/^rollback:\d+$/);
+    expect(button?.callback_data).toMatch(/^rollback:\d+:\d+$/);
     const count = async () => {
       const [d] = await rows('staging', 'SELECT count(*) AS n FROM deployments');
       const [a] = await rows('staging', `SELECT count(*) AS n FROM audit_log WHERE action = '/rollback'`);

@@ -87,6 +87,7 @@ composer.callbackQuery(/^deploy:(yes|no):(\d{1,12})$/, requireAdmin('deploy butt
     expired: 'This confirmation expired. Send /deploy again.',
     answered: 'This deploy was answered already.',
     missing: 'This deploy does not exist.',
+    busy: 'A deploy of this release is already under way; nothing new was queued.',
   };
   if (result !== 'ok') {
     await ctx.answerCallbackQuery({ text: refusal[result], show_alert: true });
