@@ -40,7 +40,8 @@ export interface Deployment {
   readonly env: AppEnv;
   readonly ref: string;
   readonly sha: string | null;
-  readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback';
+  /** baseline: the release found running when lugh first started (recordFirstRelease); nothing ran. */
+  readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback' | 'baseline';
   readonly requestedBy: number | null;
   readonly status: string;
   readonly jobId: string | null;
@@ -310,6 +311,25 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
         // The rollback in the way finished in between: ask again.
       }
       throw new Error(`could not create or find the rollback of ${input.env} to ${input.sha}`);
+    },
+
+    /**
+     * The commit found running when lugh first starts, as a succeeded release, so the first
+     * deploy can be rolled back to it. Only while the environment has no release yet, and
+     * once (one baseline per environment); undefined when nothing was recorded. It is
+     * deployment #0 (each environment has its own database): no sequence value is taken, so
+     * lugh's first deploy is still #1.
+     */
+    async recordFirstRelease(env: AppEnv, sha: string): Promise<Deployment | undefined> {
+      const { rows } = await pool.query(
+        `INSERT INTO deployments (id, env, ref, sha, trigger, status, started_at, finished_at)
+         SELECT 0, $1::text, $2::text, $2::text, 'baseline', 'succeeded', now(), now()
+         WHERE NOT EXISTS (SELECT 1 FROM deployments
+                           WHERE env = $1::text AND status = 'succeeded' AND sha IS NOT NULL)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [env, sha],
+      );
+      return rows[0] ? toDeployment(rows[0]) : undefined;
     },
 
     /** A /rollback picker for `requestedBy`, whose buttons hold for `ms`. */

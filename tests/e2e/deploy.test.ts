@@ -296,6 +296,9 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     const buttons = picker.reply_markup?.inline_keyboard.flat() ?? [];
     expect(buttons.map((b) => b.text)).toEqual([
       expect.stringMatching(new RegExp(`^${seeded.developSha.slice(0, 7)} · \\d+ (s|min).* ago$`)),
+      // What ran before lugh's first deploy: the app container's commit, recorded when lugh
+      // first started (first-release.ts), so even the first deploy can be rolled back.
+      expect.stringMatching(new RegExp(`^${seeded.mainSha.slice(0, 7)} · \\d+ (s|min).* ago$`)),
     ]);
     tg.pressButton({
       token: TOKENS.staging,

@@ -20,8 +20,12 @@ const PROMOTED = '3'.repeat(40);
 
 describe('the release running when lugh first starts', () => {
   let db: TestDatabase;
+  let stagingDb: TestDatabase;
   let pool: Pool;
+  let stagingPool: Pool;
   let deployments: ReturnType<typeof createDeploymentStore>;
+  // Each environment has its own database, as on a server.
+  let stagingDeployments: ReturnType<typeof createDeploymentStore>;
   const runtime = createDockerRuntime({ docker, logger });
   const withEnv = `${run}-production-app`;
   const withLabel = `${run}-staging-app`;
@@ -47,12 +51,18 @@ describe('the release running when lugh first starts', () => {
     await runMigrations({ databaseUrl: db.url, logger });
     pool = createPool(db.url, 'first-release-test');
     deployments = createDeploymentStore(pool);
+    stagingDb = await createTestDatabase('staging_lugh');
+    await runMigrations({ databaseUrl: stagingDb.url, logger });
+    stagingPool = createPool(stagingDb.url, 'first-release-staging');
+    stagingDeployments = createDeploymentStore(stagingPool);
   });
 
   afterAll(async () => {
     await removeTestResources(docker, run);
     await pool?.end();
+    await stagingPool?.end();
     await db?.drop();
+    await stagingDb?.drop();
   });
 
   it('is recorded from the app container’s GIT_SHA, so the first deploy after it has a release to roll back to', async () => {
@@ -92,24 +102,24 @@ describe('the release running when lugh first starts', () => {
   it('records nothing when no app container runs (nothing is known to run)', async () => {
     const recorded = await recordFirstRelease({
       runtime,
-      deployments,
+      deployments: stagingDeployments,
       env: 'staging',
       containerName: `${run}-missing`,
       logger,
     });
     expect(recorded).toBeUndefined();
-    expect(await deployments.releases('staging', 6)).toEqual([]);
+    expect(await stagingDeployments.releases('staging', 6)).toEqual([]);
   });
 
   it('is read from the container’s labels when it has no GIT_SHA (org.opencontainers.image.revision)', async () => {
     const recorded = await recordFirstRelease({
       runtime,
-      deployments,
+      deployments: stagingDeployments,
       env: 'staging',
       containerName: withLabel,
       logger,
     });
     expect(recorded?.sha).toBe(LABELLED);
-    expect((await deployments.releases('staging', 6)).map((r) => r.sha)).toEqual([LABELLED]);
+    expect((await stagingDeployments.releases('staging', 6)).map((r) => r.sha)).toEqual([LABELLED]);
   });
 });
