@@ -26,6 +26,7 @@ type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
 
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
+const secondAdmin = { id: 3005, first_name: 'Bo', username: 'bo' };
 const PROD = '5550021:AAProdTokenForRestoreTests_abcdefghijk';
 const STAGING = '5550022:AAStagingTokenForRestoreTests_abcdefgh';
 const sha = (c: string) => c.repeat(40);
@@ -57,7 +58,7 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
       databaseUrl: db.url,
       apiRoot: tg.apiRoot,
       token: PROD,
-      extra: { NOTIFY_CHAT_ID: String(NOTIFY_CHAT) },
+      extra: { NOTIFY_CHAT_ID: String(NOTIFY_CHAT), ADMIN_IDS: `${ADMIN_ID},${secondAdmin.id}` },
     });
     const logger = createLogger({
       level: 'debug',
@@ -329,6 +330,40 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     const confirmNext = await edited(admin.id, next.message_id, /^Restore production-/);
     press(admin.id, next.message_id, buttonsOf(confirmNext)[1]!);
     await edited(admin.id, next.message_id, /Restore cancelled; the database was not touched/);
+  });
+
+  it('/restore’s buttons answer only the admin who asked, and expire: another admin’s pick or Restore is refused, and nothing is restored', async () => {
+    const restored = async () =>
+      Number(
+        (await pool.query(`SELECT count(*) AS n FROM audit_log WHERE action = '/restore' AND outcome = 'ok'`))
+          .rows[0].n,
+      );
+    const before = await restored();
+    const picker = await say(PROD, admin, '/restore');
+    expect(picker.text).toMatch(/expire/);
+    const pick = buttonsOf(picker)[0]!;
+    const theirs = press(admin.id, picker.message_id, pick, secondAdmin);
+    await expect
+      .poll(() => answerOf(admin.id, theirs))
+      .toMatchObject({ show_alert: true, text: expect.stringContaining('Only @ada') });
+
+    press(admin.id, picker.message_id, pick);
+    const confirm = await edited(admin.id, picker.message_id, /^Restore production-/);
+    const [go] = buttonsOf(confirm);
+    const theirGo = press(admin.id, picker.message_id, go!, secondAdmin);
+    await expect
+      .poll(() => answerOf(admin.id, theirGo))
+      .toMatchObject({ show_alert: true, text: expect.stringContaining('Only @ada') });
+    expect(await restored()).toBe(before);
+
+    // The buttons' time is up (as if they had waited past it): Restore is refused.
+    await pool.query(`UPDATE button_offers SET expires_at = now() - interval '1 second'`);
+    const late = press(admin.id, picker.message_id, go!);
+    await expect
+      .poll(() => answerOf(admin.id, late))
+      .toMatchObject({ show_alert: true, text: expect.stringContaining('Send /restore again') });
+    await edited(admin.id, picker.message_id, /expired; the database was not touched/);
+    expect(await restored()).toBe(before);
   });
 
   it('a stale button says so, and a held lock refuses the restore with who holds it', async () => {
