@@ -61,9 +61,10 @@ export interface Deployment {
   readonly finishedAt: Date | null;
 }
 
-/** A /rollback picker: whose its buttons are, and whether they still hold. */
-export interface RollbackOffer {
+/** A /rollback picker or /restore list: whose its buttons are, and whether they still hold. */
+export interface ButtonOffer {
   readonly id: number;
+  readonly kind: 'rollback' | 'restore';
   readonly env: AppEnv;
   readonly requestedBy: number;
   readonly requestedByName: string | null;
@@ -72,8 +73,9 @@ export interface RollbackOffer {
   readonly expired: boolean;
 }
 
-const toOffer = (r: Record<string, unknown>): RollbackOffer => ({
+const toOffer = (r: Record<string, unknown>): ButtonOffer => ({
   id: Number(r.id),
+  kind: r.kind as ButtonOffer['kind'],
   env: r.env as AppEnv,
   requestedBy: Number(r.requested_by),
   requestedByName: (r.requested_by_name as string | null) ?? null,
@@ -332,28 +334,36 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       return rows[0] ? toDeployment(rows[0]) : undefined;
     },
 
-    /** A /rollback picker for `requestedBy`, whose buttons hold for `ms`. */
-    async createRollbackOffer(input: {
+    /** Buttons (a /rollback picker, a /restore list) for `requestedBy` only, holding for `ms`. */
+    async createButtonOffer(input: {
+      kind: ButtonOffer['kind'];
       env: AppEnv;
       requestedBy: number;
       requestedByName?: string;
       chatId?: number;
       ms: number;
-    }): Promise<RollbackOffer> {
+    }): Promise<ButtonOffer> {
       const { rows } = await pool.query(
-        `INSERT INTO rollback_offers (env, requested_by, requested_by_name, chat_id, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
+        `INSERT INTO button_offers (kind, env, requested_by, requested_by_name, chat_id, expires_at)
+         VALUES ($6, $1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
          RETURNING *, false AS expired`,
-        [input.env, input.requestedBy, input.requestedByName ?? null, input.chatId ?? null, input.ms],
+        [
+          input.env,
+          input.requestedBy,
+          input.requestedByName ?? null,
+          input.chatId ?? null,
+          input.ms,
+          input.kind,
+        ],
       );
       return toOffer(rows[0]);
     },
 
-    /** A picker by id, `expired` by the database's clock; undefined when there is none. */
-    async rollbackOffer(id: number): Promise<RollbackOffer | undefined> {
+    /** An offer by id and kind, `expired` by the database's clock; undefined when there is none. */
+    async buttonOffer(id: number, kind: ButtonOffer['kind']): Promise<ButtonOffer | undefined> {
       const { rows } = await pool.query(
-        'SELECT *, expires_at <= now() AS expired FROM rollback_offers WHERE id = $1',
-        [id],
+        'SELECT *, expires_at <= now() AS expired FROM button_offers WHERE id = $1 AND kind = $2',
+        [id, kind],
       );
       return rows[0] ? toOffer(rows[0]) : undefined;
     },

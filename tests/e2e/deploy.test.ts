@@ -450,7 +450,13 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     await tg.waitForBotMessage(TOKENS.production, admin.id, (m) => (m.text ?? '').includes('cancelled'), {
       timeoutMs: 10_000,
     });
-    expect(await rows('production', 'SELECT status FROM deployments')).toEqual([{ status: 'cancelled' }]);
+    // Besides the release production ran when lugh first started (#0, recorded then).
+    expect(await rows('production', `SELECT status FROM deployments WHERE trigger <> 'baseline'`)).toEqual([
+      { status: 'cancelled' },
+    ]);
+    expect(await rows('production', `SELECT id, sha FROM deployments WHERE trigger = 'baseline'`)).toEqual([
+      { id: '0', sha: seeded.mainSha },
+    ]);
 
     const again = await reply('production', admin, '/deploy production');
     const id = Number(again.reply_markup?.inline_keyboard[0]?.[0]?.callback_data?.split(':')[2]);

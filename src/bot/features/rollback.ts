@@ -10,13 +10,14 @@ import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatAgo, formatDuration, shortSha } from '../html.js';
 import { notModified } from '../telegram-errors.js';
+import { offerRestore } from './restore.js';
 
 const RELEASES_SHOWN = 5;
 const composer = new Composer<BotContext>();
 
 /**
  * /rollback <env>: the last releases that ran (newest first, the running one marked), one
- * tap each. The picker is an offer in Postgres (rollback_offers): its buttons carry the
+ * tap each. The picker is an offer in Postgres (button_offers): its buttons carry the
  * offer's id and a release's, answer only the admin who asked, and expire as /deploy's
  * confirmation does. A tap asks to confirm, naming the release and what runs now (and the
  * irreversible migrations it goes back past); Yes deploys that commit again through every
@@ -34,7 +35,8 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
     await ctx.reply(`There is no earlier release of ${env} to roll back to.`);
     return;
   }
-  const offer = await control.deployments.createRollbackOffer({
+  const offer = await control.deployments.createButtonOffer({
+    kind: 'rollback',
     env,
     requestedBy: ctx.from!.id,
     requestedByName: actorName(ctx),
@@ -108,9 +110,18 @@ const REFUSED = 'This release cannot be deployed again. Send /rollback for the c
 /** What a /restore button carries for a backup file: its name without the environment and `.dump`. */
 const tokenOf = (env: string, file: string) => file.replace(`${env}-`, '').replace(/\.dump$/, '');
 
-/** The warning's keyboard, with a row that opens /restore's confirmation for the backup when it is still on disk. */
-function withRestoreOffer(keyboard: InlineKeyboard, backup: BackupChoice | undefined): InlineKeyboard {
-  return backup ? keyboard.row().text('Restore that backup…', `restore:pick:${backup.token}`) : keyboard;
+/**
+ * The warning's keyboard, with a row that opens /restore's confirmation for the backup when
+ * it is still on disk (restore buttons of their own: the asker's, expiring).
+ */
+async function withRestoreOffer(
+  ctx: BotContext,
+  keyboard: InlineKeyboard,
+  backup: BackupChoice | undefined,
+): Promise<InlineKeyboard> {
+  if (!backup) return keyboard;
+  const offer = await offerRestore(ctx);
+  return keyboard.row().text('Restore that backup…', `restore:pick:${offer.id}:${backup.token}`);
 }
 
 const ignoreNotModified = (error: unknown) => {
@@ -150,7 +161,8 @@ async function confirmRollback(
     .text('Cancel', `rollback:no:${d.id}`);
   await ctx
     .editMessageText(text, {
-      reply_markup: withRestoreOffer(
+      reply_markup: await withRestoreOffer(
+        ctx,
         keyboard,
         ctx.deps.restore && backup ? await ctx.deps.restore.find(tokenOf(env, backup.file)) : undefined,
       ),
@@ -166,7 +178,7 @@ composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollbac
   const control = ctx.deps.deploys;
   if (!control)
     return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
-  const offer = await control.deployments.rollbackOffer(Number(ctx.match[1]));
+  const offer = await control.deployments.buttonOffer(Number(ctx.match[1]), 'rollback');
   if (!offer || offer.env !== control.env) {
     await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
     return;

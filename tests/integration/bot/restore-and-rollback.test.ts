@@ -209,7 +209,9 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     expect(buttonsOf(warning)).toEqual([
       expect.stringMatching(/^rollback:yes:\d+$/),
       expect.stringMatching(/^rollback:no:\d+$/),
-      `restore:pick:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}`,
+      expect.stringMatching(
+        new RegExp(`^restore:pick:\\d+:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}$`),
+      ),
     ]);
     expect(warning?.reply_markup?.inline_keyboard[0]?.[0]?.text).toBe('Roll back anyway');
     expect(answerOf(admin.id, tap)).toBeTruthy();
@@ -258,7 +260,7 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     press(admin.id, third.message_id, buttonsOf(offer)[2]!);
     const restoreConfirm = await edited(admin.id, third.message_id, /^Restore production-/);
     expect(restoreConfirm?.text).toContain(backupFile);
-    press(admin.id, third.message_id, 'restore:no');
+    press(admin.id, third.message_id, buttonsOf(restoreConfirm)[1]!);
     await edited(admin.id, third.message_id, /Restore cancelled; the database was not touched/);
     expect(enqueued.length).toBe(before + 1);
   });
@@ -281,7 +283,9 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     const picker = await say(PROD, admin, '/restore');
     expect(picker.text).toContain('Restore production’s database from which backup? Newest first.');
     const [pick] = buttonsOf(picker);
-    expect(pick).toBe(`restore:pick:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}`);
+    expect(pick).toMatch(
+      new RegExp(`^restore:pick:\\d+:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}$`),
+    );
     const label = picker.reply_markup?.inline_keyboard[0]?.[0]?.text;
     expect(label).toMatch(
       new RegExp(`^before deploy #${migrated.id} · bbbbbbb · \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC$`),
@@ -294,8 +298,8 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
       'This replaces the production database; a backup of the current state is taken first.',
     );
     const [go, cancel] = buttonsOf(confirm);
-    expect(go).toMatch(/^restore:go:\d{8}T\d{6}Z-bbbbbbb:\d+$/);
-    expect(cancel).toBe('restore:no');
+    expect(go).toMatch(/^restore:go:\d+:\d{8}T\d{6}Z-bbbbbbb$/);
+    expect(cancel).toMatch(/^restore:no:\d+$/);
     expect(Buffer.byteLength(go!)).toBeLessThanOrEqual(64);
 
     // The notify chat is a group the bot is in.

@@ -177,7 +177,7 @@ describe('/rollback buttons over the Telegram stand-in', () => {
     const picker = await say(admin, '/rollback production', group);
     const before = enqueued.length;
     // The picker's time is up (as if it had waited past its expiry).
-    await pool.query(`UPDATE rollback_offers SET expires_at = now() - interval '1 second'`);
+    await pool.query(`UPDATE button_offers SET expires_at = now() - interval '1 second'`);
     const tap = press(group, picker.message_id, buttonsOf(picker)[0]!);
     await expect
       .poll(() => answerOf(group, tap))

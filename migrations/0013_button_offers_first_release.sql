@@ -1,11 +1,13 @@
 -- Up Migration
 
--- A /rollback picker: who asked for it and until when its buttons hold. Its buttons carry
--- the offer's id and a release's; a tap by anyone else, or after expires_at, is refused.
--- The rollback a picker makes is keyed by its offer (deployments.request_key), so one
--- picker makes at most one rollback, which then waits for its requester's confirmation.
-CREATE TABLE rollback_offers (
+-- The buttons of a /rollback picker or a /restore list: who asked for them and until when
+-- they hold. The buttons carry the offer's id (and a release's or backup's); a tap by anyone
+-- else, or after expires_at, is refused. The rollback a picker makes is keyed by its offer
+-- (deployments.request_key), so one picker makes at most one rollback, which then waits for
+-- its requester's confirmation.
+CREATE TABLE button_offers (
   id                 bigserial PRIMARY KEY,
+  kind               text NOT NULL CHECK (kind IN ('rollback', 'restore')),
   env                text NOT NULL CHECK (env IN ('staging', 'production')),
   requested_by       bigint NOT NULL,
   requested_by_name  text,
@@ -28,4 +30,4 @@ DELETE FROM deployments WHERE trigger = 'baseline';
 ALTER TABLE deployments DROP CONSTRAINT deployments_trigger_check;
 ALTER TABLE deployments ADD CONSTRAINT deployments_trigger_check
   CHECK (trigger IN ('promotion', 'push', 'manual', 'rollback'));
-DROP TABLE rollback_offers;
+DROP TABLE button_offers;
