@@ -166,4 +166,13 @@ describe('/deploy by SHA, resolved on the GitHub stand-in', () => {
     expect(reply.text).toMatch(/too short to name one commit/);
     expect(enqueued.length).toBe(before);
   });
+
+  it('GitHub failing while a SHA is resolved: the reply says so and what to do, and nothing is queued', async () => {
+    github.gh.injectFault({ route: 'GET /repos/{owner}/{repo}/commits/{ref}', kind: '5xx', times: 1 });
+    const before = enqueued.length;
+    const reply = await say(`/deploy staging ${github.seeded.mainSha.slice(0, 7)}`);
+    expect(reply.text).toMatch(/could not ask GitHub/i);
+    expect(reply.text).toMatch(/try again/i);
+    expect(enqueued.length).toBe(before);
+  });
 });
