@@ -1,5 +1,10 @@
 import type { AppEnv } from '../config/environments.js';
-import { NotFoundError } from '../forge/errors.js';
+import {
+  AccessDeniedError,
+  ForgeUnavailableError,
+  NotFoundError,
+  RateLimitedError,
+} from '../forge/errors.js';
 import type { Forge } from '../forge/forge.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Deployment, DeploymentStore } from '../store/deployments.js';
@@ -33,7 +38,14 @@ export type DeployRequestResult =
   /** The same request (or a rollback to the same release) made this deployment already. */
   | { readonly outcome: 'already'; readonly deployment: Deployment }
   /** The ref looks like a SHA, and the forge knows no branch or single commit by it; nothing was created. */
-  | { readonly outcome: 'unknown_commit'; readonly ref: string };
+  | { readonly outcome: 'unknown_commit'; readonly ref: string }
+  /** The forge could not be asked which commit the SHA names (down, rate limited, refused); nothing was created. */
+  | {
+      readonly outcome: 'forge_failed';
+      readonly ref: string;
+      readonly why: 'unavailable' | 'rate_limited' | 'access_denied';
+      readonly resetAt?: Date;
+    };
 
 /** What may be a commit SHA, short (at least 4 characters, as git takes) or full. */
 export const SHA_LIKE = /^[0-9a-f]{4,40}$/i;
@@ -74,12 +86,19 @@ export interface DeployControlOptions {
  * The commit a SHA-like ref names, when it names one: its full SHA; undefined when `ref` is
  * a branch (or tag) whose name merely looks like a SHA, resolved at deploy time as branches are.
  */
-async function shaOf(forge: Pick<Forge, 'resolveCommit'>, ref: string): Promise<string | undefined | null> {
+async function shaOf(
+  forge: Pick<Forge, 'resolveCommit'>,
+  ref: string,
+): Promise<string | undefined | null | Extract<DeployRequestResult, { outcome: 'forge_failed' }>> {
   try {
     const sha = await forge.resolveCommit(ref);
     return sha.startsWith(ref.toLowerCase()) ? sha : undefined;
   } catch (error) {
     if (error instanceof NotFoundError) return null;
+    if (error instanceof RateLimitedError)
+      return { outcome: 'forge_failed', ref, why: 'rate_limited', resetAt: error.resetAt };
+    if (error instanceof ForgeUnavailableError) return { outcome: 'forge_failed', ref, why: 'unavailable' };
+    if (error instanceof AccessDeniedError) return { outcome: 'forge_failed', ref, why: 'access_denied' };
     throw error;
   }
 }
@@ -112,6 +131,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           });
           return { outcome: 'unknown_commit', ref: input.ref };
         }
+        if (typeof resolved === 'object') return resolved;
         sha = resolved;
       }
       let deployment: Deployment;

@@ -5,7 +5,7 @@ import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { branchOf, isValidRef } from '../deploys/parse-words.js';
 import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
-import { escapeHtml, formatDuration } from '../html.js';
+import { escapeHtml, formatDuration, formatUtc } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -40,6 +40,17 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
   }
   if (requested.outcome === 'unknown_commit') {
     await ctx.reply(unknownCommitText(env, wanted));
+    return;
+  }
+  if (requested.outcome === 'forge_failed') {
+    const why = {
+      unavailable: 'it did not answer',
+      rate_limited: `it rate-limits lugh${requested.resetAt ? ` until ${formatUtc(requested.resetAt)}` : ''}`,
+      access_denied: 'it refused lugh’s token (the token needs Contents: read)',
+    }[requested.why];
+    await ctx.reply(
+      `Could not ask GitHub which commit <code>${escapeHtml(wanted)}</code> is: ${why}. Nothing was queued; try again shortly, or send a branch name.`,
+    );
     return;
   }
   const { deployment } = requested;

@@ -230,7 +230,8 @@ composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollbac
     return;
   }
   // A rollback names its commit by full SHA: nothing is resolved on the forge.
-  if (requested.outcome === 'unknown_commit') throw new Error(`release ${source.sha} was not resolved`);
+  if (requested.outcome === 'unknown_commit' || requested.outcome === 'forge_failed')
+    throw new Error(`release ${source.sha} was not resolved`);
   const { deployment } = requested;
   if (requested.outcome === 'already' && deployment.status !== 'awaiting_confirmation') {
     await ctx.answerCallbackQuery({ text: alreadyText(deployment), show_alert: true });
