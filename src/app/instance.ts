@@ -245,6 +245,7 @@ function buildBotDeps(
       enqueue: deploys.engine.enqueue,
       containerLogs: deploys.engine.logs,
       confirmMs: 5 * 60_000,
+      forge: parts.forge,
     }),
     // Only production backs up before a deploy, so only production has backups to restore.
     restore:

@@ -16,6 +16,7 @@ import { createDeploySweeper, DEPLOY_SWEEP_MS } from './deploy-sweeper.js';
 import { createDeployWorker } from './deploy-worker.js';
 import { findContainer, nameOf } from './docker-helpers.js';
 import { createFailpoints } from './failpoints.js';
+import { recordFirstRelease } from './first-release.js';
 import { createImageBuilder } from './image-builder.js';
 import type { ImageLedger } from './image-ledger.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
@@ -205,6 +206,13 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       // A pre-flight container is removed once its health is known; a runner runs one deploy.
       if (worker || config.deploy.role !== 'app') return;
       await sweeper.sweep();
+      await recordFirstRelease({
+        runtime,
+        deployments,
+        env: config.appEnv,
+        containerName: config.deploy.containerName,
+        logger: log,
+      }).catch((error: unknown) => log.warn({ err: error }, 'could not record the release running now'));
       const leftovers = () =>
         removeLeftoverRunners().catch((error: unknown) =>
           log.warn({ err: error }, 'could not look for leftover runner containers'),

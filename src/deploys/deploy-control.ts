@@ -1,4 +1,11 @@
 import type { AppEnv } from '../config/environments.js';
+import {
+  AccessDeniedError,
+  ForgeUnavailableError,
+  NotFoundError,
+  RateLimitedError,
+} from '../forge/errors.js';
+import type { Forge } from '../forge/forge.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Deployment, DeploymentStore } from '../store/deployments.js';
 import { deployLockName, deploymentOfOwner, type HeldLock, type LockStore } from '../store/locks.js';
@@ -16,7 +23,7 @@ export interface DeployRequest {
   /** Wait for the requester to confirm (for `confirmMs`) instead of queueing at once. */
   readonly confirm?: boolean;
   /**
-   * A rollback's: what one request is (the button message it came from). The first request
+   * A rollback's: what one request is (the /rollback picker it came from). The first request
    * with a key creates the deployment; later ones, and any while a rollback to the same
    * release is under way, get `already` with that deployment.
    */
@@ -29,7 +36,19 @@ export type DeployRequestResult =
   | { readonly outcome: 'queued'; readonly deployment: Deployment }
   | { readonly outcome: 'awaiting_confirmation'; readonly deployment: Deployment }
   /** The same request (or a rollback to the same release) made this deployment already. */
-  | { readonly outcome: 'already'; readonly deployment: Deployment };
+  | { readonly outcome: 'already'; readonly deployment: Deployment }
+  /** The ref looks like a SHA, and the forge knows no branch or single commit by it; nothing was created. */
+  | { readonly outcome: 'unknown_commit'; readonly ref: string }
+  /** The forge could not be asked which commit the SHA names (down, rate limited, refused); nothing was created. */
+  | {
+      readonly outcome: 'forge_failed';
+      readonly ref: string;
+      readonly why: 'unavailable' | 'rate_limited' | 'access_denied';
+      readonly resetAt?: Date;
+    };
+
+/** What may be a commit SHA, short (at least 4 characters, as git takes) or full. */
+export const SHA_LIKE = /^[0-9a-f]{4,40}$/i;
 
 /** What the deploy commands need: this instance's deployments, lock, queue and container. */
 export interface DeployControl {
@@ -59,10 +78,33 @@ export interface DeployControlOptions {
   enqueue(deploymentId: number): Promise<string>;
   containerLogs(lines: number): Promise<string[]>;
   readonly confirmMs: number;
+  /** Resolves a SHA typed in chat to the commit it names; without it a SHA is taken as a branch name. */
+  readonly forge?: Pick<Forge, 'resolveCommit'>;
+}
+
+/**
+ * The commit a SHA-like ref names, when it names one: its full SHA; undefined when `ref` is
+ * a branch (or tag) whose name merely looks like a SHA, resolved at deploy time as branches are.
+ */
+async function shaOf(
+  forge: Pick<Forge, 'resolveCommit'>,
+  ref: string,
+): Promise<string | undefined | null | Extract<DeployRequestResult, { outcome: 'forge_failed' }>> {
+  try {
+    const sha = await forge.resolveCommit(ref);
+    return sha.startsWith(ref.toLowerCase()) ? sha : undefined;
+  } catch (error) {
+    if (error instanceof NotFoundError) return null;
+    if (error instanceof RateLimitedError)
+      return { outcome: 'forge_failed', ref, why: 'rate_limited', resetAt: error.resetAt };
+    if (error instanceof ForgeUnavailableError) return { outcome: 'forge_failed', ref, why: 'unavailable' };
+    if (error instanceof AccessDeniedError) return { outcome: 'forge_failed', ref, why: 'access_denied' };
+    throw error;
+  }
 }
 
 export function createDeployControl(options: DeployControlOptions): DeployControl {
-  const { env, deployments, locks, audit, enqueue, containerLogs, confirmMs } = options;
+  const { env, deployments, locks, audit, enqueue, containerLogs, confirmMs, forge } = options;
   return {
     env,
     deployments,
@@ -75,6 +117,23 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
       if (lock && deploymentOfOwner(lock.owner) === undefined) {
         return { outcome: 'locked', lock };
       }
+      let sha = input.sha;
+      if (!sha && forge && SHA_LIKE.test(input.ref)) {
+        // A SHA is resolved now, on the forge: a short one names a commit only while it is unique.
+        const resolved = await shaOf(forge, input.ref);
+        if (resolved === null) {
+          await audit.record({
+            actorId: input.requester.id,
+            actorName: input.requester.name,
+            action: input.action,
+            outcome: 'refused',
+            details: { env, ref: input.ref, reason: 'no branch or single commit by that name' },
+          });
+          return { outcome: 'unknown_commit', ref: input.ref };
+        }
+        if (typeof resolved === 'object') return resolved;
+        sha = resolved;
+      }
       let deployment: Deployment;
       if (input.trigger === 'rollback' && input.key && input.sha) {
         const claimed = await deployments.createRollback({
@@ -83,6 +142,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           requestKey: input.key,
           requestedBy: input.requester.id,
           chatId: input.chatId,
+          confirmMs: input.confirm ? confirmMs : undefined,
         });
         deployment = claimed.deployment;
         if (!claimed.created) {
@@ -99,7 +159,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
         deployment = await deployments.create({
           env,
           ref: input.ref,
-          sha: input.sha,
+          sha,
           trigger: input.trigger,
           requestedBy: input.requester.id,
           chatId: input.chatId,
@@ -114,7 +174,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
         details: {
           env,
           ref: input.ref,
-          ...(input.sha ? { sha: input.sha } : {}),
+          ...(sha ? { sha } : {}),
           deploymentId: deployment.id,
         },
       });

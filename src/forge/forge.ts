@@ -124,6 +124,12 @@ export interface Forge {
 
   /** The commit a branch points at. */
   branchSha(branch: string): Promise<string>;
+  /**
+   * The full SHA of the commit `ref` names: a SHA (short or full), a branch or a tag.
+   * NotFoundError when the forge knows no single commit by it (unknown, or a short SHA that
+   * names several).
+   */
+  resolveCommit(ref: string): Promise<string>;
   /** True when `sha` is `branch`'s head or an ancestor of it; false also for a commit the forge does not know. */
   isAncestor(sha: string, branch: string): Promise<boolean>;
   /** What `headRef` has that `baseRef` lacks. */

@@ -40,7 +40,8 @@ export interface Deployment {
   readonly env: AppEnv;
   readonly ref: string;
   readonly sha: string | null;
-  readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback';
+  /** baseline: the release found running when lugh first started (recordFirstRelease); nothing ran. */
+  readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback' | 'baseline';
   readonly requestedBy: number | null;
   readonly status: string;
   readonly jobId: string | null;
@@ -59,6 +60,29 @@ export interface Deployment {
   readonly startedAt: Date | null;
   readonly finishedAt: Date | null;
 }
+
+/** A /rollback picker or /restore list: whose its buttons are, and whether they still hold. */
+export interface ButtonOffer {
+  readonly id: number;
+  readonly kind: 'rollback' | 'restore';
+  readonly env: AppEnv;
+  readonly requestedBy: number;
+  readonly requestedByName: string | null;
+  readonly chatId: number | null;
+  readonly expiresAt: Date;
+  readonly expired: boolean;
+}
+
+const toOffer = (r: Record<string, unknown>): ButtonOffer => ({
+  id: Number(r.id),
+  kind: r.kind as ButtonOffer['kind'],
+  env: r.env as AppEnv,
+  requestedBy: Number(r.requested_by),
+  requestedByName: (r.requested_by_name as string | null) ?? null,
+  chatId: r.chat_id === null || r.chat_id === undefined ? null : Number(r.chat_id),
+  expiresAt: r.expires_at as Date,
+  expired: Boolean(r.expired),
+});
 
 // The first key of the advisory locks that claim a deployment's run ('lugh' in ASCII); the
 // deployment's id is the second.
@@ -245,8 +269,9 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
 
     /**
      * A rollback, created at most once: by the first request with this `requestKey` (one
-     * per button message), and only while no other rollback to the same release is
+     * per /rollback picker), and only while no other rollback to the same release is
      * queued or running. A later request gets the deployment that won (`created: false`).
+     * With `confirmMs` it waits for its requester to confirm, as /deploy's does.
      */
     async createRollback(input: {
       env: AppEnv;
@@ -254,13 +279,28 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       requestKey: string;
       requestedBy?: number;
       chatId?: number;
+      confirmMs?: number;
     }): Promise<{ deployment: Deployment; created: boolean }> {
       for (let attempt = 0; attempt < 3; attempt++) {
         const inserted = await pool.query(
-          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key)
-           VALUES ($1, $2, $2, 'rollback', $3, $4, 'queued', $5)
+          // A rollback waiting for confirmation is not in flight (the index does not see it):
+          // none is created while one to the same release is (its confirmation would be refused).
+          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, confirm_expires_at)
+           SELECT $1, $2, $2, 'rollback', $3, $4, $6, $5,
+                  CASE WHEN $7::double precision IS NULL THEN NULL
+                       ELSE now() + make_interval(secs => $7::double precision / 1000) END
+           WHERE NOT EXISTS (SELECT 1 FROM deployments WHERE env = $1 AND sha = $2
+                               AND trigger = 'rollback' AND status IN ('queued', 'running'))
            ON CONFLICT DO NOTHING RETURNING *`,
-          [input.env, input.sha, input.requestedBy ?? null, input.chatId ?? null, input.requestKey],
+          [
+            input.env,
+            input.sha,
+            input.requestedBy ?? null,
+            input.chatId ?? null,
+            input.requestKey,
+            input.confirmMs ? 'awaiting_confirmation' : 'queued',
+            input.confirmMs ?? null,
+          ],
         );
         if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
         const { rows } = await pool.query(
@@ -276,6 +316,59 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
     },
 
     /**
+     * The commit found running when lugh first starts, as a succeeded release, so the first
+     * deploy can be rolled back to it. Only while the environment has no release yet, and
+     * once (one baseline per environment); undefined when nothing was recorded. It is
+     * deployment #0 (each environment has its own database): no sequence value is taken, so
+     * lugh's first deploy is still #1.
+     */
+    async recordFirstRelease(env: AppEnv, sha: string): Promise<Deployment | undefined> {
+      const { rows } = await pool.query(
+        `INSERT INTO deployments (id, env, ref, sha, trigger, status, started_at, finished_at)
+         SELECT 0, $1::text, $2::text, $2::text, 'baseline', 'succeeded', now(), now()
+         WHERE NOT EXISTS (SELECT 1 FROM deployments
+                           WHERE env = $1::text AND status = 'succeeded' AND sha IS NOT NULL)
+         ON CONFLICT DO NOTHING RETURNING *`,
+        [env, sha],
+      );
+      return rows[0] ? toDeployment(rows[0]) : undefined;
+    },
+
+    /** Buttons (a /rollback picker, a /restore list) for `requestedBy` only, holding for `ms`. */
+    async createButtonOffer(input: {
+      kind: ButtonOffer['kind'];
+      env: AppEnv;
+      requestedBy: number;
+      requestedByName?: string;
+      chatId?: number;
+      ms: number;
+    }): Promise<ButtonOffer> {
+      const { rows } = await pool.query(
+        `INSERT INTO button_offers (kind, env, requested_by, requested_by_name, chat_id, expires_at)
+         VALUES ($6, $1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
+         RETURNING *, false AS expired`,
+        [
+          input.env,
+          input.requestedBy,
+          input.requestedByName ?? null,
+          input.chatId ?? null,
+          input.ms,
+          input.kind,
+        ],
+      );
+      return toOffer(rows[0]);
+    },
+
+    /** An offer by id and kind, `expired` by the database's clock; undefined when there is none. */
+    async buttonOffer(id: number, kind: ButtonOffer['kind']): Promise<ButtonOffer | undefined> {
+      const { rows } = await pool.query(
+        'SELECT *, expires_at <= now() AS expired FROM button_offers WHERE id = $1 AND kind = $2',
+        [id, kind],
+      );
+      return rows[0] ? toOffer(rows[0]) : undefined;
+    },
+
+    /**
      * Confirms (→ queued) or declines (→ cancelled) a deployment waiting for its requester;
      * only the first answer counts, and none after the confirmation expired.
      */
@@ -283,12 +376,25 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       id: number,
       userId: number,
       answer: 'confirm' | 'decline',
-    ): Promise<'ok' | 'not_yours' | 'expired' | 'answered' | 'missing'> {
-      const { rows } = await pool.query(
-        `UPDATE deployments SET status = $3 WHERE id = $1 AND requested_by = $2
-           AND status = 'awaiting_confirmation' AND confirm_expires_at > now() RETURNING id`,
-        [id, userId, answer === 'confirm' ? 'queued' : 'cancelled'],
-      );
+    ): Promise<'ok' | 'not_yours' | 'expired' | 'answered' | 'missing' | 'busy'> {
+      let rows: unknown[];
+      try {
+        ({ rows } = await pool.query(
+          `UPDATE deployments SET status = $3 WHERE id = $1 AND requested_by = $2
+             AND status = 'awaiting_confirmation' AND confirm_expires_at > now() RETURNING id`,
+          [id, userId, answer === 'confirm' ? 'queued' : 'cancelled'],
+        ));
+      } catch (error) {
+        // A rollback to the same release was queued meanwhile (one in flight per release).
+        if ((error as { code?: string }).code !== '23505') throw error;
+        await pool.query(
+          `UPDATE deployments SET status = 'cancelled', finished_at = now(),
+             error = 'a rollback to the same release was under way'
+           WHERE id = $1 AND status = 'awaiting_confirmation'`,
+          [id],
+        );
+        return 'busy';
+      }
       if (rows[0]) return 'ok';
       const d = await this.get(id);
       if (!d) return 'missing';

@@ -284,7 +284,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     expect((await reply('staging', admin, '/lock staging')).text).toContain('Say why');
   }, 120_000);
 
-  it('/rollback offers the earlier releases, newest first; one tap deploys that commit again', async () => {
+  it('/rollback offers the earlier releases, newest first; a tap asks to confirm, and Roll back deploys that commit again', async () => {
     // develop moved on (the push the lock stopped): deploy it, so there is something to go back from.
     const newer = (await reply('staging', admin, '/deploy staging')).text?.match(/Deploy #(\d+)/)?.[1];
     expect((await result('staging', Number(newer))).text).toContain('✅');
@@ -296,12 +296,37 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     const buttons = picker.reply_markup?.inline_keyboard.flat() ?? [];
     expect(buttons.map((b) => b.text)).toEqual([
       expect.stringMatching(new RegExp(`^${seeded.developSha.slice(0, 7)} · \\d+ (s|min).* ago$`)),
+      // What ran before lugh's first deploy: the app container's commit, recorded when lugh
+      // first started (first-release.ts), so even the first deploy can be rolled back.
+      expect.stringMatching(new RegExp(`^${seeded.mainSha.slice(0, 7)} · \\d+ (s|min).* ago$`)),
     ]);
     tg.pressButton({
       token: TOKENS.staging,
       chatId: admin.id,
       messageId: picker.message_id,
       data: buttons[0]!.callback_data!,
+      from: admin,
+    });
+    // The tap asks to confirm, naming the release and what runs now; Roll back deploys it.
+    const confirm = await tg.waitForBotMessage(
+      TOKENS.staging,
+      admin.id,
+      (m) =>
+        m.message_id === picker.message_id &&
+        (m.reply_markup?.inline_keyboard.flat() ?? []).some((b) =>
+          b.callback_data?.startsWith('rollback:yes:'),
+        ),
+      { timeoutMs: 10_000 },
+    );
+    expect(confirm.text).toContain(`Roll staging back to ${seeded.developSha.slice(0, 7)}`);
+    expect(confirm.text).toContain(`It runs ${latest!.slice(0, 7)} now`);
+    tg.pressButton({
+      token: TOKENS.staging,
+      chatId: admin.id,
+      messageId: picker.message_id,
+      data: (confirm.reply_markup?.inline_keyboard.flat() ?? []).find((b) =>
+        b.callback_data?.startsWith('rollback:yes:'),
+      )!.callback_data!,
       from: admin,
     });
     const edited = await tg.waitForBotMessage(
@@ -324,7 +349,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     // After the rollback above, staging has earlier releases to offer.
     const picker = await reply('staging', admin, '/rollback staging');
     const button = picker.reply_markup?.inline_keyboard.flat()[0];
-    expect(button?.callback_data).toMatch(/^rollback:\d+$/);
+    expect(button?.callback_data).toMatch(/^rollback:\d+:\d+$/);
     const count = async () => {
       const [d] = await rows('staging', 'SELECT count(*) AS n FROM deployments');
       const [a] = await rows('staging', `SELECT count(*) AS n FROM audit_log WHERE action = '/rollback'`);
@@ -425,7 +450,13 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     await tg.waitForBotMessage(TOKENS.production, admin.id, (m) => (m.text ?? '').includes('cancelled'), {
       timeoutMs: 10_000,
     });
-    expect(await rows('production', 'SELECT status FROM deployments')).toEqual([{ status: 'cancelled' }]);
+    // Besides the release production ran when lugh first started (#0, recorded then).
+    expect(await rows('production', `SELECT status FROM deployments WHERE trigger <> 'baseline'`)).toEqual([
+      { status: 'cancelled' },
+    ]);
+    expect(await rows('production', `SELECT id, sha FROM deployments WHERE trigger = 'baseline'`)).toEqual([
+      { id: '0', sha: seeded.mainSha },
+    ]);
 
     const again = await reply('production', admin, '/deploy production');
     const id = Number(again.reply_markup?.inline_keyboard[0]?.[0]?.callback_data?.split(':')[2]);

@@ -284,7 +284,7 @@ describe.skipIf(!engine)('updates through a self-deploy (needs a Docker engine a
       trigger: string;
       status: string;
       sha: string;
-    }>('SELECT id, trigger, status, sha FROM deployments ORDER BY id');
+    }>(`SELECT id, trigger, status, sha FROM deployments WHERE trigger <> 'baseline' ORDER BY id`);
 
     const figures = {
       seconds: Math.round((Date.now() - started) / 1000),

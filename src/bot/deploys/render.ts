@@ -22,6 +22,7 @@ const TRIGGER_TEXT: Record<Deployment['trigger'], string> = {
   push: 'a push',
   rollback: 'a rollback',
   manual: 'hand',
+  baseline: 'lugh’s first start (it ran already)',
 };
 
 /** Who or what started a deployment, the same in /history and /status: `user 42`, `a push`. */

@@ -1,10 +1,11 @@
 import { Composer, InlineKeyboard } from 'grammy';
+import type { AppEnv } from '../../config/environments.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { branchOf, isValidRef } from '../deploys/parse-words.js';
 import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
-import { escapeHtml, formatDuration } from '../html.js';
+import { escapeHtml, formatDuration, formatUtc } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -37,10 +38,30 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
     await ctx.reply(lockedMessage(env, requested.lock));
     return;
   }
+  if (requested.outcome === 'unknown_commit') {
+    await ctx.reply(unknownCommitText(env, wanted));
+    return;
+  }
+  if (requested.outcome === 'forge_failed') {
+    const why = {
+      unavailable: 'it did not answer',
+      rate_limited: `it rate-limits lugh${requested.resetAt ? ` until ${formatUtc(requested.resetAt)}` : ''}`,
+      access_denied: 'it refused lugh’s token (the token needs Contents: read)',
+    }[requested.why];
+    await ctx.reply(
+      `Could not ask GitHub which commit <code>${escapeHtml(wanted)}</code> is: ${why}. Nothing was queued; try again shortly, or send a branch name.`,
+    );
+    return;
+  }
   const { deployment } = requested;
+  // A SHA is shown as the commit it resolved to; a branch as the branch (resolved when the deploy runs).
+  const what =
+    deployment.sha && deployment.ref !== deployment.sha
+      ? `${escapeHtml(wanted)}</code> (commit <code>${deployment.sha}</code>)`
+      : `${escapeHtml(wanted)}</code>`;
   if (requested.outcome === 'awaiting_confirmation') {
     await ctx.reply(
-      `Deploy <code>${escapeHtml(wanted)}</code> to <b>production</b>? A backup is taken first. The buttons expire in ${formatDuration(control.confirmMs)}.`,
+      `Deploy <code>${what} to <b>production</b>? A backup is taken first. The buttons expire in ${formatDuration(control.confirmMs)}.`,
       {
         reply_markup: new InlineKeyboard()
           .text('Deploy', `deploy:yes:${deployment.id}`)
@@ -49,10 +70,14 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
     );
     return;
   }
-  await ctx.reply(
-    `Deploy #${deployment.id} of <code>${escapeHtml(wanted)}</code> to ${env} is queued; progress follows here.`,
-  );
+  await ctx.reply(`Deploy #${deployment.id} of <code>${what} to ${env} is queued; progress follows here.`);
 });
+
+/** The refusal of a SHA GitHub cannot resolve to one commit, with what to send instead. */
+export function unknownCommitText(env: AppEnv, ref: string): string {
+  const short = ref.length < 40 ? ', or too short to name one commit' : '';
+  return `GitHub knows no branch or single commit <code>${escapeHtml(ref)}</code> in this repository (unknown${short}). Send more of the SHA (all 40 characters always work), a branch name, or <code>/deploy ${env}</code> for ${branchOf(env)}. Nothing was queued.`;
+}
 
 composer.callbackQuery(/^deploy:(yes|no):(\d{1,12})$/, requireAdmin('deploy button'), async (ctx) => {
   const control = ctx.deps.deploys;
@@ -73,6 +98,7 @@ composer.callbackQuery(/^deploy:(yes|no):(\d{1,12})$/, requireAdmin('deploy butt
     expired: 'This confirmation expired. Send /deploy again.',
     answered: 'This deploy was answered already.',
     missing: 'This deploy does not exist.',
+    busy: 'A deploy of this release is already under way; nothing new was queued.',
   };
   if (result !== 'ok') {
     await ctx.answerCallbackQuery({ text: refusal[result], show_alert: true });

@@ -1,5 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BackupChoice, RestoreResult } from '../../deploys/restore-control.js';
+import type { ButtonOffer } from '../../store/deployments.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf } from '../deploys/env-argument.js';
 import { lockedMessage } from '../deploys/render.js';
@@ -8,7 +9,7 @@ import { escapeHtml, formatDuration, formatUtc, shortSha } from '../html.js';
 import { notModified } from '../telegram-errors.js';
 
 const CHOICES_SHOWN = 8;
-/** A confirmation older than this is stale: the list it was picked from may have changed. */
+/** How long a /restore list's buttons (and its confirmation's) hold: the list may change. */
 export const RESTORE_CONFIRM_MS = 10 * 60_000;
 const composer = new Composer<BotContext>();
 
@@ -38,8 +39,9 @@ function unavailable(ctx: BotContext): string | undefined {
 }
 
 /**
- * /restore: production's backups, newest first, one tap each; the tap asks to confirm
- * (the buttons carry the backup's name and when it was picked, checked again on the tap).
+ * /restore: production's backups, newest first, one tap each; the tap asks to confirm. The
+ * buttons carry an offer's id (who asked, until when: button_offers) and the backup's name,
+ * checked again on each tap: only the asker's taps count, and none after it expired.
  */
 composer.command('restore', requireAdmin('/restore'), async (ctx) => {
   const why = unavailable(ctx);
@@ -65,40 +67,104 @@ composer.command('restore', requireAdmin('/restore'), async (ctx) => {
     );
     return;
   }
+  const offer = await offerRestore(ctx);
   const keyboard = new InlineKeyboard();
-  for (const c of choices) keyboard.text(choiceText(c), `restore:pick:${c.token}`).row();
+  for (const c of choices) keyboard.text(choiceText(c), `restore:pick:${offer.id}:${c.token}`).row();
   await ctx.reply(
-    'Restore production’s database from which backup? Newest first. The next step asks to confirm; the whole database is replaced.',
+    `Restore production’s database from which backup? Newest first. The next step asks to confirm; the whole database is replaced. The buttons are for ${escapeHtml(actorName(ctx) ?? 'the admin who asked')} and expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
     { reply_markup: keyboard },
   );
 });
 
-composer.callbackQuery(/^restore:pick:([0-9a-zA-Z-]{1,40})$/, requireAdmin('restore button'), async (ctx) => {
-  const why = unavailable(ctx);
-  if (why) return ctx.answerCallbackQuery({ text: why.replace(/<[^>]+>/g, ''), show_alert: true });
-  const choice = await ctx.deps.restore!.find(ctx.match[1]!);
-  if (!choice) {
+/**
+ * Buttons for restoring (this list, or the offer of a rollback's warning) that answer only
+ * `ctx`'s user and expire after RESTORE_CONFIRM_MS: an offer in Postgres, so any process
+ * checks the same.
+ */
+export function offerRestore(ctx: BotContext): Promise<ButtonOffer> {
+  return ctx.deps.deploys!.deployments.createButtonOffer({
+    kind: 'restore',
+    env: 'production',
+    requestedBy: ctx.from!.id,
+    requestedByName: actorName(ctx),
+    chatId: ctx.chat?.id,
+    ms: RESTORE_CONFIRM_MS,
+  });
+}
+
+/**
+ * The offer a restore button belongs to, when the tapper may use it now; otherwise
+ * undefined, after answering (and, when it expired, editing the message to say so).
+ */
+async function usableOffer(ctx: BotContext, id: number): Promise<ButtonOffer | undefined> {
+  const offer = await ctx.deps.deploys!.deployments.buttonOffer(id, 'restore');
+  if (!offer) {
     await ctx.answerCallbackQuery({
-      text: 'This backup is no longer there (older backups are removed as new ones are taken). Send /restore for the current list.',
+      text: 'These buttons no longer work. Send /restore again.',
       show_alert: true,
     });
-    return;
+    return undefined;
   }
-  await ctx.answerCallbackQuery();
-  const picked = Math.floor(Date.now() / 1000);
-  await ctx
-    .editMessageText(
-      `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
-      {
-        reply_markup: new InlineKeyboard()
-          .text('Restore', `restore:go:${choice.token}:${picked}`)
-          .text('Cancel', 'restore:no'),
-      },
-    )
-    .catch(ignoreNotModified);
-});
+  if (offer.requestedBy !== ctx.from!.id) {
+    await ctx.deps.audit.record({
+      actorId: ctx.from!.id,
+      actorName: actorName(ctx),
+      action: 'restore button',
+      outcome: 'refused',
+      details: { reason: 'not the asker’s buttons', offerId: offer.id },
+    });
+    await ctx.answerCallbackQuery({
+      text: `Only ${offer.requestedByName ?? 'the admin who asked'} can use these buttons. Send /restore for your own.`,
+      show_alert: true,
+    });
+    return undefined;
+  }
+  if (offer.expired) {
+    await ctx.answerCallbackQuery({
+      text: 'These buttons expired; nothing was restored. Send /restore again.',
+      show_alert: true,
+    });
+    await ctx
+      .editMessageText('⌛ These buttons expired; the database was not touched. Send /restore again.')
+      .catch(ignoreNotModified);
+    return undefined;
+  }
+  return offer;
+}
 
-composer.callbackQuery('restore:no', requireAdmin('restore button'), async (ctx) => {
+composer.callbackQuery(
+  /^restore:pick:(\d{1,12}):([0-9a-zA-Z-]{1,40})$/,
+  requireAdmin('restore button'),
+  async (ctx) => {
+    const why = unavailable(ctx);
+    if (why) return ctx.answerCallbackQuery({ text: why.replace(/<[^>]+>/g, ''), show_alert: true });
+    const offer = await usableOffer(ctx, Number(ctx.match[1]));
+    if (!offer) return;
+    const choice = await ctx.deps.restore!.find(ctx.match[2]!);
+    if (!choice) {
+      await ctx.answerCallbackQuery({
+        text: 'This backup is no longer there (older backups are removed as new ones are taken). Send /restore for the current list.',
+        show_alert: true,
+      });
+      return;
+    }
+    await ctx.answerCallbackQuery();
+    const left = Math.max(0, offer.expiresAt.getTime() - Date.now());
+    await ctx
+      .editMessageText(
+        `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(left)}.`,
+        {
+          reply_markup: new InlineKeyboard()
+            .text('Restore', `restore:go:${offer.id}:${choice.token}`)
+            .text('Cancel', `restore:no:${offer.id}`),
+        },
+      )
+      .catch(ignoreNotModified);
+  },
+);
+
+composer.callbackQuery(/^restore:no:(\d{1,12})$/, requireAdmin('restore button'), async (ctx) => {
+  if (!(await usableOffer(ctx, Number(ctx.match[1])))) return;
   await ctx.answerCallbackQuery({ text: 'Cancelled' });
   await ctx.editMessageText('🚫 Restore cancelled; the database was not touched.').catch(ignoreNotModified);
 });
@@ -146,26 +212,16 @@ const tail = (lines: readonly string[]) =>
   lines.length ? `\n<pre>${escapeHtml(lines.slice(-5).join('\n'))}</pre>` : '';
 
 composer.callbackQuery(
-  /^restore:go:([0-9a-zA-Z-]{1,40}):(\d{1,12})$/,
+  /^restore:go:(\d{1,12}):([0-9a-zA-Z-]{1,40})$/,
   requireAdmin('restore button'),
   async (ctx) => {
     const why = unavailable(ctx);
     if (why) return ctx.answerCallbackQuery({ text: why.replace(/<[^>]+>/g, ''), show_alert: true });
-    const picked = Number(ctx.match[2]) * 1000;
-    if (Date.now() - picked > RESTORE_CONFIRM_MS || picked > Date.now() + 60_000) {
-      await ctx.answerCallbackQuery({
-        text: 'This confirmation is stale; nothing was restored. Send /restore again.',
-        show_alert: true,
-      });
-      await ctx
-        .editMessageText('⌛ This confirmation expired; the database was not touched. Send /restore again.')
-        .catch(ignoreNotModified);
-      return;
-    }
+    if (!(await usableOffer(ctx, Number(ctx.match[1])))) return;
     // A restore takes a while: the tap is answered at once (Telegram drops late answers).
     await ctx.answerCallbackQuery({ text: 'Restoring…' });
     const requester = { id: ctx.from.id, name: actorName(ctx) };
-    const token = ctx.match[1]!;
+    const token = ctx.match[2]!;
     const choice = await ctx.deps.restore!.find(token);
     if (choice)
       await ctx
@@ -195,6 +251,17 @@ composer.callbackQuery(
         .catch((error: unknown) =>
           ctx.deps.logger.warn({ err: error }, 'could not tell the notify chat about the restore'),
         );
+  },
+);
+
+/** Buttons of a list sent before lists were offers: they carry no asker or expiry. */
+composer.callbackQuery(
+  /^restore:(pick:[0-9a-zA-Z-]{1,40}|go:[0-9a-zA-Z-]{1,40}:\d{1,12}|no)$/,
+  async (ctx) => {
+    await ctx.answerCallbackQuery({
+      text: 'These buttons are from an older list and no longer work; nothing was restored. Send /restore again.',
+      show_alert: true,
+    });
   },
 );
 

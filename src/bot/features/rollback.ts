@@ -1,4 +1,5 @@
 import { Composer, InlineKeyboard } from 'grammy';
+import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { BackupChoice } from '../../deploys/restore-control.js';
 import type { BackupRecord } from '../../store/backup-records.js';
 import type { IrreversibleMigration } from '../../store/deployment-migrations.js';
@@ -7,17 +8,21 @@ import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
-import { escapeHtml, formatAgo, shortSha } from '../html.js';
+import { escapeHtml, formatAgo, formatDuration, shortSha } from '../html.js';
 import { notModified } from '../telegram-errors.js';
+import { offerRestore } from './restore.js';
 
 const RELEASES_SHOWN = 5;
 const composer = new Composer<BotContext>();
 
 /**
  * /rollback <env>: the last releases that ran (newest first, the running one marked), one
- * tap each. The tap deploys that commit again through every step; its image is usually
- * still there (cleanup keeps the last ones), so it is not rebuilt. A release older than a
- * migration that cannot be undone is marked, and its tap asks first (irreversibleWarning).
+ * tap each. The picker is an offer in Postgres (button_offers): its buttons carry the
+ * offer's id and a release's, answer only the admin who asked, and expire as /deploy's
+ * confirmation does. A tap asks to confirm, naming the release and what runs now (and the
+ * irreversible migrations it goes back past); Yes deploys that commit again through every
+ * step, once, whoever taps how often (the confirmation is the deployment's row, answered
+ * once). Its image is usually still there (cleanup keeps the last ones), so it is not rebuilt.
  */
 composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
   const [envWord] = argsOf(ctx);
@@ -30,6 +35,14 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
     await ctx.reply(`There is no earlier release of ${env} to roll back to.`);
     return;
   }
+  const offer = await control.deployments.createButtonOffer({
+    kind: 'rollback',
+    env,
+    requestedBy: ctx.from!.id,
+    requestedByName: actorName(ctx),
+    chatId: ctx.chat?.id,
+    ms: control.confirmMs,
+  });
   const keyboard = new InlineKeyboard();
   let pastIrreversible = false;
   for (const r of older.slice(0, RELEASES_SHOWN)) {
@@ -37,29 +50,22 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
     const past = (await control.deployments.irreversibleSince(env, r.id)).length > 0;
     pastIrreversible ||= past;
     keyboard
-      .text(`${past ? '⚠️ ' : ''}${shortSha(r.sha)} · ${formatAgo(r.deployedAt)}`, `rollback:${r.id}`)
+      .text(
+        `${past ? '⚠️ ' : ''}${shortSha(r.sha)} · ${formatAgo(r.deployedAt)}`,
+        `rollback:${offer.id}:${r.id}`,
+      )
       .row();
   }
   const warning = pastIrreversible
-    ? ' ⚠️ marks a release older than a migration that cannot be undone: the tap asks again first.'
+    ? ' ⚠️ marks a release older than a migration that cannot be undone: its confirmation names them.'
     : '';
   await ctx.reply(
-    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). One tap deploys the release again.${warning}`,
+    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). A tap asks to confirm first. The buttons are for ${escapeHtml(actorName(ctx) ?? 'the admin who asked')} and expire in ${formatDuration(control.confirmMs)}.${warning}`,
     { reply_markup: keyboard },
   );
 });
 
-/**
- * What one tap is a repeat of: the message the buttons sit on (Telegram's ids, not the
- * button's data). One message of /rollback buttons deploys once, whoever taps it.
- */
-function requestKeyOf(ctx: BotContext): string {
-  const q = ctx.callbackQuery;
-  if (q?.message) return `rollback:${q.message.chat.id}:${q.message.message_id}`;
-  return `rollback:inline:${q?.inline_message_id ?? q?.id}`;
-}
-
-/** The answer to a tap that another tap (or admin) already turned into a deploy. */
+/** The answer to a tap whose picker already made a deploy that is no longer waiting. */
 function alreadyText(d: Deployment): string {
   const release = shortSha(d.sha);
   return inProgress(d.status)
@@ -99,66 +105,114 @@ export function irreversibleWarning(input: {
   ].join('\n\n');
 }
 
-const REFUSED = 'This release cannot be deployed again.';
+const REFUSED = 'This release cannot be deployed again. Send /rollback for the current list.';
 
 /** What a /restore button carries for a backup file: its name without the environment and `.dump`. */
 const tokenOf = (env: string, file: string) => file.replace(`${env}-`, '').replace(/\.dump$/, '');
 
-/** The warning's keyboard, with a row that opens /restore's confirmation for the backup when it is still on disk. */
-function withRestoreOffer(keyboard: InlineKeyboard, backup: BackupChoice | undefined): InlineKeyboard {
-  return backup ? keyboard.row().text('Restore that backup…', `restore:pick:${backup.token}`) : keyboard;
+/**
+ * The warning's keyboard, with a row that opens /restore's confirmation for the backup when
+ * it is still on disk (restore buttons of their own: the asker's, expiring).
+ */
+async function withRestoreOffer(
+  ctx: BotContext,
+  keyboard: InlineKeyboard,
+  backup: BackupChoice | undefined,
+): Promise<InlineKeyboard> {
+  if (!backup) return keyboard;
+  const offer = await offerRestore(ctx);
+  return keyboard.row().text('Restore that backup…', `restore:pick:${offer.id}:${backup.token}`);
+}
+
+const ignoreNotModified = (error: unknown) => {
+  // A second tap on the same picker: the confirmation is showing already.
+  if (!notModified(error)) throw error;
+};
+
+/**
+ * The confirmation of rollback `d` to `release`: what will run, what runs now (read at the
+ * tap, not when the picker was sent), the irreversible migrations it goes back past, and
+ * when the buttons expire.
+ */
+async function confirmRollback(
+  ctx: BotContext,
+  control: DeployControl,
+  d: Deployment,
+  release: { id: number; sha: string; deployedAt: Date | null },
+): Promise<void> {
+  const env = control.env;
+  const [current] = await control.deployments.releases(env, 1);
+  const irreversible = await control.deployments.irreversibleSince(env, release.id);
+  const backup = irreversible.length
+    ? await control.deployments.backupOf(irreversible[0]!.deploymentId)
+    : undefined;
+  const now = current
+    ? `It runs <code>${shortSha(current.sha)}</code> now (deployed ${formatAgo(current.deployedAt)}).`
+    : 'No release of it is recorded as running now.';
+  const text = [
+    `Roll ${env} back to <code>${shortSha(release.sha)}</code>${release.deployedAt ? ` (deployed ${formatAgo(release.deployedAt)})` : ''}? ${now} Deploy #${d.id} deploys <code>${shortSha(release.sha)}</code> again through every step.`,
+    ...(irreversible.length
+      ? [irreversibleWarning({ env, sha: release.sha, migrations: irreversible, backup })]
+      : []),
+    `The buttons expire in ${formatDuration(Math.max(0, (d.confirmExpiresAt?.getTime() ?? Date.now()) - Date.now()))}.`,
+  ].join('\n\n');
+  const keyboard = new InlineKeyboard()
+    .text(irreversible.length ? 'Roll back anyway' : 'Roll back', `rollback:yes:${d.id}`)
+    .text('Cancel', `rollback:no:${d.id}`);
+  await ctx
+    .editMessageText(text, {
+      reply_markup: await withRestoreOffer(
+        ctx,
+        keyboard,
+        ctx.deps.restore && backup ? await ctx.deps.restore.find(tokenOf(env, backup.file)) : undefined,
+      ),
+    })
+    .catch(ignoreNotModified);
 }
 
 /**
- * A tap on a release (`rollback:<id>`) or on “Roll back anyway” (`rollback:sure:<id>`).
- * Past an irreversible migration, the first asks first; both then deploy once per message.
+ * A tap on a release of a picker (`rollback:<offer>:<release>`): only its asker's, only
+ * before it expires; it creates the picker's one rollback, waiting for confirmation.
  */
-composer.callbackQuery(/^rollback:(sure:)?(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
+composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
   const control = ctx.deps.deploys;
   if (!control)
     return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
-  const confirmed = ctx.match[1] !== undefined;
-  const source = await control.deployments.get(Number(ctx.match[2]));
-  if (!source || source.env !== control.env || source.status !== 'succeeded' || !source.sha) {
+  const offer = await control.deployments.buttonOffer(Number(ctx.match[1]), 'rollback');
+  if (!offer || offer.env !== control.env) {
     await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
     return;
   }
-  const irreversible = await control.deployments.irreversibleSince(control.env, source.id);
-  if (irreversible.length > 0 && !confirmed) {
-    const backup = await control.deployments.backupOf(irreversible[0]!.deploymentId);
+  if (offer.requestedBy !== ctx.from.id) {
     await ctx.deps.audit.record({
       actorId: ctx.from.id,
       actorName: actorName(ctx),
       action: '/rollback',
       outcome: 'refused',
-      details: {
-        env: control.env,
-        sha: source.sha,
-        reason: 'irreversible migrations: asked to confirm',
-        migrations: irreversible.map((m) => m.name),
-      },
+      details: { env: control.env, reason: 'not the asker’s picker', offerId: offer.id },
     });
-    await ctx.answerCallbackQuery({ text: 'Irreversible migrations in the way: confirm below' });
-    await ctx
-      .editMessageText(
-        irreversibleWarning({ env: control.env, sha: source.sha, migrations: irreversible, backup }),
-        {
-          reply_markup: withRestoreOffer(
-            new InlineKeyboard()
-              .text('Roll back anyway', `rollback:sure:${source.id}`)
-              .text('Cancel', 'rollback:cancel'),
-            ctx.deps.restore && backup
-              ? await ctx.deps.restore.find(tokenOf(control.env, backup.file))
-              : undefined,
-          ),
-        },
-      )
-      .catch((error: unknown) => {
-        // A second tap on the same picker: the warning is showing already.
-        if (!notModified(error)) throw error;
-      });
+    await ctx.answerCallbackQuery({
+      text: `Only ${offer.requestedByName ?? 'the admin who asked'} can use these buttons. Send /rollback for your own.`,
+      show_alert: true,
+    });
     return;
   }
+  if (offer.expired) {
+    await ctx.answerCallbackQuery({
+      text: 'This choice expired; nothing was deployed. Send /rollback again.',
+      show_alert: true,
+    });
+    await ctx
+      .editMessageText('⌛ This choice expired; nothing was deployed. Send /rollback again for a new one.')
+      .catch(ignoreNotModified);
+    return;
+  }
+  const source = await control.deployments.get(Number(ctx.match[2]));
+  if (!source || source.env !== control.env || source.status !== 'succeeded' || !source.sha) {
+    await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
+    return;
+  }
+  const release = { id: source.id, sha: source.sha, deployedAt: source.finishedAt };
   const requested = await control.request({
     ref: source.sha,
     sha: source.sha,
@@ -166,42 +220,104 @@ composer.callbackQuery(/^rollback:(sure:)?(\d{1,12})$/, requireAdmin('rollback b
     requester: { id: ctx.from.id, name: actorName(ctx) },
     chatId: ctx.chat?.id,
     action: '/rollback',
-    key: requestKeyOf(ctx),
+    key: `rollback-offer:${offer.id}`,
+    confirm: true,
   });
-  if (requested.outcome === 'already') {
-    await ctx.answerCallbackQuery({ text: alreadyText(requested.deployment), show_alert: true });
-    return;
-  }
   if (requested.outcome === 'locked') {
     // The refusal is longer than an alert may be, and names the lock in HTML: a reply.
     await ctx.answerCallbackQuery({ text: `${control.env} is locked; nothing was queued` });
     await ctx.reply(lockedMessage(control.env, requested.lock));
     return;
   }
+  // A rollback names its commit by full SHA: nothing is resolved on the forge.
+  if (requested.outcome === 'unknown_commit' || requested.outcome === 'forge_failed')
+    throw new Error(`release ${source.sha} was not resolved`);
   const { deployment } = requested;
-  const past = irreversible.length
-    ? ` It goes back past ${irreversible.map((m) => `<code>${escapeHtml(m.name)}</code>`).join(', ')}; the database stays as it is.`
-    : '';
-  await ctx.answerCallbackQuery({ text: 'Rolling back' });
-  await ctx.editMessageText(
-    `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(source.sha))}</code>: deploy #${deployment.id} is queued; progress follows here.${past}`,
-  );
+  if (requested.outcome === 'already' && deployment.status !== 'awaiting_confirmation') {
+    await ctx.answerCallbackQuery({ text: alreadyText(deployment), show_alert: true });
+    return;
+  }
+  if (deployment.sha !== source.sha) {
+    await ctx.answerCallbackQuery({
+      text: `This picker chose ${shortSha(deployment.sha)} already: confirm or cancel that, or send /rollback again.`,
+      show_alert: true,
+    });
+    return;
+  }
+  await ctx.answerCallbackQuery({ text: 'Confirm below' });
+  await confirmRollback(ctx, control, deployment, release);
 });
 
-composer.callbackQuery('rollback:cancel', requireAdmin('rollback button'), async (ctx) => {
+/** Roll back (`rollback:yes:<deployment>`) or Cancel: the requester's, once, before it expires. */
+composer.callbackQuery(/^rollback:(yes|no):(\d{1,12})$/, requireAdmin('rollback button'), async (ctx) => {
+  const control = ctx.deps.deploys;
+  if (!control)
+    return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
+  const id = Number(ctx.match[2]);
+  const answer = ctx.match[1] === 'yes' ? 'confirm' : 'decline';
+  const d = await control.deployments.get(id);
+  if (!d || d.trigger !== 'rollback' || d.env !== control.env) {
+    await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
+    return;
+  }
+  const result = await control.deployments.answerConfirmation(id, ctx.from.id, answer);
   await ctx.deps.audit.record({
     actorId: ctx.from.id,
     actorName: actorName(ctx),
-    action: '/rollback',
-    outcome: 'refused',
-    details: { reason: 'cancelled at the irreversible-migrations warning' },
+    action: `rollback ${answer}`,
+    outcome: result === 'ok' ? 'ok' : 'refused',
+    details: { deploymentId: id, sha: d.sha, result },
   });
-  await ctx.answerCallbackQuery({ text: 'Cancelled' });
-  await ctx
-    .editMessageText('🚫 Rollback cancelled; nothing was deployed. Send /rollback again for a new choice.')
-    .catch((error: unknown) => {
-      if (!notModified(error)) throw error;
+  if (result === 'answered') {
+    const now = await control.deployments.get(id);
+    await ctx.answerCallbackQuery({
+      text:
+        now?.status === 'cancelled'
+          ? 'This rollback was cancelled. Send /rollback again.'
+          : alreadyText(now ?? d),
+      show_alert: true,
     });
+    return;
+  }
+  if (result !== 'ok') {
+    const refusal: Record<string, string> = {
+      not_yours: 'Only the admin who asked for this rollback can answer it.',
+      expired: 'This confirmation expired; nothing was deployed. Send /rollback again.',
+      missing: REFUSED,
+      busy: 'A rollback to this release is already under way; nothing new was queued.',
+    };
+    await ctx.answerCallbackQuery({ text: refusal[result], show_alert: true });
+    if (result === 'expired' || result === 'busy')
+      await ctx.editMessageText(`⌛ ${refusal[result]}`).catch(ignoreNotModified);
+    return;
+  }
+  if (answer === 'decline') {
+    await ctx.answerCallbackQuery({ text: 'Cancelled' });
+    await ctx
+      .editMessageText('🚫 Rollback cancelled; nothing was deployed. Send /rollback again for a new choice.')
+      .catch(ignoreNotModified);
+    return;
+  }
+  await ctx.answerCallbackQuery({ text: 'Rolling back' });
+  await control.enqueue(id);
+  const release = (await control.deployments.releases(control.env, 50)).find((r) => r.sha === d.sha);
+  const irreversible = release ? await control.deployments.irreversibleSince(control.env, release.id) : [];
+  const past = irreversible.length
+    ? ` It goes back past ${irreversible.map((m) => `<code>${escapeHtml(m.name)}</code>`).join(', ')}; the database stays as it is.`
+    : '';
+  await ctx
+    .editMessageText(
+      `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(d.sha))}</code>: deploy #${id} is queued; progress follows here.${past}`,
+    )
+    .catch(ignoreNotModified);
+});
+
+/** Buttons of a picker sent before pickers were offers: they carry no asker or expiry. */
+composer.callbackQuery(/^rollback:(sure:)?\d{1,12}$|^rollback:cancel$/, async (ctx) => {
+  await ctx.answerCallbackQuery({
+    text: 'These buttons are from an older picker and no longer work; nothing was deployed. Send /rollback again.',
+    show_alert: true,
+  });
 });
 
 export const rollbackFeature: Feature = {

@@ -49,10 +49,21 @@ export function createDockerRuntime(options: {
       return logTail(docker.getContainer(info.Id), lines);
     },
 
-    /** Its GIT_SHA. */
+    /**
+     * Its GIT_SHA (what lugh's image bakes in and a switch sets); for a container lugh did not
+     * make, else its COMMIT_SHA, its `lugh.sha` label or the OCI revision label, when a full SHA.
+     */
     async runningSha(containerName) {
       const info = await findByName(containerName);
-      return info?.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
+      if (!info) return undefined;
+      const env = (name: string) =>
+        info.Config.Env?.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+      const gitSha = env('GIT_SHA');
+      if (gitSha) return gitSha;
+      const labels = info.Config.Labels ?? {};
+      return [env('COMMIT_SHA'), labels['lugh.sha'], labels['org.opencontainers.image.revision']].find(
+        (v) => v !== undefined && /^[0-9a-f]{40}$/.test(v),
+      );
     },
 
     async imagesInUse(containerName) {

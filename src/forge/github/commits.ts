@@ -12,6 +12,22 @@ export async function branchSha({ octokit, base }: GitHubRepo, branch: string): 
   return data.commit.sha;
 }
 
+/**
+ * The full SHA of the commit `ref` names (a SHA, short or full, or a branch or tag). GitHub
+ * answers 422 "No commit found for SHA" both for a name it does not know and for a short SHA
+ * that names more than one commit: NotFoundError for either.
+ */
+export async function resolveCommit({ octokit, base }: GitHubRepo, ref: string): Promise<string> {
+  try {
+    const { data } = await classified(() => octokit.rest.repos.getCommit({ ...base, ref, per_page: 1 }));
+    return data.sha;
+  } catch (error) {
+    if ((error as { status?: number }).status === 422)
+      throw new NotFoundError(`GitHub knows no single commit "${ref}"`);
+    throw error;
+  }
+}
+
 /** GitHub lists at most this many files in a comparison. */
 export const COMPARE_FILES_CAP = 300;
 

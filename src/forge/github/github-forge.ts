@@ -1,6 +1,15 @@
 import type { Forge, RepoRef } from '../forge.js';
 import { ciState } from './checks.js';
-import { branchSha, commitDate, commitTree, compare, isAncestor, tagsAt, tarball } from './commits.js';
+import {
+  branchSha,
+  commitDate,
+  commitTree,
+  compare,
+  isAncestor,
+  resolveCommit,
+  tagsAt,
+  tarball,
+} from './commits.js';
 import { createDeployment, listDeployments, setDeploymentStatus } from './deployments.js';
 import type { GitHubClient } from './github-client.js';
 import { gitHubRepo } from './github-repo.js';
@@ -24,6 +33,7 @@ export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
   return {
     repo,
     branchSha: (branch) => branchSha(gh, branch),
+    resolveCommit: (ref) => resolveCommit(gh, ref),
     isAncestor: (sha, branch) => isAncestor(gh, sha, branch),
     compare: (baseRef, headRef) => compare(gh, baseRef, headRef),
     findOpenPull: (baseRef, headRef) => findOpenPull(gh, baseRef, headRef),

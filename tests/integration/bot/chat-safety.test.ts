@@ -168,7 +168,7 @@ describe('chat safety over the Telegram stand-in', () => {
   });
 
   describe('a rollback button', () => {
-    it('tapped twice, or by two admins, deploys once and tells the second what happened', async () => {
+    it('answers only the admin who asked; its confirmation tapped twice deploys once; another picker is told the release is under way', async () => {
       const older = await deployments.create({
         env: 'staging',
         ref: 'develop',
@@ -187,49 +187,67 @@ describe('chat safety over the Telegram stand-in', () => {
       const group = nextGroup();
       const picker = await say(admin, '/rollback staging', group);
       const data = picker.reply_markup?.inline_keyboard[0]?.[0]?.callback_data;
-      expect(data).toBe(`rollback:${older.id}`);
+      expect(data).toMatch(new RegExp(`^rollback:\\d+:${older.id}$`));
       const before = enqueued.length;
-      // Both taps are queued before the bot sees either.
-      const first = tg.pressButton({
-        token: TOKEN,
-        chatId: group,
-        messageId: picker.message_id,
-        data: data!,
-        from: admin,
-      });
-      const second = tg.pressButton({
-        token: TOKEN,
-        chatId: group,
-        messageId: picker.message_id,
-        data: data!,
-        from: secondAdmin,
-      });
       const answerOf = (id: string) =>
         tg.transcript(TOKEN, group).find((e) => e.kind === 'callback_answer' && e.callback_query_id === id);
+      const pickerNow = () => {
+        const m = tg
+          .transcript(TOKEN, group)
+          .find((e) => e.kind === 'bot_message' && e.message_id === picker.message_id);
+        return m && m.kind === 'bot_message' ? m : undefined;
+      };
+      const press = (d: string, from: typeof admin) =>
+        tg.pressButton({ token: TOKEN, chatId: group, messageId: picker.message_id, data: d, from });
+      // Both taps are queued before the bot sees either: the second admin's is refused.
+      const first = press(data!, admin);
+      const second = press(data!, secondAdmin);
       await expect.poll(() => answerOf(first) && answerOf(second)).toBeTruthy();
+      expect(answerOf(second)).toMatchObject({
+        show_alert: true,
+        text: expect.stringContaining('Only @ada can use these buttons'),
+      });
+      expect(enqueued.length - before).toBe(0);
+      await expect
+        .poll(() =>
+          (pickerNow()?.reply_markup?.inline_keyboard ?? [])
+            .flat()
+            .map((b) => b.callback_data)
+            .find((d) => d?.startsWith('rollback:yes:')),
+        )
+        .toBeTruthy();
+      const yes = (pickerNow()?.reply_markup?.inline_keyboard ?? [])
+        .flat()
+        .map((b) => b.callback_data)
+        .find((d) => d?.startsWith('rollback:yes:'))!;
+      // The confirmation tapped twice, both taps queued before the bot sees either.
+      const third = press(yes, admin);
+      const fourth = press(yes, admin);
+      await expect.poll(() => answerOf(third) && answerOf(fourth)).toBeTruthy();
       expect(enqueued.length - before).toBe(1);
       const rollbacks = (await deployments.recent('staging', 20)).filter((d) => d.trigger === 'rollback');
       expect(rollbacks).toHaveLength(1);
       const [made] = rollbacks;
-      expect(answerOf(second)).toMatchObject({
+      expect(answerOf(fourth)).toMatchObject({
         show_alert: true,
         text: expect.stringContaining(`Deploy #${made!.id} is already under way for this release`),
       });
 
       // Another /rollback message, in another chat: the same release is under way already.
       const other = await say(secondAdmin, '/rollback staging');
-      const third = tg.pressButton({
+      const otherData = other.reply_markup?.inline_keyboard[0]?.[0]?.callback_data;
+      const fifth = tg.pressButton({
         token: TOKEN,
         chatId: secondAdmin.id,
         messageId: other.message_id,
-        data: data!,
+        data: otherData!,
         from: secondAdmin,
       });
       await expect
         .poll(() =>
           tg
             .transcript(TOKEN, secondAdmin.id)
-            .find((e) => e.kind === 'callback_answer' && e.callback_query_id === third),
+            .find((e) => e.kind === 'callback_answer' && e.callback_query_id === fifth),
         )
         .toMatchObject({ text: expect.stringContaining(`Deploy #${made!.id} is already under way`) });
       expect(enqueued.length - before).toBe(1);

@@ -26,6 +26,7 @@ type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
 
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
+const secondAdmin = { id: 3005, first_name: 'Bo', username: 'bo' };
 const PROD = '5550021:AAProdTokenForRestoreTests_abcdefghijk';
 const STAGING = '5550022:AAStagingTokenForRestoreTests_abcdefgh';
 const sha = (c: string) => c.repeat(40);
@@ -57,7 +58,7 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
       databaseUrl: db.url,
       apiRoot: tg.apiRoot,
       token: PROD,
-      extra: { NOTIFY_CHAT_ID: String(NOTIFY_CHAT) },
+      extra: { NOTIFY_CHAT_ID: String(NOTIFY_CHAT), ADMIN_IDS: `${ADMIN_ID},${secondAdmin.id}` },
     });
     const logger = createLogger({
       level: 'debug',
@@ -187,11 +188,12 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     await deployments.finish(migrated.id, { status: 'succeeded', sha: sha('b') });
 
     const picker = await say(PROD, admin, '/rollback production');
-    expect(buttonsOf(picker)).toEqual([`rollback:${release.id}`]);
+    const pick = buttonsOf(picker)[0]!;
+    expect(buttonsOf(picker)).toEqual([expect.stringMatching(new RegExp(`^rollback:\\d+:${release.id}$`))]);
     expect(picker.reply_markup?.inline_keyboard[0]?.[0]?.text).toMatch(/^⚠️ aaaaaaa · /);
     expect(picker.text).toContain('⚠️ marks a release older than a migration that cannot be undone');
     const before = enqueued.length;
-    const tap = press(admin.id, picker.message_id, `rollback:${release.id}`);
+    const tap = press(admin.id, picker.message_id, pick);
     const warning = await edited(
       admin.id,
       picker.message_id,
@@ -203,54 +205,62 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     expect(warning?.text).not.toContain('0006_rollback_once');
     expect(warning?.text).toContain(backupFile);
     expect(warning?.text).toContain('/restore');
+    const [yes, no] = buttonsOf(warning);
     expect(buttonsOf(warning)).toEqual([
-      `rollback:sure:${release.id}`,
-      'rollback:cancel',
-      `restore:pick:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}`,
+      expect.stringMatching(/^rollback:yes:\d+$/),
+      expect.stringMatching(/^rollback:no:\d+$/),
+      expect.stringMatching(
+        new RegExp(`^restore:pick:\\d+:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}$`),
+      ),
     ]);
+    expect(warning?.reply_markup?.inline_keyboard[0]?.[0]?.text).toBe('Roll back anyway');
     expect(answerOf(admin.id, tap)).toBeTruthy();
     expect(enqueued.length).toBe(before);
 
-    press(admin.id, picker.message_id, 'rollback:cancel');
+    press(admin.id, picker.message_id, no!);
     await edited(admin.id, picker.message_id, /Rollback cancelled; nothing was deployed/);
     expect(enqueued.length).toBe(before);
+    expect(yes).toBeDefined();
 
     const again = await say(PROD, admin, '/rollback production');
-    press(admin.id, again.message_id, `rollback:${release.id}`);
-    await edited(admin.id, again.message_id, /goes back past (a migration|migrations) that cannot be undone/);
-    // A stranger cannot confirm it.
-    const refused = press(admin.id, again.message_id, `rollback:sure:${release.id}`, stranger);
-    await expect.poll(() => answerOf(admin.id, refused)).toMatchObject({ show_alert: true });
-    expect(enqueued.length).toBe(before);
-    press(admin.id, again.message_id, `rollback:sure:${release.id}`);
-    await edited(
+    press(admin.id, again.message_id, buttonsOf(again)[0]!);
+    const confirm = await edited(
       admin.id,
       again.message_id,
-      /Rolling production back to <code>aaaaaaa|Rolling production back to aaaaaaa/,
+      /goes back past (a migration|migrations) that cannot be undone/,
     );
+    const sure = buttonsOf(confirm)[0]!;
+    // A stranger cannot confirm it.
+    const refused = press(admin.id, again.message_id, sure, stranger);
+    await expect.poll(() => answerOf(admin.id, refused)).toMatchObject({ show_alert: true });
+    expect(enqueued.length).toBe(before);
+    press(admin.id, again.message_id, sure);
     const done = await edited(
       admin.id,
       again.message_id,
-      /goes back past 0005_deployments_without_promotion/,
+      /goes back past <?c?o?d?e?>?0005_deployments_without_promotion/,
     );
+    expect(done?.text).toMatch(/Rolling production back to (<code>)?aaaaaaa/);
     expect(done?.text).toMatch(/deploy #\d+ is queued/);
     expect(enqueued.length).toBe(before + 1);
-    const rollbacks = (await deployments.recent('production', 10)).filter((d) => d.trigger === 'rollback');
+    const rollbacks = (await deployments.recent('production', 10)).filter(
+      (d) => d.trigger === 'rollback' && d.status !== 'cancelled',
+    );
     expect(rollbacks.map((d) => d.sha)).toEqual([sha('a')]);
     await deployments.finish(rollbacks[0]!.id, { status: 'failed', error: 'test' });
 
     // The warning offers the backup before the migration: its button opens /restore's confirmation.
     const third = await say(PROD, admin, '/rollback production');
-    press(admin.id, third.message_id, `rollback:${release.id}`);
+    press(admin.id, third.message_id, buttonsOf(third)[0]!);
     const offer = await edited(
       admin.id,
       third.message_id,
       /goes back past a migration that cannot be undone/,
     );
     press(admin.id, third.message_id, buttonsOf(offer)[2]!);
-    const confirm = await edited(admin.id, third.message_id, /^Restore production-/);
-    expect(confirm?.text).toContain(backupFile);
-    press(admin.id, third.message_id, 'restore:no');
+    const restoreConfirm = await edited(admin.id, third.message_id, /^Restore production-/);
+    expect(restoreConfirm?.text).toContain(backupFile);
+    press(admin.id, third.message_id, buttonsOf(restoreConfirm)[1]!);
     await edited(admin.id, third.message_id, /Restore cancelled; the database was not touched/);
     expect(enqueued.length).toBe(before + 1);
   });
@@ -273,7 +283,9 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     const picker = await say(PROD, admin, '/restore');
     expect(picker.text).toContain('Restore production’s database from which backup? Newest first.');
     const [pick] = buttonsOf(picker);
-    expect(pick).toBe(`restore:pick:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}`);
+    expect(pick).toMatch(
+      new RegExp(`^restore:pick:\\d+:${backupFile.replace(/^production-/, '').replace(/\.dump$/, '')}$`),
+    );
     const label = picker.reply_markup?.inline_keyboard[0]?.[0]?.text;
     expect(label).toMatch(
       new RegExp(`^before deploy #${migrated.id} · bbbbbbb · \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC$`),
@@ -286,8 +298,8 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
       'This replaces the production database; a backup of the current state is taken first.',
     );
     const [go, cancel] = buttonsOf(confirm);
-    expect(go).toMatch(/^restore:go:\d{8}T\d{6}Z-bbbbbbb:\d+$/);
-    expect(cancel).toBe('restore:no');
+    expect(go).toMatch(/^restore:go:\d+:\d{8}T\d{6}Z-bbbbbbb$/);
+    expect(cancel).toMatch(/^restore:no:\d+$/);
     expect(Buffer.byteLength(go!)).toBeLessThanOrEqual(64);
 
     // The notify chat is a group the bot is in.
@@ -322,6 +334,40 @@ describe('/rollback past an irreversible migration, and /restore, over the Teleg
     const confirmNext = await edited(admin.id, next.message_id, /^Restore production-/);
     press(admin.id, next.message_id, buttonsOf(confirmNext)[1]!);
     await edited(admin.id, next.message_id, /Restore cancelled; the database was not touched/);
+  });
+
+  it('/restore’s buttons answer only the admin who asked, and expire: another admin’s pick or Restore is refused, and nothing is restored', async () => {
+    const restored = async () =>
+      Number(
+        (await pool.query(`SELECT count(*) AS n FROM audit_log WHERE action = '/restore' AND outcome = 'ok'`))
+          .rows[0].n,
+      );
+    const before = await restored();
+    const picker = await say(PROD, admin, '/restore');
+    expect(picker.text).toMatch(/expire/);
+    const pick = buttonsOf(picker)[0]!;
+    const theirs = press(admin.id, picker.message_id, pick, secondAdmin);
+    await expect
+      .poll(() => answerOf(admin.id, theirs))
+      .toMatchObject({ show_alert: true, text: expect.stringContaining('Only @ada') });
+
+    press(admin.id, picker.message_id, pick);
+    const confirm = await edited(admin.id, picker.message_id, /^Restore production-/);
+    const [go] = buttonsOf(confirm);
+    const theirGo = press(admin.id, picker.message_id, go!, secondAdmin);
+    await expect
+      .poll(() => answerOf(admin.id, theirGo))
+      .toMatchObject({ show_alert: true, text: expect.stringContaining('Only @ada') });
+    expect(await restored()).toBe(before);
+
+    // The buttons' time is up (as if they had waited past it): Restore is refused.
+    await pool.query(`UPDATE button_offers SET expires_at = now() - interval '1 second'`);
+    const late = press(admin.id, picker.message_id, go!);
+    await expect
+      .poll(() => answerOf(admin.id, late))
+      .toMatchObject({ show_alert: true, text: expect.stringContaining('Send /restore again') });
+    await edited(admin.id, picker.message_id, /expired; the database was not touched/);
+    expect(await restored()).toBe(before);
   });
 
   it('a stale button says so, and a held lock refuses the restore with who holds it', async () => {

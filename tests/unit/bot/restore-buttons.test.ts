@@ -1,16 +1,34 @@
 // /restore's confirmation button as grammY hands it to the feature (handleUpdate, outgoing
-// calls answered by an API transformer): a stale one restores nothing and says so.
+// calls answered by an API transformer, the buttons' offer from a stub of the store): an
+// expired one, an older list's, or another's restores nothing and says so.
 import { describe, expect, it } from 'vitest';
 import { createBot } from '../../../src/bot/create-bot.js';
-import { RESTORE_CONFIRM_MS } from '../../../src/bot/features/restore.js';
+import type { DeployControl } from '../../../src/deploys/deploy-control.js';
 import type { RestoreControl } from '../../../src/deploys/restore-control.js';
+import type { ButtonOffer } from '../../../src/store/deployments.js';
 import { ADMIN_ID, instanceConfig, STRANGER_ID } from '../../helpers/instance-env.js';
 import { silentLogger } from '../../helpers/logger.js';
 
 const TOKEN = '5550031:AAProdTokenForRestoreButtons_abcdefgh';
 
-function world() {
+const OFFER = 12;
+
+function world(offer: { expired: boolean }) {
   const restores: string[] = [];
+  const stored: ButtonOffer = {
+    id: OFFER,
+    kind: 'restore',
+    env: 'production',
+    requestedBy: ADMIN_ID,
+    requestedByName: '@ada',
+    chatId: ADMIN_ID,
+    expiresAt: new Date(Date.now() + (offer.expired ? -1_000 : 60_000)),
+    expired: offer.expired,
+  };
+  const deploys = {
+    env: 'production',
+    deployments: { buttonOffer: async (id: number) => (id === OFFER ? stored : undefined) },
+  } as unknown as DeployControl;
   const calls: Array<{ method: string; payload: Record<string, unknown> }> = [];
   const restore: RestoreControl = {
     env: 'production',
@@ -44,6 +62,7 @@ function world() {
     audit: { record: async () => {}, recent: async () => [] },
     redact: (t) => t,
     restore,
+    deploys,
   });
   bot.botInfo = {
     id: 5550031,
@@ -81,29 +100,39 @@ function world() {
 }
 
 describe('/restore’s confirmation button', () => {
-  it('older than the confirmation window: restores nothing, says it is stale, and the message says so', async () => {
-    const { tap, calls, restores } = world();
-    const picked = Math.floor((Date.now() - RESTORE_CONFIRM_MS - 5_000) / 1000);
-    await tap(`restore:go:20261130T120000Z-abcdef1:${picked}`);
+  const go = `restore:go:${OFFER}:20261130T120000Z-abcdef1`;
+
+  it('past its offer’s expiry: restores nothing, says it expired, and the message says so', async () => {
+    const { tap, calls, restores } = world({ expired: true });
+    await tap(go);
     expect(restores).toEqual([]);
     expect(calls.find((c) => c.method === 'answerCallbackQuery')?.payload).toMatchObject({
       show_alert: true,
-      text: 'This confirmation is stale; nothing was restored. Send /restore again.',
+      text: 'These buttons expired; nothing was restored. Send /restore again.',
     });
     expect(calls.find((c) => c.method === 'editMessageText')?.payload.text).toContain(
-      'This confirmation expired; the database was not touched.',
+      'These buttons expired; the database was not touched.',
     );
   });
 
+  it('from a list sent before buttons were offers: restores nothing and says to send /restore again', async () => {
+    const { tap, calls, restores } = world({ expired: false });
+    await tap(`restore:go:20261130T120000Z-abcdef1:${Math.floor(Date.now() / 1000)}`);
+    expect(restores).toEqual([]);
+    expect(calls.find((c) => c.method === 'answerCallbackQuery')?.payload).toMatchObject({
+      show_alert: true,
+      text: expect.stringContaining('Send /restore again'),
+    });
+  });
+
   it('within the window: restores (and a stranger’s tap is refused)', async () => {
-    const { tap, restores, calls } = world();
-    const now = Math.floor(Date.now() / 1000);
-    await tap(`restore:go:20261130T120000Z-abcdef1:${now}`, STRANGER_ID);
+    const { tap, restores, calls } = world({ expired: false });
+    await tap(go, STRANGER_ID);
     expect(restores).toEqual([]);
     expect(calls.find((c) => c.method === 'answerCallbackQuery')?.payload).toMatchObject({
       show_alert: true,
     });
-    await tap(`restore:go:20261130T120000Z-abcdef1:${now}`);
+    await tap(go);
     expect(restores).toEqual(['20261130T120000Z-abcdef1']);
   });
 });
