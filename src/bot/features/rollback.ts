@@ -256,7 +256,7 @@ composer.callbackQuery(/^rollback:(yes|no):(\d{1,12})$/, requireAdmin('rollback 
   const id = Number(ctx.match[2]);
   const answer = ctx.match[1] === 'yes' ? 'confirm' : 'decline';
   const d = await control.deployments.get(id);
-  if (!d || d.trigger !== 'rollback' || d.env !== control.env) {
+  if (d?.trigger !== 'rollback' || d.env !== control.env) {
     await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
     return;
   }
