@@ -66,7 +66,7 @@ describe('web chat page on the Telegram stand-in', () => {
   });
 
   it.skipIf(!chromium)(
-    'chats with a real grammY bot in Chromium: HTML reply, button edits in place with a toast, a separate chat per user (needs Debian chromium)',
+    'chats with a real grammY bot in Chromium: HTML reply, a tapped /command is sent, button edits in place with a toast, a separate chat per user (needs Debian chromium)',
     async () => {
       tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
       tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh (staging)' });
@@ -132,8 +132,10 @@ describe('web chat page on the Telegram stand-in', () => {
       await expect
         .poll(() => page.getByTestId('command-suggestion').allTextContents())
         .toEqual([expect.stringContaining('/help'), expect.stringContaining('/deploy')]);
-      await composer.fill('/deploy');
-      await composer.press('Enter');
+      await composer.fill('');
+      // A /command inside a bot message is tapped, as in Telegram: it is sent at once.
+      await help.locator('.command', { hasText: '/deploy' }).click();
+      await messages(page, 'user').filter({ hasText: '/deploy' }).waitFor();
       await expect.poll(() => page.getByTestId('chat-status').textContent()).toBe('typing…');
       const prompt = messages(page, 'bot').filter({ hasText: 'Deploy develop to staging?' });
       await prompt.waitFor();
