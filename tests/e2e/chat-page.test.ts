@@ -196,7 +196,47 @@ describe('web chat page on the Telegram stand-in', () => {
     },
     60_000,
   );
+
+  it.skipIf(!chromium)(
+    'opens at the newest message, also when the bot writes while the page opens (needs Debian chromium)',
+    async () => {
+      tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
+      tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh (staging)' });
+      const api = new Bot(STAGING, { client: { apiRoot: tg.apiRoot } }).api;
+      const { label: _label, ...from } = admin;
+      tg.sendText({ token: STAGING, chat: { id: admin.id, type: 'private' }, from, text: '/start' });
+      for (let i = 1; i <= 40; i++) await api.sendMessage(admin.id, `Earlier message ${i}`);
+
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${tg.apiRoot}/#bot=LughDevBot&user=admin`);
+      await expect.poll(() => messages(page).count()).toBe(41);
+      // A tall message lands while the page is still settling on the history.
+      await api.sendMessage(
+        admin.id,
+        ['Newest:', 'CI', 'build ✅', 'test ✅', 'lint ✅', 'the end'].join('\n'),
+      );
+      const newest = messages(page, 'bot').filter({ hasText: 'the end' });
+      await newest.waitFor();
+      await expect.poll(() => newestInView(page)).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/chat-page-opens-at-newest.png` });
+    },
+    60_000,
+  );
 });
+
+/** The last message's bottom is inside the visible part of the chat. */
+function newestInView(page: Page): Promise<boolean> {
+  return page.evaluate(() => {
+    const list = document.getElementById('messages')!;
+    const last = list.querySelector('.row:last-of-type');
+    if (!last) return false;
+    const box = last.getBoundingClientRect();
+    const view = list.getBoundingClientRect();
+    return box.bottom <= view.bottom + 1 && box.bottom > view.top;
+  });
+}
 
 const isMessage = (entry: { kind: string }): boolean =>
   entry.kind === 'user_message' || entry.kind === 'bot_message';
