@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { Bot } from 'grammy';
 import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { choiceText } from '../../src/bot/features/restore.js';
 import { createPromotionChat } from '../../src/bot/promotion/chat-port.js';
 import type { PullRequestInfo } from '../../src/forge/forge.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
@@ -59,5 +60,36 @@ describe('lugh’s buttons on a phone', () => {
       { text: 'No', whole: true },
       { text: 'Update develop from main', whole: true },
     ]);
+  }, 60_000);
+
+  it('the /restore picker shows every backup’s label whole at 390 px, one backup a row', async () => {
+    tg = await startTelegramStandIn({ pageUsers: [{ ...admin, label: 'admin' }] });
+    tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh Dev' });
+    tg.sendText({ token: STAGING, chat: { id: admin.id, type: 'private' }, from: admin, text: '/restore' });
+    const api = new Bot(STAGING, { client: { apiRoot: tg.apiRoot } }).api;
+    const takenAt = new Date('2026-11-30T16:43:00Z');
+    const sha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+    const choices = [
+      { file: 'prod-1.dump', token: 't1', kind: 'deploy', takenAt, deploymentId: 12345, sha },
+      { file: 'prod-2.dump', token: 't2', kind: 'deploy', takenAt, sha },
+      { file: 'prod-3.dump', token: 't3', kind: 'pre-restore', takenAt, sha },
+    ] as const;
+    await api.sendMessage(admin.id, 'Which backup?', {
+      reply_markup: {
+        inline_keyboard: choices.map((c) => [{ text: choiceText(c), callback_data: c.token }]),
+      },
+    });
+
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    page.setDefaultTimeout(10_000);
+    await page.goto(`${tg.apiRoot}/#bot=LughDevBot&user=admin`);
+    const buttons = page.getByTestId('inline-button');
+    await expect.poll(() => buttons.count()).toBe(3);
+    const cut = await buttons.evaluateAll((nodes) =>
+      nodes.filter((n) => n.scrollWidth > n.clientWidth).map((n) => n.textContent),
+    );
+    await page.screenshot({ path: `${ARTIFACTS}/chat-page-restore-buttons.png` });
+    expect(cut).toEqual([]);
   }, 60_000);
 });
