@@ -16,8 +16,8 @@ const ignoreNotModified = (error: unknown) => {
   if (!notModified(error)) throw error;
 };
 
-/** One backup as a button label and in sentences. */
-export function choiceText(c: BackupChoice): string {
+/** One backup in sentences. */
+function choiceSentence(c: BackupChoice): string {
   const what =
     c.kind === 'pre-restore'
       ? 'before a restore'
@@ -25,6 +25,18 @@ export function choiceText(c: BackupChoice): string {
         ? `before deploy #${c.deploymentId}`
         : 'before a deploy';
   return `${what} · ${shortSha(c.sha)} · ${formatUtc(c.takenAt)}`;
+}
+
+/** One backup as a button label, short enough to show whole on a 390 px phone (times in UTC). */
+export function choiceText(c: BackupChoice): string {
+  const what =
+    c.kind === 'pre-restore'
+      ? 'before restore'
+      : c.deploymentId !== undefined
+        ? `before #${c.deploymentId}`
+        : 'before deploy';
+  const when = c.takenAt.toISOString().slice(5, 16).replace('T', ' ');
+  return `${what} · ${shortSha(c.sha)} · ${when}`;
 }
 
 /** Why this bot cannot restore, or undefined when it can. */
@@ -88,7 +100,7 @@ composer.callbackQuery(/^restore:pick:([0-9a-zA-Z-]{1,40})$/, requireAdmin('rest
   const picked = Math.floor(Date.now() / 1000);
   await ctx
     .editMessageText(
-      `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
+      `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceSentence(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(RESTORE_CONFIRM_MS)}.`,
       {
         reply_markup: new InlineKeyboard()
           .text('Restore', `restore:go:${choice.token}:${picked}`)
