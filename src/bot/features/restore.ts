@@ -214,8 +214,9 @@ export const restoreFeature: Feature = {
   commands: [
     {
       command: 'restore',
-      description: 'Restore production’s database from a backup (production only)',
+      description: 'Restore production’s database from a backup',
       access: 'admin',
+      only: 'production',
     },
   ],
   composer,
