@@ -228,9 +228,9 @@ describe('web chat page on the Telegram stand-in', () => {
 
 /** The last message's bottom is inside the visible part of the chat. */
 function newestInView(page: Page): Promise<boolean> {
-  return page.evaluate(() => {
-    const list = document.getElementById('messages')!;
-    const last = list.querySelector('.row:last-of-type');
+  return page.locator('#messages').evaluate((list) => {
+    const rows = list.querySelectorAll('.row');
+    const last = rows[rows.length - 1];
     if (!last) return false;
     const box = last.getBoundingClientRect();
     const view = list.getBoundingClientRect();
