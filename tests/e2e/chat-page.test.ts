@@ -198,7 +198,7 @@ describe('web chat page on the Telegram stand-in', () => {
   );
 
   it.skipIf(!chromium)(
-    'opens at the newest message, also when the bot writes while the page opens (needs Debian chromium)',
+    'opens at the newest message, also when the bot writes while the page opens, and leaves a reader who scrolled up where they are (needs Debian chromium)',
     async () => {
       tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
       tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh (staging)' });
@@ -221,6 +221,17 @@ describe('web chat page on the Telegram stand-in', () => {
       await newest.waitFor();
       await expect.poll(() => newestInView(page)).toBe(true);
       await page.screenshot({ path: `${ARTIFACTS}/chat-page-opens-at-newest.png` });
+
+      // A reader who scrolled up to read stays where they are when the next message lands.
+      await page.locator('#messages').evaluate(async (list) => {
+        const scrolled = new Promise((resolve) => list.addEventListener('scroll', resolve, { once: true }));
+        list.scrollTo({ top: 0 });
+        await scrolled;
+      });
+      await api.sendMessage(admin.id, 'Later, while reading above');
+      await messages(page, 'bot').filter({ hasText: 'Later, while reading above' }).waitFor();
+      expect(await page.locator('#messages').evaluate((list) => list.scrollTop)).toBe(0);
+      expect(await newestInView(page)).toBe(false);
     },
     60_000,
   );
