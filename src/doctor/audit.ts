@@ -56,8 +56,9 @@ export interface AuditOptions {
   /** Secrets of the calling process, redacted from the output with those of both environments. */
   readonly secrets?: readonly string[];
   /**
-   * Failures this setting expects, by check id, and why (the sandbox: its databases are
-   * embedded, its demo apps are not started by docker-compose). They still fail, saying so.
+   * Failures this setting expects, by check id, and why. Only the sandbox sets it (its
+   * databases are embedded, its demo apps are not started by docker-compose), and /doctor
+   * words them "Expected in the sandbox". They still count as failed.
    */
   readonly expected?: ExpectedFailures;
 }
