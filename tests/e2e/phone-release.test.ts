@@ -121,6 +121,7 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     const prompt = p.bot.filter({ hasText: 'Merge and deploy to production?' });
     await prompt.waitFor({ timeout: 90_000 });
     await expect.poll(() => p.newestInView()).toBe(true);
+    await p.keep('ci-green', p.bot.filter({ hasText: 'all green' }));
     await p.keep('approval-prompt', prompt);
     expect(await p.cutButtons()).toEqual([]);
     await page
