@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { type AppEnv, otherEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
-import { runAudit } from '../doctor/audit.js';
+import { type ExpectedFailures, runAudit } from '../doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from '../doctor/facts.js';
 import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { PublishedStatus } from '../status/status-report.js';
@@ -16,6 +16,7 @@ export function buildDoctor(
     redis: Redis;
     otherPrefix: string;
     settings?: SettingsFallback;
+    expected?: ExpectedFailures;
     /** `lugh github check` with this instance's token (githubCheckOf). */
     github?: () => Promise<ForgeSetupReport>;
   },
@@ -33,6 +34,7 @@ export function buildDoctor(
           )?.container,
         },
         settings: parts.settings,
+        expected: parts.expected,
         fallback: (env) =>
           env === config.appEnv ? { settings: settingsFromConfig(config), from: 'this instance' } : undefined,
       }),

@@ -13,6 +13,7 @@ import { type Config, secretsSeen } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { createDeployControl } from '../deploys/deploy-control.js';
 import { createRestoreControl } from '../deploys/restore-control.js';
+import type { ExpectedFailures } from '../doctor/audit.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Logger } from '../logger.js';
 import { type ChatMigrations, createChatMigrations } from '../notifications/chat-migrations.js';
@@ -63,6 +64,8 @@ export interface InstanceOptions {
    * instances run as processes). Without it: the containers', or this instance's own.
    */
   readonly doctorSettings?: SettingsFallback;
+  /** /doctor's failures this setting expects, and why (the sandbox's, which /doctor says are expected). */
+  readonly doctorExpected?: ExpectedFailures;
 }
 
 /** Everything `lugh start` runs: migrations, stores, services, the bot, HTTP and the deploy worker. */
@@ -137,6 +140,7 @@ export async function startInstance(
     chatMigrations,
     chatReach,
     doctorSettings: options.doctorSettings,
+    doctorExpected: options.doctorExpected,
     takesUpdate: (updateId) => telegram.takes(updateId),
   });
   const { bot, commands } = createBot(botDeps);
@@ -221,6 +225,7 @@ function buildBotDeps(
     readonly chatMigrations: ChatMigrations;
     readonly chatReach: ChatReach;
     readonly doctorSettings?: SettingsFallback;
+    readonly doctorExpected?: ExpectedFailures;
     /** Whether the Telegram runtime takes this update now (it is built after the bot). */
     readonly takesUpdate: (updateId: number) => boolean;
   },
@@ -271,6 +276,7 @@ function buildBotDeps(
       redis,
       otherPrefix,
       settings: parts.doctorSettings,
+      expected: parts.doctorExpected,
       github: githubCheckOf(config, logger),
     }),
     updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },

@@ -1,5 +1,6 @@
 import type { ConversationData, ConversationFlavor, VersionedStateStorage } from '@grammyjs/conversations';
 import type { Composer, Context } from 'grammy';
+import type { AppEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import type { DeployControl } from '../deploys/deploy-control.js';
 import type { RestoreControl } from '../deploys/restore-control.js';
@@ -54,6 +55,8 @@ export interface CommandInfo {
   readonly description: string;
   /** `admin`: only ADMIN_IDS may run it; everyone else is refused and the refusal audited. */
   readonly access: 'everyone' | 'admin';
+  /** The one environment whose bot does it; the other bot only points there, and lists it nowhere. */
+  readonly only?: AppEnv;
 }
 
 export type BotContext = ConversationFlavor<

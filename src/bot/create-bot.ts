@@ -75,7 +75,8 @@ function installTransformers(
 
 /**
  * Builds the bot with every feature installed; it neither polls nor calls Telegram yet.
- * `commands` is what /help and setMyCommands list.
+ * `commands` is what /help and setMyCommands list: what this environment's bot does (a
+ * command `only` the other bot does is still answered, with a pointer, but not listed).
  */
 export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: readonly CommandInfo[] } {
   const { config, logger } = deps;
@@ -84,7 +85,9 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
   installTransformers(bot.api, config.isStaging, deps.redact, logger);
 
   const installed = features(deps);
-  const commands = installed.flatMap((f) => f.commands);
+  const commands = installed
+    .flatMap((f) => f.commands)
+    .filter((c) => c.only === undefined || c.only === config.appEnv);
   const admins = new Set(config.adminIds);
   if (deps.updateGate) bot.use(oncePerUpdate(deps.updateGate, logger));
   bot.use((ctx, next) => {

@@ -31,6 +31,8 @@ export interface CheckResult {
   readonly evidence: string;
   /** How to fix it; only on a failure. */
   readonly fix?: string;
+  /** Why this setting expects the failure (AuditOptions.expected); only on a failure. */
+  readonly expected?: string;
 }
 
 export interface AuditReport {
@@ -53,7 +55,16 @@ export interface AuditOptions {
   readonly timeoutMs?: number;
   /** Secrets of the calling process, redacted from the output with those of both environments. */
   readonly secrets?: readonly string[];
+  /**
+   * Failures this setting expects, by check id, and why. Only the sandbox sets it (its
+   * databases are embedded, its demo apps are not started by docker-compose), and /doctor
+   * words them "Expected in the sandbox". They still count as failed.
+   */
+  readonly expected?: ExpectedFailures;
 }
+
+/** Check ids and why a failure of that check is expected where the audit runs. */
+export type ExpectedFailures = Readonly<Partial<Record<string, string>>>;
 
 /** In the order they run and print. */
 const CHECKS: readonly Check[] = [
@@ -125,6 +136,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
         ok: verdict.ok,
         evidence: redact(verdict.evidence),
         fix: verdict.ok ? undefined : verdict.fix && redact(verdict.fix),
+        ...(verdict.ok || !options.expected?.[check.id] ? {} : { expected: options.expected[check.id] }),
       };
     }),
   );
@@ -140,6 +152,7 @@ export function renderAuditText(report: AuditReport): string {
   for (const c of report.checks) {
     lines.push(`${c.ok ? 'PASS' : 'FAIL'}  ${c.id.padEnd(19)} ${c.title}`);
     lines.push(`      ${c.evidence}`);
+    if (c.expected) lines.push(`      expected here: ${c.expected}`);
     if (c.fix) lines.push(`      fix: ${c.fix}`);
   }
   const passed = report.checks.length - report.failed;

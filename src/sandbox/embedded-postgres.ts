@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
@@ -30,8 +31,9 @@ export async function startEmbeddedPostgres(options: {
   const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address();
   return {
     // PGlite ignores the database name; the URL carries it so lugh's config checks see
-    // which environment the database belongs to.
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/${encodeURIComponent(options.databaseName)}`,
+    // which environment the database belongs to. It checks no password either: a random one
+    // keeps the redactor (which hides every database password) off the role's name, postgres.
+    url: `postgres://postgres:${randomBytes(9).toString('base64url')}@127.0.0.1:${port}/${encodeURIComponent(options.databaseName)}`,
     async stop() {
       await server.stop();
       await db.close();

@@ -61,7 +61,7 @@ describe('button presses are answered before the slow work', () => {
       const w = world;
       const sent = w.say(admin, '/promote');
       const prompt = await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && isPrompt(m));
-      const yes = prompt.reply_markup?.inline_keyboard.flat().find((b) => b.text.startsWith('Yes'));
+      const yes = prompt.reply_markup?.inline_keyboard.flat().find((b) => b.text === 'Merge & deploy');
       w.gh.injectFault({ route: MERGE, kind: 'hang', performed: true });
       w.press(admin.id, prompt, 'Yes', admin);
       await expect

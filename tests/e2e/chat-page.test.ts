@@ -66,7 +66,7 @@ describe('web chat page on the Telegram stand-in', () => {
   });
 
   it.skipIf(!chromium)(
-    'chats with a real grammY bot in Chromium: HTML reply, button edits in place with a toast, a separate chat per user (needs Debian chromium)',
+    'chats with a real grammY bot in Chromium: HTML reply, a tapped /command is sent, button edits in place with a toast, a separate chat per user (needs Debian chromium)',
     async () => {
       tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
       tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh (staging)' });
@@ -132,8 +132,10 @@ describe('web chat page on the Telegram stand-in', () => {
       await expect
         .poll(() => page.getByTestId('command-suggestion').allTextContents())
         .toEqual([expect.stringContaining('/help'), expect.stringContaining('/deploy')]);
-      await composer.fill('/deploy');
-      await composer.press('Enter');
+      await composer.fill('');
+      // A /command inside a bot message is tapped, as in Telegram: it is sent at once.
+      await help.locator('.command', { hasText: '/deploy' }).click();
+      await messages(page, 'user').filter({ hasText: '/deploy' }).waitFor();
       await expect.poll(() => page.getByTestId('chat-status').textContent()).toBe('typing…');
       const prompt = messages(page, 'bot').filter({ hasText: 'Deploy develop to staging?' });
       await prompt.waitFor();
@@ -194,7 +196,58 @@ describe('web chat page on the Telegram stand-in', () => {
     },
     60_000,
   );
+
+  it.skipIf(!chromium)(
+    'opens at the newest message, also when the bot writes while the page opens, and leaves a reader who scrolled up where they are (needs Debian chromium)',
+    async () => {
+      tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
+      tg.registerBot({ token: STAGING, username: 'LughDevBot', firstName: 'Lugh (staging)' });
+      const api = new Bot(STAGING, { client: { apiRoot: tg.apiRoot } }).api;
+      const { label: _label, ...from } = admin;
+      tg.sendText({ token: STAGING, chat: { id: admin.id, type: 'private' }, from, text: '/start' });
+      for (let i = 1; i <= 40; i++) await api.sendMessage(admin.id, `Earlier message ${i}`);
+
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${tg.apiRoot}/#bot=LughDevBot&user=admin`);
+      await expect.poll(() => messages(page).count()).toBe(41);
+      // A tall message lands while the page is still settling on the history.
+      await api.sendMessage(
+        admin.id,
+        ['Newest:', 'CI', 'build ✅', 'test ✅', 'lint ✅', 'the end'].join('\n'),
+      );
+      const newest = messages(page, 'bot').filter({ hasText: 'the end' });
+      await newest.waitFor();
+      await expect.poll(() => newestInView(page)).toBe(true);
+      await page.screenshot({ path: `${ARTIFACTS}/chat-page-opens-at-newest.png` });
+
+      // A reader who scrolled up to read stays where they are when the next message lands.
+      await page.locator('#messages').evaluate(async (list) => {
+        const scrolled = new Promise((resolve) => list.addEventListener('scroll', resolve, { once: true }));
+        list.scrollTo({ top: 0 });
+        await scrolled;
+      });
+      await api.sendMessage(admin.id, 'Later, while reading above');
+      await messages(page, 'bot').filter({ hasText: 'Later, while reading above' }).waitFor();
+      expect(await page.locator('#messages').evaluate((list) => list.scrollTop)).toBe(0);
+      expect(await newestInView(page)).toBe(false);
+    },
+    60_000,
+  );
 });
+
+/** The last message's bottom is inside the visible part of the chat. */
+function newestInView(page: Page): Promise<boolean> {
+  return page.locator('#messages').evaluate((list) => {
+    const rows = list.querySelectorAll('.row');
+    const last = rows[rows.length - 1];
+    if (!last) return false;
+    const box = last.getBoundingClientRect();
+    const view = list.getBoundingClientRect();
+    return box.bottom <= view.bottom + 1 && box.bottom > view.top;
+  });
+}
 
 const isMessage = (entry: { kind: string }): boolean =>
   entry.kind === 'user_message' || entry.kind === 'bot_message';

@@ -82,7 +82,7 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       await page
         .locator('.msg', { has: prompt })
         .getByTestId('inline-button')
-        .filter({ hasText: 'Yes' })
+        .filter({ hasText: 'Merge & deploy' })
         .click();
       await bot.filter({ hasText: '✅ Merged' }).waitFor({ timeout: 30_000 });
       expect(await bot.filter({ hasText: 'Production deploy handed over' }).count()).toBe(1);

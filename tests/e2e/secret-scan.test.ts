@@ -238,7 +238,7 @@ describe.skipIf(!engine)(
           (m.text ?? '').includes('Merge and deploy to production?') &&
           !!m.reply_markup,
       );
-      const yes = prompt.reply_markup?.inline_keyboard.flat().find((b) => b.text.startsWith('Yes'));
+      const yes = prompt.reply_markup?.inline_keyboard.flat().find((b) => b.text === 'Merge & deploy');
       tg.pressButton({
         token: SECRETS.tokens.staging,
         chatId: admin.id,

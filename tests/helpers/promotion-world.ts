@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { type Instance, startInstance } from '../../src/app/instance.js';
+import { BUTTON_LABELS } from '../../src/bot/promotion/notice-text.js';
 import { createConfig, secretsOf } from '../../src/config/index.js';
 import { createLogger } from '../../src/logger.js';
 import { seedSandboxRepository, startGitHubStandIn } from '../../src/sandbox/github/index.js';
@@ -152,8 +153,10 @@ export async function createPromotionWorld(options: WorldOptions = {}) {
     waitFor(chatId: number, predicate: (m: Message) => boolean, timeoutMs = 20_000) {
       return tg.waitForBotMessage(STAGING_TOKEN, chatId, predicate, { timeoutMs });
     },
+    /** Presses the prompt's approve ('Yes') or decline ('No') button. */
     press(chatId: number, message: Message, label: 'Yes' | 'No', from: typeof admin) {
-      const button = message.reply_markup?.inline_keyboard.flat().find((b) => b.text.startsWith(label));
+      const text = label === 'Yes' ? BUTTON_LABELS.approve : BUTTON_LABELS.decline;
+      const button = message.reply_markup?.inline_keyboard.flat().find((b) => b.text === text);
       if (!button?.callback_data) throw new Error(`no ${label} button on message ${message.message_id}`);
       return tg.pressButton({
         token: STAGING_TOKEN,

@@ -17,6 +17,8 @@ interface Block {
   readonly mark: string;
   readonly title: string;
   readonly evidence: string;
+  /** Why this failure is expected where the audit ran (the sandbox). */
+  readonly expected?: string;
   readonly fix?: string;
 }
 
@@ -26,6 +28,7 @@ function renderBlocks(heading: string, blocks: readonly Block[]): string[] {
   let current = heading;
   for (const b of blocks) {
     const lines = [`${b.mark} <b>${escapeHtml(b.title)}</b>`, `<i>${escapeHtml(cut(b.evidence))}</i>`];
+    if (b.expected) lines.push(`Expected in the sandbox: ${escapeHtml(b.expected)}`);
     if (b.fix) lines.push(`Fix: ${escapeHtml(b.fix)}`);
     const text = lines.join('\n');
     if (current.length + 2 + text.length > MESSAGE_CHARS) {
@@ -43,8 +46,15 @@ function renderBlocks(heading: string, blocks: readonly Block[]): string[] {
  */
 export function renderAudit(report: AuditReport): string[] {
   const passed = report.checks.length - report.failed;
+  const expected = report.checks.filter((c) => c.expected).length;
+  const why =
+    expected === 0
+      ? ''
+      : expected === report.failed
+        ? ' (all expected in the sandbox)'
+        : ` (${expected} expected in the sandbox)`;
   const heading = `🩺 <b>Isolation audit</b> of ${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
-    report.failed ? `❌ ${report.failed} failed, ${passed} passed` : `✅ all ${passed} passed`
+    report.failed ? `❌ ${report.failed} failed${why}, ${passed} passed` : `✅ all ${passed} passed`
   }`;
   return renderBlocks(
     heading,
@@ -52,6 +62,7 @@ export function renderAudit(report: AuditReport): string[] {
       mark: c.ok ? '✅' : '❌',
       title: c.title,
       evidence: c.evidence,
+      expected: c.expected,
       fix: c.fix,
     })),
   );

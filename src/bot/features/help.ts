@@ -1,4 +1,5 @@
 import { Composer } from 'grammy';
+import type { AppEnv } from '../../config/environments.js';
 import type { BotContext, CommandInfo, Feature } from '../context.js';
 import { anonymousAdvice, anonymousSender } from '../guards/is-admin.js';
 import { escapeHtml } from '../html.js';
@@ -22,9 +23,15 @@ composer.command('help', async (ctx) => {
       ? `\nAdmin commands are hidden: ${anonymousAdvice(anonymous)}`
       : '\nAdmin commands are hidden: you are not in ADMIN_IDS.';
   await ctx.reply(
-    `<b>${escapeHtml(config.botDisplayName)}</b> (${config.appEnv})\n${lines.join('\n')}${footer}`,
+    `<b>${escapeHtml(config.botDisplayName)}</b> (${config.appEnv})\n${lines.join('\n')}\n\n${OTHER_BOT[config.appEnv]}${footer}`,
   );
 });
+
+/** The one line of /help that points to the other environment's bot. */
+const OTHER_BOT: Readonly<Record<AppEnv, string>> = {
+  staging: 'The production bot deploys what /promote hands over and reports there; /restore is on it.',
+  production: 'Promotions start on the staging bot: send /promote there.',
+};
 
 export const helpFeature: Feature = {
   commands: [{ command: 'help', description: 'The commands you can run', access: 'everyone' }],

@@ -167,11 +167,17 @@ export function createPromoteFeature(
   }
   return {
     commands: [
-      { command: 'promote', description: 'Promote develop to main and deploy production', access: 'admin' },
+      {
+        command: 'promote',
+        description: 'Promote develop to main and deploy production',
+        access: 'admin',
+        only: 'staging',
+      },
       {
         command: 'cancel',
         description: 'Cancel the promotion in flight (before the merge)',
         access: 'admin',
+        only: 'staging',
       },
     ],
     composer,

@@ -17,8 +17,8 @@ const ignoreNotModified = (error: unknown) => {
   if (!notModified(error)) throw error;
 };
 
-/** One backup as a button label and in sentences. */
-export function choiceText(c: BackupChoice): string {
+/** One backup in sentences. */
+function choiceSentence(c: BackupChoice): string {
   const what =
     c.kind === 'pre-restore'
       ? 'before a restore'
@@ -26,6 +26,18 @@ export function choiceText(c: BackupChoice): string {
         ? `before deploy #${c.deploymentId}`
         : 'before a deploy';
   return `${what} · ${shortSha(c.sha)} · ${formatUtc(c.takenAt)}`;
+}
+
+/** One backup as a button label, short enough to show whole on a 390 px phone (times in UTC). */
+export function choiceText(c: BackupChoice): string {
+  const what =
+    c.kind === 'pre-restore'
+      ? 'before restore'
+      : c.deploymentId !== undefined
+        ? `before #${c.deploymentId}`
+        : 'before deploy';
+  const when = c.takenAt.toISOString().slice(5, 16).replace('T', ' ');
+  return `${what} · ${shortSha(c.sha)} · ${when}`;
 }
 
 /** Why this bot cannot restore, or undefined when it can. */
@@ -152,7 +164,7 @@ composer.callbackQuery(
     const left = Math.max(0, offer.expiresAt.getTime() - Date.now());
     await ctx
       .editMessageText(
-        `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceText(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(left)}.`,
+        `Restore <code>${escapeHtml(choice.file)}</code> (${escapeHtml(choiceSentence(choice))})? This replaces the production database; a backup of the current state is taken first. Deploys are refused while it runs. If the version running now is newer than the backup, /rollback first: a newer version migrates the database forward again when it next starts. The buttons expire in ${formatDuration(left)}.`,
         {
           reply_markup: new InlineKeyboard()
             .text('Restore', `restore:go:${offer.id}:${choice.token}`)
@@ -269,8 +281,9 @@ export const restoreFeature: Feature = {
   commands: [
     {
       command: 'restore',
-      description: 'Restore production’s database from a backup (production only)',
+      description: 'Restore production’s database from a backup',
       access: 'admin',
+      only: 'production',
     },
   ],
   composer,

@@ -6,7 +6,7 @@ import { escapeHtml, formatDuration } from '../html.js';
 import { link, renderCi, renderCiFailed, renderPlan, renderPrompt, shortSha } from './render.js';
 
 export const BUTTON_LABELS = {
-  approve: 'Yes, merge and deploy',
+  approve: 'Merge & deploy',
   decline: 'No',
   update: 'Update develop from main',
 } as const;

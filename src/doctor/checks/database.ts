@@ -23,7 +23,7 @@ export const databasePortCheck: Check = {
       return {
         ok: false,
         evidence: `production's database host ${db.host} is not a container on this Docker engine, so its exposure cannot be seen`,
-        fix: 'run Postgres as a container on the data networks (docker-compose.infra.yml), without ports:',
+        fix: 'run Postgres as a container on the data networks (docker-compose.infra.yml), and publish none of its ports (no ports: entry)',
       };
     const published = (holder.NetworkSettings?.Ports?.[`${db.port}/tcp`] ?? []).map(
       (b) => `${b.HostIp || '0.0.0.0'}:${b.HostPort}`,

@@ -11,6 +11,7 @@ import type { AppEnv } from '../../config/environments.js';
 import { type Config, createConfig } from '../../config/index.js';
 import { generatePromoteKeys } from '../../config/promote-keys.js';
 import { withDeadline } from '../../deadline.js';
+import type { ExpectedFailures } from '../../doctor/audit.js';
 import { type SettingsFallback, settingsFromConfig } from '../../doctor/facts.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { type SandboxServices, startSandboxServices } from '../sandbox-services.js';
@@ -121,10 +122,11 @@ async function startInstances(
     settings: settingsFromConfig(configs[appEnv]),
     from: `the sandbox's ${appEnv} instance`,
   });
+  const doctorExpected = sandboxExpectedFailures(demo.embedded);
   for (const appEnv of ['staging', 'production'] as const) {
     const config = configs[appEnv];
     const logger = loggerFor(config);
-    const instance = await startInstance(config, logger, { doctorSettings });
+    const instance = await startInstance(config, logger, { doctorSettings, doctorExpected });
     instances.push(instance);
     watchTelegram(instance, logger, shutdown);
   }
@@ -198,4 +200,22 @@ async function localBaseImage(docker: Docker): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The audit's failures the sandbox brings with it, and why: /doctor says they are expected
+ * here, so a new user does not take them for a broken set-up (the server's own set-up passes).
+ */
+export function sandboxExpectedFailures(embedded: Readonly<Record<AppEnv, boolean>>): ExpectedFailures {
+  const compose = 'the sandbox starts its demo app containers itself, not with docker-compose';
+  return {
+    ...(embedded.production
+      ? { 'db-port': "production's database is embedded in the sandbox process (PGlite), not a container" }
+      : {}),
+    ...(embedded.staging && embedded.production
+      ? { 'db-role': 'the embedded databases have one role, postgres, for both environments' }
+      : {}),
+    'identity-staging': compose,
+    'identity-production': compose,
+  };
 }

@@ -124,6 +124,21 @@ describe('the bot over the Telegram stand-in', () => {
     expect(forStranger.text).toContain('Admin commands are hidden');
   });
 
+  it('/help lists what each bot does and points to the other: production leaves out /promote and /cancel, staging /restore', async () => {
+    const prod = await say(TOKENS.production, admin, '/help');
+    expect(prod.text).not.toMatch(/^\/(promote|cancel) —/m);
+    expect(prod.text).toMatch(/^\/restore — /m);
+    expect(prod.text).toMatch(/^\/rollback — /m);
+    expect(prod.text).toContain('Promotions start on the staging bot: send /promote there.');
+    const stagingHelp = await say(TOKENS.staging, admin, '/help');
+    expect(stagingHelp.text).toMatch(/^\/promote — /m);
+    expect(stagingHelp.text).toMatch(/^\/cancel — /m);
+    expect(stagingHelp.text).not.toMatch(/^\/restore — /m);
+    expect(stagingHelp.text).toContain(
+      'The production bot deploys what /promote hands over and reports there; /restore is on it.',
+    );
+  });
+
   it('/whoami tells the user id, the role, the environment and its version', async () => {
     const a = await say(TOKENS.production, admin, '/whoami');
     expect(a.text).toContain(`Id: ${ADMIN_ID}`);
@@ -239,7 +254,7 @@ describe('the bot over the Telegram stand-in', () => {
       'cancel',
       'deploy',
       'rollback',
-      'restore',
+      // /restore is production's: staging's menu leaves it out.
       'lock',
       'unlock',
       'history',

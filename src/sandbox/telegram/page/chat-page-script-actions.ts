@@ -9,23 +9,39 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     const version = entry.kind === 'bot_message' ? entry.edits : 0;
     if (known && known.version === version) return;
     const node = messageNode(entry);
-    if (known) known.node.replaceWith(node);
-    else list.append(node);
+    if (known) {
+      sizes.unobserve(known.node);
+      known.node.replaceWith(node);
+    } else list.append(node);
+    sizes.observe(node);
     state.messages.set(entry.message_id, { node, version });
   }
 
   function remove(messageId) {
     const known = state.messages.get(messageId);
     if (!known) return;
+    sizes.unobserve(known.node);
     known.node.remove();
     state.messages.delete(messageId);
   }
 
+  // The chat stays at its newest message until the reader scrolls up, as in the apps: a
+  // message that lands, grows (an edit, a late font) or a chat that shrinks keeps it there.
+  // The jump is instant: a smooth scroll still running when the next message lands would
+  // leave the page above it.
+  const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  function stickToBottom() {
+    if (state.pinned) list.scrollTo({ top: list.scrollHeight, behavior: 'instant' });
+  }
+  const sizes = new ResizeObserver(stickToBottom);
+  sizes.observe(list);
+  list.addEventListener('scroll', () => { state.pinned = nearBottom(); }, { passive: true });
+
   function apply(update) {
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
     if (update.reset) {
       list.replaceChildren();
       state.messages.clear();
+      state.pinned = true;
     }
     for (const entry of update.entries) {
       switch (entry.kind) {
@@ -41,7 +57,7 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
       }
     }
     showEmptyState();
-    if (update.reset || atBottom) list.scrollTop = list.scrollHeight;
+    stickToBottom();
   }
 
   function showEmptyState() {
@@ -169,6 +185,7 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     list.replaceChildren();
     state.messages.clear();
     state.empty = undefined;
+    state.pinned = true;
     setStatus();
     hideCommands();
     $('toast').hidden = true;

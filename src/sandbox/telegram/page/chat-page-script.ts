@@ -16,7 +16,7 @@ export const chatPageScript = `
   const composer = $('composer');
   const state = {
     bots: [], bot: undefined, user: users[0], source: undefined,
-    messages: new Map(), empty: undefined, commands: [], statusTimer: 0, toastTimer: 0,
+    messages: new Map(), empty: undefined, commands: [], statusTimer: 0, toastTimer: 0, pinned: true,
   };
 
   function el(tag, props, children) {

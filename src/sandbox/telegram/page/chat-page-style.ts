@@ -161,7 +161,4 @@ button { font: inherit; color: inherit; }
   .avatar.small { width: 44px; height: 44px; font-size: 17px; }
   .chat { padding: 12px max(16px, calc((100% - 760px) / 2)); }
 }
-@media (prefers-reduced-motion: no-preference) {
-  .chat { scroll-behavior: smooth; }
-}
 `;

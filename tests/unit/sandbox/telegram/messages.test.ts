@@ -45,6 +45,21 @@ describe('Telegram stand-in: messages', () => {
     expect(message.date).toBeCloseTo(Date.now() / 1000, -1);
   });
 
+  it('finds the /commands in a bot message as bot_command entities, as the real server does, but not in code, links or paths', async () => {
+    const message = await bot.api.sendMessage(
+      chatId,
+      'Send /promote or <b>/status@LughDevBot</b>. Not <code>/log</code>, /tmp/x, a/b, https://x.io/docs or <a href="https://x.io">/help</a>.',
+      { parse_mode: 'HTML' },
+    );
+    const commands = (message.entities ?? [])
+      .filter((e) => e.type === 'bot_command')
+      .map((e) => message.text!.slice(e.offset, e.offset + e.length));
+    expect(commands).toEqual(['/promote', '/status@LughDevBot']);
+    expect(message.entities).toContainEqual({ type: 'bold', offset: 17, length: 18 });
+    const plain = await bot.api.sendMessage(chatId, '/help lists them');
+    expect(plain.entities).toEqual([{ type: 'bot_command', offset: 0, length: 5 }]);
+  });
+
   it.each([
     ['<foo>x</foo>', 'Unsupported start tag "foo" at byte offset 0'],
     ['é <b>x', 'Can\'t find end tag corresponding to start tag "b"'],
