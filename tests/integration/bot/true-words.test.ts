@@ -1,0 +1,111 @@
+// Issue 14, points 5 and 6: what the bot says is assembled from the real settings and
+// records, over the Telegram stand-in with a real Postgres (no Docker: nothing is deployed,
+// the queue is a recorder).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBot } from '../../../src/bot/create-bot.js';
+import { startTelegramRuntime } from '../../../src/bot/telegram-runtime.js';
+import type { AppEnv } from '../../../src/config/environments.js';
+import { secretsOf } from '../../../src/config/index.js';
+import { createDeployControl } from '../../../src/deploys/deploy-control.js';
+import { createLogger } from '../../../src/logger.js';
+import { createRedactor } from '../../../src/redact.js';
+import { startTelegramStandIn } from '../../../src/sandbox/telegram/index.js';
+import { createAuditLog } from '../../../src/store/audit-log.js';
+import { createDeploymentStore } from '../../../src/store/deployments.js';
+import { createLockStore } from '../../../src/store/locks.js';
+import { runMigrations } from '../../../src/store/migrate.js';
+import { createPool, type Pool } from '../../../src/store/pool.js';
+import { ADMIN_ID, instanceConfig } from '../../helpers/instance-env.js';
+import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
+
+type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
+
+const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
+
+/** A production bot with DEPLOY_BACKUP and the verify window as given, polling the stand-in. */
+async function startProduction(tg: StandIn, db: TestDatabase, token: string, extra: Record<string, string>) {
+  const config = instanceConfig({
+    appEnv: 'production',
+    databaseUrl: db.url,
+    apiRoot: tg.apiRoot,
+    token,
+    extra,
+  });
+  const logger = createLogger({
+    level: 'warn',
+    secrets: secretsOf(config),
+    destination: { write: () => {} },
+  });
+  await runMigrations({ databaseUrl: config.databaseUrl, logger });
+  const pool: Pool = createPool(config.databaseUrl, 'true-words-test');
+  const audit = createAuditLog(pool, config.appEnv);
+  const deployments = createDeploymentStore(pool);
+  const locks = createLockStore(pool);
+  const queued: number[] = [];
+  const deploys = createDeployControl({
+    env: config.appEnv as AppEnv,
+    deployments,
+    locks,
+    audit,
+    enqueue: async (id) => {
+      queued.push(id);
+      return `job-${id}`;
+    },
+    containerLogs: async () => [],
+    confirmMs: 5 * 60_000,
+  });
+  const { bot } = createBot({ config, logger, audit, redact: createRedactor(secretsOf(config)), deploys });
+  const runtime = startTelegramRuntime(bot, { logger, backoff: { initialMs: 50, maxMs: 200 } });
+  await runtime.ready;
+  return { config, pool, deployments, locks, runtime, queued };
+}
+
+describe('true words, over the Telegram stand-in and a real Postgres', () => {
+  let tg: StandIn;
+  const dbs: TestDatabase[] = [];
+  const running: Array<Awaited<ReturnType<typeof startProduction>>> = [];
+
+  beforeAll(async () => {
+    tg = await startTelegramStandIn();
+  });
+
+  afterAll(async () => {
+    for (const r of running) {
+      await r.runtime.stop();
+      await r.pool.end();
+    }
+    await tg?.close();
+    for (const db of dbs) await db.drop();
+  });
+
+  async function production(token: string, extra: Record<string, string>) {
+    tg.registerBot({ token, username: `LughBot${running.length}`, firstName: 'Lugh' });
+    const db = await createTestDatabase('prod_lugh');
+    dbs.push(db);
+    const instance = await startProduction(tg, db, token, extra);
+    running.push(instance);
+    return instance;
+  }
+
+  async function say(token: string, text: string) {
+    const sent = tg.sendText({ token, chat: { id: admin.id, type: 'private' }, from: admin, text });
+    return tg.waitForBotMessage(token, admin.id, (m) => m.message_id > sent.message_id, {
+      timeoutMs: 10_000,
+    });
+  }
+
+  it('the /deploy production prompt says what DEPLOY_BACKUP and DEPLOY_VERIFY_SECONDS say: no backup when it is off', async () => {
+    const off = '5550101:AAProdTokenTrueWordsOff_abcdefghijklmnop';
+    await production(off, { DEPLOY_BACKUP: 'off', DEPLOY_VERIFY_SECONDS: '12' });
+    const ask = await say(off, '/deploy production');
+    expect(ask.text).not.toContain('A backup is taken first');
+    expect(ask.text).toContain('No backup of the database is taken first (DEPLOY_BACKUP=off)');
+    expect(ask.text).toContain('healthy for 12 s after the switch');
+
+    const on = '5550102:AAProdTokenTrueWordsOn_abcdefghijklmnopq';
+    await production(on, { DEPLOY_BACKUP: 'pg_dump', DEPLOY_VERIFY_SECONDS: '45' });
+    const askOn = await say(on, '/deploy production');
+    expect(askOn.text).toContain('A backup of the database is taken first (pg_dump)');
+    expect(askOn.text).toContain('healthy for 45 s after the switch');
+  });
+});
