@@ -141,6 +141,24 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
   return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');
 }
 
+/** The settings a production deploy's confirmation speaks of, as the deploy will use them. */
+export interface DeploySettingsFacts {
+  /** DEPLOY_BACKUP: `pg_dump`, or `off`. */
+  readonly backup: 'pg_dump' | 'off';
+  /** DEPLOY_VERIFY_SECONDS, in ms: how long the new version must stay healthy after the switch. */
+  readonly verifyMs: number;
+  readonly confirmMs: number;
+}
+
+/** The question /deploy production asks, from the settings the deploy will run with (HTML). */
+export function deployPrompt(ref: string, s: DeploySettingsFacts): string {
+  const backup =
+    s.backup === 'off'
+      ? 'No backup of the database is taken first (DEPLOY_BACKUP=off).'
+      : 'A backup of the database is taken first (pg_dump).';
+  return `Deploy <code>${escapeHtml(ref)}</code> to <b>production</b>? ${backup} The new version must stay healthy for ${formatDuration(s.verifyMs)} after the switch, or the previous one is put back. The buttons expire in ${formatDuration(s.confirmMs)}.`;
+}
+
 /** The refusal a deploy gets while a person holds the environment's lock (HTML). */
 export function lockedMessage(env: AppEnv, lock: HeldLock): string {
   return `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`;

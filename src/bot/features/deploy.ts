@@ -2,9 +2,9 @@ import { Composer, InlineKeyboard } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { branchOf, isValidRef } from '../deploys/parse-words.js';
-import { lockedMessage } from '../deploys/render.js';
+import { deployPrompt, lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
-import { escapeHtml, formatDuration } from '../html.js';
+import { escapeHtml } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -40,7 +40,11 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
   const { deployment } = requested;
   if (requested.outcome === 'awaiting_confirmation') {
     await ctx.reply(
-      `Deploy <code>${escapeHtml(wanted)}</code> to <b>production</b>? A backup is taken first. The buttons expire in ${formatDuration(control.confirmMs)}.`,
+      deployPrompt(wanted, {
+        backup: ctx.deps.config.deploy.backup,
+        verifyMs: ctx.deps.config.deploy.verifyMs,
+        confirmMs: control.confirmMs,
+      }),
       {
         reply_markup: new InlineKeyboard()
           .text('Deploy', `deploy:yes:${deployment.id}`)
