@@ -129,6 +129,7 @@ describe('the deploy result message', () => {
       redact,
       new Date(),
       ['0010_drop_x'],
+      { backedUp: true },
     );
     expect(rolled).toContain(
       '⚠️ Its migration <code>0010_drop_x</code> cannot be undone and stays applied: the version running now runs on the migrated database. /restore offers the backup taken before it.',
@@ -141,6 +142,19 @@ describe('the deploy result message', () => {
       ['0010_drop_x'],
     );
     expect(ok).not.toContain('cannot be undone');
+  });
+
+  it('offers /restore after an irreversible migration only when the deploy took a backup', () => {
+    const unbacked = renderOutcome(
+      deployment(),
+      { status: 'rolled_back', message: 'unhealthy' },
+      redact,
+      new Date(),
+      ['0010_drop_x'],
+      { backedUp: false },
+    );
+    expect(unbacked).not.toContain('/restore offers');
+    expect(unbacked).toContain('No backup was taken before this deploy, so there is none to restore.');
   });
 });
 
