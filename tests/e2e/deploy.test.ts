@@ -420,7 +420,9 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
 
   it('/deploy production asks first; Cancel changes nothing; Deploy backs up the database, then deploys', async () => {
     const ask = await reply('production', admin, '/deploy production');
-    expect(ask.text).toContain('Deploy main to production? A backup is taken first.');
+    expect(ask.text).toContain(
+      'Deploy main to production? A backup of the database is taken first (pg_dump).',
+    );
     press('production', ask, 'Cancel');
     await tg.waitForBotMessage(TOKENS.production, admin.id, (m) => (m.text ?? '').includes('cancelled'), {
       timeoutMs: 10_000,

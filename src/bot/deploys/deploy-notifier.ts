@@ -95,12 +95,14 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
           outcome.status === 'succeeded'
             ? []
             : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
+        const steps = await deployments.steps(deploymentId);
+        const backedUp = steps.some((s) => s.step === 'backup' && s.status === 'succeeded');
         try {
           const sent = await options
             .api()
             .sendMessage(
               chatOf(d.chatId),
-              renderOutcome(d, outcome, options.redact, new Date(), irreversible),
+              renderOutcome(d, outcome, options.redact, new Date(), irreversible, { backedUp }),
               {
                 parse_mode: 'HTML',
                 reply_parameters: d.progressMessageId

@@ -88,6 +88,12 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[]): str
   ].join('\n');
 }
 
+/** What the final message says besides the deployment row and its outcome. */
+export interface OutcomeFacts {
+  /** The deploy's backup step succeeded: a copy of the database from before it exists. */
+  readonly backedUp?: boolean;
+}
+
 /** The final message: what runs now, or what failed and the last lines it printed. */
 export function renderOutcome(
   d: Deployment,
@@ -102,6 +108,7 @@ export function renderOutcome(
   now: Date = new Date(),
   /** Irreversible migrations this deploy applied: a failed or rolled-back one leaves them applied. */
   irreversible: readonly string[] = [],
+  facts: OutcomeFacts = {},
 ): string {
   const took = d.startedAt ? ` in ${formatDuration(now.getTime() - d.startedAt.getTime())}` : '';
   const head =
@@ -113,7 +120,7 @@ export function renderOutcome(
   const image = outcome.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
   const stays =
     outcome.status !== 'succeeded' && irreversible.length
-      ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${d.env === 'production' ? ' /restore offers the backup taken before it.' : ''}`
+      ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${facts.backedUp ? ' /restore offers the backup taken before it.' : ' No backup was taken before this deploy, so there is none to restore.'}`
       : '';
   // The message (an error's text) is cut, and the log tail gets what is left of one
   // Telegram message (4096 after parsing), at most its last 3000 characters.
