@@ -351,6 +351,16 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       return rows.map(toDeployment);
     },
 
+    /** The commit the environment's last successful deploy left running (a rollback's too), if any. */
+    async runningSha(env: AppEnv): Promise<string | undefined> {
+      const { rows } = await pool.query(
+        `SELECT sha FROM deployments WHERE env = $1 AND status = 'succeeded' AND sha IS NOT NULL
+         ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
+        [env],
+      );
+      return (rows[0]?.sha as string | undefined) ?? undefined;
+    },
+
     /** Distinct SHAs that ran successfully, newest first, for the /rollback picker. */
     async releases(env: AppEnv, limit = 5): Promise<Array<{ sha: string; deployedAt: Date; id: number }>> {
       const { rows } = await pool.query(
