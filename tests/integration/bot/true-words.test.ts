@@ -7,15 +7,18 @@ import { startTelegramRuntime } from '../../../src/bot/telegram-runtime.js';
 import type { AppEnv } from '../../../src/config/environments.js';
 import { secretsOf } from '../../../src/config/index.js';
 import { createDeployControl } from '../../../src/deploys/deploy-control.js';
+import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
 import { createRedactor } from '../../../src/redact.js';
 import { startTelegramStandIn } from '../../../src/sandbox/telegram/index.js';
+import { createRunningVersion, createVersionLookup } from '../../../src/status/version-lookup.js';
 import { createAuditLog } from '../../../src/store/audit-log.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { ADMIN_ID, instanceConfig } from '../../helpers/instance-env.js';
+import { startSeededGitHub } from '../../helpers/seeded-github.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
 
 type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
@@ -23,7 +26,13 @@ type StandIn = Awaited<ReturnType<typeof startTelegramStandIn>>;
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 
 /** A production bot with DEPLOY_BACKUP and the verify window as given, polling the stand-in. */
-async function startProduction(tg: StandIn, db: TestDatabase, token: string, extra: Record<string, string>) {
+async function startProduction(
+  tg: StandIn,
+  db: TestDatabase,
+  token: string,
+  extra: Record<string, string>,
+  forge?: Forge,
+) {
   const config = instanceConfig({
     appEnv: 'production',
     databaseUrl: db.url,
@@ -54,7 +63,21 @@ async function startProduction(tg: StandIn, db: TestDatabase, token: string, ext
     containerLogs: async () => [],
     confirmMs: 5 * 60_000,
   });
-  const { bot } = createBot({ config, logger, audit, redact: createRedactor(secretsOf(config)), deploys });
+  // As app/instance.ts wires it: the last successful deploy, else the build, tagged from GitHub.
+  const runningVersion = createRunningVersion({
+    env: config.appEnv,
+    deployments,
+    buildSha: config.build.gitSha ?? null,
+    lookup: forge ? createVersionLookup(forge) : undefined,
+  });
+  const { bot } = createBot({
+    config,
+    logger,
+    audit,
+    redact: createRedactor(secretsOf(config)),
+    deploys,
+    runningVersion,
+  });
   const runtime = startTelegramRuntime(bot, { logger, backoff: { initialMs: 50, maxMs: 200 } });
   await runtime.ready;
   return { config, pool, deployments, locks, runtime, queued };
@@ -78,11 +101,11 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     for (const db of dbs) await db.drop();
   });
 
-  async function production(token: string, extra: Record<string, string>) {
+  async function production(token: string, extra: Record<string, string>, forge?: Forge) {
     tg.registerBot({ token, username: `LughBot${running.length}`, firstName: 'Lugh' });
     const db = await createTestDatabase('prod_lugh');
     dbs.push(db);
-    const instance = await startProduction(tg, db, token, extra);
+    const instance = await startProduction(tg, db, token, extra, forge);
     running.push(instance);
     return instance;
   }
@@ -107,5 +130,31 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     const askOn = await say(on, '/deploy production');
     expect(askOn.text).toContain('A backup of the database is taken first (pg_dump)');
     expect(askOn.text).toContain('healthy for 45 s after the switch');
+  });
+
+  it('/whoami names the version production runs (its tag and short SHA) once a deploy succeeded, not “unknown”', async () => {
+    const github = await startSeededGitHub();
+    try {
+      const token = '5550103:AAProdTokenTrueWordsWho_abcdefghijklmnop';
+      const p = await production(token, {}, github.forge);
+      const before = await say(token, '/whoami');
+      expect(before.text).toContain(
+        'Version: unknown: no deploy of production recorded and no GIT_SHA in this build',
+      );
+      const sha = github.seeded.mainSha;
+      await github.forge.createRelease('v1.4.0', sha);
+      const d = await p.deployments.create({
+        env: 'production',
+        ref: 'main',
+        trigger: 'manual',
+        requestedBy: ADMIN_ID,
+      });
+      await p.deployments.finish(d.id, { status: 'succeeded', sha });
+      const after = await say(token, '/whoami');
+      expect(after.text).toContain(`Version: v1.4.0 (${sha.slice(0, 7)})`);
+      expect(after.text).not.toContain('unknown');
+    } finally {
+      await github.gh.close();
+    }
   });
 });
