@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
+import type { RunningVersion } from '../status/version-lookup.js';
 import type { AuditLog } from '../store/audit-log.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
@@ -37,6 +38,8 @@ export interface BotDeps {
   readonly updateGate?: UpdateGate;
   /** Groups that became supergroups, followed and remembered. */
   readonly chatMigrations?: ChatMigrations;
+  /** The version this environment runs (last successful deploy, else the build); /whoami names it. */
+  readonly runningVersion?: () => Promise<RunningVersion>;
 }
 
 export interface UpdateGate {
