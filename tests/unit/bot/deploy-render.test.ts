@@ -54,6 +54,21 @@ describe('the deploy progress message', () => {
     ]);
   });
 
+  it('a promotion’s deploy (its ref is the commit itself) heads from the version running before to the new one, never from a commit to itself', () => {
+    const sha = 'b37705b1234567890abcdef1234567890abcdef1';
+    const promoted = deployment({ ref: sha, sha, trigger: 'promotion' });
+    const [first] = renderProgress(promoted, [], '91a46ac1234567890abcdef1234567890abcdef1').split('\n');
+    expect(first).toBe('🚀 <b>Deploy #7</b> · production · <code>91a46ac</code> → <code>b37705b</code>');
+    const [firstEver] = renderProgress(promoted, []).split('\n');
+    // Nothing recorded before it: the new version alone.
+    expect(firstEver).toBe('🚀 <b>Deploy #7</b> · production · <code>b37705b</code>');
+    // A branch asked for by hand keeps its name: main, at the commit it resolved to.
+    const [manual] = renderProgress(deployment(), [], '91a46ac1234567890abcdef1234567890abcdef1').split('\n');
+    expect(manual).toBe(
+      '🚀 <b>Deploy #7</b> · production · <code>91a46ac</code> → <code>main</code> at <code>abcdef1</code>',
+    );
+  });
+
   it('escapes what it shows and shortens long details', () => {
     const text = renderProgress(deployment({ ref: '<b>x</b>' }), [
       { step: 'resolve', status: 'failed', detail: `${'x'.repeat(100)}<script>` },
