@@ -351,12 +351,16 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       return rows.map(toDeployment);
     },
 
-    /** The commit the environment's last successful deploy left running (a rollback's too), if any. */
-    async runningSha(env: AppEnv): Promise<string | undefined> {
+    /**
+     * The commit the environment's last successful deploy left running (a rollback's too), if
+     * any; with `before`, the one running before that deployment was asked for.
+     */
+    async runningSha(env: AppEnv, before?: number): Promise<string | undefined> {
       const { rows } = await pool.query(
         `SELECT sha FROM deployments WHERE env = $1 AND status = 'succeeded' AND sha IS NOT NULL
+           AND ($2::bigint IS NULL OR id < $2)
          ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
-        [env],
+        [env, before ?? null],
       );
       return (rows[0]?.sha as string | undefined) ?? undefined;
     },

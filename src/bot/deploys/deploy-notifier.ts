@@ -38,7 +38,8 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
   const show = async (deploymentId: number): Promise<void> => {
     const d = await deployments.get(deploymentId);
     if (!d) return;
-    const html = renderProgress(d, await deployments.steps(deploymentId));
+    const from = d.previousSha ?? (await deployments.runningSha(d.env, d.id));
+    const html = renderProgress(d, await deployments.steps(deploymentId), from);
     const chatId = chatOf(d.chatId);
     lastEdit.set(deploymentId, Date.now());
     try {

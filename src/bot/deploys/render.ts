@@ -64,8 +64,21 @@ export function imageOriginText(origin: ImageOriginFacts | null | undefined): st
   }
 }
 
-/** The one progress message of a deployment: a bar and a line per step. */
-export function renderProgress(d: Deployment, steps: readonly StepRecord[]): string {
+/**
+ * What a deploy goes from and to: `91a46ac → main at abcdef1`; a promotion's ref is its
+ * commit, named once. `from` is the commit that ran before, when one is recorded.
+ */
+function fromTo(d: Deployment, from?: string | null): string {
+  const ref = readableRef(d.ref);
+  const to =
+    d.sha && (d.ref === d.sha || ref === shortSha(d.sha))
+      ? `<code>${shortSha(d.sha)}</code>`
+      : `<code>${escapeHtml(ref)}</code>${d.sha ? ` at <code>${shortSha(d.sha)}</code>` : ''}`;
+  return from && from !== d.sha ? `<code>${shortSha(from)}</code> → ${to}` : to;
+}
+
+/** The one progress message of a deployment: a bar and a line per step; `from` is the commit running before it. */
+export function renderProgress(d: Deployment, steps: readonly StepRecord[], from?: string | null): string {
   const byStep = new Map(steps.map((s) => [s.step, s]));
   const finished = DEPLOY_STEPS.filter((s) => {
     const status = byStep.get(s)?.status;
@@ -80,9 +93,8 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[]): str
     const detail = text ? ` <i>${escapeHtml(text.length > 80 ? `${text.slice(0, 77)}…` : text)}</i>` : '';
     return `${mark} ${step}${detail}`;
   });
-  const target = d.sha ? ` → <code>${shortSha(d.sha)}</code>` : '';
   return [
-    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · <code>${escapeHtml(readableRef(d.ref))}</code>${target}`,
+    `🚀 <b>Deploy #${d.id}</b> · ${d.env} · ${fromTo(d, from)}`,
     `${'▰'.repeat(filled)}${'▱'.repeat(BAR - filled)} ${finished}/${DEPLOY_STEPS.length}${running ? ` · ${running}` : ''}`,
     ...lines,
   ].join('\n');

@@ -39,7 +39,7 @@ describe('the deploy progress message', () => {
       { step: 'migrate', status: 'running', detail: null },
     ]);
     expect(text.split('\n')).toEqual([
-      '🚀 <b>Deploy #7</b> · production · <code>main</code> → <code>abcdef1</code>',
+      '🚀 <b>Deploy #7</b> · production · <code>main</code> at <code>abcdef1</code>',
       '▰▰▰▱▱▱▱▱▱▱ 3/10 · migrate',
       '✅ resolve <i>abcdef1</i>',
       '✅ build <i>lugh:production-abcdef123456 (reused)</i>',
