@@ -157,4 +157,20 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
       await github.gh.close();
     }
   });
+
+  it('/history names people by their Telegram name, as every other message does, never “user 1001”', async () => {
+    const token = '5550104:AAProdTokenTrueWordsHist_abcdefghijklmno';
+    const p = await production(token, {});
+    const ask = await say(token, '/deploy production');
+    const data = ask.reply_markup?.inline_keyboard[0]?.[0]?.callback_data ?? '';
+    expect(data).toMatch(/^deploy:yes:\d+$/);
+    tg.pressButton({ token, chatId: admin.id, messageId: ask.message_id, data, from: admin });
+    await tg.waitForBotMessage(token, admin.id, (m) => (m.text ?? '').includes('is queued'), {
+      timeoutMs: 10_000,
+    });
+    const history = await say(token, '/history');
+    expect(history.text).toContain('by @ada');
+    expect(history.text).not.toContain('user 1001');
+    expect(p.queued).toHaveLength(1);
+  });
 });
