@@ -82,6 +82,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           sha: input.sha,
           requestKey: input.key,
           requestedBy: input.requester.id,
+          requestedByName: input.requester.name,
           chatId: input.chatId,
         });
         deployment = claimed.deployment;
@@ -102,6 +103,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           sha: input.sha,
           trigger: input.trigger,
           requestedBy: input.requester.id,
+          requestedByName: input.requester.name,
           chatId: input.chatId,
           confirmMs: input.confirm ? confirmMs : undefined,
         });

@@ -35,6 +35,21 @@ export interface DeploymentImage {
   readonly origin?: ImageOrigin;
 }
 
+/**
+ * What a promotion's production report tells besides the deploy itself, carried by the
+ * handoff from staging. Display only: never a reason to deploy (the signed claims are).
+ */
+export interface DeploymentContext {
+  readonly promotionId?: number;
+  readonly pr?: { readonly number: number; readonly url?: string };
+  readonly release?: { readonly tag: string; readonly url?: string };
+  /** Telegram names, as every message says them: `@ada`. */
+  readonly promotedBy?: string;
+  readonly approvedBy?: string;
+  /** From the pull request's CI starting to its last check passing. */
+  readonly ciMs?: number;
+}
+
 export interface Deployment {
   readonly id: number;
   readonly env: AppEnv;
@@ -42,6 +57,10 @@ export interface Deployment {
   readonly sha: string | null;
   readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback';
   readonly requestedBy: number | null;
+  /** Their Telegram name (`@ada`), when it was recorded. */
+  readonly requestedByName?: string | null;
+  /** A promotion's: what its report tells (PR, release, people, CI). */
+  readonly context?: DeploymentContext | null;
   readonly status: string;
   readonly jobId: string | null;
   readonly chatId: number | null;
@@ -86,6 +105,8 @@ export function toDeployment(r: Record<string, unknown>): Deployment {
     sha: (r.sha as string | null) ?? null,
     trigger: r.trigger as Deployment['trigger'],
     requestedBy: numberOrNull(r.requested_by),
+    requestedByName: (r.requested_by_name as string | null | undefined) ?? null,
+    context: (r.context as DeploymentContext | null | undefined) ?? null,
     status: r.status as string,
     jobId: (r.job_id as string | null) ?? null,
     chatId: numberOrNull(r.chat_id),
@@ -220,14 +241,15 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       sha?: string;
       trigger: 'push' | 'manual' | 'rollback';
       requestedBy?: number;
+      requestedByName?: string;
       chatId?: number;
       confirmMs?: number;
     }) {
       const { rows } = await pool.query(
-        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, confirm_expires_at)
+        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, confirm_expires_at, requested_by_name)
          VALUES ($1, $2, $3, $4, $5, $6, $7,
                  CASE WHEN $8::double precision IS NULL THEN NULL
-                      ELSE now() + make_interval(secs => $8::double precision / 1000) END)
+                      ELSE now() + make_interval(secs => $8::double precision / 1000) END, $9)
          RETURNING *`,
         [
           input.env,
@@ -238,6 +260,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
           input.chatId ?? null,
           input.confirmMs ? 'awaiting_confirmation' : 'queued',
           input.confirmMs ?? null,
+          input.requestedByName ?? null,
         ],
       );
       return toDeployment(rows[0]);
@@ -253,14 +276,22 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       sha: string;
       requestKey: string;
       requestedBy?: number;
+      requestedByName?: string;
       chatId?: number;
     }): Promise<{ deployment: Deployment; created: boolean }> {
       for (let attempt = 0; attempt < 3; attempt++) {
         const inserted = await pool.query(
-          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key)
-           VALUES ($1, $2, $2, 'rollback', $3, $4, 'queued', $5)
+          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, requested_by_name)
+           VALUES ($1, $2, $2, 'rollback', $3, $4, 'queued', $5, $6)
            ON CONFLICT DO NOTHING RETURNING *`,
-          [input.env, input.sha, input.requestedBy ?? null, input.chatId ?? null, input.requestKey],
+          [
+            input.env,
+            input.sha,
+            input.requestedBy ?? null,
+            input.chatId ?? null,
+            input.requestKey,
+            input.requestedByName ?? null,
+          ],
         );
         if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
         const { rows } = await pool.query(

@@ -24,9 +24,28 @@ const TRIGGER_TEXT: Record<Deployment['trigger'], string> = {
   manual: 'hand',
 };
 
-/** Who or what started a deployment, the same in /history and /status: `user 42`, `a push`. */
-export function triggerText(d: { readonly trigger: string; readonly requestedBy: number | null }): string {
-  if (d.trigger === 'manual' && d.requestedBy) return `user ${d.requestedBy}`;
+/**
+ * Who or what started a deployment, the same in /history and /status, people by their
+ * Telegram name: `@ada`, `@ada (rollback)`, `@ada (promotion, approved by @bob)`, `a push`.
+ * `user 42` only for a row recorded before names were.
+ */
+export function triggerText(d: {
+  readonly trigger: string;
+  readonly requestedBy: number | null;
+  readonly requestedByName?: string | null;
+  readonly context?: { readonly promotedBy?: string; readonly approvedBy?: string } | null;
+}): string {
+  const name = d.requestedByName ?? (d.requestedBy ? `user ${d.requestedBy}` : undefined);
+  if (d.trigger === 'manual' && name) return name;
+  if (d.trigger === 'rollback' && name) return `${name} (rollback)`;
+  if (d.trigger === 'promotion') {
+    const promoter = d.context?.promotedBy ?? d.context?.approvedBy ?? d.requestedByName;
+    const approver = d.context?.approvedBy ?? d.requestedByName;
+    if (promoter)
+      return approver && approver !== promoter
+        ? `${promoter} (promotion, approved by ${approver})`
+        : `${promoter} (promotion)`;
+  }
   // /status shows the other instance's report, whose build may know a trigger this one does not.
   return TRIGGER_TEXT[d.trigger as Deployment['trigger']] ?? `a ${d.trigger}`;
 }

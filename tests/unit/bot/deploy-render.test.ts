@@ -197,6 +197,24 @@ describe('/history', () => {
     expect(renderHistory('staging', [])).toBe('No deployments of staging yet.');
   });
 
+  it('names people by their Telegram name: who deployed, rolled back, promoted and approved', () => {
+    const line = (over: Partial<Deployment>) =>
+      renderHistory('production', [deployment(over)], at).split('\n')[1];
+    expect(line({ requestedByName: '@ada' })).toContain(' by @ada · ');
+    expect(line({ trigger: 'rollback', requestedByName: '@ada' })).toContain(' by @ada (rollback) · ');
+    expect(
+      line({
+        trigger: 'promotion',
+        requestedByName: '@bob',
+        context: { promotedBy: '@ada', approvedBy: '@bob' },
+      }),
+    ).toContain(' by @ada (promotion, approved by @bob) · ');
+    expect(line({ trigger: 'promotion', context: { promotedBy: '@ada', approvedBy: '@ada' } })).toContain(
+      ' by @ada (promotion) · ',
+    );
+    expect(line({ requestedByName: '<b>Eve</b>' })).toContain(' by &lt;b&gt;Eve&lt;/b&gt; · ');
+  });
+
   it('says where a successful deploy’s image came from', () => {
     const now = new Date(at.getTime() + 3_600_000);
     const text = renderHistory(

@@ -5,7 +5,16 @@
 -- as it is inserted, under a transaction-scoped advisory lock that serializes the inserts
 -- of deployments until each commits (READ COMMITTED: the query after the lock sees the
 -- previous holder's row). A row that is not inserted (a conflict, an error) takes nothing.
+--
+-- Who asked for a deployment is said by name, as they are everywhere else (@ada, not
+-- "user 1001"), and a promotion's production deployment keeps what its report tells (the
+-- pull request, the release, who promoted and approved, how long CI took), carried by the
+-- handoff. The down section keeps both columns: the release before ignores them, and
+-- nothing is lost.
 -- Up Migration
+
+ALTER TABLE deployments ADD COLUMN IF NOT EXISTS requested_by_name text;
+ALTER TABLE deployments ADD COLUMN IF NOT EXISTS context jsonb;
 
 CREATE FUNCTION deployments_next_number() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
