@@ -173,4 +173,20 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     expect(history.text).not.toContain('user 1001');
     expect(p.queued).toHaveLength(1);
   });
+
+  it('/history shows every number it gave: a /deploy prompt left unanswered is listed as not confirmed, not skipped', async () => {
+    const token = '5550105:AAProdTokenTrueWordsGaps_abcdefghijklmno';
+    await production(token, {});
+    const unanswered = await say(token, '/deploy production');
+    const ask = await say(token, '/deploy production');
+    const data = ask.reply_markup?.inline_keyboard[0]?.[0]?.callback_data ?? '';
+    tg.pressButton({ token, chatId: admin.id, messageId: ask.message_id, data, from: admin });
+    await tg.waitForBotMessage(token, admin.id, (m) => (m.text ?? '').includes('is queued'), {
+      timeoutMs: 10_000,
+    });
+    expect(unanswered.reply_markup?.inline_keyboard[0]?.[0]?.callback_data).toBe('deploy:yes:1');
+    const history = (await say(token, '/history')).text ?? '';
+    expect(history).toMatch(/#2 main by @ada · .* queued/);
+    expect(history).toMatch(/#1 main by @ada · .* awaiting confirmation/);
+  });
 });
