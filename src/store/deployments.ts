@@ -372,12 +372,15 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       await pool.query('UPDATE deployments SET final_message_id = $2 WHERE id = $1', [id, messageId]);
     },
 
-    /** The last `limit` deployments of an environment, newest first. */
-    async recent(env: AppEnv, limit = 10): Promise<Deployment[]> {
+    /**
+     * The last `limit` deployments of an environment, newest first. With `unconfirmed`,
+     * also those that waited for a confirmation (/history: every number it gave is listed).
+     */
+    async recent(env: AppEnv, limit = 10, options: { unconfirmed?: boolean } = {}): Promise<Deployment[]> {
       const { rows } = await pool.query(
-        `SELECT * FROM deployments WHERE env = $1 AND status <> 'awaiting_confirmation'
+        `SELECT * FROM deployments WHERE env = $1 AND ($3 OR status <> 'awaiting_confirmation')
          ORDER BY created_at DESC, id DESC LIMIT $2`,
-        [env, limit],
+        [env, limit, options.unconfirmed === true],
       );
       return rows.map(toDeployment);
     },

@@ -51,6 +51,7 @@ export function triggerText(d: {
 }
 
 const RESULT_MARK: Record<string, string> = {
+  awaiting_confirmation: '❔',
   succeeded: '✅',
   rolled_back: '↩️',
   failed: '❌',
@@ -174,7 +175,13 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
         : '';
     const what = `<code>${escapeHtml(readableRef(d.sha ?? d.ref))}</code>`;
     const image = d.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
-    return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${d.status.replace('_', ' ')}${took}${image ? ` · ${image}` : ''}`;
+    const state =
+      d.status === 'awaiting_confirmation'
+        ? d.confirmExpiresAt && d.confirmExpiresAt <= now
+          ? 'not confirmed'
+          : 'awaiting confirmation'
+        : d.status.replace('_', ' ');
+    return `${mark} #${d.id} ${what} by ${escapeHtml(triggerText(d))} · ${formatAgo(d.createdAt, now)} · ${state}${took}${image ? ` · ${image}` : ''}`;
   });
   return [`<b>Last deployments of ${env}</b>`, ...lines].join('\n');
 }

@@ -213,6 +213,10 @@ describe('/history', () => {
       ' by @ada (promotion) · ',
     );
     expect(line({ requestedByName: '<b>Eve</b>' })).toContain(' by &lt;b&gt;Eve&lt;/b&gt; · ');
+    // A /deploy prompt nobody answered keeps its number, said as such.
+    expect(line({ status: 'awaiting_confirmation', confirmExpiresAt: new Date(at.getTime() - 1) })).toMatch(
+      /^❔ #7 .* · not confirmed$/,
+    );
   });
 
   it('says where a successful deploy’s image came from', () => {
