@@ -9,12 +9,32 @@
 -- Who asked for a deployment is said by name, as they are everywhere else (@ada, not
 -- "user 1001"), and a promotion's production deployment keeps what its report tells (the
 -- pull request, the release, who promoted and approved, how long CI took), carried by the
--- handoff. The down section keeps both columns: the release before ignores them, and
--- nothing is lost.
+-- handoff. For that a promotion keeps who asked for it by name and when its CI started and
+-- passed (set by a trigger as its status enters waiting_ci and leaves it for
+-- awaiting_approval, so every path through the promotion counts alike). The down section
+-- keeps the new columns: the release before ignores them, and nothing is lost.
 -- Up Migration
 
 ALTER TABLE deployments ADD COLUMN IF NOT EXISTS requested_by_name text;
 ALTER TABLE deployments ADD COLUMN IF NOT EXISTS context jsonb;
+ALTER TABLE promotions ADD COLUMN IF NOT EXISTS requested_by_name text;
+ALTER TABLE promotions ADD COLUMN IF NOT EXISTS ci_started_at timestamptz;
+ALTER TABLE promotions ADD COLUMN IF NOT EXISTS ci_passed_at timestamptz;
+
+CREATE FUNCTION promotions_ci_times() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status = 'waiting_ci' AND OLD.status IS DISTINCT FROM 'waiting_ci' THEN
+    NEW.ci_started_at := now();
+    NEW.ci_passed_at := NULL;
+  ELSIF NEW.status = 'awaiting_approval' AND OLD.status = 'waiting_ci' THEN
+    NEW.ci_passed_at := now();
+  END IF;
+  RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER promotions_ci_times BEFORE UPDATE OF status ON promotions
+  FOR EACH ROW EXECUTE FUNCTION promotions_ci_times();
 
 CREATE FUNCTION deployments_next_number() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -28,6 +48,9 @@ CREATE TRIGGER deployments_next_number BEFORE INSERT ON deployments
   FOR EACH ROW EXECUTE FUNCTION deployments_next_number();
 
 -- Down Migration
+
+DROP TRIGGER promotions_ci_times ON promotions;
+DROP FUNCTION promotions_ci_times();
 
 DROP TRIGGER deployments_next_number ON deployments;
 DROP FUNCTION deployments_next_number();

@@ -1,6 +1,6 @@
 import type { AppEnv } from '../../config/environments.js';
 import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier.js';
-import type { Deployment, ImageOrigin } from '../../store/deployments.js';
+import type { Deployment, DeploymentContext, ImageOrigin } from '../../store/deployments.js';
 import type { HeldLock } from '../../store/locks.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
 import { clip, plainLength, TEXT_BUDGET } from '../telegram-limits.js';
@@ -120,6 +120,30 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[], from
   ].join('\n');
 }
 
+const linked = (label: string, url?: string) =>
+  url ? `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>` : escapeHtml(label);
+
+/**
+ * A promotion's context in one line: `🔀 PR #12 · 🏷 v1.4.0 · promoted by @ada, approved by
+ * @bob · CI 3 min 10 s`, the PR and the release linked; undefined when nothing is known.
+ */
+export function promotionContextText(c: DeploymentContext | null | undefined): string | undefined {
+  if (!c) return undefined;
+  const people =
+    c.promotedBy && c.approvedBy && c.promotedBy !== c.approvedBy
+      ? `promoted by ${escapeHtml(c.promotedBy)}, approved by ${escapeHtml(c.approvedBy)}`
+      : c.promotedBy || c.approvedBy
+        ? `promoted and approved by ${escapeHtml((c.promotedBy ?? c.approvedBy)!)}`
+        : undefined;
+  const parts = [
+    c.pr ? `🔀 ${linked(`PR #${c.pr.number}`, c.pr.url)}` : undefined,
+    c.release ? `🏷 ${linked(c.release.tag, c.release.url)}` : undefined,
+    people,
+    c.ciMs !== undefined ? `CI ${formatDuration(c.ciMs)}` : undefined,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' · ') : undefined;
+}
+
 /** What the final message says besides the deployment row and its outcome. */
 export interface OutcomeFacts {
   /** The deploy's backup step succeeded: a copy of the database from before it exists. */
@@ -150,18 +174,20 @@ export function renderOutcome(
         ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`
         : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`;
   const image = outcome.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
+  const context = d.trigger === 'promotion' ? promotionContextText(d.context) : undefined;
+  const contextLine = context ? `\n${context}` : '';
   const stays =
     outcome.status !== 'succeeded' && irreversible.length
       ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${facts.backedUp ? ' /restore offers the backup taken before it.' : ' No backup was taken before this deploy, so there is none to restore.'}`
       : '';
   // The message (an error's text) is cut, and the log tail gets what is left of one
   // Telegram message (4096 after parsing), at most its last 3000 characters.
-  const room = TEXT_BUDGET - plainLength(`${head}\n${image ?? ''}${stays}`) - 2;
+  const room = TEXT_BUDGET - plainLength(`${head}${contextLine}\n${image ?? ''}${stays}`) - 2;
   const tail =
     outcome.logTail?.length && room > 0
       ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-Math.min(3000, room)))}</pre>`
       : '';
-  return `${head}${image ? `\n📦 ${image}` : ''}${stays}${tail}`;
+  return `${head}${contextLine}${image ? `\n📦 ${image}` : ''}${stays}${tail}`;
 }
 
 /** /history: one line per deployment, newest first. */

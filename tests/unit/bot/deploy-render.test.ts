@@ -116,6 +116,53 @@ describe('the deploy result message', () => {
     expect(done({ imageOrigin: null })).not.toContain('📦');
   });
 
+  it('a promotion’s production report names the PR and the release (linked), who promoted, who approved, CI’s time and the image staging ran', () => {
+    const promoted = deployment({
+      trigger: 'promotion',
+      requestedByName: '@bob',
+      context: {
+        promotionId: 4,
+        pr: { number: 12, url: 'https://github.com/o/r/pull/12' },
+        release: { tag: 'v1.4.0', url: 'https://github.com/o/r/releases/tag/v1.4.0' },
+        promotedBy: '@ada',
+        approvedBy: '@bob',
+        ciMs: 190_000,
+      },
+      imageOrigin: {
+        kind: 'reused',
+        fromEnv: 'staging',
+        fromDeployment: 41,
+        since: new Date('2026-11-23T08:30:00Z'),
+      },
+    });
+    const text = renderOutcome(
+      promoted,
+      { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+      redact,
+      new Date(at.getTime() + 95_000),
+    );
+    expect(text.split('\n')).toEqual([
+      '✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code>.',
+      '🔀 <a href="https://github.com/o/r/pull/12">PR #12</a> · 🏷 <a href="https://github.com/o/r/releases/tag/v1.4.0">v1.4.0</a> · promoted by @ada, approved by @bob · CI 3 min 10 s',
+      '📦 same image staging ran since 2026-11-23 08:30 UTC',
+    ]);
+    // A failure keeps the context: which promotion failed matters as much.
+    const failed = renderOutcome(
+      promoted,
+      { status: 'failed', step: 'health', message: 'unhealthy' },
+      redact,
+    );
+    expect(failed).toContain('\n🔀 <a href="https://github.com/o/r/pull/12">PR #12</a>');
+    // The same person promoting and approving is named once.
+    expect(
+      renderOutcome(
+        deployment({ trigger: 'promotion', context: { promotedBy: '@ada', approvedBy: '@ada' } }),
+        { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+        redact,
+      ),
+    ).toContain('\npromoted and approved by @ada');
+  });
+
   it('on a rollback or a failure: the step, the reason and the last log lines, secrets redacted', () => {
     const rolled = renderOutcome(
       deployment(),
