@@ -1,9 +1,17 @@
-import type { Api } from 'grammy';
+import { type Api, InlineKeyboard } from 'grammy';
 import type { DeployNotifier } from '../../deployer/deploy-notifier.js';
 import type { Logger } from '../../logger.js';
 import type { DeploymentStore } from '../../store/deployments.js';
 import { notModified } from '../telegram-errors.js';
-import { renderOutcome, renderProgress } from './render.js';
+import { outcomeButtons, renderOutcome, renderProgress } from './render.js';
+
+/** The result's button (Logs after a failure), or none. */
+function buttonsOf(outcome: Parameters<typeof outcomeButtons>[0]): InlineKeyboard | undefined {
+  const buttons = outcomeButtons(outcome);
+  return buttons.length
+    ? InlineKeyboard.from([buttons.map((b) => InlineKeyboard.text(b.text, b.data))])
+    : undefined;
+}
 
 export interface DeployNotifierOptions {
   readonly api: () => Api;
@@ -106,6 +114,7 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
               renderOutcome(d, outcome, options.redact, new Date(), irreversible, { backedUp }),
               {
                 parse_mode: 'HTML',
+                reply_markup: buttonsOf(outcome),
                 reply_parameters: d.progressMessageId
                   ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
                   : undefined,

@@ -175,7 +175,7 @@ export function renderOutcome(
         : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`;
   const image = outcome.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
   const context = d.trigger === 'promotion' ? promotionContextText(d.context) : undefined;
-  const contextLine = context ? `\n${context}` : '';
+  const contextLine = `${context ? `\n${context}` : ''}${afterVerifyHint(d, outcome)}`;
   const stays =
     outcome.status !== 'succeeded' && irreversible.length
       ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${facts.backedUp ? ' /restore offers the backup taken before it.' : ' No backup was taken before this deploy, so there is none to restore.'}`
@@ -188,6 +188,27 @@ export function renderOutcome(
       ? `\n<pre>${escapeHtml(redact(outcome.logTail.join('\n')).slice(-Math.min(3000, room)))}</pre>`
       : '';
   return `${head}${contextLine}${image ? `\n📦 ${image}` : ''}${stays}${tail}`;
+}
+
+/** Steps after which a failed deploy leaves the new version running (it passed verify). */
+const AFTER_VERIFY = new Set(['cleanup', 'record']);
+
+/**
+ * The one button under a result that helps, as `{ text, data }`: after a failure or a
+ * rollback, Logs (the last lines of what runs now, as /logs; the status feature answers
+ * `status:logs`). A success needs none.
+ */
+export function outcomeButtons(outcome: {
+  readonly status: DeployOutcome;
+}): Array<{ text: string; data: string }> {
+  return outcome.status === 'succeeded' ? [] : [{ text: 'Logs', data: 'status:logs' }];
+}
+
+/** What a failure that left the new version running asks of people: the command that goes back. */
+function afterVerifyHint(d: Deployment, outcome: { status: DeployOutcome; step?: string }): string {
+  return outcome.status === 'failed' && outcome.step && AFTER_VERIFY.has(outcome.step)
+    ? `\nThe new version passed verify and runs; /rollback ${d.env} offers the release before it.`
+    : '';
 }
 
 /** /history: one line per deployment, newest first. */

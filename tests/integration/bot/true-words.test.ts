@@ -1,8 +1,11 @@
 // Issue 14, points 5 and 6: what the bot says is assembled from the real settings and
 // records, over the Telegram stand-in with a real Postgres (no Docker: nothing is deployed,
 // the queue is a recorder).
+
+import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../../src/bot/create-bot.js';
+import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { startTelegramRuntime } from '../../../src/bot/telegram-runtime.js';
 import type { AppEnv } from '../../../src/config/environments.js';
 import { secretsOf } from '../../../src/config/index.js';
@@ -60,7 +63,7 @@ async function startProduction(
       queued.push(id);
       return `job-${id}`;
     },
-    containerLogs: async () => [],
+    containerLogs: async () => ['listening on :8080', 'GET /healthz 200'],
     confirmMs: 5 * 60_000,
   });
   // As app/instance.ts wires it: the last successful deploy, else the build, tagged from GitHub.
@@ -188,5 +191,57 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     const history = (await say(token, '/history')).text ?? '';
     expect(history).toMatch(/#2 main by @ada · .* queued/);
     expect(history).toMatch(/#1 main by @ada · .* awaiting confirmation/);
+  });
+
+  it('a failed deploy’s result names the failed step, its last log lines, and carries the one button that helps: Logs, which answers', async () => {
+    const token = '5550106:AAProdTokenTrueWordsFail_abcdefghijklmno';
+    const p = await production(token, {});
+    // The admin's chat exists: they wrote to the bot before.
+    await say(token, '/whoami');
+    const d = await p.deployments.create({
+      env: 'production',
+      ref: 'main',
+      trigger: 'manual',
+      requestedBy: ADMIN_ID,
+      requestedByName: '@ada',
+      chatId: admin.id,
+    });
+    await p.deployments.stepStarted(d.id, 'health');
+    await p.deployments.finish(d.id, { status: 'failed', error: 'did not become healthy' });
+    const notifier = createDeployNotifier({
+      api: () => new Api(token, { apiRoot: tg.apiRoot }),
+      deployments: p.deployments,
+      logger: createLogger({ level: 'warn', secrets: [], destination: { write: () => {} } }),
+      redact: (t) => t,
+      fallbackChatId: admin.id,
+      minEditIntervalMs: 0,
+    });
+    await notifier.finished(d.id, 'production', {
+      status: 'failed',
+      step: 'health',
+      message: 'lugh:abc did not become healthy in 60 s',
+      logTail: ['booting', 'Error: connect ECONNREFUSED 127.0.0.1:5432'],
+    });
+    await notifier.flush();
+    const result = await tg.waitForBotMessage(token, admin.id, (m) => (m.text ?? '').startsWith('❌'), {
+      timeoutMs: 10_000,
+    });
+    expect(result.text).toContain(
+      `❌ Deploy #${d.id} failed at health: lugh:abc did not become healthy in 60 s`,
+    );
+    expect(result.text).toContain('Error: connect ECONNREFUSED 127.0.0.1:5432');
+    expect(result.reply_markup?.inline_keyboard).toEqual([[{ text: 'Logs', callback_data: 'status:logs' }]]);
+    tg.pressButton({
+      token,
+      chatId: admin.id,
+      messageId: result.message_id,
+      data: 'status:logs',
+      from: admin,
+    });
+    const logs = await tg.waitForBotMessage(token, admin.id, (m) => m.message_id > result.message_id, {
+      timeoutMs: 10_000,
+    });
+    expect(logs.text).toContain('Last 2 lines of production');
+    expect(logs.text).toContain('GET /healthz 200');
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isValidRef, parseDuration, parseEnv } from '../../../src/bot/deploys/parse-words.js';
-import { renderHistory, renderOutcome, renderProgress } from '../../../src/bot/deploys/render.js';
+import {
+  outcomeButtons,
+  renderHistory,
+  renderOutcome,
+  renderProgress,
+} from '../../../src/bot/deploys/render.js';
 import type { Deployment } from '../../../src/store/deployments.js';
 
 const at = new Date('2026-11-23T10:00:00Z');
@@ -161,6 +166,22 @@ describe('the deploy result message', () => {
         redact,
       ),
     ).toContain('\npromoted and approved by @ada');
+  });
+
+  it('after a failure or a rollback, one Logs button; a failure after verify says the command that goes back', () => {
+    expect(outcomeButtons({ status: 'failed' })).toEqual([{ text: 'Logs', data: 'status:logs' }]);
+    expect(outcomeButtons({ status: 'rolled_back' })).toEqual([{ text: 'Logs', data: 'status:logs' }]);
+    expect(outcomeButtons({ status: 'succeeded' })).toEqual([]);
+    const late = renderOutcome(
+      deployment(),
+      { status: 'failed', step: 'record', message: 'pg down' },
+      redact,
+    );
+    expect(late).toContain(
+      '\nThe new version passed verify and runs; /rollback production offers the release before it.',
+    );
+    const early = renderOutcome(deployment(), { status: 'failed', step: 'build', message: 'no' }, redact);
+    expect(early).not.toContain('/rollback');
   });
 
   it('on a rollback or a failure: the step, the reason and the last log lines, secrets redacted', () => {
