@@ -17,7 +17,7 @@ import { startTelegramStandIn } from '../../../src/sandbox/telegram/index.js';
 import { createRunningVersion, createVersionLookup } from '../../../src/status/version-lookup.js';
 import { createAuditLog } from '../../../src/store/audit-log.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
-import { createLockStore } from '../../../src/store/locks.js';
+import { createLockStore, deployLockName, deploymentOwner } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { ADMIN_ID, instanceConfig } from '../../helpers/instance-env.js';
@@ -243,5 +243,36 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     });
     expect(logs.text).toContain('Last 2 lines of production');
     expect(logs.text).toContain('GET /healthz 200');
+  });
+
+  it('a lock refusal names “deploy #N (running)”, not its internal owner, with short SHAs, and says what clears it', async () => {
+    const token = '5550107:AAProdTokenTrueWordsLock_abcdefghijklmno';
+    const p = await production(token, {});
+    const sha = 'b37705b1234567890abcdef1234567890abcdef1';
+    const d = await p.deployments.create({
+      env: 'production',
+      ref: sha,
+      sha,
+      trigger: 'manual',
+      requestedBy: ADMIN_ID,
+    });
+    await p.deployments.stepStarted(d.id, 'build');
+    await p.locks.acquire({
+      name: deployLockName('production'),
+      owner: deploymentOwner(d.id),
+      reason: `deploy #${d.id} of ${sha}`,
+      ttlMs: 60_000,
+    });
+    const running = (await say(token, '/lock production maintenance')).text ?? '';
+    expect(running).toContain(`deploy #${d.id} (running)`);
+    expect(running).not.toContain('deployment:');
+    expect(running).not.toContain(sha);
+    expect(running).toContain('b37705b');
+    expect(running).toContain(`It is freed when deploy #${d.id} ends; then send /lock production again.`);
+    // The deploy ended without freeing its lock (its process died): /unlock clears it.
+    await p.deployments.finish(d.id, { status: 'failed', error: 'runner died' });
+    const stale = (await say(token, '/lock production maintenance')).text ?? '';
+    expect(stale).toContain(`deploy #${d.id} (failed)`);
+    expect(stale).toContain('/unlock production frees it');
   });
 });
