@@ -1,7 +1,12 @@
 import type { AppEnv } from '../../config/environments.js';
 import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier.js';
-import type { Deployment, DeploymentContext, ImageOrigin } from '../../store/deployments.js';
-import type { HeldLock } from '../../store/locks.js';
+import {
+  type Deployment,
+  type DeploymentContext,
+  type ImageOrigin,
+  inProgress,
+} from '../../store/deployments.js';
+import { deploymentOfOwner, type HeldLock } from '../../store/locks.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
 import { clip, plainLength, TEXT_BUDGET } from '../telegram-limits.js';
 
@@ -251,7 +256,40 @@ export function deployPrompt(ref: string, s: DeploySettingsFacts): string {
   return `Deploy <code>${escapeHtml(ref)}</code> to <b>production</b>? ${backup} The new version must stay healthy for ${formatDuration(s.verifyMs)} after the switch, or the previous one is put back. The buttons expire in ${formatDuration(s.confirmMs)}.`;
 }
 
+/** Text with every full commit SHA in it shortened to 7 digits, as people read them. */
+export const shortShas = (text: string): string => text.replace(/\b[0-9a-f]{40}\b/g, (sha) => shortSha(sha));
+
+/**
+ * Who holds a lock, as people read it: the person (`@ada (1001)`), or for a deployment's
+ * lock `deploy #59 (running)` (its state from its row; `gone` when there is none), never
+ * the internal owner `deployment:59`.
+ */
+export function lockHolderText(
+  lock: HeldLock,
+  holder: { readonly id: number; readonly status: string } | undefined,
+): string {
+  const id = deploymentOfOwner(lock.owner);
+  if (id === undefined) return escapeHtml(lock.owner);
+  return `deploy #${id} (${holder ? holder.status.replace('_', ' ') : 'gone'})`;
+}
+
 /** The refusal a deploy gets while a person holds the environment's lock (HTML). */
 export function lockedMessage(env: AppEnv, lock: HeldLock): string {
-  return `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(lock.reason)}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`;
+  return `⛔ ${env} is locked by ${escapeHtml(lock.owner)}: “${escapeHtml(shortShas(lock.reason))}” until ${formatUtc(lock.expiresAt)}. Nothing was queued; /unlock ${env} first if the lock is no longer needed.`;
+}
+
+/** /lock refused: who holds the lock, why, until when, and the exact thing that clears it (HTML). */
+export function lockTakenMessage(
+  env: AppEnv,
+  lock: HeldLock,
+  holder: { readonly id: number; readonly status: string } | undefined,
+): string {
+  const id = deploymentOfOwner(lock.owner);
+  const clear =
+    id === undefined
+      ? `/unlock ${env} first to take it over.`
+      : holder && inProgress(holder.status)
+        ? `It is freed when deploy #${id} ends; then send /lock ${env} again.`
+        : `That deploy is over but its lock was not freed: /unlock ${env} frees it.`;
+  return `⛔ ${env} is already locked by ${lockHolderText(lock, holder)}: “${escapeHtml(shortShas(lock.reason))}” until ${formatUtc(lock.expiresAt)}. ${clear}`;
 }
