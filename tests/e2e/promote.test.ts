@@ -66,7 +66,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
 
       w.press(admin.id, prompt, 'Yes', admin);
       const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
-      expect(done.text).toMatch(/Production deploy handed over \(GitHub deployment \d+\)/);
+      expect(done.text).toMatch(/Production deploy handed over \(on GitHub\)/);
 
       // develop really reached main, by a real git merge.
       const main = w.git('rev-parse', 'main');
