@@ -91,6 +91,14 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
               approvedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
               signature: expect.any(String),
             },
+            // What production's report tells (display only, beside the signed claims).
+            report: expect.objectContaining({
+              promotionId: Number(promotion.id),
+              pr: { number: 1, url: expect.stringMatching(/\/pull\/1$/) },
+              promotedBy: '@ada',
+              approvedBy: '@ada',
+              ciMs: expect.any(Number),
+            }),
           },
         }),
       ]);
