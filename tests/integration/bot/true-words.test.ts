@@ -275,4 +275,55 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     expect(stale).toContain(`deploy #${d.id} (failed)`);
     expect(stale).toContain('/unlock production frees it');
   });
+
+  it('the production report of a promotion names the PR and release (linked), who promoted and approved, CI’s time, from the deployment row the handoff made', async () => {
+    const token = '5550108:AAProdTokenTrueWordsReport_abcdefghijklm';
+    const p = await production(token, {});
+    await say(token, '/whoami');
+    const sha = 'c0ffee1234567890abcdef1234567890abcdef12';
+    const { deployment: d } = await p.deployments.claimGitHub({
+      githubDeploymentId: 1700000014,
+      env: 'production',
+      ref: sha,
+      sha,
+      requestedBy: ADMIN_ID,
+      chatId: admin.id,
+      promotionId: 4,
+      requestedByName: '@bob',
+      context: {
+        promotionId: 4,
+        pr: { number: 12, url: 'https://github.com/o/r/pull/12' },
+        release: { tag: 'v1.4.0', url: 'https://github.com/o/r/releases/tag/v1.4.0' },
+        promotedBy: '@ada',
+        approvedBy: '@bob',
+        ciMs: 190_000,
+      },
+    });
+    await p.deployments.stepStarted(d.id, 'record');
+    await p.deployments.finish(d.id, { status: 'succeeded', sha });
+    const notifier = createDeployNotifier({
+      api: () => new Api(token, { apiRoot: tg.apiRoot }),
+      deployments: p.deployments,
+      logger: createLogger({ level: 'warn', secrets: [], destination: { write: () => {} } }),
+      redact: (t) => t,
+      fallbackChatId: admin.id,
+      minEditIntervalMs: 0,
+    });
+    await notifier.finished(d.id, 'production', { status: 'succeeded', sha, message: 'ok' });
+    await notifier.flush();
+    const report = await tg.waitForBotMessage(token, admin.id, (m) => (m.text ?? '').startsWith('✅'), {
+      timeoutMs: 10_000,
+    });
+    expect(report.text).toContain(`production runs c0ffee1`);
+    expect(report.text).toContain(
+      '🔀 PR #12 · 🏷 v1.4.0 · promoted by @ada, approved by @bob · CI 3 min 10 s',
+    );
+    const urls = (report.entities ?? []).map((e) => (e as { url?: string }).url).filter(Boolean);
+    expect(urls).toEqual(['https://github.com/o/r/pull/12', 'https://github.com/o/r/releases/tag/v1.4.0']);
+    expect(report.reply_markup).toBeUndefined();
+    // /history says the same people.
+    expect((await say(token, '/history')).text).toContain(
+      `#${d.id} c0ffee1 by @ada (promotion, approved by @bob)`,
+    );
+  });
 });
