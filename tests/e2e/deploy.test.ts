@@ -229,7 +229,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     const history = await reply('staging', admin, '/history');
     expect(history.text).toContain('Last deployments of staging');
     expect(history.text).toMatch(
-      new RegExp(`✅ #1 ${seeded.developSha.slice(0, 7)} by user ${admin.id} · .* succeeded`),
+      new RegExp(`✅ #1 ${seeded.developSha.slice(0, 7)} by @${admin.username} · .* succeeded`),
     );
   }, 240_000);
 
@@ -316,7 +316,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     expect((await result('staging', id)).text).toContain(`staging runs ${seeded.developSha.slice(0, 7)}`);
     expect(await runningSha(side('staging').container)).toBe(seeded.developSha);
     expect((await reply('staging', admin, '/history staging')).text).toMatch(
-      new RegExp(`✅ #${id} ${seeded.developSha.slice(0, 7)} by a rollback`),
+      new RegExp(`✅ #${id} ${seeded.developSha.slice(0, 7)} by @${admin.username} \\(rollback\\)`),
     );
   }, 240_000);
 
