@@ -2,6 +2,7 @@
 // records, over the Telegram stand-in with a real Postgres (no Docker: nothing is deployed,
 // the queue is a recorder).
 
+import path from 'node:path';
 import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../../src/bot/create-bot.js';
@@ -10,6 +11,7 @@ import { startTelegramRuntime } from '../../../src/bot/telegram-runtime.js';
 import type { AppEnv } from '../../../src/config/environments.js';
 import { secretsOf } from '../../../src/config/index.js';
 import { createDeployControl } from '../../../src/deploys/deploy-control.js';
+import { createRestoreControl } from '../../../src/deploys/restore-control.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
 import { createRedactor } from '../../../src/redact.js';
@@ -20,6 +22,7 @@ import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore, deployLockName, deploymentOwner } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
+import { createRestoreStore } from '../../../src/store/restores.js';
 import { ADMIN_ID, instanceConfig } from '../../helpers/instance-env.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
@@ -80,6 +83,16 @@ async function startProduction(
     redact: createRedactor(secretsOf(config)),
     deploys,
     runningVersion,
+    restore: createRestoreControl({
+      env: 'production',
+      databaseUrl: config.databaseUrl,
+      dir: path.join(config.home, 'backups'),
+      keep: config.deploy.keepBackups,
+      deployments,
+      locks,
+      audit,
+      restores: createRestoreStore(pool),
+    }),
   });
   const runtime = startTelegramRuntime(bot, { logger, backoff: { initialMs: 50, maxMs: 200 } });
   await runtime.ready;
@@ -127,6 +140,11 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     expect(ask.text).not.toContain('A backup is taken first');
     expect(ask.text).toContain('No backup of the database is taken first (DEPLOY_BACKUP=off)');
     expect(ask.text).toContain('healthy for 12 s after the switch');
+
+    // With no backups taken, /restore says why there are none: the setting, not a claim that they are taken.
+    const none = (await say(off, '/restore')).text ?? '';
+    expect(none).toContain('DEPLOY_BACKUP=off');
+    expect(none).not.toContain('backups are taken before each production deploy');
 
     const on = '5550102:AAProdTokenTrueWordsOn_abcdefghijklmnopq';
     await production(on, { DEPLOY_BACKUP: 'pg_dump', DEPLOY_VERIFY_SECONDS: '45' });
