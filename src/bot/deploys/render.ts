@@ -125,6 +125,12 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[], from
   ].join('\n');
 }
 
+/** A deployed commit as a version: `v1.4.0 (<code>abc1234</code>)` when its promotion tagged a release. */
+function versionOf(d: Deployment, sha: string | undefined): string {
+  const tag = d.context?.release?.tag;
+  return tag ? `${escapeHtml(tag)} (<code>${shortSha(sha)}</code>)` : `<code>${shortSha(sha)}</code>`;
+}
+
 const linked = (label: string, url?: string) =>
   url ? `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>` : escapeHtml(label);
 
@@ -174,7 +180,7 @@ export function renderOutcome(
   const took = d.startedAt ? ` in ${formatDuration(now.getTime() - d.startedAt.getTime())}` : '';
   const head =
     outcome.status === 'succeeded'
-      ? `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs <code>${shortSha(outcome.sha)}</code>.`
+      ? `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs ${versionOf(d, outcome.sha)}.`
       : outcome.status === 'rolled_back'
         ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`
         : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`;
@@ -225,7 +231,7 @@ export function renderHistory(env: string, rows: readonly Deployment[], now: Dat
       d.startedAt && d.finishedAt
         ? ` · ${formatDuration(d.finishedAt.getTime() - d.startedAt.getTime())}`
         : '';
-    const what = `<code>${escapeHtml(readableRef(d.sha ?? d.ref))}</code>`;
+    const what = d.sha ? versionOf(d, d.sha) : `<code>${escapeHtml(readableRef(d.ref))}</code>`;
     const image = d.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
     const state =
       d.status === 'awaiting_confirmation'
