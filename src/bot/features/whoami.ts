@@ -12,10 +12,12 @@ composer.command('whoami', async (ctx) => {
   const name = from.username ? `@${from.username}` : from.first_name;
   const anonymous = anonymousSender(ctx);
   const buildSha = config.build.gitSha;
-  const version = (await ctx.deps.runningVersion?.()) ?? {
-    sha: buildSha,
-    from: buildSha ? 'build' : 'unknown',
-  };
+  // Postgres unreachable: /whoami still answers, with the build's version.
+  const running = await ctx.deps.runningVersion?.().catch((error: unknown) => {
+    ctx.deps.logger.warn({ err: error }, '/whoami could not read the running version');
+    return undefined;
+  });
+  const version = running ?? { sha: buildSha, from: buildSha ? 'build' : 'unknown' };
   const who = anonymous
     ? [`User: unknown: ${anonymousAdvice(anonymous)}`, 'Role: not an admin while anonymous']
     : [
