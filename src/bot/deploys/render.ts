@@ -125,10 +125,10 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[], from
   ].join('\n');
 }
 
-/** A deployed commit as a version: `v1.4.0 (<code>abc1234</code>)` when its promotion tagged a release. */
+/** A deployed commit as a version, as /status says it: `<code>abc1234</code> (v1.4.0)` when its promotion tagged a release. */
 function versionOf(d: Deployment, sha: string | undefined): string {
   const tag = d.context?.release?.tag;
-  return tag ? `${escapeHtml(tag)} (<code>${shortSha(sha)}</code>)` : `<code>${shortSha(sha)}</code>`;
+  return tag ? `<code>${shortSha(sha)}</code> (${escapeHtml(tag)})` : `<code>${shortSha(sha)}</code>`;
 }
 
 const linked = (label: string, url?: string) =>

@@ -172,7 +172,7 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
       });
       await p.deployments.finish(d.id, { status: 'succeeded', sha });
       const after = await say(token, '/whoami');
-      expect(after.text).toContain(`Version: v1.4.0 (${sha.slice(0, 7)})`);
+      expect(after.text).toContain(`Version: ${sha.slice(0, 7)} (v1.4.0)`);
       expect(after.text).not.toContain('unknown');
     } finally {
       await github.gh.close();
@@ -332,7 +332,7 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     const report = await tg.waitForBotMessage(token, admin.id, (m) => (m.text ?? '').startsWith('✅'), {
       timeoutMs: 10_000,
     });
-    expect(report.text).toContain(`production runs v1.4.0 (c0ffee1)`);
+    expect(report.text).toContain(`production runs c0ffee1 (v1.4.0)`);
     expect(report.text).toContain(
       '🔀 PR #12 · 🏷 v1.4.0 · promoted by @ada, approved by @bob · CI 3 min 10 s',
     );
@@ -341,7 +341,7 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     expect(report.reply_markup).toBeUndefined();
     // /history says the same people.
     expect((await say(token, '/history')).text).toContain(
-      `#${d.id} v1.4.0 (c0ffee1) by @ada (promotion, approved by @bob)`,
+      `#${d.id} c0ffee1 (v1.4.0) by @ada (promotion, approved by @bob)`,
     );
   });
 });

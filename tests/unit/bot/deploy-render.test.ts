@@ -147,7 +147,7 @@ describe('the deploy result message', () => {
       new Date(at.getTime() + 95_000),
     );
     expect(text.split('\n')).toEqual([
-      '✅ <b>Deploy #7</b> done in 1 min 35 s: production runs v1.4.0 (<code>abcdef1</code>).',
+      '✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code> (v1.4.0).',
       '🔀 <a href="https://github.com/o/r/pull/12">PR #12</a> · 🏷 <a href="https://github.com/o/r/releases/tag/v1.4.0">v1.4.0</a> · promoted by @ada, approved by @bob · CI 3 min 10 s',
       '📦 same image staging ran since 2026-11-23 08:30 UTC',
     ]);
@@ -160,7 +160,7 @@ describe('the deploy result message', () => {
     expect(failed).toContain('\n🔀 <a href="https://github.com/o/r/pull/12">PR #12</a>');
     // /history names the version too: its tag and short SHA.
     expect(renderHistory('production', [{ ...promoted, status: 'succeeded' }], at)).toContain(
-      '✅ #7 v1.4.0 (<code>abcdef1</code>) by @ada (promotion, approved by @bob)',
+      '✅ #7 <code>abcdef1</code> (v1.4.0) by @ada (promotion, approved by @bob)',
     );
     // The same person promoting and approving is named once.
     expect(
