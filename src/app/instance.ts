@@ -21,6 +21,7 @@ import { type ChatReach, createChatReach } from '../notifications/chat-reach.js'
 import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
+import { createRunningVersion, createVersionLookup } from '../status/version-lookup.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { createChatMigrationStore } from '../store/chat-migrations.js';
 import { runMigrations } from '../store/migrate.js';
@@ -251,6 +252,12 @@ function buildBotDeps(
       containerLogs: deploys.engine.logs,
       confirmMs: 5 * 60_000,
       forge: parts.forge,
+    }),
+    runningVersion: createRunningVersion({
+      env: config.appEnv,
+      deployments: deploys.deployments,
+      buildSha: config.build.gitSha ?? null,
+      lookup: parts.forge ? createVersionLookup(parts.forge) : undefined,
     }),
     // Only production backs up before a deploy, so only production has backups to restore.
     restore:

@@ -31,15 +31,17 @@ export function buildSelfStatus(
 ) {
   const { locks, deployments } = parts.deploys;
   const read = async () => {
-    const [report, lock, unfinished, [last]] = await Promise.all([
+    const [report, lock, unfinished, [last], running] = await Promise.all([
       parts.health(),
       locks.held(deployLockName(config.appEnv)),
       deployments.unfinished(config.appEnv),
       deployments.recent(config.appEnv, 1),
+      deployments.runningSha(config.appEnv),
     ]);
     return ownStatus({
       env: config.appEnv,
-      gitSha: config.build.gitSha,
+      // What the environment runs: its last successful deploy, else this build (see createRunningVersion).
+      gitSha: running ?? config.build.gitSha,
       startedAt: parts.startedAt,
       container: config.deploy.containerName,
       health: report,

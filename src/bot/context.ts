@@ -11,6 +11,7 @@ import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import type { ChatReach } from '../notifications/chat-reach.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import type { StatusService } from '../status/status-service.js';
+import type { RunningVersion } from '../status/version-lookup.js';
 import type { AuditLog } from '../store/audit-log.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
@@ -41,6 +42,8 @@ export interface BotDeps {
   readonly chatMigrations?: ChatMigrations;
   /** Which chats the bot may write to; told when a chat writes (features/start.ts). */
   readonly chatReach?: Pick<ChatReach, 'wrote' | 'current'>;
+  /** The version this environment runs (last successful deploy, else the build); /whoami names it. */
+  readonly runningVersion?: () => Promise<RunningVersion>;
 }
 
 export interface UpdateGate {

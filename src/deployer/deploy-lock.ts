@@ -26,8 +26,18 @@ export function createDeploymentLock(options: {
     const result = await locks.acquire({ name, owner, reason: options.reason, ttlMs });
     if (!result.acquired) {
       const h = result.holder;
+      // People know a deploy by its number and a commit by 7 digits; "deployment:N" is internal.
+      const other = deploymentOfOwner(h.owner);
+      const holder = other === undefined ? undefined : await deployments.get(other);
+      const who =
+        other === undefined ? h.owner : `deploy #${other} (${holder?.status.replace('_', ' ') ?? 'gone'})`;
+      const clears =
+        holder && !isFinished(holder.status)
+          ? `it is freed when deploy #${other} ends; deploy again then`
+          : `/unlock ${env} frees it`;
+      const reason = h.reason.replace(/\b([0-9a-f]{7})[0-9a-f]{33}\b/g, '$1');
       throw new LockedError(
-        `${env} is locked by ${h.owner} (${h.reason}) until ${h.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; /unlock ${env} frees it`,
+        `${env} is locked by ${who} (${reason}) until ${h.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${clears}`,
       );
     }
   };

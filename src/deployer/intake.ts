@@ -2,7 +2,7 @@ import type { AppEnv } from '../config/environments.js';
 import type { ForgeDeployment } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
-import type { DeploymentStore } from '../store/deployments.js';
+import type { DeploymentContext, DeploymentStore } from '../store/deployments.js';
 import { type HandoffClaims, verifyHandoff } from './handoff-signature.js';
 
 /** What the intake reads from GitHub. */
@@ -59,6 +59,38 @@ export interface IntakeDeps {
   /** GitHub Deployments older than this are history, not requests (a first start claims none). */
   readonly maxAgeMs?: number;
   readonly now?: () => Date;
+}
+
+const text = (v: unknown, max = 100) =>
+  typeof v === 'string' && v.length > 0 && v.length <= max ? v : undefined;
+const link = (v: unknown) => {
+  const url = text(v, 500);
+  return url && /^https?:\/\//.test(url) ? url : undefined;
+};
+const whole = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
+
+/**
+ * What a handoff's `report` tells the production report (the PR, the release, the people,
+ * CI's time), each field checked for its shape and length; anything else is left out.
+ * Unsigned and display only: it is read from a handoff whose signature verified, and never
+ * decides anything.
+ */
+export function reportContextOf(report: unknown): DeploymentContext | undefined {
+  if (typeof report !== 'object' || report === null) return undefined;
+  const r = report as Record<string, unknown>;
+  const pr = r.pr as Record<string, unknown> | undefined;
+  const release = r.release as Record<string, unknown> | undefined;
+  const prNumber = whole(pr?.number);
+  const tag = text(release?.tag);
+  const context: DeploymentContext = {
+    ...(whole(r.promotionId) !== undefined ? { promotionId: whole(r.promotionId) } : {}),
+    ...(prNumber ? { pr: { number: prNumber, ...(link(pr?.url) ? { url: link(pr?.url) } : {}) } } : {}),
+    ...(tag ? { release: { tag, ...(link(release?.url) ? { url: link(release?.url) } : {}) } } : {}),
+    ...(text(r.promotedBy) ? { promotedBy: text(r.promotedBy) } : {}),
+    ...(text(r.approvedBy) ? { approvedBy: text(r.approvedBy) } : {}),
+    ...(whole(r.ciMs) !== undefined ? { ciMs: whole(r.ciMs) } : {}),
+  };
+  return Object.keys(context).length > 0 ? context : undefined;
 }
 
 type Checked = { ok: true; claims: HandoffClaims } | { ok: false; reason: string; promotionId?: number };
@@ -161,7 +193,10 @@ export function createDeployIntake(deps: IntakeDeps) {
       return undefined;
     }
     const { claims } = checked;
+    const context = reportContextOf(d.payload.report);
     const { deployment, created, replay } = await deps.deployments.claimGitHub({
+      requestedByName: context?.approvedBy,
+      context,
       githubDeploymentId: d.id,
       env: deps.env,
       ref: d.ref,

@@ -141,6 +141,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           sha: input.sha,
           requestKey: input.key,
           requestedBy: input.requester.id,
+          requestedByName: input.requester.name,
           chatId: input.chatId,
           confirmMs: input.confirm ? confirmMs : undefined,
         });
@@ -162,6 +163,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           sha,
           trigger: input.trigger,
           requestedBy: input.requester.id,
+          requestedByName: input.requester.name,
           chatId: input.chatId,
           confirmMs: input.confirm ? confirmMs : undefined,
         });

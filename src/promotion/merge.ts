@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signHandoff } from '../deployer/handoff-signature.js';
 import { ConflictError, ForgeUnavailableError, HeadMovedError, NotMergeableError } from '../forge/errors.js';
+import type { DeploymentContext } from '../store/deployments.js';
 import type { Promotion } from '../store/promotions.js';
 import type { CiFollow } from './ci-follow.js';
 import type { DecisionOutcome, Requester } from './notices.js';
@@ -18,6 +19,28 @@ const STUCK_MERGE_SECONDS = 60;
  * before the 405 counts as a refusal.
  */
 const LAGGING_READ_PAUSES_MS = [500, 1500];
+
+/**
+ * What production's report of this promotion tells (`report` in the GitHub Deployment's
+ * payload, beside the signed `lugh`): display only, production decides nothing on it.
+ */
+export function reportOf(
+  p: Promotion,
+  approver: Requester,
+  release?: { readonly url?: string; readonly tag: string },
+): DeploymentContext {
+  const ciMs =
+    p.ciStartedAt && p.ciPassedAt ? Math.max(0, p.ciPassedAt.getTime() - p.ciStartedAt.getTime()) : undefined;
+  return {
+    promotionId: p.id,
+    ...(p.prNumber ? { pr: { number: p.prNumber, ...(p.prUrl ? { url: p.prUrl } : {}) } } : {}),
+    ...(release ? { release } : {}),
+    ...(p.requestedByName ? { promotedBy: p.requestedByName } : {}),
+    // A merge finished by the recovery knows the approver by id only ("user 42"): said as such.
+    approvedBy: approver.name,
+    ...(ciMs !== undefined ? { ciMs } : {}),
+  };
+}
 
 export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'prompt' | 'finish'>) {
   const { config, promotions, chat, log } = parts;
@@ -45,7 +68,13 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
    * commit, the environment, the promotion, its approver, its chat and the time; without
    * the key it goes unsigned, and production refuses it (saying why, in its notify chat).
    */
-  const handoffPayload = (p: Promotion, mergeSha: string, actor: Requester) => {
+  const handoffPayload = (
+    p: Promotion,
+    mergeSha: string,
+    actor: Requester,
+    release?: { readonly url?: string; readonly tag: string },
+  ) => {
+    const report = reportOf(p, actor, release);
     const claims = {
       sha: mergeSha,
       environment: 'production',
@@ -55,10 +84,10 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       approvedAt: parts.now().toISOString(),
     };
     const key = config.promote.signingKey;
-    if (key) return { lugh: signHandoff(claims, key) };
+    if (key) return { lugh: signHandoff(claims, key), report };
     log.warn({ promotionId: p.id }, 'PROMOTE_SIGNING_KEY is not set: the handoff goes unsigned');
     const { sha: _sha, environment: _environment, ...unsigned } = claims;
-    return { lugh: unsigned };
+    return { lugh: unsigned, report };
   };
 
   /**
@@ -66,7 +95,12 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
    * makes it exactly one deployment there). Looked up before creating, so a crash between
    * creating it and recording its id does not hand over twice.
    */
-  const handOver = async (p: Promotion, mergeSha: string, actor: Requester): Promise<number> => {
+  const handOver = async (
+    p: Promotion,
+    mergeSha: string,
+    actor: Requester,
+    release?: { readonly url?: string; readonly tag: string },
+  ): Promise<number> => {
     if (p.githubDeploymentId != null) return p.githubDeploymentId;
     const forge = parts.requireForge();
     const existing = async () =>
@@ -81,7 +115,7 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
           mergeSha,
           'production',
           `Promotion #${p.id} from Telegram`,
-          handoffPayload(p, mergeSha, actor),
+          handoffPayload(p, mergeSha, actor, release),
         )
       ).id;
     const id =
@@ -134,7 +168,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       pr: p.prNumber,
     });
     const tagged = await tagRelease(p, mergeSha);
-    const deploymentId = await handOver(p, mergeSha, actor);
+    const release = tagged.release ?? (p.tag ? { tag: p.tag } : undefined);
+    const deploymentId = await handOver(p, mergeSha, actor, release);
     await parts.record(actor, 'deploy handed over', 'ok', {
       promotionId: p.id,
       githubDeploymentId: deploymentId,

@@ -66,6 +66,7 @@ export async function requestPromotion(
   try {
     promotion = await promotions.start({
       requestedBy: requester.id,
+      requestedByName: requester.name,
       chatId,
       baseRef: PRODUCTION,
       headRef: STAGING,

@@ -89,7 +89,8 @@ export function createStatusService(deps: StatusServiceDeps) {
       ] = await Promise.all([
         probe(() => self, ms),
         full ? probe(() => deps.container(deps.ownContainer), ms) : notAsked,
-        full && deps.version ? probe(() => version(deps.ownSha), ms) : undefined,
+        // The version this environment runs (its last successful deploy), as its own report says.
+        full && deps.version ? probe(async () => version((await self).gitSha ?? deps.ownSha), ms) : undefined,
         probe(() => published, ms),
         full
           ? probe(

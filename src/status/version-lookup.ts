@@ -1,3 +1,5 @@
+import type { AppEnv } from '../config/environments.js';
+import { withDeadline } from '../deadline.js';
 import type { Forge } from '../forge/forge.js';
 
 /** What GitHub says of a running commit: its release tag and when it was made. */
@@ -52,5 +54,45 @@ export function createVersionLookup(
   return async (sha: string): Promise<VersionFacts> => {
     const [committedAt, tagged] = await Promise.all([dateOf(sha), tagOf(sha)]);
     return { sha, tag: tagged.tag, tagSearchComplete: tagged.complete, committedAt };
+  };
+}
+
+/** The version an environment runs, as /whoami, /status and the reports name it. */
+export interface RunningVersion {
+  /** undefined: no deploy recorded and no GIT_SHA in the build. */
+  readonly sha?: string;
+  /** The release tag at `sha`, when GitHub answered in time. */
+  readonly tag?: string;
+  /** `deploy`: the last successful deploy's commit; `build`: the build's GIT_SHA (nothing deployed yet). */
+  readonly from: 'deploy' | 'build' | 'unknown';
+}
+
+/** How long a version's tag is waited for before the version is named by its SHA alone. */
+const TAG_DEADLINE_MS = 1_500;
+
+/**
+ * The running version of `env`: the commit its last successful deploy left running (what
+ * the app container runs, recorded once healthy), else the build's GIT_SHA, with its tag
+ * from `lookup` when that answers within the deadline. The build alone is not the truth:
+ * an instance that deploys an app other than itself (the sandbox's) never changes its own.
+ */
+export function createRunningVersion(options: {
+  env: AppEnv;
+  deployments: { runningSha(env: AppEnv): Promise<string | undefined> };
+  buildSha: string | null;
+  lookup?: (sha: string) => Promise<VersionFacts>;
+  tagDeadlineMs?: number;
+}): () => Promise<RunningVersion> {
+  return async () => {
+    const deployed = await options.deployments.runningSha(options.env);
+    const sha = deployed ?? options.buildSha ?? undefined;
+    if (!sha) return { from: 'unknown' };
+    const tag = options.lookup
+      ? await withDeadline(options.lookup(sha), options.tagDeadlineMs ?? TAG_DEADLINE_MS).then(
+          (facts) => facts.tag,
+          () => undefined,
+        )
+      : undefined;
+    return { sha, tag, from: deployed ? 'deploy' : 'build' };
   };
 }

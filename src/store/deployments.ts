@@ -35,6 +35,21 @@ export interface DeploymentImage {
   readonly origin?: ImageOrigin;
 }
 
+/**
+ * What a promotion's production report tells besides the deploy itself, carried by the
+ * handoff from staging. Display only: never a reason to deploy (the signed claims are).
+ */
+export interface DeploymentContext {
+  readonly promotionId?: number;
+  readonly pr?: { readonly number: number; readonly url?: string };
+  readonly release?: { readonly tag: string; readonly url?: string };
+  /** Telegram names, as every message says them: `@ada`. */
+  readonly promotedBy?: string;
+  readonly approvedBy?: string;
+  /** From the pull request's CI starting to its last check passing. */
+  readonly ciMs?: number;
+}
+
 export interface Deployment {
   readonly id: number;
   readonly env: AppEnv;
@@ -43,6 +58,10 @@ export interface Deployment {
   /** baseline: the release found running when lugh first started (recordFirstRelease); nothing ran. */
   readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback' | 'baseline';
   readonly requestedBy: number | null;
+  /** Their Telegram name (`@ada`), when it was recorded. */
+  readonly requestedByName?: string | null;
+  /** A promotion's: what its report tells (PR, release, people, CI). */
+  readonly context?: DeploymentContext | null;
   readonly status: string;
   readonly jobId: string | null;
   readonly chatId: number | null;
@@ -110,6 +129,8 @@ export function toDeployment(r: Record<string, unknown>): Deployment {
     sha: (r.sha as string | null) ?? null,
     trigger: r.trigger as Deployment['trigger'],
     requestedBy: numberOrNull(r.requested_by),
+    requestedByName: (r.requested_by_name as string | null | undefined) ?? null,
+    context: (r.context as DeploymentContext | null | undefined) ?? null,
     status: r.status as string,
     jobId: (r.job_id as string | null) ?? null,
     chatId: numberOrNull(r.chat_id),
@@ -244,14 +265,15 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       sha?: string;
       trigger: 'push' | 'manual' | 'rollback';
       requestedBy?: number;
+      requestedByName?: string;
       chatId?: number;
       confirmMs?: number;
     }) {
       const { rows } = await pool.query(
-        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, confirm_expires_at)
+        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, confirm_expires_at, requested_by_name)
          VALUES ($1, $2, $3, $4, $5, $6, $7,
                  CASE WHEN $8::double precision IS NULL THEN NULL
-                      ELSE now() + make_interval(secs => $8::double precision / 1000) END)
+                      ELSE now() + make_interval(secs => $8::double precision / 1000) END, $9)
          RETURNING *`,
         [
           input.env,
@@ -262,6 +284,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
           input.chatId ?? null,
           input.confirmMs ? 'awaiting_confirmation' : 'queued',
           input.confirmMs ?? null,
+          input.requestedByName ?? null,
         ],
       );
       return toDeployment(rows[0]);
@@ -278,6 +301,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       sha: string;
       requestKey: string;
       requestedBy?: number;
+      requestedByName?: string;
       chatId?: number;
       confirmMs?: number;
     }): Promise<{ deployment: Deployment; created: boolean }> {
@@ -285,10 +309,11 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
         const inserted = await pool.query(
           // A rollback waiting for confirmation is not in flight (the index does not see it):
           // none is created while one to the same release is (its confirmation would be refused).
-          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, confirm_expires_at)
+          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, confirm_expires_at, requested_by_name)
            SELECT $1, $2, $2, 'rollback', $3, $4, $6, $5,
                   CASE WHEN $7::double precision IS NULL THEN NULL
-                       ELSE now() + make_interval(secs => $7::double precision / 1000) END
+                       ELSE now() + make_interval(secs => $7::double precision / 1000) END,
+                  $8
            WHERE NOT EXISTS (SELECT 1 FROM deployments WHERE env = $1 AND sha = $2
                                AND trigger = 'rollback' AND status IN ('queued', 'running'))
            ON CONFLICT DO NOTHING RETURNING *`,
@@ -300,6 +325,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
             input.requestKey,
             input.confirmMs ? 'awaiting_confirmation' : 'queued',
             input.confirmMs ?? null,
+            input.requestedByName ?? null,
           ],
         );
         if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
@@ -447,14 +473,31 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       await pool.query('UPDATE deployments SET final_message_id = $2 WHERE id = $1', [id, messageId]);
     },
 
-    /** The last `limit` deployments of an environment, newest first. */
-    async recent(env: AppEnv, limit = 10): Promise<Deployment[]> {
+    /**
+     * The last `limit` deployments of an environment, newest first. With `unconfirmed`,
+     * also those that waited for a confirmation (/history: every number it gave is listed).
+     */
+    async recent(env: AppEnv, limit = 10, options: { unconfirmed?: boolean } = {}): Promise<Deployment[]> {
       const { rows } = await pool.query(
-        `SELECT * FROM deployments WHERE env = $1 AND status <> 'awaiting_confirmation'
+        `SELECT * FROM deployments WHERE env = $1 AND ($3 OR status <> 'awaiting_confirmation')
          ORDER BY created_at DESC, id DESC LIMIT $2`,
-        [env, limit],
+        [env, limit, options.unconfirmed === true],
       );
       return rows.map(toDeployment);
+    },
+
+    /**
+     * The commit the environment's last successful deploy left running (a rollback's too), if
+     * any; with `before`, the one running before that deployment was asked for.
+     */
+    async runningSha(env: AppEnv, before?: number): Promise<string | undefined> {
+      const { rows } = await pool.query(
+        `SELECT sha FROM deployments WHERE env = $1 AND status = 'succeeded' AND sha IS NOT NULL
+           AND ($2::bigint IS NULL OR id < $2)
+         ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
+        [env, before ?? null],
+      );
+      return (rows[0]?.sha as string | undefined) ?? undefined;
     },
 
     /** Distinct SHAs that ran successfully, newest first, for the /rollback picker. */

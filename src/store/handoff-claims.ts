@@ -1,7 +1,7 @@
 // Production's side of a handoff: claiming a GitHub Deployment once (one deployment per
 // promotion), and recording the ones refused. Part of the deployment store.
 import type { AppEnv } from '../config/environments.js';
-import type { Deployment } from './deployments.js';
+import type { Deployment, DeploymentContext } from './deployments.js';
 import { toDeployment } from './deployments.js';
 import type { Pool } from './pool.js';
 
@@ -22,10 +22,14 @@ export function handoffClaims(pool: Pool) {
       requestedBy?: number;
       chatId?: number;
       promotionId?: number;
+      /** The approver's Telegram name, and what the report tells (from the handoff). */
+      requestedByName?: string;
+      context?: DeploymentContext;
     }): Promise<{ deployment: Deployment; created: boolean; replay?: true }> {
       const inserted = await pool.query(
-        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, github_deployment_id, promotion_id)
-         VALUES ($1, $2, $3, 'promotion', $4, $5, $6, $7)
+        `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, github_deployment_id, promotion_id,
+                                  requested_by_name, context)
+         VALUES ($1, $2, $3, 'promotion', $4, $5, $6, $7, $8, $9)
          ON CONFLICT DO NOTHING RETURNING *`,
         [
           input.env,
@@ -35,6 +39,8 @@ export function handoffClaims(pool: Pool) {
           input.chatId ?? null,
           input.githubDeploymentId,
           input.promotionId ?? null,
+          input.requestedByName ?? null,
+          input.context ? JSON.stringify(input.context) : null,
         ],
       );
       if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };

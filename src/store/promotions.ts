@@ -42,6 +42,11 @@ export interface Promotion {
   readonly githubDeploymentId: number | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** The requester's Telegram name (`@ada`), when recorded. */
+  readonly requestedByName?: string | null;
+  /** When CI of the current head began to be followed, and when it passed (migration 0013). */
+  readonly ciStartedAt?: Date | null;
+  readonly ciPassedAt?: Date | null;
 }
 
 /** Another promotion is already in flight; it is the one to follow or cancel. */
@@ -91,6 +96,9 @@ function toPromotion(r: Row): Promotion {
     githubDeploymentId: toNumber(r.github_deployment_id),
     createdAt: r.created_at as Date,
     updatedAt: r.updated_at as Date,
+    requestedByName: (r.requested_by_name as string | null | undefined) ?? null,
+    ciStartedAt: (r.ci_started_at as Date | null | undefined) ?? null,
+    ciPassedAt: (r.ci_passed_at as Date | null | undefined) ?? null,
   };
 }
 
@@ -167,15 +175,16 @@ export function createPromotionStore(pool: Pool, env: AppEnv) {
     /** Starts a promotion, or throws PromotionInFlightError: the database allows one at a time. */
     async start(input: {
       requestedBy: number;
+      requestedByName?: string;
       chatId: number;
       baseRef: string;
       headRef: string;
     }): Promise<Promotion> {
       try {
         const { rows } = await pool.query(
-          `INSERT INTO promotions (env, requested_by, chat_id, base_ref, head_ref, status)
-           VALUES ($1, $2, $3, $4, $5, 'pending') RETURNING *`,
-          [env, input.requestedBy, input.chatId, input.baseRef, input.headRef],
+          `INSERT INTO promotions (env, requested_by, chat_id, base_ref, head_ref, status, requested_by_name)
+           VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING *`,
+          [env, input.requestedBy, input.chatId, input.baseRef, input.headRef, input.requestedByName ?? null],
         );
         return toPromotion(rows[0]);
       } catch (error) {

@@ -229,7 +229,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     const history = await reply('staging', admin, '/history');
     expect(history.text).toContain('Last deployments of staging');
     expect(history.text).toMatch(
-      new RegExp(`✅ #1 ${seeded.developSha.slice(0, 7)} by user ${admin.id} · .* succeeded`),
+      new RegExp(`✅ #1 ${seeded.developSha.slice(0, 7)} by @${admin.username} · .* succeeded`),
     );
   }, 240_000);
 
@@ -341,7 +341,7 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
     expect((await result('staging', id)).text).toContain(`staging runs ${seeded.developSha.slice(0, 7)}`);
     expect(await runningSha(side('staging').container)).toBe(seeded.developSha);
     expect((await reply('staging', admin, '/history staging')).text).toMatch(
-      new RegExp(`✅ #${id} ${seeded.developSha.slice(0, 7)} by a rollback`),
+      new RegExp(`✅ #${id} ${seeded.developSha.slice(0, 7)} by @${admin.username} \\(rollback\\)`),
     );
   }, 240_000);
 
@@ -445,7 +445,9 @@ describe.skipIf(!engine)('deploys from chat, on the real Docker engine (needs a 
 
   it('/deploy production asks first; Cancel changes nothing; Deploy backs up the database, then deploys', async () => {
     const ask = await reply('production', admin, '/deploy production');
-    expect(ask.text).toContain('Deploy main to production? A backup is taken first.');
+    expect(ask.text).toContain(
+      'Deploy main to production? A backup of the database is taken first (pg_dump).',
+    );
     press('production', ask, 'Cancel');
     await tg.waitForBotMessage(TOKENS.production, admin.id, (m) => (m.text ?? '').includes('cancelled'), {
       timeoutMs: 10_000,

@@ -66,7 +66,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
 
       w.press(admin.id, prompt, 'Yes', admin);
       const done = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('✅ Merged'));
-      expect(done.text).toMatch(/Production deploy handed over \(GitHub deployment \d+\)/);
+      expect(done.text).toMatch(/Production deploy handed over \(on GitHub\)/);
 
       // develop really reached main, by a real git merge.
       const main = w.git('rev-parse', 'main');
@@ -91,6 +91,14 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
               approvedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
               signature: expect.any(String),
             },
+            // What production's report tells (display only, beside the signed claims).
+            report: expect.objectContaining({
+              promotionId: Number(promotion.id),
+              pr: { number: 1, url: expect.stringMatching(/\/pull\/1$/) },
+              promotedBy: '@ada',
+              approvedBy: '@ada',
+              ciMs: expect.any(Number),
+            }),
           },
         }),
       ]);

@@ -1,11 +1,19 @@
-import type { Api } from 'grammy';
+import { type Api, InlineKeyboard } from 'grammy';
 import type { DeployNotifier } from '../../deployer/deploy-notifier.js';
 import type { Logger } from '../../logger.js';
 import type { Deployment, DeploymentStore } from '../../store/deployments.js';
 import type { NotificationOutbox } from '../../store/notifications.js';
 import { isChatNotFound } from '../notifications/chat-probe.js';
 import { notModified } from '../telegram-errors.js';
-import { renderOutcome, renderProgress } from './render.js';
+import { outcomeButtons, renderOutcome, renderProgress } from './render.js';
+
+/** The result's button (Logs after a failure), or none. */
+function buttonsOf(outcome: Parameters<typeof outcomeButtons>[0]): InlineKeyboard | undefined {
+  const buttons = outcomeButtons(outcome);
+  return buttons.length
+    ? InlineKeyboard.from([buttons.map((b) => InlineKeyboard.text(b.text, b.data))])
+    : undefined;
+}
 
 export interface DeployNotifierOptions {
   readonly api: () => Api;
@@ -77,7 +85,8 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
   const show = async (deploymentId: number): Promise<void> => {
     const d = await deployments.get(deploymentId);
     if (!d) return;
-    const html = renderProgress(d, await deployments.steps(deploymentId));
+    const from = d.previousSha ?? (await deployments.runningSha(d.env, d.id));
+    const html = renderProgress(d, await deployments.steps(deploymentId), from);
     const chatId = chatOf(d.chatId);
     lastEdit.set(deploymentId, Date.now());
     try {
@@ -135,10 +144,13 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
           outcome.status === 'succeeded'
             ? []
             : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
-        const result = renderOutcome(d, outcome, options.redact, new Date(), irreversible);
+        const steps = await deployments.steps(deploymentId);
+        const backedUp = steps.some((s) => s.step === 'backup' && s.status === 'succeeded');
+        const result = renderOutcome(d, outcome, options.redact, new Date(), irreversible, { backedUp });
         try {
           const sent = await options.api().sendMessage(chatOf(d.chatId), result, {
             parse_mode: 'HTML',
+            reply_markup: buttonsOf(outcome),
             reply_parameters: d.progressMessageId
               ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
               : undefined,

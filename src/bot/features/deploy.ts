@@ -3,9 +3,9 @@ import type { AppEnv } from '../../config/environments.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { branchOf, isValidRef } from '../deploys/parse-words.js';
-import { lockedMessage } from '../deploys/render.js';
+import { deployPrompt, lockedMessage } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
-import { escapeHtml, formatDuration, formatUtc } from '../html.js';
+import { escapeHtml, formatUtc } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -61,7 +61,14 @@ composer.command('deploy', requireAdmin('/deploy'), async (ctx) => {
       : `${escapeHtml(wanted)}</code>`;
   if (requested.outcome === 'awaiting_confirmation') {
     await ctx.reply(
-      `Deploy <code>${what} to <b>production</b>? A backup is taken first. The buttons expire in ${formatDuration(control.confirmMs)}.`,
+      deployPrompt(
+        deployment.sha && deployment.ref !== deployment.sha ? `${wanted} (commit ${deployment.sha})` : wanted,
+        {
+          backup: ctx.deps.config.deploy.backup,
+          verifyMs: ctx.deps.config.deploy.verifyMs,
+          confirmMs: control.confirmMs,
+        },
+      ),
       {
         reply_markup: new InlineKeyboard()
           .text('Deploy', `deploy:yes:${deployment.id}`)

@@ -9,7 +9,9 @@ const composer = new Composer<BotContext>();
 
 /** The last 10 deployments of this instance's environment, as a reply. */
 export async function replyHistory(ctx: BotContext, control: DeployControl): Promise<void> {
-  await ctx.reply(renderHistory(control.env, await control.deployments.recent(control.env, 10)));
+  await ctx.reply(
+    renderHistory(control.env, await control.deployments.recent(control.env, 10, { unconfirmed: true })),
+  );
 }
 
 composer.command('history', requireAdmin('/history'), async (ctx) => {

@@ -3,6 +3,7 @@ import { deployLockName, deploymentOfOwner } from '../../store/locks.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
 import { parseDuration } from '../deploys/parse-words.js';
+import { lockHolderText, lockTakenMessage, shortShas } from '../deploys/render.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatUtc } from '../html.js';
 
@@ -40,8 +41,9 @@ composer.command('lock', requireAdmin('/lock'), async (ctx) => {
   });
   if (!taken.acquired) {
     const h = taken.holder;
+    const id = deploymentOfOwner(h.owner);
     await ctx.reply(
-      `⛔ ${env} is already locked by ${escapeHtml(h.owner)}: “${escapeHtml(h.reason)}” until ${formatUtc(h.expiresAt)}.${h.owner.startsWith('deployment:') ? ' A deploy is running; lock again when it is done.' : ` /unlock ${env} first to take it over.`}`,
+      lockTakenMessage(env, h, id === undefined ? undefined : await control.deployments.get(id)),
     );
     return;
   }
@@ -81,13 +83,16 @@ composer.command('unlock', requireAdmin('/unlock'), async (ctx) => {
   });
   if (!removed) {
     const now = await control.locks.held(name);
+    const nowId = now ? deploymentOfOwner(now.owner) : undefined;
+    const nowHolder = nowId === undefined ? undefined : await control.deployments.get(nowId);
     await ctx.reply(
-      `The ${env} lock changed while you asked${now ? `: it is now held by ${escapeHtml(now.owner)} (“${escapeHtml(now.reason)}”)` : ''}. Nothing was unlocked; send /unlock ${env} again if it should go.`,
+      `The ${env} lock changed while you asked${now ? `: it is now held by ${lockHolderText(now, nowHolder)} (“${escapeHtml(shortShas(now.reason))}”)` : ''}. Nothing was unlocked; send /unlock ${env} again if it should go.`,
     );
     return;
   }
+  const holder = deploymentId === undefined ? undefined : await control.deployments.get(deploymentId);
   await ctx.reply(
-    `🔓 ${env} is unlocked (it was locked by ${escapeHtml(held.owner)}: “${escapeHtml(held.reason)}”).`,
+    `🔓 ${env} is unlocked (it was locked by ${lockHolderText(held, holder)}: “${escapeHtml(shortShas(held.reason))}”).`,
   );
 });
 

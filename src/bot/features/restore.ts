@@ -75,7 +75,9 @@ composer.command('restore', requireAdmin('/restore'), async (ctx) => {
   const choices = await restore.list(CHOICES_SHOWN);
   if (choices.length === 0) {
     await ctx.reply(
-      'There is no backup of production to restore: backups are taken before each production deploy (DEPLOY_BACKUP) into LUGH_HOME/backups, and none is there.',
+      ctx.deps.config.deploy.backup === 'off'
+        ? 'There is no backup of production to restore: DEPLOY_BACKUP=off, so deploys take none. Set DEPLOY_BACKUP=pg_dump to have one taken before each production deploy.'
+        : 'There is no backup of production to restore: one is taken before each production deploy (DEPLOY_BACKUP=pg_dump) into LUGH_HOME/backups, and none is there yet.',
     );
     return;
   }

@@ -1,7 +1,7 @@
 import { Composer } from 'grammy';
 import type { BotContext, Feature } from '../context.js';
 import { anonymousAdvice, anonymousSender } from '../guards/is-admin.js';
-import { escapeHtml, shortSha } from '../html.js';
+import { escapeHtml, versionText } from '../html.js';
 
 const composer = new Composer<BotContext>();
 
@@ -11,6 +11,13 @@ composer.command('whoami', async (ctx) => {
   if (!from) return;
   const name = from.username ? `@${from.username}` : from.first_name;
   const anonymous = anonymousSender(ctx);
+  const buildSha = config.build.gitSha;
+  // Postgres unreachable: /whoami still answers, with the build's version.
+  const running = await ctx.deps.runningVersion?.().catch((error: unknown) => {
+    ctx.deps.logger.warn({ err: error }, '/whoami could not read the running version');
+    return undefined;
+  });
+  const version = running ?? { sha: buildSha, from: buildSha ? 'build' : 'unknown' };
   const who = anonymous
     ? [`User: unknown: ${anonymousAdvice(anonymous)}`, 'Role: not an admin while anonymous']
     : [
@@ -22,7 +29,7 @@ composer.command('whoami', async (ctx) => {
     [
       ...who,
       `Environment: ${config.appEnv} (@${escapeHtml(ctx.me.username)})`,
-      `Version: <code>${escapeHtml(shortSha(config.build.gitSha ?? 'unknown'))}</code>`,
+      `Version: ${versionText(version, config.appEnv)}`,
     ].join('\n'),
   );
 });

@@ -98,10 +98,22 @@ function renderHandedOver(n: Extract<PromotionNotice, { kind: 'handed over' }>):
     tagProblem
       ? `⚠️ The release tag could not be created (${escapeHtml(tagProblem)}); the deploy goes ahead.`
       : undefined,
-    `Production deploy handed over (GitHub deployment ${n.deploymentId}): ${bot} runs it and reports its progress ${where}.`,
+    `Production deploy handed over (${deploymentsLink(p.prUrl, n.deploymentId)}): ${bot} runs it and reports its progress ${where}.`,
   ]
     .filter((line) => line !== undefined)
     .join('\n');
+}
+
+/**
+ * Production's deployments on GitHub (`<repository>/deployments/production`, the page that
+ * lists them with their states), found from the pull request's address; the raw id only
+ * when there is none.
+ */
+function deploymentsLink(prUrl: string | null, deploymentId: number): string {
+  const repository = prUrl?.match(/^(https?:\/\/.+)\/pull\/\d+$/)?.[1];
+  return repository
+    ? link(`${repository}/deployments/production`, 'on GitHub')
+    : `GitHub deployment ${deploymentId}`;
 }
 
 function pullLink(pull: PullRequestInfo): string {

@@ -166,6 +166,42 @@ describe('signed handoffs: what production deploys, and what it refuses (GitHub 
     expect((await statusesOf(id)).map((s) => s.state)).toEqual(['queued']);
   });
 
+  it('a genuine handoff’s report (PR, release, who promoted and approved, CI’s time) travels to the deployment row; what is not of its shape is left out', async () => {
+    const sha = await gh.pushCommit('main', { message: 'report travels', files: { 'report.txt': 'x' } });
+    const claims = claimsFor(sha);
+    const report = {
+      promotionId: claims.promotionId,
+      pr: { number: 12, url: 'https://github.com/o/r/pull/12' },
+      release: { tag: 'v1.4.0', url: 'javascript:alert(1)' },
+      promotedBy: '@ada',
+      approvedBy: '@bob',
+      ciMs: 190_000,
+    };
+    const id = (
+      await forge.createDeployment(sha, 'production', 'a handoff', {
+        lugh: signHandoff(claims, keys.signingKey),
+        report,
+      })
+    ).id;
+    await intake.poll();
+    const [row] = await rows(
+      'SELECT requested_by_name, context FROM deployments WHERE github_deployment_id = $1',
+      [id],
+    );
+    expect(row).toEqual({
+      requested_by_name: '@bob',
+      context: {
+        promotionId: claims.promotionId,
+        pr: { number: 12, url: 'https://github.com/o/r/pull/12' },
+        // Not an http(s) link: the tag alone.
+        release: { tag: 'v1.4.0' },
+        promotedBy: '@ada',
+        approvedBy: '@bob',
+        ciMs: 190_000,
+      },
+    });
+  });
+
   it('refuses a handoff with no signature', async () => {
     const { signature: _, ...unsigned } = signHandoff(claimsFor(seeded.mainSha), keys.signingKey);
     await expectRefused(await handOver(seeded.mainSha, unsigned), /not signed/);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { isValidRef, parseDuration, parseEnv } from '../../../src/bot/deploys/parse-words.js';
-import { renderHistory, renderOutcome, renderProgress } from '../../../src/bot/deploys/render.js';
+import {
+  outcomeButtons,
+  renderHistory,
+  renderOutcome,
+  renderProgress,
+} from '../../../src/bot/deploys/render.js';
 import type { Deployment } from '../../../src/store/deployments.js';
 
 const at = new Date('2026-11-23T10:00:00Z');
@@ -39,7 +44,7 @@ describe('the deploy progress message', () => {
       { step: 'migrate', status: 'running', detail: null },
     ]);
     expect(text.split('\n')).toEqual([
-      '🚀 <b>Deploy #7</b> · production · <code>main</code> → <code>abcdef1</code>',
+      '🚀 <b>Deploy #7</b> · production · <code>main</code> at <code>abcdef1</code>',
       '▰▰▰▱▱▱▱▱▱▱ 3/10 · migrate',
       '✅ resolve <i>abcdef1</i>',
       '✅ build <i>lugh:production-abcdef123456 (reused)</i>',
@@ -52,6 +57,21 @@ describe('the deploy progress message', () => {
       '▫️ cleanup',
       '▫️ record',
     ]);
+  });
+
+  it('a promotion’s deploy (its ref is the commit itself) heads from the version running before to the new one, never from a commit to itself', () => {
+    const sha = 'b37705b1234567890abcdef1234567890abcdef1';
+    const promoted = deployment({ ref: sha, sha, trigger: 'promotion' });
+    const [first] = renderProgress(promoted, [], '91a46ac1234567890abcdef1234567890abcdef1').split('\n');
+    expect(first).toBe('🚀 <b>Deploy #7</b> · production · <code>91a46ac</code> → <code>b37705b</code>');
+    const [firstEver] = renderProgress(promoted, []).split('\n');
+    // Nothing recorded before it: the new version alone.
+    expect(firstEver).toBe('🚀 <b>Deploy #7</b> · production · <code>b37705b</code>');
+    // A branch asked for by hand keeps its name: main, at the commit it resolved to.
+    const [manual] = renderProgress(deployment(), [], '91a46ac1234567890abcdef1234567890abcdef1').split('\n');
+    expect(manual).toBe(
+      '🚀 <b>Deploy #7</b> · production · <code>91a46ac</code> → <code>main</code> at <code>abcdef1</code>',
+    );
   });
 
   it('escapes what it shows and shortens long details', () => {
@@ -101,6 +121,73 @@ describe('the deploy result message', () => {
     expect(done({ imageOrigin: null })).not.toContain('📦');
   });
 
+  it('a promotion’s production report names the PR and the release (linked), who promoted, who approved, CI’s time and the image staging ran', () => {
+    const promoted = deployment({
+      trigger: 'promotion',
+      requestedByName: '@bob',
+      context: {
+        promotionId: 4,
+        pr: { number: 12, url: 'https://github.com/o/r/pull/12' },
+        release: { tag: 'v1.4.0', url: 'https://github.com/o/r/releases/tag/v1.4.0' },
+        promotedBy: '@ada',
+        approvedBy: '@bob',
+        ciMs: 190_000,
+      },
+      imageOrigin: {
+        kind: 'reused',
+        fromEnv: 'staging',
+        fromDeployment: 41,
+        since: new Date('2026-11-23T08:30:00Z'),
+      },
+    });
+    const text = renderOutcome(
+      promoted,
+      { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+      redact,
+      new Date(at.getTime() + 95_000),
+    );
+    expect(text.split('\n')).toEqual([
+      '✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code> (v1.4.0).',
+      '🔀 <a href="https://github.com/o/r/pull/12">PR #12</a> · 🏷 <a href="https://github.com/o/r/releases/tag/v1.4.0">v1.4.0</a> · promoted by @ada, approved by @bob · CI 3 min 10 s',
+      '📦 same image staging ran since 2026-11-23 08:30 UTC',
+    ]);
+    // A failure keeps the context: which promotion failed matters as much.
+    const failed = renderOutcome(
+      promoted,
+      { status: 'failed', step: 'health', message: 'unhealthy' },
+      redact,
+    );
+    expect(failed).toContain('\n🔀 <a href="https://github.com/o/r/pull/12">PR #12</a>');
+    // /history names the version too: its tag and short SHA.
+    expect(renderHistory('production', [{ ...promoted, status: 'succeeded' }], at)).toContain(
+      '✅ #7 <code>abcdef1</code> (v1.4.0) by @ada (promotion, approved by @bob)',
+    );
+    // The same person promoting and approving is named once.
+    expect(
+      renderOutcome(
+        deployment({ trigger: 'promotion', context: { promotedBy: '@ada', approvedBy: '@ada' } }),
+        { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+        redact,
+      ),
+    ).toContain('\npromoted and approved by @ada');
+  });
+
+  it('after a failure or a rollback, one Logs button; a failure after verify says the command that goes back', () => {
+    expect(outcomeButtons({ status: 'failed' })).toEqual([{ text: 'Logs', data: 'status:logs' }]);
+    expect(outcomeButtons({ status: 'rolled_back' })).toEqual([{ text: 'Logs', data: 'status:logs' }]);
+    expect(outcomeButtons({ status: 'succeeded' })).toEqual([]);
+    const late = renderOutcome(
+      deployment(),
+      { status: 'failed', step: 'record', message: 'pg down' },
+      redact,
+    );
+    expect(late).toContain(
+      '\nThe new version passed verify and runs; /rollback production offers the release before it.',
+    );
+    const early = renderOutcome(deployment(), { status: 'failed', step: 'build', message: 'no' }, redact);
+    expect(early).not.toContain('/rollback');
+  });
+
   it('on a rollback or a failure: the step, the reason and the last log lines, secrets redacted', () => {
     const rolled = renderOutcome(
       deployment(),
@@ -129,6 +216,7 @@ describe('the deploy result message', () => {
       redact,
       new Date(),
       ['0010_drop_x'],
+      { backedUp: true },
     );
     expect(rolled).toContain(
       '⚠️ Its migration <code>0010_drop_x</code> cannot be undone and stays applied: the version running now runs on the migrated database. /restore offers the backup taken before it.',
@@ -141,6 +229,19 @@ describe('the deploy result message', () => {
       ['0010_drop_x'],
     );
     expect(ok).not.toContain('cannot be undone');
+  });
+
+  it('offers /restore after an irreversible migration only when the deploy took a backup', () => {
+    const unbacked = renderOutcome(
+      deployment(),
+      { status: 'rolled_back', message: 'unhealthy' },
+      redact,
+      new Date(),
+      ['0010_drop_x'],
+      { backedUp: false },
+    );
+    expect(unbacked).not.toContain('/restore offers');
+    expect(unbacked).toContain('No backup was taken before this deploy, so there is none to restore.');
   });
 });
 
@@ -166,6 +267,28 @@ describe('/history', () => {
       '❌ #8 <code>hotfix</code> by a push · 1 h 0 min ago · failed',
     ]);
     expect(renderHistory('staging', [])).toBe('No deployments of staging yet.');
+  });
+
+  it('names people by their Telegram name: who deployed, rolled back, promoted and approved', () => {
+    const line = (over: Partial<Deployment>) =>
+      renderHistory('production', [deployment(over)], at).split('\n')[1];
+    expect(line({ requestedByName: '@ada' })).toContain(' by @ada · ');
+    expect(line({ trigger: 'rollback', requestedByName: '@ada' })).toContain(' by @ada (rollback) · ');
+    expect(
+      line({
+        trigger: 'promotion',
+        requestedByName: '@bob',
+        context: { promotedBy: '@ada', approvedBy: '@bob' },
+      }),
+    ).toContain(' by @ada (promotion, approved by @bob) · ');
+    expect(line({ trigger: 'promotion', context: { promotedBy: '@ada', approvedBy: '@ada' } })).toContain(
+      ' by @ada (promotion) · ',
+    );
+    expect(line({ requestedByName: '<b>Eve</b>' })).toContain(' by &lt;b&gt;Eve&lt;/b&gt; · ');
+    // A /deploy prompt nobody answered keeps its number, said as such.
+    expect(line({ status: 'awaiting_confirmation', confirmExpiresAt: new Date(at.getTime() - 1) })).toMatch(
+      /^❔ #7 .* · not confirmed$/,
+    );
   });
 
   it('says where a successful deploy’s image came from', () => {

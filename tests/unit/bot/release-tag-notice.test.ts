@@ -41,3 +41,13 @@ describe('the release tag in the handed-over notice', () => {
     );
   });
 });
+
+describe('the handed-over notice', () => {
+  it('links production’s deployments on GitHub instead of a raw “GitHub deployment 99”', () => {
+    const text = handedOver(undefined);
+    expect(text).not.toContain('GitHub deployment 99');
+    expect(text).toContain(
+      'Production deploy handed over (<a href="https://github.example/acme/app/deployments/production">on GitHub</a>)',
+    );
+  });
+});
