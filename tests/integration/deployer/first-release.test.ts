@@ -73,15 +73,16 @@ describe('the release running when lugh first starts', () => {
       containerName: withEnv,
       logger,
     });
-    expect(recorded).toMatchObject({ sha: RUNNING, status: 'succeeded', trigger: 'baseline' });
+    expect(recorded).toMatchObject({ id: 0, sha: RUNNING, status: 'succeeded', trigger: 'baseline' });
 
-    // The first promotion's deploy.
+    // The first promotion's deploy: #1 (the release found running is #0).
     const first = await deployments.create({
       env: 'production',
       ref: 'main',
       sha: PROMOTED,
       trigger: 'manual',
     });
+    expect(first.id).toBe(1);
     await deployments.finish(first.id, { status: 'succeeded', sha: PROMOTED });
     const releases = await deployments.releases('production', 6);
     expect(releases.map((r) => r.sha)).toEqual([PROMOTED, RUNNING]);
