@@ -5,6 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
 import { REPO_ROOT } from '../helpers/lugh-process.js';
 
+const ADA = 1001;
+
+interface BotEntry {
+  text?: string;
+  reply_markup?: unknown;
+}
+
 /** Screenshots of each key message, kept as the test's artifacts (tests/artifacts/ is gitignored). */
 const SHOTS = 'tests/artifacts/phone-release';
 
@@ -37,6 +44,10 @@ function phone(page: Page) {
       const file = `${SHOTS}/${String(++shot).padStart(2, '0')}-${name}`;
       await page.locator('.row', { has: message }).screenshot({ path: `${file}.png` });
       writeFileSync(`${file}.txt`, (await message.textContent()) ?? '');
+    },
+    /** A message the page does not show (the notify group's): its text alone, numbered with the screenshots. */
+    keepText(name: string, text: string) {
+      writeFileSync(`${SHOTS}/${String(++shot).padStart(2, '0')}-${name}.txt`, text);
     },
     /** Every inline button on the page shows its whole label at this width (none is cut with "…"). */
     async cutButtons(): Promise<string[]> {
@@ -75,7 +86,7 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     }
   });
 
-  it('walks /help → tap /promote → Merge & deploy → the production report, every button whole, each key message kept as a screenshot', async () => {
+  it('walks /help → tap /promote → the Open @LughBot warning → Merge & deploy → the report in the notify group and, after /start, in the production chat, without opening @LughBot first; every button whole, each key message kept as a screenshot', async () => {
     sandbox = spawn('npm', ['run', 'sandbox', '--', '--port', '0'], {
       cwd: REPO_ROOT,
       detached: true,
@@ -92,6 +103,14 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     await expect.poll(() => out, { timeout: 90_000, interval: 200 }).toContain('Press Ctrl-C');
     const pageUrl = out.match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
     expect(pageUrl, out).toBeDefined();
+    const group = Number(out.match(/notify chat .*\(id (-\d+)\)/)?.[1]);
+    expect(group, out).toBeLessThan(0);
+    /** A chat's messages from the bot, as the Telegram stand-in keeps them. */
+    const transcript = async (bot: string, chatId: number): Promise<BotEntry[]> => {
+      const res = await fetch(`${pageUrl}_sandbox/transcript?bot=${bot}&chatId=${chatId}`);
+      const body = (await res.json()) as { result: Array<BotEntry & { kind: string }> };
+      return body.result.filter((e) => e.kind === 'bot_message');
+    };
     mkdirSync(SHOTS, { recursive: true });
 
     browser = await launchChromium();
@@ -99,13 +118,6 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     page.setDefaultTimeout(30_000);
     await page.goto(pageUrl!);
     const p = phone(page);
-
-    // Today the admin opens the production bot first, or its report has no chat to go to.
-    // When production can report without it (issue 14, point 1), this step moves after the
-    // report: the report is then looked for in the notify chat, and again after this /start.
-    await p.open('LughBot');
-    await p.say('/start');
-    await p.bot.first().waitFor();
 
     // Staging: /help lists what it does; its /promote is tapped, not typed.
     await p.open('LughDevBot');
@@ -122,6 +134,23 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     await prompt.waitFor({ timeout: 90_000 });
     await expect.poll(() => p.newestInView()).toBe(true);
     await p.keep('ci-green', p.bot.filter({ hasText: 'all green' }));
+
+    // Ada never opened @LughBot: before asking, staging says so, with a button that opens it.
+    const reach = p.bot.filter({ hasText: 'cannot write to you' });
+    expect(await reach.count()).toBe(1);
+    expect(await reach.textContent()).toMatch(/@LughBot cannot write to you.*\/start/s);
+    const open = page.locator('.msg', { has: reach }).getByTestId('inline-button');
+    expect(await open.allTextContents()).toEqual(['Open @LughBot↗']);
+    const texts = await p.bot.allTextContents();
+    expect(texts.findIndex((t) => t.includes('cannot write to you'))).toBeLessThan(
+      texts.findIndex((t) => t.includes('Merge and deploy to production?')),
+    );
+    const stagingChat = await transcript('LughDevBot', ADA);
+    expect(stagingChat.find((e) => e.text?.includes('cannot write to you'))?.reply_markup).toEqual({
+      inline_keyboard: [[{ text: 'Open @LughBot', url: 'https://t.me/LughBot?start=reports' }]],
+    });
+    await p.keep('reach-warning', reach);
+
     await p.keep('approval-prompt', prompt);
     expect(await p.cutButtons()).toEqual([]);
     await page
@@ -134,15 +163,34 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     await handed.waitFor({ timeout: 60_000 });
     await p.keep('merged-and-handed-over', handed);
 
-    // Production: the deploy's report, then what production's /help and /doctor say.
+    // Production cannot write to Ada yet: its report reaches the notify group (the chat page
+    // shows private chats only, so the group is read through the stand-in's transcript).
+    const done = /(✅|❌|↩️) production: deploy #(\d+) of /;
+    await expect
+      .poll(async () => (await transcript('LughBot', group)).some((e) => done.test(e.text ?? '')), {
+        timeout: 180_000,
+        interval: 1_000,
+      })
+      .toBe(true)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\nsandbox output:\n${out.slice(-4000)}`);
+      });
+    const groupReport = (await transcript('LughBot', group)).find((e) => done.test(e.text ?? ''))!;
+    expect(groupReport.text).toMatch(/^✅ production: deploy #\d+ of \S+ done/);
+    const deployNumber = done.exec(groupReport.text!)![2];
+    p.keepText('notify-group-report', groupReport.text!);
+    expect(await transcript('LughBot', ADA)).toEqual([]);
+
+    // Ada opens the production bot: after its /start reply comes the report kept for her.
     await p.open('LughBot');
-    const report = p.bot.filter({ hasText: /(✅|❌|↩️) Deploy #\d+/ });
-    await report.waitFor({ timeout: 180_000 }).catch((error: Error) => {
-      throw new Error(`${error.message}\nsandbox output:\n${out.slice(-4000)}`);
-    });
-    expect(await report.textContent()).toMatch(/✅ Deploy #\d+ done/);
+    await p.say('/start');
+    const report = p.bot.filter({ hasText: new RegExp(`(✅|❌|↩️) Deploy #${deployNumber}\\b`) });
+    await report.last().waitFor({ timeout: 60_000 });
+    expect(await report.last().textContent()).toMatch(new RegExp(`✅ Deploy #${deployNumber} done`));
+    const order = await p.bot.allTextContents();
+    expect(order[0]).toContain('runs the production environment');
     await expect.poll(() => p.newestInView()).toBe(true);
-    await p.keep('production-report', report);
+    await p.keep('production-report-after-start', report.last());
 
     await p.say('/help');
     const prodHelp = p.bot.filter({ hasText: '/whoami' }).last();

@@ -9,6 +9,7 @@ export function sandboxInstanceEnv(
   logLevel: string,
   docker: { id: string; baseImage?: string; embedded: Readonly<Record<AppEnv, boolean>> },
   keys: { readonly signingKey: string; readonly verifyKey: string },
+  notifyGroupId?: number,
 ): Record<string, string> {
   const names = sandboxDockerNames(docker.id);
   return {
@@ -21,6 +22,11 @@ export function sandboxInstanceEnv(
     LUGH_HOME: services.homes[appEnv],
     PORT: String(services.ports[appEnv]),
     ADMIN_IDS: String(services.users.admin.id),
+    // Production reports to the ops group as well as to the requester, who may not have
+    // opened a chat with it yet (Telegram lets no bot write first): the group still hears it.
+    ...(appEnv === 'production' && notifyGroupId !== undefined
+      ? { NOTIFY_CHAT_ID: String(notifyGroupId) }
+      : {}),
     GITHUB_TOKEN: services.githubToken,
     GITHUB_REPO: `${services.github.repo.owner}/${services.github.repo.name}`,
     GITHUB_API_URL: services.github.apiUrl,

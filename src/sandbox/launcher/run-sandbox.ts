@@ -113,9 +113,10 @@ async function startInstances(
   const logLevel = env.LOG_LEVEL ?? 'warn';
   // One fresh promotion key pair per sandbox: staging signs, production verifies.
   const keys = generatePromoteKeys();
+  const notifyGroupId = openOpsGroup(services);
   const configs = {
     staging: createConfig(sandboxInstanceEnv(services, 'staging', logLevel, demo, keys)),
-    production: createConfig(sandboxInstanceEnv(services, 'production', logLevel, demo, keys)),
+    production: createConfig(sandboxInstanceEnv(services, 'production', logLevel, demo, keys, notifyGroupId)),
   };
   // The sandbox runs its instances as processes: /doctor reads their settings from here.
   const doctorSettings: SettingsFallback = (appEnv) => ({
@@ -131,6 +132,24 @@ async function startInstances(
     watchTelegram(instance, logger, shutdown);
   }
   return configs;
+}
+
+/** The sandbox's ops group: production's notify chat (NOTIFY_CHAT_ID). */
+export const OPS_GROUP = { id: -1001001, type: 'group', title: 'lugh ops' } as const;
+
+/**
+ * Puts the production bot in the ops group as an admin would add it, before it starts: a
+ * bot may write to a group once it is in it, though no admin opened a private chat with
+ * it. Only the bot and the stand-in know the group; the admin's private chats stay unopened.
+ */
+function openOpsGroup(services: SandboxServices): number {
+  services.telegram.sendText({
+    token: services.bots.production.token,
+    chat: OPS_GROUP,
+    from: services.users.admin,
+    text: `@${services.bots.production.username} reports here`,
+  });
+  return OPS_GROUP.id;
 }
 
 function printBanner(
@@ -152,6 +171,7 @@ function printBanner(
       `               you are ${admin.first_name} (id ${admin.id}), an admin; switch to ${stranger.first_name} (id ${stranger.id}) to see what a stranger gets`,
       `  staging      @${services.bots.staging.username}  health http://127.0.0.1:${staging?.port}/healthz`,
       `  production   @${services.bots.production.username}  health http://127.0.0.1:${production?.port}/healthz`,
+      `  notify chat  production's is the group "${OPS_GROUP.title}" (id ${OPS_GROUP.id}); the chat page shows private chats only: read it at ${services.telegram.apiRoot}/_sandbox/transcript?bot=${services.bots.production.username}&chatId=${OPS_GROUP.id}`,
       `  GitHub       ${services.github.apiUrl} over ${services.repoDir} (develop is ahead of main: try /promote)`,
       `  Postgres     ${embedded ? `embedded (PGlite) in ${path.join(dir, 'postgres')}` : 'STAGING_DATABASE_URL / PROD_DATABASE_URL'}`,
       `  Redis        ${env.REDIS_URL ? 'REDIS_URL' : `redis-server at ${services.redisUrl} (started by the sandbox)`}`,
