@@ -27,6 +27,10 @@ export type ContainerFacts = {
   readonly name: string;
   readonly state: string;
   readonly health?: string;
+  /** When the usage was sampled (the background sampler's last pass). */
+  readonly usageAt?: Date;
+  /** The sampler's first pass over it is under way: usage comes in a moment, nothing failed. */
+  readonly usagePending?: boolean;
 } & ContainerUsage;
 
 /** What an instance publishes about itself for the other one's /status (see instance-registry). */

@@ -9,6 +9,7 @@ import {
   probe,
   type StatusReport,
 } from './status-report.js';
+import type { UsageSample } from './usage-sampler.js';
 import type { VersionFacts } from './version-lookup.js';
 import type { WebhookHistory } from './webhook-log.js';
 
@@ -24,7 +25,10 @@ export interface StatusServiceDeps {
   readonly ownSha?: string;
   /** What the other instance published (undefined when it has not lately). */
   readonly other: () => Promise<PublishedStatus | undefined>;
+  /** A container's state and Docker's health check: one inspect, no stats. */
   readonly container: (name: string) => Promise<ContainerFacts>;
+  /** The background sampler's last CPU and memory of a container (see usage-sampler). */
+  readonly usage?: (name: string) => UsageSample | undefined;
   readonly github?: {
     compare(base: string, head: string): Promise<Comparison>;
     branchSha(branch: string): Promise<string>;
@@ -50,6 +54,15 @@ export function createStatusService(deps: StatusServiceDeps) {
   const other = otherEnv(deps.env);
   const main = ENVIRONMENTS.production.branch;
   const develop = ENVIRONMENTS.staging.branch;
+  /** The live state with the last sampled usage: nothing here waits for Docker's stats. */
+  const container = async (name: string): Promise<ContainerFacts> => {
+    const facts = await deps.container(name);
+    if (facts.state !== 'running' || !deps.usage) return facts;
+    const sampled = deps.usage(name);
+    if (!sampled) return { ...facts, usagePending: true };
+    const { at, ...usage } = sampled;
+    return { ...facts, ...usage, usageAt: at };
+  };
   return {
     /**
      * `brief`: only what the short form shows (each instance's own report), for people who
@@ -86,15 +99,13 @@ export function createStatusService(deps: StatusServiceDeps) {
         webhooks,
       ] = await Promise.all([
         probe(() => self, ms),
-        full ? probe(() => deps.container(deps.ownContainer), ms) : notAsked,
+        full ? probe(() => container(deps.ownContainer), ms) : notAsked,
         full && deps.version ? probe(() => version(deps.ownSha), ms) : undefined,
         probe(() => published, ms),
         full
           ? probe(
               async () =>
-                deps.container(
-                  (await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer,
-                ),
+                container((await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer),
               ms,
             )
           : notAsked,
