@@ -87,9 +87,11 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
   return lines;
 }
 
-function line<T>(label: string, p: Probe<T> | undefined, show: (value: T) => string): string[] {
+function line<T>(label: string, p: Probe<T> | undefined, show: (value: T) => string, now: Date): string[] {
   if (!p) return [];
-  return [`${label} ${p.ok ? show(p.value) : unknown(p.why)}`];
+  // An earlier answer, given because GitHub was slow: say how old it is.
+  const asOf = p.ok && p.at ? ` (as of ${formatAgo(p.at, now)})` : '';
+  return [`${label} ${p.ok ? `${show(p.value)}${asOf}` : unknown(p.why)}`];
 }
 
 /** When GitHub's webhook last reached this bot, and a warning while its deliveries are refused. */
@@ -120,16 +122,27 @@ export function renderStatusDetails(report: StatusReport): string {
   return [
     `📊 <b>Status</b> · ${formatUtc(now)}`,
     ...report.environments.flatMap((e) => environment(e, now)),
-    ...line('<b>develop vs main</b>', report.compare, (c) =>
-      c.aheadBy || c.behindBy ? `develop ${c.aheadBy} ahead, ${c.behindBy} behind` : 'the same commit',
+    ...line(
+      '<b>develop vs main</b>',
+      report.compare,
+      (c) =>
+        c.aheadBy || c.behindBy ? `develop ${c.aheadBy} ahead, ${c.behindBy} behind` : 'the same commit',
+      now,
     ),
-    ...line(`<b>CI of develop</b>`, report.ci, (ci) =>
-      ci.overall === 'none'
-        ? 'nothing reported'
-        : `${ci.overall === 'success' ? '✅' : ci.overall === 'pending' ? '⏳' : '❌'} ${ci.overall}`,
+    ...line(
+      `<b>CI of develop</b>`,
+      report.ci,
+      (ci) =>
+        ci.overall === 'none'
+          ? 'nothing reported'
+          : `${ci.overall === 'success' ? '✅' : ci.overall === 'pending' ? '⏳' : '❌'} ${ci.overall}`,
+      now,
     ),
-    ...line('<b>promotion</b>', report.promotion, (p) =>
-      p ? `#${p.id} ${escapeHtml(p.status.replace('_', ' '))}` : 'none in flight',
+    ...line(
+      '<b>promotion</b>',
+      report.promotion,
+      (p) => (p ? `#${p.id} ${escapeHtml(p.status.replace('_', ' '))}` : 'none in flight'),
+      now,
     ),
     ...webhookLines(report.webhooks, now),
   ].join('\n');
