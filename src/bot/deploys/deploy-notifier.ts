@@ -4,6 +4,7 @@ import type { Logger } from '../../logger.js';
 import type { DeploymentStore } from '../../store/deployments.js';
 import { notModified } from '../telegram-errors.js';
 import { renderOutcome, renderProgress } from './render.js';
+import { renderTimeline, withTimeline } from './timeline.js';
 
 export interface DeployNotifierOptions {
   readonly api: () => Api;
@@ -96,18 +97,20 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
             ? []
             : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
         try {
-          const sent = await options
-            .api()
-            .sendMessage(
-              chatOf(d.chatId),
+          const sent = await options.api().sendMessage(
+            chatOf(d.chatId),
+            withTimeline(
               renderOutcome(d, outcome, options.redact, new Date(), irreversible),
-              {
-                parse_mode: 'HTML',
-                reply_parameters: d.progressMessageId
-                  ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
-                  : undefined,
-              },
-            );
+              // Without its timeline (Postgres away) the result still goes out.
+              renderTimeline(await deployments.stepTimes(deploymentId).catch(() => [])),
+            ),
+            {
+              parse_mode: 'HTML',
+              reply_parameters: d.progressMessageId
+                ? { message_id: d.progressMessageId, allow_sending_without_reply: true }
+                : undefined,
+            },
+          );
           await deployments.setFinalMessage(deploymentId, sent.message_id);
         } catch (error) {
           log.warn({ err: error, deploymentId }, 'could not send the deploy result');
