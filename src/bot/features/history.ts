@@ -1,25 +1,44 @@
-import { Composer } from 'grammy';
+import { Composer, InputFile } from 'grammy';
 import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
+import { CHART_DAYS, renderHistoryChart } from '../deploys/history-chart.js';
 import { renderHistory } from '../deploys/render.js';
 import { requireAdmin } from '../guards/is-admin.js';
 
 const composer = new Composer<BotContext>();
+/** Deploys read for the chart: more than a month of them is more than one a day for 30 days. */
+const CHART_ROWS = 300;
 
 /** The last 10 deployments of this instance's environment, as a reply. */
 export async function replyHistory(ctx: BotContext, control: DeployControl): Promise<void> {
   await ctx.reply(renderHistory(control.env, await control.deployments.recent(control.env, 10)));
 }
 
+/** The last 30 days of deploys as a chart (PNG), with a caption that says it in words. */
+export async function replyHistoryChart(ctx: BotContext, control: DeployControl): Promise<void> {
+  const rows = await control.deployments.recent(control.env, CHART_ROWS);
+  const { png, caption } = renderHistoryChart(control.env, rows);
+  await ctx.replyWithPhoto(new InputFile(png, `${control.env}-deploys-${CHART_DAYS}d.png`), { caption });
+}
+
 composer.command('history', requireAdmin('/history'), async (ctx) => {
-  const [envWord] = argsOf(ctx);
+  const words = argsOf(ctx);
+  const chart = words.includes('chart');
+  const [envWord] = words.filter((w) => w !== 'chart');
   const target = await envArgument(ctx, 'history', envWord, { optional: true });
   if (!target) return;
-  await replyHistory(ctx, target.control);
+  if (chart) await replyHistoryChart(ctx, target.control);
+  else await replyHistory(ctx, target.control);
 });
 
 export const historyFeature: Feature = {
-  commands: [{ command: 'history', description: 'Last deployments: /history [env]', access: 'admin' }],
+  commands: [
+    {
+      command: 'history',
+      description: 'Last deployments: /history [env] [chart]',
+      access: 'admin',
+    },
+  ],
   composer,
 };
