@@ -194,6 +194,12 @@ describe('Telegram stand-in: messages', () => {
     expect(sent).toMatchObject({ caption: 'Deploys, 30 days', caption_entities: [{ type: 'bold' }] });
     const entry = tg.transcript(TOKEN, chatId).find((e) => e.kind === 'bot_message' && e.photo);
     expect(entry?.kind === 'bot_message' && entry.photo?.content.equals(png)).toBe(true);
+    // The chat page shows it: served as an image.
+    const shown = await fetch(
+      `${tg.apiRoot}/_sandbox/document?bot=lugh_test_bot&chatId=${chatId}&messageId=${sent.message_id}`,
+    );
+    expect(shown.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await shown.arrayBuffer()).equals(png)).toBe(true);
     // Its caption can be edited, as a document's.
     const edited = await bot.api.editMessageCaption(chatId, sent.message_id, { caption: 'Deploys' });
     expect(edited !== true && edited.caption).toBe('Deploys');
