@@ -139,7 +139,8 @@ export async function startInstance(
     onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
   });
   if (isApp) self.startPublishing();
-  usage.start();
+  // Only the app answers /status: a pre-flight container samples nothing.
+  if (isApp) usage.start();
   // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
   const notifications = createNotifications({
     config,

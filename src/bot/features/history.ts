@@ -1,4 +1,4 @@
-import { Composer, InputFile } from 'grammy';
+import { Composer, InlineKeyboard, InputFile } from 'grammy';
 import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
@@ -10,9 +10,12 @@ const composer = new Composer<BotContext>();
 /** Deploys read for the chart: more than a month of them is more than one a day for 30 days. */
 const CHART_ROWS = 300;
 
-/** The last 10 deployments of this instance's environment, as a reply. */
+/** The last 10 deployments of this instance's environment, as a reply, with a Chart button. */
 export async function replyHistory(ctx: BotContext, control: DeployControl): Promise<void> {
-  await ctx.reply(renderHistory(control.env, await control.deployments.recent(control.env, 10)));
+  const rows = await control.deployments.recent(control.env, 10);
+  await ctx.reply(renderHistory(control.env, rows), {
+    reply_markup: rows.length ? new InlineKeyboard().text('Chart, 30 days', 'history:chart') : undefined,
+  });
 }
 
 /** The last 30 days of deploys as a chart (PNG), with a caption that says it in words. */
@@ -30,6 +33,14 @@ composer.command('history', requireAdmin('/history'), async (ctx) => {
   if (!target) return;
   if (chart) await replyHistoryChart(ctx, target.control);
   else await replyHistory(ctx, target.control);
+});
+
+composer.callbackQuery('history:chart', requireAdmin('history chart button'), async (ctx) => {
+  const control = ctx.deps.deploys;
+  if (!control)
+    return ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
+  await ctx.answerCallbackQuery();
+  await replyHistoryChart(ctx, control);
 });
 
 export const historyFeature: Feature = {

@@ -100,7 +100,7 @@ describe('/history chart', () => {
     expect(png?.subarray(1, 4).toString()).toBe('PNG');
   });
 
-  it('/history alone still answers in text', async () => {
+  it('/history answers in text with a Chart button; the button is answered at once, then the chart comes', async () => {
     const sent = tg.sendText({
       token: TOKEN,
       chat: { id: admin.id, type: 'private' },
@@ -112,5 +112,23 @@ describe('/history chart', () => {
     });
     expect(reply.photo).toBeUndefined();
     expect(reply.text).toContain('production');
+    const button = reply.reply_markup?.inline_keyboard[0]?.[0];
+    expect(button?.text).toBe('Chart, 30 days');
+    tg.pressButton({
+      token: TOKEN,
+      chatId: admin.id,
+      messageId: reply.message_id,
+      data: button!.callback_data!,
+      from: admin,
+    });
+    const chart = await tg.waitForBotMessage(TOKEN, admin.id, (m) => m.message_id > reply.message_id, {
+      timeoutMs: 10_000,
+    });
+    expect(chart.photo).toMatchObject([{ width: 720, height: 360 }]);
+    const transcript = tg.transcript(TOKEN, admin.id);
+    const answered = transcript.findIndex((e) => e.kind === 'callback_answer');
+    const photo = transcript.findIndex((e) => e.kind === 'bot_message' && e.message_id === chart.message_id);
+    expect(answered).toBeGreaterThanOrEqual(0);
+    expect(answered).toBeLessThan(photo);
   });
 });
