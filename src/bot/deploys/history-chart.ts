@@ -10,9 +10,11 @@ import { escapeHtml, formatDuration } from '../html.js';
 
 const DAY_MS = 86_400_000;
 export const CHART_DAYS = 30;
-const WIDTH = 720;
-const HEIGHT = 360;
-const PLOT = { left: 64, right: 16, top: 44, bottom: 56 };
+// Laid out for a phone's bubble (about 300 px wide) and drawn at twice that for sharpness.
+const WIDTH = 480;
+const HEIGHT = 280;
+const SCALE = 2;
+const PLOT = { left: 58, right: 12, top: 36, bottom: 52 };
 const COLOUR: Record<string, string> = {
   succeeded: '#2e9d4f',
   failed: '#d64541',
@@ -63,12 +65,12 @@ export function historyChartSvg(
   const parts: string[] = [];
   parts.push(`<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
   parts.push(
-    `<text x="${PLOT.left}" y="26" font-size="17" fill="#222">${escapeHtml(env)}: deploys in the last ${CHART_DAYS} days (${shown.length})</text>`,
+    `<text x="${PLOT.left}" y="26" font-size="16" fill="#222">${escapeHtml(env)}: deploys in the last ${CHART_DAYS} days (${shown.length})</text>`,
   );
   for (let m = 0; m <= top; m += step) {
     parts.push(
       `<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${y(m * 60_000)}" y2="${y(m * 60_000)}" stroke="#e4e4e4"/>`,
-      `<text x="${PLOT.left - 8}" y="${y(m * 60_000) + 4}" font-size="12" text-anchor="end" fill="#555">${m} min</text>`,
+      `<text x="${PLOT.left - 8}" y="${y(m * 60_000) + 4}" font-size="14" text-anchor="end" fill="#555">${m} min</text>`,
     );
   }
   // A tick each day, a date each week, counted back from today.
@@ -80,7 +82,7 @@ export function historyChartSvg(
     );
     if (weekly)
       parts.push(
-        `<text x="${x(t)}" y="${PLOT.top + h + 22}" font-size="12" text-anchor="middle" fill="#555">${new Date(t).toISOString().slice(5, 10)}</text>`,
+        `<text x="${x(t)}" y="${PLOT.top + h + 24}" font-size="14" text-anchor="${day === CHART_DAYS ? 'end' : 'middle'}" fill="#555">${new Date(t).toISOString().slice(5, 10)}</text>`,
       );
   }
   // Deploys of one day stand side by side within the day.
@@ -103,15 +105,12 @@ export function historyChartSvg(
     `<line x1="${PLOT.left}" x2="${WIDTH - PLOT.right}" y1="${PLOT.top + h}" y2="${PLOT.top + h}" stroke="#444"/>`,
   );
   LEGEND.forEach(([status, label], i) => {
-    const lx = PLOT.left + i * 130;
+    const lx = PLOT.left + i * 125;
     parts.push(
-      `<rect x="${lx}" y="${HEIGHT - 20}" width="12" height="12" fill="${COLOUR[status]}"/>`,
-      `<text x="${lx + 18}" y="${HEIGHT - 10}" font-size="12" fill="#333">${label}</text>`,
+      `<rect x="${lx}" y="${HEIGHT - 22}" width="13" height="13" fill="${COLOUR[status]}"/>`,
+      `<text x="${lx + 19}" y="${HEIGHT - 10}" font-size="14" fill="#333">${label}</text>`,
     );
   });
-  parts.push(
-    `<text x="${WIDTH - PLOT.right}" y="${HEIGHT - 10}" font-size="12" text-anchor="end" fill="#333">bar height: how long it took</text>`,
-  );
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="DejaVu Sans">${parts.join('')}</svg>`;
   return {
     svg,
@@ -133,11 +132,12 @@ export function renderHistoryChart(
   const { svg, facts } = historyChartSvg(env, rows, now);
   const png = new Resvg(svg, {
     font: { fontFiles: [fontFile()], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
+    fitTo: { mode: 'zoom', value: SCALE },
   })
     .render()
     .asPng();
   const caption = facts.count
-    ? `📈 <b>${escapeHtml(env)}</b>: ${facts.count} deploy${facts.count === 1 ? '' : 's'} in ${CHART_DAYS} days, ${facts.failed} not succeeded; the longest took ${formatDuration(facts.longestMs)}.`
+    ? `📈 <b>${escapeHtml(env)}</b>: ${facts.count} deploy${facts.count === 1 ? '' : 's'} in ${CHART_DAYS} days, ${facts.failed} not succeeded; the longest took ${formatDuration(facts.longestMs)} (a bar’s height is how long it took).`
     : `📈 <b>${escapeHtml(env)}</b>: no deploy finished in the last ${CHART_DAYS} days.`;
   return { png: Buffer.from(png), caption };
 }

@@ -91,9 +91,9 @@ describe('/history chart', () => {
     const reply = await tg.waitForBotMessage(TOKEN, admin.id, (m) => m.message_id > sent.message_id, {
       timeoutMs: 10_000,
     });
-    expect(reply.photo).toMatchObject([{ width: 720, height: 360 }]);
+    expect(reply.photo).toMatchObject([{ width: 960, height: 560 }]);
     expect(reply.caption).toBe(
-      '📈 production: 3 deploys in 30 days, 1 not succeeded; the longest took 5 min.',
+      '📈 production: 3 deploys in 30 days, 1 not succeeded; the longest took 5 min (a bar’s height is how long it took).',
     );
     const entry = tg.transcript(TOKEN, admin.id).find((e) => e.kind === 'bot_message' && e.photo);
     const png = entry?.kind === 'bot_message' ? entry.photo?.content : undefined;
@@ -124,7 +124,7 @@ describe('/history chart', () => {
     const chart = await tg.waitForBotMessage(TOKEN, admin.id, (m) => m.message_id > reply.message_id, {
       timeoutMs: 10_000,
     });
-    expect(chart.photo).toMatchObject([{ width: 720, height: 360 }]);
+    expect(chart.photo).toMatchObject([{ width: 960, height: 560 }]);
     const transcript = tg.transcript(TOKEN, admin.id);
     const answered = transcript.findIndex((e) => e.kind === 'callback_answer');
     const photo = transcript.findIndex((e) => e.kind === 'bot_message' && e.message_id === chart.message_id);
