@@ -35,7 +35,7 @@ describe('web chat page: photos', () => {
         startedAt: new Date(now.getTime() - days * 86_400_000 - 120_000),
         finishedAt: new Date(now.getTime() - days * 86_400_000),
       }));
-      const { png, caption } = renderHistoryChart('production', rows as never, now);
+      const { png, caption } = await renderHistoryChart('production', rows as never, now);
       bot = new Bot(TOKEN, { client: { apiRoot: tg.apiRoot } });
       bot.command('chart', (ctx) =>
         ctx.replyWithPhoto(new InputFile(png, 'chart.png'), { caption, parse_mode: 'HTML' }),

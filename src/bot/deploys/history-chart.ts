@@ -2,9 +2,10 @@
 // SVG and rasterised by resvg (Rust, shipped prebuilt inside its npm platform packages: no
 // browser, no system libraries, no download at install). Text uses DejaVu Sans from the
 // dejavu-fonts-ttf package, so the image reads the same on a slim image with no fonts.
+// resvg is loaded on the first chart, not at start: where its native binding cannot load
+// (a base image without librt.so.1), only the chart is refused and the bot runs on.
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
 import type { Deployment } from '../../store/deployments.js';
 import { escapeHtml, formatDuration } from '../html.js';
 
@@ -123,13 +124,35 @@ export function historyChartSvg(
   };
 }
 
+/** resvg cannot be loaded here; the message says why and what to do. */
+export class ChartUnavailableError extends Error {
+  override name = 'ChartUnavailableError';
+}
+
+/** The error a failed load names itself by (a module loader may wrap the original). */
+const rootCause = (error: unknown): unknown =>
+  error instanceof Error && error.cause instanceof Error ? rootCause(error.cause) : error;
+
+let resvg: Promise<typeof import('@resvg/resvg-js')> | undefined;
+const loadResvg = () => {
+  resvg ??= import('@resvg/resvg-js').catch((error: unknown) => {
+    resvg = undefined;
+    const why = rootCause(error);
+    throw new ChartUnavailableError(
+      `The chart cannot be drawn here: ${why instanceof Error ? why.message : String(why)}. The image lacks a system library that @resvg/resvg-js needs (see README, /history chart); /history gives the list.`,
+    );
+  });
+  return resvg;
+};
+
 /** The chart as a PNG, and the caption that says in words what it shows. */
-export function renderHistoryChart(
+export async function renderHistoryChart(
   env: string,
   rows: readonly Deployment[],
   now: Date = new Date(),
-): { png: Buffer; caption: string } {
+): Promise<{ png: Buffer; caption: string }> {
   const { svg, facts } = historyChartSvg(env, rows, now);
+  const { Resvg } = await loadResvg();
   const png = new Resvg(svg, {
     font: { fontFiles: [fontFile()], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
     fitTo: { mode: 'zoom', value: SCALE },

@@ -2,9 +2,10 @@ import { Composer, InlineKeyboard, InputFile } from 'grammy';
 import type { DeployControl } from '../../deploys/deploy-control.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
-import { CHART_DAYS, renderHistoryChart } from '../deploys/history-chart.js';
+import { CHART_DAYS, ChartUnavailableError, renderHistoryChart } from '../deploys/history-chart.js';
 import { renderHistory } from '../deploys/render.js';
 import { requireAdmin } from '../guards/is-admin.js';
+import { escapeHtml } from '../html.js';
 
 const composer = new Composer<BotContext>();
 /** Deploys read for the chart: more than a month of them is more than one a day for 30 days. */
@@ -21,8 +22,17 @@ export async function replyHistory(ctx: BotContext, control: DeployControl): Pro
 /** The last 30 days of deploys as a chart (PNG), with a caption that says it in words. */
 export async function replyHistoryChart(ctx: BotContext, control: DeployControl): Promise<void> {
   const rows = await control.deployments.recent(control.env, CHART_ROWS);
-  const { png, caption } = renderHistoryChart(control.env, rows);
-  await ctx.replyWithPhoto(new InputFile(png, `${control.env}-deploys-${CHART_DAYS}d.png`), { caption });
+  let chart: Awaited<ReturnType<typeof renderHistoryChart>>;
+  try {
+    chart = await renderHistoryChart(control.env, rows);
+  } catch (error) {
+    if (!(error instanceof ChartUnavailableError)) throw error;
+    await ctx.reply(escapeHtml(error.message));
+    return;
+  }
+  await ctx.replyWithPhoto(new InputFile(chart.png, `${control.env}-deploys-${CHART_DAYS}d.png`), {
+    caption: chart.caption,
+  });
 }
 
 composer.command('history', requireAdmin('/history'), async (ctx) => {
