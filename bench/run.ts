@@ -16,6 +16,8 @@ import { percentile } from './stats.js';
 import { benchStatus } from './status.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** BENCH_ONLY=status: only the /status figures (the rest takes minutes). */
+const ONLY = process.env.BENCH_ONLY;
 const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const CLOCK_TICKS = 100; // USER_HZ on Linux
@@ -70,6 +72,10 @@ async function main() {
 
   const processes: LughProcess[] = [];
   try {
+    if (ONLY === 'status') {
+      await benchStatus(urls.databaseUrl!, urls.redisUrl!);
+      return;
+    }
     const startup: number[] = [];
     const shutdown: number[] = [];
     for (let i = 0; i < RUNS; i++) {

@@ -12,7 +12,9 @@
 #     (Debian's busybox-static has no adduser: add users by appending to /etc/passwd),
 #   - the host's pg_dump and pg_restore (package postgresql-client) and their libraries:
 #     production deploys back up their database with pg_dump, /restore puts a backup back
-#     with pg_restore.
+#     with pg_restore,
+#   - librt and libgcc_s, which native npm packages link (the /history chart's resvg
+#     binary needs librt.so.1; node itself may not).
 #
 # Usage: deploy/make-base-image.sh [--force] [--tag TAG]
 #   Skips the build when the image already exists, unless --force.
@@ -128,6 +130,16 @@ while read -r lib; do
   mkdir -p "$rootfs$(dirname "$lib")"
   cp -L "$lib" "$rootfs$lib"
 done < <({ ldd "$pg_dump_bin"; ldd "$pg_restore_bin"; } | grep -oE '/[^ ]+' | sort -u)
+
+# Libraries of Debian's libc6 and libgcc-s1 that a native npm package may link though node
+# does not (resvg for the /history chart links librt.so.1), as node:20-bookworm-slim has.
+for name in librt.so.1 libgcc_s.so.1; do
+  lib=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64|x86_64|AArch64/ { print $NF; exit }')
+  [[ -n $lib ]] || die "$name not found (ldconfig -p): install libc6 and libgcc-s1"
+  [[ -e $rootfs$lib ]] && continue
+  mkdir -p "$rootfs$(dirname "$lib")"
+  cp -L "$lib" "$rootfs$lib"
+done
 
 # npm, runnable through the usual symlinks (npm-cli.js starts with #!/usr/bin/env node).
 mkdir -p "$rootfs/usr/lib/node_modules"

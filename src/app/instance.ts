@@ -39,7 +39,7 @@ import { githubCheckOf } from './github-check.js';
 import { buildHealth } from './health.js';
 import { buildHttp } from './http.js';
 import { buildPromotion } from './promotion.js';
-import { buildSelfStatus, buildStatusService, type StatusParts } from './status.js';
+import { buildSelfStatus, buildStatusService, buildUsageSampler, type StatusParts } from './status.js';
 import { buildTelegram } from './telegram.js';
 
 export interface Instance {
@@ -126,6 +126,7 @@ export async function startInstance(
   });
   const health = buildHealth(connections, () => telegram.status());
   const self = buildSelfStatus(config, logger, { startedAt, health, redis, deploys });
+  const usage = buildUsageSampler(config, { docker, redis, otherPrefix });
   const botDeps = buildBotDeps(config, logger, {
     audit,
     redact,
@@ -133,6 +134,7 @@ export async function startInstance(
     deploys,
     pool,
     self,
+    usage,
     redis,
     otherPrefix,
     docker,
@@ -162,6 +164,8 @@ export async function startInstance(
     onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
   });
   if (isApp) self.startPublishing();
+  // Only the app answers /status: a pre-flight container samples nothing.
+  if (isApp) usage.start();
   // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
   const notifications = createNotifications({
     config,
@@ -199,6 +203,7 @@ export async function startInstance(
     stop: () => {
       stopping ??= (async () => {
         self.stopPublishing();
+        await usage.stop();
         await telegram.stop();
         await promotion?.stop();
         // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.

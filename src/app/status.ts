@@ -1,10 +1,13 @@
 import type Docker from 'dockerode';
+import { ENVIRONMENTS, otherEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import { createContainerFacts } from '../deployer/container-facts.js';
+import { findContainer } from '../deployer/docker-helpers.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import { ownStatus, type PublishedStatus } from '../status/status-report.js';
 import { createStatusService } from '../status/status-service.js';
+import { createUsageSampler, type UsageSampler } from '../status/usage-sampler.js';
 import { createVersionLookup } from '../status/version-lookup.js';
 import { createWebhookLog } from '../status/webhook-log.js';
 import { inProgress } from '../store/deployments.js';
@@ -71,9 +74,43 @@ export function buildSelfStatus(
 
 export type SelfStatus = ReturnType<typeof buildSelfStatus>;
 
+/**
+ * CPU and memory of both app containers, sampled in the background (started and stopped
+ * with the instance), so /status reads a figure instead of waiting for Docker's stats.
+ */
+export function buildUsageSampler(
+  config: Config,
+  parts: { docker: Docker; redis: Redis; otherPrefix: string },
+): UsageSampler {
+  const facts = createContainerFacts(parts.docker);
+  const other = otherEnv(config.appEnv);
+  return createUsageSampler({
+    targets: async () => {
+      const published = await readStatus<PublishedStatus>(parts.redis, parts.otherPrefix).catch(
+        () => undefined,
+      );
+      return [config.deploy.containerName, published?.container ?? ENVIRONMENTS[other].appContainer];
+    },
+    sample: async (name) => {
+      const { name: _, state, health, ...usage } = await facts(name);
+      return state === 'running' ? usage : undefined;
+    },
+  });
+}
+
+/** A container's state and Docker's health check, without stats (the sampler has those). */
+function containerState(docker: Docker) {
+  return async (name: string) => {
+    const info = await findContainer(docker, name);
+    if (!info) throw new Error(`there is no container ${name}`);
+    return { name, state: info.State.Status, health: info.State.Health?.Status };
+  };
+}
+
 /** What /status reads besides the configuration. */
 export interface StatusParts {
   readonly self: SelfStatus;
+  readonly usage: UsageSampler;
   readonly redis: Redis;
   readonly otherPrefix: string;
   readonly docker: Docker;
@@ -91,7 +128,8 @@ export function buildStatusService(config: Config, parts: StatusParts) {
     ownContainer: config.deploy.containerName,
     ownSha: config.build.gitSha,
     other: () => readStatus<PublishedStatus>(parts.redis, parts.otherPrefix),
-    container: createContainerFacts(parts.docker),
+    container: containerState(parts.docker),
+    usage: (name) => parts.usage.latest(name),
     version: parts.forge ? createVersionLookup(parts.forge) : undefined,
     github: parts.forge,
     promotion: config.isStaging ? () => parts.promotions.inFlight() : undefined,

@@ -10,7 +10,11 @@ import type { WebhookHistory } from './webhook-log.js';
 
 /** One source's answer, or why there is none. */
 export type Probe<T> =
-  | { readonly ok: true; readonly value: T }
+  | {
+      readonly ok: true;
+      readonly value: T /** When the answer is an earlier one (see recentOr). */;
+      readonly at?: Date;
+    }
   | { readonly ok: false; readonly why: string };
 
 /** Asks a source with its own deadline; a slow or failing one becomes "unknown — why". */
@@ -22,11 +26,59 @@ export async function probe<T>(work: () => Promise<T>, ms: number): Promise<Prob
   }
 }
 
+/** An answer, and when it was had when it is an earlier one. */
+export interface Dated<T> {
+  readonly value: T;
+  readonly at?: Date;
+}
+
+/**
+ * A source asked afresh each time; when its answer takes longer than `softMs` and an
+ * earlier answer younger than `keepMs` is at hand, that one is given (dated) instead, and
+ * the fresh answer is kept for the next ask. GitHub's round trips then never set the pace
+ * of /status, and what is shown says how old it is.
+ */
+export function recentOr<T>(
+  work: () => Promise<T>,
+  options: { softMs: number; keepMs: number; now?: () => Date },
+): () => Promise<Dated<T>> {
+  const now = options.now ?? (() => new Date());
+  let last: { value: T; at: Date } | undefined;
+  return async () => {
+    const fresh = work().then((value) => {
+      last = { value, at: now() };
+      return { value };
+    });
+    fresh.catch(() => {});
+    const kept = last && now().getTime() - last.at.getTime() <= options.keepMs ? last : undefined;
+    if (!kept) return fresh;
+    let timer: NodeJS.Timeout | undefined;
+    const earlier = new Promise<Dated<T>>((resolve) => {
+      timer = setTimeout(() => resolve(kept), options.softMs);
+    });
+    try {
+      return await Promise.race([fresh, earlier]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** Like probe, for a source that may answer with an earlier, dated answer (recentOr). */
+export async function probeDated<T>(work: () => Promise<Dated<T>>, ms: number): Promise<Probe<T>> {
+  const p = await probe(work, ms);
+  return p.ok ? { ok: true, value: p.value.value, ...(p.value.at ? { at: p.value.at } : {}) } : p;
+}
+
 /** An app container as /status shows it: its state, Docker's health check and its usage. */
 export type ContainerFacts = {
   readonly name: string;
   readonly state: string;
   readonly health?: string;
+  /** When the usage was sampled (the background sampler's last pass). */
+  readonly usageAt?: Date;
+  /** The sampler's first pass over it is under way: usage comes in a moment, nothing failed. */
+  readonly usagePending?: boolean;
 } & ContainerUsage;
 
 /** What an instance publishes about itself for the other one's /status (see instance-registry). */

@@ -7,10 +7,18 @@ import {
   type EnvironmentStatus,
   type PublishedStatus,
   probe,
+  probeDated,
+  recentOr,
   type StatusReport,
 } from './status-report.js';
+import type { UsageSample } from './usage-sampler.js';
 import type { VersionFacts } from './version-lookup.js';
 import type { WebhookHistory } from './webhook-log.js';
+
+/** How long /status waits for GitHub before it shows the last answer (dated) instead. */
+const GITHUB_SOFT_MS = 150;
+/** The oldest earlier GitHub answer /status shows in place of a slow fresh one. */
+const GITHUB_KEEP_MS = 60_000;
 
 /** Instances publish every 10 s: three missed reports and what the last one says is no longer believed. */
 const STALE_MS = 30_000;
@@ -24,7 +32,10 @@ export interface StatusServiceDeps {
   readonly ownSha?: string;
   /** What the other instance published (undefined when it has not lately). */
   readonly other: () => Promise<PublishedStatus | undefined>;
+  /** A container's state and Docker's health check: one inspect, no stats. */
   readonly container: (name: string) => Promise<ContainerFacts>;
+  /** The background sampler's last CPU and memory of a container (see usage-sampler). */
+  readonly usage?: (name: string) => UsageSample | undefined;
   readonly github?: {
     compare(base: string, head: string): Promise<Comparison>;
     branchSha(branch: string): Promise<string>;
@@ -52,6 +63,21 @@ export function createStatusService(deps: StatusServiceDeps) {
   const other = otherEnv(deps.env);
   const main = ENVIRONMENTS.production.branch;
   const develop = ENVIRONMENTS.staging.branch;
+  const github = deps.github;
+  const recent = { softMs: GITHUB_SOFT_MS, keepMs: GITHUB_KEEP_MS, now: deps.now };
+  const compare = github ? recentOr(() => github.compare(main, develop), recent) : undefined;
+  const ciOfDevelop = github
+    ? recentOr(async () => github.ciState(await github.branchSha(develop)), recent)
+    : undefined;
+  /** The live state with the last sampled usage: nothing here waits for Docker's stats. */
+  const container = async (name: string): Promise<ContainerFacts> => {
+    const facts = await deps.container(name);
+    if (facts.state !== 'running' || !deps.usage) return facts;
+    const sampled = deps.usage(name);
+    if (!sampled) return { ...facts, usagePending: true };
+    const { at, ...usage } = sampled;
+    return { ...facts, ...usage, usageAt: at };
+  };
   return {
     /**
      * `brief`: only what the short form shows (each instance's own report), for people who
@@ -82,30 +108,26 @@ export function createStatusService(deps: StatusServiceDeps) {
         theirs,
         theirContainer,
         theirVersion,
-        compare,
+        comparison,
         ci,
         promotion,
         webhooks,
       ] = await Promise.all([
         probe(() => self, ms),
-        full ? probe(() => deps.container(deps.ownContainer), ms) : notAsked,
+        full ? probe(() => container(deps.ownContainer), ms) : notAsked,
         // The version this environment runs (its last successful deploy), as its own report says.
         full && deps.version ? probe(async () => version((await self).gitSha ?? deps.ownSha), ms) : undefined,
         probe(() => published, ms),
         full
           ? probe(
               async () =>
-                deps.container(
-                  (await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer,
-                ),
+                container((await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer),
               ms,
             )
           : notAsked,
         full && deps.version ? probe(async () => version((await published).gitSha), ms) : undefined,
-        full && deps.github ? probe(() => deps.github!.compare(main, develop), ms) : undefined,
-        full && deps.github
-          ? probe(async () => deps.github!.ciState(await deps.github!.branchSha(develop)), ms)
-          : undefined,
+        full && compare ? probeDated(compare, ms) : undefined,
+        full && ciOfDevelop ? probeDated(ciOfDevelop, ms) : undefined,
         full && deps.promotion ? probe(deps.promotion, ms) : undefined,
         full && deps.webhooks ? probe(deps.webhooks, ms) : undefined,
       ]);
@@ -127,7 +149,7 @@ export function createStatusService(deps: StatusServiceDeps) {
         at,
         // Always staging first, whichever bot answers.
         environments: deps.env === 'staging' ? [mine, them] : [them, mine],
-        compare,
+        compare: comparison,
         ci,
         promotion,
         webhooks,

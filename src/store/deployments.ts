@@ -230,6 +230,18 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       );
     },
 
+    /** When each step of a deployment started and finished, in the order they started (the timeline). */
+    async stepTimes(
+      id: number,
+    ): Promise<Array<{ step: string; status: string; startedAt: Date; finishedAt: Date | null }>> {
+      const { rows } = await pool.query(
+        `SELECT step, status, started_at AS "startedAt", finished_at AS "finishedAt"
+           FROM deployment_steps WHERE deployment_id = $1 ORDER BY started_at, step`,
+        [id],
+      );
+      return rows;
+    },
+
     async steps(id: number): Promise<Array<{ step: string; status: string; detail: string | null }>> {
       const { rows } = await pool.query(
         'SELECT step, status, detail FROM deployment_steps WHERE deployment_id = $1 ORDER BY started_at, step',

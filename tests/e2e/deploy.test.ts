@@ -623,7 +623,17 @@ CMD ["node", "server.js"]
     expect((await reply('production', admin, '/history')).text).toMatch(
       new RegExp(`✅ #${id} ${merge.slice(0, 7)} .* succeeded .* same image staging ran since`),
     );
-    expect((await reply('production', admin, '/status')).text).toContain('📦 same image staging ran since');
+    // Where the image came from is in /status's Details.
+    const status = await reply('production', admin, '/status');
+    press('production', status, 'Details');
+    await expect
+      .poll(() => {
+        const e = tg
+          .transcript(TOKENS.production, admin.id)
+          .find((x) => x.kind === 'bot_message' && x.message_id === status.message_id);
+        return e?.kind === 'bot_message' ? e.text : undefined;
+      })
+      .toContain('📦 same image staging ran since');
 
     // A hotfix on main: a tree staging never ran, so production builds its own image.
     const hotfix = await gh.pushCommit('main', {

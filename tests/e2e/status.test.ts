@@ -28,8 +28,8 @@ const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 const stranger = { id: STRANGER_ID, first_name: 'Sam', username: 'sam' };
 /** A Docker engine that is not there: every call fails to connect. */
 const DEAD_SOCKET = '/nonexistent/lugh-status-test/docker.sock';
-/** Docker's CPU figure: over the engine's last second, or over the time since the last look. */
-const CPU = String.raw`CPU \d+\.\d %( over [^·]+)?`;
+/** CPU from the background sampler: over the engine's last second, or since its last pass. */
+const CPU = String.raw`CPU \d+\.\d %( over [^·,]+)?, sampled [^·]+`;
 
 describe('/status', () => {
   const run = uniqueName('lugh-test-status');
@@ -85,6 +85,31 @@ describe('/status', () => {
       timeoutMs: 15_000,
     });
   };
+  /** /status, then its Details button: the message as the edit leaves it. */
+  const askDetails = async (env: 'staging' | 'production', from: typeof admin) => {
+    const status = await ask(env, from);
+    tg.pressButton({
+      token: TOKENS[env],
+      chatId: from.id,
+      messageId: status.message_id,
+      data: 'status:details',
+      from,
+    });
+    let text = '';
+    await expect
+      .poll(
+        () => {
+          const entry = tg
+            .transcript(TOKENS[env], from.id)
+            .find((e) => e.kind === 'bot_message' && e.message_id === status.message_id);
+          text = entry?.kind === 'bot_message' && entry.edits.length ? (entry.text ?? '') : '';
+          return text;
+        },
+        { timeout: 10_000 },
+      )
+      .not.toBe('');
+    return { text };
+  };
 
   beforeAll(async () => {
     tg = await startTelegramStandIn();
@@ -108,7 +133,7 @@ describe('/status', () => {
   });
 
   it('with production not started: its part is "unknown — why", the rest is there', async () => {
-    const text = (await ask('staging', admin)).text ?? '';
+    const text = (await askDetails('staging', admin)).text ?? '';
     expect(text).toContain('staging (this bot)');
     // The seeded commits are from January 2026: days old, whole days shown.
     expect(text).toMatch(new RegExp(`version ${short('staging')} \\(untagged, \\d+ d old\\) · up`));
@@ -119,9 +144,14 @@ describe('/status', () => {
     expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
     expect(text).toContain('CI of develop nothing reported');
     expect(text).toContain('promotion none in flight');
-    // A first look has memory at once; CPU needs a second sample from the engine.
+    // CPU and memory come from the background sampler: at most its first pass is under way.
     if (engine)
-      expect(text).toMatch(new RegExp(`container ${run}-staging-app running · (${CPU} · )?memory \\d+ MiB`));
+      expect(text).toMatch(
+        new RegExp(
+          `container ${run}-staging-app running · (${CPU} · memory \\d+ MiB|CPU and memory: first sample under way)`,
+        ),
+      );
+    expect(text).not.toContain('second sample');
   }, 60_000);
 
   it('a stale report of the other instance is unknown, with how old it is', async () => {
@@ -141,7 +171,7 @@ describe('/status', () => {
       }),
     );
     try {
-      const text = (await ask('staging', admin)).text ?? '';
+      const text = (await askDetails('staging', admin)).text ?? '';
       expect(text).toMatch(
         /production\n {2}instance ❔ unknown — the production instance last reported 4\d s ago/,
       );
@@ -155,7 +185,7 @@ describe('/status', () => {
     }
   }, 60_000);
 
-  it('both environments, and a hanging compare only makes its line unknown', async () => {
+  it('both environments, and a hanging compare shows its last answer, dated', async () => {
     // Production's Docker engine is unreachable: its own bot shows that further down.
     await start('production', { docker: new Docker({ socketPath: DEAD_SOCKET }) });
     // Production publishes its status as soon as its bot connects.
@@ -163,7 +193,7 @@ describe('/status', () => {
     await expect
       .poll(
         async () => {
-          both = (await ask('staging', admin)).text ?? '';
+          both = (await askDetails('staging', admin)).text ?? '';
           return both;
         },
         { timeout: 15_000, interval: 500 },
@@ -174,36 +204,43 @@ describe('/status', () => {
     if (engine) {
       // The other instance's app health is its container's Docker health check, and says so.
       await expect
-        .poll(async () => (await ask('staging', admin)).text ?? '', { timeout: 15_000, interval: 500 })
+        .poll(async () => (await askDetails('staging', admin)).text ?? '', { timeout: 15_000, interval: 500 })
         .toContain('health ✅ app: healthy (Docker health check) · ✅ db · ✅ redis · ✅ telegram');
-      // Looked at before: CPU is averaged since the previous look (or over the engine's second).
+      // The sampler's first pass has run: CPU is there, with when it was sampled.
       await expect
-        .poll(async () => (await ask('staging', admin)).text ?? '', { timeout: 15_000, interval: 1_000 })
+        .poll(async () => (await askDetails('staging', admin)).text ?? '', {
+          timeout: 15_000,
+          interval: 1_000,
+        })
         .toMatch(new RegExp(`container ${run}-staging-app running · ${CPU} · memory \\d+ MiB`));
     }
 
-    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/compare/{basehead}', kind: 'hang', times: 1 });
-    const hung = (await ask('staging', admin)).text ?? '';
-    expect(hung).toContain('develop vs main ❔ unknown — no answer within 1800 ms');
+    // Twice: once for /status, once for its Details.
+    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/compare/{basehead}', kind: 'hang', times: 2 });
+    const hung = (await askDetails('staging', admin)).text ?? '';
+    // GitHub answered an earlier /status within the minute: that answer, with its age.
+    expect(hung).toMatch(/develop vs main develop 3 ahead, 0 behind \(as of \d+ s ago\)/);
     expect(hung).toContain('health ✅ app: ready (own readiness check) · ✅ db · ✅ redis · ✅ telegram');
     expect(hung).toMatch(new RegExp(`version ${short('production')} \\(v1\\.0\\.0, \\d+ d old\\)`));
     expect(hung).toContain('CI of develop nothing reported');
     expect(hung).toContain('promotion none in flight');
   }, 60_000);
 
-  it('a hanging CI lookup only makes the CI line unknown', async () => {
-    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs', kind: 'hang', times: 1 });
-    const text = (await ask('staging', admin)).text ?? '';
-    expect(text).toContain('CI of develop ❔ unknown — no answer within 1800 ms');
+  it('a hanging CI lookup shows its last answer, dated; the rest is fresh', async () => {
+    // Twice: once for /status, once for its Details.
+    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs', kind: 'hang', times: 2 });
+    const text = (await askDetails('staging', admin)).text ?? '';
+    expect(text).toMatch(/CI of develop nothing reported \(as of \d+ s ago\)/);
     expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
     expect(text).toMatch(new RegExp(`version ${short('staging')} \\(untagged, \\d+ d old\\) · up`));
     expect(text).toContain('promotion none in flight');
   }, 60_000);
 
   it('a hanging tag lookup makes only the versions’ tag and age unknown', async () => {
-    // Production's first /status: nothing cached yet, so both tag lookups reach GitHub and hang.
-    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/tags', kind: 'hang', times: 2 });
-    const text = (await ask('production', admin)).text ?? '';
+    // Production's first /status: nothing cached yet, so both tag lookups reach GitHub and
+    // hang, for /status and again for its Details.
+    gh.injectFault({ route: 'GET /repos/{owner}/{repo}/tags', kind: 'hang', times: 4 });
+    const text = (await askDetails('production', admin)).text ?? '';
     expect(text).toContain(
       `version ${short('staging')} (tag and age ❔ unknown — no answer within 1800 ms) · up`,
     );
@@ -216,12 +253,12 @@ describe('/status', () => {
     expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
     expect(text).toContain('CI of develop nothing reported');
     // GitHub answers again: the next /status has the tag.
-    const next = (await ask('production', admin)).text ?? '';
+    const next = (await askDetails('production', admin)).text ?? '';
     expect(next).toMatch(new RegExp(`version ${short('production')} \\(v1\\.0\\.0, \\d+ d old\\) · up`));
   }, 60_000);
 
   it('with the Docker engine unreachable, containers and the other app are unknown, the rest is there', async () => {
-    const text = (await ask('production', admin)).text ?? '';
+    const text = (await askDetails('production', admin)).text ?? '';
     const dead = `container ❔ unknown — connect ENOENT ${DEAD_SOCKET}`;
     expect(text.split(dead)).toHaveLength(3);
     // Staging's app health comes from Docker, which production cannot ask.
@@ -238,7 +275,7 @@ describe('/status', () => {
     await db.connect();
     await db.query('ALTER TABLE promotions RENAME TO promotions_away');
     try {
-      const text = (await ask('staging', admin)).text ?? '';
+      const text = (await askDetails('staging', admin)).text ?? '';
       expect(text).toContain('promotion ❔ unknown — relation "promotions" does not exist');
       expect(text).toContain('develop vs main develop 3 ahead, 0 behind');
       expect(text).toContain('CI of develop nothing reported');
@@ -247,6 +284,60 @@ describe('/status', () => {
       await db.query('ALTER TABLE promotions_away RENAME TO promotions');
       await db.end();
     }
+  }, 60_000);
+
+  it('an admin gets one phone screen: a line per environment, what waits, and Details/Refresh/History/Logs', async () => {
+    const status = await ask('staging', admin);
+    const lines = (status.text ?? '').split('\n');
+    expect(lines[0]).toMatch(/^🧪 STAGING · 📊 Status · /);
+    expect(lines[1]).toMatch(new RegExp(`^staging ${short('staging')} · ✅ · \\d+ d old$`));
+    expect(lines[2]).toMatch(new RegExp(`^production v1\\.0\\.0 ${short('production')} · ✅ · \\d+ d old$`));
+    expect(lines[3]).toBe('⏳ develop +3 · CI none · no promotion');
+    expect(lines).toHaveLength(4);
+    expect(status.text).not.toMatch(/CPU|memory|container|second sample/);
+    expect(status.reply_markup?.inline_keyboard.flat().map((b) => b.text)).toEqual([
+      'Details',
+      'Refresh',
+      'History',
+      'Logs',
+    ]);
+
+    // Details: answered at once, then the same message shows everything, with a way back.
+    tg.pressButton({
+      token: TOKENS.staging,
+      chatId: admin.id,
+      messageId: status.message_id,
+      data: 'status:details',
+      from: admin,
+    });
+    const entry = () => {
+      const e = tg
+        .transcript(TOKENS.staging, admin.id)
+        .find((x) => x.kind === 'bot_message' && x.message_id === status.message_id);
+      return e?.kind === 'bot_message' ? e : undefined;
+    };
+    await expect.poll(() => entry()?.edits.length, { timeout: 10_000 }).toBe(1);
+    expect(entry()?.text).toContain('staging (this bot)');
+    expect(entry()?.text).toContain('health ✅ app: ready (own readiness check)');
+    expect(entry()?.text).toContain('develop vs main develop 3 ahead, 0 behind');
+    expect(
+      entry()
+        ?.reply_markup?.inline_keyboard.flat()
+        .map((b) => b.text),
+    ).toEqual(['Brief', 'Refresh', 'History', 'Logs']);
+    const answers = tg.transcript(TOKENS.staging, admin.id).filter((x) => x.kind === 'callback_answer');
+    expect(answers.at(-1)!.at).toBeLessThanOrEqual(entry()!.edits[0]!.at);
+
+    // Brief: back to the one screen.
+    tg.pressButton({
+      token: TOKENS.staging,
+      chatId: admin.id,
+      messageId: status.message_id,
+      data: 'status:brief',
+      from: admin,
+    });
+    await expect.poll(() => entry()?.edits.length, { timeout: 10_000 }).toBe(2);
+    expect(entry()?.text?.split('\n')).toHaveLength(4);
   }, 60_000);
 
   it('a stranger gets the short form; Refresh edits the message in place', async () => {
@@ -258,10 +349,10 @@ describe('/status', () => {
     // The short form asks GitHub nothing: a stranger cannot spend the token's hourly budget.
     expect(statusRequests()).toBe(before);
     const status = await ask('staging', admin);
-    const refresh = status.reply_markup?.inline_keyboard[0]?.[0];
+    const refresh = status.reply_markup?.inline_keyboard[0]?.[1];
     expect(refresh?.text).toBe('Refresh');
-    // A second later the uptime reads differently, so the refreshed report is a new text.
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Staging gets locked meanwhile: the refreshed report is a new text.
+    await ask('staging', admin, '/lock staging refresh test');
     tg.pressButton({
       token: TOKENS.staging,
       chatId: admin.id,
@@ -278,18 +369,16 @@ describe('/status', () => {
         { timeout: 10_000 },
       )
       .toContain('[staging] Refreshed');
-    // The uptime moved on: the same message shows the new report.
-    await expect
-      .poll(
-        () => {
-          const entry = tg
-            .transcript(TOKENS.staging, admin.id)
-            .find((e) => e.kind === 'bot_message' && e.message_id === status.message_id);
-          return entry?.kind === 'bot_message' ? entry.edits.length : -1;
-        },
-        { timeout: 10_000 },
-      )
-      .toBe(1);
+    // The same message shows the new report, with the lock.
+    const entry = () => {
+      const e = tg
+        .transcript(TOKENS.staging, admin.id)
+        .find((x) => x.kind === 'bot_message' && x.message_id === status.message_id);
+      return e?.kind === 'bot_message' ? e : undefined;
+    };
+    await expect.poll(() => entry()?.edits.length, { timeout: 10_000 }).toBe(1);
+    expect(entry()?.text?.split('\n')[1]).toMatch(/^staging .* · 🔒 /);
+    await ask('staging', admin, '/unlock staging');
   }, 60_000);
 
   it('a pre-flight container publishes nothing: the environment status stays the running app’s', async () => {

@@ -6,6 +6,7 @@ import type { NotificationOutbox } from '../../store/notifications.js';
 import { isChatNotFound } from '../notifications/chat-probe.js';
 import { notModified } from '../telegram-errors.js';
 import { outcomeButtons, renderOutcome, renderProgress } from './render.js';
+import { renderTimeline, withTimeline } from './timeline.js';
 
 /** The result's button (Logs after a failure), or none. */
 function buttonsOf(outcome: Parameters<typeof outcomeButtons>[0]): InlineKeyboard | undefined {
@@ -146,7 +147,11 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
             : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
         const steps = await deployments.steps(deploymentId);
         const backedUp = steps.some((s) => s.step === 'backup' && s.status === 'succeeded');
-        const result = renderOutcome(d, outcome, options.redact, new Date(), irreversible, { backedUp });
+        const result = withTimeline(
+          renderOutcome(d, outcome, options.redact, new Date(), irreversible, { backedUp }),
+          // Without its timeline (Postgres away) the result still goes out.
+          renderTimeline(await deployments.stepTimes(deploymentId).catch(() => [])),
+        );
         try {
           const sent = await options.api().sendMessage(chatOf(d.chatId), result, {
             parse_mode: 'HTML',

@@ -1,4 +1,4 @@
-import type { EnvironmentStatus, Probe, StatusReport } from '../../status/status-report.js';
+import type { EnvironmentStatus, Probe, PublishedStatus, StatusReport } from '../../status/status-report.js';
 import type { VersionFacts } from '../../status/version-lookup.js';
 import type { WebhookHistory } from '../../status/webhook-log.js';
 import { imageOriginText, triggerText } from '../deploys/render.js';
@@ -67,11 +67,13 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
     // Over more than the engine's one-second window, say over how long.
     const over =
       f.cpuWindowMs !== undefined && f.cpuWindowMs > 1_500 ? ` over ${formatDuration(f.cpuWindowMs)}` : '';
+    const sampled = f.usageAt ? `, sampled ${formatAgo(f.usageAt, now)}` : '';
     const usage = [
-      f.cpuPercent !== undefined ? `CPU ${f.cpuPercent.toFixed(1)} %${over}` : undefined,
+      f.cpuPercent !== undefined ? `CPU ${f.cpuPercent.toFixed(1)} %${over}${sampled}` : undefined,
       f.memoryBytes !== undefined
         ? `memory ${mib(f.memoryBytes)}${f.memoryLimitBytes ? ` / ${mib(f.memoryLimitBytes)}` : ''}`
         : undefined,
+      f.usagePending ? 'CPU and memory: first sample under way' : undefined,
       f.usageWhy
         ? `${f.cpuPercent !== undefined ? '' : f.memoryBytes !== undefined ? 'CPU ' : 'CPU and memory '}${unknown(f.usageWhy)}`
         : undefined,
@@ -85,9 +87,11 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
   return lines;
 }
 
-function line<T>(label: string, p: Probe<T> | undefined, show: (value: T) => string): string[] {
+function line<T>(label: string, p: Probe<T> | undefined, show: (value: T) => string, now: Date): string[] {
   if (!p) return [];
-  return [`${label} ${p.ok ? show(p.value) : unknown(p.why)}`];
+  // An earlier answer, given because GitHub was slow: say how old it is.
+  const asOf = p.ok && p.at ? ` (as of ${formatAgo(p.at, now)})` : '';
+  return [`${label} ${p.ok ? `${show(p.value)}${asOf}` : unknown(p.why)}`];
 }
 
 /** When GitHub's webhook last reached this bot, and a warning while its deliveries are refused. */
@@ -112,28 +116,127 @@ function webhookLines(p: Probe<WebhookHistory> | undefined, now: Date): string[]
   return lines;
 }
 
-/** /status for an admin: both environments, develop against main, CI, the open promotion. */
-export function renderStatus(report: StatusReport): string {
+/** /status Details for an admin: both environments in full, develop against main, CI, the open promotion. */
+export function renderStatusDetails(report: StatusReport): string {
   const now = report.at;
   return [
     `📊 <b>Status</b> · ${formatUtc(now)}`,
     ...report.environments.flatMap((e) => environment(e, now)),
-    ...line('<b>develop vs main</b>', report.compare, (c) =>
-      c.aheadBy || c.behindBy ? `develop ${c.aheadBy} ahead, ${c.behindBy} behind` : 'the same commit',
+    ...line(
+      '<b>develop vs main</b>',
+      report.compare,
+      (c) =>
+        c.aheadBy || c.behindBy ? `develop ${c.aheadBy} ahead, ${c.behindBy} behind` : 'the same commit',
+      now,
     ),
-    ...line(`<b>CI of develop</b>`, report.ci, (ci) =>
-      ci.overall === 'none'
-        ? 'nothing reported'
-        : `${ci.overall === 'success' ? '✅' : ci.overall === 'pending' ? '⏳' : '❌'} ${ci.overall}`,
+    ...line(
+      `<b>CI of develop</b>`,
+      report.ci,
+      (ci) =>
+        ci.overall === 'none'
+          ? 'nothing reported'
+          : `${ci.overall === 'success' ? '✅' : ci.overall === 'pending' ? '⏳' : '❌'} ${ci.overall}`,
+      now,
     ),
-    ...line('<b>promotion</b>', report.promotion, (p) =>
-      p ? `#${p.id} ${escapeHtml(p.status.replace('_', ' '))}` : 'none in flight',
+    ...line(
+      '<b>promotion</b>',
+      report.promotion,
+      (p) => (p ? `#${p.id} ${escapeHtml(p.status.replace('_', ' '))}` : 'none in flight'),
+      now,
     ),
     ...webhookLines(report.webhooks, now),
     ...(report.unreachableAdmins ?? []).map(
       (id) => `📭 this bot cannot write to admin ${id} yet (never opened a chat with it: /start)`,
     ),
   ].join('\n');
+}
+
+/** Who holds a lock, short: `deploy #12`, or the person's name without their id. */
+function lockHolder(owner: string): string {
+  const deployment = /^deployment:(\d+)$/.exec(owner)?.[1];
+  return deployment ? `deploy #${deployment}` : owner.replace(/ \(\d+\)$/, '');
+}
+
+/** `✅`, `⏳ starting`, or `❌ db, redis`: what is down, in a word each. */
+function healthWord(e: EnvironmentStatus, s: PublishedStatus): string {
+  const down = (['db', 'redis', 'telegram'] as const).filter((k) => !s.health[k].startsWith('ok'));
+  const docker = !e.self && e.container.ok ? e.container.value.health : undefined;
+  const appDown = e.self ? s.health.status !== 'ok' : docker === 'unhealthy';
+  const failing = [...(appDown ? ['app'] : []), ...down];
+  if (failing.length) return `❌ ${failing.join(', ')}`;
+  if (docker === 'starting') return '⏳ starting';
+  return '✅';
+}
+
+/** One line for an environment: version, health, age, lock and the deploy under way. */
+function compactEnvironment(e: EnvironmentStatus, now: Date): string {
+  const name = `<b>${e.env}</b>`;
+  const r = e.report;
+  if (!r.ok) return `${name} ❔`;
+  const s = r.value;
+  const v = e.version?.ok ? e.version.value : undefined;
+  const sha = shortSha(s.gitSha);
+  const version = [v?.tag ? escapeHtml(v.tag) : undefined, sha ? `<code>${sha}</code>` : 'version ❔']
+    .filter(Boolean)
+    .join(' ');
+  const ageText = v
+    ? `${age(now.getTime() - v.committedAt.getTime())} old`
+    : `up ${age(now.getTime() - new Date(s.startedAt).getTime())}`;
+  const parts = [`${name} ${version}`, healthWord(e, s), ageText];
+  if (s.lock) parts.push(`🔒 ${escapeHtml(lockHolder(s.lock.owner))}`);
+  if (s.deploying)
+    parts.push(`🚀 #${s.deploying.id}${s.deploying.step ? ` ${escapeHtml(s.deploying.step)}` : ''}`);
+  return parts.join(' · ');
+}
+
+/** What waits to ship: develop ahead of main, its CI, the open promotion. */
+function waitingLine(report: StatusReport): string | undefined {
+  const parts: string[] = [];
+  const { compare, ci, promotion } = report;
+  if (compare)
+    parts.push(
+      !compare.ok
+        ? 'develop ❔'
+        : compare.value.aheadBy || compare.value.behindBy
+          ? `develop +${compare.value.aheadBy}${compare.value.behindBy ? ` −${compare.value.behindBy}` : ''}`
+          : 'develop = main',
+    );
+  if (ci)
+    parts.push(
+      !ci.ok
+        ? 'CI ❔'
+        : ci.value.overall === 'none'
+          ? 'CI none'
+          : `CI ${ci.value.overall === 'success' ? '✅' : ci.value.overall === 'pending' ? '⏳' : '❌'}`,
+    );
+  if (promotion)
+    parts.push(
+      !promotion.ok
+        ? 'promotion ❔'
+        : promotion.value
+          ? `promotion #${promotion.value.id} ${escapeHtml(promotion.value.status.replace('_', ' '))}`
+          : 'no promotion',
+    );
+  return parts.length ? `⏳ ${parts.join(' · ')}` : undefined;
+}
+
+/**
+ * /status for an admin, one phone screen: a line per environment, then what waits to ship.
+ * The Details button shows everything (renderStatusDetails), including why a ❔ is unknown.
+ */
+export function renderStatus(report: StatusReport): string {
+  const now = report.at;
+  const lines = [
+    `📊 <b>Status</b> · ${formatUtc(now)}`,
+    ...report.environments.map((e) => compactEnvironment(e, now)),
+  ];
+  const waiting = waitingLine(report);
+  if (waiting) lines.push(waiting);
+  const hook = report.webhooks?.ok ? report.webhooks.value : undefined;
+  if (hook && hook.refusedSinceAccepted > 0)
+    lines.push(`⚠️ GitHub webhook: ${hook.refusedSinceAccepted} refused`);
+  if (lines.some((l) => l.includes('❔'))) lines.push('❔ unknown: Details says why');
+  return lines.join('\n');
 }
 
 /** /status for someone who is not an admin: up or not, nothing more. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TranscriptDocument, TranscriptEntry } from './transcript.js';
+import type { TranscriptDocument, TranscriptEntry, TranscriptPhoto } from './transcript.js';
 import type {
   BotCommand,
   BotUser,
@@ -73,7 +73,12 @@ export class ChatState {
     });
   }
 
-  addBotMessage(message: Message, at: number, document?: TranscriptDocument): BotMessageEntry {
+  addBotMessage(
+    message: Message,
+    at: number,
+    document?: TranscriptDocument,
+    photo?: TranscriptPhoto,
+  ): BotMessageEntry {
     const entry: BotMessageEntry = {
       kind: 'bot_message',
       at,
@@ -84,6 +89,7 @@ export class ChatState {
       deleted: false,
       ...versionOf(message),
       ...(document ? { document } : {}),
+      ...(photo ? { photo } : {}),
     };
     this.messages.set(message.message_id, { message, entry });
     this.record(entry);

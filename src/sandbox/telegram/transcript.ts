@@ -1,4 +1,4 @@
-import type { Document, InlineKeyboardMarkup, Message, SandboxUser } from './types.js';
+import type { Document, InlineKeyboardMarkup, Message, PhotoSize, SandboxUser } from './types.js';
 
 /** One version of a bot message after an edit. */
 export interface TranscriptEdit {
@@ -10,6 +10,11 @@ export interface TranscriptEdit {
 
 /** A sent document with its bytes, so tests can read an upload back. */
 export interface TranscriptDocument extends Document {
+  content: Buffer;
+}
+
+/** A sent photo with its bytes, so tests can read the image back. */
+export interface TranscriptPhoto extends PhotoSize {
   content: Buffer;
 }
 
@@ -32,6 +37,7 @@ export type TranscriptEntry =
       caption?: string;
       reply_markup?: InlineKeyboardMarkup;
       document?: TranscriptDocument;
+      photo?: TranscriptPhoto;
       /** The current Message, as getUpdates/editMessageText would return it. */
       message: Message;
       /** Each edit's resulting version, oldest first; the original is `original`. */
@@ -98,6 +104,13 @@ export function copyEntry(entry: TranscriptEntry): TranscriptEntry {
     return {
       ...structuredClone({ ...entry, document: undefined }),
       document: { ...meta, content: Buffer.from(content) },
+    };
+  }
+  if (entry.kind === 'bot_message' && entry.photo) {
+    const { content, ...meta } = entry.photo;
+    return {
+      ...structuredClone({ ...entry, photo: undefined }),
+      photo: { ...meta, content: Buffer.from(content) },
     };
   }
   return structuredClone(entry);

@@ -59,6 +59,14 @@ export interface Document {
   file_size?: number;
 }
 
+export interface PhotoSize {
+  file_id: string;
+  file_unique_id: string;
+  width: number;
+  height: number;
+  file_size?: number;
+}
+
 /** The chat a message was sent on behalf of: the group itself, or a channel. */
 export interface SenderChat {
   id: number;
@@ -79,6 +87,8 @@ export interface Message {
   caption?: string;
   caption_entities?: MessageEntity[];
   document?: Document;
+  /** The sizes of a sent photo, smallest first (here: the one uploaded). */
+  photo?: PhotoSize[];
   reply_to_message?: Message;
   reply_markup?: InlineKeyboardMarkup;
   /** Service message in a group upgraded to a supergroup: the supergroup's id. */

@@ -2,7 +2,7 @@
 // handler, which records each outcome in Redis; the status line is rendered from that record.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderStatus } from '../../../src/bot/status/render.js';
+import { renderStatusDetails } from '../../../src/bot/status/render.js';
 import { githubWebhookHandler } from '../../../src/http/github-webhook.js';
 import type { HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/logger.js';
@@ -21,7 +21,11 @@ describe('/status: GitHub webhook deliveries', () => {
   let url: string;
   let log: ReturnType<typeof createWebhookLog>;
   const statusText = async () =>
-    renderStatus({ at: new Date(), environments: [], webhooks: { ok: true, value: await log.read() } });
+    renderStatusDetails({
+      at: new Date(),
+      environments: [],
+      webhooks: { ok: true, value: await log.read() },
+    });
 
   beforeAll(async () => {
     redis = createRedis(redisUrl(), { connectionName: 'webhook-deliveries-test' });

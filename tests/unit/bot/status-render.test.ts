@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderStatus } from '../../../src/bot/status/render.js';
+import { renderStatus, renderStatusDetails } from '../../../src/bot/status/render.js';
 import type {
   ContainerFacts,
   EnvironmentStatus,
@@ -29,7 +29,7 @@ const running = (facts: Partial<ContainerFacts> = {}): Probe<ContainerFacts> =>
 
 /** The report's lines about the one environment given, production, seen from staging. */
 function production(e: Partial<EnvironmentStatus>): string {
-  const text = renderStatus({
+  const text = renderStatusDetails({
     at: now,
     environments: [
       { env: 'production', self: false, report: ok(published('production')), container: running(), ...e },
@@ -38,7 +38,7 @@ function production(e: Partial<EnvironmentStatus>): string {
   return text.split('\n').slice(1).join('\n');
 }
 
-describe('/status rendering', () => {
+describe('/status Details rendering', () => {
   it('shows the release tag and the age of the running version, or why they are unknown', () => {
     const version = (v: Partial<VersionFacts>): Probe<VersionFacts | undefined> =>
       ok({ sha: 'a1b2c3d', tagSearchComplete: true, committedAt: ago(3 * 86_400_000 + 60_000), ...v });
@@ -81,7 +81,7 @@ describe('/status rendering', () => {
   });
 
   it("names where the app's health comes from: its own readiness here, Docker's health check there", () => {
-    const own = renderStatus({
+    const own = renderStatusDetails({
       at: now,
       environments: [
         { env: 'staging', self: true, report: ok(published('staging', false)), container: running() },
@@ -129,5 +129,105 @@ describe('/status rendering', () => {
     expect(production({ container: running({ usageWhy: 'no stats within 1400 ms' }) })).toContain(
       'running · CPU and memory ❔ unknown — no stats within 1400 ms',
     );
+  });
+});
+
+describe('/status compact rendering', () => {
+  const version = (tag?: string): Probe<VersionFacts | undefined> =>
+    ok({ sha: 'a1b2c3d', tag, tagSearchComplete: true, committedAt: ago(3 * 86_400_000 + 60_000) });
+  const staging: EnvironmentStatus = {
+    env: 'staging',
+    self: true,
+    report: ok(published('staging')),
+    container: running({ name: 'lugh-staging-app', cpuPercent: 2, memoryBytes: 2 ** 26 }),
+    version: version(),
+  };
+  const production: EnvironmentStatus = {
+    env: 'production',
+    self: false,
+    report: ok({
+      ...published('production'),
+      lock: { owner: 'deployment:12', reason: 'deploy #12', expiresAt: ago(-600_000).toISOString() },
+      deploying: { id: 12, step: 'build' },
+    }),
+    container: running({ health: 'healthy' }),
+    version: version('v1.4.0'),
+  };
+  const report = {
+    at: now,
+    environments: [staging, production],
+    compare: ok({ aheadBy: 3, behindBy: 0, commits: [], totalCommits: 3 } as never),
+    ci: ok({ overall: 'success' } as never),
+    promotion: ok({ id: 4, status: 'awaiting_approval' } as never),
+  };
+
+  it('one line per environment: tag and short SHA, health, age, lock, the deploy under way', () => {
+    const lines = renderStatus(report).split('\n');
+    expect(lines[1]).toBe('<b>staging</b> <code>a1b2c3d</code> · ✅ · 3 d old');
+    expect(lines[2]).toBe(
+      '<b>production</b> v1.4.0 <code>a1b2c3d</code> · ✅ · 3 d old · 🔒 deploy #12 · 🚀 #12 build',
+    );
+  });
+
+  it('then what waits to ship: develop ahead by N, CI, the open promotion', () => {
+    expect(renderStatus(report).split('\n')[3]).toBe(
+      '⏳ develop +3 · CI ✅ · promotion #4 awaiting approval',
+    );
+  });
+
+  it('fits one phone screen: five lines, none wider than a 390 px bubble wraps twice', () => {
+    const text = renderStatus(report);
+    const lines = text.split('\n');
+    expect(lines.length).toBeLessThanOrEqual(6);
+    // About 38 characters fit a line of a message bubble at 390 px.
+    const shown = (l: string) => l.replace(/<[^>]+>/g, '');
+    for (const l of lines) expect(shown(l).length).toBeLessThanOrEqual(76);
+    // Usage, containers and webhooks are for Details.
+    expect(text).not.toMatch(/CPU|memory|container/);
+  });
+
+  it('names what is down, and a person holding a lock by name', () => {
+    const down: EnvironmentStatus = {
+      ...staging,
+      report: ok({
+        ...published('staging', false),
+        lock: { owner: 'ada (1001)', reason: 'hotfix', expiresAt: ago(-600_000).toISOString() },
+      }),
+    };
+    expect(renderStatus({ at: now, environments: [down] })).toContain(
+      '<b>staging</b> <code>a1b2c3d</code> · ❌ app, db · 3 d old · 🔒 ada',
+    );
+  });
+
+  it('an unknown source is ❔ in its place, and the last line says where to see why', () => {
+    const text = renderStatus({
+      ...report,
+      environments: [staging, { ...production, report: { ok: false, why: 'not reported' } }],
+      compare: { ok: false, why: 'no answer within 1800 ms' },
+    });
+    expect(text).toContain('<b>production</b> ❔');
+    expect(text).toContain('⏳ develop ❔ · CI ✅');
+    expect(text.split('\n').at(-1)).toBe('❔ unknown: Details says why');
+    expect(text).not.toContain('1800 ms');
+  });
+
+  it('Details shows CPU from the background sample with its age, never "needs a second sample"', () => {
+    const text = renderStatusDetails({
+      at: now,
+      environments: [
+        {
+          ...staging,
+          container: running({ cpuPercent: 0.4, cpuWindowMs: 15_000, usageAt: ago(4_000) }),
+        },
+      ],
+    });
+    expect(text).toContain('CPU 0.4 % over 15 s, sampled 4 s ago');
+    // Asked before the sampler's first pass ended: said as such, not as unknown.
+    const early = renderStatusDetails({
+      at: now,
+      environments: [{ ...staging, container: running({ usagePending: true }) }],
+    });
+    expect(early).toContain('running · CPU and memory: first sample under way');
+    expect(early).not.toContain('unknown');
   });
 });

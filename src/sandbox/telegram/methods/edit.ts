@@ -63,7 +63,8 @@ export const editMethods: Record<string, MethodHandler> = {
 
   editMessageCaption: (ctx) => {
     const { chat, message } = editable(ctx);
-    if (message.document === undefined) throw badRequest('there is no caption in the message to edit');
+    if (message.document === undefined && message.photo === undefined)
+      throw badRequest('there is no caption in the message to edit');
     const text = caption(ctx);
     return commitEdit(
       ctx,

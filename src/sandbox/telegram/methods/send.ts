@@ -1,6 +1,8 @@
-// Sending into a chat: sendMessage, sendDocument (and getFile to read it back), sendChatAction.
+// Sending into a chat: sendMessage, sendDocument and sendPhoto (and getFile to read them back),
+// sendChatAction.
 import { badRequest } from '../errors.js';
 import { mimeTypeOf } from '../mime-types.js';
+import { checkPhoto } from '../photo.js';
 import type { ChatState, StoredFile } from '../state.js';
 import type { Message } from '../types.js';
 import { type MethodContext, type MethodHandler, seconds, targetChat } from './context.js';
@@ -52,18 +54,20 @@ function postBotMessage(
     ...(reply ? { reply_to_message: reply } : {}),
   };
   const message = withMarkup(build(base), replyMarkup(ctx, false));
+  const photo = message.photo?.at(-1);
   chat.addBotMessage(
     message,
     ctx.now(),
     file && message.document ? { ...message.document, content: Buffer.from(file.content) } : undefined,
+    file && photo ? { ...photo, content: Buffer.from(file.content) } : undefined,
   );
   ctx.bot.announce(chat.chat.id, message);
   return message;
 }
 
-function uploadedDocument(ctx: MethodContext): StoredFile {
-  const input = ctx.params.file('document');
-  if (input === undefined || input === '') throw badRequest('there is no document in the request');
+function uploadedDocument(ctx: MethodContext, field: 'document' | 'photo' = 'document'): StoredFile {
+  const input = ctx.params.file(field);
+  if (input === undefined || input === '') throw badRequest(`there is no ${field} in the request`);
   if (typeof input === 'string') {
     const known = ctx.bot.files.get(input);
     if (known) return known;
@@ -100,6 +104,35 @@ export const sendMethods: Record<string, MethodHandler> = {
               mime_type: file.mimeType,
               file_size: file.content.length,
             },
+          },
+          captionText,
+          'caption',
+        ),
+      file,
+    );
+  },
+
+  sendPhoto: (ctx) => {
+    const chat = targetChat(ctx);
+    const captionText = caption(ctx);
+    const file = uploadedDocument(ctx, 'photo');
+    const { width, height } = checkPhoto(Buffer.from(file.content));
+    return postBotMessage(
+      ctx,
+      chat,
+      (base) =>
+        withText(
+          {
+            ...base,
+            photo: [
+              {
+                file_id: file.fileId,
+                file_unique_id: file.fileUniqueId,
+                width,
+                height,
+                file_size: file.content.length,
+              },
+            ],
           },
           captionText,
           'caption',

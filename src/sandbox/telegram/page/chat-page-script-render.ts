@@ -113,6 +113,12 @@ export const chatPageRenderScript = String.raw`  // Only links a person could fo
         ]),
       ]));
     }
+    if (entry.photo) {
+      bubble.append(el('img', {
+        class: 'photo', src: entry.photo.url, alt: 'photo', 'data-testid': 'photo',
+        width: entry.photo.width, height: entry.photo.height,
+      }));
+    }
     const meta = el('span', { class: 'meta' }, [
       fromBot && entry.edits > 0 ? el('span', { class: 'edited', 'data-testid': 'edited', text: 'edited' }) : undefined,
       el('time', { text: timeOf(entry.date) }),

@@ -95,6 +95,7 @@ button { font: inherit; color: inherit; }
 }
 .out .meta { color: var(--out-meta); }
 .meta .edited { font-style: italic; margin-right: 4px; }
+.photo { display: block; max-width: 100%; height: auto; border-radius: 8px; margin: 2px 0 4px; }
 .doc { display: flex; align-items: center; gap: 10px; color: inherit; text-decoration: none; padding: 2px 0 4px; }
 .doc .icon {
   width: 42px; height: 42px; border-radius: 50%; background: var(--accent); color: #fff;

@@ -19,6 +19,7 @@ export type PageEntry = { index: number } & (
       entities: MessageEntity[];
       reply_markup?: InlineKeyboardMarkup;
       document?: { file_name?: string; mime_type?: string; file_size?: number; url: string };
+      photo?: { width: number; height: number; url: string };
       edits: number;
       deleted: boolean;
     }
@@ -67,7 +68,7 @@ export class ChatViewTracker {
           entities: entry.message.entities ?? [],
         };
       case 'bot_message': {
-        const { message, document } = entry;
+        const { message, document, photo } = entry;
         const body = message.text ?? message.caption;
         return {
           index,
@@ -86,6 +87,9 @@ export class ChatViewTracker {
                   url: this.documentUrl(entry.message_id),
                 },
               }
+            : {}),
+          ...(photo
+            ? { photo: { width: photo.width, height: photo.height, url: this.documentUrl(entry.message_id) } }
             : {}),
           edits: entry.edits.length,
           deleted: entry.deleted,

@@ -21,6 +21,7 @@ export interface ChatPageOptions {
  *   GET /_sandbox/commands?bot=…&chatId=…              → BotCommand[] that apply in that private chat
  *   GET /_sandbox/events?bot=…&chatId=…                → text/event-stream of { reset, entries: PageEntry[] }
  *   GET /_sandbox/document?bot=…&chatId=…&messageId=…  → the document's bytes, as an attachment
+ *                                                        (a photo's bytes, as an image)
  */
 export function createChatPageRoutes(
   core: StandInCore,
@@ -129,9 +130,21 @@ function sendDocument(core: StandInCore, res: ServerResponse, url: URL): void {
   const entry = bot.chats
     .get(chatId)
     ?.transcript.find((e) => e.kind === 'bot_message' && e.message_id === messageId && !e.deleted);
-  if (entry?.kind !== 'bot_message' || !entry.document)
+  if (entry?.kind !== 'bot_message' || !(entry.document || entry.photo))
     throw new SandboxUsageError(`no document in message ${messageId} of chat ${chatId}`);
-  const { content, file_name: name = 'document', mime_type: type } = entry.document;
+  if (entry.photo) {
+    // A photo is shown in the page; the stand-in read it as a PNG or JPEG when it took it.
+    const png = entry.photo.content[0] === 0x89;
+    res.writeHead(200, {
+      'content-type': png ? 'image/png' : 'image/jpeg',
+      'content-length': entry.photo.content.length,
+      'content-security-policy': 'sandbox',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(entry.photo.content);
+    return;
+  }
+  const { content, file_name: name = 'document', mime_type: type } = entry.document!;
   res.writeHead(200, {
     'content-type': type ?? 'application/octet-stream',
     'content-length': content.length,

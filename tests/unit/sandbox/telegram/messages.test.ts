@@ -217,6 +217,41 @@ describe('Telegram stand-in: messages', () => {
     expect(again.document?.file_id).toBe(sent.document!.file_id);
   });
 
+  it('takes a photo upload as the Bot API does: PNG or JPEG read, its size in `photo`, bytes kept; other files refused', async () => {
+    // A 1×1 PNG.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const sent = await bot.api.sendPhoto(chatId, new InputFile(png, 'chart.png'), {
+      caption: '<b>Deploys</b>, 30 days',
+      parse_mode: 'HTML',
+    });
+    expect(sent.photo).toMatchObject([{ width: 1, height: 1, file_size: png.length }]);
+    expect(sent).toMatchObject({ caption: 'Deploys, 30 days', caption_entities: [{ type: 'bold' }] });
+    const entry = tg.transcript(TOKEN, chatId).find((e) => e.kind === 'bot_message' && e.photo);
+    expect(entry?.kind === 'bot_message' && entry.photo?.content.equals(png)).toBe(true);
+    // The chat page shows it: served as an image.
+    const shown = await fetch(
+      `${tg.apiRoot}/_sandbox/document?bot=lugh_test_bot&chatId=${chatId}&messageId=${sent.message_id}`,
+    );
+    expect(shown.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await shown.arrayBuffer()).equals(png)).toBe(true);
+    // Its caption can be edited, as a document's.
+    const edited = await bot.api.editMessageCaption(chatId, sent.message_id, { caption: 'Deploys' });
+    expect(edited !== true && edited.caption).toBe('Deploys');
+
+    const notImage = await apiError(
+      bot.api.sendPhoto(chatId, new InputFile(Buffer.from('not a picture'), 'x.png')),
+    );
+    expect(notImage.description).toBe('Bad Request: IMAGE_PROCESS_FAILED');
+    // 21 × 1: one side more than 20 times the other.
+    const thin = Buffer.from(png);
+    thin.writeUInt32BE(21, 16);
+    const badSize = await apiError(bot.api.sendPhoto(chatId, new InputFile(thin, 'thin.png')));
+    expect(badSize.description).toBe('Bad Request: PHOTO_INVALID_DIMENSIONS');
+  });
+
   it('stores commands per scope and language and validates them', async () => {
     const commands = [
       { command: 'promote', description: 'Ship develop to main' },
