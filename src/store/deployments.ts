@@ -155,6 +155,14 @@ export function toDeployment(r: Record<string, unknown>): Deployment {
  * `redact` cleans the free text a deploy records (a step's detail, the error): it comes from
  * containers, Docker and GitHub, and may carry a secret they printed.
  */
+
+/**
+ * A deployment whose version ran: it succeeded, or it failed after its verify passed (at
+ * cleanup or record), which leaves the new version running. SQL over `deployments`.
+ */
+const RAN = `(status = 'succeeded' OR (status = 'failed' AND EXISTS (SELECT 1 FROM deployment_steps s
+  WHERE s.deployment_id = deployments.id AND s.step = 'verify' AND s.status = 'succeeded')))`;
+
 export function createDeploymentStore(pool: Pool, options: { redact?: (text: string) => string } = {}) {
   const clean = (text: string | undefined) => (text === undefined ? null : (options.redact?.(text) ?? text));
   return {
@@ -499,12 +507,12 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
     },
 
     /**
-     * The commit the environment's last successful deploy left running (a rollback's too), if
-     * any; with `before`, the one running before that deployment was asked for.
+     * The commit the environment's last deploy whose version ran (RAN; a rollback's too) left
+     * running, if any; with `before`, the one running before that deployment was asked for.
      */
     async runningSha(env: AppEnv, before?: number): Promise<string | undefined> {
       const { rows } = await pool.query(
-        `SELECT sha FROM deployments WHERE env = $1 AND status = 'succeeded' AND sha IS NOT NULL
+        `SELECT sha FROM deployments WHERE env = $1 AND ${RAN} AND sha IS NOT NULL
            AND ($2::bigint IS NULL OR id < $2)
          ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
         [env, before ?? null],
@@ -512,11 +520,11 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       return (rows[0]?.sha as string | undefined) ?? undefined;
     },
 
-    /** Distinct SHAs that ran successfully, newest first, for the /rollback picker. */
+    /** Distinct SHAs that ran (RAN), newest first, for the /rollback picker. */
     async releases(env: AppEnv, limit = 5): Promise<Array<{ sha: string; deployedAt: Date; id: number }>> {
       const { rows } = await pool.query(
         `SELECT DISTINCT ON (sha) sha, finished_at, id FROM deployments
-         WHERE env = $1 AND status = 'succeeded' AND sha IS NOT NULL
+         WHERE env = $1 AND sha IS NOT NULL AND ${RAN}
          ORDER BY sha, finished_at DESC`,
         [env],
       );

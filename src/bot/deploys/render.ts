@@ -206,19 +206,28 @@ export function renderOutcome(
 const AFTER_VERIFY = new Set(['cleanup', 'record']);
 
 /**
- * The one button under a result that helps, as `{ text, data }`: after a failure or a
- * rollback, Logs (the last lines of what runs now, as /logs; the status feature answers
- * `status:logs`). A success needs none.
+ * The buttons under a result that help, as `{ text, data }`: after a failure or a rollback,
+ * Logs (the last lines of what runs now, as /logs; the status feature answers
+ * `status:logs`); after a failure that left the new version running (it passed verify),
+ * Roll back too (the /rollback picker; the rollback feature answers `rollback:offer`). A
+ * success needs none.
  */
 export function outcomeButtons(outcome: {
   readonly status: DeployOutcome;
+  readonly step?: string;
 }): Array<{ text: string; data: string }> {
-  return outcome.status === 'succeeded' ? [] : [{ text: 'Logs', data: 'status:logs' }];
+  if (outcome.status === 'succeeded') return [];
+  const logs = { text: 'Logs', data: 'status:logs' };
+  return newVersionRuns(outcome) ? [logs, { text: 'Roll back', data: 'rollback:offer' }] : [logs];
 }
+
+/** A failure at a step after verify: the new version passed it and runs on. */
+const newVersionRuns = (outcome: { readonly status: DeployOutcome; readonly step?: string }) =>
+  outcome.status === 'failed' && outcome.step !== undefined && AFTER_VERIFY.has(outcome.step);
 
 /** What a failure that left the new version running asks of people: the command that goes back. */
 function afterVerifyHint(d: Deployment, outcome: { status: DeployOutcome; step?: string }): string {
-  return outcome.status === 'failed' && outcome.step && AFTER_VERIFY.has(outcome.step)
+  return newVersionRuns(outcome)
     ? `\nThe new version passed verify and runs; /rollback ${d.env} offers the release before it.`
     : '';
 }

@@ -28,7 +28,25 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
   const [envWord] = argsOf(ctx);
   const target = await envArgument(ctx, 'rollback', envWord);
   if (!target) return;
-  const { control, env } = target;
+  await offerRollback(ctx, target.control, target.env);
+});
+
+/**
+ * Roll back under a failed deploy's result (a failure after verify: the new version runs):
+ * the same picker as /rollback for this bot's own environment, answered at once.
+ */
+composer.callbackQuery('rollback:offer', requireAdmin('rollback button'), async (ctx) => {
+  const control = ctx.deps.deploys;
+  if (!control) {
+    await ctx.answerCallbackQuery({ text: 'This instance has no deploy engine.', show_alert: true });
+    return;
+  }
+  await ctx.answerCallbackQuery();
+  await offerRollback(ctx, control, control.env);
+});
+
+/** The picker of /rollback: the releases before the running one, for the admin who asked. */
+async function offerRollback(ctx: BotContext, control: DeployControl, env: DeployControl['env']) {
   const releases = await control.deployments.releases(env, RELEASES_SHOWN + 1);
   const [current, ...older] = releases;
   if (!current || older.length === 0) {
@@ -63,7 +81,7 @@ composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
     `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). A tap asks to confirm first. The buttons are for ${escapeHtml(actorName(ctx) ?? 'the admin who asked')} and expire in ${formatDuration(control.confirmMs)}.${warning}`,
     { reply_markup: keyboard },
   );
-});
+}
 
 /** The answer to a tap whose picker already made a deploy that is no longer waiting. */
 function alreadyText(d: Deployment): string {

@@ -263,6 +263,72 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     expect(logs.text).toContain('GET /healthz 200');
   });
 
+  it('a deploy that failed after verify (the new version runs) carries Roll back too, which opens the release picker for the admin', async () => {
+    const token = '5550108:AAProdTokenTrueWordsRollB_abcdefghijklmno';
+    const p = await production(token, {});
+    await say(token, '/whoami');
+    const older = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
+    const newer = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
+    const before = await p.deployments.create({
+      env: 'production',
+      ref: older,
+      sha: older,
+      trigger: 'manual',
+    });
+    await p.deployments.finish(before.id, { status: 'succeeded', sha: older });
+    const d = await p.deployments.create({
+      env: 'production',
+      ref: newer,
+      sha: newer,
+      trigger: 'manual',
+      requestedBy: ADMIN_ID,
+      requestedByName: '@ada',
+      chatId: admin.id,
+    });
+    // Verify passed (the switch stands), then its record step failed: the new version runs.
+    await p.deployments.stepStarted(d.id, 'verify');
+    await p.deployments.stepFinished(d.id, 'verify', 'succeeded');
+    await p.deployments.stepStarted(d.id, 'record');
+    await p.deployments.finish(d.id, { status: 'failed', sha: newer, error: 'could not record' });
+    const notifier = createDeployNotifier({
+      api: () => new Api(token, { apiRoot: tg.apiRoot }),
+      deployments: p.deployments,
+      logger: createLogger({ level: 'warn', secrets: [], destination: { write: () => {} } }),
+      redact: (t) => t,
+      fallbackChatId: admin.id,
+      minEditIntervalMs: 0,
+    });
+    await notifier.finished(d.id, 'production', {
+      status: 'failed',
+      step: 'record',
+      message: 'could not record',
+    });
+    await notifier.flush();
+    const result = await tg.waitForBotMessage(token, admin.id, (m) => (m.text ?? '').startsWith('❌'), {
+      timeoutMs: 10_000,
+    });
+    expect(result.reply_markup?.inline_keyboard).toEqual([
+      [
+        { text: 'Logs', callback_data: 'status:logs' },
+        { text: 'Roll back', callback_data: 'rollback:offer' },
+      ],
+    ]);
+    tg.pressButton({
+      token,
+      chatId: admin.id,
+      messageId: result.message_id,
+      data: 'rollback:offer',
+      from: admin,
+    });
+    const picker = await tg.waitForBotMessage(token, admin.id, (m) => m.message_id > result.message_id, {
+      timeoutMs: 10_000,
+    });
+    expect(picker.text).toContain('Roll production back to which release?');
+    expect(picker.text).toContain(`It runs ${newer.slice(0, 7)}`);
+    const buttons = picker.reply_markup?.inline_keyboard.flat() ?? [];
+    expect(buttons.map((b) => b.text)).toEqual([expect.stringContaining(older.slice(0, 7))]);
+  });
+
   it('a lock refusal names “deploy #N (running)”, not its internal owner, with short SHAs, and says what clears it', async () => {
     const token = '5550107:AAProdTokenTrueWordsLock_abcdefghijklmno';
     const p = await production(token, {});

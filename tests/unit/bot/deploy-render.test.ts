@@ -176,6 +176,14 @@ describe('the deploy result message', () => {
     expect(outcomeButtons({ status: 'failed' })).toEqual([{ text: 'Logs', data: 'status:logs' }]);
     expect(outcomeButtons({ status: 'rolled_back' })).toEqual([{ text: 'Logs', data: 'status:logs' }]);
     expect(outcomeButtons({ status: 'succeeded' })).toEqual([]);
+    // Failed after verify: the new version runs, so going back is the other button that helps.
+    expect(outcomeButtons({ status: 'failed', step: 'record' })).toEqual([
+      { text: 'Logs', data: 'status:logs' },
+      { text: 'Roll back', data: 'rollback:offer' },
+    ]);
+    expect(outcomeButtons({ status: 'failed', step: 'health' })).toEqual([
+      { text: 'Logs', data: 'status:logs' },
+    ]);
     const late = renderOutcome(
       deployment(),
       { status: 'failed', step: 'record', message: 'pg down' },
