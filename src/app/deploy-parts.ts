@@ -7,6 +7,7 @@ import { createDeployEngine } from '../deployer/deploy-engine.js';
 import { createImageLedger } from '../deployer/image-ledger.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import { createChatMigrations } from '../notifications/chat-migrations.js';
 import { withDeployNotices } from '../notifications/deploy-notices.js';
 import { createAuditLog } from '../store/audit-log.js';
 import { createChatMigrationStore } from '../store/chat-migrations.js';
@@ -48,6 +49,7 @@ export function buildDeployParts(
       fallbackChatId,
       // A chat never opened with the bot: the report goes to the notify chat, and waits for it.
       keep: { outbox, notifyChatId: config.notify.chatId },
+      chats: createChatMigrations({ store: createChatMigrationStore(pool), config, logger }),
     }),
     {
       outbox,

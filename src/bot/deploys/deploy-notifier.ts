@@ -1,10 +1,11 @@
 import { type Api, InlineKeyboard } from 'grammy';
 import type { DeployNotifier } from '../../deployer/deploy-notifier.js';
 import type { Logger } from '../../logger.js';
+import type { ChatMigrations } from '../../notifications/chat-migrations.js';
 import type { Deployment, DeploymentStore } from '../../store/deployments.js';
 import type { NotificationOutbox } from '../../store/notifications.js';
 import { isChatNotFound } from '../notifications/chat-probe.js';
-import { notModified } from '../telegram-errors.js';
+import { editRefusedForGood, migratedTo, notModified } from '../telegram-errors.js';
 import { outcomeButtons, renderOutcome, renderProgress } from './render.js';
 import { renderTimeline, withTimeline } from './timeline.js';
 
@@ -30,6 +31,11 @@ export interface DeployNotifierOptions {
    * that keeps its report for that chat, and the notify chat that hears it meanwhile.
    */
   readonly keep?: { readonly outbox: Pick<NotificationOutbox, 'enqueue'>; readonly notifyChatId: number };
+  /**
+   * Groups that became supergroups: a deployment asked from the old group reports to the
+   * supergroup, and a refusal naming the new id (`migrate_to_chat_id`) is followed.
+   */
+  readonly chats?: Pick<ChatMigrations, 'current' | 'follow'>;
 }
 
 /** Said in the notify chat under the progress of a deploy whose own chat cannot be written to. */
@@ -58,7 +64,23 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
   const timers = new Map<number, NodeJS.Timeout>();
   let chain: Promise<void> = Promise.resolve();
 
-  const chatOf = (chatId: number | null) => chatId ?? options.fallbackChatId;
+  /** Where a deployment's messages go now: its chat (or the fallback), followed if it moved. */
+  const chatOf = async (chatId: number | null): Promise<number> => {
+    const id = chatId ?? options.fallbackChatId;
+    return options.chats ? options.chats.current(id).catch(() => id) : id;
+  };
+
+  /** sendMessage, following a group that became a supergroup since (Telegram names it). */
+  const send = async (chatId: number, html: string, other: Parameters<Api['sendMessage']>[2]) => {
+    try {
+      return await options.api().sendMessage(chatId, html, other);
+    } catch (error) {
+      const to = options.chats ? migratedTo(error) : undefined;
+      if (to === undefined) throw error;
+      await options.chats!.follow(chatId, to);
+      return options.api().sendMessage(to, html, other);
+    }
+  };
   /** Deployments whose chat answered "chat not found": said once, then kept for that chat. */
   const unreached = new Set<number>();
 
@@ -88,19 +110,26 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
     if (!d) return;
     const from = d.previousSha ?? (await deployments.runningSha(d.env, d.id));
     const html = renderProgress(d, await deployments.steps(deploymentId), from);
-    const chatId = chatOf(d.chatId);
+    const chatId = await chatOf(d.chatId);
     lastEdit.set(deploymentId, Date.now());
+    const sendAnew = async () => {
+      const sent = await send(chatId, html, { parse_mode: 'HTML' });
+      await deployments.setProgressMessage(deploymentId, sent.message_id);
+    };
     try {
       if (d.progressMessageId) {
         await options
           .api()
           .editMessageText(chatId, d.progressMessageId, html, { parse_mode: 'HTML' })
-          .catch((error: unknown) => {
-            if (!notModified(error)) throw error;
+          .catch(async (error: unknown) => {
+            if (notModified(error)) return;
+            // Deleted by a user, or left behind in a group that became a supergroup: the
+            // progress goes on in a new message.
+            if (editRefusedForGood(error) && !isChatNotFound(error)) return sendAnew();
+            throw error;
           });
       } else {
-        const sent = await options.api().sendMessage(chatId, html, { parse_mode: 'HTML' });
-        await deployments.setProgressMessage(deploymentId, sent.message_id);
+        await sendAnew();
       }
     } catch (error) {
       if (isChatNotFound(error)) await notReached(d, chatId, html);
@@ -153,7 +182,7 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
           renderTimeline(await deployments.stepTimes(deploymentId).catch(() => [])),
         );
         try {
-          const sent = await options.api().sendMessage(chatOf(d.chatId), result, {
+          const sent = await send(await chatOf(d.chatId), result, {
             parse_mode: 'HTML',
             reply_markup: buttonsOf(outcome),
             reply_parameters: d.progressMessageId
@@ -168,7 +197,7 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
           }
           // Kept for the chat in the outbox (sent once it writes to the bot): the progress
           // as it ended, unless it reached the chat, and the result.
-          const chatId = chatOf(d.chatId);
+          const chatId = await chatOf(d.chatId);
           await notReached(d, chatId, renderProgress(d, await deployments.steps(deploymentId)));
           if (!d.progressMessageId)
             await options.keep.outbox.enqueue(

@@ -14,10 +14,12 @@ import { createDeployControl } from '../../../src/deploys/deploy-control.js';
 import { createRestoreControl } from '../../../src/deploys/restore-control.js';
 import type { Forge } from '../../../src/forge/forge.js';
 import { createLogger } from '../../../src/logger.js';
+import { createChatMigrations } from '../../../src/notifications/chat-migrations.js';
 import { createRedactor } from '../../../src/redact.js';
 import { startTelegramStandIn } from '../../../src/sandbox/telegram/index.js';
 import { createRunningVersion, createVersionLookup } from '../../../src/status/version-lookup.js';
 import { createAuditLog } from '../../../src/store/audit-log.js';
+import { createChatMigrationStore } from '../../../src/store/chat-migrations.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { createLockStore, deployLockName, deploymentOwner } from '../../../src/store/locks.js';
 import { runMigrations } from '../../../src/store/migrate.js';
@@ -327,6 +329,61 @@ describe('true words, over the Telegram stand-in and a real Postgres', () => {
     expect(picker.text).toContain(`It runs ${newer.slice(0, 7)}`);
     const buttons = picker.reply_markup?.inline_keyboard.flat() ?? [];
     expect(buttons.map((b) => b.text)).toEqual([expect.stringContaining(older.slice(0, 7))]);
+  });
+
+  it('a deploy asked from a group that becomes a supergroup mid-deploy goes on reporting in the supergroup', async () => {
+    const token = '5550109:AAProdTokenTrueWordsMoves_abcdefghijklmn';
+    const p = await production(token, {});
+    const group = { id: -4343, type: 'group' as const, title: 'ops' };
+    const hello = tg.sendText({ token, chat: group, from: admin, text: '/whoami' });
+    await tg.waitForBotMessage(token, group.id, (m) => m.message_id > hello.message_id, {
+      timeoutMs: 10_000,
+    });
+    const d = await p.deployments.create({
+      env: 'production',
+      ref: 'main',
+      trigger: 'manual',
+      requestedBy: ADMIN_ID,
+      requestedByName: '@ada',
+      chatId: group.id,
+    });
+    const chats = createChatMigrations({
+      store: createChatMigrationStore(p.pool),
+      config: p.config,
+      logger: createLogger({ level: 'silent', secrets: [] }),
+    });
+    const notifier = createDeployNotifier({
+      api: () => new Api(token, { apiRoot: tg.apiRoot }),
+      deployments: p.deployments,
+      logger: createLogger({ level: 'silent', secrets: [] }),
+      redact: (t) => t,
+      fallbackChatId: admin.id,
+      minEditIntervalMs: 0,
+      chats,
+    });
+    await p.deployments.stepStarted(d.id, 'resolve');
+    await notifier.step(d.id, 'production', 'resolve');
+    await notifier.flush();
+    await tg.waitForBotMessage(token, group.id, (m) => (m.text ?? '').includes(`#${d.id}`), {
+      timeoutMs: 10_000,
+    });
+
+    // The group is upgraded while the deploy runs (lugh is told nothing yet).
+    const supergroup = tg.migrateGroup(token, group.id, admin);
+    await p.deployments.stepStarted(d.id, 'build');
+    await notifier.step(d.id, 'production', 'build');
+    await p.deployments.finish(d.id, {
+      status: 'succeeded',
+      sha: 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3',
+    });
+    await notifier.finished(d.id, 'production', { status: 'succeeded', message: 'done' });
+    await notifier.flush();
+
+    const result = await tg.waitForBotMessage(token, supergroup, (m) => (m.text ?? '').startsWith('✅'), {
+      timeoutMs: 10_000,
+    });
+    expect(result.text).toContain(`Deploy #${d.id}`);
+    expect(await chats.current(group.id)).toBe(supergroup);
   });
 
   it('a lock refusal names “deploy #N (running)”, not its internal owner, with short SHAs, and says what clears it', async () => {
