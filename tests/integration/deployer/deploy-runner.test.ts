@@ -107,7 +107,8 @@ describe.skipIf(!engine)('deploy runner and worker (needs a Docker engine)', () 
       requestedBy: 1,
     });
     const replaced = await docker.getContainer(name).inspect();
-    const replacedSha = replaced.Config.Env?.find((e) => e.startsWith('GIT_SHA='))?.slice('GIT_SHA='.length);
+    // The commit it runs as the runtime reads it: GIT_SHA, else the COMMIT_SHA its image bakes in.
+    const replacedSha = await createDockerRuntime({ docker, logger }).runningSha(name);
     expect(await runner.run(deployment.id)).toBe('succeeded');
     // Whoever reads the result may /lock or deploy at once: the lock is free by then.
     expect(lockWhenAnnounced.get(deployment.id)).toBe('free');
