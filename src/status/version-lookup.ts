@@ -63,7 +63,7 @@ export interface RunningVersion {
   readonly sha?: string;
   /** The release tag at `sha`, when GitHub answered in time. */
   readonly tag?: string;
-  /** `deploy`: the last successful deploy's commit; `build`: the build's GIT_SHA (nothing deployed yet). */
+  /** `deploy`: the commit of the last deploy whose version ran (RAN in store/deployments); `build`: the build's GIT_SHA (nothing deployed yet). */
   readonly from: 'deploy' | 'build' | 'unknown';
 }
 
@@ -71,7 +71,7 @@ export interface RunningVersion {
 const TAG_DEADLINE_MS = 1_500;
 
 /**
- * The running version of `env`: the commit its last successful deploy left running (what
+ * The running version of `env`: the commit its last deploy whose version ran left running (what
  * the app container runs, recorded once healthy), else the build's GIT_SHA, with its tag
  * from `lookup` when that answers within the deadline. The build alone is not the truth:
  * an instance that deploys an app other than itself (the sandbox's) never changes its own.
