@@ -237,7 +237,7 @@ describe('web chat page on the Telegram stand-in', () => {
   );
 
   it.skipIf(!chromium)(
-    'shows a group the bot is in (#chat=<id> or its button): its title, its messages and document link, button presses and sends in that group as the stand-in knows it (needs Debian chromium)',
+    'shows a group the bot is in (#chat=<id> or its button): its title, its messages and document link, button presses and sends in that group as the stand-in knows it; a group it is not in falls back to its private chat with a toast saying so (needs Debian chromium)',
     async () => {
       tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
       tg.registerBot({ token: PRODUCTION, username: 'LughBot', firstName: 'Lugh' });
@@ -312,6 +312,14 @@ describe('web chat page on the Telegram stand-in', () => {
       await botSwitch.locator('button[data-chat="-1001001"]').click();
       await messages(page, 'bot').filter({ hasText: 'Seen by Ada' }).waitFor();
       expect(new URL(page.url()).hash).toBe('#bot=LughBot&user=admin&chat=-1001001');
+
+      // An address naming a group the bot is not in shows its private chat, and says so.
+      const lost = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await lost.goto(`${tg.apiRoot}/#bot=LughBot&user=admin&chat=-42`);
+      await expect
+        .poll(() => lost.getByTestId('toast').textContent())
+        .toBe('Lugh is in no group -42; showing its private chat (its groups have buttons after it)');
+      expect(await lost.locator('#chat-title').textContent()).toBe('Lugh');
       expect(problems).toEqual([]);
     },
     60_000,

@@ -233,9 +233,12 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     const user = state.bot ? state.user : users.find((u) => u.label === wanted.get('user')) || state.user;
     const chatWanted = state.bot ? state.chat && state.chat.id : Number(wanted.get('chat'));
     const chat = bot && (state.groups[bot.handle] || []).find((g) => g.id === chatWanted);
-    if (!state.bot && wanted.get('chat') && bot && !chat) toast(bot.first_name + ' is in no group ' + wanted.get('chat') + ': showing its private chat');
+    const missing = !state.bot && wanted.get('chat') && bot && !chat;
     if (bot) choose(bot, user, chat);
     renderBotSwitch();
+    if (missing) {
+      toast(bot.first_name + ' is in no group ' + wanted.get('chat') + '; showing its private chat (its groups have buttons after it)');
+    }
   }
 
   function hideCommands() {
