@@ -235,6 +235,95 @@ describe('web chat page on the Telegram stand-in', () => {
     },
     60_000,
   );
+
+  it.skipIf(!chromium)(
+    'shows a group the bot is in (#chat=<id> or its button): its title, its messages and document link, button presses and sends in that group as the stand-in knows it; a group it is not in falls back to its private chat with a toast saying so (needs Debian chromium)',
+    async () => {
+      tg = await startTelegramStandIn({ pageUsers: [admin, stranger] });
+      tg.registerBot({ token: PRODUCTION, username: 'LughBot', firstName: 'Lugh' });
+      const ops = { id: -1001001, type: 'group' as const, title: 'lugh ops' };
+      const { label: _label, ...from } = admin;
+      tg.sendText({ token: PRODUCTION, chat: ops, from, text: '@LughBot reports here' });
+      const groups = (await (await fetch(`${tg.apiRoot}/_sandbox/groups?bot=LughBot`)).json()) as {
+        result: unknown;
+      };
+      expect(groups.result).toEqual([ops]);
+      bot = new Bot(PRODUCTION, { client: { apiRoot: tg.apiRoot } });
+      bot.command('ping', (ctx) =>
+        ctx.reply(`pong in ${ctx.chat.type} ${'title' in ctx.chat ? ctx.chat.title : ''}`),
+      );
+      bot.callbackQuery('ack', async (ctx) => {
+        await ctx.editMessageText(`✅ Seen by ${ctx.from.first_name}`);
+        await ctx.answerCallbackQuery({ text: 'Noted' });
+      });
+      await bot.api.sendMessage(ops.id, '✅ production: deploy #1 done', {
+        reply_markup: new InlineKeyboard().text('Seen', 'ack'),
+      });
+      await bot.api.sendDocument(ops.id, new InputFile(Buffer.from('step log\n'), 'deploy-1.log'));
+      await startPolling(bot);
+
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${tg.apiRoot}/#bot=LughBot&user=admin&chat=-1001001`);
+      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('lugh ops');
+      await expect.poll(() => page.getByTestId('chat-status').textContent()).toBe('group');
+      const report = messages(page, 'bot').filter({ hasText: 'deploy #1 done' });
+      await report.waitFor();
+      expect(await messages(page, 'user').first().textContent()).toContain('@LughBot reports here');
+      const botSwitch = page.getByTestId('bot-switch');
+      expect(await botSwitch.locator('button[data-chat="-1001001"]').getAttribute('aria-pressed')).toBe(
+        'true',
+      );
+      expect(await botSwitch.locator('button[data-bot="LughBot"]').getAttribute('aria-pressed')).toBe(
+        'false',
+      );
+      expect(await botSwitch.locator('button[data-chat="-1001001"]').textContent()).toContain('lugh ops');
+
+      // The document link names the group's chat and serves the bot's bytes.
+      const link = page.getByTestId('document');
+      await link.waitFor();
+      const download = await fetch(new URL((await link.getAttribute('href'))!, tg.apiRoot));
+      expect(await download.text()).toBe('step log\n');
+
+      // A press in the group reaches the bot from that group, and edits the group's message.
+      await page.getByTestId('inline-button').filter({ hasText: 'Seen' }).click();
+      await messages(page, 'bot').filter({ hasText: 'Seen by Ada' }).waitFor();
+      await expect.poll(() => page.getByTestId('toast').textContent()).toBe('Noted');
+
+      // A send goes into the group as a group message, with the title the stand-in knows.
+      await page.getByTestId('composer').fill('/ping');
+      await page.getByTestId('composer').press('Enter');
+      await messages(page, 'bot').filter({ hasText: 'pong in group lugh ops' }).waitFor();
+      const sent = tg.transcript(PRODUCTION, ops.id).flatMap((e) => (e.kind === 'user_message' ? [e] : []));
+      expect(sent.map((e) => e.text)).toEqual(['@LughBot reports here', '/ping']);
+      expect(sent[1]?.message.chat).toEqual(ops);
+      expect(tg.transcript(PRODUCTION, admin.id)).toEqual([]);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: `${ARTIFACTS}/chat-page-group.png` });
+
+      // The bot's own button is its private chat again; the group's button brings the group back.
+      await botSwitch.locator('button[data-bot="LughBot"]').click();
+      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('Lugh');
+      await page.getByTestId('empty-chat').waitFor();
+      expect(new URL(page.url()).hash).toBe('#bot=LughBot&user=admin');
+      await botSwitch.locator('button[data-chat="-1001001"]').click();
+      await messages(page, 'bot').filter({ hasText: 'Seen by Ada' }).waitFor();
+      expect(new URL(page.url()).hash).toBe('#bot=LughBot&user=admin&chat=-1001001');
+
+      // An address naming a group the bot is not in shows its private chat, and says so.
+      const lost = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await lost.goto(`${tg.apiRoot}/#bot=LughBot&user=admin&chat=-42`);
+      await expect
+        .poll(() => lost.getByTestId('toast').textContent())
+        .toBe('Lugh is in no group -42; showing its private chat (its groups have buttons after it)');
+      expect(await lost.locator('#chat-title').textContent()).toBe('Lugh');
+      expect(problems).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 /** The last message's bottom is inside the visible part of the chat. */

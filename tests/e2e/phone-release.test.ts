@@ -45,9 +45,10 @@ function phone(page: Page) {
       await page.locator('.row', { has: message }).screenshot({ path: `${file}.png` });
       writeFileSync(`${file}.txt`, (await message.textContent()) ?? '');
     },
-    /** A message the page does not show (the notify group's): its text alone, numbered with the screenshots. */
-    keepText(name: string, text: string) {
-      writeFileSync(`${SHOTS}/${String(++shot).padStart(2, '0')}-${name}.txt`, text);
+    /** Opens a group the bot is in, by the button the page shows for it after the bot's. */
+    async openGroup(id: number) {
+      await page.getByTestId('bot-switch').locator(`button[data-chat="${id}"]`).click();
+      await page.getByTestId('user-switch').locator('button[data-user="admin"]').click();
     },
     /** Every inline button on the page shows its whole label at this width (none is cut with "…"). */
     async cutButtons(): Promise<string[]> {
@@ -163,8 +164,8 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     await handed.waitFor({ timeout: 60_000 });
     await p.keep('merged-and-handed-over', handed);
 
-    // Production cannot write to Ada yet: its report reaches the notify group (the chat page
-    // shows private chats only, so the group is read through the stand-in's transcript).
+    // Production cannot write to Ada yet: its report reaches the notify group, which the
+    // stand-in's transcript shows first and the chat page then shows as Ada sees the group.
     const done = /(✅|❌|↩️) production: deploy #(\d+) of /;
     await expect
       .poll(async () => (await transcript('LughBot', group)).some((e) => done.test(e.text ?? '')), {
@@ -178,7 +179,14 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     const groupReport = (await transcript('LughBot', group)).find((e) => done.test(e.text ?? ''))!;
     expect(groupReport.text).toMatch(/^✅ production: deploy #\d+ of \S+ done/);
     const deployNumber = done.exec(groupReport.text!)![2];
-    p.keepText('notify-group-report', groupReport.text!);
+    await p.openGroup(group);
+    await expect.poll(() => page.locator('#chat-title').textContent()).toBe('lugh ops');
+    const groupMessage = p.bot.filter({ hasText: `production: deploy #${deployNumber} of ` });
+    await groupMessage.waitFor();
+    expect(await groupMessage.textContent()).toContain(groupReport.text!.split('\n')[0]);
+    await expect.poll(() => p.newestInView()).toBe(true);
+    await p.keep('notify-group-report', groupMessage);
+    expect(await p.cutButtons()).toEqual([]);
     expect(await transcript('LughBot', ADA)).toEqual([]);
 
     // Ada opens the production bot: after its /start reply comes the report kept for her.

@@ -171,7 +171,7 @@ function printBanner(
       `               you are ${admin.first_name} (id ${admin.id}), an admin; switch to ${stranger.first_name} (id ${stranger.id}) to see what a stranger gets`,
       `  staging      @${services.bots.staging.username}  health http://127.0.0.1:${staging?.port}/healthz`,
       `  production   @${services.bots.production.username}  health http://127.0.0.1:${production?.port}/healthz`,
-      `  notify chat  production's is the group "${OPS_GROUP.title}" (id ${OPS_GROUP.id}); the chat page shows private chats only: read it at ${services.telegram.apiRoot}/_sandbox/transcript?bot=${services.bots.production.username}&chatId=${OPS_GROUP.id}`,
+      `  notify chat  production's is the group "${OPS_GROUP.title}" (id ${OPS_GROUP.id}): its button on the chat page, or ${services.telegram.apiRoot}/#bot=${services.bots.production.username}&user=admin&chat=${OPS_GROUP.id}`,
       `  GitHub       ${services.github.apiUrl} over ${services.repoDir} (develop is ahead of main: try /promote)`,
       `  Postgres     ${embedded ? `embedded (PGlite) in ${path.join(dir, 'postgres')}` : 'STAGING_DATABASE_URL / PROD_DATABASE_URL'}`,
       `  Redis        ${env.REDIS_URL ? 'REDIS_URL' : `redis-server at ${services.redisUrl} (started by the sandbox)`}`,

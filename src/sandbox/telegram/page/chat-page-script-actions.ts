@@ -1,6 +1,7 @@
 /**
  * The chat page script's actions: applying the live updates to the list, the status line,
- * toasts and alerts, pressing buttons, sending, and choosing a bot, a user and a command.
+ * toasts and alerts, pressing buttons, sending, and choosing a bot, a user, a chat (the
+ * private one, or a group the bot is in: state.chat) and a command.
  * Spliced into the function in chat-page-script.ts, after chat-page-script-render.ts.
  */
 export const chatPageActionsScript = String.raw`  function upsert(entry) {
@@ -86,7 +87,7 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     clearTimeout(state.statusTimer);
     const status = $('chat-status');
     status.classList.toggle('active', Boolean(action));
-    status.textContent = action ? actionWords[action] || action.replace(/_/g, ' ') + '\u2026' : 'bot';
+    status.textContent = action ? actionWords[action] || action.replace(/_/g, ' ') + '\u2026' : state.chat ? 'group' : 'bot';
     if (action) state.statusTimer = setTimeout(() => setStatus(), 5000);
   }
 
@@ -120,7 +121,7 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     node.classList.add('pending');
     try {
       await api('/_sandbox/press', {
-        bot: state.bot.handle, chatId: state.user.id, messageId: entry.message_id,
+        bot: state.bot.handle, chatId: chatId(), messageId: entry.message_id,
         data: button.callback_data, from: sender(),
       });
       // Unanswered queries stop spinning after a while in the apps too.
@@ -130,6 +131,9 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
       toast(error.message);
     }
   }
+
+  // The chat on screen: a group the bot is in, else the private chat, whose id is the user's.
+  const chatId = () => (state.chat ? state.chat.id : state.user.id);
 
   function sender() {
     const { label: _label, ...user } = state.user;
@@ -141,7 +145,7 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     hideCommands();
     try {
       await api('/_sandbox/send', {
-        bot: state.bot.handle, chat: { id: state.user.id, type: 'private' }, from: sender(), text,
+        bot: state.bot.handle, chat: state.chat || { id: state.user.id, type: 'private' }, from: sender(), text,
       });
       return true;
     } catch (error) {
@@ -156,27 +160,36 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
       nav.replaceChildren(el('span', { class: 'empty', text: 'No bot registered yet\u2026' }));
       return;
     }
-    nav.replaceChildren(...state.bots.map((bot) => el('button', {
-      type: 'button', 'data-bot': bot.handle, 'aria-pressed': String(state.bot && state.bot.handle === bot.handle),
-      onclick: () => choose(bot, state.user),
+    const here = (bot, group) =>
+      Boolean(state.bot && state.bot.handle === bot.handle) && (group ? state.chat && state.chat.id === group.id : !state.chat);
+    const chatButton = (bot, group, name, handle) => el('button', {
+      type: 'button', 'data-bot': group ? undefined : bot.handle, 'data-chat': group ? String(group.id) : undefined,
+      'aria-pressed': String(here(bot, group)), onclick: () => choose(bot, state.user, group),
     }, [
-      el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initial(bot.first_name) }),
-      el('span', {}, [el('span', { class: 'name', text: bot.first_name }), el('span', { class: 'handle', text: '@' + bot.username })]),
-    ])));
+      el('span', { class: 'avatar small', 'aria-hidden': 'true', text: initial(name) }),
+      el('span', {}, [el('span', { class: 'name', text: name }), el('span', { class: 'handle', text: handle })]),
+    ]);
+    // Each bot's private chat, then each group it is in.
+    nav.replaceChildren(...state.bots.flatMap((bot) => [
+      chatButton(bot, undefined, bot.first_name, '@' + bot.username),
+      ...(state.groups[bot.handle] || []).map((g) => chatButton(bot, g, g.title, 'group \u00b7 @' + bot.username)),
+    ]));
   }
 
   function renderUserSwitch() {
     $('user-switch').replaceChildren(...users.map((user) => el('button', {
       type: 'button', 'data-user': user.label, 'aria-pressed': String(state.user.id === user.id),
       title: user.first_name + ' (id ' + user.id + ')',
-      onclick: () => choose(state.bot, user),
+      onclick: () => choose(state.bot, user, state.chat),
     }, [user.label])));
   }
 
-  function choose(bot, user) {
-    if (state.bot && bot && state.bot.handle === bot.handle && state.user.id === user.id && state.source) return;
+  function choose(bot, user, chat) {
+    const same = state.bot && bot && state.bot.handle === bot.handle && state.user.id === user.id;
+    if (same && (state.chat && state.chat.id) === (chat && chat.id) && state.source) return;
     state.bot = bot;
     state.user = user;
+    state.chat = chat;
     state.commands = [];
     renderBotSwitch();
     renderUserSwitch();
@@ -191,11 +204,14 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     $('toast').hidden = true;
     $('alert').hidden = true;
     if (!bot) return;
-    $('chat-title').textContent = bot.first_name;
-    $('avatar').textContent = initial(bot.first_name);
+    const title = chat ? chat.title : bot.first_name;
+    $('chat-title').textContent = title;
+    $('avatar').textContent = initial(title);
     composer.placeholder = 'Message as ' + user.first_name + ' (' + user.label + ')';
-    history.replaceState(null, '', '#' + query({ bot: bot.handle, user: user.label }));
-    const source = new EventSource('/_sandbox/events?' + query({ bot: bot.handle, chatId: user.id }));
+    const where = { bot: bot.handle, user: user.label };
+    if (chat) where.chat = chat.id;
+    history.replaceState(null, '', '#' + query(where));
+    const source = new EventSource('/_sandbox/events?' + query({ bot: bot.handle, chatId: chatId() }));
     source.onmessage = (event) => apply(JSON.parse(event.data));
     source.onerror = () => { if (state.source === source) $('chat-status').textContent = 'connecting\u2026'; };
     source.onopen = () => setStatus();
@@ -205,6 +221,8 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
   async function loadBots() {
     try {
       state.bots = await api('/_sandbox/bots');
+      const lists = await Promise.all(state.bots.map((b) => api('/_sandbox/groups?' + query({ bot: b.handle }))));
+      state.groups = Object.fromEntries(state.bots.map((b, i) => [b.handle, lists[i]]));
     } catch (error) {
       toast(error.message);
       return;
@@ -213,8 +231,14 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     const current = state.bot || { handle: wanted.get('bot') };
     const bot = state.bots.find((b) => b.handle === current.handle) || state.bots[0];
     const user = state.bot ? state.user : users.find((u) => u.label === wanted.get('user')) || state.user;
-    if (bot) choose(bot, user);
+    const chatWanted = state.bot ? state.chat && state.chat.id : Number(wanted.get('chat'));
+    const chat = bot && (state.groups[bot.handle] || []).find((g) => g.id === chatWanted);
+    const missing = !state.bot && wanted.get('chat') && bot && !chat;
+    if (bot) choose(bot, user, chat);
     renderBotSwitch();
+    if (missing) {
+      toast(bot.first_name + ' is in no group ' + wanted.get('chat') + '; showing its private chat (its groups have buttons after it)');
+    }
   }
 
   function hideCommands() {
@@ -226,7 +250,7 @@ export const chatPageActionsScript = String.raw`  function upsert(entry) {
     if (!state.bot || !/^\/[a-z0-9_]*$/i.test(value)) return hideCommands();
     if (value === '/') {
       try {
-        state.commands = await api('/_sandbox/commands?' + query({ bot: state.bot.handle, chatId: state.user.id }));
+        state.commands = await api('/_sandbox/commands?' + query({ bot: state.bot.handle, chatId: chatId() }));
       } catch {
         state.commands = [];
       }

@@ -15,7 +15,7 @@ export const chatPageScript = `
   const list = $('messages');
   const composer = $('composer');
   const state = {
-    bots: [], bot: undefined, user: users[0], source: undefined,
+    bots: [], groups: {}, bot: undefined, user: users[0], chat: undefined, source: undefined,
     messages: new Map(), empty: undefined, commands: [], statusTimer: 0, toastTimer: 0, pinned: true,
   };
 

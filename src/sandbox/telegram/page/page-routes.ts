@@ -18,7 +18,8 @@ export interface ChatPageOptions {
  *
  *   GET /                                              → the page (HTML, inline script and styles)
  *   GET /_sandbox/bots                                 → [{ handle, username, first_name }]
- *   GET /_sandbox/commands?bot=…&chatId=…              → BotCommand[] that apply in that private chat
+ *   GET /_sandbox/groups?bot=…                         → [{ id, type, title }]: the groups the bot is in
+ *   GET /_sandbox/commands?bot=…&chatId=…              → BotCommand[] that apply in that chat
  *   GET /_sandbox/events?bot=…&chatId=…                → text/event-stream of { reset, entries: PageEntry[] }
  *   GET /_sandbox/document?bot=…&chatId=…&messageId=…  → the document's bytes, as an attachment
  *                                                        (a photo's bytes, as an image)
@@ -40,6 +41,11 @@ export function createChatPageRoutes(
         case '/_sandbox/bots':
           sendJson(res, 200, { ok: true, result: core.registeredBots().map(describeBot) });
           return true;
+        case '/_sandbox/groups': {
+          const bot = core.botByUsername(url.searchParams.get('bot') ?? '');
+          sendJson(res, 200, { ok: true, result: groupsOf(bot) });
+          return true;
+        }
         case '/_sandbox/commands': {
           const { bot, chatId } = chatOf(core, url);
           sendJson(res, 200, { ok: true, result: commandsIn(bot, chatId) });
@@ -73,14 +79,21 @@ function chatOf(core: StandInCore, url: URL): { bot: BotState; chatId: number } 
   return { bot, chatId };
 }
 
+/** The groups and supergroups the bot is in; a group upgraded to a supergroup is left out (its new id is listed). */
+function groupsOf(bot: BotState): Array<{ id: number; type: string; title: string }> {
+  return [...bot.chats.values()]
+    .filter((c) => c.chat.type !== 'private' && c.migratedTo === undefined)
+    .map((c) => ({ id: c.chat.id, type: c.chat.type, title: c.chat.title ?? `Group ${c.chat.id}` }));
+}
+
 /**
- * The narrowest scope wins, as in the real clients' private chats. The keys mirror
- * methods.ts's commandsKey: [scope type, chat_id, user_id, language_code].
+ * The narrowest scope wins, as in the real clients (a group's id is negative). The keys
+ * mirror methods.ts's commandsKey: [scope type, chat_id, user_id, language_code].
  */
 function commandsIn(bot: BotState, chatId: number): BotCommand[] {
   const keys = [
     ['chat', String(chatId), '', ''],
-    ['all_private_chats', '', '', ''],
+    [chatId < 0 ? 'all_group_chats' : 'all_private_chats', '', '', ''],
     ['default', '', '', ''],
   ];
   for (const key of keys) {
