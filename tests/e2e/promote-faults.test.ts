@@ -62,7 +62,11 @@ describe('/promote exactly once through GitHub faults', () => {
     expect(handoffs).toEqual([
       expect.objectContaining({
         sha: main,
-        payload: { lugh: expect.objectContaining({ promotionId: Number(promotion.id) }) },
+        // The signed handoff, and beside it the report production's final message tells.
+        payload: {
+          lugh: expect.objectContaining({ promotionId: Number(promotion.id) }),
+          report: expect.objectContaining({ promotionId: Number(promotion.id) }),
+        },
       }),
     ]);
     expect(requestsTo(w, ROUTES.deployment)).toHaveLength(1);
@@ -203,7 +207,11 @@ describe('/promote exactly once through GitHub faults', () => {
       expect(handoffs).toEqual([
         expect.objectContaining({
           sha: main,
-          payload: { lugh: expect.objectContaining({ promotionId: Number(promotion.id) }) },
+          // The signed handoff, and beside it the report production's final message tells.
+          payload: {
+            lugh: expect.objectContaining({ promotionId: Number(promotion.id) }),
+            report: expect.objectContaining({ promotionId: Number(promotion.id) }),
+          },
         }),
       ]);
       expect(requestsTo(w, ROUTES.deployment)).toHaveLength(1);
