@@ -145,10 +145,15 @@ export function renderStatusDetails(report: StatusReport): string {
       now,
     ),
     ...webhookLines(report.webhooks, now),
-    ...(report.unreachableAdmins ?? []).map(
-      (id) => `📭 this bot cannot write to admin ${id} yet (never opened a chat with it: /start)`,
-    ),
+    ...unreachableLines(report),
   ].join('\n');
+}
+
+/** The admins this bot cannot write to yet: in the compact form too, since they miss reports. */
+function unreachableLines(report: StatusReport): string[] {
+  return (report.unreachableAdmins ?? []).map(
+    (id) => `📭 this bot cannot write to admin ${id} yet (never opened a chat with it: /start)`,
+  );
 }
 
 /** Who holds a lock, short: `deploy #12`, or the person's name without their id. */
@@ -235,6 +240,7 @@ export function renderStatus(report: StatusReport): string {
   const hook = report.webhooks?.ok ? report.webhooks.value : undefined;
   if (hook && hook.refusedSinceAccepted > 0)
     lines.push(`⚠️ GitHub webhook: ${hook.refusedSinceAccepted} refused`);
+  lines.push(...unreachableLines(report));
   if (lines.some((l) => l.includes('❔'))) lines.push('❔ unknown: Details says why');
   return lines.join('\n');
 }

@@ -58,8 +58,12 @@ describe('deploy faults', () => {
       const final = tg
         .transcript(TOKEN, ADMIN_ID)
         .filter((e) => e.kind === 'bot_message' && (e.text ?? '').includes(`Deploy #${id} failed`));
-      expect(final.map((e) => (e.kind === 'bot_message' ? e.text : ''))).toEqual([
-        `🧪 STAGING · ❌ Deploy #${id} failed at resolve: the Docker engine is unreachable (ENOENT): is dockerd running, and is its socket mounted?`,
+      // The result, then its step timeline: the one step it got to, failed.
+      expect(final.map((e) => (e.kind === 'bot_message' ? (e.text ?? '').split('\n') : []))).toEqual([
+        [
+          `🧪 STAGING · ❌ Deploy #${id} failed at resolve: the Docker engine is unreachable (ENOENT): is dockerd running, and is its socket mounted?`,
+          expect.stringMatching(/^resolve .* ❌$/),
+        ],
       ]);
     } finally {
       await client.end();
