@@ -51,7 +51,20 @@ export async function createTestDatabase(
     async drop() {
       if (dropped) return;
       dropped = true;
-      await withAdmin((client) => client.query(`drop database if exists ${quoteIdent(name)} with (force)`));
+      await withAdmin(async (client) => {
+        // A pool whose end() is still under way when the database is dropped by force has
+        // its ending connection terminated (57P01), an uncaught error in the test process:
+        // give connections up to 2 s to close by themselves, then force what is left.
+        for (let i = 0; i < 40; i++) {
+          const { rows } = await client.query<{ n: number }>(
+            'select count(*)::int as n from pg_stat_activity where datname = $1',
+            [name],
+          );
+          if (rows[0]?.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+      });
     },
   };
 }
