@@ -39,14 +39,19 @@ export const nameOf = (info: Docker.ContainerInspectInfo): string => info.Name.r
 /**
  * Removes every tag of `repository` (an image goes with its last tag). By tag, never by id:
  * a build that hit the cache of another repository's build is the very same image, and a
- * forced removal by id would take that repository's tags with it.
+ * forced removal by id would take that repository's tags with it. `noprune` keeps the
+ * untagged parent layers, which a build running meanwhile may be using as its cache.
  */
-export async function removeRepositoryTags(docker: Docker, repository: string): Promise<void> {
+export async function removeRepositoryTags(
+  docker: Docker,
+  repository: string,
+  options: { readonly noprune?: boolean } = {},
+): Promise<void> {
   for (const image of await docker.listImages({ filters: { reference: [`${repository}:*`] } })) {
     for (const tag of (image.RepoTags ?? []).filter((t) => t.startsWith(`${repository}:`))) {
       await docker
         .getImage(tag)
-        .remove()
+        .remove({ noprune: options.noprune ?? false })
         .catch(() => {});
     }
   }

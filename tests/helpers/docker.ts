@@ -77,7 +77,8 @@ export async function removeTestResources(docker: Docker, run: string): Promise<
       .remove({ force: true })
       .catch(() => {});
   }
-  await removeRepositoryTags(docker, run);
+  // Parents kept: another test's build may be using them as its cache at this moment.
+  await removeRepositoryTags(docker, run, { noprune: true });
 }
 
 /** The test engine: a client for it, and whether it answers (see dockerAvailable). */
