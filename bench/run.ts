@@ -11,18 +11,27 @@ import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
 import { benchDeploys } from './deploy.js';
+import { compareFigures, readResults, record, recordedFigures, writeResults } from './figures.js';
 import { benchPromotion, createBenchDatabase } from './promote.js';
 import { percentile } from './stats.js';
 import { benchStatus } from './status.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-/** BENCH_ONLY=status: only the /status figures (the rest takes minutes). */
+/** BENCH_ONLY=status (or a comma-separated list of sections): only those figures (all take minutes). */
 const ONLY = process.env.BENCH_ONLY;
 const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+const RESULTS = path.join(import.meta.dirname, 'results.json');
 
-const ms = (n: number) => `${n.toFixed(1)} ms`;
+/** `--compare old.json`: the file an earlier run wrote, to print how each figure moved. */
+function compareWith(): string | undefined {
+  const at = process.argv.indexOf('--compare');
+  if (at === -1) return undefined;
+  const file = process.argv[at + 1];
+  if (!file) throw new Error('--compare needs a file: npm run bench -- --compare old-results.json');
+  return file;
+}
 
 async function waitHealthy(port: number, deadlineMs = 30_000): Promise<void> {
   const until = Date.now() + deadlineMs;
@@ -49,6 +58,7 @@ function rssMiB(pid: number): number {
 }
 
 async function main() {
+  const comparing = compareWith();
   const urls: Record<string, string> = {};
   const teardown = await setupServices({
     provide: (k: string, v: string) => (urls[k] = v),
@@ -71,11 +81,7 @@ async function main() {
   });
 
   const processes: LughProcess[] = [];
-  try {
-    if (ONLY === 'status') {
-      await benchStatus(urls.databaseUrl!, urls.redisUrl!);
-      return;
-    }
+  const benchStart = async () => {
     const startup: number[] = [];
     const shutdown: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -113,22 +119,61 @@ async function main() {
     await lugh.exited;
 
     console.log('lugh start (tsx, staging, long polling the Telegram stand-in)');
-    console.log(
-      `  spawn → /healthz 200   median ${ms(percentile(startup, 50))}  max ${ms(Math.max(...startup))}  (${RUNS} runs)`,
-    );
-    console.log(
-      `  SIGTERM → exit         median ${ms(percentile(shutdown, 50))}  max ${ms(Math.max(...shutdown))}  (${RUNS} runs)`,
-    );
-    console.log(
-      `  GET /healthz           p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}  p99 ${ms(percentile(latencies, 99))}  (${HEALTH_REQUESTS} sequential)`,
-    );
-    console.log(
-      `  idle long polling      ${(idleCpu * 100).toFixed(2)} % of a core over ${IDLE_SECONDS} s, RSS ${rss.toFixed(0)} MiB`,
-    );
+    const runs = `${RUNS} runs, max ${Math.max(...startup).toFixed(0)} ms`;
+    record({
+      key: 'start.healthz',
+      label: 'spawn → /healthz 200, median',
+      value: percentile(startup, 50),
+      unit: 'ms',
+      note: runs,
+    });
+    record({
+      key: 'stop',
+      label: 'SIGTERM → exit, median',
+      value: percentile(shutdown, 50),
+      unit: 'ms',
+      note: `${RUNS} runs`,
+    });
+    record({ key: 'healthz.p50', label: 'GET /healthz, p50', value: percentile(latencies, 50), unit: 'ms' });
+    record({
+      key: 'healthz.p95',
+      label: 'GET /healthz, p95',
+      value: percentile(latencies, 95),
+      unit: 'ms',
+      note: `${HEALTH_REQUESTS} sequential`,
+    });
+    record({
+      key: 'idle.cpu',
+      label: 'idle long polling, CPU',
+      value: idleCpu * 100,
+      unit: '%',
+      note: `of a core over ${IDLE_SECONDS} s`,
+    });
+    record({ key: 'idle.rss', label: 'idle long polling, RSS', value: rss, unit: 'MiB' });
+  };
 
-    await benchStatus(urls.databaseUrl!, urls.redisUrl!);
-    await benchPromotion(urls.databaseUrl!, urls.redisUrl!);
-    await benchDeploys(urls.databaseUrl!, urls.redisUrl!);
+  // Each section on its own (BENCH_ONLY=status,deploy runs those two).
+  const sections: Record<string, () => Promise<void>> = {
+    start: benchStart,
+    status: () => benchStatus(urls.databaseUrl!, urls.redisUrl!),
+    promote: () => benchPromotion(urls.databaseUrl!, urls.redisUrl!),
+    deploy: () => benchDeploys(urls.databaseUrl!, urls.redisUrl!),
+  };
+  const chosen = ONLY ? ONLY.split(',') : Object.keys(sections);
+  const unknown = chosen.filter((name) => !(name in sections));
+  if (unknown.length > 0) {
+    throw new Error(
+      `BENCH_ONLY names no section ${unknown.join(', ')}: choose from ${Object.keys(sections).join(', ')}`,
+    );
+  }
+  try {
+    for (const name of chosen) await sections[name]!();
+    writeResults(RESULTS);
+    console.log(`figures written to ${path.relative(process.cwd(), RESULTS)}`);
+    if (comparing) {
+      console.log(`change since ${comparing}:`);
+      for (const line of compareFigures(readResults(comparing), recordedFigures())) console.log(line);
+    }
   } finally {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
     await tg.close();
