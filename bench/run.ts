@@ -1,5 +1,6 @@
 // npm run bench: figures for lugh's start-up, health endpoint, shutdown and idle cost, then
-// /status, /promote and the deploy engine (bench/status.ts, promote.ts, deploy.ts).
+// /status, /promote and the deploy engine (bench/status.ts, promote.ts, deploy.ts), and requests
+// to the app during a switch (bench/traffic.ts).
 // Starts its own throwaway Postgres and Redis (as the test suite does, or uses
 // TEST_DATABASE_URL / TEST_REDIS_URL), the Telegram stand-in, and real `lugh start` processes.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { compareFigures, readResults, record, recordedFigures, writeResults } fr
 import { benchPromotion, createBenchDatabase } from './promote.js';
 import { percentile } from './stats.js';
 import { benchStatus } from './status.js';
+import { benchTraffic } from './traffic.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** BENCH_ONLY=status (or a comma-separated list of sections): only those figures (all take minutes). */
@@ -158,6 +160,7 @@ async function main() {
     status: () => benchStatus(urls.databaseUrl!, urls.redisUrl!),
     promote: () => benchPromotion(urls.databaseUrl!, urls.redisUrl!),
     deploy: () => benchDeploys(urls.databaseUrl!, urls.redisUrl!),
+    traffic: () => benchTraffic(urls.databaseUrl!),
   };
   const chosen = ONLY ? ONLY.split(',') : Object.keys(sections);
   const unknown = chosen.filter((name) => !(name in sections));

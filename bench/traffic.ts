@@ -1,0 +1,183 @@
+// Requests to the app during a switch: a client asks the app's public port every 50 ms
+// while the deploy engine deploys the seeded app (production, real Docker) and then rolls
+// it back (/rollback: the previous release again, its image kept), and counts the requests
+// that failed (refused, reset, timed out, or not 200). kamal-proxy drops none; lugh's goal
+// is the same.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { DeployNotifier } from '../src/deployer/deploy-notifier.js';
+import { createImageBuilder } from '../src/deployer/image-builder.js';
+import { createDockerRuntime } from '../src/deployer/runtime/docker-runtime.js';
+import { createStepRunner } from '../src/deployer/step-runner.js';
+import { freePort } from '../src/sandbox/free-port.js';
+import { createDeploymentStore } from '../src/store/deployments.js';
+import { createLockStore } from '../src/store/locks.js';
+import { runMigrations } from '../src/store/migrate.js';
+import { createPool } from '../src/store/pool.js';
+import {
+  createDockerClient,
+  dockerAvailable,
+  ensureBaseImage,
+  removeTestResources,
+  uniqueName,
+} from '../tests/helpers/docker.js';
+import { silentLogger as logger } from '../tests/helpers/logger.js';
+import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
+import { record } from './figures.js';
+import { createBenchDatabase } from './promote.js';
+
+const POLL_MS = 50;
+const KAMAL_PROXY = { label: 'kamal-proxy', value: 0 };
+
+/** A client asking `url` every POLL_MS (each request its own, 1 s at most) until stopped. */
+export function pollEvery(url: string, intervalMs = POLL_MS) {
+  let sent = 0;
+  let failed = 0;
+  const inFlight = new Set<Promise<void>>();
+  const ask = () => {
+    sent++;
+    const request = fetch(url, { signal: AbortSignal.timeout(1_000) })
+      .then(async (r) => {
+        await r.arrayBuffer();
+        if (r.status !== 200) failed++;
+      })
+      .catch(() => {
+        failed++;
+      })
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  };
+  const timer = setInterval(ask, intervalMs);
+  ask();
+  return {
+    async stop(): Promise<{ sent: number; failed: number }> {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      return { sent, failed };
+    },
+  };
+}
+
+export async function benchTraffic(databaseUrl: string): Promise<void> {
+  const docker = createDockerClient();
+  if (!(await dockerAvailable(docker))) {
+    console.log('traffic figures skipped: no Docker engine answers');
+    return;
+  }
+  await switchTraffic(docker, databaseUrl);
+}
+
+/** One deploy and one /rollback of the seeded app, its port asked every POLL_MS throughout. */
+async function switchTraffic(docker: Docker, databaseUrl: string): Promise<void> {
+  const run = uniqueName('lugh-bench-traffic');
+  const name = `${run}-app`;
+  const baseImage = await ensureBaseImage(docker);
+  const { gh, forge, seeded } = await startSeededGitHub('ghs_benchTrafficToken');
+  const db = await createBenchDatabase(databaseUrl, 'prod_lugh');
+  await runMigrations({ databaseUrl: db.url, logger });
+  const pool = createPool(db.url, 'bench-traffic');
+  const deployments = createDeploymentStore(pool);
+  const builder = createImageBuilder({ docker, logger, repository: run });
+  const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
+  const port = await freePort();
+  const runner = createStepRunner({
+    env: 'production',
+    logger,
+    deployments,
+    locks: createLockStore(pool),
+    source: forge,
+    builder,
+    runtime: createDockerRuntime({ docker, logger }),
+    notifier: quiet,
+    containerName: () => name,
+    // The figure is about the switch: no backup (it would only lengthen the run).
+    backup: async () => mkdtempSync(path.join(tmpdir(), 'lugh-bench-traffic-')),
+    buildArgs: { BASE_IMAGE: baseImage },
+    healthDeadlineMs: 60_000,
+    verifyMs: 3_000,
+  });
+  try {
+    const ensure = (sha: string) =>
+      builder.ensure({
+        env: 'production',
+        sha,
+        tarball: () => forge.tarball(sha),
+        buildArgs: { BASE_IMAGE: baseImage },
+      });
+    // Both images built before measuring: the switch is what is measured.
+    const v1 = await ensure(seeded.mainSha);
+    await ensure(seeded.developSha);
+    await (
+      await docker.createContainer({
+        name,
+        Image: v1.tag,
+        Env: ['APP_ENV=production'],
+        Labels: { 'lugh.test': run },
+        ExposedPorts: { '8080/tcp': {} },
+        HostConfig: {
+          RestartPolicy: { Name: 'unless-stopped' },
+          PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
+        },
+      })
+    ).start();
+    const url = `http://127.0.0.1:${port}/version`;
+    await waitServing(url);
+
+    const during = async (sha: string, trigger: 'manual' | 'rollback') => {
+      const d = await deployments.create({ env: 'production', ref: sha, sha, trigger });
+      const client = pollEvery(url);
+      const outcome = await runner.run(d.id);
+      const counts = await client.stop();
+      if (outcome !== 'succeeded') throw new Error(`traffic bench: deploy #${d.id} ${outcome}`);
+      return counts;
+    };
+    const deploy = await during(seeded.developSha, 'manual');
+    const rollback = await during(seeded.mainSha, 'rollback');
+
+    console.log(
+      `requests to the app during a switch (seeded app, production, real Docker; one every ${POLL_MS} ms to its public port)`,
+    );
+    record({
+      key: 'switch.failed.deploy',
+      label: 'failed requests during a deploy',
+      value: deploy.failed,
+      unit: 'requests',
+      reference: KAMAL_PROXY,
+      goal: { max: 0 },
+      note: `of ${deploy.sent}; the app's port published by its container`,
+    });
+    record({
+      key: 'switch.failed.rollback',
+      label: 'failed requests during a /rollback',
+      value: rollback.failed,
+      unit: 'requests',
+      reference: KAMAL_PROXY,
+      goal: { max: 0 },
+      note: `of ${rollback.sent}; the app's port published by its container`,
+    });
+  } finally {
+    await removeTestResources(docker, run);
+    for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } }))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    await pool.end();
+    await db.drop();
+    await gh.close();
+  }
+}
+
+async function waitServing(url: string, deadlineMs = 60_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) })
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} never answered 200`);
+}
