@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { count, oneOf, optional, orElse } from './schemas.js';
+import { count, httpUrl, oneOf, optional, orElse, withoutTrailingSlash } from './schemas.js';
 import { setting } from './setting.js';
 
 /** The running build, what /status tells others, and how this instance deploys. */
@@ -72,6 +72,13 @@ export const deploySettings = {
       default: 30_000,
       describe: (ms) => ms / 1000,
       description: 'how long it must stay healthy after the switch',
+    }),
+    proxyAdminUrl: setting({
+      variable: 'DEPLOY_PROXY_ADMIN_URL',
+      schema: optional(httpUrl).transform(withoutTrailingSlash),
+      describe: orElse('(none: the app container owns its port)'),
+      description:
+        'the admin API of a Caddy in front of the app (e.g. `http://127.0.0.1:2019`): a switch points its `reverse_proxy` with `@id` = the app container’s name at a healthy container, so no request fails (see README, “A switch that drops no request”)',
     }),
     keepImages: setting({
       variable: 'DEPLOY_KEEP_IMAGES',

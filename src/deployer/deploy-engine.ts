@@ -20,6 +20,7 @@ import { recordFirstRelease } from './first-release.js';
 import { createImageBuilder } from './image-builder.js';
 import type { ImageLedger } from './image-ledger.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
+import { createCaddyProxy } from './proxy/caddy-proxy.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
 import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
 import { createDockerRuntime } from './runtime/docker-runtime.js';
@@ -120,7 +121,9 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   const env = config.appEnv;
   // Inert unless a fault test sets LUGH_FAILPOINTS.
   const failpoints = createFailpoints(config.deploy.failpoints);
-  const runtime = createDockerRuntime({ docker, logger, failpoints });
+  const proxyAdminUrl = config.deploy.proxyAdminUrl;
+  const proxy = proxyAdminUrl ? createCaddyProxy({ adminUrl: proxyAdminUrl }) : undefined;
+  const runtime = createDockerRuntime({ docker, logger, failpoints, proxy });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);
   const runner = createStepRunner({

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { type Failpoints, noFailpoints } from '../failpoints.js';
+import type { TrafficProxy } from '../proxy/caddy-proxy.js';
 import { runMigration } from './docker-migration.js';
 import {
   awaitPreflight,
@@ -22,14 +23,19 @@ export { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
  * pre-flight container (no host ports) must become healthy before the old one stops; the
  * final container must become and stay healthy, or the previous one is started again.
  * The previous container is kept, stopped, under `<name>-previous` for /rollback.
+ * With a proxy in front (DEPLOY_PROXY_ADMIN_URL), the healthy pre-flight takes the traffic
+ * while the running container stops and the final one starts, and the final one takes it
+ * once healthy: no request meets a stopped container.
  */
 export function createDockerRuntime(options: {
   docker: Docker;
   logger: Logger;
   /** Where fault tests pause a switch to kill it (`failpoints.ts`); none by default. */
   failpoints?: Failpoints;
+  /** The reverse proxy that owns the app's public port, if any (`proxy/caddy-proxy.ts`). */
+  proxy?: TrafficProxy;
 }): Runtime {
-  const { docker } = options;
+  const { docker, proxy } = options;
   const failpoints = options.failpoints ?? noFailpoints;
   const log = options.logger.child({ component: 'container-switch' });
   const findByName = (name: string) => findContainer(docker, name);
@@ -71,15 +77,15 @@ export function createDockerRuntime(options: {
       return found.flatMap((c) => (c ? [c.Image] : []));
     },
 
-    converge: (containerName, unverified) => converge(docker, containerName, unverified),
+    converge: (containerName, unverified) => converge(docker, containerName, unverified, proxy),
     runMigration: (opts) => runMigration(docker, opts),
     startPreflight: (target) => startPreflight(docker, target),
-    awaitPreflight: (preflight, deadlineMs) => awaitPreflight(docker, preflight, deadlineMs),
+    awaitPreflight: (preflight, deadlineMs) => awaitPreflight(docker, preflight, deadlineMs, !!proxy),
     removePreflight: (preflight) => removePreflight(docker, preflight),
     switchOver: (preflight, deadlineMs, holdLock) =>
-      switchOver(docker, log, preflight, deadlineMs, failpoints, holdLock),
-    verify: (switched, windowMs) => verify(docker, log, switched, windowMs, failpoints),
-    rollback: (switched, reason) => rollback(docker, log, switched, reason),
+      switchOver(docker, log, preflight, deadlineMs, failpoints, holdLock, proxy),
+    verify: (switched, windowMs) => verify(docker, log, switched, windowMs, failpoints, proxy),
+    rollback: (switched, reason) => rollback(docker, log, switched, reason, proxy),
   };
   return runtime;
 }

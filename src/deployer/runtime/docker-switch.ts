@@ -5,6 +5,8 @@ import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 import { type Failpoints, noFailpoints } from '../failpoints.js';
+import type { TrafficProxy } from '../proxy/caddy-proxy.js';
+import { routeTo } from '../proxy/upstream.js';
 import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
 import type { Preflight, Switched, SwitchTarget } from './runtime.js';
 
@@ -28,12 +30,18 @@ export async function startPreflight(docker: Docker, target: SwitchTarget): Prom
   return { target, id: preflight.id, currentId: info.Id, plan, networks };
 }
 
+/**
+ * `keep`: a healthy pre-flight stays, to take the app's traffic through a proxy while the
+ * switch replaces the running container (switchOver removes it); else it is removed either way.
+ */
 export async function awaitPreflight(
   docker: Docker,
   preflight: Preflight,
   deadlineMs: number,
+  keep = false,
 ): Promise<void> {
   const container = docker.getContainer(preflight.id);
+  let healthy = false;
   try {
     if ((await waitHealthy(container, deadlineMs)) !== 'healthy') {
       const tail = await logTail(container);
@@ -43,8 +51,9 @@ export async function awaitPreflight(
         tail,
       );
     }
+    healthy = true;
   } finally {
-    await removeQuietly(container);
+    if (!(keep && healthy)) await removeQuietly(container);
   }
 }
 
@@ -58,8 +67,17 @@ export async function switchOver(
   deadlineMs: number,
   failpoints: Failpoints = noFailpoints,
   holdLock: () => Promise<void> = async () => {},
+  proxy?: TrafficProxy,
 ): Promise<Switched> {
   const { plan, target } = preflight;
+  if (proxy) {
+    // The healthy pre-flight (kept by awaitPreflight) serves while the running one stops
+    // and the final container starts; before that, the app is untouched.
+    await routeTo(docker, proxy, target.containerName, preflight.id).catch(async (error: unknown) => {
+      await removeQuietly(docker.getContainer(preflight.id));
+      throw error;
+    });
+  }
   // Between the phases: a deploy that lost its lock (it expired and someone else took it)
   // stops here, and the previous container runs again.
   const lockLost = async (): Promise<string | undefined> =>
@@ -80,7 +98,7 @@ export async function switchOver(
   await failpoints.reach('switch:after-stop');
   // From here the app is down: whatever Docker refuses puts the previous container back.
   const putBack = (nextId: string | undefined, reason: string) =>
-    restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason);
+    restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason, proxy);
   const lost = await lockLost();
   if (lost) throw await putBack(undefined, lost);
   let next: Docker.Container;
@@ -99,11 +117,11 @@ export async function switchOver(
   };
   await failpoints.reach('switch:after-create');
   const lostBeforeStart = await lockLost();
-  if (lostBeforeStart) throw await rollback(docker, log, switched, lostBeforeStart);
+  if (lostBeforeStart) throw await rollback(docker, log, switched, lostBeforeStart, proxy);
   try {
     await next.start();
   } catch (error) {
-    throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`);
+    throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`, proxy);
   }
   await failpoints.reach('switch:after-start');
   let health: 'healthy' | 'unhealthy';
@@ -113,13 +131,33 @@ export async function switchOver(
     await failpoints.reach('switch:during-health');
     health = await watching;
   } catch (error) {
-    throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
+    throw await rollback(
+      docker,
+      log,
+      switched,
+      `could not be watched (${describeDockerError(error)})`,
+      proxy,
+    );
   }
   if (health !== 'healthy') {
-    throw await rollback(docker, log, switched, 'did not become healthy after the switch');
+    throw await rollback(docker, log, switched, 'did not become healthy after the switch', proxy);
   }
   const lostAfterHealth = await lockLost();
-  if (lostAfterHealth) throw await rollback(docker, log, switched, lostAfterHealth);
+  if (lostAfterHealth) throw await rollback(docker, log, switched, lostAfterHealth, proxy);
+  if (proxy) {
+    try {
+      await routeTo(docker, proxy, target.containerName, next.id);
+    } catch (error) {
+      throw await rollback(
+        docker,
+        log,
+        switched,
+        `could not take the traffic (${describeDockerError(error)})`,
+        proxy,
+      );
+    }
+    await removeQuietly(docker.getContainer(preflight.id));
+  }
   return switched;
 }
 
@@ -129,6 +167,7 @@ export async function verify(
   switched: Switched,
   windowMs: number,
   failpoints: Failpoints = noFailpoints,
+  proxy?: TrafficProxy,
 ): Promise<void> {
   let healthy: boolean;
   try {
@@ -137,7 +176,13 @@ export async function verify(
     await failpoints.reach('verify:during');
     healthy = await watching;
   } catch (error) {
-    throw await rollback(docker, log, switched, `could not be watched (${describeDockerError(error)})`);
+    throw await rollback(
+      docker,
+      log,
+      switched,
+      `could not be watched (${describeDockerError(error)})`,
+      proxy,
+    );
   }
   if (!healthy) {
     throw await rollback(
@@ -145,6 +190,7 @@ export async function verify(
       log,
       switched,
       `did not stay healthy for ${Math.round(windowMs / 1000)} s after the switch`,
+      proxy,
     );
   }
 }
@@ -154,8 +200,9 @@ export function rollback(
   log: Logger,
   switched: Switched,
   reason: string,
+  proxy?: TrafficProxy,
 ): Promise<RolledBackError> {
-  return restorePrevious(docker, log, switched, reason);
+  return restorePrevious(docker, log, switched, reason, proxy);
 }
 
 /**
@@ -167,6 +214,7 @@ async function restorePrevious(
   log: Logger,
   switched: Pick<Switched, 'target' | 'currentId'> & { readonly nextId?: string },
   reason: string,
+  proxy?: TrafficProxy,
 ): Promise<RolledBackError> {
   const { containerName, image } = switched.target;
   let tail: string[] = [];
@@ -181,8 +229,31 @@ async function restorePrevious(
   await current.start().catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already running
   });
+  if (proxy) await sendToRestored(docker, log, proxy, containerName, switched.currentId);
   log.warn({ image, reason }, 'rolled back to the previous container');
   return new RolledBackError(`${image} ${reason}; the previous version runs again`, tail);
+}
+
+/**
+ * The proxy sent to the container put back, then a pre-flight that served during the switch
+ * removed. A proxy that refuses is logged, not thrown: the container runs again either way,
+ * and a resumed run's convergence points the proxy again.
+ */
+async function sendToRestored(
+  docker: Docker,
+  log: Logger,
+  proxy: TrafficProxy,
+  containerName: string,
+  id: string,
+): Promise<void> {
+  await routeTo(docker, proxy, containerName, id).catch((error: unknown) =>
+    log.error({ err: error, containerName }, 'the proxy could not be pointed at the previous container'),
+  );
+  const preflights = await docker.listContainers({
+    all: true,
+    filters: { name: [`^/${containerName}-preflight-`] },
+  });
+  for (const c of preflights) await removeQuietly(docker.getContainer(c.Id));
 }
 
 /**
@@ -194,6 +265,22 @@ async function restorePrevious(
  * was nothing to do.
  */
 export async function converge(
+  docker: Docker,
+  containerName: string,
+  unverified?: { readonly replacedId: string },
+  proxy?: TrafficProxy,
+): Promise<string | undefined> {
+  const done = await convergeContainers(docker, containerName, unverified);
+  if (proxy) {
+    // Whatever the crash left the proxy pointing at (a pre-flight now removed, the
+    // unverified container): the app container that runs now.
+    const app = await findContainer(docker, containerName);
+    if (app?.State.Running) await routeTo(docker, proxy, containerName, app.Id);
+  }
+  return done;
+}
+
+async function convergeContainers(
   docker: Docker,
   containerName: string,
   unverified?: { readonly replacedId: string },

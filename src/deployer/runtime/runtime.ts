@@ -25,7 +25,10 @@ export interface Runtime {
   runMigration(opts: MigrationTarget): Promise<{ command: string[]; logTail: string[] } | undefined>;
   /** Starts the new version beside the running one, taking no traffic. */
   startPreflight(target: SwitchTarget): Promise<Preflight>;
-  /** Waits for the pre-flight to become healthy, then removes it either way. */
+  /**
+   * Waits for the pre-flight to become healthy, then removes it either way; with a proxy in
+   * front, a healthy one stays to serve during the switch (switchOver removes it).
+   */
   awaitPreflight(preflight: Preflight, deadlineMs: number): Promise<void>;
   removePreflight(preflight: Preflight): Promise<void>;
   /**

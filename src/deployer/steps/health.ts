@@ -1,12 +1,21 @@
 import { found, type Step, succeeded } from './step.js';
 
-/** The new version must become healthy before the running one stops; it is removed either way. */
+/**
+ * The new version must become healthy before the running one stops; it is removed, unless a
+ * proxy will send it the traffic during the switch (then the switch removes it, or this undo).
+ */
 export const healthStep: Step = {
   name: 'health',
   async run(ctx) {
     const preflight = found(ctx.preflight, 'pre-flight container');
     ctx.undo = undefined; // awaitPreflight removes it, whatever happens
     await ctx.runtime.awaitPreflight(preflight, ctx.settings.healthDeadlineMs);
+    // A pre-flight kept for the proxy goes if the deploy stops before the switch takes it
+    // (already gone otherwise: a no-op that adds nothing to the message).
+    ctx.undo = async () => {
+      await ctx.runtime.removePreflight(preflight);
+      return undefined;
+    };
     return succeeded();
   },
   // Its work stands once the switch was verified; before that a resumed run does it again.
