@@ -2,13 +2,16 @@
 // while the deploy engine deploys the seeded app (production, real Docker) and then rolls
 // it back (/rollback: the previous release again, its image kept), and counts the requests
 // that failed (refused, reset, timed out, or not 200). kamal-proxy drops none; lugh's goal
-// is the same.
+// is the same. Twice: with Caddy in front (DEPLOY_PROXY_ADMIN_URL; the figure the goal is
+// for), and with the app container publishing the port itself (no proxy: stop-first).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { DeployNotifier } from '../src/deployer/deploy-notifier.js';
 import { createImageBuilder } from '../src/deployer/image-builder.js';
+import { createCaddyProxy } from '../src/deployer/proxy/caddy-proxy.js';
+import { upstreamOf } from '../src/deployer/proxy/upstream.js';
 import { createDockerRuntime } from '../src/deployer/runtime/docker-runtime.js';
 import { createStepRunner } from '../src/deployer/step-runner.js';
 import { freePort } from '../src/sandbox/free-port.js';
@@ -16,6 +19,7 @@ import { createDeploymentStore } from '../src/store/deployments.js';
 import { createLockStore } from '../src/store/locks.js';
 import { runMigrations } from '../src/store/migrate.js';
 import { createPool } from '../src/store/pool.js';
+import { caddyInstalled, type RunningCaddy, startCaddy } from '../tests/helpers/caddy.js';
 import {
   createDockerClient,
   dockerAvailable,
@@ -35,16 +39,21 @@ const KAMAL_PROXY = { label: 'kamal-proxy', value: 0 };
 export function pollEvery(url: string, intervalMs = POLL_MS) {
   let sent = 0;
   let failed = 0;
+  const why = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   const ask = () => {
     sent++;
     const request = fetch(url, { signal: AbortSignal.timeout(1_000) })
       .then(async (r) => {
         await r.arrayBuffer();
-        if (r.status !== 200) failed++;
+        if (r.status !== 200) {
+          failed++;
+          why.add(`HTTP ${r.status}`);
+        }
       })
-      .catch(() => {
+      .catch((error: Error & { cause?: { code?: string } }) => {
         failed++;
+        why.add(error.cause?.code ?? error.name);
       })
       .finally(() => inFlight.delete(request));
     inFlight.add(request);
@@ -52,10 +61,10 @@ export function pollEvery(url: string, intervalMs = POLL_MS) {
   const timer = setInterval(ask, intervalMs);
   ask();
   return {
-    async stop(): Promise<{ sent: number; failed: number }> {
+    async stop(): Promise<{ sent: number; failed: number; why: string[] }> {
       clearInterval(timer);
       await Promise.all(inFlight);
-      return { sent, failed };
+      return { sent, failed, why: [...why] };
     },
   };
 }
@@ -66,11 +75,13 @@ export async function benchTraffic(databaseUrl: string): Promise<void> {
     console.log('traffic figures skipped: no Docker engine answers');
     return;
   }
-  await switchTraffic(docker, databaseUrl);
+  if (caddyInstalled()) await switchTraffic(docker, databaseUrl, true);
+  else console.log('traffic through a proxy skipped: caddy is not installed (apt-get install -y caddy)');
+  await switchTraffic(docker, databaseUrl, false);
 }
 
 /** One deploy and one /rollback of the seeded app, its port asked every POLL_MS throughout. */
-async function switchTraffic(docker: Docker, databaseUrl: string): Promise<void> {
+async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boolean): Promise<void> {
   const run = uniqueName('lugh-bench-traffic');
   const name = `${run}-app`;
   const baseImage = await ensureBaseImage(docker);
@@ -82,6 +93,11 @@ async function switchTraffic(docker: Docker, databaseUrl: string): Promise<void>
   const builder = createImageBuilder({ docker, logger, repository: run });
   const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
   const port = await freePort();
+  let caddy: RunningCaddy | undefined;
+  const proxy = {
+    sendTo: (containerName: string, dial: string) =>
+      createCaddyProxy({ adminUrl: caddy!.adminUrl }).sendTo(containerName, dial),
+  };
   const runner = createStepRunner({
     env: 'production',
     logger,
@@ -89,7 +105,7 @@ async function switchTraffic(docker: Docker, databaseUrl: string): Promise<void>
     locks: createLockStore(pool),
     source: forge,
     builder,
-    runtime: createDockerRuntime({ docker, logger }),
+    runtime: createDockerRuntime({ docker, logger, proxy: withProxy ? proxy : undefined }),
     notifier: quiet,
     containerName: () => name,
     // The figure is about the switch: no backup (it would only lengthen the run).
@@ -109,20 +125,21 @@ async function switchTraffic(docker: Docker, databaseUrl: string): Promise<void>
     // Both images built before measuring: the switch is what is measured.
     const v1 = await ensure(seeded.mainSha);
     await ensure(seeded.developSha);
-    await (
-      await docker.createContainer({
-        name,
-        Image: v1.tag,
-        Env: ['APP_ENV=production'],
-        Labels: { 'lugh.test': run },
-        ExposedPorts: { '8080/tcp': {} },
-        HostConfig: {
-          RestartPolicy: { Name: 'unless-stopped' },
-          PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
-        },
-      })
-    ).start();
-    const url = `http://127.0.0.1:${port}/version`;
+    // Behind the proxy the app publishes no port: the proxy owns the public one.
+    const app = await docker.createContainer({
+      name,
+      Image: v1.tag,
+      Env: ['APP_ENV=production'],
+      Labels: { 'lugh.test': run },
+      ExposedPorts: { '8080/tcp': {} },
+      HostConfig: {
+        RestartPolicy: { Name: 'unless-stopped' },
+        PortBindings: withProxy ? {} : { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
+      },
+    });
+    await app.start();
+    if (withProxy) caddy = await startCaddy(name, upstreamOf(await app.inspect())!);
+    const url = caddy ? `${caddy.url}/version` : `http://127.0.0.1:${port}/version`;
     await waitServing(url);
 
     const during = async (sha: string, trigger: 'manual' | 'rollback') => {
@@ -137,27 +154,26 @@ async function switchTraffic(docker: Docker, databaseUrl: string): Promise<void>
     const rollback = await during(seeded.mainSha, 'rollback');
 
     console.log(
-      `requests to the app during a switch (seeded app, production, real Docker; one every ${POLL_MS} ms to its public port)`,
+      `requests to the app during a switch (seeded app, production, real Docker; one every ${POLL_MS} ms to its public port, ${withProxy ? 'owned by Caddy (DEPLOY_PROXY_ADMIN_URL)' : 'published by the app container (no proxy)'})`,
     );
-    record({
-      key: 'switch.failed.deploy',
-      label: 'failed requests during a deploy',
-      value: deploy.failed,
-      unit: 'requests',
-      reference: KAMAL_PROXY,
-      goal: { max: 0 },
-      note: `of ${deploy.sent}; the app's port published by its container`,
-    });
-    record({
-      key: 'switch.failed.rollback',
-      label: 'failed requests during a /rollback',
-      value: rollback.failed,
-      unit: 'requests',
-      reference: KAMAL_PROXY,
-      goal: { max: 0 },
-      note: `of ${rollback.sent}; the app's port published by its container`,
-    });
+    // The goal is for lugh with the proxy; without it the switch is stop-first, shown for comparison.
+    const suffix = withProxy ? '' : '.no-proxy';
+    const how = withProxy ? 'through Caddy' : 'no proxy, stop-first';
+    for (const [what, counts] of [
+      ['deploy', deploy],
+      ['rollback', rollback],
+    ] as const) {
+      record({
+        key: `switch.failed.${what}${suffix}`,
+        label: `failed requests during a ${what === 'deploy' ? 'deploy' : '/rollback'} (${withProxy ? 'proxy' : 'no proxy'})`,
+        value: counts.failed,
+        unit: 'requests',
+        ...(withProxy ? { reference: KAMAL_PROXY, goal: { max: 0 } } : {}),
+        note: `of ${counts.sent}; ${how}${counts.why.length ? ` (${counts.why.join(', ')})` : ''}`,
+      });
+    }
   } finally {
+    await caddy?.close();
     await removeTestResources(docker, run);
     for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } }))
       await docker
