@@ -2,7 +2,7 @@
 // while the deploy engine deploys the seeded app (production, real Docker) and then rolls
 // it back (/rollback: the previous release again, its image kept), and counts the requests
 // that failed (refused, reset, timed out, or not 200). kamal-proxy drops none; lugh's goal
-// is the same. Twice: with Caddy in front (DEPLOY_PROXY_ADMIN_URL; the figure the goal is
+// is the same. Twice: with HAProxy in front (DEPLOY_PROXY_ADMIN_URL; the figure the goal is
 // for), and with the app container publishing the port itself (no proxy: stop-first).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { DeployNotifier } from '../src/deployer/deploy-notifier.js';
 import { createImageBuilder } from '../src/deployer/image-builder.js';
-import { createCaddyProxy } from '../src/deployer/proxy/caddy-proxy.js';
+import { createHaproxyProxy } from '../src/deployer/proxy/haproxy-proxy.js';
 import { upstreamOf } from '../src/deployer/proxy/upstream.js';
 import { createDockerRuntime } from '../src/deployer/runtime/docker-runtime.js';
 import { createStepRunner } from '../src/deployer/step-runner.js';
@@ -19,7 +19,6 @@ import { createDeploymentStore } from '../src/store/deployments.js';
 import { createLockStore } from '../src/store/locks.js';
 import { runMigrations } from '../src/store/migrate.js';
 import { createPool } from '../src/store/pool.js';
-import { caddyInstalled, type RunningCaddy, startCaddy } from '../tests/helpers/caddy.js';
 import {
   createDockerClient,
   dockerAvailable,
@@ -27,47 +26,13 @@ import {
   removeTestResources,
   uniqueName,
 } from '../tests/helpers/docker.js';
+import { haproxyInstalled, pollEvery, type RunningHaproxy, startHaproxy } from '../tests/helpers/haproxy.js';
 import { silentLogger as logger } from '../tests/helpers/logger.js';
 import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
 import { record } from './figures.js';
 import { createBenchDatabase } from './promote.js';
 
-const POLL_MS = 50;
 const KAMAL_PROXY = { label: 'kamal-proxy', value: 0 };
-
-/** A client asking `url` every POLL_MS (each request its own, 1 s at most) until stopped. */
-export function pollEvery(url: string, intervalMs = POLL_MS) {
-  let sent = 0;
-  let failed = 0;
-  const why = new Set<string>();
-  const inFlight = new Set<Promise<void>>();
-  const ask = () => {
-    sent++;
-    const request = fetch(url, { signal: AbortSignal.timeout(1_000) })
-      .then(async (r) => {
-        await r.arrayBuffer();
-        if (r.status !== 200) {
-          failed++;
-          why.add(`HTTP ${r.status}`);
-        }
-      })
-      .catch((error: Error & { cause?: { code?: string } }) => {
-        failed++;
-        why.add(error.cause?.code ?? error.name);
-      })
-      .finally(() => inFlight.delete(request));
-    inFlight.add(request);
-  };
-  const timer = setInterval(ask, intervalMs);
-  ask();
-  return {
-    async stop(): Promise<{ sent: number; failed: number; why: string[] }> {
-      clearInterval(timer);
-      await Promise.all(inFlight);
-      return { sent, failed, why: [...why] };
-    },
-  };
-}
 
 export async function benchTraffic(databaseUrl: string): Promise<void> {
   const docker = createDockerClient();
@@ -75,12 +40,12 @@ export async function benchTraffic(databaseUrl: string): Promise<void> {
     console.log('traffic figures skipped: no Docker engine answers');
     return;
   }
-  if (caddyInstalled()) await switchTraffic(docker, databaseUrl, true);
-  else console.log('traffic through a proxy skipped: caddy is not installed (apt-get install -y caddy)');
+  if (haproxyInstalled()) await switchTraffic(docker, databaseUrl, true);
+  else console.log('traffic through a proxy skipped: haproxy is not installed (apt-get install -y haproxy)');
   await switchTraffic(docker, databaseUrl, false);
 }
 
-/** One deploy and one /rollback of the seeded app, its port asked every POLL_MS throughout. */
+/** One deploy and one /rollback of the seeded app, its port asked every 50 ms throughout. */
 async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boolean): Promise<void> {
   const run = uniqueName('lugh-bench-traffic');
   const name = `${run}-app`;
@@ -93,10 +58,10 @@ async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boo
   const builder = createImageBuilder({ docker, logger, repository: run });
   const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
   const port = await freePort();
-  let caddy: RunningCaddy | undefined;
+  let haproxy: RunningHaproxy | undefined;
   const proxy = {
     sendTo: (containerName: string, dial: string) =>
-      createCaddyProxy({ adminUrl: caddy!.adminUrl }).sendTo(containerName, dial),
+      createHaproxyProxy({ adminUrl: haproxy!.adminUrl }).sendTo(containerName, dial),
   };
   const runner = createStepRunner({
     env: 'production',
@@ -138,8 +103,8 @@ async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boo
       },
     });
     await app.start();
-    if (withProxy) caddy = await startCaddy(name, upstreamOf(await app.inspect())!);
-    const url = caddy ? `${caddy.url}/version` : `http://127.0.0.1:${port}/version`;
+    if (withProxy) haproxy = await startHaproxy(name, upstreamOf(await app.inspect())!);
+    const url = haproxy ? `${haproxy.url}/version` : `http://127.0.0.1:${port}/version`;
     await waitServing(url);
 
     const during = async (sha: string, trigger: 'manual' | 'rollback') => {
@@ -154,11 +119,11 @@ async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boo
     const rollback = await during(seeded.mainSha, 'rollback');
 
     console.log(
-      `requests to the app during a switch (seeded app, production, real Docker; one every ${POLL_MS} ms to its public port, ${withProxy ? 'owned by Caddy (DEPLOY_PROXY_ADMIN_URL)' : 'published by the app container (no proxy)'})`,
+      `requests to the app during a switch (seeded app, production, real Docker; one every 50 ms to its public port, ${withProxy ? 'owned by HAProxy (DEPLOY_PROXY_ADMIN_URL)' : 'published by the app container (no proxy)'})`,
     );
     // The goal is for lugh with the proxy; without it the switch is stop-first, shown for comparison.
     const suffix = withProxy ? '' : '.no-proxy';
-    const how = withProxy ? 'through Caddy' : 'no proxy, stop-first';
+    const how = withProxy ? 'through HAProxy' : 'no proxy, stop-first';
     for (const [what, counts] of [
       ['deploy', deploy],
       ['rollback', rollback],
@@ -173,7 +138,7 @@ async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boo
       });
     }
   } finally {
-    await caddy?.close();
+    await haproxy?.close();
     await removeTestResources(docker, run);
     for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } }))
       await docker

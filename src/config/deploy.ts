@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { count, httpUrl, oneOf, optional, orElse, withoutTrailingSlash } from './schemas.js';
+import { count, oneOf, optional, orElse } from './schemas.js';
 import { setting } from './setting.js';
 
 /** The running build, what /status tells others, and how this instance deploys. */
@@ -75,10 +75,17 @@ export const deploySettings = {
     }),
     proxyAdminUrl: setting({
       variable: 'DEPLOY_PROXY_ADMIN_URL',
-      schema: optional(httpUrl).transform(withoutTrailingSlash),
+      schema: optional(
+        z
+          .string()
+          .refine(
+            (v) => /^tcp:\/\/[^/]+:\d+$/.test(v) || /^unix:\/\/\/./.test(v),
+            'must be tcp://<host>:<port> or unix:///<path> (HAProxy’s stats socket)',
+          ),
+      ),
       describe: orElse('(none: the app container owns its port)'),
       description:
-        'the admin API of a Caddy in front of the app (e.g. `http://127.0.0.1:2019`): a switch points its `reverse_proxy` with `@id` = the app container’s name at a healthy container, so no request fails (see README, “A switch that drops no request”)',
+        'the runtime API (`stats socket … level admin`) of an HAProxy in front of the app, e.g. `tcp://127.0.0.1:9999`: a switch points the server `app` of its backend named after the app container at a healthy container, so no request fails (README: “A switch that drops no request”)',
     }),
     keepImages: setting({
       variable: 'DEPLOY_KEEP_IMAGES',

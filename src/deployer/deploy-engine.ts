@@ -20,7 +20,7 @@ import { recordFirstRelease } from './first-release.js';
 import { createImageBuilder } from './image-builder.js';
 import type { ImageLedger } from './image-ledger.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
-import { createCaddyProxy } from './proxy/caddy-proxy.js';
+import { createHaproxyProxy } from './proxy/haproxy-proxy.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
 import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
 import { createDockerRuntime } from './runtime/docker-runtime.js';
@@ -122,7 +122,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   // Inert unless a fault test sets LUGH_FAILPOINTS.
   const failpoints = createFailpoints(config.deploy.failpoints);
   const proxyAdminUrl = config.deploy.proxyAdminUrl;
-  const proxy = proxyAdminUrl ? createCaddyProxy({ adminUrl: proxyAdminUrl }) : undefined;
+  const proxy = proxyAdminUrl ? createHaproxyProxy({ adminUrl: proxyAdminUrl }) : undefined;
   const runtime = createDockerRuntime({ docker, logger, failpoints, proxy });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
-import type { TrafficProxy } from './caddy-proxy.js';
+import type { TrafficProxy } from './haproxy-proxy.js';
 
 /**
  * Where a proxy reaches a container, as `<ip>:<port>`: its address on its first network

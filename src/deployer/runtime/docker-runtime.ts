@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { type Failpoints, noFailpoints } from '../failpoints.js';
-import type { TrafficProxy } from '../proxy/caddy-proxy.js';
+import type { TrafficProxy } from '../proxy/haproxy-proxy.js';
 import { runMigration } from './docker-migration.js';
 import {
   awaitPreflight,

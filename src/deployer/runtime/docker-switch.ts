@@ -5,7 +5,7 @@ import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 import { type Failpoints, noFailpoints } from '../failpoints.js';
-import type { TrafficProxy } from '../proxy/caddy-proxy.js';
+import type { TrafficProxy } from '../proxy/haproxy-proxy.js';
 import { routeTo } from '../proxy/upstream.js';
 import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
 import type { Preflight, Switched, SwitchTarget } from './runtime.js';
