@@ -161,7 +161,7 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
     'switch:during-health',
     'verify:during',
   ])(
-    'killed at %s: the resumed run converges with HAProxy sending requests to the app container that runs',
+    'killed at %s: the resumed run converges with HAProxy sending requests to the app container that runs, and finishes',
     async (failpoint) => {
       const env = instanceEnv({
         appEnv: 'production',
@@ -187,14 +187,28 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
         [ADMIN_ID],
       );
       const id = Number(rows[0].id);
-      const first = spawnLugh(['deploy-run', String(id)], { ...env, LUGH_FAILPOINTS: failpoint });
-      for (let i = 0; i < 2400 && !first.stderr().includes(`failpoint ${failpoint} reached`); i++) {
-        if (first.child.exitCode !== null) break;
-        await sleep(25);
-      }
-      expect(first.stderr()).toContain(`failpoint ${failpoint} reached`);
+      const killedAt = async (at: string) => {
+        const run = spawnLugh(['deploy-run', String(id)], { ...env, LUGH_FAILPOINTS: at });
+        for (let i = 0; i < 2400 && !run.stderr().includes(`failpoint ${at} reached`); i++) {
+          if (run.child.exitCode !== null) break;
+          await sleep(25);
+        }
+        expect(run.stderr()).toContain(`failpoint ${at} reached`);
+        return run;
+      };
+      const first = await killedAt(failpoint);
       first.child.kill('SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
+
+      // The resumed run, paused once it has converged (its start step begins the switch
+      // again): HAProxy already sends to the container that runs, not to a removed one.
+      const resumed = await killedAt('step:start');
+      const converged = await routing();
+      expect(converged.running).toEqual([`/${name}`]);
+      expect(converged.dials).toEqual([converged.app]);
+      expect((await fetch(`${proxy.url}/version`)).status).toBe(200);
+      resumed.child.kill('SIGKILL');
+      expect(await resumed.exited).toBe('SIGKILL');
 
       const again = await runLugh(['deploy-run', String(id)], env);
       expect(again.code, again.stderr).toBe(0);
