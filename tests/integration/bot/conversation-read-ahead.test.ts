@@ -12,7 +12,7 @@ import { instanceConfig } from '../../helpers/instance-env.js';
 
 const TOKEN = '5550102:AAReadAheadTestToken_abcdefghijklmno';
 const NO_DATABASE = 'postgres://lugh:unused@127.0.0.1:1/staging_lugh';
-const user = { id: 4242, first_name: 'Bea', is_bot: false };
+const user = { id: 4242, first_name: 'Bea' };
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -21,18 +21,6 @@ function deferred<T>() {
   });
   return { promise, resolve };
 }
-
-const helpUpdate = (updateId: number) => ({
-  update_id: updateId,
-  message: {
-    message_id: updateId,
-    date: Math.floor(Date.now() / 1000),
-    chat: { id: user.id, type: 'private' as const, first_name: user.first_name },
-    from: user,
-    text: '/help',
-    entities: [{ type: 'bot_command' as const, offset: 0, length: 5 }],
-  },
-});
 
 describe('conversation state read ahead', () => {
   let tg: TelegramStandIn | undefined;
@@ -63,15 +51,23 @@ describe('conversation state read ahead', () => {
     };
     const { bot } = createBot(deps);
     await bot.init();
+    /** A /help as the chat's user writes it, taken from the stand-in as getUpdates would. */
+    const help = async () => {
+      tg!.sendText({ token: TOKEN, chat: { id: user.id, type: 'private' }, from: user, text: '/help' });
+      const updates = await bot.api.getUpdates();
+      const update = updates.at(-1)!;
+      await bot.api.getUpdates({ offset: update.update_id + 1 });
+      return update;
+    };
     const replies = () =>
       tg!.transcript(TOKEN, user.id).flatMap((e) => (e.kind === 'bot_message' ? [e.text ?? ''] : []));
-    return { bot, reads, replies };
+    return { bot, reads, replies, help };
   }
 
   it('asks for the chat’s conversation while the claim is unanswered, once, and answers once claimed', async () => {
     const claim = deferred<boolean>();
-    const { bot, reads, replies } = await botWith({ mayTake: () => true, claim: () => claim.promise });
-    const handled = bot.handleUpdate(helpUpdate(1));
+    const { bot, reads, replies, help } = await botWith({ mayTake: () => true, claim: () => claim.promise });
+    const handled = bot.handleUpdate(await help());
     await new Promise((resolve) => setImmediate(resolve));
     // Before: [] (the read waited for the claim's answer: two round trips in a row).
     expect(reads).toEqual([String(user.id)]);
@@ -82,14 +78,14 @@ describe('conversation state read ahead', () => {
   });
 
   it('an update claimed elsewhere is not handled, whatever was read ahead', async () => {
-    const { bot, replies } = await botWith({ mayTake: () => true, claim: async () => false });
-    await bot.handleUpdate(helpUpdate(2));
+    const { bot, replies, help } = await botWith({ mayTake: () => true, claim: async () => false });
+    await bot.handleUpdate(await help());
     expect(replies()).toEqual([]);
   });
 
   it('an update this instance does not take reads nothing', async () => {
-    const { bot, reads, replies } = await botWith({ mayTake: () => false, claim: async () => true });
-    await bot.handleUpdate(helpUpdate(3));
+    const { bot, reads, replies, help } = await botWith({ mayTake: () => false, claim: async () => true });
+    await bot.handleUpdate(await help());
     expect(reads).toEqual([]);
     expect(replies()).toEqual([]);
   });
