@@ -5,8 +5,8 @@
 // sendMessage that answers it (its `onCall` hook). CPU per /help is the process's user +
 // system time (/proc/<pid>/stat) over the 50 msg/s burst divided by the messages; start-up
 // is spawn → the first /help (queued before the spawn) answered, on a migrated database;
-// idle RSS is taken 3 s after that first answer, beside a node process that loads the
-// same libraries (bench/idle-libraries.ts) and does nothing.
+// idle CPU and RSS are taken in the 3 s after that first answer (RSS beside a node process
+// that loads the same libraries, bench/idle-libraries.ts, and does nothing).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,8 @@ interface RoundFigures {
   serialP50: number;
   burstP95: number;
   cpuPerHelpMs: number;
+  /** CPU ms per second while idle, just after start-up (in the burst's figure too). */
+  idleCpuMsPerS: number;
   rssMiB: number;
 }
 
@@ -160,7 +162,11 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     children.push(child);
     const startupMs = (await firstAnswer) - t0;
     if (name === 'lugh') helpText ??= handling.firstText;
-    await sleep(3_000);
+    await sleep(1_000);
+    // Idle: what the burst's CPU would hold without any /help (timers, samplers, polls).
+    const idle0 = cpuMs(child.pid!);
+    await sleep(2_000);
+    const idleMsPerS = (cpuMs(child.pid!) - idle0) / 2;
     const rss = rssMiB(child.pid!);
 
     // One at a time: the next /help only once the last one was answered.
@@ -197,6 +203,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
       serialP50: percentile(serial, 50),
       burstP95: percentile(burst, 95),
       cpuPerHelpMs: cpu / total,
+      idleCpuMsPerS: idleMsPerS,
       rssMiB: rss,
     };
   };
@@ -267,7 +274,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     unit: 'ms',
     reference: { label: 'bare grammY', value: mid(bare, (f) => f.cpuPerHelpMs) },
     goal: { ratio: 1.2 },
-    note: `user + system over the burst (background work included) ÷ ${BURST_SECONDS * RATE}; ${rounds}`,
+    note: `user + system over the burst ÷ ${BURST_SECONDS * RATE}, background work included (idle: lugh ${mid(lugh, (f) => f.idleCpuMsPerS).toFixed(1)}, bare ${mid(bare, (f) => f.idleCpuMsPerS).toFixed(1)} ms/s); ${rounds}`,
   });
   record({
     key: 'bot.startup.first-reply',
