@@ -24,7 +24,6 @@ import { createRedactor } from '../redact.js';
 import { createRunningVersion, createVersionLookup } from '../status/version-lookup.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { createChatMigrationStore } from '../store/chat-migrations.js';
-import { runMigrations } from '../store/migrate.js';
 import type { Pool } from '../store/pool.js';
 import { createPromotionStore } from '../store/promotions.js';
 import { createRedisKeyValue, keyspace } from '../store/redis.js';
@@ -38,6 +37,7 @@ import { forgeOf } from './forge.js';
 import { githubCheckOf } from './github-check.js';
 import { buildHealth } from './health.js';
 import { buildHttp } from './http.js';
+import { migrateIfBehind } from './migration-check.js';
 import { buildPromotion } from './promotion.js';
 import { buildSelfStatus, buildStatusService, buildUsageSampler, type StatusParts } from './status.js';
 import { buildTelegram } from './telegram.js';
@@ -82,11 +82,11 @@ export async function startInstance(
   mkdirSync(config.home, { recursive: true });
   // The migration check runs while the rest is built and the Bot API accepts the token:
   // nothing reads the schema before it is done (onReady, HTTP and the publishers wait for it).
-  const migrated = runMigrations({ databaseUrl: config.databaseUrl, logger });
-  migrated.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
-
   const connections = openConnections(config);
   const { pool, redis } = connections;
+  const migrated = migrateIfBehind(pool, config.databaseUrl, logger);
+  migrated.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
+
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsSeen(config));
   const forge = forgeOf(
