@@ -1,6 +1,7 @@
 // npm run bench: figures for lugh's start-up, health endpoint, shutdown and idle cost, then
-// /status, /promote and the deploy engine (bench/status.ts, promote.ts, deploy.ts), and requests
-// to the app during a switch (bench/traffic.ts).
+// lugh beside a bare grammY bot (bench/bot.ts), /status, /promote and the deploy engine
+// (bench/status.ts, promote.ts, deploy.ts), and requests to the app during a switch
+// (bench/traffic.ts).
 // Starts its own throwaway Postgres and Redis (as the test suite does, or uses
 // TEST_DATABASE_URL / TEST_REDIS_URL), the Telegram stand-in, and real `lugh start` processes.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
+import { benchBot } from './bot.js';
 import { benchDeploys } from './deploy.js';
 import { compareFigures, readResults, record, recordedFigures, writeResults } from './figures.js';
 import { benchPromotion, createBenchDatabase } from './promote.js';
@@ -157,6 +159,7 @@ async function main() {
   // Each section on its own (BENCH_ONLY=status,deploy runs those two).
   const sections: Record<string, () => Promise<void>> = {
     start: benchStart,
+    bot: () => benchBot(urls.databaseUrl!, urls.redisUrl!),
     status: () => benchStatus(urls.databaseUrl!, urls.redisUrl!),
     promote: () => benchPromotion(urls.databaseUrl!, urls.redisUrl!),
     deploy: () => benchDeploys(urls.databaseUrl!, urls.redisUrl!),

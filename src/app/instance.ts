@@ -24,7 +24,6 @@ import { createRedactor } from '../redact.js';
 import { createRunningVersion, createVersionLookup } from '../status/version-lookup.js';
 import { type AuditLog, createAuditLog } from '../store/audit-log.js';
 import { createChatMigrationStore } from '../store/chat-migrations.js';
-import { runMigrations } from '../store/migrate.js';
 import type { Pool } from '../store/pool.js';
 import { createPromotionStore } from '../store/promotions.js';
 import { createRedisKeyValue, keyspace } from '../store/redis.js';
@@ -38,6 +37,7 @@ import { forgeOf } from './forge.js';
 import { githubCheckOf } from './github-check.js';
 import { buildHealth } from './health.js';
 import { buildHttp } from './http.js';
+import { migrateIfBehind } from './migration-check.js';
 import { buildPromotion } from './promotion.js';
 import { buildSelfStatus, buildStatusService, buildUsageSampler, type StatusParts } from './status.js';
 import { buildTelegram } from './telegram.js';
@@ -80,10 +80,13 @@ export async function startInstance(
   // app container follows promotions, publishes the environment's status and notifies.
   const isApp = config.deploy.role === 'app';
   mkdirSync(config.home, { recursive: true });
-  await runMigrations({ databaseUrl: config.databaseUrl, logger });
-
+  // The migration check runs while the rest is built and the Bot API accepts the token:
+  // nothing reads the schema before it is done (onReady, HTTP and the publishers wait for it).
   const connections = openConnections(config);
   const { pool, redis } = connections;
+  const migrated = migrateIfBehind(pool, config.databaseUrl, logger);
+  migrated.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
+
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsSeen(config));
   const forge = forgeOf(
@@ -154,16 +157,15 @@ export async function startInstance(
     startedAt,
     chatMigrations,
     chatReach,
+    migrated: migrated.then(() => {}),
     onReady: async () => {
       // A pre-flight container only proves its health: it neither follows promotions nor deploys.
       if (isApp) promotion?.startPolling();
-      await deploys.publishLock();
-      await deploys.engine.start();
+      await Promise.all([deploys.publishLock(), deploys.engine.start()]);
     },
     // The other instance's /status reads the published status: keep it current.
     onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
   });
-  if (isApp) self.startPublishing();
   // Only the app answers /status: a pre-flight container samples nothing.
   if (isApp) usage.start();
   // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
@@ -181,6 +183,16 @@ export async function startInstance(
     peer: peerThroughRedis(redis, otherPrefix),
   });
   const gitSha = gitShaOf(config);
+  try {
+    await migrated;
+  } catch (error) {
+    // A database lugh cannot migrate: nothing was taken; stop what started and refuse.
+    await telegram.stop();
+    await usage.stop();
+    await connections.close();
+    throw error;
+  }
+  if (isApp) self.startPublishing();
   const http = buildHttp(config, logger, {
     startedAt,
     gitSha,

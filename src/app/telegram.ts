@@ -32,6 +32,8 @@ export function buildTelegram(
     redis: Redis;
     startedAt: Date;
     onReady: () => Promise<void>;
+    /** Settles when the database is migrated: nothing that reads it runs before. */
+    migrated?: Promise<void>;
     onStatus?: () => void;
     chatMigrations?: ChatMigrations;
     chatReach?: ChatReach;
@@ -56,18 +58,26 @@ export function buildTelegram(
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
+      await parts.migrated;
       const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
       for (const f of checkTelegramSetup(me, config, moved))
         logger[f.level]({ check: 'telegram setup' }, f.message);
-      const menus = await publishCommands(bot.api, parts.commands, config.adminIds, logger);
-      // Which admins (and notify chat) the bot cannot write to yet: logged, published, in /status.
-      parts.chatReach?.menuRefused(menus.refusedAdmins);
-      await parts.chatReach
-        ?.check(me.username)
-        .catch((error: unknown) =>
-          logger.warn({ err: error }, 'could not check which chats the bot reaches'),
-        );
-      await parts.onReady();
+      // The menu, the reach check and onReady do not depend on each other: at once. Each
+      // runs to its end before a failure is thrown (and the whole is retried).
+      const steps = await Promise.allSettled([
+        publishCommands(bot.api, parts.commands, config.adminIds, logger).then((menus) =>
+          // Which admins the bot cannot write to yet: published to them when they first write.
+          parts.chatReach?.menuRefused(menus.refusedAdmins),
+        ),
+        // Which admins (and notify chat) the bot cannot write to yet: logged, published, in /status.
+        parts.chatReach
+          ?.check(me.username)
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, 'could not check which chats the bot reaches'),
+          ),
+        parts.onReady(),
+      ]);
+      for (const step of steps) if (step.status === 'rejected') throw step.reason;
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
     onStatus: parts.onStatus,

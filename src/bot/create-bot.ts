@@ -4,6 +4,7 @@ import { type Api, Bot, GrammyError, HttpError } from 'grammy';
 import type { Logger } from '../logger.js';
 import { REPLY_RETRY_MAX_SECONDS } from '../stop-grace.js';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
+import { createConversationStorage } from './conversation-storage.js';
 import { chatMigrationFeature } from './features/chat-migration.js';
 import { deployFeature } from './features/deploy.js';
 import { doctorFeature } from './features/doctor.js';
@@ -89,7 +90,10 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
     .flatMap((f) => f.commands)
     .filter((c) => c.only === undefined || c.only === config.appEnv);
   const admins = new Set(config.adminIds);
-  if (deps.updateGate) bot.use(oncePerUpdate(deps.updateGate, logger));
+  const conversationStore = deps.conversationStorage
+    ? createConversationStorage<BotContext>(deps.conversationStorage, PROMOTE_CONVERSATION_VERSION)
+    : undefined;
+  if (deps.updateGate) bot.use(oncePerUpdate(deps.updateGate, logger, conversationStore?.readAhead));
   bot.use((ctx, next) => {
     ctx.deps = deps;
     ctx.commands = commands;
@@ -106,9 +110,7 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
           return next();
         },
       ],
-      storage: deps.conversationStorage
-        ? { type: 'key', version: PROMOTE_CONVERSATION_VERSION, adapter: deps.conversationStorage }
-        : undefined,
+      storage: conversationStore?.storage,
     }),
   );
   for (const feature of installed) bot.use(feature.composer);

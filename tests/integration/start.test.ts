@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../../src/sandbox/telegram/index.js';
@@ -270,6 +271,33 @@ describe('lugh start', () => {
       await prodDb.drop();
     }
   }, 60_000);
+
+  it('refuses to start on a database it cannot migrate, and meanwhile takes no update', async () => {
+    // The migration check runs while the Bot API accepts the token: polling must wait for it.
+    const token = '9876545:AAUnmigratableStartTestToken_0123456';
+    tg.registerBot({ token, username: 'LughDevBot', firstName: 'Lugh Dev' });
+    const broken = await createTestDatabase('staging_lugh');
+    try {
+      const client = new pg.Client(broken.url);
+      await client.connect();
+      await client.query(
+        'CREATE TABLE pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)',
+      );
+      await client.query("INSERT INTO pgmigrations (name, run_on) VALUES ('0000_not_in_this_build', now())");
+      await client.end();
+      const user = { id: 777, first_name: 'Early' };
+      tg.sendText({ token, chat: { id: user.id, type: 'private' }, from: user, text: '/help' });
+      const run = start(
+        instanceEnv({ databaseUrl: broken.url, apiRoot: tg.apiRoot, port: await freePort(), token }),
+      );
+      expect(await exitWithin(run, 20_000)).not.toBe(0);
+      expect(run.stdout() + run.stderr()).toContain('0000_not_in_this_build');
+      expect(tg.calls(token).map((c) => c.method)).not.toContain('getUpdates');
+      expect(tg.transcript(token, user.id).filter((e) => e.kind === 'bot_message')).toEqual([]);
+    } finally {
+      await broken.drop();
+    }
+  }, 30_000);
 
   it('exits 2 naming the variable when the configuration is invalid', async () => {
     const result = await runLugh(['start'], {

@@ -9,14 +9,21 @@ import type { BotContext, UpdateGate } from '../context.js';
  * handled but could not confirm). A claim Redis cannot answer fails the update, and the
  * chat is told to try again: handling it unclaimed could handle it twice.
  */
-export function oncePerUpdate(gate: UpdateGate, logger: Logger): MiddlewareFn<BotContext> {
+export function oncePerUpdate(
+  gate: UpdateGate,
+  logger: Logger,
+  /** Started alongside the claim (the conversation state's read): one round trip, not two. */
+  alongside?: (ctx: BotContext) => void,
+): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     const updateId = ctx.update.update_id;
     if (!gate.mayTake(updateId)) {
       logger.debug({ updateId }, 'update left to the next poller: this one no longer takes updates');
       return;
     }
-    if (!(await gate.claim(updateId))) {
+    const claimed = gate.claim(updateId);
+    alongside?.(ctx);
+    if (!(await claimed)) {
       logger.info({ updateId }, 'update skipped: already handled in this environment');
       return;
     }

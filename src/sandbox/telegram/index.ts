@@ -5,6 +5,7 @@
 export type { FaultSpec } from './faults.js';
 export type { PageUser } from './page/page-users.js';
 export {
+  type CallEvent,
   type CallRecord,
   startTelegramStandIn,
   type TelegramStandIn,

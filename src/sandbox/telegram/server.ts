@@ -66,6 +66,8 @@ async function handle(
     sendJson(res, apiError.errorCode, apiError.toEnvelope());
     return;
   }
+  const botId = Number(token.split(':')[0]);
+  core.onCall?.({ botId, method, phase: 'received', data: params.toLog(), at: performance.now() });
   const hangUp = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) hangUp.abort();
@@ -78,4 +80,5 @@ async function handle(
   }
   if (res.destroyed) return;
   sendJson(res, outcome.status, outcome.body, outcome.headers);
+  core.onCall?.({ botId, method, phase: 'answered', data: outcome.body.result, at: performance.now() });
 }

@@ -38,6 +38,22 @@ export interface TelegramStandInOptions {
    * update is sent again (default 10 s, `webhookTimeoutMs`); tests shorten it.
    */
   webhookTimeoutMs?: number;
+  /**
+   * Told when a Bot API request arrives and when its answer is written, with the time
+   * (`performance.now()`): how the bench measures a bot's handling time, the same for any bot.
+   */
+  onCall?: (event: CallEvent) => void;
+}
+
+/** One side of a Bot API call as the stand-in saw it (never the token: only the bot's id). */
+export interface CallEvent {
+  readonly botId: number;
+  readonly method: string;
+  readonly phase: 'received' | 'answered';
+  /** The request's parameters ('received') or the answer's `result` ('answered'). */
+  readonly data: unknown;
+  /** `performance.now()` in the stand-in's process. */
+  readonly at: number;
 }
 
 export interface CallRecord {
@@ -105,6 +121,7 @@ export class StandInCore {
     readonly now: () => number,
     rateLimits: boolean,
     private readonly webhookTimeoutMs?: number,
+    readonly onCall?: (event: CallEvent) => void,
   ) {
     this.rateLimiter = rateLimits ? new RateLimiter(now) : undefined;
   }
@@ -353,6 +370,7 @@ export async function startTelegramStandIn(options: TelegramStandInOptions = {})
     options.now ?? Date.now,
     options.rateLimits ?? false,
     options.webhookTimeoutMs,
+    options.onCall,
   );
   const server = createStandInServer(core, { users: options.pageUsers });
   const host = options.host ?? '127.0.0.1';
