@@ -7,13 +7,16 @@
 // is spawn → the first /help (queued before the spawn) answered, on a migrated database;
 // idle CPU and RSS are taken in the 3 s after that first answer (RSS beside a node process
 // that loads the same libraries, bench/idle-libraries.ts, and does nothing).
-import { type ChildProcess, spawn } from 'node:child_process';
+// All three run as production runs lugh (Dockerfile: `node dist/cli.js start`): compiled
+// once with tsc into .lugh-bench-dist/ and run by plain node, not under tsx's loader.
+// BENCH_BOT_LUGH_DIST=<dir> runs the lugh built there instead (an older build, to compare).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../src/sandbox/free-port.js';
 import { type CallEvent, startTelegramStandIn } from '../src/sandbox/telegram/index.js';
-import { FAKE_TOKEN, REPO_ROOT, runLugh, spawnLugh } from '../tests/helpers/lugh-process.js';
+import { FAKE_TOKEN, REPO_ROOT, runLugh } from '../tests/helpers/lugh-process.js';
 import { record } from './figures.js';
 import { createBenchDatabase } from './promote.js';
 import { median, percentile } from './stats.js';
@@ -105,8 +108,35 @@ class Handling {
   }
 }
 
+/**
+ * Compiles lugh (the project's tsconfig.build.json) and the two reference scripts into
+ * .lugh-bench-dist/ (untracked, like every .lugh-*), one level under the repository so
+ * that migrations/ and node_modules are found from there as from dist/.
+ */
+function build(): { cli: string; bareBot: string; idleLibraries: string } {
+  const out = path.join(REPO_ROOT, '.lugh-bench-dist');
+  const tsc = path.join(REPO_ROOT, 'node_modules/.bin/tsc');
+  const lugh = process.env.BENCH_BOT_LUGH_DIST;
+  if (!lugh) execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', out], { cwd: REPO_ROOT });
+  execFileSync(
+    tsc,
+    [
+      ...['bench/bare-bot.ts', 'bench/idle-libraries.ts'],
+      ...['--outDir', path.join(out, 'bench'), '--module', 'nodenext', '--target', 'es2022'],
+      ...['--skipLibCheck', '--strict', '--ignoreConfig'],
+    ],
+    { cwd: REPO_ROOT },
+  );
+  return {
+    cli: path.join(lugh ? path.resolve(lugh) : out, 'cli.js'),
+    bareBot: path.join(out, 'bench/bare-bot.js'),
+    idleLibraries: path.join(out, 'bench/idle-libraries.js'),
+  };
+}
+
 /** Runs the `bot` section: lugh beside a bare grammY bot. */
 export async function benchBot(databaseUrl: string, redisUrl: string): Promise<void> {
+  const built = build();
   const handling = new Handling();
   const tg = await startTelegramStandIn({ onCall: handling.observe });
   tg.registerBot({ token: FAKE_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
@@ -145,10 +175,15 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     const firstAnswer = handling.answered(botId, user(0).id, 60_000);
     send(token, 0);
     const t0 = performance.now();
+    const port = await freePort();
     const child =
       name === 'lugh'
-        ? spawnLugh(['start'], { ...env0, PORT: String(await freePort()) }).child
-        : spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/bare-bot.ts')], {
+        ? spawn(process.execPath, [built.cli, 'start'], {
+            cwd: REPO_ROOT,
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env0, PORT: String(port) },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          })
+        : spawn(process.execPath, [built.bareBot], {
             cwd: REPO_ROOT,
             env: {
               PATH: process.env.PATH,
@@ -210,15 +245,11 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
 
   /** RSS of a process that loads lugh's libraries and idles, 3 s after it says so. */
   const librariesRss = async (): Promise<number> => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'bench/idle-libraries.ts')],
-      {
-        cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawn(process.execPath, [built.idleLibraries], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     await new Promise((resolve) => child.stdout!.once('data', resolve));
     await sleep(3_000);
@@ -248,7 +279,9 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
 
   const mid = (rounds: RoundFigures[], pick: (f: RoundFigures) => number) => median(rounds.map(pick));
   const rounds = `median of ${ROUNDS} interleaved rounds`;
-  console.log('lugh beside a bare grammY bot (both `node --import tsx`, long polling one Telegram stand-in)');
+  console.log(
+    `lugh beside a bare grammY bot (both compiled, plain node as in production: ${path.relative(REPO_ROOT, built.cli)}; long polling one Telegram stand-in)`,
+  );
   record({
     key: 'bot.help.p50',
     label: '/help handling, p50 (one at a time)',
@@ -283,7 +316,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     unit: 'ms',
     reference: { label: 'bare grammY', value: mid(bare, (f) => f.startupMs) },
     goal: { max: 300 },
-    note: `spawn → a queued /help answered, migrated database; ${rounds}`,
+    note: `spawn of \`node dist/cli.js start\` (compiled, no tsx) → a queued /help answered, migrated database; bare grammY compiled too; ${rounds}`,
   });
   record({
     key: 'bot.idle.rss',

@@ -1,7 +1,7 @@
 // The reference for lugh's idle memory: a node process that loads the libraries `lugh start`
 // loads at start-up (not @resvg/resvg-js, which lugh loads on the first chart, nor
 // node-pg-migrate, which it loads only for a database that is behind) and then does
-// nothing. Run by bench/bot.ts as `node --import tsx`, as lugh is.
+// nothing. Compiled and run by bench/bot.ts with plain node, as lugh is.
 await Promise.all([
   import('grammy'),
   import('@grammyjs/conversations'),
