@@ -5,41 +5,40 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type CliCommand, ENV_FILES, EXIT_CONFIG, usageError } from './commands/command.js';
-import { configCommand } from './commands/config.js';
-import { deployRunCommand } from './commands/deploy-run.js';
-import { doctorCommand } from './commands/doctor.js';
-import { githubCommand } from './commands/github.js';
-import { healthcheckCommand } from './commands/healthcheck.js';
-import { keysCommand } from './commands/keys.js';
-import { migrateCommand } from './commands/migrate.js';
-import { sandboxCommand } from './commands/sandbox.js';
-import { startCommand } from './commands/start.js';
 import { loadEnvFiles } from './config/env-files.js';
 import { secretsOfEnv } from './config/index.js';
 import { createRedactor } from './redact.js';
 
-/** Every command, in the order `lugh --help` lists them. */
-const COMMANDS: readonly CliCommand[] = [
-  startCommand,
-  migrateCommand,
-  configCommand,
-  healthcheckCommand,
-  deployRunCommand,
-  doctorCommand,
-  githubCommand,
-  sandboxCommand,
-  keysCommand,
+/**
+ * Every command, in the order `lugh --help` lists them. Each is loaded only when it runs:
+ * `lugh start` must not load what other commands use (dockerode's BuildKit and SSH
+ * clients for `deploy-run`, Octokit for `github`, the sandbox…) before it takes updates.
+ */
+const COMMANDS: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<CliCommand> }> = [
+  { name: 'start', load: async () => (await import('./commands/start.js')).startCommand },
+  { name: 'migrate', load: async () => (await import('./commands/migrate.js')).migrateCommand },
+  { name: 'config', load: async () => (await import('./commands/config.js')).configCommand },
+  { name: 'healthcheck', load: async () => (await import('./commands/healthcheck.js')).healthcheckCommand },
+  { name: 'deploy-run', load: async () => (await import('./commands/deploy-run.js')).deployRunCommand },
+  { name: 'doctor', load: async () => (await import('./commands/doctor.js')).doctorCommand },
+  { name: 'github', load: async () => (await import('./commands/github.js')).githubCommand },
+  { name: 'sandbox', load: async () => (await import('./commands/sandbox.js')).sandboxCommand },
+  { name: 'keys', load: async () => (await import('./commands/keys.js')).keysCommand },
 ];
 
-const USAGE = `usage: lugh [--env staging|production] [--env-path FILE]... <command>
+/** The usage text: loads every command for its line (only --help and a mistyped command need it). */
+async function usage(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  return `usage: lugh [--env staging|production] [--env-path FILE]... <command>
 
 commands:
-${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}
+${commands.map((c) => `  ${c.usage}`).join('\n')}
 
 --env staging|production  read .env.staging or .env.prod from the current directory
 --env-path FILE           read FILE (may be repeated)
 Each file is followed by FILE.local (untracked secrets); the process environment wins over both.
 (Not --env-file: Node 20 itself intercepts that flag.)`;
+}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -58,11 +57,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
   const [name, ...args] = positionals;
   if (values.help || !name) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${await usage()}\n`);
     process.exit(name || values.help ? 0 : EXIT_CONFIG);
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) usageError(`lugh: unknown command "${name}"\n${USAGE}`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) usageError(`lugh: unknown command "${name}"\n${await usage()}`);
   const files = [...(values['env-path'] ?? [])];
   if (values.env !== undefined) {
     if (values.env !== 'staging' && values.env !== 'production') {
@@ -71,6 +70,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     files.unshift(ENV_FILES[values.env]);
   }
   const env = loadEnvFiles(files);
+  const command = await entry.load();
   try {
     return await command.run({ args, options: values, env });
   } catch (error) {
