@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { type AppEnv, ENVIRONMENTS, otherEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
-import { createDeployQueue, type DeployJobData } from '../deployer/queue.js';
+import type { DeployJobData } from '../deployer/queue.js';
 import { createPool, type Pool } from '../store/pool.js';
 import { closeRedis, createRedis, type Redis } from '../store/redis.js';
 
@@ -10,7 +10,11 @@ import { closeRedis, createRedis, type Redis } from '../store/redis.js';
 export interface Connections {
   readonly pool: Pool;
   readonly redis: Redis;
-  readonly queue: Queue<DeployJobData>;
+  /**
+   * The deploy queue, made on first use: BullMQ (~170 CommonJS files) is loaded then, not
+   * before `lugh start` takes updates.
+   */
+  deployQueue(): Promise<Queue<DeployJobData>>;
   /** Closes the queue (bounded: a Redis that went away must not hold it), the pool and Redis. */
   close(): Promise<void>;
 }
@@ -19,14 +23,19 @@ export interface Connections {
 export function openConnections(config: Config, name = `lugh-${config.appEnv}`): Connections {
   const pool = createPool(config.databaseUrl, name);
   const redis = createRedis(config.redisUrl, { connectionName: name });
-  const queue = createDeployQueue(redis, config.redisPrefix);
+  let queue: Promise<Queue<DeployJobData>> | undefined;
   return {
     pool,
     redis,
-    queue,
+    deployQueue: () =>
+      (queue ??= import('../deployer/queue.js').then((m) => m.createDeployQueue(redis, config.redisPrefix))),
     close: async () => {
       // BullMQ's close waits for Redis: a Redis that went away first must not hold the shutdown.
-      await withDeadline(queue.close(), 1_000).catch(() => {});
+      if (queue)
+        await withDeadline(
+          queue.then((q) => q.close()),
+          1_000,
+        ).catch(() => {});
       await Promise.allSettled([pool.end(), closeRedis(redis)]);
     },
   };

@@ -3,7 +3,7 @@ import type { Api } from 'grammy';
 import { createDeployNotifier } from '../bot/deploys/deploy-notifier.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
 import type { Config } from '../config/index.js';
-import { createDeployEngine } from '../deployer/deploy-engine.js';
+import type { DeployEngine } from '../deployer/deploy-engine.js';
 import { createImageLedger } from '../deployer/image-ledger.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
@@ -17,19 +17,23 @@ import { createLockStore, deployLockName } from '../store/locks.js';
 import { createNotificationOutbox } from '../store/notifications.js';
 import { type Connections, otherPrefixOf } from './connections.js';
 
-/** The deploy engine and what it reports through, as `lugh start` and `lugh deploy-run` build it. */
-export function buildDeployParts(
-  config: Config,
-  logger: Logger,
-  parts: {
-    docker: Docker;
-    connections: Connections;
-    forge?: Forge;
-    redact: (t: string) => string;
-    api: () => Api;
-  },
-) {
-  const { pool, redis, queue } = parts.connections;
+interface DeployPartsDeps {
+  /** The Docker client, made when the engine is (dockerode is loaded then). */
+  docker: () => Promise<Docker>;
+  connections: Connections;
+  forge?: Forge;
+  redact: (t: string) => string;
+  api: () => Api;
+}
+
+/**
+ * The deploy engine and what it reports through, as `lugh start` and `lugh deploy-run` build
+ * it. The stores are made at once; the engine (BullMQ, dockerode, the image builder) is
+ * loaded by the first `engine()` call, which `lugh start` makes once it takes updates and a
+ * command that needs the engine awaits.
+ */
+export function buildDeployParts(config: Config, logger: Logger, parts: DeployPartsDeps) {
+  const { pool, redis } = parts.connections;
   const deployments = createDeploymentStore(pool, { redact: parts.redact });
   const lockName = deployLockName(config.appEnv);
   // Published under this instance's prefix for the other one to read (see instance-registry).
@@ -60,34 +64,57 @@ export function buildDeployParts(
       logger,
     },
   );
-  const engine = createDeployEngine({
-    config,
-    logger,
-    docker: parts.docker,
-    redis,
-    queue,
+  const load = async (): Promise<DeployEngine> => {
+    const [{ createDeployEngine }, docker, queue] = await Promise.all([
+      import('../deployer/deploy-engine.js'),
+      parts.docker(),
+      parts.connections.deployQueue(),
+    ]);
+    return createDeployEngine({
+      config,
+      logger,
+      docker,
+      redis,
+      queue,
+      deployments,
+      locks,
+      forge: parts.forge,
+      notifier,
+      // Production runs the image staging ran when the trees match; staging says which it ran.
+      images: createImageLedger(
+        redis,
+        config.redisPrefix,
+        config.appEnv === 'production' ? { env: 'staging', prefix: otherPrefixOf(config) } : undefined,
+      ),
+      audit: createAuditLog(pool, config.appEnv),
+      movedChats: createChatMigrationStore(pool).all,
+      // A refused handoff is news for the notify chat, once per GitHub Deployment.
+      announceRefusal: async (refusal) => {
+        await outbox.enqueue(
+          `handoff-refused:${refusal.env}:${refusal.githubDeploymentId}`,
+          config.notify.chatId,
+          texts.handoffRefused(refusal),
+        );
+      },
+    });
+  };
+  let engine: Promise<DeployEngine> | undefined;
+  return {
     deployments,
     locks,
-    forge: parts.forge,
+    publishLock,
     notifier,
-    // Production runs the image staging ran when the trees match; staging says which it ran.
-    images: createImageLedger(
-      redis,
-      config.redisPrefix,
-      config.appEnv === 'production' ? { env: 'staging', prefix: otherPrefixOf(config) } : undefined,
-    ),
-    audit: createAuditLog(pool, config.appEnv),
-    movedChats: createChatMigrationStore(pool).all,
-    // A refused handoff is news for the notify chat, once per GitHub Deployment.
-    announceRefusal: async (refusal) => {
-      await outbox.enqueue(
-        `handoff-refused:${refusal.env}:${refusal.githubDeploymentId}`,
-        config.notify.chatId,
-        texts.handoffRefused(refusal),
-      );
+    /** The deploy engine, loaded by the first call (a failed load is tried again by the next). */
+    engine: (): Promise<DeployEngine> => {
+      engine ??= load().catch((error: unknown) => {
+        engine = undefined;
+        throw error;
+      });
+      return engine;
     },
-  });
-  return { deployments, locks, publishLock, notifier, engine };
+    /** The engine if it was loaded, without loading it (to stop it). */
+    loadedEngine: (): Promise<DeployEngine | undefined> => engine ?? Promise.resolve(undefined),
+  };
 }
 
 export type DeployParts = ReturnType<typeof buildDeployParts>;

@@ -1,4 +1,3 @@
-import Docker from 'dockerode';
 import { createBot } from '../bot/create-bot.js';
 import { type Config, secretsSeen } from '../config/index.js';
 import type { Logger } from '../logger.js';
@@ -24,14 +23,14 @@ export async function runDeployment(config: Config, logger: Logger, deploymentId
     redact,
   });
   const { engine, notifier } = buildDeployParts(config, logger, {
-    docker: new Docker(),
+    docker: async () => new (await import('dockerode')).default(),
     connections,
     forge: forgeOf(config, logger, undefined, redact),
     redact,
     api: () => bot.api,
   });
   try {
-    const outcome = await engine.runner.run(deploymentId);
+    const outcome = await (await engine()).runner.run(deploymentId);
     logger.info({ deploymentId, outcome }, 'deploy runner finished');
     return true;
   } catch (error) {

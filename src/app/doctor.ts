@@ -1,4 +1,4 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { type AppEnv, otherEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import { type ExpectedFailures, runAudit } from '../doctor/audit.js';
@@ -12,7 +12,8 @@ import type { Redis } from '../store/redis.js';
 export function buildDoctor(
   config: Config,
   parts: {
-    docker: Docker;
+    /** Made on first use: dockerode is loaded by the first /doctor, not at start-up. */
+    docker: () => Promise<Docker>;
     redis: Redis;
     otherPrefix: string;
     settings?: SettingsFallback;
@@ -25,7 +26,7 @@ export function buildDoctor(
     ...(parts.github ? { github: parts.github } : {}),
     run: async () =>
       runAudit({
-        docker: parts.docker,
+        docker: await parts.docker(),
         containers: {
           [config.appEnv]: config.deploy.containerName,
           // The other instance publishes the name of the container it runs in.
@@ -46,5 +47,5 @@ export function buildDoctor(
  * its container, or from `fallback` (the env files) when the container is missing.
  */
 export function auditHost(containers: Partial<Record<AppEnv, string>>, fallback: SettingsFallback) {
-  return runAudit({ docker: new Docker(), containers, fallback });
+  return import('dockerode').then((m) => runAudit({ docker: new m.default(), containers, fallback }));
 }

@@ -23,7 +23,8 @@ export function buildHttp(
     telegram: Pick<TelegramRuntime, 'webhook'>;
     promotions: PromotionStore;
     promotion?: PromotionService;
-    engine: DeployEngine;
+    /** The deploy engine, loaded on first use (deploy-parts.ts). */
+    engine: () => Promise<DeployEngine>;
     /** Where each GitHub delivery's outcome is recorded for /status. */
     redis: Redis;
   },
@@ -51,8 +52,8 @@ export function buildHttp(
             if (!(await promotions.recordDelivery(delivery.id, delivery.event))) return 'duplicate';
             // Recorded first, so a redelivery is not handled twice; the polls catch what fails here.
             await promotion?.handleWebhook(delivery);
-            await engine.intake
-              ?.handleWebhook(delivery.event, delivery.payload)
+            await engine()
+              .then((e) => e.intake?.handleWebhook(delivery.event, delivery.payload))
               .catch((error: unknown) =>
                 logger.warn({ err: error, delivery: delivery.id }, 'webhook: deploy intake failed'),
               );

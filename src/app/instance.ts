@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ConversationData, VersionedState } from '@grammyjs/conversations';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
 import { chatProbe } from '../bot/notifications/chat-probe.js';
@@ -41,6 +41,9 @@ import { migrateIfBehind } from './migration-check.js';
 import { buildPromotion } from './promotion.js';
 import { buildSelfStatus, buildStatusService, buildUsageSampler, type StatusParts } from './status.js';
 import { buildTelegram } from './telegram.js';
+
+/** How long into the first long poll the deploy engine is loaded when no update was waiting. */
+const BACKGROUND_AFTER_MS = 1_000;
 
 export interface Instance {
   readonly port: number;
@@ -97,8 +100,13 @@ export async function startInstance(
   );
   const promotions = createPromotionStore(pool, config.appEnv);
   const chatMigrations = createChatMigrations({ store: createChatMigrationStore(pool), config, logger });
-  // One Docker client for the deploy engine, /status and /doctor.
-  const docker = options.docker ?? new Docker();
+  // One Docker client for the deploy engine, /status and /doctor, made on first use:
+  // dockerode (with its BuildKit gRPC and SSH clients) is not loaded before updates are taken.
+  let dockerClient: Promise<Docker> | undefined;
+  const docker = () =>
+    (dockerClient ??= options.docker
+      ? Promise.resolve(options.docker)
+      : import('dockerode').then((m) => new m.default()));
   const otherPrefix = otherPrefixOf(config);
   const api = () => bot.api;
   const deploys = buildDeployParts(config, logger, { docker, connections, forge, redact, api });
@@ -161,13 +169,45 @@ export async function startInstance(
     onReady: async () => {
       // A pre-flight container only proves its health: it neither follows promotions nor deploys.
       if (isApp) promotion?.startPolling();
-      await Promise.all([deploys.publishLock(), deploys.engine.start()]);
+      await deploys.publishLock();
+      // With long polling, after the first batch is handled (or a moment into the first long
+      // poll, when none was waiting); a webhook instance at once.
+      setTimeout(startBackground, config.telegram.webhookUrl ? 0 : BACKGROUND_AFTER_MS).unref();
     },
     // The other instance's /status reads the published status: keep it current.
     onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
   });
-  // Only the app answers /status: a pre-flight container samples nothing.
-  if (isApp) usage.start();
+  let stopped = false;
+  let background = false;
+  /**
+   * No first reply needs the deploy engine or the usage sampler: BullMQ, dockerode (with
+   * its gRPC, protobuf and SSH clients) are loaded and started once updates are taken.
+   * Loading them holds the one thread for 100-200 ms, so not while the first batch waits
+   * for its answers; a command that needs the engine before then awaits it.
+   */
+  const startBackground = () => {
+    if (stopped || background) return;
+    background = true;
+    startEngine();
+    if (isApp) usage.start();
+  };
+  let polls = 0;
+  // The second getUpdates is asked once the first batch was handled (grammY polls one batch at a time).
+  bot.api.config.use((prev, method, payload, signal) => {
+    if (method === 'getUpdates' && ++polls === 2) setImmediate(startBackground);
+    return prev(method, payload, signal);
+  });
+  /** Loads and starts the deploy engine; a failure is logged and tried again with backoff, until stop. */
+  const startEngine = (delayMs = 1_000): void => {
+    void deploys
+      .engine()
+      .then((engine) => (stopped ? undefined : engine.start()))
+      .catch((error: unknown) => {
+        if (stopped) return;
+        logger.warn({ err: error }, 'could not start the deploy engine; trying again');
+        setTimeout(() => startEngine(Math.min(delayMs * 2, 30_000)), delayMs).unref();
+      });
+  };
   // Deploy results, health, failed promotions, expired locks: to NOTIFY_CHAT_ID (notifications.ts).
   const notifications = createNotifications({
     config,
@@ -214,12 +254,16 @@ export async function startInstance(
     promotion,
     stop: () => {
       stopping ??= (async () => {
+        stopped = true;
         self.stopPublishing();
         await usage.stop();
         await telegram.stop();
         await promotion?.stop();
         // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.
-        await withDeadline(deploys.engine.stop(), 3_000).catch(() => {});
+        await withDeadline(
+          deploys.loadedEngine().then((engine) => engine?.stop()),
+          3_000,
+        ).catch(() => {});
         await deploys.notifier.flush();
         await withDeadline(notifications.stop(), 2_000).catch(() => {});
         await http.close();
@@ -265,8 +309,8 @@ function buildBotDeps(
       deployments: deploys.deployments,
       locks: deploys.locks,
       audit,
-      enqueue: deploys.engine.enqueue,
-      containerLogs: deploys.engine.logs,
+      enqueue: async (...args) => (await deploys.engine()).enqueue(...args),
+      containerLogs: async (lines) => (await deploys.engine()).logs(lines),
       confirmMs: 5 * 60_000,
       forge: parts.forge,
     }),

@@ -80,9 +80,11 @@ export type SelfStatus = ReturnType<typeof buildSelfStatus>;
  */
 export function buildUsageSampler(
   config: Config,
-  parts: { docker: Docker; redis: Redis; otherPrefix: string },
+  parts: { docker: () => Promise<Docker>; redis: Redis; otherPrefix: string },
 ): UsageSampler {
-  const facts = createContainerFacts(parts.docker);
+  // Made on the first sample (dockerode is loaded then, after start-up).
+  let made: Promise<ReturnType<typeof createContainerFacts>> | undefined;
+  const facts = () => (made ??= parts.docker().then(createContainerFacts));
   const other = otherEnv(config.appEnv);
   return createUsageSampler({
     targets: async () => {
@@ -92,16 +94,16 @@ export function buildUsageSampler(
       return [config.deploy.containerName, published?.container ?? ENVIRONMENTS[other].appContainer];
     },
     sample: async (name) => {
-      const { name: _, state, health, ...usage } = await facts(name);
+      const { name: _, state, health, ...usage } = await (await facts())(name);
       return state === 'running' ? usage : undefined;
     },
   });
 }
 
 /** A container's state and Docker's health check, without stats (the sampler has those). */
-function containerState(docker: Docker) {
+function containerState(docker: () => Promise<Docker>) {
   return async (name: string) => {
-    const info = await findContainer(docker, name);
+    const info = await findContainer(await docker(), name);
     if (!info) throw new Error(`there is no container ${name}`);
     return { name, state: info.State.Status, health: info.State.Health?.Status };
   };
@@ -113,7 +115,8 @@ export interface StatusParts {
   readonly usage: UsageSampler;
   readonly redis: Redis;
   readonly otherPrefix: string;
-  readonly docker: Docker;
+  /** The Docker client, made on first use (dockerode is not loaded before updates are taken). */
+  readonly docker: () => Promise<Docker>;
   readonly forge?: Forge;
   readonly promotions: PromotionStore;
   /** Admins this bot cannot write to yet (chat-reach.ts). */

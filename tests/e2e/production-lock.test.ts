@@ -79,7 +79,7 @@ describe.skipIf(!engine)('production’s published deploy lock (needs a Docker e
     const api = new Api(PROD_TOKEN, { apiRoot: w.tg.apiRoot });
     // Production's deploy engine wired as `lugh start` wires it (its lock store publishes).
     prod = buildDeployParts(prodConfig, logger, {
-      docker,
+      docker: async () => docker,
       connections,
       forge,
       redact: (t) => t,
@@ -141,7 +141,7 @@ describe.skipIf(!engine)('production’s published deploy lock (needs a Docker e
       void published().then((l) => l && seen.push(l.owner));
     }, 50);
     try {
-      return { outcome: await prod.engine.runner.run(id), id, seen };
+      return { outcome: await (await prod.engine()).runner.run(id), id, seen };
     } finally {
       clearInterval(watch);
     }
@@ -212,7 +212,7 @@ describe.skipIf(!engine)('production’s published deploy lock (needs a Docker e
       from: admin,
       text: '/start',
     });
-    const [id] = await prod.engine.intake!.poll();
+    const [id] = await (await prod.engine()).intake!.poll();
     expect(id).toBeDefined();
     const { outcome } = await deploy(async () => id!);
     expect(outcome).toBe('succeeded');

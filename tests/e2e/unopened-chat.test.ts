@@ -96,7 +96,7 @@ describe('a production bot whose admins never opened a chat with it', () => {
     const connections = openConnections(config, 'unopened-chat-runner');
     const api = new Api(TOKEN, { apiRoot: tg.apiRoot });
     const { deployments, notifier } = buildDeployParts(config, logger(), {
-      docker: new Docker(),
+      docker: async () => new Docker(),
       connections,
       redact: createRedactor(secretsOf(config)),
       api: () => api,
