@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.js';
@@ -8,17 +8,18 @@ export const PACKAGE_VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
 ).version;
 
-/** The commit this code was built from: GIT_SHA in an image, `git rev-parse` in a checkout. */
-export function gitShaOf(config: Config): string | null {
+/**
+ * The commit this code was built from: GIT_SHA in an image, `git rev-parse` in a checkout
+ * (run beside start-up, not holding the one thread while the first updates wait).
+ */
+export async function gitShaOf(config: Config): Promise<string | null> {
   if (config.build.gitSha) return config.build.gitSha;
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'ignore'],
-    })
-      .toString()
-      .trim();
-  } catch {
-    return null;
-  }
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      ['rev-parse', 'HEAD'],
+      { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+      (error, stdout) => resolve(error ? null : stdout.toString().trim()),
+    );
+  });
 }

@@ -89,6 +89,7 @@ export async function startInstance(
   const { pool, redis } = connections;
   const migrated = migrateIfBehind(pool, config.databaseUrl, logger);
   migrated.catch(() => {}); // awaited below; a failure must not be an unhandled rejection meanwhile
+  const gitShaRead = gitShaOf(config); // never rejects: null when it cannot be read
 
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsSeen(config));
@@ -222,7 +223,6 @@ export async function startInstance(
     readiness: health,
     peer: peerThroughRedis(redis, otherPrefix),
   });
-  const gitSha = gitShaOf(config);
   try {
     await migrated;
   } catch (error) {
@@ -232,6 +232,7 @@ export async function startInstance(
     await connections.close();
     throw error;
   }
+  const gitSha = await gitShaRead;
   if (isApp) self.startPublishing();
   const http = buildHttp(config, logger, {
     startedAt,
