@@ -1,7 +1,6 @@
 import { type Config, secretsSeen } from '../config/index.js';
-import type { Forge } from '../forge/forge.js';
-import { createGitHubClient, type GitHubClientOptions } from '../forge/github/github-client.js';
-import { createGitHubForge } from '../forge/github/github-forge.js';
+import type { Forge, RepoRef } from '../forge/forge.js';
+import type { GitHubClientOptions } from '../forge/github/github-client.js';
 import type { Logger } from '../logger.js';
 import { createRedactor, redactDeep } from '../redact.js';
 
@@ -10,7 +9,8 @@ export type GitHubClientTuning = Pick<GitHubClientOptions, 'resilient' | 'timeou
 
 /**
  * The repository's forge, or undefined when GITHUB_TOKEN or GITHUB_REPO is not set. What
- * lugh sends it (a deployment status, a pull request's body, a payload) is redacted.
+ * lugh sends it (a deployment status, a pull request's body, a payload) is redacted. The
+ * GitHub client (Octokit) is imported by the first call, not at start-up.
  */
 export function forgeOf(
   config: Config,
@@ -18,14 +18,36 @@ export function forgeOf(
   tuning: GitHubClientTuning = {},
   redact: (text: string) => string = createRedactor(secretsSeen(config)),
 ): Forge | undefined {
-  if (!config.github.token || !config.github.repo) return undefined;
-  return redactingForge(
-    createGitHubForge(
-      createGitHubClient({ token: config.github.token, apiUrl: config.github.apiUrl, logger, ...tuning }),
-      config.github.repo,
-    ),
-    redact,
-  );
+  const { token, repo, apiUrl } = config.github;
+  if (!token || !repo) return undefined;
+  let loaded: Promise<Forge> | undefined;
+  const load = () => {
+    loaded ??= Promise.all([
+      import('../forge/github/github-client.js'),
+      import('../forge/github/github-forge.js'),
+    ]).then(([client, forge]) =>
+      forge.createGitHubForge(client.createGitHubClient({ token, apiUrl, logger, ...tuning }), repo),
+    );
+    return loaded;
+  };
+  return redactingForge(lazyForge(repo, load), redact);
+}
+
+/**
+ * A forge whose methods (every one returns a promise) wait for `load` and call the loaded
+ * forge's; `repo` is known at once. Not a thenable, so awaiting it gives it back as it is.
+ */
+function lazyForge(repo: RepoRef, load: () => Promise<Forge>): Forge {
+  return new Proxy({ repo } as Forge, {
+    get(target, key) {
+      if (typeof key !== 'string' || key === 'then') return undefined;
+      if (key === 'repo') return target.repo;
+      return async (...args: unknown[]) => {
+        const forge = await load();
+        return (forge[key as keyof Forge] as (...a: unknown[]) => unknown).apply(forge, args);
+      };
+    },
+  });
 }
 
 /**

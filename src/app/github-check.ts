@@ -1,7 +1,5 @@
 import { ENVIRONMENTS } from '../config/environments.js';
 import type { Config } from '../config/index.js';
-import { createGitHubClient } from '../forge/github/github-client.js';
-import { checkGitHubSetup } from '../forge/github/setup-check.js';
 import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { Logger } from '../logger.js';
 
@@ -15,8 +13,13 @@ export type { ForgeSetupReport, SetupFinding } from '../forge/setup-check.js';
 export function githubCheckOf(config: Config, logger: Logger): (() => Promise<ForgeSetupReport>) | undefined {
   const { token, repo, apiUrl, webhookSecret } = config.github;
   if (!token || !repo) return undefined;
-  return () =>
-    checkGitHubSetup(
+  // Octokit is imported by the first check (/doctor's GitHub part), not at start-up.
+  return async () => {
+    const [{ createGitHubClient }, { checkGitHubSetup }] = await Promise.all([
+      import('../forge/github/github-client.js'),
+      import('../forge/github/setup-check.js'),
+    ]);
+    return checkGitHubSetup(
       createGitHubClient({ token, apiUrl, logger, resilient: false, timeoutMs: 20_000 }),
       repo,
       {
@@ -25,6 +28,7 @@ export function githubCheckOf(config: Config, logger: Logger): (() => Promise<Fo
         main: ENVIRONMENTS.production.branch,
       },
     );
+  };
 }
 
 /** The report as `lugh github check` prints it: one block per finding, then the counts. */

@@ -168,8 +168,6 @@ export async function startInstance(
     chatReach,
     migrated: migrated.then(() => {}),
     onReady: async () => {
-      // A pre-flight container only proves its health: it neither follows promotions nor deploys.
-      if (isApp) promotion?.startPolling();
       await deploys.publishLock();
       // With long polling, after the first batch is handled (or a moment into the first long
       // poll, when none was waiting); a webhook instance at once.
@@ -181,8 +179,9 @@ export async function startInstance(
   let stopped = false;
   let background = false;
   /**
-   * No first reply needs the deploy engine or the usage sampler: BullMQ, dockerode (with
-   * its gRPC, protobuf and SSH clients) are loaded and started once updates are taken.
+   * No first reply needs the deploy engine, the usage sampler or the promotion's polls:
+   * BullMQ, dockerode (with its gRPC, protobuf and SSH clients) and Octokit are loaded and
+   * started once updates are taken.
    * Loading them holds the one thread for 100-200 ms, so not while the first batch waits
    * for its answers; a command that needs the engine before then awaits it.
    */
@@ -190,7 +189,11 @@ export async function startInstance(
     if (stopped || background) return;
     background = true;
     startEngine();
-    if (isApp) usage.start();
+    // A pre-flight container only proves its health: it neither follows promotions nor samples.
+    if (isApp) {
+      promotion?.startPolling();
+      usage.start();
+    }
   };
   let polls = 0;
   // The second getUpdates is asked once the first batch was handled (grammY polls one batch at a time).
