@@ -1,7 +1,9 @@
-// The reference for lugh's idle memory: a node process that loads the libraries `lugh start`
-// loads at start-up (not @resvg/resvg-js, which lugh loads on the first chart, nor
-// node-pg-migrate, which it loads only for a database that is behind) and then does
-// nothing. Compiled and run by bench/bot.ts with plain node, as lugh is.
+// The reference for lugh's idle memory: a node process that loads the libraries an idle
+// `lugh start` has loaded 3 s after its first reply, as the bench runs it (bullmq and
+// dockerode are loaded just after start-up; not @resvg/resvg-js, which lugh loads on the
+// first chart, nor node-pg-migrate, which it loads only for a database that is behind, nor
+// octokit, which it loads on the first GitHub call and never without GITHUB_TOKEN, as in
+// the bench) and then does nothing. Compiled and run by bench/bot.ts with plain node, as lugh is.
 await Promise.all([
   import('grammy'),
   import('@grammyjs/conversations'),
@@ -10,7 +12,6 @@ await Promise.all([
   import('dockerode'),
   import('ioredis'),
   import('pg'),
-  import('octokit'),
   import('pino'),
   import('zod'),
   import('tar-stream'),
