@@ -86,7 +86,12 @@ export async function requestPromotion(
     if (!problem) throw error;
     return refuse({ reason: 'github unavailable', problem, started: true });
   }
-  void parts.schedule(promotion.id);
+  // The pull request was just read (or opened): the first look reads only CI. With
+  // webhooks, theirs are the next looks (the pull request's own may come before its row
+  // waited on CI, and found nothing to wake): the poll leaves it to them a while.
+  if (config.github.webhookSecret) parts.heard(promotion.id);
+  // No lines: CI is read unless a webhook's look read it first.
+  void parts.schedule(promotion.id, { pull: false, ci: true, lines: [] });
   return { kind: 'started', promotionId: promotion.id };
 }
 
