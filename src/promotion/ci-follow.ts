@@ -8,10 +8,20 @@ import type { PromotionNotice } from './notices.js';
 import type { CiNews, PromotionParts } from './parts.js';
 import { blockersOf, mergeReadiness } from './policy.js';
 
-/** CI with the checks webhooks reported since: each replaces the line of its name and kind. */
-function withLines(ci: CiState, lines: readonly CheckLine[]): CiState {
+/**
+ * CI with the checks webhooks reported since: each replaces the line of its name and kind.
+ * Undefined when a line would take a finished check back to pending: a delivery older than
+ * the last read or than another delivery (they arrive and are handled concurrently, in any
+ * order), or a re-run. Either way GitHub is read instead of believing it.
+ */
+function withLines(ci: CiState, lines: readonly CheckLine[]): CiState | undefined {
   const checks = new Map(ci.checks.map((c) => [`${c.kind}\x00${c.name}`, c]));
-  for (const line of lines) checks.set(`${line.kind}\x00${line.name}`, line);
+  for (const line of lines) {
+    const key = `${line.kind}\x00${line.name}`;
+    const seen = checks.get(key);
+    if (line.state === 'pending' && seen && seen.state !== 'pending') return undefined;
+    checks.set(key, line);
+  }
   const sorted = [...checks.values()].sort((a, b) => a.name.localeCompare(b.name));
   return { overall: summarizeChecks(sorted), checks: sorted };
 }
@@ -142,7 +152,7 @@ export function createCiFollow(parts: PromotionParts) {
       // While CI runs, the webhooks' own lines move the live message: no request. Once they
       // say it may be over, GitHub is read (below) and decides.
       const told = withLines(before.ci, news.lines);
-      if (told.overall === 'pending' || told.overall === 'none') {
+      if (told?.overall === 'pending' || told?.overall === 'none') {
         known.set(p.id, { sha: before.sha, ci: told });
         await showCi(current, told);
         return;

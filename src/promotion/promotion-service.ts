@@ -187,7 +187,9 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       for (const p of woken) parts.heard(p.id);
       const pinned = sha !== undefined || pullNumber !== undefined;
       if (pinned && news && !news.pull && !news.ci) return;
-      await Promise.all(woken.map((p) => parts.schedule(p.id, pinned ? news : undefined)));
+      // Not awaited: the delivery is answered at once, and deliveries that come while a look
+      // is under way (or waits out the live message's one edit a second) join the next look.
+      for (const p of woken) void parts.schedule(p.id, pinned ? news : undefined);
     },
 
     /** Starts the reconciling poll: catches missed webhooks and works without any. */
