@@ -384,6 +384,57 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
     TIMEOUT,
   );
 
+  /** GitHub requests of the promotion (staging's deployment watcher polls on its own). */
+  const promotionRequests = (w: PromotionWorld, from: number) =>
+    w.gh
+      .requests()
+      .slice(from)
+      .filter((r) => !r.path.includes('/deployments?environment='));
+
+  it(
+    'webhook mode: while webhooks come, the reconciling poll leaves CI to them: no GitHub request while CI runs',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+        env: { PROMOTE_POLL_SECONDS: '2' },
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      await w.gh.settled();
+      const from = w.gh.requests().length;
+      // Two poll intervals: the poll would have read the pull request and CI twice.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect(promotionRequests(w, from)).toEqual([]);
+      // The check's webhook drives the rest: CI read to confirm, the pull request's mergeability, the prompt.
+      await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
+      const prompt = await w.waitFor(admin.id, (m) => isPrompt(m));
+      expect(prompt.text).toContain(w.seeded.developSha);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'webhook mode: a webhook GitHub never sent (the hook gone quiet) is caught by the reconciling poll',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+        env: { PROMOTE_POLL_SECONDS: '1' },
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      await w.gh.settled();
+      w.gh.setWebhook(undefined);
+      await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
+      const prompt = await w.waitFor(admin.id, (m) => isPrompt(m), 30_000);
+      expect(prompt.text).toContain(w.seeded.developSha);
+    },
+    TIMEOUT,
+  );
+
   it(
     'polling mode: with no webhooks, conditional requests find CI done; most polls are free 304s',
     async () => {
