@@ -10,7 +10,7 @@ import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
-import { benchDeploys } from './deploy.js';
+import { benchDeploys, benchSelfDeploy } from './deploy.js';
 import { compareFigures, readResults, record, recordedFigures, writeResults } from './figures.js';
 import { benchPromotion, createBenchDatabase } from './promote.js';
 import { percentile } from './stats.js';
@@ -158,6 +158,8 @@ async function main() {
     status: () => benchStatus(urls.databaseUrl!, urls.redisUrl!),
     promote: () => benchPromotion(urls.databaseUrl!, urls.redisUrl!),
     deploy: () => benchDeploys(urls.databaseUrl!, urls.redisUrl!),
+    // The self-deploy alone (deploy runs it too, unless BENCH_SELF_DEPLOY=0).
+    'self-deploy': () => benchSelfDeploy(urls.databaseUrl!, urls.redisUrl!),
   };
   const chosen = ONLY ? ONLY.split(',') : Object.keys(sections);
   const unknown = chosen.filter((name) => !(name in sections));
