@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { healthProbeOf } from '../../../src/deployer/runtime/docker-containers.js';
+import { ROLLBACK_VERIFY_MS, verifyWindowMs } from '../../../src/deployer/steps/verify.js';
 
 const check = { Test: ['CMD', 'node', 'dist/cli.js', 'healthcheck'] };
 
@@ -27,5 +28,14 @@ describe('healthProbeOf: where the deployer asks a new version for its health', 
   it('none for a container that declares no health check (Docker would gate on nothing either)', () => {
     expect(healthProbeOf({ Env: ['PORT=3000'] })).toBeUndefined();
     expect(healthProbeOf({ Env: ['PORT=3000'], Healthcheck: { Test: ['NONE'] } })).toBeUndefined();
+  });
+});
+
+describe('verifyWindowMs: how long the new version must stay healthy after the switch', () => {
+  it('DEPLOY_VERIFY_SECONDS for a deploy; at most ROLLBACK_VERIFY_MS for a rollback to a release that ran', () => {
+    expect(verifyWindowMs('manual', 30_000)).toBe(30_000);
+    expect(verifyWindowMs('promotion', 30_000)).toBe(30_000);
+    expect(verifyWindowMs('rollback', 30_000)).toBe(ROLLBACK_VERIFY_MS);
+    expect(verifyWindowMs('rollback', 500)).toBe(500);
   });
 });
