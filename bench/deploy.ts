@@ -182,6 +182,15 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
     const r0 = performance.now();
     await runner.run(back.id);
     const rollback = performance.now() - r0;
+    const { rows: rollbackSteps } = await pool.query(
+      `SELECT step, extract(epoch FROM finished_at - started_at) AS s FROM deployment_steps
+       WHERE deployment_id = $1 ORDER BY started_at`,
+      [back.id],
+    );
+    const rollbackBreakdown = rollbackSteps
+      .filter((r) => Number(r.s) >= 0.05)
+      .map((r) => `${r.step} ${Number(r.s).toFixed(2)}`)
+      .join(', ');
 
     // An automatic rollback: a version that falls sick after the switch.
     const sick = await gh.pushCommit('develop', {
@@ -204,7 +213,7 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
       unit: 's',
       reference: KAMAL_PROXY_POLL,
       goal: { max: 5 },
-      note: 'image kept, verify window 3 s; the tap is the deployment row being run',
+      note: `image kept; from running the deployment row; steps (s): ${rollbackBreakdown}`,
     });
     record({
       key: 'deploy.autoRollback',
@@ -228,6 +237,27 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
   }
 }
 
+/** The app container's die and start events (Docker's clock, ms) between two instants, in order. */
+async function containerEvents(docker: Docker, name: string, fromMs: number, toMs: number) {
+  const stream = (await docker.getEvents({
+    since: Math.floor(fromMs / 1000),
+    until: Math.ceil(toMs / 1000) + 1,
+    filters: { type: ['container'], event: ['die', 'start'], container: [name] },
+  })) as unknown as AsyncIterable<Buffer>;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map(
+      (line) =>
+        JSON.parse(line) as { Action: string; timeNano: number; Actor?: { Attributes?: { name?: string } } },
+    )
+    .filter((e) => e.Actor?.Attributes?.name === name)
+    .map((e) => ({ action: e.Action, at: e.timeNano / 1e6 }))
+    .sort((x, y) => x.at - y.at);
+}
+
 /**
  * lugh replacing its own container while users keep writing: each probe is /whoami from a
  * chat of its own, so a lost update is a chat without a reply and a duplicate one with two.
@@ -237,7 +267,7 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
   const lugh = await startLughInDocker(docker, { databaseUrl: db.url, redisUrl, adminId: 1001 });
   try {
     await lugh.ask('/whoami', 120_000);
-    const next = await lugh.gh.pushCommit('develop', {
+    await lugh.gh.pushCommit('develop', {
       message: 'Bench change',
       files: { 'docs/bench-marker.txt': `${Date.now()}\n` },
     });
@@ -245,6 +275,7 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
     const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
     const token = SELF_TOKEN;
     const probes: number[] = [];
+    const probesFrom = Date.now();
     let done = false;
     const final = lugh.finalOf(id, 900_000).then((m) => {
       done = true;
@@ -262,12 +293,18 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
       await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
     }
     const result = await final;
+    const deployEndedAt = Date.now();
     // Stragglers: the new container answers what was queued while nobody polled.
     await new Promise((resolve) => setTimeout(resolve, 15_000));
+    // Which container answered: the old one until it died, the new one from its start
+    // (both under the app's name; the bot's /whoami names the new version only once recorded).
+    const events = await containerEvents(docker, lugh.name, probesFrom, deployEndedAt);
+    const oldDied = events.find((e) => e.action === 'die')?.at ?? Number.NaN;
+    const newStarted = events.find((e) => e.action === 'start' && e.at > oldDied)?.at ?? Number.NaN;
     let lost = 0;
     let twice = 0;
-    let lastOld = 0;
-    let firstNew = Number.POSITIVE_INFINITY;
+    let lastOld = Number.NaN;
+    let firstNew = Number.NaN;
     let longestWait = 0;
     for (const chat of probes) {
       const transcript = lugh.tg.transcript(token, chat);
@@ -277,8 +314,8 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
       if (replies.length > 1) twice++;
       if (sent !== undefined && replies[0]) longestWait = Math.max(longestWait, replies[0].at - sent);
       for (const r of replies) {
-        if ((r.text ?? '').includes(`Version: ${next.slice(0, 7)}`)) firstNew = Math.min(firstNew, r.at);
-        else lastOld = Math.max(lastOld, r.at);
+        if (r.at <= oldDied && !(r.at <= lastOld)) lastOld = r.at;
+        if (r.at >= newStarted && !(r.at >= firstNew)) firstNew = r.at;
       }
     }
     console.log(
@@ -291,7 +328,7 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
       value: seconds(firstNew - lastOld),
       unit: 's',
       goal: { max: 2 },
-      note: `between the last update the old bot answered and the first the new one answered; the longest any update waited for its answer: ${seconds(longestWait).toFixed(2)} s`,
+      note: `from the old bot's last answer to the new one's first: the old container died ${seconds(oldDied - lastOld).toFixed(2)} s after its last answer, the new one started ${seconds(newStarted - oldDied).toFixed(2)} s after that and answered ${seconds(firstNew - newStarted).toFixed(2)} s after its start; the longest any update waited for its answer: ${seconds(longestWait).toFixed(2)} s`,
     });
     record({
       key: 'selfDeploy.lost',
