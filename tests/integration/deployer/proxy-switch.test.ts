@@ -155,7 +155,8 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
 
   it('no request through HAProxy fails while a version that fell sick is rolled back: the sick one serves until the previous one answers', async () => {
     // Sick by its /healthz 5 s after it starts; its other paths still answer.
-    const flaky = await gh.pushCommit('develop', {
+    // On a branch of its own: the tests after this one deploy develop.
+    const flaky = await gh.pushCommit('sick-later', {
       message: 'Sick later',
       files: {
         'server.js': `const began = Date.now();
