@@ -377,9 +377,13 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
       const statuses = (await w.rows(`SELECT status FROM promotions ORDER BY id`)).map((r) => r.status);
       expect(statuses).toEqual(['declined', 'cancelled']);
-      // The PR stayed open throughout, and was reused by the second promotion.
-      expect(w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/pulls'))).toHaveLength(
-        1,
+      // The PR stayed open throughout, and was reused by the second promotion: its attempt
+      // to open one was answered 422 (one exists), and the open one was listed.
+      const opens = w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/pulls'));
+      expect(opens.map((r) => r.status)).toEqual([201, 422]);
+      expect(w.gh.requests().filter((r) => r.path.includes('/pulls?state=open'))).toHaveLength(1);
+      expect(new Set((await w.rows(`SELECT pr_number FROM promotions`)).map((r) => r.pr_number))).toEqual(
+        new Set([1]),
       );
     },
     TIMEOUT,
