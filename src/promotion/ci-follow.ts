@@ -157,6 +157,15 @@ export function createCiFollow(parts: PromotionParts) {
         await showCi(current, told);
         return;
       }
+      if (told?.overall === 'success') {
+        // Every check they told of passed. The pull request read that decides next says
+        // whether GitHub agrees for every check and status of the head: `clean` (or
+        // `has_hooks`) is "passing commit status". Anything else (`unstable`: a check the
+        // webhooks never told of is pending or red) has CI read below, as without them.
+        known.set(p.id, { sha: before.sha, ci: told });
+        await showCi(current, told);
+        if ((await decideAfterCi(current, told, { confirmsCi: true })) !== 'read ci') return;
+      }
     }
     const ci = await forge.ciState(current.headSha!);
     known.set(p.id, { sha: current.headSha!, ci });
@@ -170,12 +179,17 @@ export function createCiFollow(parts: PromotionParts) {
   };
 
   /**
-   * CI is green: what GitHub's mergeable_state says now decides (the pull request read before
+   * CI is green (`confirmsCi`: as far as the webhooks told; 'read ci' when GitHub's
+   * mergeable_state does not say every check passed): what GitHub's mergeable_state says now decides (the pull request read before
    * CI finished may still say blocked). GitHub computes it in the background, so `unknown`,
    * and a `blocked` that nothing lugh can see explains yet, are read again after short pauses
    * (a bounded wait) before deciding; still unknown after that, the next look asks again.
    */
-  const decideAfterCi = async (p: Promotion, ci: CiState) => {
+  const decideAfterCi = async (
+    p: Promotion,
+    ci: CiState,
+    { confirmsCi = false } = {},
+  ): Promise<'read ci' | undefined> => {
     const forge = parts.requireForge();
     for (let attempt = 0; ; attempt++) {
       const pull = await forge.pull(p.prNumber!);
@@ -184,9 +198,16 @@ export function createCiFollow(parts: PromotionParts) {
       const readiness = mergeReadiness(pull);
       if (readiness === 'ask again') {
         // No webhook will say when GitHub is done computing: the poll asks again.
-        if (pause === undefined) return parts.unheard(p.id);
+        if (pause === undefined) {
+          parts.unheard(p.id);
+          return;
+        }
         await sleep(pause);
         continue;
+      }
+      // `ci` is only what the webhooks told: it stands only when GitHub says every check passed.
+      if (confirmsCi && pull.mergeableState !== 'clean' && pull.mergeableState !== 'has_hooks') {
+        return 'read ci';
       }
       if (readiness === 'conflicts') {
         await finish(p, 'failed', 'not mergeable', { kind: 'not mergeable', pull });

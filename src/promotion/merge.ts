@@ -50,9 +50,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     if (!config.flags.release_tags || p.tag) return {};
     const forge = parts.requireForge();
     try {
-      const previous = await forge.latestReleaseTag();
-      const tag = nextTag(previous);
-      const release = await forge.createRelease(tag, mergeSha, previous);
+      const release = await forge.releaseNext(mergeSha, nextTag);
+      const tag = release.tag;
       await promotions.update(p.id, { tag });
       return { release: { url: release.url, tag } };
     } catch (error) {

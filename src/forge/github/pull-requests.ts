@@ -62,8 +62,8 @@ export async function openOrReusePull(
   title: string,
   body: string,
 ): Promise<OpenedPull> {
-  const existing = await findOpenPull(gh, baseRef, headRef);
-  if (existing) return { pull: existing, created: false };
+  // Opening first: GitHub answers 422 "A pull request already exists for …" when one is
+  // open, and only then is it listed. The usual promotion (none open) makes one request.
   const create = async (): Promise<OpenedPull> => {
     const { data } = await gh.octokit.rest.pulls.create({
       ...gh.base,
@@ -78,7 +78,7 @@ export async function openOrReusePull(
   try {
     return await create();
   } catch (error) {
-    // Lost a race with another opener: GitHub says one already exists.
+    // One is open already (an earlier promotion's, or another opener's): reuse it.
     if (error instanceof RequestError && error.status === 422) {
       const raced = await findOpenPull(gh, baseRef, headRef);
       if (raced) return { pull: raced, created: false };
