@@ -24,12 +24,68 @@ import {
 import { silentLogger as logger } from '../tests/helpers/logger.js';
 import { SELF_TOKEN, startLughInDocker } from '../tests/helpers/lugh-in-docker.js';
 import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
+import { record } from './figures.js';
 import { createBenchDatabase } from './promote.js';
 import { median } from './stats.js';
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 4);
 const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? 250);
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** How often the bench itself asks the sick version's /healthz (the issue's 50 ms). */
+const WATCH_MS = 50;
+const seconds = (ms: number) => ms / 1000;
+/** kamal-proxy's health poll interval, the issue's reference for a rollback. */
+const KAMAL_PROXY_POLL = { label: 'kamal-proxy health poll interval', value: 1 } as const;
+
+/**
+ * The bench's own watch on the app under `name`, every WATCH_MS: when the version `sickSha`
+ * first answered its /healthz with anything but 2xx (its first failed health check, whoever
+ * asked), and when, after that, a container of another version answered 2xx under the name.
+ */
+function watchSickSwitch(docker: Docker, name: string, sickSha: string) {
+  let stopped = false;
+  let firstFailedAt: number | undefined;
+  let backAt: number | undefined;
+  let sickAnswered = false;
+  let stoppedAt = 0;
+  const ask = async (url: string) => {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  };
+  const done = (async () => {
+    while (backAt === undefined && !(stopped && performance.now() > stoppedAt + 30_000)) {
+      const info = await docker
+        .getContainer(name)
+        .inspect()
+        .catch(() => undefined);
+      const address =
+        info && Object.values(info.NetworkSettings.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress;
+      if (info?.State.Running && address) {
+        const at = performance.now();
+        const ok = await ask(`http://${address}:8080/healthz`);
+        const sick = info.Config.Labels?.['lugh.sha'] === sickSha;
+        // Not listening yet is starting, not failing: only after its first 2xx.
+        if (sick && ok) sickAnswered = true;
+        if (sick && !ok && sickAnswered && firstFailedAt === undefined) firstFailedAt = at;
+        if (!sick && ok && firstFailedAt !== undefined) backAt = performance.now();
+      }
+      await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
+    }
+  })();
+  return {
+    /** Once the deploy has finished: the previous version may still be starting, so it waits for it (up to 30 s). */
+    async stop() {
+      stopped = true;
+      stoppedAt = performance.now();
+      await done;
+      return { firstFailedAt, backAt };
+    },
+  };
+}
 
 /** Deploys of the seeded app, alternating two commits (built once each), by the in-process runner. */
 async function stepDurations(docker: Docker, databaseUrl: string) {
@@ -95,18 +151,26 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
     );
     const first = Math.min(...rows.map((r) => Number(r.deployment_id)));
     console.log(
-      `deploy steps (seeded app, production, real Docker; ${DEPLOYS} deploys, the first builds, the others reuse)`,
+      `deploy steps (seeded app, production, real Docker; ${DEPLOYS} deploys, the first builds, the others reuse; verify window 3 s)`,
     );
     for (const step of DEPLOY_STEPS) {
       const all = rows.filter((r) => r.step === step).map((r) => Number(r.ms));
       const built = rows.find((r) => r.step === step && Number(r.deployment_id) === first);
-      console.log(
-        `  ${step.padEnd(8)} median ${seconds(median(all)).padStart(7)}  max ${seconds(Math.max(...all)).padStart(7)}${step === 'build' && built ? `  (first, building: ${seconds(Number(built.ms))})` : ''}`,
-      );
+      record({
+        key: `deploy.step.${step}`,
+        label: `${step} step, median`,
+        value: seconds(median(all)),
+        unit: 's',
+        note: `max ${seconds(Math.max(...all)).toFixed(2)} s${step === 'build' && built ? `; the first, building: ${seconds(Number(built.ms)).toFixed(2)} s` : ''}`,
+      });
     }
-    console.log(
-      `  whole deploy           median ${seconds(median(totals))}  max ${seconds(Math.max(...totals))}`,
-    );
+    record({
+      key: 'deploy.whole',
+      label: 'whole deploy, median',
+      value: seconds(median(totals)),
+      unit: 's',
+      note: `max ${seconds(Math.max(...totals)).toFixed(2)} s`,
+    });
 
     // A rollback from chat: the previous release again, its image still there.
     const back = await deployments.create({
@@ -118,6 +182,15 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
     const r0 = performance.now();
     await runner.run(back.id);
     const rollback = performance.now() - r0;
+    const { rows: rollbackSteps } = await pool.query(
+      `SELECT step, extract(epoch FROM finished_at - started_at) AS s FROM deployment_steps
+       WHERE deployment_id = $1 ORDER BY started_at`,
+      [back.id],
+    );
+    const rollbackBreakdown = rollbackSteps
+      .filter((r) => Number(r.s) >= 0.05)
+      .map((r) => `${r.step} ${Number(r.s).toFixed(2)}`)
+      .join(', ');
 
     // An automatic rollback: a version that falls sick after the switch.
     const sick = await gh.pushCommit('develop', {
@@ -127,20 +200,30 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
       },
     });
     const bad = await deployments.create({ env: 'production', ref: sick, sha: sick, trigger: 'manual' });
+    const watch = watchSickSwitch(docker, name, sick);
     // A verify window long enough to see it fall sick.
     await runnerWith(30_000).run(bad.id);
-    const { rows: phases } = await pool.query(
-      `SELECT step, started_at, finished_at FROM deployment_steps WHERE deployment_id = $1`,
-      [bad.id],
-    );
-    const verify = phases.find((p) => p.step === 'verify');
-    const autoRollback =
-      verify?.finished_at && verify?.started_at ? verify.finished_at - verify.started_at : Number.NaN;
+    const finishedAt = performance.now();
+    const { firstFailedAt, backAt } = await watch.stop();
     const status = (await deployments.get(bad.id))?.status;
-    console.log(`  /rollback (image kept)  ${seconds(rollback)} from the tap to the old release verified`);
-    console.log(
-      `  automatic rollback      ${status}: ${seconds(autoRollback)} from the start of verify to the previous container running again (the version falls sick 8 s after it starts; Docker checks every 2 s, 2 retries)`,
-    );
+    record({
+      key: 'deploy.rollback',
+      label: '/rollback, tap → old release verified',
+      value: seconds(rollback),
+      unit: 's',
+      reference: KAMAL_PROXY_POLL,
+      goal: { max: 5 },
+      note: `image kept; from running the deployment row; steps (s): ${rollbackBreakdown}`,
+    });
+    record({
+      key: 'deploy.autoRollback',
+      label: 'automatic rollback, first failed check → old',
+      value:
+        firstFailedAt !== undefined && backAt !== undefined ? seconds(backAt - firstFailedAt) : Number.NaN,
+      unit: 's',
+      goal: { max: 5 },
+      note: `${status}; from the sick version's first non-2xx /healthz answer (the bench asks every ${WATCH_MS} ms; it falls sick 8 s after it starts) to the previous version answering /healthz again; the deploy finished ${firstFailedAt !== undefined ? seconds(finishedAt - firstFailedAt).toFixed(2) : 'n/a'} s after that first failed check`,
+    });
   } finally {
     await removeTestResources(docker, run);
     for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } }))
@@ -154,6 +237,27 @@ async function stepDurations(docker: Docker, databaseUrl: string) {
   }
 }
 
+/** The app container's die and start events (Docker's clock, ms) between two instants, in order. */
+async function containerEvents(docker: Docker, name: string, fromMs: number, toMs: number) {
+  const stream = (await docker.getEvents({
+    since: Math.floor(fromMs / 1000),
+    until: Math.ceil(toMs / 1000) + 1,
+    filters: { type: ['container'], event: ['die', 'start'], container: [name] },
+  })) as unknown as AsyncIterable<Buffer>;
+  let text = '';
+  for await (const chunk of stream) text += chunk.toString();
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map(
+      (line) =>
+        JSON.parse(line) as { Action: string; timeNano: number; Actor?: { Attributes?: { name?: string } } },
+    )
+    .filter((e) => e.Actor?.Attributes?.name === name)
+    .map((e) => ({ action: e.Action, at: e.timeNano / 1e6 }))
+    .sort((x, y) => x.at - y.at);
+}
+
 /**
  * lugh replacing its own container while users keep writing: each probe is /whoami from a
  * chat of its own, so a lost update is a chat without a reply and a duplicate one with two.
@@ -163,7 +267,7 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
   const lugh = await startLughInDocker(docker, { databaseUrl: db.url, redisUrl, adminId: 1001 });
   try {
     await lugh.ask('/whoami', 120_000);
-    const next = await lugh.gh.pushCommit('develop', {
+    await lugh.gh.pushCommit('develop', {
       message: 'Bench change',
       files: { 'docs/bench-marker.txt': `${Date.now()}\n` },
     });
@@ -171,6 +275,7 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
     const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
     const token = SELF_TOKEN;
     const probes: number[] = [];
+    const probesFrom = Date.now();
     let done = false;
     const final = lugh.finalOf(id, 900_000).then((m) => {
       done = true;
@@ -188,31 +293,58 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
       await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
     }
     const result = await final;
+    const deployEndedAt = Date.now();
     // Stragglers: the new container answers what was queued while nobody polled.
     await new Promise((resolve) => setTimeout(resolve, 15_000));
+    // Which container answered: the old one until it died, the new one from its start
+    // (both under the app's name; the bot's /whoami names the new version only once recorded).
+    const events = await containerEvents(docker, lugh.name, probesFrom, deployEndedAt);
+    const oldDied = events.find((e) => e.action === 'die')?.at ?? Number.NaN;
+    const newStarted = events.find((e) => e.action === 'start' && e.at > oldDied)?.at ?? Number.NaN;
     let lost = 0;
     let twice = 0;
-    let lastOld = 0;
-    let firstNew = Number.POSITIVE_INFINITY;
+    let lastOld = Number.NaN;
+    let firstNew = Number.NaN;
+    let longestWait = 0;
     for (const chat of probes) {
-      const replies = lugh.tg.transcript(token, chat).filter((e) => e.kind === 'bot_message');
+      const transcript = lugh.tg.transcript(token, chat);
+      const sent = transcript.find((e) => e.kind === 'user_message')?.at;
+      const replies = transcript.filter((e) => e.kind === 'bot_message');
       if (replies.length === 0) lost++;
       if (replies.length > 1) twice++;
+      if (sent !== undefined && replies[0]) longestWait = Math.max(longestWait, replies[0].at - sent);
       for (const r of replies) {
-        if ((r.text ?? '').includes(`Version: ${next.slice(0, 7)}`)) firstNew = Math.min(firstNew, r.at);
-        else lastOld = Math.max(lastOld, r.at);
+        if (r.at <= oldDied && !(r.at <= lastOld)) lastOld = r.at;
+        if (r.at >= newStarted && !(r.at >= firstNew)) firstNew = r.at;
       }
     }
     console.log(
       'self-deploy of lugh’s own image (staging bot deploying staging, runner container, real Docker)',
     );
-    console.log(`  result                 ${(result.text ?? '').split('\n')[0]}`);
-    console.log(
-      `  update gap             ${seconds(firstNew - lastOld)} between the last update the old bot answered and the first the new one answered`,
-    );
-    console.log(
-      `  updates                ${probes.length} sent every ${PROBE_MS} ms; lost ${lost}, handled twice ${twice}`,
-    );
+    console.log(`  result: ${(result.text ?? '').split('\n')[0]}`);
+    record({
+      key: 'selfDeploy.gap',
+      label: 'self-deploy update gap',
+      value: seconds(firstNew - lastOld),
+      unit: 's',
+      goal: { max: 2 },
+      note: `from the old bot's last answer to the new one's first: the old container died ${seconds(oldDied - lastOld).toFixed(2)} s after its last answer, the new one started ${seconds(newStarted - oldDied).toFixed(2)} s after that and answered ${seconds(firstNew - newStarted).toFixed(2)} s after its start; the longest any update waited for its answer: ${seconds(longestWait).toFixed(2)} s`,
+    });
+    record({
+      key: 'selfDeploy.lost',
+      label: 'self-deploy, updates lost',
+      value: lost,
+      unit: 'updates',
+      goal: { max: 0 },
+      note: `of ${probes.length} sent every ${PROBE_MS} ms`,
+    });
+    record({
+      key: 'selfDeploy.twice',
+      label: 'self-deploy, updates handled twice',
+      value: twice,
+      unit: 'updates',
+      goal: { max: 0 },
+    });
   } finally {
     await lugh.close();
     await db.drop();
@@ -227,4 +359,14 @@ export async function benchDeploys(databaseUrl: string, redisUrl: string): Promi
   }
   await stepDurations(docker, databaseUrl);
   if (process.env.BENCH_SELF_DEPLOY !== '0') await selfDeployGap(docker, databaseUrl, redisUrl);
+}
+
+/** The self-deploy's update gap alone (BENCH_ONLY=self-deploy). */
+export async function benchSelfDeploy(databaseUrl: string, redisUrl: string): Promise<void> {
+  const docker = createDockerClient();
+  if (!(await dockerAvailable(docker))) {
+    console.log('self-deploy figures skipped: no Docker engine answers');
+    return;
+  }
+  await selfDeployGap(docker, databaseUrl, redisUrl);
 }

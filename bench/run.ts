@@ -13,7 +13,7 @@ import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
 import { benchBot } from './bot.js';
-import { benchDeploys } from './deploy.js';
+import { benchDeploys, benchSelfDeploy } from './deploy.js';
 import { compareFigures, readResults, record, recordedFigures, writeResults } from './figures.js';
 import { benchPromotion, createBenchDatabase } from './promote.js';
 import { percentile } from './stats.js';
@@ -164,8 +164,11 @@ async function main() {
     promote: () => benchPromotion(urls.databaseUrl!, urls.redisUrl!),
     deploy: () => benchDeploys(urls.databaseUrl!, urls.redisUrl!),
     traffic: () => benchTraffic(urls.databaseUrl!),
+    // The self-deploy alone (deploy runs it too, unless BENCH_SELF_DEPLOY=0).
+    'self-deploy': () => benchSelfDeploy(urls.databaseUrl!, urls.redisUrl!),
   };
-  const chosen = ONLY ? ONLY.split(',') : Object.keys(sections);
+  // Without BENCH_ONLY every section runs once: the self-deploy as part of deploy.
+  const chosen = ONLY ? ONLY.split(',') : Object.keys(sections).filter((name) => name !== 'self-deploy');
   const unknown = chosen.filter((name) => !(name in sections));
   if (unknown.length > 0) {
     throw new Error(

@@ -21,6 +21,7 @@ import { ADMIN_ID, instanceEnv } from '../tests/helpers/instance-env.js';
 import { silentLogger } from '../tests/helpers/logger.js';
 import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
 import type { TestDatabase } from '../tests/helpers/services.js';
+import { record } from './figures.js';
 import { createBenchDatabase } from './promote.js';
 import { percentile } from './stats.js';
 
@@ -31,6 +32,8 @@ const TOKENS = {
   production: '7006102:AAStatusBenchProdToken_abcdefghijklm',
 };
 const GITHUB_TOKEN = 'ghs_statusBenchToken';
+/** The short form's line of what waits to ship: its first part is develop against main (compare). */
+const COMPARE_LINE = /^⏳ develop/;
 const admin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 
 /** Runs /status RUNS times with all sources up and RUNS times with compare hanging; prints p50/p95. */
@@ -100,29 +103,59 @@ export async function benchStatus(databaseUrl: string, redisUrl: string): Promis
     const series = async () => {
       const times: number[] = [];
       const unknown = new Map<string, number>();
+      let unmarked = 0;
+      let compareLine = '';
       for (let i = 0; i < RUNS; i++) {
         if (GAP_MS) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
         const { ms, text } = await ask();
         times.push(ms);
         for (const line of text.split('\n').filter((l) => l.includes('❔')))
           unknown.set(line.trim(), (unknown.get(line.trim()) ?? 0) + 1);
+        compareLine =
+          text
+            .split('\n')
+            .find((l) => COMPARE_LINE.test(l))
+            ?.split(' · ')[0]
+            ?.trim() ?? '(no compare line)';
+        if (!/❔|ago/.test(compareLine)) unmarked++;
       }
-      return { times, unknown };
+      return { times, unknown, unmarked, compareLine };
     };
-    const figures = (label: string, s: Awaited<ReturnType<typeof series>>) => {
+    const figures = (key: string, label: string, s: Awaited<ReturnType<typeof series>>, maxMs: number) => {
       const unknown = [...s.unknown].map(([line, n]) => `${n}× “${line}”`).join('; ') || 'none';
-      console.log(
-        `  ${label}  p50 ${percentile(s.times, 50).toFixed(0)} ms  p95 ${percentile(s.times, 95).toFixed(0)} ms  max ${Math.max(...s.times).toFixed(0)} ms  (${RUNS} runs; unknown lines: ${unknown})`,
-      );
+      record({
+        key: `${key}.p50`,
+        label: `/status, ${label}, p50`,
+        value: percentile(s.times, 50),
+        unit: 'ms',
+      });
+      record({
+        key: `${key}.p95`,
+        label: `/status, ${label}, p95`,
+        value: percentile(s.times, 95),
+        unit: 'ms',
+        goal: { max: maxMs },
+        note: `${RUNS} runs, max ${Math.max(...s.times).toFixed(0)} ms; unknown lines: ${unknown}`,
+      });
     };
 
     // Other work on the machine shows in these figures: say how busy it was.
     console.log(
       `/status, compact (aim: p95 < 300 ms with all sources up; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; staging bot, both instances in process, Telegram and GitHub stand-ins, ${engine ? 'real Docker with an app container per env' : 'no Docker engine: containers unknown'}; sent → reply)`,
     );
-    figures('all sources up        ', await series());
+    figures('status.up', 'all sources up', await series(), 300);
     gh.injectFault({ route: 'GET /repos/{owner}/{repo}/compare/{basehead}', kind: 'hang', times: RUNS });
-    figures('GitHub compare hanging', await series()); // the last answer, dated, after 150 ms
+    // The last answer, dated, after 150 ms: the reply must say it is not fresh.
+    const hanging = await series();
+    figures('status.hanging', 'GitHub compare hanging', hanging, 1_000);
+    record({
+      key: 'status.hanging.unmarked',
+      label: '/status, compare hanging, shown as fresh',
+      value: (hanging.unmarked / RUNS) * 100,
+      unit: '%',
+      goal: { max: 0 },
+      note: `replies whose compare line is neither dated nor unknown; e.g. “${hanging.compareLine}”`,
+    });
   } finally {
     for (const i of instances) await i.stop().catch(() => {});
     if (engine) await removeTestResources(docker, run);

@@ -71,7 +71,8 @@ export const deploySettings = {
       schema: count('seconds', 1000),
       default: 30_000,
       describe: (ms) => ms / 1000,
-      description: 'how long it must stay healthy after the switch',
+      description:
+        'how long a new version must stay healthy after the switch (a rollback to a release that ran: at most 1 s)',
     }),
     proxyAdminUrl: setting({
       variable: 'DEPLOY_PROXY_ADMIN_URL',

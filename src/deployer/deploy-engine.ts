@@ -243,11 +243,16 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       }
     },
 
-    /** Stops taking jobs; a deploy in flight is finished first (BullMQ waits for it). */
+    /**
+     * Stops taking jobs. A deploy in flight here is finished first (BullMQ waits for it);
+     * one that runs in a runner container is not waited for: the runner outlives this
+     * process (it is what stops it, in a self-deploy) and the next worker re-attaches to it,
+     * so waiting only held the old bot's exit, and with it the new bot's first update.
+     */
     async stop(): Promise<void> {
       clearInterval(pollTimer);
       clearInterval(sweepTimer);
-      await worker?.close();
+      await worker?.close(self !== undefined);
       if (workerConnection) await closeRedis(workerConnection);
     },
   };

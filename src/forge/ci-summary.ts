@@ -7,3 +7,19 @@ export function summarizeChecks(checks: readonly CheckLine[]): CiState['overall'
   if (checks.some((c) => c.state === 'pending')) return 'pending';
   return 'success';
 }
+
+/** What GitHub calls a failed check run's conclusion. */
+const FAILED_CONCLUSIONS = new Set([
+  'failure',
+  'timed_out',
+  'cancelled',
+  'action_required',
+  'startup_failure',
+  'stale',
+]);
+
+/** A check run's state from its status and conclusion, as GitHub reports them. */
+export function checkRunState(status: string, conclusion: string | null): CheckLine['state'] {
+  if (status !== 'completed') return 'pending';
+  return FAILED_CONCLUSIONS.has(conclusion ?? '') ? 'failure' : 'success';
+}

@@ -1,11 +1,30 @@
 // The CI stage: follow the pull request's checks until they pass (then ask for approval),
 // fail, time out, or the pull request closes. Every move is a compare-and-set on the store.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CiState, PullRequestInfo } from '../forge/forge.js';
+import { summarizeChecks } from '../forge/ci-summary.js';
+import type { CheckLine, CiState, PullRequestInfo } from '../forge/forge.js';
 import type { Promotion } from '../store/promotions.js';
 import type { PromotionNotice } from './notices.js';
-import type { PromotionParts } from './parts.js';
+import type { CiNews, PromotionParts } from './parts.js';
 import { blockersOf, mergeReadiness } from './policy.js';
+
+/**
+ * CI with the checks webhooks reported since: each replaces the line of its name and kind.
+ * Undefined when a line would take a finished check back to pending: a delivery older than
+ * the last read or than another delivery (they arrive and are handled concurrently, in any
+ * order), or a re-run. Either way GitHub is read instead of believing it.
+ */
+function withLines(ci: CiState, lines: readonly CheckLine[]): CiState | undefined {
+  const checks = new Map(ci.checks.map((c) => [`${c.kind}\x00${c.name}`, c]));
+  for (const line of lines) {
+    const key = `${line.kind}\x00${line.name}`;
+    const seen = checks.get(key);
+    if (line.state === 'pending' && seen && seen.state !== 'pending') return undefined;
+    checks.set(key, line);
+  }
+  const sorted = [...checks.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return { overall: summarizeChecks(sorted), checks: sorted };
+}
 
 /** Callback data of a promotion button: a prefix and an opaque id looked up in Postgres. */
 export const BUTTON_PREFIX = 'pb:';
@@ -22,6 +41,8 @@ export function createCiFollow(parts: PromotionParts) {
   const { config, promotions, chat, now } = parts;
 
   const lastShown = new Map<number, { key: string; at: number }>();
+  /** Each promotion's CI as last read from GitHub, and moved on by webhooks since. */
+  const known = new Map<number, { sha: string; ci: CiState }>();
   /**
    * Edits the live CI message only when what it shows changed, and at most once a second;
    * a message that can no longer be edited is replaced by a new one (PromotionChat.edit).
@@ -83,6 +104,7 @@ export function createCiFollow(parts: PromotionParts) {
       },
     );
     if (!done) return;
+    known.delete(p.id);
     await parts.record(undefined, `promotion ${status}`, status === 'failed' ? 'failed' : 'ok', {
       promotionId: p.id,
       reason,
@@ -90,8 +112,14 @@ export function createCiFollow(parts: PromotionParts) {
     await chat.send(p.chatId, notice);
   };
 
-  /** Looks at CI once: edits the live message, and moves the promotion on when CI is done. */
-  const refresh = async (id: number): Promise<void> => {
+  /**
+   * Looks at CI once: edits the live message, and moves the promotion on when CI is done.
+   * Woken by a webhook (`news`), it reads only what the webhook says changed: a CI event
+   * does not read the pull request (a moved head or a closed pull request comes as a
+   * pull_request event of its own, and the reconciling poll reads everything when webhooks
+   * go quiet), and a pull_request event reads CI only when the head moved.
+   */
+  const refresh = async (id: number, news?: CiNews): Promise<void> => {
     const p = await promotions.get(id);
     if (p?.status !== 'waiting_ci' || !p.prNumber || !p.headSha) return;
     const forge = parts.requireForge();
@@ -100,8 +128,8 @@ export function createCiFollow(parts: PromotionParts) {
       await finish(p, 'expired', 'CI timeout', { kind: 'ci timeout', headSha: p.headSha, timeoutMinutes });
       return;
     }
-    const pull = await forge.pull(p.prNumber);
-    if (pull.state !== 'open') {
+    const pull = !news || news.pull ? await forge.pull(p.prNumber) : undefined;
+    if (pull && pull.state !== 'open') {
       const notice = { kind: 'pull closed', prNumber: p.prNumber, merged: pull.merged } as const;
       await finish(p, 'cancelled', 'pull request closed', notice);
       return;
@@ -112,12 +140,35 @@ export function createCiFollow(parts: PromotionParts) {
       // The group became a supergroup: follow the promotion there, with a new live message.
       current = await promotions.update(p.id, { chatId: movedTo, statusMessageId: null });
     }
-    if (pull.headSha !== p.headSha) {
+    const headMoved = pull !== undefined && pull.headSha !== p.headSha;
+    if (pull && headMoved) {
       // develop moved while CI ran: follow the new head from scratch.
       current = await promotions.update(p.id, { headSha: pull.headSha });
       await chat.send(p.chatId, { kind: 'head moved during ci', headSha: pull.headSha });
     }
-    const ci = await forge.ciState(pull.headSha);
+    if (news && !news.ci && !headMoved) return;
+    const before = known.get(p.id);
+    if (news?.lines && !headMoved && before?.sha === current.headSha) {
+      // While CI runs, the webhooks' own lines move the live message: no request. Once they
+      // say it may be over, GitHub is read (below) and decides.
+      const told = withLines(before.ci, news.lines);
+      if (told?.overall === 'pending' || told?.overall === 'none') {
+        known.set(p.id, { sha: before.sha, ci: told });
+        await showCi(current, told);
+        return;
+      }
+      if (told?.overall === 'success') {
+        // Every check they told of passed. The pull request read that decides next says
+        // whether GitHub agrees for every check and status of the head: `clean` (or
+        // `has_hooks`) is "passing commit status". Anything else (`unstable`: a check the
+        // webhooks never told of is pending or red) has CI read below, as without them.
+        known.set(p.id, { sha: before.sha, ci: told });
+        await showCi(current, told);
+        if ((await decideAfterCi(current, told, { confirmsCi: true })) !== 'read ci') return;
+      }
+    }
+    const ci = await forge.ciState(current.headSha!);
+    known.set(p.id, { sha: current.headSha!, ci });
     await showCi(current, ci);
     if (ci.overall === 'failure') {
       await finish(current, 'failed', 'CI failed', { kind: 'ci failed', promotion: current, ci });
@@ -128,12 +179,17 @@ export function createCiFollow(parts: PromotionParts) {
   };
 
   /**
-   * CI is green: what GitHub's mergeable_state says now decides (the pull request read before
+   * CI is green (`confirmsCi`: as far as the webhooks told; 'read ci' when GitHub's
+   * mergeable_state does not say every check passed): what GitHub's mergeable_state says now decides (the pull request read before
    * CI finished may still say blocked). GitHub computes it in the background, so `unknown`,
    * and a `blocked` that nothing lugh can see explains yet, are read again after short pauses
    * (a bounded wait) before deciding; still unknown after that, the next look asks again.
    */
-  const decideAfterCi = async (p: Promotion, ci: CiState) => {
+  const decideAfterCi = async (
+    p: Promotion,
+    ci: CiState,
+    { confirmsCi = false } = {},
+  ): Promise<'read ci' | undefined> => {
     const forge = parts.requireForge();
     for (let attempt = 0; ; attempt++) {
       const pull = await forge.pull(p.prNumber!);
@@ -141,9 +197,17 @@ export function createCiFollow(parts: PromotionParts) {
       const pause = UNKNOWN_PAUSES_MS[attempt];
       const readiness = mergeReadiness(pull);
       if (readiness === 'ask again') {
-        if (pause === undefined) return;
+        // No webhook will say when GitHub is done computing: the poll asks again.
+        if (pause === undefined) {
+          parts.unheard(p.id);
+          return;
+        }
         await sleep(pause);
         continue;
+      }
+      // `ci` is only what the webhooks told: it stands only when GitHub says every check passed.
+      if (confirmsCi && pull.mergeableState !== 'clean' && pull.mergeableState !== 'has_hooks') {
+        return 'read ci';
       }
       if (readiness === 'conflicts') {
         await finish(p, 'failed', 'not mergeable', { kind: 'not mergeable', pull });

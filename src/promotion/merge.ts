@@ -50,9 +50,8 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     if (!config.flags.release_tags || p.tag) return {};
     const forge = parts.requireForge();
     try {
-      const previous = await forge.latestReleaseTag();
-      const tag = nextTag(previous);
-      const release = await forge.createRelease(tag, mergeSha, previous);
+      const release = await forge.releaseNext(mergeSha, nextTag);
+      const tag = release.tag;
       await promotions.update(p.id, { tag });
       return { release: { url: release.url, tag } };
     } catch (error) {
@@ -100,6 +99,7 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     mergeSha: string,
     actor: Requester,
     release?: { readonly url?: string; readonly tag: string },
+    firstAttempt = false,
   ): Promise<number> => {
     if (p.githubDeploymentId != null) return p.githubDeploymentId;
     const forge = parts.requireForge();
@@ -118,8 +118,10 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
           handoffPayload(p, mergeSha, actor, release),
         )
       ).id;
+    // The first attempt (the merge just made, in this process) has nothing to look up: no
+    // earlier attempt can have created one. A recovery looks first.
     const id =
-      (await existing()) ??
+      (firstAttempt ? undefined : await existing()) ??
       (await create().catch(async (error: unknown) => {
         // A 5xx or a timeout may come after GitHub created it: look again before creating again.
         if (!(error instanceof ForgeUnavailableError)) throw error;
@@ -156,7 +158,7 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
    * rebase) develop brought back in line with main. Also how a merge
    * interrupted by a crash is finished later: running it twice hands over nothing new.
    */
-  const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester) => {
+  const afterMerge = async (p: Promotion, mergeSha: string, actor: Requester, firstAttempt = false) => {
     await promotions.update(p.id, { status: 'merged', mergeSha });
     if (p.promptMessageId) {
       await chat.edit(p.chatId, p.promptMessageId, { kind: 'approved', approver: actor.name, mergeSha });
@@ -169,7 +171,7 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     });
     const tagged = await tagRelease(p, mergeSha);
     const release = tagged.release ?? (p.tag ? { tag: p.tag } : undefined);
-    const deploymentId = await handOver(p, mergeSha, actor, release);
+    const deploymentId = await handOver(p, mergeSha, actor, release, firstAttempt);
     await parts.record(actor, 'deploy handed over', 'ok', {
       promotionId: p.id,
       githubDeploymentId: deploymentId,
@@ -261,13 +263,10 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
     }
     let mergeSha: string;
     try {
-      const pull = await forge.pull(p.prNumber!);
-      if (pull.headSha !== headSha) throw new HeadMovedError('head moved before the merge');
-      // An earlier tap's merge whose answer was lost: merged already, nothing to merge again.
-      mergeSha =
-        pull.merged && pull.mergeCommitSha
-          ? pull.mergeCommitSha
-          : (await forge.merge(p.prNumber!, { sha: headSha, method: config.promote.mergeMethod })).sha;
+      // No read first: GitHub's own answer says it. A head that moved is a 409 (the merge
+      // names the approved SHA), and a pull request an earlier tap merged (its answer lost)
+      // a 405 that mergedAs below recognizes as merged.
+      mergeSha = (await forge.merge(p.prNumber!, { sha: headSha, method: config.promote.mergeMethod })).sha;
     } catch (error) {
       if (error instanceof HeadMovedError) {
         await parts.record(actor, 'promotion merge', 'refused', {
@@ -312,7 +311,7 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
       }
       mergeSha = merged;
     }
-    await afterMerge(p, mergeSha, actor);
+    await afterMerge(p, mergeSha, actor, true);
     return { answer: { kind: 'merged' }, alert: false, final: true };
   };
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import type { Forge } from '../forge/forge.js';
+import type { CheckLine, Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { HeldLock } from '../store/locks.js';
@@ -50,16 +50,47 @@ export interface PromotionParts {
   serialized<T>(id: number, work: () => Promise<T>): Promise<T>;
   /** True while this process works on promotion `id`. */
   busy(id: number): boolean;
-  /** Refreshes one promotion's CI soon, once, however often it is asked. */
-  schedule(id: number): Promise<void>;
+  /**
+   * Refreshes one promotion's CI soon, once, however often it is asked. `news` says what a
+   * webhook said changed (only that is read again); without it everything is read.
+   */
+  schedule(id: number, news?: CiNews): Promise<void>;
   /** Waits for every refresh and decision under way in this process. */
   drain(): Promise<void>;
+  /** A webhook about promotion `id` arrived now: the reconciling poll leaves it to them a while. */
+  heard(id: number): void;
+  /** When a webhook about promotion `id` last arrived (ms), unless its look failed since. */
+  lastHeard(id: number): number | undefined;
+  /** The poll looks at promotion `id` again on its own cadence (a look failed, or gave up for now). */
+  unheard(id: number): void;
+}
+
+/**
+ * What a GitHub webhook says changed for a promotion: its pull request (opened, edited,
+ * synchronized, closed…) or its CI (a check run, suite or commit status).
+ */
+export interface CiNews {
+  readonly pull: boolean;
+  readonly ci: boolean;
+  /**
+   * The checks the webhooks reported (CI read from them, not from GitHub, while it runs;
+   * none: read CI only when nothing is known of it yet); undefined with `ci`: read CI from GitHub.
+   */
+  readonly lines?: readonly CheckLine[];
+}
+
+/** Two asks for a refresh that is still to run make one that reads what either needed. */
+function joinNews(a: CiNews | undefined, b: CiNews | undefined): CiNews | undefined {
+  if (!a || !b) return undefined;
+  const readCi = (n: CiNews) => n.ci && !n.lines;
+  const lines = readCi(a) || readCi(b) ? undefined : [...(a.lines ?? []), ...(b.lines ?? [])];
+  return { pull: a.pull || b.pull, ci: a.ci || b.ci, ...(lines ? { lines } : {}) };
 }
 
 /** The shared parts; `refresh` is the CI look that `schedule` runs. */
 export function createPromotionParts(
   deps: PromotionServiceDeps,
-  refresh: (id: number) => Promise<void>,
+  refresh: (id: number, news?: CiNews) => Promise<void>,
 ): PromotionParts {
   const log = deps.logger.child({ component: 'promotion' });
   const chains = new Map<number, Promise<unknown>>();
@@ -74,7 +105,9 @@ export function createPromotionParts(
     next.then(forget, forget);
     return next;
   };
-  const pending = new Set<number>();
+  const heardAt = new Map<number, number>();
+  /** Refreshes asked for and not started yet, with what they are to read. */
+  const pending = new Map<number, CiNews | undefined>();
   return {
     deps,
     config: deps.config,
@@ -93,15 +126,23 @@ export function createPromotionParts(
     drain: async () => {
       await Promise.allSettled([...chains.values()]);
     },
-    schedule: (id) => {
-      if (pending.has(id)) return Promise.resolve();
-      pending.add(id);
+    heard: (id) => heardAt.set(id, Date.now()),
+    lastHeard: (id) => heardAt.get(id),
+    unheard: (id) => heardAt.delete(id),
+    schedule: (id, news) => {
+      if (pending.has(id)) {
+        pending.set(id, joinNews(pending.get(id), news));
+        return Promise.resolve();
+      }
+      pending.set(id, news);
       return serialized(id, async () => {
+        const asked = pending.get(id);
         pending.delete(id);
         try {
-          await refresh(id);
+          await refresh(id, asked);
         } catch (error) {
           // Transient GitHub trouble: the promotion stays waiting and the next poll tries again.
+          heardAt.delete(id);
           log.warn({ err: error, promotionId: id }, 'could not refresh CI');
         }
       });

@@ -2,18 +2,27 @@
 // compare-and-set, so a double tap, a second device or a redelivered webhook cannot merge
 // twice or hand over two deploys. The chat is only where it is shown (PromotionChat).
 import { createCiFollow } from './ci-follow.js';
+import { webhookNews } from './ci-news.js';
 import { createMergeFlow } from './merge.js';
 import type { CancelOutcome, DecisionOutcome, Requester, RequestOutcome } from './notices.js';
-import { createPromotionParts, type PromotionServiceDeps } from './parts.js';
-import { headShaOf, refuseButton, WAKING_EVENTS } from './policy.js';
+import { type CiNews, createPromotionParts, type PromotionServiceDeps } from './parts.js';
+import { refuseButton, WAKING_EVENTS } from './policy.js';
 import { requestPromotion } from './start.js';
 import { createUpdateFlow } from './update-develop.js';
 
 export { BUTTON_PREFIX, UPDATE_BUTTON_PREFIX } from './ci-follow.js';
+
+/**
+ * Webhooks arrive on time while one came about a promotion within this many poll intervals:
+ * the reconciling poll skips it meanwhile (each skipped look would be a request, a 304 at
+ * best), and looks again once they go quiet, which also catches a webhook GitHub never sent.
+ */
+const WEBHOOK_QUIET_POLLS = 4;
+
 export type { PromotionServiceDeps } from './parts.js';
 
 export function createPromotionService(deps: PromotionServiceDeps) {
-  const parts = createPromotionParts(deps, (id) => ci.refresh(id));
+  const parts = createPromotionParts(deps, (id, news) => ci.refresh(id, news));
   const { config, promotions, chat, log, now } = parts;
   const ci = createCiFollow(parts);
   const merge = createMergeFlow(parts, ci);
@@ -152,19 +161,35 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       });
     },
 
-    /** A verified, first-seen GitHub webhook: CI events wake the promotions that wait on CI. */
+    /**
+     * A verified, first-seen GitHub webhook: CI events wake the promotions that wait on CI,
+     * reading only what the event says changed (see ci-news.ts).
+     */
     async handleWebhook(delivery: { event: string; payload: unknown }): Promise<void> {
       if (!WAKING_EVENTS.has(delivery.event)) return;
+      const { sha, pullNumber, news } = webhookNews(delivery.event, delivery.payload);
       // If waking fails, the reconciling poll still finds the promotion.
-      await this.wake(headShaOf(delivery.event, delivery.payload)).catch((error: unknown) =>
+      await this.wake(sha, news, pullNumber).catch((error: unknown) =>
         log.warn({ err: error }, 'could not wake promotions'),
       );
     },
 
-    /** A GitHub webhook says CI of `sha` changed (or anything did, without a sha). */
-    async wake(sha?: string): Promise<void> {
+    /**
+     * A GitHub webhook says CI of `sha` (or pull request `pullNumber`) changed, or anything
+     * did, without either. While webhooks come, the reconciling poll leaves the promotions
+     * they are about alone.
+     */
+    async wake(sha?: string, news?: CiNews, pullNumber?: number): Promise<void> {
       const waiting = await promotions.waitingForCi();
-      await Promise.all(waiting.filter((p) => !sha || p.headSha === sha).map((p) => parts.schedule(p.id)));
+      const about = (p: (typeof waiting)[number]) =>
+        pullNumber !== undefined ? p.prNumber === pullNumber : !sha || p.headSha === sha;
+      const woken = waiting.filter(about);
+      for (const p of woken) parts.heard(p.id);
+      const pinned = sha !== undefined || pullNumber !== undefined;
+      if (pinned && news && !news.pull && !news.ci) return;
+      // Not awaited: the delivery is answered at once, and deliveries that come while a look
+      // is under way (or waits out the live message's one edit a second) join the next look.
+      for (const p of woken) void parts.schedule(p.id, pinned ? news : undefined);
     },
 
     /** Starts the reconciling poll: catches missed webhooks and works without any. */
@@ -172,7 +197,11 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       if (pollTimer) return;
       const tick = async () => {
         try {
-          const waiting = await promotions.waitingForCi();
+          // A promotion webhooks spoke of lately is theirs: polled again once they go quiet.
+          const quietSince = Date.now() - WEBHOOK_QUIET_POLLS * config.promote.pollIntervalMs;
+          const waiting = (await promotions.waitingForCi()).filter(
+            (p) => (parts.lastHeard(p.id) ?? 0) < quietSince,
+          );
           await Promise.all(waiting.map((p) => parts.schedule(p.id)));
           await ci.expirePrompts();
           await merge.recoverInterrupted();

@@ -86,7 +86,12 @@ export async function requestPromotion(
     if (!problem) throw error;
     return refuse({ reason: 'github unavailable', problem, started: true });
   }
-  void parts.schedule(promotion.id);
+  // With webhooks, theirs are the next looks (the pull request's own may come before its
+  // row waited on CI, and found nothing to wake): the poll leaves it to them a while.
+  if (config.github.webhookSecret) parts.heard(promotion.id);
+  // The pull request was just read (openPull): the first look reads CI, unless a
+  // webhook's look read it first (no lines).
+  void parts.schedule(promotion.id, { pull: false, ci: true, lines: [] });
   return { kind: 'started', promotionId: promotion.id };
 }
 
@@ -104,6 +109,14 @@ async function openPull(
   const title = `Promote develop to main (${comparison.aheadBy} commits)`;
   const { pull, created } = await forge.openOrReusePull(PRODUCTION, STAGING, title, body);
   if (!created) await forge.updatePullBody(pull.number, body);
+  // Asked once now, GitHub computes the pull request's mergeability in the background while
+  // CI runs: known when CI is done, rather than 'ask again' and a pause then. Only a hint:
+  // a failure here changes nothing (the CI stage reads it before deciding).
+  await forge
+    .pull(pull.number)
+    .catch((error: unknown) =>
+      parts.log.debug({ err: error, pr: pull.number }, 'could not read the pull request yet'),
+    );
   await chat.send(chatId, {
     kind: 'plan',
     comparison,

@@ -154,8 +154,9 @@ describe('/promote exactly once through GitHub faults', () => {
         'GET /repos/{owner}/{repo}/pulls/{pull_number}',
         'GET /repos/{owner}/{repo}/compare/{basehead}',
       ];
-      // Each read fails with its three retries, after the merge and again in the recovery at once.
-      w.gh.injectFault({ route: reads[0]!, kind: '5xx', after: 1, times: 8 });
+      // Each read fails with its three retries, after the merge and again in the recovery at once
+      // (the merge itself reads nothing first: its SHA guards it).
+      w.gh.injectFault({ route: reads[0]!, kind: '5xx', times: 8 });
       w.gh.injectFault({ route: reads[1]!, kind: '5xx', times: 8 });
       w.press(admin.id, prompt, 'Yes', admin);
       await expect

@@ -11,6 +11,7 @@ import {
   type PromotionWorld,
   secondAdmin,
   stranger,
+  WEBHOOK_SECRET,
 } from '../helpers/promotion-world.js';
 
 const TIMEOUT = 90_000;
@@ -376,10 +377,123 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       expect(w.git('rev-parse', 'main')).toBe(w.seeded.mainSha);
       const statuses = (await w.rows(`SELECT status FROM promotions ORDER BY id`)).map((r) => r.status);
       expect(statuses).toEqual(['declined', 'cancelled']);
-      // The PR stayed open throughout, and was reused by the second promotion.
-      expect(w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/pulls'))).toHaveLength(
-        1,
+      // The PR stayed open throughout, and was reused by the second promotion: its attempt
+      // to open one was answered 422 (one exists), and the open one was listed.
+      const opens = w.gh.requests().filter((r) => r.method === 'POST' && r.route?.endsWith('/pulls'));
+      expect(opens.map((r) => r.status)).toEqual([201, 422]);
+      expect(w.gh.requests().filter((r) => r.path.includes('/pulls?state=open'))).toHaveLength(1);
+      expect(new Set((await w.rows(`SELECT pr_number FROM promotions`)).map((r) => r.pr_number))).toEqual(
+        new Set([1]),
       );
+    },
+    TIMEOUT,
+  );
+
+  /** GitHub requests of the promotion (staging's deployment watcher polls on its own). */
+  const promotionRequests = (w: PromotionWorld, from: number) =>
+    w.gh
+      .requests()
+      .slice(from)
+      .filter((r) => !r.path.includes('/deployments?environment='));
+
+  it(
+    'webhook mode: while webhooks come, the reconciling poll leaves CI to them: no GitHub request while CI runs',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+        env: { PROMOTE_POLL_SECONDS: '2' },
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      await w.gh.settled();
+      const from = w.gh.requests().length;
+      // Two poll intervals: the poll would have read the pull request and CI twice.
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      expect(promotionRequests(w, from)).toEqual([]);
+      // The check's webhook drives the rest: CI read to confirm, the pull request's mergeability, the prompt.
+      await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
+      const prompt = await w.waitFor(admin.id, (m) => isPrompt(m));
+      expect(prompt.text).toContain(w.seeded.developSha);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'webhook mode: once the webhooks say every check passed, the pull request read decides (GitHub says clean): CI is not read again',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      await w.gh.settled();
+      const from = w.gh.requests().length;
+      await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
+      await w.waitFor(admin.id, (m) => isPrompt(m));
+      const asked = promotionRequests(w, from).map((r) => `${r.method} ${r.path.split('?')[0]}`);
+      expect(asked.filter((r) => r.includes('/check-runs') || r.includes('/status'))).toEqual([]);
+      expect(asked).toContain('GET /repos/acme/app/pulls/1');
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'webhook mode: a red status the hook never told of (it does not subscribe to status events) is found: GitHub says unstable, CI is read, the promotion fails',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      await w.gh.settled();
+      w.gh.setWebhook({
+        url: `http://127.0.0.1:${w.instance.port}/webhooks/github`,
+        secret: WEBHOOK_SECRET,
+        events: ['check_run', 'check_suite', 'workflow_run', 'pull_request', 'push'],
+      });
+      const res = await fetch(
+        `${w.gh.apiUrl}/repos/${w.gh.repo.owner}/${w.gh.repo.name}/statuses/${w.seeded.developSha}`,
+        {
+          method: 'POST',
+          headers: { authorization: `token ${w.config.github.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ state: 'failure', context: 'lint' }),
+        },
+      );
+      expect(res.status).toBe(201);
+      await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
+      const failed = await w.waitFor(admin.id, (m) => (m.text ?? '').includes('CI failed'));
+      expect(failed.text).toContain('lint — failure');
+      expect((await w.rows(`SELECT status FROM promotions`))[0].status).toBe('failed');
+      const prompts = w.tg
+        .transcript(w.config.telegram.token, admin.id)
+        .filter((e) => e.kind === 'bot_message' && e.reply_markup);
+      expect(prompts).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'webhook mode: a webhook GitHub never sent (the hook gone quiet) is caught by the reconciling poll',
+    async () => {
+      world = await createPromotionWorld({
+        webhooks: true,
+        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+        env: { PROMOTE_POLL_SECONDS: '1' },
+      });
+      const w = world;
+      const sent = w.say(admin, '/promote');
+      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+      await w.gh.settled();
+      w.gh.setWebhook(undefined);
+      await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
+      const prompt = await w.waitFor(admin.id, (m) => isPrompt(m), 30_000);
+      expect(prompt.text).toContain(w.seeded.developSha);
     },
     TIMEOUT,
   );

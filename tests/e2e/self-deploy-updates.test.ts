@@ -210,11 +210,14 @@ describe.skipIf(!engine)('updates through a self-deploy (needs a Docker engine a
       // The second /deploy waited for the first; it deploys the same commit again, through a
       // second switch that the stream also goes through.
       await expect.poll(() => secondDeployChat !== undefined && sawNew(), { timeout: 60_000 }).toBe(true);
-      const second = Number(
-        botMessages(secondDeployChat!)
-          .map((m) => m.text?.match(/Deploy #(\d+)/)?.[1])
-          .find(Boolean),
+      // Its answer comes when the new bot gets to it, which may be after the first's result.
+      const queuedSecond = await tg.waitForBotMessage(
+        SELF_TOKEN,
+        secondDeployChat!,
+        (m) => /Deploy #\d+/.test(m.text ?? ''),
+        { timeoutMs: 60_000 },
       );
+      const second = Number(queuedSecond.text?.match(/Deploy #(\d+)/)?.[1]);
       expect(second).toBe(id + 1);
       // Its reports go to the chat it was asked from.
       const secondFinal = await tg.waitForBotMessage(

@@ -198,21 +198,24 @@ function compactEnvironment(e: EnvironmentStatus, now: Date): string {
 function waitingLine(report: StatusReport): string | undefined {
   const parts: string[] = [];
   const { compare, ci, promotion } = report;
+  // An earlier answer, given because GitHub was slow (a hanging source): its age.
+  const age = (p: Probe<unknown>) => (p.ok && p.at ? ` (${formatAgo(p.at, report.at)})` : '');
   if (compare)
     parts.push(
       !compare.ok
         ? 'develop ❔'
-        : compare.value.aheadBy || compare.value.behindBy
-          ? `develop +${compare.value.aheadBy}${compare.value.behindBy ? ` −${compare.value.behindBy}` : ''}`
-          : 'develop = main',
+        : (compare.value.aheadBy || compare.value.behindBy
+            ? `develop +${compare.value.aheadBy}${compare.value.behindBy ? ` −${compare.value.behindBy}` : ''}`
+            : 'develop = main') + age(compare),
     );
   if (ci)
     parts.push(
       !ci.ok
         ? 'CI ❔'
-        : ci.value.overall === 'none'
-          ? 'CI none'
-          : `CI ${ci.value.overall === 'success' ? '✅' : ci.value.overall === 'pending' ? '⏳' : '❌'}`,
+        : (ci.value.overall === 'none'
+            ? 'CI none'
+            : `CI ${ci.value.overall === 'success' ? '✅' : ci.value.overall === 'pending' ? '⏳' : '❌'}`) +
+            age(ci),
     );
   if (promotion)
     parts.push(

@@ -19,7 +19,8 @@ export { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
 
 /**
  * The Docker runtime: dockerode on one engine, lugh switching containers itself. A running
- * container is replaced by one of a new image, gated on Docker's health status: a
+ * container is replaced by one of a new image, gated on its health, read every 200 ms
+ * from the app's own `/healthz` and from Docker's health status (`docker-containers.ts`): a
  * pre-flight container (no host ports) must become healthy before the old one stops; the
  * final container must become and stay healthy, or the previous one is started again.
  * The previous container is kept, stopped, under `<name>-previous` for /rollback.

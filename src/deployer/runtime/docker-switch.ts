@@ -207,7 +207,10 @@ export function rollback(
 
 /**
  * The previous container back under the app's name and running; the new one (if it was
- * created) removed, its last lines kept for the message.
+ * created) removed, its last lines kept for the message. Behind a proxy the new one steps
+ * aside instead (renamed as a leaving pre-flight) and serves until the previous one answers
+ * its health check, so no request meets a removed container; a new one that publishes host
+ * ports goes first, since the previous one needs them.
  */
 async function restorePrevious(
   docker: Docker,
@@ -221,7 +224,7 @@ async function restorePrevious(
   if (switched.nextId) {
     const next = docker.getContainer(switched.nextId);
     tail = await logTail(next);
-    await removeQuietly(next);
+    if (!(proxy && (await stepsAside(next, containerName)))) await removeQuietly(next);
   }
   const current = docker.getContainer(switched.currentId);
   // Not yet renamed when the rename itself failed.
@@ -229,9 +232,33 @@ async function restorePrevious(
   await current.start().catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already running
   });
-  if (proxy) await sendToRestored(docker, log, proxy, containerName, switched.currentId);
+  if (proxy) {
+    // The previous version passed its gates before; a bounded wait, then the proxy moves
+    // whatever its answer (it is what runs now).
+    await waitHealthy(current, RESTORED_HEALTH_MS).catch(() => 'unhealthy');
+    await sendToRestored(docker, log, proxy, containerName, switched.currentId);
+  }
   log.warn({ image, reason }, 'rolled back to the previous container');
   return new RolledBackError(`${image} ${reason}; the previous version runs again`, tail);
+}
+
+/** How long a rollback behind a proxy waits for the previous version's health before moving traffic. */
+const RESTORED_HEALTH_MS = 15_000;
+
+/**
+ * Renames a running new container out of the app's name, as a pre-flight (so the proxy's
+ * move removes it, and a crash's convergence does). False when it cannot serve meanwhile:
+ * not running, or holding host ports the previous container needs.
+ */
+async function stepsAside(next: Docker.Container, containerName: string): Promise<boolean> {
+  const info = await next.inspect().catch(() => undefined);
+  if (!info?.State.Running) return false;
+  const bindings = Object.values(info.HostConfig.PortBindings ?? {}).flat();
+  if (bindings.some((b) => (b as { HostPort?: string } | undefined)?.HostPort)) return false;
+  return next
+    .rename({ name: `${containerName}-preflight-leaving-${Date.now()}` })
+    .then(() => true)
+    .catch(() => false);
 }
 
 /**

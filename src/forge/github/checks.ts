@@ -1,16 +1,7 @@
-import { summarizeChecks } from '../ci-summary.js';
+import { checkRunState, summarizeChecks } from '../ci-summary.js';
 import type { CheckLine, CheckState, CiState } from '../forge.js';
 import { classified, classifyGitHubError } from './classify-error.js';
 import type { GitHubRepo } from './github-repo.js';
-
-const FAILED_CONCLUSIONS = new Set([
-  'failure',
-  'timed_out',
-  'cancelled',
-  'action_required',
-  'startup_failure',
-  'stale',
-]);
 
 /** GitHub's largest page. */
 const PER_PAGE = 100;
@@ -33,12 +24,7 @@ interface CommitStatus {
 }
 
 function checkRunLine(run: CheckRun): CheckLine {
-  const state: CheckState =
-    run.status !== 'completed'
-      ? 'pending'
-      : FAILED_CONCLUSIONS.has(run.conclusion ?? '')
-        ? 'failure'
-        : 'success';
+  const state: CheckState = checkRunState(run.status, run.conclusion);
   return {
     name: run.name,
     kind: 'check_run',

@@ -25,7 +25,7 @@ import {
   updatePullBody,
   updatePullBranch,
 } from './pull-requests.js';
-import { createRelease, latestReleaseTag } from './releases.js';
+import { createRelease, latestReleaseTag, releaseNext } from './releases.js';
 
 /** The forge on one GitHub repository, through one Octokit client. */
 export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
@@ -53,6 +53,7 @@ export function createGitHubForge(client: GitHubClient, repo: RepoRef): Forge {
     commitDate: (sha) => commitDate(gh, sha),
     latestReleaseTag: () => latestReleaseTag(gh),
     createRelease: (tag, sha, previousTag) => createRelease(gh, tag, sha, previousTag),
+    releaseNext: (sha, next) => releaseNext(gh, sha, next),
     createDeployment: (sha, environment, description, payload) =>
       createDeployment(gh, sha, environment, description, payload),
     listDeployments: (environment, perPage) => listDeployments(gh, environment, perPage),

@@ -4,21 +4,40 @@ import type { BranchRules, MergeOptions, OpenedPull, PullRequestInfo } from '../
 import { classified, classifyGitHubError, githubMessage } from './classify-error.js';
 import type { GitHubRepo } from './github-repo.js';
 
-export async function pull({ octokit, base }: GitHubRepo, number: number): Promise<PullRequestInfo> {
-  const { data } = await classified(() => octokit.rest.pulls.get({ ...base, pull_number: number }));
+/** A pull request as GitHub lists, opens or reads it; a listing says nothing of mergeability (unknown). */
+interface PullJson {
+  readonly number: number;
+  readonly html_url: string;
+  readonly state: string;
+  readonly merged?: boolean;
+  readonly mergeable?: boolean | null;
+  readonly mergeable_state?: string;
+  readonly draft?: boolean;
+  readonly merge_commit_sha: string | null;
+  readonly head: { readonly sha: string; readonly ref: string };
+  readonly base: { readonly ref: string };
+}
+
+function pullInfo(data: PullJson): PullRequestInfo {
+  const merged = data.merged === true;
   return {
     number: data.number,
     url: data.html_url,
     state: data.state as 'open' | 'closed',
-    merged: data.merged,
-    mergeable: data.mergeable,
-    mergeableState: data.mergeable_state,
+    merged,
+    mergeable: data.mergeable ?? null,
+    mergeableState: data.mergeable_state ?? 'unknown',
     draft: data.draft === true,
-    mergeCommitSha: data.merged ? data.merge_commit_sha : null,
+    mergeCommitSha: merged ? data.merge_commit_sha : null,
     headSha: data.head.sha,
     headRef: data.head.ref,
     baseRef: data.base.ref,
   };
+}
+
+export async function pull({ octokit, base }: GitHubRepo, number: number): Promise<PullRequestInfo> {
+  const { data } = await classified(() => octokit.rest.pulls.get({ ...base, pull_number: number }));
+  return pullInfo(data);
 }
 
 export async function findOpenPull(
@@ -30,8 +49,10 @@ export async function findOpenPull(
   const { data } = await classified(() =>
     octokit.rest.pulls.list({ ...base, state: 'open', base: baseRef, head: `${repo.owner}:${headRef}` }),
   );
+  // The listing holds what opening a promotion needs (number, head, URL): no second read.
+  // Its mergeability is unknown; the CI stage reads the pull request itself before deciding.
   const pr = data[0];
-  return pr ? pull(gh, pr.number) : undefined;
+  return pr ? pullInfo(pr) : undefined;
 }
 
 export async function openOrReusePull(
@@ -41,8 +62,8 @@ export async function openOrReusePull(
   title: string,
   body: string,
 ): Promise<OpenedPull> {
-  const existing = await findOpenPull(gh, baseRef, headRef);
-  if (existing) return { pull: existing, created: false };
+  // Opening first: GitHub answers 422 "A pull request already exists for …" when one is
+  // open, and only then is it listed. The usual promotion (none open) makes one request.
   const create = async (): Promise<OpenedPull> => {
     const { data } = await gh.octokit.rest.pulls.create({
       ...gh.base,
@@ -51,12 +72,13 @@ export async function openOrReusePull(
       title,
       body,
     });
-    return { pull: await pull(gh, data.number), created: true };
+    // GitHub answers with the whole pull request (mergeability still being computed).
+    return { pull: pullInfo(data), created: true };
   };
   try {
     return await create();
   } catch (error) {
-    // Lost a race with another opener: GitHub says one already exists.
+    // One is open already (an earlier promotion's, or another opener's): reuse it.
     if (error instanceof RequestError && error.status === 422) {
       const raced = await findOpenPull(gh, baseRef, headRef);
       if (raced) return { pull: raced, created: false };

@@ -18,18 +18,45 @@ function versionOf(tag: string): [number, number, number] | undefined {
  * hotfix of an older line, or a tag that is no version), which would give a regressed tag.
  * Paged by hand: each page is one conditional request through the client's ETag cache.
  */
-export async function latestReleaseTag({ octokit, base }: GitHubRepo): Promise<string | undefined> {
+export async function latestReleaseTag(gh: GitHubRepo): Promise<string | undefined> {
+  return (await readTags(gh)).latest;
+}
+
+/** Every tag of the repository (over all pages) with the commit it tags, and the highest `vX.Y.Z`. */
+async function readTags({ octokit, base }: GitHubRepo): Promise<{
+  latest: string | undefined;
+  commits: ReadonlyMap<string, string>;
+}> {
   let best: { tag: string; version: [number, number, number] } | undefined;
+  const commits = new Map<string, string>();
   for (let page = 1; ; page += 1) {
     const { data } = await classified(() =>
       octokit.rest.repos.listTags({ ...base, per_page: TAGS_PER_PAGE, page }),
     );
-    for (const { name } of data) {
+    for (const { name, commit } of data) {
+      commits.set(name, commit.sha);
       const version = versionOf(name);
       if (version && compareVersions(version, best?.version) > 0) best = { tag: name, version };
     }
-    if (data.length < TAGS_PER_PAGE) return best?.tag;
+    if (data.length < TAGS_PER_PAGE) return { latest: best?.tag, commits };
   }
+}
+
+/**
+ * A release of `sha` under the tag `next` names after the highest `vX.Y.Z` tag, with notes
+ * since that tag. The listing that finds the highest tag also says which tags exist (with the
+ * commit each tags, peeled), so the new tag is not looked up again: one request fewer than
+ * latestReleaseTag then createRelease. A tag the listing holds is never reused for another
+ * commit (ConflictError, as createRelease).
+ */
+export async function releaseNext(
+  gh: GitHubRepo,
+  sha: string,
+  next: (latest: string | undefined) => string,
+): Promise<ReleaseInfo> {
+  const { latest, commits } = await readTags(gh);
+  const tag = next(latest);
+  return createRelease(gh, tag, sha, latest, { tagged: commits.get(tag) });
 }
 
 /** Positive when `a` is the higher version (any version is higher than none). */
@@ -66,9 +93,12 @@ export async function createRelease(
   tag: string,
   sha: string,
   previousTag?: string,
+  /** What a listing of the tags just read says `tag` tags (undefined: no such tag); looked up when not given. */
+  known?: { readonly tagged: string | undefined },
 ): Promise<ReleaseInfo> {
   const { octokit, base } = gh;
-  const tagged = await taggedCommit(gh, tag);
+  // A tag pushed between the look and the release below is as possible after either look.
+  const tagged = known ? known.tagged : await taggedCommit(gh, tag);
   if (tagged !== undefined && tagged !== sha) {
     throw new ConflictError(
       `tag ${tag} exists already, on commit ${tagged.slice(0, 7)}: lugh never moves or reuses a tag, so no release was made for ${sha.slice(0, 7)}. Delete the tag if it is a mistake, or tag this commit by hand with the next free version.`,

@@ -28,6 +28,11 @@ export interface RequestLogEntry {
   readonly at: number;
   /** The request carried If-None-Match. */
   readonly conditional: boolean;
+  /**
+   * It cost a point of the rate limit: every request does but a 304 to a conditional one,
+   * GET /rate_limit, and one refused for its credentials (GitHub's rule).
+   */
+  readonly charged: boolean;
 }
 
 export interface ServerParts {
@@ -149,8 +154,13 @@ async function handle(
       'ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset',
     'access-control-allow-origin': '*',
   };
+  let charged = false;
+  const charge = () => {
+    limiter.charge();
+    charged = true;
+  };
   const finish = (route: string | null, status: number) => {
-    log.push({ method, route, path: url.pathname + url.search, status, at, conditional });
+    log.push({ method, route, path: url.pathname + url.search, status, at, conditional, charged });
   };
 
   const archive = /\/([0-9a-f]{40})$/.exec(url.pathname);
@@ -194,8 +204,8 @@ async function handle(
     }
     finish(route, reply.status);
   };
-  const fail = (route: string | null, error: GitHubApiError, charge: boolean) => {
-    if (charge) limiter.charge();
+  const fail = (route: string | null, error: GitHubApiError, chargeIt: boolean) => {
+    if (chargeIt) charge();
     send(route, { status: error.status, body: error.toBody(), headers: error.headers }, limiter.headers());
   };
 
@@ -259,7 +269,7 @@ async function handle(
   const fault = taken?.kind === 'stale' ? undefined : taken;
   if (fault?.performed) {
     // The work is done and kept; only its answer is lost.
-    if (!free) limiter.charge();
+    if (!free) charge();
     await perform().catch((error: unknown) => {
       if (!(error instanceof GitHubApiError)) throw error;
     });
@@ -302,10 +312,10 @@ async function handle(
       send(key, { status: 304 }, { ...limiter.headers(), ...caching });
       return;
     }
-    if (!free) limiter.charge();
+    if (!free) charge();
     send(key, reply, { ...limiter.headers(), ...caching });
     return;
   }
-  if (!free) limiter.charge();
+  if (!free) charge();
   send(key, reply, limiter.headers());
 }

@@ -26,6 +26,25 @@ require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' ||
   .listen(process.env.PORT || 8080, () => console.log('flaky version up, sick after 5 s'));
 `;
 
+// Docker's own check runs once an hour: only a deployer that asks the app's /healthz itself
+// sees these versions' health within a test's time.
+const HOURLY_CHECK_DOCKERFILE = `ARG BASE_IMAGE=node:20-bookworm-slim
+FROM \${BASE_IMAGE}
+ARG GIT_SHA=unknown
+ENV NODE_ENV=production COMMIT_SHA=\${GIT_SHA} PORT=8080
+WORKDIR /app
+COPY package.json server.js ./
+USER 1000:1000
+EXPOSE 8080
+HEALTHCHECK --interval=1h --start-period=1h CMD ["node", "-e", "process.exit(0)"]
+CMD ["node", "server.js"]
+`;
+const HOURLY_SERVER = `const commit = process.env.COMMIT_SHA || 'unknown';
+require('node:http').createServer((q, s) => { s.writeHead(200); s.end(q.url === '/version' ? JSON.stringify({ commit }) : 'ok'); })
+  .listen(process.env.PORT || 8080, () => console.log('hourly-check version up'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
 describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
   const repository = uniqueName('lugh-test-switch');
   const name = uniqueName('lugh-test-app');
@@ -33,7 +52,10 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
   let forge: Forge;
   let network: Docker.Network;
   let hostPort: number;
-  const images: Record<'v1' | 'v2' | 'bad' | 'flaky', { tag: string; sha: string }> = {} as never;
+  const images: Record<
+    'v1' | 'v2' | 'bad' | 'flaky' | 'hourly' | 'hourlyFlaky',
+    { tag: string; sha: string }
+  > = {} as never;
   const switcher = createDockerRuntime({ docker, logger });
   /** The switch's phases in a row, as the deploy's steps run them; `onPhase` hears each start. */
   const switchTo = async (
@@ -82,6 +104,18 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     );
     images.flaky = await build(
       await gh.pushCommit('develop', { message: 'Sick later', files: { 'server.js': FLAKY_SERVER } }),
+    );
+    images.hourly = await build(
+      await gh.pushCommit('develop', {
+        message: 'Docker checks hourly',
+        files: { Dockerfile: HOURLY_CHECK_DOCKERFILE, 'server.js': HOURLY_SERVER },
+      }),
+    );
+    images.hourlyFlaky = await build(
+      await gh.pushCommit('develop', {
+        message: 'Sick later, checked hourly',
+        files: { 'server.js': FLAKY_SERVER },
+      }),
     );
 
     network = await docker.createNetwork({ Name: uniqueName('lugh-test-net') });
@@ -182,7 +216,11 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     });
     expect(phases).toEqual(['start', 'health', 'switch', 'verify']);
     const next = await docker.getContainer(name).inspect();
-    expect([next.Config.Image, next.State.Health?.Status]).toEqual([images.v2.tag, 'healthy']);
+    expect(next.Config.Image).toBe(images.v2.tag);
+    // The gates passed on the app's own answer; Docker's check, every 2 s, agrees once it runs.
+    await expect
+      .poll(async () => (await docker.getContainer(name).inspect()).State.Health?.Status, { timeout: 30_000 })
+      .toBe('healthy');
     expect(await version()).toBe(images.v2.sha);
     const previous = await docker.getContainer(`${name}-previous`).inspect();
     expect([previous.Config.Image, previous.State.Running]).toEqual([images.v1.tag, false]);
@@ -317,4 +355,31 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     );
     await expectPutBack(before);
   }, 120_000);
+
+  it('the health gates ask the app itself: a version Docker checks only hourly passes them as soon as it answers', async () => {
+    await switchTo({
+      containerName: name,
+      image: images.hourly.tag,
+      sha: images.hourly.sha,
+      healthDeadlineMs: 30_000,
+      verifyMs: 1_000,
+    });
+    const running = await docker.getContainer(name).inspect();
+    // Docker has not run its check yet: the gates passed on the app's own answer.
+    expect([running.Config.Image, running.State.Health?.Status]).toEqual([images.hourly.tag, 'starting']);
+    expect(await version()).toBe(images.hourly.sha);
+  }, 120_000);
+
+  it('verify sees a version fall sick by its own /healthz, before Docker checks, and rolls it back', async () => {
+    const error = await switchTo({
+      containerName: name,
+      image: images.hourlyFlaky.tag,
+      sha: images.hourlyFlaky.sha,
+      healthDeadlineMs: 30_000,
+      verifyMs: 30_000,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RolledBackError);
+    expect((error as RolledBackError).logTail.join('\n')).toContain('flaky version up');
+    await expect.poll(version, { timeout: 30_000 }).toBe(images.hourly.sha);
+  }, 180_000);
 });

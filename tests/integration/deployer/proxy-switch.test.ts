@@ -153,6 +153,60 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
     expect(after.dials).toEqual([after.app]);
   }, 300_000);
 
+  it('no request through HAProxy fails while a version that fell sick is rolled back: the sick one serves until the previous one answers', async () => {
+    // Sick by its /healthz 5 s after it starts; its other paths still answer.
+    // On a branch of its own: the tests after this one deploy develop.
+    const flaky = await gh.pushCommit('sick-later', {
+      message: 'Sick later',
+      files: {
+        'server.js': `const began = Date.now();
+require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' || Date.now() - began < 5000; s.writeHead(ok ? 200 : 500); s.end(JSON.stringify({ commit: process.env.GIT_SHA })); })
+  .listen(process.env.PORT || 8080);
+`,
+      },
+    });
+    const deployments = createDeploymentStore(pool);
+    const builder = createImageBuilder({ docker, logger, repository: run });
+    await builder.ensure({
+      env: 'production',
+      sha: flaky,
+      tarball: () => forge.tarball(flaky),
+      buildArgs: { BASE_IMAGE: baseImage },
+    });
+    const runner = createStepRunner({
+      env: 'production',
+      logger,
+      deployments,
+      locks: createLockStore(pool),
+      source: forge,
+      builder,
+      runtime: createDockerRuntime({
+        docker,
+        logger,
+        proxy: createHaproxyProxy({ adminUrl: proxy.adminUrl }),
+      }),
+      notifier: { step: async () => {}, finished: async () => {} },
+      containerName: () => name,
+      backup: async () => mkdtempSync(path.join(tmpdir(), 'lugh-proxy-backup-')),
+      buildArgs: { BASE_IMAGE: baseImage },
+      healthDeadlineMs: 60_000,
+      verifyMs: 15_000,
+    });
+    const before = (await (await fetch(`${proxy.url}/version`)).json()) as { commit: string };
+    const d = await deployments.create({ env: 'production', ref: flaky, sha: flaky, trigger: 'manual' });
+    const client = pollEvery(`${proxy.url}/version`);
+    const outcome = await runner.run(d.id);
+    const requests = await client.stop();
+    expect(outcome).toBe('rolled_back');
+    expect(requests.sent).toBeGreaterThan(20);
+    expect({ failed: requests.failed, why: requests.why }).toEqual({ failed: 0, why: [] });
+    const now = (await (await fetch(`${proxy.url}/version`)).json()) as { commit: string };
+    expect(now.commit).toBe(before.commit);
+    const after = await routing();
+    expect(after.running).toEqual([`/${name}`]);
+    expect(after.dials).toEqual([after.app]);
+  }, 300_000);
+
   it.each([
     'switch:after-stop',
     'switch:after-rename',

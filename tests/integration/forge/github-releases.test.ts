@@ -68,4 +68,21 @@ describe('GitHub release tags', () => {
     expect(releases.map((r) => r.tag_name)).not.toContain('v1.2.2');
     expect(await gitIn(sandbox.repoDir, 'rev-parse', 'refs/tags/v1.2.2')).toBe(hotfixSha);
   });
+
+  it('releaseNext: one listing of the tags finds the next tag and stands for the tag check; an existing tag is still refused', async () => {
+    // The listing says v1.2.2 exists on the hotfix (the test above tagged it): never reused.
+    const refused = await forge.releaseNext(sandbox.developSha, () => 'v1.2.2').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConflictError);
+    expect((refused as Error).message).toMatch(/tag v1\.2\.2 exists already/);
+    const before = sandbox.gh.requests().length;
+    const release = await forge.releaseNext(sandbox.developSha, nextTag);
+    expect(release.tag).toBe('v1.3.1');
+    expect(await gitIn(sandbox.repoDir, 'rev-parse', 'refs/tags/v1.3.1')).toBe(sandbox.developSha);
+    const asked = sandbox.gh
+      .requests()
+      .slice(before)
+      .map((r) => `${r.method} ${r.path.split('?')[0]}`);
+    expect(asked.filter((r) => r.includes('/git/ref'))).toEqual([]);
+    expect(asked).toContain('POST /repos/acme/app/releases/generate-notes');
+  });
 });

@@ -175,6 +175,14 @@ describe('/status compact rendering', () => {
     );
   });
 
+  it('an earlier answer, given because GitHub was slow, says its age in the short form too', () => {
+    const text = renderStatus({
+      ...report,
+      compare: { ok: true, value: { aheadBy: 3, behindBy: 0, commits: [] } as never, at: ago(20_000) },
+    });
+    expect(text.split('\n')[3]).toBe('⏳ develop +3 (20 s ago) · CI ✅ · promotion #4 awaiting approval');
+  });
+
   it('fits one phone screen: five lines, none wider than a 390 px bubble wraps twice', () => {
     const text = renderStatus(report);
     const lines = text.split('\n');
