@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeployNotifier } from '../../../src/deployer/deploy-notifier.js';
 import { createImageBuilder } from '../../../src/deployer/image-builder.js';
 import { createHaproxyProxy } from '../../../src/deployer/proxy/haproxy-proxy.js';
 import { upstreamOf } from '../../../src/deployer/proxy/upstream.js';
@@ -102,13 +101,12 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
     };
   };
 
-  it('no request through HAProxy fails during a deploy and during a /rollback', async () => {
-    const deployments = createDeploymentStore(pool);
-    const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
-    const runner = createStepRunner({
+  /** An in-process deploy runner for the app behind HAProxy, verifying for `verifyMs`. */
+  const proxiedRunner = (verifyMs: number) =>
+    createStepRunner({
       env: 'production',
       logger,
-      deployments,
+      deployments: createDeploymentStore(pool),
       locks: createLockStore(pool),
       source: forge,
       builder: createImageBuilder({ docker, logger, repository: run }),
@@ -117,13 +115,17 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
         logger,
         proxy: createHaproxyProxy({ adminUrl: proxy.adminUrl }),
       }),
-      notifier: quiet,
+      notifier: { step: async () => {}, finished: async () => {} },
       containerName: () => name,
       backup: async () => mkdtempSync(path.join(tmpdir(), 'lugh-proxy-backup-')),
       buildArgs: { BASE_IMAGE: baseImage },
       healthDeadlineMs: 60_000,
-      verifyMs: 2_000,
+      verifyMs,
     });
+
+  it('no request through HAProxy fails during a deploy and during a /rollback', async () => {
+    const deployments = createDeploymentStore(pool);
+    const runner = proxiedRunner(2_000);
     const during = async (sha: string, trigger: 'manual' | 'rollback') => {
       const d = await deployments.create({ env: 'production', ref: sha, sha, trigger });
       // Built before the client starts: the switch is what is watched.
@@ -173,25 +175,7 @@ require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' ||
       tarball: () => forge.tarball(flaky),
       buildArgs: { BASE_IMAGE: baseImage },
     });
-    const runner = createStepRunner({
-      env: 'production',
-      logger,
-      deployments,
-      locks: createLockStore(pool),
-      source: forge,
-      builder,
-      runtime: createDockerRuntime({
-        docker,
-        logger,
-        proxy: createHaproxyProxy({ adminUrl: proxy.adminUrl }),
-      }),
-      notifier: { step: async () => {}, finished: async () => {} },
-      containerName: () => name,
-      backup: async () => mkdtempSync(path.join(tmpdir(), 'lugh-proxy-backup-')),
-      buildArgs: { BASE_IMAGE: baseImage },
-      healthDeadlineMs: 60_000,
-      verifyMs: 15_000,
-    });
+    const runner = proxiedRunner(15_000);
     const before = (await (await fetch(`${proxy.url}/version`)).json()) as { commit: string };
     const d = await deployments.create({ env: 'production', ref: flaky, sha: flaky, trigger: 'manual' });
     const client = pollEvery(`${proxy.url}/version`);
