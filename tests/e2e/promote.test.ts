@@ -396,18 +396,27 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       .slice(from)
       .filter((r) => !r.path.includes('/deployments?environment='));
 
+  /**
+   * A webhook-mode promotion whose one check runs for an hour (until the test completes it),
+   * started and shown in its live CI message, GitHub's answers settled.
+   */
+  const promotingWithWebhooks = async (env: Record<string, string> = {}) => {
+    world = await createPromotionWorld({
+      webhooks: true,
+      checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
+      env,
+    });
+    const w = world;
+    const sent = w.say(admin, '/promote');
+    await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
+    await w.gh.settled();
+    return w;
+  };
+
   it(
     'webhook mode: while webhooks come, the reconciling poll leaves CI to them: no GitHub request while CI runs',
     async () => {
-      world = await createPromotionWorld({
-        webhooks: true,
-        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
-        env: { PROMOTE_POLL_SECONDS: '2' },
-      });
-      const w = world;
-      const sent = w.say(admin, '/promote');
-      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
-      await w.gh.settled();
+      const w = await promotingWithWebhooks({ PROMOTE_POLL_SECONDS: '2' });
       const from = w.gh.requests().length;
       // Two poll intervals: the poll would have read the pull request and CI twice.
       await new Promise((resolve) => setTimeout(resolve, 4_000));
@@ -423,14 +432,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
   it(
     'webhook mode: once the webhooks say every check passed, the pull request read decides (GitHub says clean): CI is not read again',
     async () => {
-      world = await createPromotionWorld({
-        webhooks: true,
-        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
-      });
-      const w = world;
-      const sent = w.say(admin, '/promote');
-      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
-      await w.gh.settled();
+      const w = await promotingWithWebhooks();
       const from = w.gh.requests().length;
       await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
       await w.waitFor(admin.id, (m) => isPrompt(m));
@@ -444,14 +446,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
   it(
     'webhook mode: a red status the hook never told of (it does not subscribe to status events) is found: GitHub says unstable, CI is read, the promotion fails',
     async () => {
-      world = await createPromotionWorld({
-        webhooks: true,
-        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
-      });
-      const w = world;
-      const sent = w.say(admin, '/promote');
-      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
-      await w.gh.settled();
+      const w = await promotingWithWebhooks();
       w.gh.setWebhook({
         url: `http://127.0.0.1:${w.instance.port}/webhooks/github`,
         secret: WEBHOOK_SECRET,
@@ -481,15 +476,7 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
   it(
     'webhook mode: a webhook GitHub never sent (the hook gone quiet) is caught by the reconciling poll',
     async () => {
-      world = await createPromotionWorld({
-        webhooks: true,
-        checks: [{ name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 3_600_000 }],
-        env: { PROMOTE_POLL_SECONDS: '1' },
-      });
-      const w = world;
-      const sent = w.say(admin, '/promote');
-      await w.waitFor(admin.id, (m) => m.message_id > sent.message_id && (m.text ?? '').includes('build — '));
-      await w.gh.settled();
+      const w = await promotingWithWebhooks({ PROMOTE_POLL_SECONDS: '1' });
       w.gh.setWebhook(undefined);
       await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
       const prompt = await w.waitFor(admin.id, (m) => isPrompt(m), 30_000);
