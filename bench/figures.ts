@@ -51,10 +51,10 @@ function describeGoal(figure: Figure): string {
 export function formatFigure(figure: Figure): string {
   const cells = [`  ${figure.label.padEnd(44)} ${show(figure.value, figure.unit).padStart(11)}`];
   if (figure.reference) {
-    const ratio = figure.value / figure.reference.value;
-    cells.push(
-      `${figure.reference.label} ${show(figure.reference.value, figure.unit)} (${Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a'}×)`,
-    );
+    // No ratio to a reference of 0 (failed requests: kamal-proxy's 0).
+    const ratio =
+      figure.reference.value === 0 ? '' : ` (${(figure.value / figure.reference.value).toFixed(2)}×)`;
+    cells.push(`${figure.reference.label} ${show(figure.reference.value, figure.unit)}${ratio}`);
   }
   const goal = describeGoal(figure);
   if (goal) cells.push(goal);

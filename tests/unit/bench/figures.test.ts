@@ -34,6 +34,15 @@ describe('bench figures', () => {
     expect(line).toContain('0.90 ms');
     expect(line).toContain('bare grammY 0.60 ms (1.50×)');
     expect(line).toContain('goal ≤ 1.2× reference: NOT met');
+    const none = formatFigure({
+      key: 'switch.failed',
+      label: 'failed requests',
+      value: 0,
+      unit: 'requests',
+      reference: { label: 'kamal-proxy', value: 0 },
+      goal: { max: 0 },
+    });
+    expect(none).toContain('kamal-proxy 0.0 requests  ·  goal ≤ 0.0 requests: met');
   });
 
   it('writes the figures as JSON and compares a later run with them by key', () => {
