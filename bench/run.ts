@@ -5,7 +5,7 @@
 // Starts its own throwaway Postgres and Redis (as the test suite does, or uses
 // TEST_DATABASE_URL / TEST_REDIS_URL), the Telegram stand-in, and real `lugh start` processes.
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../src/sandbox/free-port.js';
@@ -176,7 +176,14 @@ async function main() {
     );
   }
   try {
-    for (const name of chosen) await sections[name]!();
+    for (const name of chosen) {
+      // The machine may be shared: each section says how busy it was when it began.
+      const [one, five] = loadavg();
+      console.log(
+        `[${name}] load average ${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min) on ${cpus().length} cores`,
+      );
+      await sections[name]!();
+    }
     writeResults(RESULTS);
     console.log(`figures written to ${path.relative(process.cwd(), RESULTS)}`);
     if (comparing) {
