@@ -1,6 +1,6 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { BackupChoice, RestoreResult } from '../../deploys/restore-control.js';
-import type { ButtonOffer } from '../../store/deployments.js';
+import type { ButtonOffer } from '../../store/button-offers.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf } from '../deploys/env-argument.js';
 import { lockedMessage } from '../deploys/render.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createBot } from '../../../src/bot/create-bot.js';
 import type { DeployControl } from '../../../src/deploys/deploy-control.js';
 import type { RestoreControl } from '../../../src/deploys/restore-control.js';
-import type { ButtonOffer } from '../../../src/store/deployments.js';
+import type { ButtonOffer } from '../../../src/store/button-offers.js';
 import { ADMIN_ID, instanceConfig, STRANGER_ID } from '../../helpers/instance-env.js';
 import { silentLogger } from '../../helpers/logger.js';
 
