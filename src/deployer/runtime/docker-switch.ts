@@ -4,7 +4,7 @@ import { STOP_GRACE_SECONDS } from '../../stop-grace.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
-import { type Failpoints, noFailpoints } from '../failpoints.js';
+import { type FailpointName, type Failpoints, noFailpoints } from '../failpoints.js';
 import type { TrafficProxy } from '../proxy/haproxy-proxy.js';
 import { routeTo } from '../proxy/upstream.js';
 import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
@@ -124,21 +124,12 @@ export async function switchOver(
     throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`, proxy);
   }
   await failpoints.reach('switch:after-start');
-  let health: 'healthy' | 'unhealthy';
-  try {
-    const watching = waitHealthy(next, deadlineMs);
-    watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
-    await failpoints.reach('switch:during-health');
-    health = await watching;
-  } catch (error) {
-    throw await rollback(
-      docker,
-      log,
-      switched,
-      `could not be watched (${describeDockerError(error)})`,
-      proxy,
-    );
-  }
+  const health = await watchOrRollBack(
+    waitHealthy(next, deadlineMs),
+    failpoints,
+    'switch:during-health',
+    (why) => rollback(docker, log, switched, why, proxy),
+  );
   if (health !== 'healthy') {
     throw await rollback(docker, log, switched, 'did not become healthy after the switch', proxy);
   }
@@ -161,6 +152,25 @@ export async function switchOver(
   return switched;
 }
 
+/**
+ * A health watch that a fault test may pause at `failpoint` while it runs; when Docker cannot
+ * be watched, the switch is rolled back and the reason names Docker's error.
+ */
+async function watchOrRollBack<T>(
+  watching: Promise<T>,
+  failpoints: Failpoints,
+  failpoint: FailpointName,
+  rollBack: (reason: string) => Promise<RolledBackError>,
+): Promise<T> {
+  watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
+  try {
+    await failpoints.reach(failpoint);
+    return await watching;
+  } catch (error) {
+    throw await rollBack(`could not be watched (${describeDockerError(error)})`);
+  }
+}
+
 export async function verify(
   docker: Docker,
   log: Logger,
@@ -169,21 +179,12 @@ export async function verify(
   failpoints: Failpoints = noFailpoints,
   proxy?: TrafficProxy,
 ): Promise<void> {
-  let healthy: boolean;
-  try {
-    const watching = staysHealthy(docker.getContainer(switched.nextId), windowMs);
-    watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
-    await failpoints.reach('verify:during');
-    healthy = await watching;
-  } catch (error) {
-    throw await rollback(
-      docker,
-      log,
-      switched,
-      `could not be watched (${describeDockerError(error)})`,
-      proxy,
-    );
-  }
+  const healthy = await watchOrRollBack(
+    staysHealthy(docker.getContainer(switched.nextId), windowMs),
+    failpoints,
+    'verify:during',
+    (why) => rollback(docker, log, switched, why, proxy),
+  );
   if (!healthy) {
     throw await rollback(
       docker,
