@@ -1,10 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../logger.js';
 import { irreversibleMigrations } from './migration-markers.js';
+import { MIGRATIONS_DIR } from './migration-state.js';
 
-/** migrations/ at the package root, from src/store (tsx) and dist/store (built) alike. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** Re-exported for the tests and tools that knew it here. */
+export { MIGRATIONS_DIR };
 
 export interface MigrationResult {
   readonly applied: readonly string[];

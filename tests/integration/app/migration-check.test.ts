@@ -1,7 +1,8 @@
 // `lugh start` reads whether its database is at this build's migrations before it loads
 // the migrator: up to date means exactly these migrations, in this order, and nothing else.
 import { afterEach, describe, expect, it } from 'vitest';
-import { isMigrated, migrateIfBehind } from '../../../src/app/migration-check.js';
+import { migrateIfBehind } from '../../../src/app/migration-check.js';
+import { isMigrated } from '../../../src/store/migration-state.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { silentLogger } from '../../helpers/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/services.js';
