@@ -31,11 +31,12 @@ RUN npm run build \
 
 # ---- runtime: compiled code, production dependencies, migrations; nothing else ----------
 FROM ${BASE_IMAGE} AS runtime
-ARG GIT_SHA=unknown
-ARG BUILD_TIME=unknown
+# --max-semi-space-size: V8's young generation grows to 2 × 16 MiB while start-up loads
+# ~1,100 modules and keeps that size, empty, when idle (~125 MiB idle RSS without a cap,
+# ~110 MiB with 8, ~101 MiB with 4; scavenges in a start: ~13 uncapped, ~15 with 8, ~22 with 4).
+# A cap, not a size: V8 starts at 1 MiB and grows up to it under load.
 ENV NODE_ENV=production \
-    GIT_SHA=${GIT_SHA} \
-    BUILD_TIME=${BUILD_TIME}
+    NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 
 # pg_dump, for the production backup before a deploy, and pg_restore, for /restore:
@@ -60,6 +61,13 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/migrations ./migrations
+
+# Which commit this is, after every file: two commits with the same files share every layer
+# (a commit changing only what .dockerignore leaves out adds no layer, only this metadata).
+ARG GIT_SHA=unknown
+ARG BUILD_TIME=unknown
+ENV GIT_SHA=${GIT_SHA} \
+    BUILD_TIME=${BUILD_TIME}
 
 USER 10001:10001
 STOPSIGNAL SIGTERM

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import HeavyFirstSequencer from './tests/helpers/heavy-first-sequencer.js';
 
 export default defineConfig({
   test: {
@@ -11,6 +12,8 @@ export default defineConfig({
     // time on CI's two cores (vitest's default there is one, which made a run sequential;
     // three at a time was faster but two full runs each had a timing-sensitive failure).
     maxWorkers: 2,
+    // The long end-to-end files start first, so that no one of them runs on alone at the end.
+    sequence: { sequencer: HeavyFirstSequencer },
     reporters: ['default'],
   },
 });

@@ -7,9 +7,12 @@
 // is spawn → the first /help (queued before the spawn) answered, on a migrated database;
 // idle CPU and RSS are taken in the 3 s after that first answer (RSS beside a node process
 // that loads the same libraries, bench/idle-libraries.ts, and does nothing).
-// All three run as production runs lugh (Dockerfile: `node dist/cli.js start`): compiled
-// once with tsc into .lugh-bench-dist/ and run by plain node, not under tsx's loader.
+// All three run as production runs lugh (Dockerfile: `node dist/cli.js start`, with the
+// image's NODE_OPTIONS): compiled once with tsc into .lugh-bench-dist/ and run by plain
+// node, not under tsx's loader.
 // BENCH_BOT_LUGH_DIST=<dir> runs the lugh built there instead (an older build, to compare).
+// BENCH_BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=<dir>" profiles lugh (node's own flags,
+// split on spaces; the profile is written when lugh exits on the bench's SIGTERM).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,11 @@ const USERS = 50;
 const FIRST_USER = 5_000;
 const BARE_TOKEN = '7007001:AABareGrammyBenchToken_abcdefghijk';
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+const LUGH_NODE_ARGS = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** The NODE_OPTIONS the image runs lugh with (Dockerfile's runtime ENV), given to all three processes. */
+const NODE_OPTIONS = /NODE_OPTIONS=(\S+)/.exec(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'))?.[1];
+const nodeEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}) };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cpuMs = (pid: number) => {
@@ -155,6 +163,9 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     PORT: String(port),
     ADMIN_IDS: '1',
     LOG_LEVEL: 'warn',
+    // Baked into every image lugh builds (a build argument): without it lugh asks `git
+    // rev-parse` at start, a child process production never spawns.
+    GIT_SHA: execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT }).toString().trim(),
   });
   const env0 = lughEnv(await freePort());
   const migrated = await runLugh(['migrate'], env0);
@@ -178,16 +189,15 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     const port = await freePort();
     const child =
       name === 'lugh'
-        ? spawn(process.execPath, [built.cli, 'start'], {
+        ? spawn(process.execPath, [...LUGH_NODE_ARGS, built.cli, 'start'], {
             cwd: REPO_ROOT,
-            env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env0, PORT: String(port) },
+            env: { ...nodeEnv, ...env0, PORT: String(port) },
             stdio: ['ignore', 'ignore', 'inherit'],
           })
         : spawn(process.execPath, [built.bareBot], {
             cwd: REPO_ROOT,
             env: {
-              PATH: process.env.PATH,
-              HOME: process.env.HOME,
+              ...nodeEnv,
               BARE_BOT_TOKEN: BARE_TOKEN,
               TELEGRAM_API_ROOT: tg.apiRoot,
               BARE_HELP_TEXT: helpText,
@@ -247,7 +257,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
   const librariesRss = async (): Promise<number> => {
     const child = spawn(process.execPath, [built.idleLibraries], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      env: nodeEnv,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -325,6 +335,6 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     unit: 'MiB',
     reference: { label: 'node with the same libraries', value: median(libraries) },
     goal: { ratio: 1.2 },
-    note: `3 s after the first reply; bare grammY ${mid(bare, (f) => f.rssMiB).toFixed(1)} MiB; ${rounds}`,
+    note: `3 s after the first reply; bare grammY ${mid(bare, (f) => f.rssMiB).toFixed(1)} MiB; NODE_OPTIONS ${NODE_OPTIONS ?? 'none'}, as the image; ${rounds}`,
   });
 }

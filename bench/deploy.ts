@@ -6,26 +6,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { backupDatabase } from '../src/deployer/backup.js';
-import { DEPLOY_STEPS, type DeployNotifier } from '../src/deployer/deploy-notifier.js';
-import { createImageBuilder } from '../src/deployer/image-builder.js';
+import { DEPLOY_STEPS } from '../src/deployer/deploy-notifier.js';
 import { createDockerRuntime } from '../src/deployer/runtime/docker-runtime.js';
 import { createStepRunner } from '../src/deployer/step-runner.js';
-import { createDeploymentStore } from '../src/store/deployments.js';
 import { createLockStore } from '../src/store/locks.js';
-import { runMigrations } from '../src/store/migrate.js';
-import { createPool } from '../src/store/pool.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../tests/helpers/docker.js';
+import { createDockerClient, dockerAvailable, removeTestResources } from '../tests/helpers/docker.js';
 import { silentLogger as logger } from '../tests/helpers/logger.js';
 import { SELF_TOKEN, startLughInDocker } from '../tests/helpers/lugh-in-docker.js';
-import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
 import { record } from './figures.js';
+import { probeAnswers, sendProbes } from './probes.js';
 import { createBenchDatabase } from './promote.js';
+import { seededApp } from './seeded-app.js';
 import { median } from './stats.js';
 
 const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 4);
@@ -89,18 +80,14 @@ function watchSickSwitch(docker: Docker, name: string, sickSha: string) {
 
 /** Deploys of the seeded app, alternating two commits (built once each), by the in-process runner. */
 async function stepDurations(docker: Docker, databaseUrl: string) {
-  const run = uniqueName('lugh-bench-deploy');
-  const name = `${run}-app`;
-  const baseImage = await ensureBaseImage(docker);
-  const { gh, forge, seeded } = await startSeededGitHub('ghs_benchDeployToken');
-  const db = await createBenchDatabase(databaseUrl, 'prod_lugh');
-  await runMigrations({ databaseUrl: db.url, logger });
-  const pool = createPool(db.url, 'bench-deploy');
-  const deployments = createDeploymentStore(pool);
-  const builder = createImageBuilder({ docker, logger, repository: run });
+  const { run, name, baseImage, gh, forge, seeded, db, pool, deployments, builder, quiet } = await seededApp(
+    docker,
+    databaseUrl,
+    'deploy',
+    'ghs_benchDeployToken',
+  );
   const backups = mkdtempSync(path.join(tmpdir(), 'lugh-bench-backups-'));
   const runtime = createDockerRuntime({ docker, logger });
-  const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
   const runnerWith = (verifyMs: number) =>
     createStepRunner({
       env: 'production',
@@ -274,24 +261,13 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
     const queued = await lugh.ask('/deploy staging');
     const id = Number(queued.text?.match(/Deploy #(\d+)/)?.[1]);
     const token = SELF_TOKEN;
-    const probes: number[] = [];
     const probesFrom = Date.now();
     let done = false;
     const final = lugh.finalOf(id, 900_000).then((m) => {
       done = true;
       return m;
     });
-    for (let i = 0; !done; i++) {
-      const chat = 70_000 + i;
-      lugh.tg.sendText({
-        token,
-        chat: { id: chat, type: 'private' },
-        from: { id: chat, first_name: `probe${i}` },
-        text: '/whoami',
-      });
-      probes.push(chat);
-      await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
-    }
+    const probes = await sendProbes(lugh.tg, token, 70_000, PROBE_MS, () => done);
     const result = await final;
     const deployEndedAt = Date.now();
     // Stragglers: the new container answers what was queued while nobody polled.
@@ -301,22 +277,12 @@ async function selfDeployGap(docker: Docker, databaseUrl: string, redisUrl: stri
     const events = await containerEvents(docker, lugh.name, probesFrom, deployEndedAt);
     const oldDied = events.find((e) => e.action === 'die')?.at ?? Number.NaN;
     const newStarted = events.find((e) => e.action === 'start' && e.at > oldDied)?.at ?? Number.NaN;
-    let lost = 0;
-    let twice = 0;
+    const { lost, twice, longestWait, answeredAt } = probeAnswers(lugh.tg, token, probes);
     let lastOld = Number.NaN;
     let firstNew = Number.NaN;
-    let longestWait = 0;
-    for (const chat of probes) {
-      const transcript = lugh.tg.transcript(token, chat);
-      const sent = transcript.find((e) => e.kind === 'user_message')?.at;
-      const replies = transcript.filter((e) => e.kind === 'bot_message');
-      if (replies.length === 0) lost++;
-      if (replies.length > 1) twice++;
-      if (sent !== undefined && replies[0]) longestWait = Math.max(longestWait, replies[0].at - sent);
-      for (const r of replies) {
-        if (r.at <= oldDied && !(r.at <= lastOld)) lastOld = r.at;
-        if (r.at >= newStarted && !(r.at >= firstNew)) firstNew = r.at;
-      }
+    for (const at of answeredAt) {
+      if (at <= oldDied && !(at <= lastOld)) lastOld = at;
+      if (at >= newStarted && !(at >= firstNew)) firstNew = at;
     }
     console.log(
       'self-deploy of lugh’s own image (staging bot deploying staging, runner container, real Docker)',

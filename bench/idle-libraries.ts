@@ -3,7 +3,9 @@
 // dockerode are loaded just after start-up; not @resvg/resvg-js, which lugh loads on the
 // first chart, nor node-pg-migrate, which it loads only for a database that is behind, nor
 // octokit, which it loads on the first GitHub call and never without GITHUB_TOKEN, as in
-// the bench) and then does nothing. Compiled and run by bench/bot.ts with plain node, as lugh is.
+// the bench) and then does nothing. Compiled and run by bench/bot.ts with plain node, as lugh is,
+// and with the image's NODE_OPTIONS. The list was checked against the scripts an idle lugh had
+// parsed (the inspector's Debugger.scriptParsed): the same files of every package, none more.
 await Promise.all([
   import('grammy'),
   import('@grammyjs/conversations'),

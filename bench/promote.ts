@@ -1,7 +1,8 @@
 // Figures for /promote: GitHub requests per promotion, the rate-limit points spent while
 // CI runs, and the delay from CI completion to the approval prompt, with webhooks and with
 // polling alone. Points are the GitHub stand-in's own accounting (its request log says which
-// requests it charged: all but a 304 to a conditional request, as GitHub counts).
+// requests it charged: all but a 304 to a conditional request, as GitHub counts; a GraphQL
+// query costs one point, as GitHub counts a query of its size).
 // BENCH_PROMOTE_ROUTES=1 prints the requests of each promotion.
 import pg from 'pg';
 import { admin, createPromotionWorld, isPrompt } from '../tests/helpers/promotion-world.js';
@@ -77,7 +78,9 @@ async function onePromotion(webhooks: boolean, databaseUrl: string, redisUrl: st
       promptMs,
       total: requests.length,
       notModified: requests.filter((r) => r.status === 304).length,
-      mutating: requests.filter((r) => r.method !== 'GET').length,
+      // A GraphQL query is a POST that changes nothing.
+      mutating: requests.filter((r) => r.method !== 'GET' && r.path !== '/graphql').length,
+      routes: requests.map((r) => `${r.method} ${routeName(r.path)}`),
       points: requests.filter((r) => r.charged).length,
       watcher: all.length - requests.length,
       ciRequests: whileCi.length,
@@ -88,6 +91,14 @@ async function onePromotion(webhooks: boolean, databaseUrl: string, redisUrl: st
   }
 }
 
+/** A request's path without the owner/repo prefix, the SHA or the query: what it is. */
+function routeName(path: string): string {
+  return path
+    .replace(/^\/repos\/[^/]+\/[^/]+/, '')
+    .replace(/\?.*$/, '')
+    .replace(/[0-9a-f]{40}/g, '{sha}');
+}
+
 /** Runs both modes RUNS times and prints the medians. */
 export async function benchPromotion(databaseUrl: string, redisUrl: string): Promise<void> {
   console.log(
@@ -96,7 +107,7 @@ export async function benchPromotion(databaseUrl: string, redisUrl: string): Pro
   for (const webhooks of [true, false]) {
     const runs: Awaited<ReturnType<typeof onePromotion>>[] = [];
     for (let i = 0; i < RUNS; i++) runs.push(await onePromotion(webhooks, databaseUrl, redisUrl));
-    const m = (key: keyof (typeof runs)[number]) => median(runs.map((r) => r[key]));
+    const m = (key: Exclude<keyof (typeof runs)[number], 'routes'>) => median(runs.map((r) => r[key]));
     const mode = webhooks ? 'webhooks' : 'polling';
     const goal = webhooks ? { max: 8 } : undefined;
     record({
@@ -105,7 +116,7 @@ export async function benchPromotion(databaseUrl: string, redisUrl: string): Pro
       value: m('total'),
       unit: 'requests',
       ...(goal ? { goal } : {}),
-      note: `median of ${RUNS}; 304s ${m('notModified')}, mutating ${m('mutating')}, points ${m('points')}; not counted: ${m('watcher')} of staging's deployment watcher`,
+      note: `median of ${RUNS}; 304s ${m('notModified')}, mutating ${m('mutating')}, points ${m('points')}; not counted: ${m('watcher')} of staging's deployment watcher${webhooks ? `; the first run's: ${runs[0]!.routes.join(', ')}` : ''}`,
     });
     record({
       key: `promote.${mode}.ci-points`,

@@ -1,7 +1,9 @@
 // npm run bench: figures for lugh's start-up, health endpoint, shutdown and idle cost, then
 // lugh beside a bare grammY bot (bench/bot.ts), /status, /promote and the deploy engine
-// (bench/status.ts, promote.ts, deploy.ts), and requests to the app during a switch
-// (bench/traffic.ts).
+// (bench/status.ts, promote.ts, deploy.ts), requests to the app during a switch
+// (bench/traffic.ts), a service set's build step (bench/set-build.ts), and a service set's
+// deploy and rollback (bench/service-set.ts), and a preview environment's start and
+// teardown (bench/previews.ts), and /delivery's SQL and chart (bench/delivery.ts).
 // Starts its own throwaway Postgres and Redis (as the test suite does, or uses
 // TEST_DATABASE_URL / TEST_REDIS_URL), the Telegram stand-in, and real `lugh start` processes.
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -12,18 +14,26 @@ import { freePort } from '../src/sandbox/free-port.js';
 import { startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import setupServices from '../tests/helpers/global-setup.js';
 import { FAKE_TOKEN, type LughProcess, spawnLugh } from '../tests/helpers/lugh-process.js';
+import { benchAnonymise } from './anonymise.js';
 import { benchBot } from './bot.js';
+import { benchDelivery } from './delivery.js';
 import { benchDeploys, benchSelfDeploy } from './deploy.js';
 import { compareFigures, readResults, record, recordedFigures, writeResults } from './figures.js';
+import { benchPreviews } from './previews.js';
 import { benchPromotion, createBenchDatabase } from './promote.js';
+import { benchRefresh } from './refresh.js';
+import { benchServiceSet } from './service-set.js';
+import { benchSetBuilds } from './set-build.js';
 import { percentile } from './stats.js';
 import { benchStatus } from './status.js';
+import { benchSwarm } from './swarm.js';
 import { benchTraffic } from './traffic.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 /** BENCH_ONLY=status (or a comma-separated list of sections): only those figures (all take minutes). */
 const ONLY = process.env.BENCH_ONLY;
 const HEALTH_REQUESTS = Number(process.env.BENCH_HEALTH_REQUESTS ?? 300);
+const METRICS_REQUESTS = Number(process.env.BENCH_METRICS_REQUESTS ?? 100);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 10);
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 const RESULTS = path.join(import.meta.dirname, 'results.json');
@@ -111,6 +121,16 @@ async function main() {
       await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.text());
       latencies.push(performance.now() - t);
     }
+    // RSS before any scrape: what an instance nobody monitors holds (a scrape loads BullMQ).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const rssUnscraped = rssMiB(lugh.child.pid!);
+    // A Prometheus scrape: every metric, the queue, outbox and lock gauges read from Redis and Postgres.
+    const scrapes: number[] = [];
+    for (let i = 0; i < METRICS_REQUESTS; i++) {
+      const t = performance.now();
+      await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      scrapes.push(performance.now() - t);
+    }
 
     // Let start-up work settle, then measure a long-polling instance doing nothing.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -146,6 +166,14 @@ async function main() {
       unit: 'ms',
       note: `${HEALTH_REQUESTS} sequential`,
     });
+    record({ key: 'metrics.p50', label: 'GET /metrics, p50', value: percentile(scrapes, 50), unit: 'ms' });
+    record({
+      key: 'metrics.p95',
+      label: 'GET /metrics, p95',
+      value: percentile(scrapes, 95),
+      unit: 'ms',
+      note: `${METRICS_REQUESTS} sequential (the first loads BullMQ for the queue gauge)`,
+    });
     record({
       key: 'idle.cpu',
       label: 'idle long polling, CPU',
@@ -153,7 +181,20 @@ async function main() {
       unit: '%',
       note: `of a core over ${IDLE_SECONDS} s`,
     });
-    record({ key: 'idle.rss', label: 'idle long polling, RSS', value: rss, unit: 'MiB' });
+    record({
+      key: 'idle.rss.unscraped',
+      label: 'idle long polling, RSS, never scraped',
+      value: rssUnscraped,
+      unit: 'MiB',
+      note: 'under tsx, which adds its own transpiler',
+    });
+    record({
+      key: 'idle.rss',
+      label: 'idle long polling, RSS, after /metrics',
+      value: rss,
+      unit: 'MiB',
+      note: 'the queue gauges have loaded BullMQ',
+    });
   };
 
   // Each section on its own (BENCH_ONLY=status,deploy runs those two).
@@ -164,8 +205,21 @@ async function main() {
     promote: () => benchPromotion(urls.databaseUrl!, urls.redisUrl!),
     deploy: () => benchDeploys(urls.databaseUrl!, urls.redisUrl!),
     traffic: () => benchTraffic(urls.databaseUrl!),
+    'set-build': () => benchSetBuilds(urls.databaseUrl!),
+    // A service set (app ×2, web, worker): its deploy, requests during the roll, its rollback.
+    'service-set': () => benchServiceSet(urls.databaseUrl!),
     // The self-deploy alone (deploy runs it too, unless BENCH_SELF_DEPLOY=0).
     'self-deploy': () => benchSelfDeploy(urls.databaseUrl!, urls.redisUrl!),
+    // The Swarm runtime: a self-deploy (time, update gap, failed /healthz) and Swarm's rollback.
+    swarm: () => benchSwarm(urls.databaseUrl!, urls.redisUrl!),
+    // A preview per pull request: opened webhook → healthy through Caddy, closed → all gone.
+    previews: () => benchPreviews(urls.databaseUrl!, urls.redisUrl!),
+    // /delivery's SQL and chart over two years of production deploys.
+    delivery: () => benchDelivery(urls.databaseUrl!),
+    // The anonymiser on a copy of 100,000 customers and orders: the rewrite, then the scan.
+    anonymise: () => benchAnonymise(urls.databaseUrl!),
+    // /refresh staging on 50,000 customers and orders: production's half, then staging's.
+    refresh: () => benchRefresh(urls.databaseUrl!),
   };
   // Without BENCH_ONLY every section runs once: the self-deploy as part of deploy.
   const chosen = ONLY ? ONLY.split(',') : Object.keys(sections).filter((name) => name !== 'self-deploy');

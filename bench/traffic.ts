@@ -8,29 +8,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import type { DeployNotifier } from '../src/deployer/deploy-notifier.js';
-import { createImageBuilder } from '../src/deployer/image-builder.js';
-import { createHaproxyProxy } from '../src/deployer/proxy/haproxy-proxy.js';
+import { createHaproxyProxy, type TrafficProxy } from '../src/deployer/proxy/haproxy-proxy.js';
 import { upstreamOf } from '../src/deployer/proxy/upstream.js';
 import { createDockerRuntime } from '../src/deployer/runtime/docker-runtime.js';
 import { createStepRunner } from '../src/deployer/step-runner.js';
 import { freePort } from '../src/sandbox/free-port.js';
-import { createDeploymentStore } from '../src/store/deployments.js';
 import { createLockStore } from '../src/store/locks.js';
-import { runMigrations } from '../src/store/migrate.js';
-import { createPool } from '../src/store/pool.js';
-import {
-  createDockerClient,
-  dockerAvailable,
-  ensureBaseImage,
-  removeTestResources,
-  uniqueName,
-} from '../tests/helpers/docker.js';
+import { createDockerClient, dockerAvailable, removeTestResources } from '../tests/helpers/docker.js';
 import { haproxyInstalled, pollEvery, type RunningHaproxy, startHaproxy } from '../tests/helpers/haproxy.js';
 import { silentLogger as logger } from '../tests/helpers/logger.js';
-import { startSeededGitHub } from '../tests/helpers/seeded-github.js';
 import { record } from './figures.js';
-import { createBenchDatabase } from './promote.js';
+import { seededApp } from './seeded-app.js';
 
 const KAMAL_PROXY = { label: 'kamal-proxy', value: 0 };
 
@@ -47,21 +35,20 @@ export async function benchTraffic(databaseUrl: string): Promise<void> {
 
 /** One deploy and one /rollback of the seeded app, its port asked every 50 ms throughout. */
 async function switchTraffic(docker: Docker, databaseUrl: string, withProxy: boolean): Promise<void> {
-  const run = uniqueName('lugh-bench-traffic');
-  const name = `${run}-app`;
-  const baseImage = await ensureBaseImage(docker);
-  const { gh, forge, seeded } = await startSeededGitHub('ghs_benchTrafficToken');
-  const db = await createBenchDatabase(databaseUrl, 'prod_lugh');
-  await runMigrations({ databaseUrl: db.url, logger });
-  const pool = createPool(db.url, 'bench-traffic');
-  const deployments = createDeploymentStore(pool);
-  const builder = createImageBuilder({ docker, logger, repository: run });
-  const quiet: DeployNotifier = { step: async () => {}, finished: async () => {} };
+  const { run, name, baseImage, gh, forge, seeded, db, pool, deployments, builder, quiet } = await seededApp(
+    docker,
+    databaseUrl,
+    'traffic',
+    'ghs_benchTrafficToken',
+  );
   const port = await freePort();
   let haproxy: RunningHaproxy | undefined;
-  const proxy = {
-    sendTo: (containerName: string, dial: string) =>
-      createHaproxyProxy({ adminUrl: haproxy!.adminUrl }).sendTo(containerName, dial),
+  // Made at each call: HAProxy starts after the runner is built.
+  const real = () => createHaproxyProxy({ adminUrl: haproxy!.adminUrl });
+  const proxy: TrafficProxy = {
+    sendTo: (backend, dial, server) => real().sendTo(backend, dial, server),
+    drained: async (backend, dial, withinMs, server) =>
+      (await real().drained?.(backend, dial, withinMs, server)) ?? false,
   };
   const runner = createStepRunner({
     env: 'production',

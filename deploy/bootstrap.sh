@@ -41,7 +41,15 @@
 # It does not: set up a reverse proxy or TLS for webhooks, firewall the host, or schedule
 # backups. Without an image registry, run deploy/make-base-image.sh first and set
 # BASE_IMAGE=lugh-base:node20.
+#
+# deploy/bootstrap.sh --swarm [--init] [--dry-run] …: both environments as Docker Swarm
+# stacks instead; see deploy/bootstrap-swarm.sh, which it runs.
 set -euo pipefail
+
+if [[ ${1:-} == --swarm ]]; then
+  shift
+  exec "$(dirname "${BASH_SOURCE[0]}")/bootstrap-swarm.sh" "$@"
+fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BASE_IMAGE="${BASE_IMAGE:-node:20-bookworm-slim}"
@@ -176,6 +184,17 @@ for env in staging prod; do
   set_local "$env" DOCKER_SOCKET "$docker_socket"
   set_local "$env" DOCKER_GID "$docker_gid"
 done
+# REFRESH_DIR: /refresh staging's only channel, one host directory both apps mount at the
+# same path (the image's user, uid 10001, in both: 0700 is enough).
+refresh_dir="$(effective prod REFRESH_DIR)"
+[[ $refresh_dir == "$(effective staging REFRESH_DIR)" ]] ||
+  die "REFRESH_DIR differs between .env.staging and .env.prod: both must name the one shared directory"
+if [[ -n $refresh_dir ]]; then
+  mkdir -p "$refresh_dir"
+  chown "$APP_UID:$APP_UID" "$refresh_dir"
+  chmod 700 "$refresh_dir"
+  echo "  REFRESH_DIR (both): $refresh_dir"
+fi
 
 # --- 4. image ----------------------------------------------------------------------------
 sha="$(git rev-parse --short=12 HEAD)"

@@ -51,6 +51,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       repo: { type: 'string' },
       'staging-container': { type: 'string' },
       'production-container': { type: 'string' },
+      runtime: { type: 'string' },
+      'anonymise-rules': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,

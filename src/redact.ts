@@ -111,3 +111,12 @@ export function redactDeep<T>(value: T, redact: (text: string) => string): T {
   }
   return value;
 }
+
+/**
+ * A URL's password out of text a preview's code may have written (its build's or its
+ * container's last lines): its own DATABASE_URL and REDIS_URL carry a password lugh derives
+ * and never stores, which no redactor knows.
+ */
+export function withoutUrlPasswords(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, `$1${REDACTED}@`);
+}

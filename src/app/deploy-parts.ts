@@ -7,6 +7,7 @@ import type { DeployEngine } from '../deployer/deploy-engine.js';
 import { createImageLedger } from '../deployer/image-ledger.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { createChatMigrations } from '../notifications/chat-migrations.js';
 import { withDeployNotices } from '../notifications/deploy-notices.js';
 import { createAuditLog } from '../store/audit-log.js';
@@ -24,6 +25,8 @@ interface DeployPartsDeps {
   forge?: Forge;
   redact: (t: string) => string;
   api: () => Api;
+  /** Where the engine counts each ended deploy (`lugh start`'s; none in a runner container). */
+  metrics?: Pick<Metrics, 'deployFinished'>;
 }
 
 /**
@@ -88,6 +91,7 @@ export function buildDeployParts(config: Config, logger: Logger, parts: DeployPa
       ),
       audit: createAuditLog(pool, config.appEnv),
       movedChats: createChatMigrationStore(pool).all,
+      metrics: parts.metrics,
       // A refused handoff is news for the notify chat, once per GitHub Deployment.
       announceRefusal: async (refusal) => {
         await outbox.enqueue(

@@ -5,7 +5,10 @@ import type { Logger } from '../logger.js';
 import { createRedactor, redactDeep } from '../redact.js';
 
 /** How the GitHub client behaves, beyond the configuration: tests choose retries and deadlines. */
-export type GitHubClientTuning = Pick<GitHubClientOptions, 'resilient' | 'timeoutMs' | 'retryBaseMs'>;
+export type GitHubClientTuning = Pick<
+  GitHubClientOptions,
+  'resilient' | 'timeoutMs' | 'retryBaseMs' | 'metrics'
+>;
 
 /**
  * The repository's forge, or undefined when GITHUB_TOKEN or GITHUB_REPO is not set. What

@@ -2,8 +2,9 @@ import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import type { Config } from '../config/index.js';
 import type { DeployEngine } from '../deployer/deploy-engine.js';
 import { githubWebhookHandler } from '../http/github-webhook.js';
-import { createHttpServer } from '../http/server.js';
+import { createHttpServer, type HttpServerOptions } from '../http/server.js';
 import type { Logger } from '../logger.js';
+import type { PreviewService } from '../previews/preview-service.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createWebhookLog } from '../status/webhook-log.js';
 import type { PromotionStore } from '../store/promotions.js';
@@ -11,7 +12,7 @@ import { keyspace, type Redis } from '../store/redis.js';
 import { PACKAGE_VERSION } from './build-info.js';
 import type { Health } from './health.js';
 
-/** The HTTP server: /healthz, /version, and the Telegram and GitHub webhooks when configured. */
+/** The HTTP server: /healthz, /version, /metrics, and the Telegram and GitHub webhooks when configured. */
 export function buildHttp(
   config: Config,
   logger: Logger,
@@ -27,6 +28,10 @@ export function buildHttp(
     engine: () => Promise<DeployEngine>;
     /** Where each GitHub delivery's outcome is recorded for /status. */
     redis: Redis;
+    /** Previews (staging, flag `previews`): pull_request deliveries start, replace and close them. */
+    previews?: Pick<PreviewService, 'handleWebhook'>;
+    /** GET /metrics (HttpServerOptions['metrics']). */
+    metrics?: HttpServerOptions['metrics'];
   },
 ) {
   const { startedAt, promotions, promotion, engine } = parts;
@@ -35,6 +40,7 @@ export function buildHttp(
   return createHttpServer({
     logger,
     health: parts.health,
+    metrics: parts.metrics,
     version: () => ({
       env: config.appEnv,
       version: PACKAGE_VERSION,
@@ -56,6 +62,12 @@ export function buildHttp(
               .then((e) => e.intake?.handleWebhook(delivery.event, delivery.payload))
               .catch((error: unknown) =>
                 logger.warn({ err: error, delivery: delivery.id }, 'webhook: deploy intake failed'),
+              );
+            // After the delivery is recorded, as the others; the previews' poll catches what fails here.
+            await parts.previews
+              ?.handleWebhook(delivery)
+              .catch((error: unknown) =>
+                logger.warn({ err: error, delivery: delivery.id }, 'webhook: previews failed'),
               );
             return 'handled';
           },

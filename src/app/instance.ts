@@ -1,8 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { ConversationData, VersionedState } from '@grammyjs/conversations';
 import type Docker from 'dockerode';
-import type { BotDeps } from '../bot/context.js';
 import { createBot } from '../bot/create-bot.js';
 import { chatProbe } from '../bot/notifications/chat-probe.js';
 import { createNotificationTexts } from '../bot/notifications/render.js';
@@ -11,35 +9,36 @@ import { publishAdminMenu } from '../bot/publish-commands.js';
 import type { TelegramRuntime } from '../bot/telegram-runtime.js';
 import { type Config, secretsSeen } from '../config/index.js';
 import { withDeadline } from '../deadline.js';
-import { createDeployControl } from '../deploys/deploy-control.js';
-import { createRestoreControl } from '../deploys/restore-control.js';
 import type { ExpectedFailures } from '../doctor/audit.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Logger } from '../logger.js';
-import { type ChatMigrations, createChatMigrations } from '../notifications/chat-migrations.js';
-import { type ChatReach, createChatReach } from '../notifications/chat-reach.js';
+import { createChatMigrations } from '../notifications/chat-migrations.js';
+import { createChatReach } from '../notifications/chat-reach.js';
 import { createNotifications, peerThroughRedis } from '../notifications/notifications.js';
+import type { PreviewService } from '../previews/preview-service.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
 import { createRedactor } from '../redact.js';
-import { createRunningVersion, createVersionLookup } from '../status/version-lookup.js';
-import { type AuditLog, createAuditLog } from '../store/audit-log.js';
+import { createAuditLog } from '../store/audit-log.js';
 import { createChatMigrationStore } from '../store/chat-migrations.js';
-import type { Pool } from '../store/pool.js';
+import { createConversationStates } from '../store/conversation-states.js';
+import { createNotificationOutbox } from '../store/notifications.js';
 import { createPromotionStore } from '../store/promotions.js';
-import { createRedisKeyValue, keyspace } from '../store/redis.js';
-import { createRestoreStore } from '../store/restores.js';
-import { createUpdateClaims } from '../store/update-claims.js';
+import { keyspace } from '../store/redis.js';
+import { buildBotDeps } from './bot-deps.js';
 import { gitShaOf } from './build-info.js';
 import { openConnections, otherPrefixOf } from './connections.js';
-import { buildDeployParts, type DeployParts } from './deploy-parts.js';
-import { buildDoctor } from './doctor.js';
+import { buildDeployParts } from './deploy-parts.js';
 import { forgeOf } from './forge.js';
-import { githubCheckOf } from './github-check.js';
 import { buildHealth } from './health.js';
 import { buildHttp } from './http.js';
+import { buildMetrics, watchSources } from './metrics.js';
 import { migrateIfBehind } from './migration-check.js';
+import { buildPreviewNotifier } from './preview-chat.js';
+import { buildPreviews } from './previews.js';
 import { buildPromotion } from './promotion.js';
-import { buildSelfStatus, buildStatusService, buildUsageSampler, type StatusParts } from './status.js';
+import { countingPromotions } from './promotion-metrics.js';
+import { buildRefreshMailbox } from './refresh.js';
+import { buildSelfStatus, buildUsageSampler } from './status.js';
 import { buildTelegram } from './telegram.js';
 
 /** How long into the first long poll the deploy engine is loaded when no update was waiting. */
@@ -50,6 +49,8 @@ export interface Instance {
   readonly telegram: TelegramRuntime;
   /** The staging instance's promotions; undefined on production. */
   readonly promotion?: PromotionService;
+  /** The staging instance's previews (flag `previews`); undefined otherwise. */
+  readonly previews?: PreviewService;
   /** Stops taking updates, finishes those in flight, closes HTTP, Postgres and Redis. */
   stop(): Promise<void>;
 }
@@ -70,6 +71,8 @@ export interface InstanceOptions {
   readonly doctorSettings?: SettingsFallback;
   /** /doctor's failures this setting expects, and why (the sandbox's, which /doctor says are expected). */
   readonly doctorExpected?: ExpectedFailures;
+  /** The namespace of every preview's names (the sandbox's run, tests); none for a real lugh. */
+  readonly previewNamespace?: string;
 }
 
 /** Everything `lugh start` runs: migrations, stores, services, the bot, HTTP and the deploy worker. */
@@ -93,10 +96,12 @@ export async function startInstance(
 
   const audit = createAuditLog(pool, config.appEnv);
   const redact = createRedactor(secretsSeen(config));
+  // One registry per instance (/metrics); the parts that count get its small interface.
+  const metrics = buildMetrics(config);
   const forge = forgeOf(
     config,
     logger,
-    { resilient: options.resilientGitHub, ...options.gitHubClient },
+    { resilient: options.resilientGitHub, ...options.gitHubClient, metrics: metrics.metrics },
     redact,
   );
   const promotions = createPromotionStore(pool, config.appEnv);
@@ -110,16 +115,39 @@ export async function startInstance(
       : import('dockerode').then((m) => new m.default()));
   const otherPrefix = otherPrefixOf(config);
   const api = () => bot.api;
-  const deploys = buildDeployParts(config, logger, { docker, connections, forge, redact, api });
+  const deploys = buildDeployParts(config, logger, {
+    docker,
+    connections,
+    forge,
+    redact,
+    api,
+    metrics: metrics.metrics,
+  });
+  // Staging with the flag on only: pull_request deliveries and the promotion's poll reach it.
+  const previews = buildPreviews(config, logger, {
+    connections,
+    docker,
+    forge,
+    redact,
+    namespace: options.previewNamespace,
+    // A failed start is told to the notify chat once, through the outbox.
+    notifier: buildPreviewNotifier(config, logger, {
+      outbox: createNotificationOutbox(pool),
+      redact,
+      wake: () => notifications.sender.wake(),
+    }),
+  });
   const promotion = buildPromotion(config, logger, {
     forge,
-    promotions,
+    promotions: countingPromotions(promotions, metrics.metrics),
     redis,
     otherPrefix,
     audit,
     api,
     chatMigrations,
     now: options.now,
+    // The poll that reconciles CI reconciles previews too: a missed webhook only delays.
+    alsoOnPoll: previews && (() => previews.service.reconcile()),
   });
   // Which chats the bot may write to (an admin who never opened it cannot be written to).
   const chatReach = createChatReach({
@@ -139,10 +167,18 @@ export async function startInstance(
   const health = buildHealth(connections, () => telegram.status());
   const self = buildSelfStatus(config, logger, { startedAt, health, redis, deploys });
   const usage = buildUsageSampler(config, { docker, redis, otherPrefix });
+  const conversationStates = createConversationStates<VersionedState<ConversationData>>(
+    redis,
+    keyspace(config.redisPrefix),
+  );
+  // Long polling: other instances' writes of conversation state are heard, so chats' states
+  // can be cached while this instance holds the poller lease (bot/conversation-storage.ts).
+  const conversationWatch = config.telegram.webhookUrl ? undefined : conversationStates.watch();
   const botDeps = buildBotDeps(config, logger, {
     audit,
     redact,
     promotion,
+    previews: previews?.service,
     deploys,
     pool,
     self,
@@ -156,7 +192,19 @@ export async function startInstance(
     chatReach,
     doctorSettings: options.doctorSettings,
     doctorExpected: options.doctorExpected,
+    previewNamespace: options.previewNamespace,
     takesUpdate: (updateId) => telegram.takes(updateId),
+    knowsNew: (updateId) => telegram.knowsNew(updateId),
+    metrics: metrics.metrics,
+    conversationStates,
+    conversationCache: conversationWatch && {
+      epoch: () => {
+        const holding = telegram.holding();
+        const heard = conversationWatch.epoch();
+        return holding === undefined || heard === undefined ? undefined : `${holding}.${heard}`;
+      },
+      listen: conversationWatch.onWritten,
+    },
   });
   const { bot, commands } = createBot(botDeps);
   const telegram = buildTelegram(config, logger, {
@@ -193,6 +241,8 @@ export async function startInstance(
     if (isApp) {
       promotion?.startPolling();
       usage.start();
+      // A failure to load is logged and tried again with backoff (app/previews.ts).
+      void previews?.start();
     }
   };
   let polls = 0;
@@ -232,6 +282,7 @@ export async function startInstance(
     // A database lugh cannot migrate: nothing was taken; stop what started and refuse.
     await telegram.stop();
     await usage.stop();
+    conversationWatch?.close();
     await connections.close();
     throw error;
   }
@@ -246,8 +297,26 @@ export async function startInstance(
     promotion,
     engine: deploys.engine,
     redis,
+    previews: previews?.service,
+    metrics: { render: metrics.render, token: config.metrics.token },
+  });
+  watchSources(metrics, config, {
+    connections,
+    outbox: notifications.outbox,
+    locks: deploys.locks,
+    previews,
+  });
+  // Staging: production's /refresh staging hands it anonymised dumps through REFRESH_DIR (refresh.ts).
+  const refreshMailbox = buildRefreshMailbox(config, logger, {
+    pool,
+    locks: deploys.locks,
+    report: async (html) => {
+      if (config.notify.chatId !== undefined)
+        await createNotificationChat(config, redact, chatMigrations).send(config.notify.chatId, html);
+    },
   });
   const port = await http.listen(config.port);
+  if (isApp) refreshMailbox?.start();
   logger.info({ port, env: config.appEnv, gitSha }, `lugh ${config.appEnv} listening on :${port}`);
   if (isApp) notifications.start();
 
@@ -256,6 +325,7 @@ export async function startInstance(
     port,
     telegram,
     promotion,
+    previews: previews?.service,
     stop: () => {
       stopping ??= (async () => {
         stopped = true;
@@ -263,6 +333,8 @@ export async function startInstance(
         await usage.stop();
         await telegram.stop();
         await promotion?.stop();
+        // A preview job in flight is left to BullMQ, which hands it to the next worker.
+        await withDeadline(previews?.stop() ?? Promise.resolve(), 3_000).catch(() => {});
         // A deploy in flight is left to its job: BullMQ hands it to the next worker, which re-attaches.
         await withDeadline(
           deploys.loadedEngine().then((engine) => engine?.stop()),
@@ -270,89 +342,13 @@ export async function startInstance(
         ).catch(() => {});
         await deploys.notifier.flush();
         await withDeadline(notifications.stop(), 2_000).catch(() => {});
+        // A refresh being applied is left to its files: the next staging ends it (recover-refresh.ts).
+        await withDeadline(refreshMailbox?.stop() ?? Promise.resolve(), 2_000).catch(() => {});
         await http.close();
+        conversationWatch?.close();
         await connections.close();
       })();
       return stopping;
     },
-  };
-}
-
-/** What every chat feature may use (see BotDeps). */
-function buildBotDeps(
-  config: Config,
-  logger: Logger,
-  parts: StatusParts & {
-    readonly audit: AuditLog;
-    readonly redact: (text: string) => string;
-    readonly promotion?: PromotionService;
-    readonly deploys: DeployParts;
-    readonly pool: Pool;
-    readonly chatMigrations: ChatMigrations;
-    readonly chatReach: ChatReach;
-    readonly doctorSettings?: SettingsFallback;
-    readonly doctorExpected?: ExpectedFailures;
-    /** Whether the Telegram runtime takes this update now (it is built after the bot). */
-    readonly takesUpdate: (updateId: number) => boolean;
-  },
-): BotDeps {
-  const { audit, deploys, redis, otherPrefix, docker } = parts;
-  const claims = createUpdateClaims(redis, keyspace(config.redisPrefix));
-  return {
-    config,
-    logger,
-    audit,
-    redact: parts.redact,
-    promotion: parts.promotion,
-    status: buildStatusService(config, {
-      ...parts,
-      unreachableAdmins: () => parts.chatReach.current()?.unreachableAdmins,
-    }),
-    deploys: createDeployControl({
-      env: config.appEnv,
-      deployments: deploys.deployments,
-      locks: deploys.locks,
-      audit,
-      enqueue: async (...args) => (await deploys.engine()).enqueue(...args),
-      containerLogs: async (lines) => (await deploys.engine()).logs(lines),
-      confirmMs: 5 * 60_000,
-      forge: parts.forge,
-    }),
-    runningVersion: createRunningVersion({
-      env: config.appEnv,
-      deployments: deploys.deployments,
-      buildSha: config.build.gitSha ?? null,
-      lookup: parts.forge ? createVersionLookup(parts.forge) : undefined,
-    }),
-    // Only production backs up before a deploy, so only production has backups to restore.
-    restore:
-      config.appEnv === 'production'
-        ? createRestoreControl({
-            env: config.appEnv,
-            databaseUrl: config.databaseUrl,
-            dir: path.join(config.home, 'backups'),
-            keep: config.deploy.keepBackups,
-            deployments: deploys.deployments,
-            locks: deploys.locks,
-            audit,
-            restores: createRestoreStore(parts.pool),
-          })
-        : undefined,
-    conversationStorage: createRedisKeyValue<VersionedState<ConversationData>>(
-      redis,
-      keyspace(config.redisPrefix),
-      'conversations',
-    ),
-    doctor: buildDoctor(config, {
-      docker,
-      redis,
-      otherPrefix,
-      settings: parts.doctorSettings,
-      expected: parts.doctorExpected,
-      github: githubCheckOf(config, logger),
-    }),
-    updateGate: { mayTake: parts.takesUpdate, claim: claims.claim },
-    chatMigrations: parts.chatMigrations,
-    chatReach: parts.chatReach,
   };
 }

@@ -24,6 +24,8 @@ export function buildPromotion(
     api: () => Api;
     chatMigrations?: ChatMigrations;
     now?: () => Date;
+    /** More the promotions' poll reconciles (previews). */
+    alsoOnPoll?: () => Promise<void>;
   },
 ) {
   if (!config.isStaging) return undefined;
@@ -41,5 +43,6 @@ export function buildPromotion(
     chat: createPromotionChat(parts.api, parts.chatMigrations),
     promoteChatIds: parts.chatMigrations?.promoteChatIds,
     now: parts.now,
+    alsoOnPoll: parts.alsoOnPoll,
   });
 }

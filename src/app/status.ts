@@ -3,8 +3,11 @@ import { ENVIRONMENTS, otherEnv } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import { createContainerFacts } from '../deployer/container-facts.js';
 import { findContainer } from '../deployer/docker-helpers.js';
+import { SWARM_APP_SERVICE } from '../doctor/swarm-facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { Previews } from '../previews/preview.js';
+import { desiredReplicas } from '../status/service-status.js';
 import { ownStatus, type PublishedStatus } from '../status/status-report.js';
 import { createStatusService } from '../status/status-service.js';
 import { createUsageSampler, type UsageSampler } from '../status/usage-sampler.js';
@@ -17,6 +20,8 @@ import type { PromotionStore } from '../store/promotions.js';
 import { keyspace, type Redis } from '../store/redis.js';
 import type { DeployParts } from './deploy-parts.js';
 import type { Health } from './health.js';
+import { setContainers } from './service-containers.js';
+import { readSwarmService } from './swarm-services.js';
 
 /** How often an instance publishes its status for the other one's /status. */
 const STATUS_PUBLISH_MS = 10_000;
@@ -34,12 +39,17 @@ export function buildSelfStatus(
 ) {
   const { locks, deployments } = parts.deploys;
   const read = async () => {
-    const [report, lock, unfinished, [last], running] = await Promise.all([
+    const [report, lock, unfinished, [last], running, set] = await Promise.all([
       parts.health(),
       locks.held(deployLockName(config.appEnv)),
       deployments.unfinished(config.appEnv),
       deployments.recent(config.appEnv, 1),
       deployments.runningSha(config.appEnv),
+      // The set the running release deployed (lugh.yml): how many replicas of each /status expects.
+      deployments
+        .releases(config.appEnv, 1)
+        .then(async ([r]) => (r ? desiredReplicas(await deployments.servicesOf(r.id)) : undefined))
+        .catch(() => undefined),
     ]);
     return ownStatus({
       env: config.appEnv,
@@ -51,6 +61,7 @@ export function buildSelfStatus(
       lock,
       deploying: unfinished.find((d) => d.status === 'running'),
       last: last && !inProgress(last.status) ? last : undefined,
+      set,
     });
   };
   const publish = async () => {
@@ -88,6 +99,8 @@ export function buildUsageSampler(
   const other = otherEnv(config.appEnv);
   return createUsageSampler({
     targets: async () => {
+      // On Swarm the app is a service whose tasks may run on other nodes: no container to sample.
+      if (config.deploy.runtime === 'swarm') return [];
       const published = await readStatus<PublishedStatus>(parts.redis, parts.otherPrefix).catch(
         () => undefined,
       );
@@ -121,6 +134,8 @@ export interface StatusParts {
   readonly promotions: PromotionStore;
   /** Admins this bot cannot write to yet (chat-reach.ts). */
   readonly unreachableAdmins?: () => readonly number[] | undefined;
+  /** The preview service (staging with the flag `previews` on): /status counts its previews. */
+  readonly previews?: Previews;
 }
 
 /** /status: this instance's own status, the other's published one, Docker, GitHub and the promotion. */
@@ -132,11 +147,19 @@ export function buildStatusService(config: Config, parts: StatusParts) {
     ownSha: config.build.gitSha,
     other: () => readStatus<PublishedStatus>(parts.redis, parts.otherPrefix),
     container: containerState(parts.docker),
+    setContainers: async (app) => setContainers(await parts.docker(), app),
+    ...(config.deploy.runtime === 'swarm'
+      ? {
+          swarmService: async (name: string) => readSwarmService(await parts.docker(), name),
+          otherDefault: SWARM_APP_SERVICE[otherEnv(config.appEnv)],
+        }
+      : {}),
     usage: (name) => parts.usage.latest(name),
     version: parts.forge ? createVersionLookup(parts.forge) : undefined,
     github: parts.forge,
     promotion: config.isStaging ? () => parts.promotions.inFlight() : undefined,
     unreachableAdmins: parts.unreachableAdmins,
+    previews: parts.previews ? () => parts.previews!.counts() : undefined,
     webhooks: config.github.webhookSecret
       ? () => createWebhookLog(parts.redis, keyspace(config.redisPrefix)).read()
       : undefined,

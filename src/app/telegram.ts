@@ -19,9 +19,9 @@ export class TokenSharedAcrossEnvironmentsError extends Error {
 
 /**
  * Connects the bot to Telegram (long polling under this environment's poller lease, or a
- * webhook). Once the token is accepted: refuses a token the other environment uses,
- * publishes the command menu, checks which admins and notify chat it can write to, then
- * runs `onReady` (promotions, the deploy engine).
+ * webhook). Once the token is accepted: refuses a token the other environment uses, then
+ * publishes the command menu and checks which admins and notify chat it can write to while
+ * the migration check ends, then runs `onReady` (promotions, the deploy engine).
  */
 export function buildTelegram(
   config: Config,
@@ -58,12 +58,10 @@ export function buildTelegram(
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
-      await parts.migrated;
-      const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
-      for (const f of checkTelegramSetup(me, config, moved))
-        logger[f.level]({ check: 'telegram setup' }, f.message);
-      // The menu, the reach check and onReady do not depend on each other: at once. Each
-      // runs to its end before a failure is thrown (and the whole is retried).
+      // The menu, the reach check and onReady do not depend on each other: at once, and the
+      // menu and the reach check (Telegram only) while the migration check ends, as polling
+      // waits for all three. Each runs to its end before a failure is thrown (and the whole
+      // is retried).
       const steps = await Promise.allSettled([
         publishCommands(bot.api, parts.commands, config.adminIds, logger).then((menus) =>
           // Which admins the bot cannot write to yet: published to them when they first write.
@@ -75,7 +73,13 @@ export function buildTelegram(
           .catch((error: unknown) =>
             logger.warn({ err: error }, 'could not check which chats the bot reaches'),
           ),
-        parts.onReady(),
+        (async () => {
+          await parts.migrated;
+          const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
+          for (const f of checkTelegramSetup(me, config, moved))
+            logger[f.level]({ check: 'telegram setup' }, f.message);
+          await parts.onReady();
+        })(),
       ]);
       for (const step of steps) if (step.status === 'rejected') throw step.reason;
     },

@@ -7,12 +7,16 @@ import type { RestoreControl } from '../deploys/restore-control.js';
 import type { AuditReport } from '../doctor/audit.js';
 import type { ForgeSetupReport } from '../forge/setup-check.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ChatMigrations } from '../notifications/chat-migrations.js';
 import type { ChatReach } from '../notifications/chat-reach.js';
+import type { Previews } from '../previews/preview.js';
 import type { PromotionService } from '../promotion/promotion-service.js';
+import type { RefreshControl } from '../refresh/staging-refresh.js';
 import type { StatusService } from '../status/status-service.js';
 import type { RunningVersion } from '../status/version-lookup.js';
 import type { AuditLog } from '../store/audit-log.js';
+import type { ButtonOffers } from '../store/button-offers.js';
 
 /** What every feature may use; put on `ctx.deps` by one middleware in createBot. */
 export interface BotDeps {
@@ -36,14 +40,24 @@ export interface BotDeps {
   readonly doctor?: { run(): Promise<AuditReport>; github?(): Promise<ForgeSetupReport> };
   /** Where conversations persist between updates and restarts (Redis, under the prefix). */
   readonly conversationStorage?: VersionedStateStorage<string, ConversationData>;
+  /** When given, chats' conversation states are cached within it (no read per update). */
+  readonly conversationCache?: ConversationCacheScope;
   /** Each update handled at most once per environment, across poller handovers and redeliveries. */
   readonly updateGate?: UpdateGate;
+  /** Counts each update and its handling time (/metrics). */
+  readonly metrics?: Pick<Metrics, 'telegramUpdate'>;
   /** Groups that became supergroups, followed and remembered. */
   readonly chatMigrations?: ChatMigrations;
   /** Which chats the bot may write to; told when a chat writes (features/start.ts). */
   readonly chatReach?: Pick<ChatReach, 'wrote' | 'current'>;
   /** The version this environment runs (last successful deploy, else the build); /whoami names it. */
   readonly runningVersion?: () => Promise<RunningVersion>;
+  /** /previews: the preview environments (staging with the flag `previews` on; absent elsewhere). */
+  readonly previews?: Previews;
+  /** Whose buttons are whose and until when (button_offers): /previews' lists and confirmations. */
+  /** /refresh staging (production, flag `staging_refresh`, its settings set). */
+  readonly refresh?: RefreshControl;
+  readonly offers?: Pick<ButtonOffers, 'createButtonOffer' | 'buttonOffer' | 'useButtonOffer'>;
 }
 
 export interface UpdateGate {
@@ -51,6 +65,22 @@ export interface UpdateGate {
   mayTake(updateId: number): boolean;
   /** True for the first instance of the environment to claim the update. */
   claim(updateId: number): Promise<boolean>;
+  /**
+   * True when this instance knows by itself that the update was never handled in the
+   * environment (TelegramRuntime.knowsNew): its claim is then written behind, not awaited.
+   */
+  knowsNew?(updateId: number): boolean;
+}
+
+/**
+ * Where a cache of conversation state may hold: `epoch()` is undefined while no cache may
+ * be trusted (webhook mode, no lease, not listening for other instances' writes) and
+ * changes whenever entries cached before may be stale; `listen` is told the chat key of
+ * each state another instance wrote.
+ */
+export interface ConversationCacheScope {
+  epoch(): string | undefined;
+  listen(written: (key: string) => void): void;
 }
 
 export interface CommandInfo {

@@ -6,6 +6,7 @@ import { REPLY_RETRY_MAX_SECONDS } from '../stop-grace.js';
 import type { BotContext, BotDeps, CommandInfo, Feature } from './context.js';
 import { createConversationStorage } from './conversation-storage.js';
 import { chatMigrationFeature } from './features/chat-migration.js';
+import { deliveryFeature } from './features/delivery.js';
 import { deployFeature } from './features/deploy.js';
 import { doctorFeature } from './features/doctor.js';
 import { flagsFeature } from './features/flags.js';
@@ -13,7 +14,9 @@ import { helpFeature } from './features/help.js';
 import { historyFeature } from './features/history.js';
 import { lockFeature } from './features/lock.js';
 import { logsFeature } from './features/logs.js';
+import { previewsFeature } from './features/previews.js';
 import { createPromoteFeature, PROMOTE_CONVERSATION_VERSION } from './features/promote.js';
+import { refreshFeature } from './features/refresh.js';
 import { restoreFeature } from './features/restore.js';
 import { rollbackFeature } from './features/rollback.js';
 import { startFeature } from './features/start.js';
@@ -26,6 +29,7 @@ import { oncePerUpdate } from './guards/once-per-update.js';
 import { lateCallbackAnswers } from './late-callback-answers.js';
 import { redactOutgoing } from './redact-outgoing.js';
 import { stagingMarker } from './staging-marker.js';
+import { countUpdates } from './update-metrics.js';
 
 /** The ordered feature list; the catch-all `unknownFeature` is installed after it. */
 function features(deps: BotDeps): readonly Feature[] {
@@ -44,9 +48,12 @@ function features(deps: BotDeps): readonly Feature[] {
     deployFeature,
     rollbackFeature,
     restoreFeature,
+    refreshFeature,
     lockFeature,
     historyFeature,
+    deliveryFeature,
     logsFeature,
+    previewsFeature(deps),
     doctorFeature,
   ];
 }
@@ -91,8 +98,13 @@ export function createBot(deps: BotDeps): { bot: Bot<BotContext>; commands: read
     .filter((c) => c.only === undefined || c.only === config.appEnv);
   const admins = new Set(config.adminIds);
   const conversationStore = deps.conversationStorage
-    ? createConversationStorage<BotContext>(deps.conversationStorage, PROMOTE_CONVERSATION_VERSION)
+    ? createConversationStorage<BotContext>(
+        deps.conversationStorage,
+        PROMOTE_CONVERSATION_VERSION,
+        deps.conversationCache,
+      )
     : undefined;
+  if (deps.metrics) bot.use(countUpdates(deps.metrics));
   if (deps.updateGate) bot.use(oncePerUpdate(deps.updateGate, logger, conversationStore?.readAhead));
   bot.use((ctx, next) => {
     ctx.deps = deps;

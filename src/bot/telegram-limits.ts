@@ -58,3 +58,6 @@ export function fitLines(
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/** Bot API: a photo's caption is at most 1024 characters after entity parsing. */
+export const TELEGRAM_CAPTION_LIMIT = 1024;

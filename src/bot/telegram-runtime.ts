@@ -73,6 +73,24 @@ export interface TelegramRuntime {
    * a slow update of its chat is answered 503 and delivered again).
    */
   readonly webhook?: TelegramWebhookHandler;
+  /**
+   * True when this instance's own memory says the update was never handled in this
+   * environment: it polls under a lease it has held without interruption since before the
+   * getUpdates that delivered the update, and that getUpdates was not the first of this
+   * holding. Only the first answer of a holding can hold updates a previous holder (another
+   * instance, or this one before a loss) handled but did not confirm: grammY confirms a
+   * batch with the next getUpdates, and every getUpdates asks for the same 100 updates at
+   * most, so a previous holder's unconfirmed batch is within that first answer. The caller
+   * may then write the update's claim behind (for a later holder to read) instead of
+   * waiting for it. Always false with a webhook (no lease: a redelivery may reach anyone).
+   */
+  knowsNew(updateId: number): boolean;
+  /**
+   * While updates are taken under a held lease: a number that changes whenever the lease
+   * was taken, lost or given up. A cache of what other instances may write (conversation
+   * state) is valid only within one holding. Undefined with a webhook or when not taking.
+   */
+  holding(): number | undefined;
   /** Stops taking updates and waits for the update in flight to finish. */
   stop(): Promise<void>;
 }
@@ -130,6 +148,17 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
   let taking = false;
   /** The first update of a batch left to the next poller: this one asks from it again. */
   let leftFrom: number | undefined;
+  /** Changes whenever the lease is taken, lost or released (see `holding()`). */
+  let holding = 0;
+  /**
+   * The last update of the first getUpdates answer of this holding (null: that answer was
+   * empty; undefined: not answered yet). Updates after it are new to the environment.
+   */
+  let firstBatchThrough: number | null | undefined;
+  const newHolding = () => {
+    holding++;
+    firstBatchThrough = undefined;
+  };
   const setStatus = (state: TelegramState, detail?: string) => {
     if (current.state === state && current.detail === detail) return;
     current = { state, detail, since: new Date() };
@@ -216,14 +245,23 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
       if (!lease.held()) throw new PollerLeaseLostError();
       const from = leftFrom;
       const asked = payload as { offset?: number };
-      if (from === undefined || asked.offset === undefined || asked.offset <= from)
-        return prev(method, payload, signal);
-      const answer = await prev(method, { ...payload, offset: from } as typeof payload, signal);
-      if (answer.ok && leftFrom === from) leftFrom = undefined;
+      const askedIn = holding;
+      const again = from !== undefined && asked.offset !== undefined && asked.offset > from;
+      const answer = await prev(
+        method,
+        again ? ({ ...payload, offset: from } as typeof payload) : payload,
+        signal,
+      );
+      if (answer.ok && again && leftFrom === from) leftFrom = undefined;
+      if (answer.ok && askedIn === holding && firstBatchThrough === undefined) {
+        const updates = answer.result as unknown as ReadonlyArray<{ update_id: number }>;
+        firstBatchThrough = updates.length === 0 ? null : Math.max(...updates.map((u) => u.update_id));
+      }
       return answer;
     });
     while (!abort.signal.aborted) {
       const term = new AbortController();
+      newHolding();
       const held = await lease.acquire(abort.signal, {
         onWaiting: () =>
           setStatus(
@@ -232,6 +270,7 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
           ),
         onLost: () => {
           taking = false;
+          newHolding();
           term.abort();
           setStatus('standby', 'the poller lease could not be renewed; stopped taking updates');
           if (bot.isRunning()) void bot.stop().catch(() => {});
@@ -293,12 +332,19 @@ export function startTelegramRuntime(bot: Bot<BotContext>, options: TelegramRunt
       if (leftFrom === undefined || updateId < leftFrom) leftFrom = updateId;
       return false;
     },
+    knowsNew(updateId) {
+      if (options.webhook || !options.lease || !taking || !options.lease.held()) return false;
+      return firstBatchThrough === null || (firstBatchThrough !== undefined && updateId > firstBatchThrough);
+    },
+    holding: () =>
+      !options.webhook && options.lease && taking && options.lease.held() ? holding : undefined,
     ready,
     done: running,
     webhook: webhook?.handle,
     async stop() {
       abort.abort();
       taking = false;
+      newHolding();
       // Webhook deliveries from now on are refused (Telegram sends them again); the ones
       // already answered are handled to the end.
       await webhook?.close();

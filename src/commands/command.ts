@@ -1,3 +1,4 @@
+import type { CreateConfigOptions } from '../config/create-config.js';
 import { type Config, ConfigError, createConfig, ENV_FILE_NAMES, secretsSeen } from '../config/index.js';
 import { createLogger, type Logger } from '../logger.js';
 
@@ -13,6 +14,10 @@ export interface CliOptions {
   readonly repo?: string;
   readonly 'staging-container'?: string;
   readonly 'production-container'?: string;
+  /** `lugh doctor --runtime swarm`: audit the Swarm services. */
+  readonly runtime?: string;
+  /** `lugh config|doctor --anonymise-rules FILE`: a local lugh.anonymise.yml to check. */
+  readonly 'anonymise-rules'?: string;
 }
 
 export interface CliArgs {
@@ -34,9 +39,9 @@ export interface CliCommand {
 export const ENV_FILES = ENV_FILE_NAMES;
 
 /** The configuration, or every problem printed (each naming its variable) and exit 2. */
-export function readConfig(env: Env): Config {
+export function readConfig(env: Env, options?: CreateConfigOptions): Config {
   try {
-    return createConfig(env);
+    return createConfig(env, options);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`lugh: the configuration has ${error.problems.length} problem(s):\n`);

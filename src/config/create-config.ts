@@ -4,9 +4,11 @@ import { APP_ENVS, type AppEnv, ENVIRONMENTS, otherEnv } from './environments.js
 import { type FeatureFlags, type ResolvedFlag, resolveFlags } from './feature-flags.js';
 import { containerProblem, databaseRolesOf, homeProblem, roleProblem } from './ownership.js';
 import { PLACEHOLDER } from './placeholder.js';
+import { type OtherEnvironment, previewProblems, previewWarnings } from './preview-checks.js';
 import { promoteSettings } from './promote.js';
 import { promoteKeyProblems } from './promote-keys.js';
 import { urlPassword } from './schemas.js';
+import { readSecretFiles } from './secret-files.js';
 import {
   type DefaultContext,
   defaultOf,
@@ -38,6 +40,8 @@ export type Config = Shape<typeof SETTINGS> & {
   readonly flagDetails: readonly ResolvedFlag[];
   /** Non-fatal notes found while parsing (e.g. a flag switched off by its dependency). */
   readonly warnings: readonly string[];
+  /** The secrets read from `<X>_FILE`: variable → the file's path (`lugh config` says so). */
+  readonly secretFiles: Readonly<Record<string, string>>;
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -115,7 +119,12 @@ function crossChecks(appEnv: AppEnv, env: Env, problems: readonly ConfigProblem[
   const { containerName } = deploySettings.deploy;
   const valid = (s: Setting) => !problems.some((p) => p.variable === s.variable);
   const value = (s: Setting) => (valid(s) ? env[s.variable]?.trim() || undefined : undefined);
-  const context: DefaultContext = { appEnv, environment: ENVIRONMENTS[appEnv], adminIds: [] };
+  const context: DefaultContext = {
+    appEnv,
+    environment: ENVIRONMENTS[appEnv],
+    adminIds: [],
+    runtime: runtimeOf(env),
+  };
   const homeDir = value(home);
   return crossEnvironmentProblems({
     appEnv,
@@ -131,6 +140,25 @@ function crossChecks(appEnv: AppEnv, env: Env, problems: readonly ConfigProblem[
       : undefined,
     env,
   });
+}
+
+/** DEPLOY_RUNTIME as given (the defaults of what it changes follow it); `docker` unless `swarm`. */
+const runtimeOf = (env: Env): DefaultContext['runtime'] =>
+  env[deploySettings.deploy.runtime.variable]?.trim() === 'swarm' ? 'swarm' : 'docker';
+
+/**
+ * With a registry, its login comes whole (a user and a password, or neither); a user
+ * without a registry has nothing to log in to.
+ */
+function registryProblems(env: Env): ConfigProblem[] {
+  const { registry, registryUsername, registryPassword } = deploySettings.deploy;
+  const set = (s: Setting) => Boolean(env[s.variable]?.trim());
+  const needs = (missing: Setting, given: Setting, why = '') =>
+    set(given) && !set(missing)
+      ? [{ variable: missing.variable, message: `is required with ${given.variable}${why}.` }]
+      : [];
+  if (!set(registry)) return needs(registry, registryUsername, ': the registry to log in to');
+  return [...needs(registryPassword, registryUsername), ...needs(registryUsername, registryPassword)];
 }
 
 /** Which environment holds which half of the promotion key pair (promote-keys.ts). */
@@ -165,13 +193,28 @@ function valuesOf(tree: SettingTree, parsed: Record<string, unknown>, context: D
   return values;
 }
 
-/** Parses and checks the whole configuration once; throws ConfigError listing every problem. */
-export function createConfig(env: Env = process.env): Config {
+export interface CreateConfigOptions {
+  /** The other environment's settings (its env file), where known: checks by value (previews). */
+  readonly other?: OtherEnvironment;
+}
+
+/**
+ * Parses and checks the whole configuration once; throws ConfigError listing every problem.
+ * A secret X may come from the file `<X>_FILE` names (a Docker secret), never from both.
+ */
+export function createConfig(rawEnv: Env = process.env, options: CreateConfigOptions = {}): Config {
+  const files = readSecretFiles(rawEnv);
+  const env: Env = files.env;
   const parsed = envSchema.safeParse(env);
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...files.problems];
+  // A file that cannot be read is its problem; that X is then missing is not another one.
+  const unread = new Set(
+    files.problems.flatMap((p) => (p.variable.endsWith('_FILE') ? [p.variable.slice(0, -5)] : [])),
+  );
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const variable = String(issue.path[0] ?? 'environment');
+      if (unread.has(variable)) continue;
       const message =
         issue.code === 'invalid_type' && issue.input === undefined && !issue.message.startsWith('is required')
           ? 'is required.'
@@ -183,15 +226,31 @@ export function createConfig(env: Env = process.env): Config {
   const flagResult = appEnv ? resolveFlags(appEnv, env) : undefined;
   problems.push(...(flagResult?.problems ?? []));
   if (appEnv) problems.push(...crossChecks(appEnv, env, problems));
+  problems.push(...registryProblems(env));
   if (appEnv && flagResult) problems.push(...keyChecks(appEnv, env, flagResult, problems));
+  if (appEnv && flagResult)
+    problems.push(
+      ...previewProblems({
+        appEnv,
+        env,
+        previewsOn: flagResult.flags.some((f) => f.key === 'previews' && f.enabled),
+        invalid: new Set(problems.map((p) => p.variable)),
+        other: options.other,
+      }),
+    );
   if (!parsed.success || !appEnv || !flagResult || problems.length > 0) throw new ConfigError(problems);
 
   const raw = parsed.data as Record<string, unknown>;
   const adminIds = raw[coreSettings.adminIds.variable] as readonly number[];
-  const values = valuesOf(SETTINGS, raw, { appEnv, environment: ENVIRONMENTS[appEnv], adminIds });
+  const values = valuesOf(SETTINGS, raw, {
+    appEnv,
+    environment: ENVIRONMENTS[appEnv],
+    adminIds,
+    runtime: raw[deploySettings.deploy.runtime.variable] as DefaultContext['runtime'],
+  });
   const settings = values as Shape<typeof SETTINGS>;
 
-  const warnings = [...flagResult.warnings];
+  const warnings = [...flagResult.warnings, ...previewWarnings(appEnv, env)];
   const dbPassword = urlPassword(settings.databaseUrl);
   if (dbPassword && PLACEHOLDER.test(dbPassword)) {
     warnings.push(
@@ -205,5 +264,6 @@ export function createConfig(env: Env = process.env): Config {
     flags: Object.fromEntries(flagResult.flags.map((f) => [f.key, f.enabled])) as unknown as FeatureFlags,
     flagDetails: flagResult.flags,
     warnings,
+    secretFiles: files.fromFiles,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { count, oneOf, optional, orElse } from './schemas.js';
+import { count, oneOf, optional, orElse, redacted } from './schemas.js';
 import { setting } from './setting.js';
 
 /** The running build, what /status tells others, and how this instance deploys. */
@@ -39,8 +39,45 @@ export const deploySettings = {
       schema: optional(
         z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,120}$/, 'must be a Docker container name'),
       ),
-      default: ({ environment }) => environment.appContainer,
-      description: 'the app container a deploy replaces (compose’s `container_name`)',
+      default: ({ environment, runtime }) =>
+        runtime === 'swarm' ? environment.swarmService : environment.appContainer,
+      description:
+        'the app container a deploy replaces (compose’s `container_name`); with `DEPLOY_RUNTIME=swarm`, the app’s Swarm service (default `lugh-staging_staging-app`, `lugh-prod_prod-app`)',
+    }),
+    runtime: setting({
+      variable: 'DEPLOY_RUNTIME',
+      schema: oneOf(['docker', 'swarm'], 'must be docker or swarm'),
+      default: 'docker',
+      description:
+        '`docker`: lugh switches the app container on the engine it runs on; `swarm`: the app is a Swarm service (`DEPLOY_CONTAINER` names it) and a deploy is a service update Swarm carries out (README “Docker Swarm”)',
+    }),
+    registry: setting({
+      variable: 'DEPLOY_REGISTRY',
+      schema: optional(
+        z
+          .string()
+          .regex(
+            /^[a-z0-9][a-z0-9.-]*(:\d+)?(\/[a-z0-9][a-z0-9._/-]*)?$/,
+            'must be a registry host[:port][/path], e.g. 127.0.0.1:5000 or ghcr.io/acme',
+          ),
+      ),
+      describe: orElse('(none: images stay on the engine that built them)'),
+      description:
+        'an image registry: each build is pushed as `<registry>/<repository>:sha-<sha12>` and deployed by its digest, so every node runs the same bytes',
+    }),
+    registryUsername: setting({
+      variable: 'DEPLOY_REGISTRY_USERNAME',
+      schema: optional(z.string()),
+      describe: orElse('(none: the registry takes anonymous pushes)'),
+      description: 'the registry’s user, with `DEPLOY_REGISTRY_PASSWORD`',
+    }),
+    registryPassword: setting({
+      variable: 'DEPLOY_REGISTRY_PASSWORD',
+      schema: optional(z.string()),
+      secret: (value) => [value],
+      describe: redacted,
+      description:
+        'the registry user’s password or token (a secret: `DEPLOY_REGISTRY_PASSWORD_FILE` reads it from a file)',
     }),
     imageRepository: setting({
       variable: 'DEPLOY_IMAGE_REPOSITORY',

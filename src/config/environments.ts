@@ -12,6 +12,11 @@ export interface EnvironmentIdentity {
   readonly defaultHomeDir: string;
   /** The app container its compose project runs (container_name in docker-compose.*.yml). */
   readonly appContainer: string;
+  /**
+   * Its app's Swarm service as its stack names it (`docker stack deploy … lugh-<marker>` of
+   * the compose file's `<marker>-app`; deploy/swarm/*.yml), with DEPLOY_RUNTIME=swarm.
+   */
+  readonly swarmService: string;
   /** The branch it runs: pushes to it deploy it (FEATURE_DEPLOY_ON_PUSH). */
   readonly branch: string;
 }
@@ -24,6 +29,7 @@ export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
     defaultPort: 3001,
     defaultHomeDir: '~/.lugh-staging',
     appContainer: 'lugh-staging-app',
+    swarmService: 'lugh-staging_staging-app',
     branch: 'develop',
   },
   production: {
@@ -33,6 +39,7 @@ export const ENVIRONMENTS: Readonly<Record<AppEnv, EnvironmentIdentity>> = {
     defaultPort: 3000,
     defaultHomeDir: '~/.lugh-prod',
     appContainer: 'lugh-prod-app',
+    swarmService: 'lugh-prod_prod-app',
     branch: 'main',
   },
 };

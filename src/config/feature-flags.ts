@@ -7,6 +7,10 @@ export interface FlagDefinition {
   readonly maturity: Maturity;
   readonly defaults: Readonly<Record<AppEnv, boolean>>;
   readonly dependsOn: readonly string[];
+  /** The default is on in `env` only while `variable` is set (e.g. previews: PREVIEW_URL_TEMPLATE). */
+  readonly onWhenSet?: { readonly env: AppEnv; readonly variable: string };
+  /** The only environment that may run it: FEATURE_<KEY>=true elsewhere is a configuration problem. */
+  readonly onlyIn?: AppEnv;
 }
 
 /**
@@ -39,6 +43,22 @@ export const FLAGS = {
     defaults: { staging: true, production: false },
     dependsOn: [],
   },
+  previews: {
+    description: 'a running preview per pull request into develop, torn down when it closes (staging only)',
+    maturity: 'experimental',
+    // On for staging while PREVIEW_URL_TEMPLATE is set; production never runs previews.
+    defaults: { staging: false, production: false },
+    dependsOn: [],
+    onWhenSet: { env: 'staging', variable: 'PREVIEW_URL_TEMPLATE' },
+    onlyIn: 'staging',
+  },
+  staging_refresh: {
+    description:
+      '/refresh staging: production hands staging an anonymised copy of its database (both environments must turn it on)',
+    maturity: 'experimental',
+    defaults: { staging: false, production: false },
+    dependsOn: [],
+  },
 } as const satisfies Record<string, FlagDefinition>;
 
 export type FlagKey = keyof typeof FLAGS;
@@ -51,6 +71,8 @@ export interface ResolvedFlag {
   readonly source: 'default' | 'env';
   /** Set when the flag was asked for but a flag it depends on is off. */
   readonly disabledBy?: FlagKey;
+  /** The setting a default follows (FlagDefinition.onWhenSet), when it does. */
+  readonly defaultFrom?: string;
 }
 
 export interface FlagProblem {
@@ -86,18 +108,33 @@ export function resolveFlags(
   }
 
   const requested = new Map<FlagKey, { value: boolean; source: 'default' | 'env' }>();
+  const defaultFrom = new Map<FlagKey, string>();
+  const defaultOf = (key: FlagKey): boolean => {
+    const def: FlagDefinition = FLAGS[key];
+    if (def.onWhenSet?.env !== appEnv) return def.defaults[appEnv];
+    defaultFrom.set(key, def.onWhenSet.variable);
+    return Boolean(env[def.onWhenSet.variable]?.trim());
+  };
   for (const key of flagKeys) {
     const variable = flagVariable(key);
     const raw = env[variable]?.trim().toLowerCase();
     if (raw === undefined || raw === '') {
-      requested.set(key, { value: FLAGS[key].defaults[appEnv], source: 'default' });
+      requested.set(key, { value: defaultOf(key), source: 'default' });
     } else if (TRUE_WORDS.has(raw)) {
       requested.set(key, { value: true, source: 'env' });
     } else if (FALSE_WORDS.has(raw)) {
       requested.set(key, { value: false, source: 'env' });
     } else {
       problems.push({ variable, message: `must be true or false (also 1/0, on/off, yes/no), got "${raw}".` });
-      requested.set(key, { value: FLAGS[key].defaults[appEnv], source: 'default' });
+      requested.set(key, { value: defaultOf(key), source: 'default' });
+    }
+    const onlyIn = (FLAGS[key] as FlagDefinition).onlyIn;
+    if (onlyIn && onlyIn !== appEnv && requested.get(key)?.value) {
+      problems.push({
+        variable,
+        message: `is on, but only ${onlyIn} runs ${key}: APP_ENV=${appEnv} never does. Remove ${variable} (or set it to false) in ${appEnv}'s env file.`,
+      });
+      requested.set(key, { value: false, source: 'env' });
     }
   }
 
@@ -109,10 +146,11 @@ export function resolveFlags(
     const { value, source } = requested.get(key)!;
     const deps = FLAGS[key].dependsOn as readonly FlagKey[];
     const off = value ? deps.find((dep) => !resolve(dep).enabled) : undefined;
-    let flag: ResolvedFlag = { key, enabled: value, source };
+    const from = source === 'default' ? defaultFrom.get(key) : undefined;
+    let flag: ResolvedFlag = { key, enabled: value, source, ...(from ? { defaultFrom: from } : {}) };
     if (off !== undefined) {
       warnings.push(`${flagVariable(key)} is off because ${flagVariable(off)}, which it depends on, is off.`);
-      flag = { key, enabled: false, source, disabledBy: off };
+      flag = { ...flag, enabled: false, disabledBy: off };
     }
     resolved.set(key, flag);
     return flag;

@@ -1,15 +1,9 @@
 import { z } from 'zod';
 import { type FreezeWindow, isValidTimeZone, parseFreezeWindows } from './freeze-windows.js';
-import {
-  isSigningKeyText,
-  keyFingerprint,
-  malformedKeyMessage,
-  parseSigningKey,
-  parseVerifyKey,
-  verifyKeyOf,
-} from './promote-keys.js';
+import { keyFingerprint, malformedKeyMessage, parseSigningKey, parseVerifyKey } from './promote-keys.js';
 import { minutes, numbersOf, oneOf, optional } from './schemas.js';
 import { setting } from './setting.js';
+import { signingKeySetting } from './signing-key-setting.js';
 
 const isFreezeSpec = (spec: string) => {
   try {
@@ -93,16 +87,8 @@ export const promoteSettings = {
       describe: (windows) => windows.map((w) => w.text).join('; ') || '(none)',
       description: 'no promotion in them, e.g. `Fri 16:00-Mon 08:00; Wed 12:00-Wed 13:00`',
     }),
-    signingKey: setting({
+    signingKey: signingKeySetting({
       variable: 'PROMOTE_SIGNING_KEY',
-      schema: optional(z.string().refine(isSigningKeyText, malformedKeyMessage.signing)).transform((v) =>
-        v?.trim(),
-      ),
-      secret: (key) => [key, key.trim()],
-      describe: (key) => {
-        const verify = key && verifyKeyOf(key);
-        return verify ? `[redacted] (pair of ${keyFingerprint(verify)})` : '(not set)';
-      },
       description:
         'staging only, secret: the Ed25519 private key that signs each handoff to production (base64 PKCS#8 DER; `lugh keys` makes a pair)',
       docs: (env) => (env === 'staging' ? 'secret, in `.env.staging.local`' : 'never (refused)'),

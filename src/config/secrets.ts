@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import type { Config } from './create-config.js';
 import { isPlaceholder } from './placeholder.js';
+import { readSecretFiles } from './secret-files.js';
 import { isSetting, type Setting, type SettingTree } from './setting.js';
 import { SETTING_LIST, SETTINGS } from './settings.js';
 
@@ -24,15 +25,40 @@ export function secretsOf(config: Config): string[] {
 
 /**
  * Every secret in a raw environment, valid or not: what an error printed before (or
- * instead of) a parsed configuration must not carry.
+ * instead of) a parsed configuration must not carry. A secret's `<X>_FILE` is read too
+ * (the file's content is the secret), and X itself kept even when both are set.
  */
 export function secretsOfEnv(env: Readonly<Record<string, string | undefined>>): string[] {
-  return SETTING_LIST.filter((s): s is Setting & Required<Pick<Setting, 'secret'>> => s.secret !== undefined)
-    .flatMap((s) => {
-      const value = env[s.variable]?.trim();
-      return value ? s.secret(value) : [];
-    })
+  const fromFiles = readSecretFiles(env).env;
+  const secrets = SETTING_LIST.filter(
+    (s): s is Setting & Required<Pick<Setting, 'secret'>> => s.secret !== undefined,
+  )
+    .flatMap((s) =>
+      [env[s.variable], fromFiles[s.variable]].flatMap((raw) => {
+        const value = raw?.trim();
+        return value ? s.secret(value) : [];
+      }),
+    )
     .filter(worthRedacting);
+  return [...new Set(secrets)];
+}
+
+/**
+ * Each secret of a raw environment with the variable it is (a part) of, placeholders left
+ * out: what the audit looks for in a preview's environment, naming the variable, never the value.
+ */
+export function namedSecretsOfEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly variable: string; readonly value: string }[] {
+  return SETTING_LIST.flatMap((s) => {
+    const raw = env[s.variable]?.trim();
+    if (!s.secret || !raw) return [];
+    return s
+      .secret(raw)
+      .filter(worthRedacting)
+      .filter((value) => !isPlaceholder(value))
+      .map((value) => ({ variable: s.variable, value }));
+  });
 }
 
 /** Both environments' env files, as `--env` and `lugh doctor` read them. */

@@ -1,11 +1,15 @@
 import type { z } from 'zod';
 import type { AppEnv, EnvironmentIdentity } from './environments.js';
 
-/** What a default may depend on: the environment, and the admins (the fallback chat). */
+/**
+ * What a default may depend on: the environment, the admins (the fallback chat), and the
+ * runtime (what DEPLOY_CONTAINER names).
+ */
 export interface DefaultContext {
   readonly appEnv: AppEnv;
   readonly environment: EnvironmentIdentity;
   readonly adminIds: readonly number[];
+  readonly runtime: 'docker' | 'swarm';
 }
 
 type Fallback<V> = V | ((context: DefaultContext) => V);

@@ -7,7 +7,12 @@ const cell = (text: string) => text.replaceAll('|', '\\|');
 function docsCell(setting: Setting, appEnv: AppEnv): string {
   if (setting.docs) return setting.docs(appEnv);
   if (setting.default === undefined) return '';
-  const context: DefaultContext = { appEnv, environment: ENVIRONMENTS[appEnv], adminIds: [] };
+  const context: DefaultContext = {
+    appEnv,
+    environment: ENVIRONMENTS[appEnv],
+    adminIds: [],
+    runtime: 'docker',
+  };
   const value = defaultOf(setting, context);
   const shown = setting.describe && setting.describe !== 'hidden' ? setting.describe(value as never) : value;
   // A parenthesised word ("(none)") is prose, not a value to type.

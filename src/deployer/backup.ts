@@ -80,7 +80,7 @@ export async function backupDatabase(
  * Runs a Postgres client tool against `databaseUrl`, its password through PGPASSWORD,
  * never argv; the exit code (or why it did not run) and the last lines of its stderr.
  */
-async function runPgTool(
+export async function runPgTool(
   bin: string,
   databaseUrl: string | undefined,
   args: readonly string[],

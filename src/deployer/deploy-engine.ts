@@ -6,11 +6,13 @@ import { ENVIRONMENTS } from '../config/environments.js';
 import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { AuditLog } from '../store/audit-log.js';
 import { type DeploymentStore, inProgress, isFinished } from '../store/deployments.js';
 import type { LockStore } from '../store/locks.js';
 import { closeRedis, type Redis } from '../store/redis.js';
 import { backupDatabase } from './backup.js';
+import { countDeployEnded, deployCountClaim } from './deploy-metrics.js';
 import type { DeployNotifier } from './deploy-notifier.js';
 import { createDeploySweeper, DEPLOY_SWEEP_MS } from './deploy-sweeper.js';
 import { createDeployWorker } from './deploy-worker.js';
@@ -22,8 +24,11 @@ import type { ImageLedger } from './image-ledger.js';
 import { createDeployIntake, type HandoffRefusal } from './intake.js';
 import { createHaproxyProxy } from './proxy/haproxy-proxy.js';
 import { type DeployJobData, enqueueDeploy } from './queue.js';
+import { createImageRegistry } from './registry/image-registry.js';
+import { createRunResumer } from './run-resumer.js';
 import { createRunnerLauncher, type RunnerLauncher } from './runner-container.js';
-import { createDockerRuntime } from './runtime/docker-runtime.js';
+import { createRuntime } from './runtime/create-runtime.js';
+import { SET_LABEL } from './service-set.js';
 import type { SourceOfCommits } from './source-of-commits.js';
 import { createStepRunner, type StepRunner } from './step-runner.js';
 import type { StepSettings } from './steps/step.js';
@@ -46,12 +51,17 @@ export interface DeployEngineDeps {
   readonly announceRefusal?: (refusal: HandoffRefusal) => Promise<void>;
   /** Groups that became supergroups (old id → new id), for the chats a handoff may name. */
   readonly movedChats?: () => Promise<ReadonlyMap<number, number>>;
+  /** Where each ended deploy is counted (/metrics). */
+  readonly metrics?: Pick<Metrics, 'deployFinished'>;
 }
 
 const noGitHub: SourceOfCommits = {
   branchSha: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
   commitTree: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
   tarball: () => Promise.reject(new Error('GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPO')),
+  // Without GitHub no lugh.yml can be read: one service, as such a deploy always was (a
+  // commit whose image was built before still deploys, e.g. a rollback).
+  serviceFile: async () => undefined,
 };
 
 /** Production's `pg_dump -Fc` before migrating, or why there is none. */
@@ -72,14 +82,22 @@ function backupOf(config: Config): StepSettings['backup'] {
   };
 }
 
-/** The app container this process runs in, when a deploy would replace it. */
-async function ownAppContainer(
+/**
+ * The app container this process runs in (`host`: its hostname, Docker's short id), when a
+ * deploy would replace it.
+ */
+export async function ownAppContainer(
   docker: Docker,
   target: string,
+  host = hostname(),
 ): Promise<Docker.ContainerInspectInfo | undefined> {
-  const me = await findContainer(docker, hostname()).catch(() => undefined);
+  const me = await findContainer(docker, host).catch(() => undefined);
   const myName = me && nameOf(me);
-  return me && (myName === target || myName === `${target}-previous`) ? me : undefined;
+  // In a service set lugh may be any container a deploy switches (app replica 2, a worker):
+  // labelled a member of the target's set, as an app container (not a pre-flight or a runner).
+  const labels = me?.Config.Labels ?? {};
+  const member = labels[SET_LABEL] === target && labels['lugh.role'] === 'app';
+  return me && (myName === target || myName === `${target}-previous` || member) ? me : undefined;
 }
 
 /**
@@ -123,7 +141,26 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   const failpoints = createFailpoints(config.deploy.failpoints);
   const proxyAdminUrl = config.deploy.proxyAdminUrl;
   const proxy = proxyAdminUrl ? createHaproxyProxy({ adminUrl: proxyAdminUrl }) : undefined;
-  const runtime = createDockerRuntime({ docker, logger, failpoints, proxy });
+  // With a registry each build is pushed once and deployed by digest (both runtimes run it).
+  const registry = config.deploy.registry
+    ? createImageRegistry({
+        docker,
+        logger,
+        registry: config.deploy.registry,
+        imageRepository: config.deploy.imageRepository,
+        username: config.deploy.registryUsername,
+        password: config.deploy.registryPassword,
+      })
+    : undefined;
+  const runtime = createRuntime({
+    kind: config.deploy.runtime,
+    docker,
+    logger,
+    failpoints,
+    proxy,
+    // Swarm's nodes pull the digest with the registry's credentials (X-Registry-Auth).
+    registryAuth: registry?.auth,
+  });
   const builder = createImageBuilder({ docker, logger, repository: config.deploy.imageRepository });
   const enqueue = (id: number) => enqueueDeploy(queue, id);
   const runner = createStepRunner({
@@ -134,6 +171,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     source: deps.forge ?? noGitHub,
     builder,
     images: deps.images,
+    registry,
     runtime,
     notifier: deps.notifier,
     containerName: () => config.deploy.containerName,
@@ -142,6 +180,7 @@ export function createDeployEngine(deps: DeployEngineDeps) {
     healthDeadlineMs: config.deploy.healthDeadlineMs,
     verifyMs: config.deploy.verifyMs,
     keepImages: config.deploy.keepImages,
+    proxied: proxy !== undefined,
     failpoints,
   });
   const intake = deps.forge
@@ -169,16 +208,29 @@ export function createDeployEngine(deps: DeployEngineDeps) {
   let self: Docker.ContainerInspectInfo | undefined;
 
   /** A job: run the deployment here, or in a runner container when this process would be replaced. */
-  const handle = (deploymentId: number): Promise<string> =>
-    self
-      ? runInRunnerContainer({ launcher, runner, deployments }, deploymentId, self)
-      : runner.run(deploymentId);
+  const counting = deps.metrics && {
+    deployments,
+    metrics: deps.metrics,
+    claim: deployCountClaim(deps.redis, config.redisPrefix),
+    logger,
+  };
+  const handle = async (deploymentId: number): Promise<string> => {
+    try {
+      return self
+        ? await runInRunnerContainer({ launcher, runner, deployments }, deploymentId, self)
+        : await runner.run(deploymentId);
+    } finally {
+      // Once per environment, by the first job that sees it ended (deploy-metrics.ts).
+      if (counting) await countDeployEnded(counting, deploymentId);
+    }
+  };
 
   const sweeper = createDeploySweeper({
     env,
     queue,
     deployments,
     abandon: (id, why) => runner.abandon(id, why),
+    counted: counting && ((id) => countDeployEnded(counting, id, 'abandoned')),
     logger,
   });
   /** Runner containers whose launcher died after they ended; running or restarting ones are left alone. */
@@ -187,6 +239,10 @@ export function createDeployEngine(deps: DeployEngineDeps) {
       const d = await deployments.get(id);
       return !d || isFinished(d.status);
     });
+
+  // On Swarm a deploy runs in the task its update replaces: the next task resumes it at once.
+  const resumesInPlace = config.deploy.runtime === 'swarm';
+  const resumer = createRunResumer({ env, deployments, run: (id) => runner.run(id), logger });
 
   let worker: ReturnType<typeof createDeployWorker> | undefined;
   let workerConnection: Redis | undefined;
@@ -228,10 +284,20 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         ]);
       sweepTimer = setInterval(sweep, DEPLOY_SWEEP_MS);
       sweepTimer.unref();
-      self = await ownAppContainer(docker, config.deploy.containerName);
+      // On Swarm no runner container is used, even when lugh deploys its own service: Swarm
+      // starts the new task beside this one (start-first) and stops this one only once the
+      // new one is healthy; the new lugh reconciles whatever this one left unfinished.
+      self =
+        config.deploy.runtime === 'swarm'
+          ? undefined
+          : await ownAppContainer(docker, config.deploy.containerName);
       if (self) log.info({ container: nameOf(self) }, 'deploys of this container run in runner containers');
       workerConnection = deps.redis.duplicate();
       worker = createDeployWorker(workerConnection, config.redisPrefix, { run: handle }, logger);
+      if (resumesInPlace)
+        void resumer
+          .resume()
+          .catch((error: unknown) => log.warn({ err: error }, 'could not resume interrupted deployments'));
       if (intake) {
         const tick = () =>
           intake
@@ -248,11 +314,15 @@ export function createDeployEngine(deps: DeployEngineDeps) {
      * one that runs in a runner container is not waited for: the runner outlives this
      * process (it is what stops it, in a self-deploy) and the next worker re-attaches to it,
      * so waiting only held the old bot's exit, and with it the new bot's first update.
+     * On Swarm a deploy in flight here is left at once (`runner.leave`): this task is most
+     * likely the one its update replaces, and the next task resumes it.
      */
     async stop(): Promise<void> {
       clearInterval(pollTimer);
       clearInterval(sweepTimer);
-      await worker?.close(self !== undefined);
+      resumer.stop();
+      if (resumesInPlace) await runner.leave();
+      await worker?.close(self !== undefined || resumesInPlace);
       if (workerConnection) await closeRedis(workerConnection);
     },
   };

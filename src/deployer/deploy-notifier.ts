@@ -21,6 +21,16 @@ export type DeployOutcome = 'succeeded' | 'failed' | 'rolled_back';
 export interface DeployNotifier {
   /** A step started; the deployment and its steps are in Postgres already. */
   step(deploymentId: number, env: AppEnv, step: DeployStep): Promise<void>;
+  /**
+   * A container of a service set moved on (its state is in Postgres already:
+   * `deployments.serviceProgress`); the progress message shows a line per service.
+   */
+  services?(deploymentId: number, env: AppEnv): Promise<void>;
+  /**
+   * The running step said how it goes (its detail is in Postgres already, see
+   * `deployments.stepProgress`): a Swarm update's `updating 1/2 tasks`.
+   */
+  progress?(deploymentId: number, env: AppEnv): Promise<void>;
   finished(
     deploymentId: number,
     env: AppEnv,

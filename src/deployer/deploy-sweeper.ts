@@ -28,7 +28,10 @@ export function createDeploySweeper(deps: {
   env: AppEnv;
   queue: Queue<DeployJobData>;
   deployments: DeploymentStore;
-  abandon(deploymentId: number, why: string): Promise<void>;
+  /** True when this call ended the deployment (false: a run of it is under way, or it ended meanwhile). */
+  abandon(deploymentId: number, why: string): Promise<boolean>;
+  /** Counts a deployment this sweeper ended in the metrics (deploy-metrics.ts, outcome `abandoned`). */
+  counted?(deploymentId: number): Promise<void>;
   logger: Logger;
 }) {
   const { queue } = deps;
@@ -41,10 +44,12 @@ export function createDeploySweeper(deps: {
     const redrives = (job?.data.redrives ?? 0) + (state === 'failed' ? 1 : 0);
     if (redrives > MAX_REDRIVES) {
       log.error({ deploymentId, reason: job?.failedReason }, 'deploy job failed too often: abandoned');
-      await deps.abandon(
+      const ended = await deps.abandon(
         deploymentId,
         `its job failed ${redrives} times, the last with "${job?.failedReason ?? 'no reason'}"`,
       );
+      // No job will see it end (its last one failed): counted here, once, through the same claim.
+      if (ended) await deps.counted?.(deploymentId);
       return;
     }
     // A job taken meanwhile is locked and cannot be removed: it is live, leave it.

@@ -1,13 +1,13 @@
 import type Docker from 'dockerode';
 
-/** The last `lines` non-empty lines a container printed, stdout and stderr interleaved. */
-export async function logTail(container: Docker.Container, lines = 20): Promise<string[]> {
-  const buffer = (await container
-    .logs({ stdout: true, stderr: true, tail: lines, follow: false })
-    .catch(() => Buffer.alloc(0))) as Buffer;
-  // Docker multiplexes stdout and stderr with an 8-byte header per frame.
+/** Docker's multiplexed log frames (8-byte headers) as lines; a TTY's raw text as is. */
+export function logLines(buffer: Buffer): string[] {
   const out: string[] = [];
-  for (let offset = 0; offset + 8 <= buffer.length; ) {
+  let offset = 0;
+  const framed =
+    buffer.length >= 8 && buffer[0]! <= 2 && buffer[1] === 0 && buffer[2] === 0 && buffer[3] === 0;
+  if (!framed) return buffer.toString('utf8').split('\n');
+  while (offset + 8 <= buffer.length) {
     const size = buffer.readUInt32BE(offset + 4);
     out.push(
       ...buffer
@@ -17,7 +17,17 @@ export async function logTail(container: Docker.Container, lines = 20): Promise<
     );
     offset += 8 + size;
   }
-  return out.filter((l) => l.trim()).slice(-lines);
+  return out;
+}
+
+/** The last `lines` non-empty lines a container printed, stdout and stderr interleaved. */
+export async function logTail(container: Docker.Container, lines = 20): Promise<string[]> {
+  const buffer = (await container
+    .logs({ stdout: true, stderr: true, tail: lines, follow: false })
+    .catch(() => Buffer.alloc(0))) as Buffer;
+  return logLines(buffer)
+    .filter((l) => l.trim())
+    .slice(-lines);
 }
 
 /** `docker inspect` of a container by name or id, or undefined when there is none. */

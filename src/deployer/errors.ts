@@ -80,3 +80,14 @@ export function describeDockerError(error: unknown): string {
 export class RestoreFailedError extends DeployFailureWithLog {
   override name = 'RestoreFailedError';
 }
+
+/**
+ * Thrown into a run whose process is stopping and leaves it to the next run (`leave`): it
+ * ends nothing and undoes nothing; the row stays running and the lock held.
+ */
+export class LeftToNextRunError extends Error {
+  constructor() {
+    super('this process is stopping: the deploy is left to the next run, which resumes it');
+    this.name = 'LeftToNextRunError';
+  }
+}

@@ -3,20 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeployStep } from './deploy-notifier.js';
 
-/**
- * Places where a fault test stops a deploy to kill it there. `step:<step>` is reached
- * once the step is recorded as started (and announced); the `switch:` ones between the
- * switch's Docker calls; `record:after-finish` once the row is finished, before the
- * final message.
- */
-export type FailpointName =
-  | `step:${DeployStep}`
+/** The failpoints inside one container's switch, and the verify window. */
+export type SwitchFailpoint =
   | 'switch:after-stop'
   | 'switch:after-rename'
   | 'switch:after-create'
   | 'switch:after-start'
   | 'switch:during-health'
-  | 'verify:during'
+  | 'verify:during';
+
+/**
+ * Places where a fault test stops a deploy to kill it there. `step:<step>` is reached
+ * once the step is recorded as started (and announced); the `switch:` ones between the
+ * switch's Docker calls; `record:after-finish` once the row is finished, before the
+ * final message. In a service set's deploy each container's switch reaches its `switch:`
+ * ones twice: plain (every container) and qualified by the container's service and
+ * replica (`switch:after-stop:worker-1`, only that one).
+ */
+export type FailpointName =
+  | `step:${DeployStep}`
+  | SwitchFailpoint
+  | `${SwitchFailpoint}:${string}`
   | 'record:after-finish';
 
 export interface Failpoints {

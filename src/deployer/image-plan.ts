@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import type { AppEnv } from '../config/environments.js';
+import { type Build, DEFAULT_BUILD } from './service-set.js';
 
 /**
  * The image side of a deploy as data: which tags a commit's image carries, and which
@@ -14,9 +16,59 @@ export interface ImageTags {
   readonly shaTag: string;
 }
 
-export function imageTags(repository: string, env: AppEnv, sha: string): ImageTags {
+/**
+ * The tags of a commit's image; an image of another build than the root Dockerfile's (a
+ * service of lugh.yml) carries its build's name after the commit (`buildSuffix`).
+ */
+export function imageTags(repository: string, env: AppEnv, sha: string, build?: Build): ImageTags {
   const short = sha.slice(0, 12);
-  return { tag: `${repository}:${env}-${short}`, shaTag: `${repository}:sha-${short}` };
+  const suffix = build && !isDefaultBuild(build) ? `-${buildSuffix(build)}` : '';
+  return {
+    tag: `${repository}:${env}-${short}${suffix}`,
+    shaTag: `${repository}:sha-${short}${suffix}`,
+  };
+}
+
+/** The root Dockerfile built with the whole repository as its context: the one build before lugh.yml. */
+export function isDefaultBuild(build: Build): boolean {
+  return build.dockerfile === DEFAULT_BUILD.dockerfile && build.context === DEFAULT_BUILD.context;
+}
+
+/**
+ * A build's name in its tags: its Dockerfile's path as a slug, and a short hash of the
+ * Dockerfile and context, so two builds never share tags (`web-dockerfile-3fa2c1`).
+ */
+export function buildSuffix(build: Build): string {
+  const slug = build.dockerfile
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  const hash = createHash('sha256').update(`${build.dockerfile}\0${build.context}`).digest('hex');
+  return `${slug || 'dockerfile'}-${hash.slice(0, 6)}`;
+}
+
+/** A Dockerfile outside the context it is built with: Docker cannot read it. */
+export class DockerfileOutsideContextError extends Error {
+  override name = 'DockerfileOutsideContextError';
+}
+
+/**
+ * The `dockerfile` Docker's build API takes (a path inside the context it is sent) for a
+ * build whose lugh.yml paths are from the repository's root: `web/Dockerfile` built in
+ * `web` is `Dockerfile`; in `.`, `web/Dockerfile`.
+ */
+export function dockerfileInContext(build: Build): string {
+  const context = posix.normalize(build.context);
+  const dockerfile = posix.normalize(build.dockerfile);
+  const inside = posix.relative(context === '.' ? '' : context, dockerfile);
+  if (inside === '' || inside.startsWith('../') || inside === '..' || posix.isAbsolute(inside)) {
+    throw new DockerfileOutsideContextError(
+      `lugh.yml builds ${build.dockerfile} with the context ${build.context}, but the Dockerfile is not inside that folder: Docker reads it from the context. Move it into ${build.context}/ or set \`context\` to a folder that holds it`,
+    );
+  }
+  return inside;
 }
 
 /**
@@ -31,11 +83,17 @@ export const COMMIT_BUILD_ARGS: readonly string[] = ['GIT_SHA'];
  * the sorted build arguments (`<tree12>-<args8>`). Two commits with one tree (a merge
  * commit that changes nothing, and the branch head it merged) have one key, so one image.
  */
-export function buildKey(tree: string, buildArgs: Readonly<Record<string, string>> = {}): string {
+export function buildKey(
+  tree: string,
+  buildArgs: Readonly<Record<string, string>> = {},
+  build: Build = DEFAULT_BUILD,
+): string {
   const args = Object.entries(buildArgs)
     .filter(([name]) => !COMMIT_BUILD_ARGS.includes(name))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const hash = createHash('sha256').update(JSON.stringify(args)).digest('hex');
+  // The root Dockerfile's key is what it was before lugh.yml, so its images stay found.
+  const what = isDefaultBuild(build) ? args : { args, dockerfile: build.dockerfile, context: build.context };
+  const hash = createHash('sha256').update(JSON.stringify(what)).digest('hex');
   return `${tree.slice(0, 12)}-${hash.slice(0, 8)}`;
 }
 
@@ -61,8 +119,10 @@ export interface ImageToDrop {
 }
 
 /**
- * Keeps the environment's newest `keep` images, counting any in `inUse` (the running and
- * the previous container's); the others lose the environment's tags.
+ * Keeps the environment's newest `keep` images of each build (the root Dockerfile's, and
+ * each other build of lugh.yml, told apart by their tags' suffix), counting any in `inUse`
+ * (the containers' and their previous versions'); the others lose the environment's tags
+ * of that build.
  */
 export function planImageRetention(
   repository: string,
@@ -72,15 +132,30 @@ export function planImageRetention(
   inUse: readonly string[],
 ): ImageToDrop[] {
   const prefix = `${repository}:${env}-`;
+  // `<env>-<sha12>` is the root Dockerfile's; `<env>-<sha12>-<build>` another build's.
+  const buildOf = (tag: string) => {
+    const rest = tag.slice(prefix.length);
+    const dash = rest.indexOf('-');
+    return dash < 0 ? '' : rest.slice(dash + 1);
+  };
   const newestFirst = [...images].sort((a, b) => b.Created - a.Created);
   const drop: ImageToDrop[] = [];
-  let kept = 0;
+  const kept = new Map<string, number>();
   for (const image of newestFirst) {
-    if (inUse.includes(image.Id) || kept < keep) {
-      kept++;
-      continue;
+    const tags = (image.RepoTags ?? []).filter((t) => t.startsWith(prefix));
+    const builds = tags.length ? [...new Set(tags.map(buildOf))] : [''];
+    const untag: string[] = [];
+    let dropped = false;
+    for (const build of builds) {
+      const count = kept.get(build) ?? 0;
+      if (inUse.includes(image.Id) || count < keep) {
+        kept.set(build, count + 1);
+        continue;
+      }
+      dropped = true;
+      untag.push(...tags.filter((t) => buildOf(t) === build));
     }
-    drop.push({ id: image.Id, untag: (image.RepoTags ?? []).filter((t) => t.startsWith(prefix)) });
+    if (dropped) drop.push({ id: image.Id, untag });
   }
   return drop;
 }

@@ -69,6 +69,14 @@ const link = (v: unknown) => {
 };
 const whole = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined);
 
+/** An ISO 8601 UTC time as Date#toISOString writes it, or undefined. */
+const isoTime = (v: unknown) =>
+  typeof v === 'string' &&
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(v) &&
+  !Number.isNaN(Date.parse(v))
+    ? v
+    : undefined;
+
 /**
  * What a handoff's `report` tells the production report (the PR, the release, the people,
  * CI's time), each field checked for its shape and length; anything else is left out.
@@ -89,6 +97,8 @@ export function reportContextOf(report: unknown): DeploymentContext | undefined 
     ...(text(r.promotedBy) ? { promotedBy: text(r.promotedBy) } : {}),
     ...(text(r.approvedBy) ? { approvedBy: text(r.approvedBy) } : {}),
     ...(whole(r.ciMs) !== undefined ? { ciMs: whole(r.ciMs) } : {}),
+    ...(isoTime(r.firstCommitAt) ? { firstCommitAt: isoTime(r.firstCommitAt) } : {}),
+    ...(text(r.headTitle, 300) ? { headTitle: text(r.headTitle, 300) } : {}),
   };
   return Object.keys(context).length > 0 ? context : undefined;
 }
@@ -193,7 +203,8 @@ export function createDeployIntake(deps: IntakeDeps) {
       return undefined;
     }
     const { claims } = checked;
-    const context = reportContextOf(d.payload.report);
+    // The signed approval time beside the display context: the metrics' approval to healthy.
+    const context = { ...reportContextOf(d.payload.report), approvedAt: claims.approvedAt };
     const { deployment, created, replay } = await deps.deployments.claimGitHub({
       requestedByName: context?.approvedBy,
       context,

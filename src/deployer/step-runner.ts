@@ -2,22 +2,18 @@ import type { AppEnv } from '../config/environments.js';
 import type { Logger } from '../logger.js';
 import { type Deployment, type DeploymentStore, isFinished } from '../store/deployments.js';
 import { deployLockName, deploymentOwner, type LockStore } from '../store/locks.js';
+import { announceAgain, endFailed, type Failure, failureOf, reporter } from './deploy-endings.js';
 import { createDeploymentLock, type DeploymentLock } from './deploy-lock.js';
 import type { DeployNotifier, DeployOutcome, DeployStep } from './deploy-notifier.js';
-import {
-  DeployFailureWithLog,
-  describeDockerError,
-  EngineUnreachableError,
-  isEngineUnreachable,
-  RolledBackError,
-} from './errors.js';
+import { describeDockerError, EngineUnreachableError, LeftToNextRunError } from './errors.js';
 import { type Failpoints, noFailpoints } from './failpoints.js';
 import type { ImageBuilder } from './image-builder.js';
 import type { ImageLedger } from './image-ledger.js';
+import type { ImageRegistry } from './registry/image-registry.js';
+import { convergeAfterCrash, recordsOf, stepsToRun } from './resume-after-crash.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { SourceOfCommits } from './source-of-commits.js';
 import { DEPLOY_PLAN } from './steps/deploy-steps.js';
-import { replacedOf } from './steps/start.js';
 import { found, type Step, type StepContext, type StepSettings } from './steps/step.js';
 
 export interface StepRunnerDeps {
@@ -30,6 +26,8 @@ export interface StepRunnerDeps {
   readonly builder: ImageBuilder;
   /** Which image each environment ran per build key (production reuses staging's). */
   readonly images?: ImageLedger;
+  /** DEPLOY_REGISTRY: each build pushed there and deployed by digest; absent: local tags. */
+  readonly registry?: ImageRegistry;
   readonly runtime: Runtime;
   readonly notifier: DeployNotifier;
   /** The app container of each environment. */
@@ -42,33 +40,14 @@ export interface StepRunnerDeps {
   readonly migrateTimeoutMs?: number;
   /** Images of the environment kept by cleanup (the running and previous ones included). */
   readonly keepImages?: number;
+  /** A proxy fronts the app (DEPLOY_PROXY_ADMIN_URL). */
+  readonly proxied?: boolean;
   /** How long a deployment holds the lock without renewing it (each step renews it). */
   readonly lockTtlMs?: number;
   /** The steps, in order; the deploy's own list unless a test says otherwise. */
   readonly steps?: readonly Step[];
   /** Where fault tests pause a deploy to kill it (`failpoints.ts`); none by default. */
   readonly failpoints?: Failpoints;
-}
-
-interface Failure {
-  readonly status: 'failed' | 'rolled_back';
-  readonly step: DeployStep;
-  readonly sha?: string;
-  readonly message: string;
-  readonly logTail?: readonly string[];
-}
-
-type GitHubState = 'in_progress' | 'success' | 'failure' | 'error';
-type Report = (d: Deployment, state: GitHubState, text: string) => Promise<void>;
-
-/** Tells GitHub how a deploy goes, when a GitHub Deployment asked for it; never fails the deploy. */
-function reporter(source: SourceOfCommits, log: Logger): Report {
-  return async (d, state, text) => {
-    if (!d.githubDeploymentId || !source.setDeploymentStatus) return;
-    await source
-      .setDeploymentStatus(d.githubDeploymentId, state, text)
-      .catch((error: unknown) => log.warn({ err: error, deploymentId: d.id }, 'could not report to GitHub'));
-  };
 }
 
 function settingsOf(deps: StepRunnerDeps): StepSettings {
@@ -79,75 +58,8 @@ function settingsOf(deps: StepRunnerDeps): StepSettings {
     verifyMs: deps.verifyMs ?? 30_000,
     migrateTimeoutMs: deps.migrateTimeoutMs ?? 300_000,
     keepImages: deps.keepImages ?? 5,
+    proxied: deps.proxied ?? false,
   };
-}
-
-/**
- * The steps during which the app may be stopped or half-switched (and a resumed run, whose
- * convergence comes first): an engine that stops answering there must not end the deploy.
- * Before them the app was not touched, and a deploy fails at once, saying the engine is
- * unreachable (a socket that is not mounted must not make the runner try again and again).
- */
-const APP_AT_STAKE: ReadonlySet<DeployStep> = new Set(['switch', 'verify']);
-const appAtStake = (ctx: StepContext, step: DeployStep) => ctx.reattached || APP_AT_STAKE.has(step);
-
-/**
- * What a failed step means: its outcome, and the environment put back if a step left it
- * half-switched. Rejects with EngineUnreachableError, undoing nothing, when the step or
- * its undo met an engine that does not answer while the app is at stake: that is no
- * outcome (see runClaimed).
- */
-async function failureOf(log: Logger, ctx: StepContext, step: DeployStep, error: unknown): Promise<Failure> {
-  const atStake = appAtStake(ctx, step);
-  if (atStake && isEngineUnreachable(error)) throw new EngineUnreachableError(error);
-  const logTail = error instanceof DeployFailureWithLog ? error.logTail : undefined;
-  const message = error instanceof DeployFailureWithLog ? error.message : describeDockerError(error);
-  log.warn({ err: error, deploymentId: ctx.deployment.id, step }, 'deploy failed');
-  const undone = await ctx.undo?.().catch((undoError: unknown) => {
-    if (atStake && isEngineUnreachable(undoError)) throw new EngineUnreachableError(undoError);
-    return `it could not be put back: ${describeDockerError(undoError)}`;
-  });
-  ctx.undo = undefined;
-  return {
-    status: error instanceof RolledBackError ? 'rolled_back' : 'failed',
-    step,
-    sha: ctx.sha,
-    message: undone ? `${message}; ${undone}` : message,
-    logTail,
-  };
-}
-
-/** Killed after the row was finished but maybe before the chat heard: say it now (once, the notifier sees to it). */
-async function announceAgain(notifier: DeployNotifier, d: Deployment): Promise<DeployOutcome | 'cancelled'> {
-  if (d.status !== 'cancelled') {
-    const sha = d.sha ?? undefined;
-    await notifier.finished(d.id, d.env, {
-      status: d.status as DeployOutcome,
-      sha,
-      step: (d.step as DeployStep | null) ?? undefined,
-      message: d.error ?? `${d.env} runs ${sha?.slice(0, 7)}`,
-    });
-  }
-  return d.status as DeployOutcome | 'cancelled';
-}
-
-/**
- * How every failed deployment ends, in this order: its step failed, the row finished,
- * GitHub told, the lock freed (whoever reads the result may /lock or deploy at once),
- * then the chat told.
- */
-async function endFailed(
-  to: { deployments: DeploymentStore; notifier: DeployNotifier; report: Report },
-  d: Deployment,
-  failure: Failure,
-  releaseLock: () => Promise<void>,
-): Promise<void> {
-  const { status, step, sha, message, logTail } = failure;
-  await to.deployments.stepFinished(d.id, step, 'failed', message);
-  await to.deployments.finish(d.id, { status, sha, error: message });
-  await to.report(d, status === 'rolled_back' ? 'failure' : 'error', message);
-  await releaseLock();
-  await to.notifier.finished(d.id, d.env, { status, sha, step, message, logTail });
 }
 
 const CLAIM_TRIES = 20;
@@ -165,53 +77,6 @@ async function claimRun(deployments: DeploymentStore, deploymentId: number) {
   }
 }
 
-type StepRecords = ReadonlyMap<string, { status: string; detail: string | null }>;
-
-/**
- * Puts the environment of an interrupted deployment back to one running app container:
- * the new version if its switch was verified (it passed its gates), else the container
- * the switch replaced (recorded by the start step), even if the new one runs.
- */
-async function convergeAfterCrash(
-  runtime: Runtime,
-  containerName: string,
-  recorded: StepRecords,
-): Promise<{ converged?: string; verified: boolean }> {
-  const verified = recorded.get('verify')?.status === 'succeeded';
-  const replaced = verified ? undefined : replacedOf(recorded.get('start')?.detail);
-  const converged = await runtime.converge(containerName, replaced && { replacedId: replaced.id });
-  return { converged, verified };
-}
-
-const recordsOf = async (deployments: DeploymentStore, id: number): Promise<StepRecords> =>
-  new Map((await deployments.steps(id)).map((r) => [r.step, r]));
-
-/**
- * What is left of a deployment's steps. A fresh run runs them all. A run resumed after a
- * crash first puts the environment back to one running app container, then skips the
- * leading steps an earlier run finished whose work still stands (the commit, the image,
- * the backup, the migration, and the switch once verified), and runs the rest: it never
- * starts over.
- */
-async function stepsToRun(steps: readonly Step[], ctx: StepContext): Promise<readonly Step[]> {
-  if (!ctx.reattached) return steps;
-  const id = ctx.deployment.id;
-  const recorded = await recordsOf(ctx.deployments, id);
-  const { converged, verified } = await convergeAfterCrash(ctx.runtime, ctx.containerName, recorded);
-  if (converged) ctx.log.warn({ deploymentId: id, converged }, 'converged after an interrupted deploy');
-  ctx.switchVerified = verified;
-  let resumeAt = 0;
-  for (const step of steps) {
-    const r = recorded.get(step.name);
-    const finished = r?.status === 'succeeded' || r?.status === 'skipped';
-    if (!finished || !step.restore?.(ctx, r.detail)) break;
-    resumeAt++;
-  }
-  if (resumeAt > 0)
-    ctx.log.info({ deploymentId: id, step: steps[resumeAt]?.name }, 'resuming an interrupted deploy');
-  return steps.slice(resumeAt);
-}
-
 /**
  * The steps in order, each renewing the lock, recorded as it starts and ends, and
  * announced as it starts; `at.step` is the step reached, for the failure that may follow.
@@ -223,10 +88,12 @@ async function runSteps(
   notifier: DeployNotifier,
   at: { step: DeployStep },
   failpoints: Failpoints,
+  left: () => boolean,
 ): Promise<void> {
   const { deployments } = ctx;
   const id = ctx.deployment.id;
   for (const step of await stepsToRun(steps, ctx)) {
+    if (left()) throw new LeftToNextRunError();
     const skip = step.skipWhy?.(ctx);
     if (skip !== undefined) {
       await deployments.stepFinished(id, step.name, 'skipped', skip);
@@ -255,6 +122,10 @@ export function createStepRunner(deps: StepRunnerDeps) {
   const settings = settingsOf(deps);
   const report = reporter(deps.source, log);
   const failpoints = deps.failpoints ?? noFailpoints;
+  /** The claims of the runs under way here, and whether this process left them (`leave`). */
+  const claims = new Set<{ release(): Promise<void> }>();
+  let leaving = false;
+  const left = () => leaving;
 
   const contextOf = (deployment: Deployment, lock: DeploymentLock): StepContext => ({
     deployment,
@@ -264,11 +135,24 @@ export function createStepRunner(deps: StepRunnerDeps) {
     runtime: deps.runtime,
     builder: deps.builder,
     images: deps.images,
+    registry: deps.registry,
     source: deps.source,
     deployments,
+    notifier,
     settings,
     log,
-    holdLock: lock.renew,
+    // A step that asks to go on after its process left the run is stopped there (Swarm's
+    // follow of an update asks between its polls): the next run resumes it.
+    holdLock: async () => {
+      if (leaving) throw new LeftToNextRunError();
+      await lock.renew();
+    },
+    progress: async (detail) => {
+      const step = (await deployments.get(deployment.id))?.step;
+      if (!step) return;
+      await deployments.stepProgress(deployment.id, step, detail);
+      await notifier.progress?.(deployment.id, deployment.env);
+    },
     reportToGitHub: (state, text) => report(deployment, state, text),
   });
 
@@ -280,6 +164,8 @@ export function createStepRunner(deps: StepRunnerDeps) {
     async run(
       deploymentId: number,
     ): Promise<DeployOutcome | 'cancelled' | 'not_confirmed' | 'running_elsewhere'> {
+      // A job taken in the moment this process is stopping is left for the next one too.
+      if (leaving) throw new LeftToNextRunError();
       // A job BullMQ took for stalled may still run in a worker that only paused (a
       // blocked event loop, a Redis partition): the claim keeps it to one run at a time.
       const claim = await claimRun(deployments, deploymentId);
@@ -287,23 +173,36 @@ export function createStepRunner(deps: StepRunnerDeps) {
         log.warn({ deploymentId }, 'another run of this deployment is under way');
         return 'running_elsewhere';
       }
+      claims.add(claim);
       try {
         return await runClaimed(deploymentId);
       } finally {
+        claims.delete(claim);
         await claim.release();
       }
     },
 
     /**
+     * This process is stopping and a run here would not live to finish (on Swarm, the task
+     * the update it follows replaces): its claims are let go at once, so that the next run
+     * (the new task's) resumes the deployments now, and each run under way stops at its next
+     * step or lock renewal, ending nothing and undoing nothing (LeftToNextRunError).
+     */
+    async leave(): Promise<void> {
+      leaving = true;
+      await Promise.all([...claims].map((claim) => claim.release()));
+    },
+
+    /**
      * Ends a deployment whose runner died and will not be tried again, as run()'s own
      * failure path would, once the environment is back to one running app container.
-     * Does nothing while a run of it is under way.
+     * Does nothing while a run of it is under way. True when this call ended it.
      */
-    async abandon(deploymentId: number, why: string, logTail?: readonly string[]): Promise<void> {
+    async abandon(deploymentId: number, why: string, logTail?: readonly string[]): Promise<boolean> {
       const claim = await claimRun(deployments, deploymentId);
-      if (!claim) return;
+      if (!claim) return false;
       try {
-        await abandonClaimed(deploymentId, why, logTail);
+        return await abandonClaimed(deploymentId, why, logTail);
       } finally {
         await claim.release();
       }
@@ -336,7 +235,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
         throw new Error(`deployment #${deploymentId} is for ${env}; only the ${env} instance deploys ${env}`);
       }
       await lock.take();
-      await runSteps(steps, ctx, lock, notifier, at, failpoints);
+      await runSteps(steps, ctx, lock, notifier, at, failpoints, left);
       const sha = found(ctx.sha, 'commit');
       await failpoints.reach('record:after-finish');
       await lock.release();
@@ -347,6 +246,13 @@ export function createStepRunner(deps: StepRunnerDeps) {
       });
       return 'succeeded';
     } catch (error) {
+      if (leaving) {
+        // Whatever failed once this process left the run (its claim, its pool going away) is
+        // no outcome: the row stays running and the lock held for the run that resumes it.
+        resumeLater = true;
+        log.warn({ err: error, deploymentId, step: at.step }, 'stopping: the deploy is left to the next run');
+        throw error instanceof LeftToNextRunError ? error : new LeftToNextRunError();
+      }
       let failure: Failure;
       try {
         failure = await failureOf(log, ctx, at.step, error);
@@ -376,11 +282,17 @@ export function createStepRunner(deps: StepRunnerDeps) {
     deploymentId: number,
     why: string,
     logTail?: readonly string[],
-  ): Promise<void> {
+  ): Promise<boolean> {
     const d = await deployments.get(deploymentId);
-    if (!d || isFinished(d.status)) return;
+    if (!d || isFinished(d.status)) return false;
     const recorded = await recordsOf(deployments, deploymentId);
-    const put = await convergeAfterCrash(deps.runtime, deps.containerName(d.env), recorded).then(
+    const put = await convergeAfterCrash(
+      deps.runtime,
+      deps.containerName(d.env),
+      recorded,
+      deployments,
+      deploymentId,
+    ).then(
       () => 'the environment was put back to one running container',
       (error: unknown) =>
         `the environment could not be put back to one running container: ${describeDockerError(error)}`,
@@ -391,6 +303,7 @@ export function createStepRunner(deps: StepRunnerDeps) {
     };
     const failure: Failure = { status: 'failed', step, message: `${why}; ${put}`, logTail };
     await endFailed({ deployments, notifier, report }, d, failure, release);
+    return true;
   }
 }
 

@@ -28,6 +28,8 @@ export interface DeployRequest {
    * release is under way, get `already` with that deployment.
    */
   readonly key?: string;
+  /** A rollback of this one service of the set alone (`/rollback <service> alone`); with `key` only. */
+  readonly only?: string;
 }
 
 export type DeployRequestResult =
@@ -64,10 +66,22 @@ export interface DeployControl {
    * created, audited and queued (or left awaiting confirmation).
    */
   request(input: DeployRequest): Promise<DeployRequestResult>;
-  /** The last `lines` lines the running app container printed. */
-  containerLogs(lines: number): Promise<string[]>;
+  /** The last `lines` lines the running app container printed, or `container`'s (one of its set). */
+  containerLogs(lines: number, container?: string): Promise<string[]>;
+  /**
+   * The containers of this environment's service set (lugh.yml), the app container first;
+   * none besides it for one service. Undefined: this instance cannot look (no Docker engine).
+   */
+  serviceContainers?(): Promise<readonly SetMember[]>;
   /** How long a production deploy waits for its confirmation. */
   readonly confirmMs: number;
+}
+
+/** One container of an environment's set, as its labels name it (`lugh.service`, `lugh.replica`). */
+export interface SetMember {
+  readonly service: string;
+  readonly replica: number;
+  readonly name: string;
 }
 
 export interface DeployControlOptions {
@@ -76,7 +90,8 @@ export interface DeployControlOptions {
   readonly locks: LockStore;
   readonly audit: AuditLog;
   enqueue(deploymentId: number): Promise<string>;
-  containerLogs(lines: number): Promise<string[]>;
+  containerLogs(lines: number, container?: string): Promise<string[]>;
+  serviceContainers?(): Promise<readonly SetMember[]>;
   readonly confirmMs: number;
   /** Resolves a SHA typed in chat to the commit it names; without it a SHA is taken as a branch name. */
   readonly forge?: Pick<Forge, 'resolveCommit'>;
@@ -111,6 +126,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
     locks,
     enqueue,
     containerLogs,
+    serviceContainers: options.serviceContainers,
     confirmMs,
     async request(input) {
       const lock = await locks.held(deployLockName(env));
@@ -135,6 +151,8 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
         sha = resolved;
       }
       let deployment: Deployment;
+      if (input.only && !(input.trigger === 'rollback' && input.key && input.sha))
+        throw new Error('a rollback of one service alone comes from a /rollback picker (its key and commit)');
       if (input.trigger === 'rollback' && input.key && input.sha) {
         const claimed = await deployments.createRollback({
           env,
@@ -144,6 +162,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           requestedByName: input.requester.name,
           chatId: input.chatId,
           confirmMs: input.confirm ? confirmMs : undefined,
+          only: input.only,
         });
         deployment = claimed.deployment;
         if (!claimed.created) {
@@ -177,6 +196,7 @@ export function createDeployControl(options: DeployControlOptions): DeployContro
           env,
           ref: input.ref,
           ...(sha ? { sha } : {}),
+          ...(input.only ? { only: input.only } : {}),
           deploymentId: deployment.id,
         },
       });

@@ -6,12 +6,19 @@ import { flagKeys, flagVariable } from '../config/feature-flags.js';
 import type { Config } from '../config/index.js';
 import { findContainer } from '../deployer/docker-helpers.js';
 import { describeDockerError } from '../deployer/errors.js';
+import { REPLICA_LABEL, SERVICE_LABEL, SET_LABEL } from '../deployer/service-set.js';
+import type { PreviewsFacts } from './preview-facts.js';
+import type { SwarmServiceFacts } from './swarm-facts.js';
 
 export type Settings = Readonly<Record<string, string | undefined>>;
 
 export interface EnvironmentFacts {
   readonly env: AppEnv;
+  /** The app container's name; on Swarm, the app service's. */
   readonly containerName: string;
+  /** `swarm` when the app is a Swarm service (DEPLOY_RUNTIME=swarm): `service` holds it, never `container`. */
+  readonly runtime?: 'swarm';
+  readonly service?: SwarmServiceFacts;
   readonly container?: Docker.ContainerInspectInfo;
   /** Why there is no container (no such container, no Docker engine). */
   readonly missing?: string;
@@ -21,6 +28,42 @@ export interface EnvironmentFacts {
   readonly settings?: Settings;
   /** Where the settings came from, for the evidence. */
   readonly settingsFrom?: string;
+  /**
+   * The other containers of the environment's service set (lugh.yml): every container
+   * labelled `lugh.set=<containerName>`, running or not (a stopped `-previous` comes back on a
+   * rollback). Empty for one service; undefined when the engine could not list them.
+   */
+  readonly services?: readonly ServiceContainerFacts[];
+  /** Why the set's containers could not be listed. */
+  readonly servicesMissing?: string;
+  /** Staging's only: the preview containers on the host (preview-facts.ts). */
+  readonly previews?: PreviewsFacts;
+}
+
+/** One container of an environment's set besides its app container. */
+export interface ServiceContainerFacts {
+  readonly name: string;
+  /** Its `lugh.service` label, and `lugh.replica`. */
+  readonly service: string;
+  readonly replica?: string;
+  readonly container: Docker.ContainerInspectInfo;
+  readonly settings: Settings;
+}
+
+/** The containers of a set besides its app container, by their `lugh.set` label, inspected. */
+export async function serviceContainersOf(docker: Docker, set: string): Promise<ServiceContainerFacts[]> {
+  const listed = await docker.listContainers({ all: true, filters: { label: [`${SET_LABEL}=${set}`] } });
+  const found = await Promise.all(listed.map((c) => findContainer(docker, c.Id)));
+  return found
+    .filter((info): info is Docker.ContainerInspectInfo => info !== undefined)
+    .map((info) => ({
+      name: info.Name.replace(/^\//, ''),
+      service: info.Config.Labels?.[SERVICE_LABEL] ?? 'unknown',
+      replica: info.Config.Labels?.[REPLICA_LABEL],
+      container: info,
+      settings: settingsOf(info),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Settings to use when an environment has no container (env files, this instance's own). */
@@ -60,6 +103,15 @@ export async function gatherFacts(input: {
       engineDown = true;
     }
   }
+  let services: ServiceContainerFacts[] | undefined;
+  let servicesMissing: string | undefined;
+  if (input.docker && !engineDown) {
+    try {
+      services = await serviceContainersOf(input.docker, containerName);
+    } catch (error) {
+      servicesMissing = describeDockerError(error);
+    }
+  } else servicesMissing = missing;
   const given =
     input.settings?.(env) ??
     (container ? { settings: settingsOf(container), from: containerName } : input.fallback?.(env));
@@ -71,6 +123,8 @@ export async function gatherFacts(input: {
     engineDown,
     settings: given?.settings,
     settingsFrom: given?.from,
+    services,
+    servicesMissing,
   };
 }
 
@@ -172,6 +226,12 @@ export function settingsFromConfig(config: Config): Settings {
     GITHUB_REPO: config.github.repo ? `${config.github.repo.owner}/${config.github.repo.name}` : undefined,
     PROMOTE_SIGNING_KEY: config.promote.signingKey,
     PROMOTE_VERIFY_KEY: config.promote.verifyKey,
+    REDIS_URL: config.redisUrl,
+    PREVIEW_URL_TEMPLATE: config.previews.urlTemplate,
+    PREVIEW_DATABASE_ADMIN_URL: config.previews.databaseAdminUrl,
+    PREVIEW_DATA_NETWORK: config.previews.dataNetwork,
+    PREVIEW_REDIS_URL: config.previews.redisUrl,
+    PREVIEW_PROXY_CONTAINER: config.previews.proxyContainer,
     ...Object.fromEntries(flagKeys.map((key) => [flagVariable(key), String(config.flags[key])])),
   };
 }

@@ -10,6 +10,8 @@ export interface CommitSummary {
   readonly sha: string;
   readonly title: string;
   readonly author: string;
+  /** When the commit was written (its author date), when the forge says. */
+  readonly authoredAt?: Date;
 }
 
 export interface Comparison {
@@ -116,6 +118,28 @@ export interface ForgeDeployment {
   readonly creator?: string;
 }
 
+/** A pull request as a list of them shows it (previews reconcile from these). */
+export interface PullSummary {
+  readonly number: number;
+  readonly url: string;
+  readonly state: 'open' | 'closed';
+  readonly merged: boolean;
+  readonly headSha: string;
+  readonly headRef: string;
+  readonly baseRef: string;
+  /** The login of who opened it. */
+  readonly author: string;
+  /** The head lives in another repository (a fork): its code is not the team's. */
+  readonly fork: boolean;
+  readonly updatedAt: Date;
+}
+
+/** How a deployment is recorded besides its environment. */
+export interface DeploymentOptions {
+  /** GitHub's transient_environment: it goes away (a preview), and GitHub may mark it inactive. */
+  readonly transient?: boolean;
+}
+
 export type ForgeDeploymentState = 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 /** What lugh does on the forge for one repository; every failure surfaces as an error of errors.ts. */
@@ -139,6 +163,11 @@ export interface Forge {
   openOrReusePull(baseRef: string, headRef: string, title: string, body: string): Promise<OpenedPull>;
   updatePullBody(number: number, body: string): Promise<void>;
   pull(number: number): Promise<PullRequestInfo>;
+  /**
+   * The pull request and its head's CI in one read (GitHub: one GraphQL query, where REST takes
+   * three); like `pull`, it makes the forge compute mergeability.
+   */
+  pullWithCi(number: number): Promise<{ readonly pull: PullRequestInfo; readonly ci: CiState }>;
   /** What merging into `branch` requires (none of it when the branch is not protected). */
   branchRules(branch: string): Promise<BranchRules>;
   /** Reviewers whose latest verdict on the pull request approves it. */
@@ -175,6 +204,13 @@ export interface Forge {
    * merge commit that changes nothing has the tree of the branch it merged).
    */
   commitTree(sha: string): Promise<string>;
+  /**
+   * The deploy's service file (`lugh.yml` at the repository's root) at a commit, as text;
+   * undefined when the commit has none.
+   */
+  serviceFile(sha: string): Promise<string | undefined>;
+  /** A file at the repository's root (or below) at a commit, as text; undefined when the commit has none (`lugh.anonymise.yml`). */
+  repoFile(sha: string, path: string): Promise<string | undefined>;
   /** When a commit was made: its committer date (for a merge, when it was merged). */
   commitDate(sha: string): Promise<Date>;
   /**
@@ -198,8 +234,23 @@ export interface Forge {
     environment: string,
     description: string,
     payload?: Record<string, unknown>,
+    options?: DeploymentOptions,
   ): Promise<{ id: number }>;
   /** The newest deployments of an environment, newest first. */
   listDeployments(environment: string, perPage?: number): Promise<ForgeDeployment[]>;
-  setDeploymentStatus(deploymentId: number, state: ForgeDeploymentState, description: string): Promise<void>;
+  /** `environmentUrl`: where the deployment can be seen (GitHub shows it as "View deployment"). */
+  setDeploymentStatus(
+    deploymentId: number,
+    state: ForgeDeploymentState,
+    description: string,
+    environmentUrl?: string,
+  ): Promise<void>;
+  /** The open pull requests into `baseRef`, every page. */
+  listOpenPulls(baseRef: string): Promise<PullSummary[]>;
+  /** One pull request as a list shows it. NotFoundError when there is none. */
+  pullSummary(number: number): Promise<PullSummary>;
+  /** A new comment on a pull request (an issue comment); its id. */
+  createComment(number: number, body: string): Promise<{ id: number }>;
+  /** Replaces a comment's text. NotFoundError when it was deleted. */
+  updateComment(commentId: number, body: string): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
@@ -22,6 +23,11 @@ export interface HttpServerOptions {
   readonly telegramWebhook?: RequestHandler;
   /** POST /webhooks/github; absent without GITHUB_WEBHOOK_SECRET. */
   readonly githubWebhook?: RequestHandler;
+  /** GET /metrics in Prometheus' text format; with a token, only for `Authorization: Bearer <token>`. */
+  readonly metrics?: {
+    render(): Promise<{ readonly contentType: string; readonly body: string }>;
+    readonly token?: string;
+  };
 }
 
 export interface HttpServer {
@@ -31,13 +37,20 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** Whether the request carries the bearer token (compared in constant time). */
+function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(json);
 }
 
-/** The HTTP server of one instance: health, version and webhooks. */
+/** The HTTP server of one instance: health, version, metrics and webhooks. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { logger } = options;
   const server = createServer(async (req, res) => {
@@ -48,6 +61,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         sendJson(res, report.status === 'ok' ? 200 : 503, report);
       } else if (req.method === 'GET' && url.pathname === '/version') {
         sendJson(res, 200, options.version());
+      } else if (req.method === 'GET' && url.pathname === '/metrics' && options.metrics) {
+        const { token } = options.metrics;
+        if (token && !bearerMatches(req, token)) {
+          res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer' });
+          res.end('send Authorization: Bearer <METRICS_TOKEN>\n');
+        } else {
+          const { contentType, body } = await options.metrics.render();
+          res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+          res.end(body);
+        }
       } else if (url.pathname === '/webhooks/telegram' && options.telegramWebhook) {
         if (req.method !== 'POST') sendJson(res, 405, { error: 'use POST' });
         else await options.telegramWebhook(req, res);

@@ -128,7 +128,14 @@ export function createCiFollow(parts: PromotionParts) {
       await finish(p, 'expired', 'CI timeout', { kind: 'ci timeout', headSha: p.headSha, timeoutMinutes });
       return;
     }
-    const pull = !news || news.pull ? await forge.pull(p.prNumber) : undefined;
+    // The pull request and its CI both wanted (the first look with nothing known yet, or news
+    // of both): one read
+    // (GitHub: one GraphQL query, one point, not three requests). The reconciling poll (no
+    // news) reads them over REST instead: its unchanged reads are 304s, which cost no point,
+    // where a GraphQL query always costs one.
+    const opening = news?.opening === true && known.get(p.id)?.sha !== p.headSha;
+    const both = (news?.pull && news.ci) || opening ? await forge.pullWithCi(p.prNumber) : undefined;
+    const pull = both?.pull ?? (!news || news.pull ? await forge.pull(p.prNumber) : undefined);
     if (pull && pull.state !== 'open') {
       const notice = { kind: 'pull closed', prNumber: p.prNumber, merged: pull.merged } as const;
       await finish(p, 'cancelled', 'pull request closed', notice);
@@ -143,12 +150,12 @@ export function createCiFollow(parts: PromotionParts) {
     const headMoved = pull !== undefined && pull.headSha !== p.headSha;
     if (pull && headMoved) {
       // develop moved while CI ran: follow the new head from scratch.
-      current = await promotions.update(p.id, { headSha: pull.headSha });
+      current = await promotions.update(p.id, { headSha: pull.headSha, headTitle: null });
       await chat.send(p.chatId, { kind: 'head moved during ci', headSha: pull.headSha });
     }
     if (news && !news.ci && !headMoved) return;
     const before = known.get(p.id);
-    if (news?.lines && !headMoved && before?.sha === current.headSha) {
+    if (!both && news?.lines && !headMoved && before?.sha === current.headSha) {
       // While CI runs, the webhooks' own lines move the live message: no request. Once they
       // say it may be over, GitHub is read (below) and decides.
       const told = withLines(before.ci, news.lines);
@@ -167,7 +174,13 @@ export function createCiFollow(parts: PromotionParts) {
         if ((await decideAfterCi(current, told, { confirmsCi: true })) !== 'read ci') return;
       }
     }
-    const ci = await forge.ciState(current.headSha!);
+    // CI of the head the pull request read names, which `current` follows now. A webhook's look
+    // that must read CI from GitHub reads it with the pull request (one GraphQL query where REST
+    // takes two: check runs, statuses); the poll reads over REST, where unchanged reads are free.
+    const ci =
+      both?.ci ??
+      (news ? await ciViaSnapshot(p.prNumber, current.headSha!) : undefined) ??
+      (await forge.ciState(current.headSha!));
     known.set(p.id, { sha: current.headSha!, ci });
     await showCi(current, ci);
     if (ci.overall === 'failure') {
@@ -176,6 +189,12 @@ export function createCiFollow(parts: PromotionParts) {
     }
     if (ci.overall !== 'success') return;
     await decideAfterCi(current, ci);
+  };
+
+  /** CI of `sha` read together with the pull request; undefined when its head is no longer `sha`. */
+  const ciViaSnapshot = async (prNumber: number, sha: string): Promise<CiState | undefined> => {
+    const { pull, ci } = await parts.requireForge().pullWithCi(prNumber);
+    return pull.headSha === sha ? ci : undefined;
   };
 
   /**

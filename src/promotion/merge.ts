@@ -39,6 +39,8 @@ export function reportOf(
     // A merge finished by the recovery knows the approver by id only ("user 42"): said as such.
     approvedBy: approver.name,
     ...(ciMs !== undefined ? { ciMs } : {}),
+    ...(p.firstCommitAt ? { firstCommitAt: p.firstCommitAt.toISOString() } : {}),
+    ...(p.headTitle ? { headTitle: p.headTitle } : {}),
   };
 }
 
@@ -244,7 +246,11 @@ export function createMergeFlow(parts: PromotionParts, ci: Pick<CiFollow, 'promp
    */
   const backToCi = async (p: Promotion, approvedSha: string) => {
     const pull = await parts.requireForge().pull(p.prNumber!);
-    await promotions.transition(p.id, ['merging'], { status: 'waiting_ci', headSha: pull.headSha });
+    await promotions.transition(p.id, ['merging'], {
+      status: 'waiting_ci',
+      headSha: pull.headSha,
+      headTitle: null,
+    });
     await chat.send(
       p.chatId,
       pull.headSha === approvedSha

@@ -28,6 +28,11 @@ export interface PromotionServiceDeps {
   /** PROMOTE_CHAT_IDS and the supergroups those groups became; the setting alone without it. */
   readonly promoteChatIds?: () => Promise<readonly number[]>;
   readonly now?: () => Date;
+  /**
+   * More reconciling the same poll runs after the promotions' (previews', issue #18): a
+   * missed webhook only delays it. Its failure is logged, never the poll's end.
+   */
+  readonly alsoOnPoll?: () => Promise<void>;
 }
 
 /** What the stages of the promotion (CI, merge, handoff) share within one service. */
@@ -77,6 +82,12 @@ export interface CiNews {
    * none: read CI only when nothing is known of it yet); undefined with `ci`: read CI from GitHub.
    */
   readonly lines?: readonly CheckLine[];
+  /**
+   * The promotion's first look: when nothing is known of CI yet, the pull request and CI in
+   * one read (asking GitHub for mergeability early); when a webhook's look read them first (a
+   * check reported before it ran), nothing more than its lines.
+   */
+  readonly opening?: boolean;
 }
 
 /** Two asks for a refresh that is still to run make one that reads what either needed. */
@@ -84,7 +95,13 @@ function joinNews(a: CiNews | undefined, b: CiNews | undefined): CiNews | undefi
   if (!a || !b) return undefined;
   const readCi = (n: CiNews) => n.ci && !n.lines;
   const lines = readCi(a) || readCi(b) ? undefined : [...(a.lines ?? []), ...(b.lines ?? [])];
-  return { pull: a.pull || b.pull, ci: a.ci || b.ci, ...(lines ? { lines } : {}) };
+  const opening = a.opening === true || b.opening === true;
+  return {
+    pull: a.pull || b.pull,
+    ci: a.ci || b.ci,
+    ...(lines ? { lines } : {}),
+    ...(opening ? { opening } : {}),
+  };
 }
 
 /** The shared parts; `refresh` is the CI look that `schedule` runs. */

@@ -208,6 +208,9 @@ export function createPromotionService(deps: PromotionServiceDeps) {
         } catch (error) {
           log.warn({ err: error }, 'promotion poll failed');
         }
+        await deps
+          .alsoOnPoll?.()
+          .catch((error: unknown) => log.warn({ err: error }, 'poll: reconciling more failed'));
         if (stopped) return;
         pollTimer = setTimeout(tick, config.promote.pollIntervalMs);
         pollTimer.unref();

@@ -89,10 +89,30 @@ export async function requestPromotion(
   // With webhooks, theirs are the next looks (the pull request's own may come before its
   // row waited on CI, and found nothing to wake): the poll leaves it to them a while.
   if (config.github.webhookSecret) parts.heard(promotion.id);
-  // The pull request was just read (openPull): the first look reads CI, unless a
-  // webhook's look read it first (no lines).
-  void parts.schedule(promotion.id, { pull: false, ci: true, lines: [] });
+  // The first look reads the pull request and its CI (checks posted before the promotion reach
+  // lugh by no webhook); asked for its mergeability now, GitHub computes it while CI runs, so
+  // that it is known when CI is done rather than 'ask again' and a pause. With webhooks, in one
+  // GraphQL query (`opening`; nothing when a check's webhook read them first); polling alone, over REST, whose ETags make the poll's
+  // unchanged reads free 304s after it (a GraphQL query always costs a point).
+  void parts.schedule(
+    promotion.id,
+    config.github.webhookSecret ? { pull: false, ci: true, lines: [], opening: true } : undefined,
+  );
   return { kind: 'started', promotionId: promotion.id };
+}
+
+/**
+ * When the oldest commit the promotion ships was written (lead time for changes starts
+ * there): the oldest the forge listed (GitHub lists the newest 250), or undefined.
+ */
+export function firstCommitAt(comparison: Comparison): Date | undefined {
+  const times = comparison.commits.flatMap((c) => (c.authoredAt ? [c.authoredAt.getTime()] : []));
+  return times.length ? new Date(Math.min(...times)) : undefined;
+}
+
+/** The head commit's title as the compare listed it (its first line), or undefined when not listed. */
+export function headTitle(comparison: Comparison): string | undefined {
+  return comparison.commits.find((c) => c.sha === comparison.headSha)?.title || undefined;
 }
 
 /** Opens (or reuses) the develop → main pull request and posts the plan and the live CI message. */
@@ -109,14 +129,6 @@ async function openPull(
   const title = `Promote develop to main (${comparison.aheadBy} commits)`;
   const { pull, created } = await forge.openOrReusePull(PRODUCTION, STAGING, title, body);
   if (!created) await forge.updatePullBody(pull.number, body);
-  // Asked once now, GitHub computes the pull request's mergeability in the background while
-  // CI runs: known when CI is done, rather than 'ask again' and a pause then. Only a hint:
-  // a failure here changes nothing (the CI stage reads it before deciding).
-  await forge
-    .pull(pull.number)
-    .catch((error: unknown) =>
-      parts.log.debug({ err: error, pr: pull.number }, 'could not read the pull request yet'),
-    );
   await chat.send(chatId, {
     kind: 'plan',
     comparison,
@@ -132,6 +144,9 @@ async function openPull(
     prUrl: pull.url,
     headSha: pull.headSha,
     commitCount: comparison.aheadBy,
+    firstCommitAt: firstCommitAt(comparison),
+    // Only while the pull request's head is the commit compared (a moved head forgets it).
+    headTitle: pull.headSha === comparison.headSha ? (headTitle(comparison) ?? null) : null,
     statusMessageId,
     ciDeadline: new Date(now().getTime() + config.promote.ciTimeoutMs),
   });

@@ -28,12 +28,32 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Starts a private, non-persistent redis-server from PATH on a free loopback port. */
-export async function startLocalRedis(): Promise<LocalRedis> {
+/**
+ * Starts a private, non-persistent redis-server from PATH on a free loopback port; with
+ * `bind`, on those addresses too, and then only with `password` (for the default user).
+ */
+export async function startLocalRedis(
+  options: { bind?: readonly string[]; password?: string } = {},
+): Promise<LocalRedis> {
+  if (options.bind?.length && !options.password)
+    throw new Error('a redis-server beyond loopback needs a password');
   const port = await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      ...(options.bind ?? []),
+      ...(options.password ? ['--requirepass', options.password] : []),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ],
     // Its own process group: Ctrl-C in a terminal signals the sandbox's group, and Redis
     // must outlive the instances that close their connections to it; the sandbox stops it last.
     { stdio: 'ignore', detached: true },

@@ -166,7 +166,7 @@ async function startRedis(stops: Stops): Promise<string> {
 /** The GitHub stand-in over the given (or a freshly seeded) repository, its webhooks going to staging. */
 async function startGitHub(options: SandboxServicesOptions, stagingPort: number, stops: Stops) {
   const repoDir = options.repoDir ?? path.join(options.dir, 'repo.git');
-  if (!options.repoDir) await seedSandboxRepository(repoDir);
+  if (!options.repoDir) await seedSandboxRepository(repoDir, { serviceSet: true });
   const githubToken = fakeGitHubToken();
   const githubWebhookSecret = randomBytes(16).toString('hex');
   const github = await startGitHubStandIn({

@@ -5,6 +5,8 @@ import type { CiState, Comparison } from '../forge/forge.js';
 import type { Deployment, ImageOrigin } from '../store/deployments.js';
 import type { HeldLock } from '../store/locks.js';
 import type { Promotion } from '../store/promotions.js';
+import type { ServiceStatus } from './service-status.js';
+import type { SwarmServiceStatus } from './swarm-status.js';
 import type { VersionFacts } from './version-lookup.js';
 import type { WebhookHistory } from './webhook-log.js';
 
@@ -95,6 +97,8 @@ export interface PublishedStatus {
   };
   readonly lock?: { readonly owner: string; readonly reason: string; readonly expiresAt: string };
   readonly deploying?: { readonly id: number; readonly step: string | null };
+  /** Replicas per service its last succeeded deployment's set asks for (lugh.yml); none for one service. */
+  readonly set?: Readonly<Record<string, number>>;
   readonly last?: {
     readonly id: number;
     readonly status: string;
@@ -102,6 +106,8 @@ export interface PublishedStatus {
     readonly trigger: string;
     readonly requestedBy: number | null;
     readonly at: string;
+    /** A rollback of this one service of the set alone. */
+    readonly onlyService?: string;
     /** Where its image came from, compared with staging (production's deploys). */
     readonly image?: {
       readonly kind: ImageOrigin['kind'];
@@ -119,6 +125,10 @@ export interface EnvironmentStatus {
   readonly container: Probe<ContainerFacts>;
   /** The running commit's tag and age; undefined when nothing looks them up or no SHA is known. */
   readonly version?: Probe<VersionFacts | undefined>;
+  /** A line per service of its set (empty for one service); undefined when not asked. */
+  readonly services?: Probe<readonly ServiceStatus[]>;
+  /** Its Swarm service and tasks (DEPLOY_RUNTIME=swarm); undefined when not asked. */
+  readonly swarm?: Probe<SwarmServiceStatus>;
 }
 
 export interface StatusReport {
@@ -131,6 +141,18 @@ export interface StatusReport {
   readonly webhooks?: Probe<WebhookHistory>;
   /** Admins this bot cannot write to yet (never opened a chat with it); undefined before its check. */
   readonly unreachableAdmins?: readonly number[];
+  /** Preview environments (staging with the flag `previews` on); undefined where there are none. */
+  readonly previews?: Probe<PreviewCounts>;
+}
+
+/** How many previews run, how many failed, how many are in another state (not closed), and the cap. */
+export interface PreviewCounts {
+  readonly running: number;
+  /** All that neither run nor are closed, the failed ones included. */
+  readonly other: number;
+  /** How many of `other` failed; undefined when the source does not say. */
+  readonly failed?: number;
+  readonly max: number;
 }
 
 /** What this instance knows of itself, as it publishes it. */
@@ -143,6 +165,7 @@ export function ownStatus(input: {
   lock?: HeldLock;
   deploying?: Deployment;
   last?: Deployment;
+  set?: Readonly<Record<string, number>>;
   now?: Date;
 }): PublishedStatus {
   const last = input.last;
@@ -156,6 +179,7 @@ export function ownStatus(input: {
       ? { owner: input.lock.owner, reason: input.lock.reason, expiresAt: input.lock.expiresAt.toISOString() }
       : undefined,
     deploying: input.deploying ? { id: input.deploying.id, step: input.deploying.step } : undefined,
+    ...(input.set ? { set: input.set } : {}),
     last: last
       ? {
           id: last.id,
@@ -164,6 +188,7 @@ export function ownStatus(input: {
           trigger: last.trigger,
           requestedBy: last.requestedBy,
           at: (last.finishedAt ?? last.createdAt).toISOString(),
+          ...(last.onlyService ? { onlyService: last.onlyService } : {}),
           image: last.imageOrigin
             ? last.imageOrigin.kind === 'reused'
               ? {

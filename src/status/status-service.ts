@@ -2,15 +2,18 @@ import { type AppEnv, ENVIRONMENTS, otherEnv } from '../config/environments.js';
 import type { CiState, Comparison } from '../forge/forge.js';
 import type { Promotion } from '../store/promotions.js';
 import { formatAgo } from '../time-text.js';
+import { type SetContainerState, serviceStatuses } from './service-status.js';
 import {
   type ContainerFacts,
   type EnvironmentStatus,
+  type PreviewCounts,
   type PublishedStatus,
   probe,
   probeDated,
   recentOr,
   type StatusReport,
 } from './status-report.js';
+import type { SwarmServiceStatus } from './swarm-status.js';
 import type { UsageSample } from './usage-sampler.js';
 import type { VersionFacts } from './version-lookup.js';
 import type { WebhookHistory } from './webhook-log.js';
@@ -34,6 +37,18 @@ export interface StatusServiceDeps {
   readonly other: () => Promise<PublishedStatus | undefined>;
   /** A container's state and Docker's health check: one inspect, no stats. */
   readonly container: (name: string) => Promise<ContainerFacts>;
+  /**
+   * The containers of the set whose app container is `app` (lugh.yml; labelled `lugh.set`),
+   * the app container first: one list of the engine, no stats. Absent: no line per service.
+   */
+  readonly setContainers?: (app: string) => Promise<readonly SetContainerState[]>;
+  /**
+   * DEPLOY_RUNTIME=swarm: each environment's app is the Swarm service its container name
+   * names; /status reads the service and its tasks instead of a container and a set.
+   */
+  readonly swarmService?: (name: string) => Promise<SwarmServiceStatus>;
+  /** The other environment's app container (or service) while it has not said (default: compose's name). */
+  readonly otherDefault?: string;
   /** The background sampler's last CPU and memory of a container (see usage-sampler). */
   readonly usage?: (name: string) => UsageSample | undefined;
   readonly github?: {
@@ -49,6 +64,8 @@ export interface StatusServiceDeps {
   readonly webhooks?: () => Promise<WebhookHistory>;
   /** Admins this bot cannot write to yet, from its last reach check (notifications/chat-reach.ts). */
   readonly unreachableAdmins?: () => readonly number[] | undefined;
+  /** Preview environments (staging with the flag `previews` on): their counts. */
+  readonly previews?: () => Promise<PreviewCounts>;
   /** Each source's own deadline: a slow one is "unknown", never a slow reply. */
   readonly timeoutMs?: number;
   readonly now?: () => Date;
@@ -64,6 +81,9 @@ export function createStatusService(deps: StatusServiceDeps) {
   const main = ENVIRONMENTS.production.branch;
   const develop = ENVIRONMENTS.staging.branch;
   const github = deps.github;
+  const swarmService = deps.swarmService;
+  // On Swarm there is no app container to inspect, nor a set of containers (lugh.yml).
+  const setContainers = swarmService ? undefined : deps.setContainers;
   const recent = { softMs: GITHUB_SOFT_MS, keepMs: GITHUB_KEEP_MS, now: deps.now };
   const compare = github ? recentOr(() => github.compare(main, develop), recent) : undefined;
   const ciOfDevelop = github
@@ -101,6 +121,11 @@ export function createStatusService(deps: StatusServiceDeps) {
       // No SHA known (GIT_SHA unset): nothing to look up, not a failure.
       const version = async (sha: string | undefined) => (sha ? deps.version!(sha) : undefined);
       const notAsked = { ok: false, why: 'not asked' } as const;
+      const onSwarm = { ok: false, why: 'a Swarm service, not a container' } as const;
+      const theirName = async () =>
+        (await raw.catch(() => undefined))?.container ??
+        deps.otherDefault ??
+        ENVIRONMENTS[other].appContainer;
       const [
         ownReport,
         ownContainer,
@@ -112,24 +137,47 @@ export function createStatusService(deps: StatusServiceDeps) {
         ci,
         promotion,
         webhooks,
+        ownServices,
+        theirServices,
+        ownSwarm,
+        theirSwarm,
+        previews,
       ] = await Promise.all([
         probe(() => self, ms),
-        full ? probe(() => container(deps.ownContainer), ms) : notAsked,
+        !full ? notAsked : swarmService ? onSwarm : probe(() => container(deps.ownContainer), ms),
         // The version this environment runs (its last successful deploy), as its own report says.
         full && deps.version ? probe(async () => version((await self).gitSha ?? deps.ownSha), ms) : undefined,
         probe(() => published, ms),
-        full
-          ? probe(
-              async () =>
-                container((await raw.catch(() => undefined))?.container ?? ENVIRONMENTS[other].appContainer),
-              ms,
-            )
-          : notAsked,
+        !full ? notAsked : swarmService ? onSwarm : probe(async () => container(await theirName()), ms),
         full && deps.version ? probe(async () => version((await published).gitSha), ms) : undefined,
         full && compare ? probeDated(compare, ms) : undefined,
         full && ciOfDevelop ? probeDated(ciOfDevelop, ms) : undefined,
         full && deps.promotion ? probe(deps.promotion, ms) : undefined,
         full && deps.webhooks ? probe(deps.webhooks, ms) : undefined,
+        // Each environment's services: its containers now, against the set its own last
+        // deployment recorded (as each instance publishes it), each with its own deadline.
+        full && setContainers
+          ? probe(
+              async () =>
+                serviceStatuses(
+                  await setContainers(deps.ownContainer),
+                  (await self.catch(() => undefined))?.set,
+                ),
+              ms,
+            )
+          : undefined,
+        full && setContainers
+          ? probe(async () => {
+              const r = await raw.catch(() => undefined);
+              return serviceStatuses(
+                await setContainers(r?.container ?? ENVIRONMENTS[other].appContainer),
+                r?.set,
+              );
+            }, ms)
+          : undefined,
+        full && swarmService ? probe(() => swarmService(deps.ownContainer), ms) : undefined,
+        full && swarmService ? probe(async () => swarmService(await theirName()), ms) : undefined,
+        full && deps.previews ? probe(deps.previews, ms) : undefined,
       ]);
       const mine: EnvironmentStatus = {
         env: deps.env,
@@ -137,6 +185,8 @@ export function createStatusService(deps: StatusServiceDeps) {
         report: ownReport,
         container: ownContainer,
         version: ownVersion,
+        ...(ownServices ? { services: ownServices } : {}),
+        ...(ownSwarm ? { swarm: ownSwarm } : {}),
       };
       const them: EnvironmentStatus = {
         env: other,
@@ -144,6 +194,8 @@ export function createStatusService(deps: StatusServiceDeps) {
         report: theirs,
         container: theirContainer,
         version: theirVersion,
+        ...(theirServices ? { services: theirServices } : {}),
+        ...(theirSwarm ? { swarm: theirSwarm } : {}),
       };
       return {
         at,
@@ -154,6 +206,7 @@ export function createStatusService(deps: StatusServiceDeps) {
         promotion,
         webhooks,
         unreachableAdmins: full ? deps.unreachableAdmins?.() : undefined,
+        ...(previews ? { previews } : {}),
       };
     },
   };

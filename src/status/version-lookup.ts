@@ -63,7 +63,7 @@ export interface RunningVersion {
   readonly sha?: string;
   /** The release tag at `sha`, when GitHub answered in time. */
   readonly tag?: string;
-  /** `deploy`: the commit of the last deploy whose version ran (RAN in store/deployments); `build`: the build's GIT_SHA (nothing deployed yet). */
+  /** `deploy`: the commit of the last deploy whose version ran (RAN in store/deployment-history); `build`: the build's GIT_SHA (nothing deployed yet). */
   readonly from: 'deploy' | 'build' | 'unknown';
 }
 

@@ -1,146 +1,33 @@
 import type { AppEnv } from '../config/environments.js';
 import { backupRecords } from './backup-records.js';
 import { buttonOffers } from './button-offers.js';
+import { deliveryFigures } from './delivery-figures.js';
+import { deploymentHistory } from './deployment-history.js';
 import { deploymentMigrations } from './deployment-migrations.js';
+import { type Deployment, type DeploymentImage, toDeployment } from './deployment-row.js';
+import { deploymentServices } from './deployment-services.js';
 import { handoffClaims } from './handoff-claims.js';
 import type { Pool } from './pool.js';
 
-const ENDED = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
-
-/** A deployment that has ended, one way or another. */
-export const isFinished = (status: string): boolean => ENDED.has(status);
-
-/** Queued or running: a deploy under way (see `unfinished`). */
-export const inProgress = (status: string): boolean => status === 'queued' || status === 'running';
-
-/**
- * Where a deployment's image came from, compared with the environment upstream (staging,
- * for production): the very image it ran (since when, from which of its deployments), or
- * a build of its own and why.
- */
-export type ImageOrigin =
-  | {
-      readonly kind: 'reused';
-      readonly fromEnv: AppEnv;
-      readonly fromDeployment: number;
-      readonly since: Date;
-    }
-  | { readonly kind: 'built' | 'rebuilt' | 'kept' };
-
-/** What the build step knows of the image a deployment runs, besides its tag. */
-export interface DeploymentImage {
-  readonly imageId: string;
-  /** The commit's git tree, when the forge said. */
-  readonly tree?: string;
-  /** Compared with the environment upstream; undefined when nothing was compared. */
-  readonly origin?: ImageOrigin;
-}
-
-/**
- * What a promotion's production report tells besides the deploy itself, carried by the
- * handoff from staging. Display only: never a reason to deploy (the signed claims are).
- */
-export interface DeploymentContext {
-  readonly promotionId?: number;
-  readonly pr?: { readonly number: number; readonly url?: string };
-  readonly release?: { readonly tag: string; readonly url?: string };
-  /** Telegram names, as every message says them: `@ada`. */
-  readonly promotedBy?: string;
-  readonly approvedBy?: string;
-  /** From the pull request's CI starting to its last check passing. */
-  readonly ciMs?: number;
-}
-
-export interface Deployment {
-  readonly id: number;
-  readonly env: AppEnv;
-  readonly ref: string;
-  readonly sha: string | null;
-  /** baseline: the release found running when lugh first started (recordFirstRelease); nothing ran. */
-  readonly trigger: 'promotion' | 'push' | 'manual' | 'rollback' | 'baseline';
-  readonly requestedBy: number | null;
-  /** Their Telegram name (`@ada`), when it was recorded. */
-  readonly requestedByName?: string | null;
-  /** A promotion's: what its report tells (PR, release, people, CI). */
-  readonly context?: DeploymentContext | null;
-  readonly status: string;
-  readonly jobId: string | null;
-  readonly chatId: number | null;
-  readonly progressMessageId: number | null;
-  readonly githubDeploymentId: number | null;
-  readonly image: string | null;
-  readonly imageId: string | null;
-  readonly treeSha: string | null;
-  readonly imageOrigin: ImageOrigin | null;
-  readonly previousSha: string | null;
-  readonly step: string | null;
-  readonly error: string | null;
-  readonly confirmExpiresAt: Date | null;
-  readonly createdAt: Date;
-  readonly startedAt: Date | null;
-  readonly finishedAt: Date | null;
-}
+export {
+  type Deployment,
+  type DeploymentContext,
+  type DeploymentImage,
+  type ImageOrigin,
+  inProgress,
+  isFinished,
+  toDeployment,
+} from './deployment-row.js';
 
 // The first key of the advisory locks that claim a deployment's run ('lugh' in ASCII); the
 // deployment's id is the second.
 const RUN_CLAIM_KEY = 0x6c756768;
 
-const numberOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-
-function imageOriginOf(r: Record<string, unknown>): ImageOrigin | null {
-  const kind = r.image_origin as string | null | undefined;
-  if (kind === 'reused')
-    return {
-      kind,
-      fromEnv: r.image_reused_from_env as AppEnv,
-      fromDeployment: Number(r.image_reused_from_deployment),
-      since: r.image_reused_since as Date,
-    };
-  return kind === 'built' || kind === 'rebuilt' || kind === 'kept' ? { kind } : null;
-}
-
-export function toDeployment(r: Record<string, unknown>): Deployment {
-  return {
-    id: Number(r.id),
-    env: r.env as AppEnv,
-    ref: r.ref as string,
-    sha: (r.sha as string | null) ?? null,
-    trigger: r.trigger as Deployment['trigger'],
-    requestedBy: numberOrNull(r.requested_by),
-    requestedByName: (r.requested_by_name as string | null | undefined) ?? null,
-    context: (r.context as DeploymentContext | null | undefined) ?? null,
-    status: r.status as string,
-    jobId: (r.job_id as string | null) ?? null,
-    chatId: numberOrNull(r.chat_id),
-    progressMessageId: numberOrNull(r.progress_message_id),
-    githubDeploymentId: numberOrNull(r.github_deployment_id),
-    image: (r.image as string | null) ?? null,
-    imageId: (r.image_id as string | null) ?? null,
-    treeSha: (r.tree_sha as string | null) ?? null,
-    imageOrigin: imageOriginOf(r),
-    previousSha: (r.previous_sha as string | null) ?? null,
-    step: (r.step as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    confirmExpiresAt: (r.confirm_expires_at as Date | null) ?? null,
-    createdAt: r.created_at as Date,
-    startedAt: (r.started_at as Date | null) ?? null,
-    finishedAt: (r.finished_at as Date | null) ?? null,
-  };
-}
-
-/** Deployment records; the database makes one GitHub Deployment exactly one deployment. */
 /**
+ * Deployment records; the database makes one GitHub Deployment exactly one deployment.
  * `redact` cleans the free text a deploy records (a step's detail, the error): it comes from
  * containers, Docker and GitHub, and may carry a secret they printed.
  */
-
-/**
- * A deployment whose version ran: it succeeded, or it failed after its verify passed (at
- * cleanup or record), which leaves the new version running. SQL over `deployments`.
- */
-const RAN = `(status = 'succeeded' OR (status = 'failed' AND EXISTS (SELECT 1 FROM deployment_steps s
-  WHERE s.deployment_id = deployments.id AND s.step = 'verify' AND s.status = 'succeeded')))`;
-
 export function createDeploymentStore(pool: Pool, options: { redact?: (text: string) => string } = {}) {
   const clean = (text: string | undefined) => (text === undefined ? null : (options.redact?.(text) ?? text));
   return {
@@ -148,6 +35,9 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
     ...deploymentMigrations(pool),
     ...backupRecords(pool),
     ...buttonOffers(pool),
+    ...deploymentServices(pool, clean),
+    ...deploymentHistory(pool),
+    ...deliveryFigures(pool),
     /**
      * Claims the run of a deployment: a session advisory lock on a connection of its own,
      * held until `release` (or until the process or its connection dies, which frees it at
@@ -214,6 +104,14 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
         `INSERT INTO deployment_steps (deployment_id, step, status, detail, finished_at) VALUES ($1, $2, $3, $4, now())
          ON CONFLICT (deployment_id, step) DO UPDATE SET status = $3, detail = $4, finished_at = now()`,
         [id, step, status, clean(detail)],
+      );
+    },
+
+    /** What a running step says of its progress (`updating 1/2 tasks`), until it finishes. */
+    async stepProgress(id: number, step: string, detail: string): Promise<void> {
+      await pool.query(
+        `UPDATE deployment_steps SET detail = $3 WHERE deployment_id = $1 AND step = $2 AND status = 'running'`,
+        [id, step, clean(detail)],
       );
     },
 
@@ -303,16 +201,18 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
       requestedByName?: string;
       chatId?: number;
       confirmMs?: number;
+      /** Roll back this service of the set alone (the others stay as they are). */
+      only?: string;
     }): Promise<{ deployment: Deployment; created: boolean }> {
       for (let attempt = 0; attempt < 3; attempt++) {
         const inserted = await pool.query(
           // A rollback waiting for confirmation is not in flight (the index does not see it):
           // none is created while one to the same release is (its confirmation would be refused).
-          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, confirm_expires_at, requested_by_name)
+          `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, status, request_key, confirm_expires_at, requested_by_name, only_service)
            SELECT $1, $2, $2, 'rollback', $3, $4, $6, $5,
                   CASE WHEN $7::double precision IS NULL THEN NULL
                        ELSE now() + make_interval(secs => $7::double precision / 1000) END,
-                  $8
+                  $8, $9
            WHERE NOT EXISTS (SELECT 1 FROM deployments WHERE env = $1 AND sha = $2
                                AND trigger = 'rollback' AND status IN ('queued', 'running'))
            ON CONFLICT DO NOTHING RETURNING *`,
@@ -325,6 +225,7 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
             input.confirmMs ? 'awaiting_confirmation' : 'queued',
             input.confirmMs ?? null,
             input.requestedByName ?? null,
+            input.only ?? null,
           ],
         );
         if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };
@@ -436,61 +337,6 @@ export function createDeploymentStore(pool: Pool, options: { redact?: (text: str
 
     async setFinalMessage(id: number, messageId: number): Promise<void> {
       await pool.query('UPDATE deployments SET final_message_id = $2 WHERE id = $1', [id, messageId]);
-    },
-
-    /**
-     * The last `limit` deployments of an environment, newest first. With `unconfirmed`,
-     * also those that waited for a confirmation (/history: every number it gave is listed).
-     */
-    async recent(env: AppEnv, limit = 10, options: { unconfirmed?: boolean } = {}): Promise<Deployment[]> {
-      const { rows } = await pool.query(
-        `SELECT * FROM deployments WHERE env = $1 AND ($3 OR status <> 'awaiting_confirmation')
-         ORDER BY created_at DESC, id DESC LIMIT $2`,
-        [env, limit, options.unconfirmed === true],
-      );
-      return rows.map(toDeployment);
-    },
-
-    /**
-     * The commit the environment's last deploy whose version ran (RAN; a rollback's too) left
-     * running, if any; with `before`, the one running before that deployment was asked for.
-     */
-    async runningSha(env: AppEnv, before?: number): Promise<string | undefined> {
-      const { rows } = await pool.query(
-        `SELECT sha FROM deployments WHERE env = $1 AND ${RAN} AND sha IS NOT NULL
-           AND ($2::bigint IS NULL OR id < $2)
-         ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
-        [env, before ?? null],
-      );
-      return (rows[0]?.sha as string | undefined) ?? undefined;
-    },
-
-    /** Distinct SHAs that ran (RAN), newest first, for the /rollback picker. */
-    async releases(env: AppEnv, limit = 5): Promise<Array<{ sha: string; deployedAt: Date; id: number }>> {
-      const { rows } = await pool.query(
-        `SELECT DISTINCT ON (sha) sha, finished_at, id FROM deployments
-         WHERE env = $1 AND sha IS NOT NULL AND ${RAN}
-         ORDER BY sha, finished_at DESC`,
-        [env],
-      );
-      return rows
-        .map((r) => ({ sha: r.sha as string, deployedAt: r.finished_at as Date, id: Number(r.id) }))
-        .sort((a, b) => b.deployedAt.getTime() - a.deployedAt.getTime())
-        .slice(0, limit);
-    },
-
-    /** Deployments left running or queued: what a (re)started worker must converge. */
-    async unfinished(env: AppEnv): Promise<Deployment[]> {
-      const { rows } = await pool.query(
-        `SELECT * FROM deployments WHERE env = $1 AND status IN ('queued', 'running') ORDER BY id`,
-        [env],
-      );
-      return rows.map(toDeployment);
-    },
-
-    async get(id: number): Promise<Deployment | undefined> {
-      const { rows } = await pool.query('SELECT * FROM deployments WHERE id = $1', [id]);
-      return rows[0] ? toDeployment(rows[0]) : undefined;
     },
   };
 }

@@ -1,8 +1,8 @@
 // Production's side of a handoff: claiming a GitHub Deployment once (one deployment per
 // promotion), and recording the ones refused. Part of the deployment store.
 import type { AppEnv } from '../config/environments.js';
+import { toDeployment } from './deployment-row.js';
 import type { Deployment, DeploymentContext } from './deployments.js';
-import { toDeployment } from './deployments.js';
 import type { Pool } from './pool.js';
 
 export function handoffClaims(pool: Pool) {
@@ -28,8 +28,8 @@ export function handoffClaims(pool: Pool) {
     }): Promise<{ deployment: Deployment; created: boolean; replay?: true }> {
       const inserted = await pool.query(
         `INSERT INTO deployments (env, ref, sha, trigger, requested_by, chat_id, github_deployment_id, promotion_id,
-                                  requested_by_name, context)
-         VALUES ($1, $2, $3, 'promotion', $4, $5, $6, $7, $8, $9)
+                                  requested_by_name, context, first_commit_at, head_title)
+         VALUES ($1, $2, $3, 'promotion', $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT DO NOTHING RETURNING *`,
         [
           input.env,
@@ -41,6 +41,8 @@ export function handoffClaims(pool: Pool) {
           input.promotionId ?? null,
           input.requestedByName ?? null,
           input.context ? JSON.stringify(input.context) : null,
+          input.context?.firstCommitAt ?? null,
+          input.context?.headTitle ?? null,
         ],
       );
       if (inserted.rows[0]) return { deployment: toDeployment(inserted.rows[0]), created: true };

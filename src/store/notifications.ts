@@ -161,6 +161,14 @@ export function createNotificationOutbox(pool: Pool) {
       return rowCount ?? 0;
     },
 
+    /** Notifications neither sent nor given up on (the metrics' backlog). */
+    async backlog(): Promise<number> {
+      const { rows } = await pool.query(
+        'SELECT count(*)::int AS n FROM notifications WHERE sent_at IS NULL AND gave_up_at IS NULL',
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+
     async get(dedupKey: string): Promise<OutboxRow | undefined> {
       const { rows } = await pool.query('SELECT * FROM notifications WHERE dedup_key = $1', [dedupKey]);
       return rows[0] ? toRow(rows[0]) : undefined;

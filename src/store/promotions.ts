@@ -47,6 +47,10 @@ export interface Promotion {
   /** When CI of the current head began to be followed, and when it passed (migration 0013). */
   readonly ciStartedAt?: Date | null;
   readonly ciPassedAt?: Date | null;
+  /** The oldest commit the promotion ships was written then (migration 0027; /delivery's lead time). */
+  readonly firstCommitAt?: Date | null;
+  /** The first line of the head commit's message as the compare listed it, while the head is that commit (migration 0032; /delivery's fix-forwards). */
+  readonly headTitle?: string | null;
 }
 
 /** Another promotion is already in flight; it is the one to follow or cancel. */
@@ -99,6 +103,8 @@ function toPromotion(r: Row): Promotion {
     requestedByName: (r.requested_by_name as string | null | undefined) ?? null,
     ciStartedAt: (r.ci_started_at as Date | null | undefined) ?? null,
     ciPassedAt: (r.ci_passed_at as Date | null | undefined) ?? null,
+    firstCommitAt: (r.first_commit_at as Date | null | undefined) ?? null,
+    headTitle: (r.head_title as string | null | undefined) ?? null,
   };
 }
 
@@ -130,6 +136,8 @@ const COLUMNS: Record<string, string> = {
   reason: 'reason',
   tag: 'tag',
   githubDeploymentId: 'github_deployment_id',
+  firstCommitAt: 'first_commit_at',
+  headTitle: 'head_title',
 };
 
 export type PromotionChanges = Partial<
@@ -149,6 +157,8 @@ export type PromotionChanges = Partial<
     | 'reason'
     | 'tag'
     | 'githubDeploymentId'
+    | 'firstCommitAt'
+    | 'headTitle'
   >
 >;
 

@@ -195,7 +195,7 @@ describe.skipIf(!supported)(
       const app = await inspect(APP_CONTAINERS.staging);
       expect(gitShaOf(app)).toBe(succeeded ? deploy.next : before.stagingSha);
       const status = await lugh.sql('staging', `SELECT status FROM deployments WHERE id = ${deploy.id}`);
-      expect(status).toBe(succeeded ? 'succeeded' : expect.stringMatching(/failed|rolled_back/));
+      expect(status).toEqual(succeeded ? 'succeeded' : expect.stringMatching(/^(failed|rolled_back)$/));
       expect(await lugh.sql('staging', 'SELECT count(*) FROM locks WHERE expires_at > now()')).toBe('0');
       const finals = lugh.tg
         .transcript(STAGING_TOKEN, ADMIN.id)

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/chromium.js';
-import { REPO_ROOT } from '../helpers/lugh-process.js';
+import { type SandboxRun, startSandbox, stopSandbox } from '../helpers/sandbox-run.js';
 
 const ADA = 1001;
 
@@ -73,39 +72,22 @@ function phone(page: Page) {
 }
 
 describe('a release from a phone, through the sandbox chat page at 390×844', () => {
-  let sandbox: ChildProcess | undefined;
+  let sandbox: SandboxRun | undefined;
   let browser: Browser | undefined;
   afterAll(async () => {
     await browser?.close();
-    // npm runs the sandbox as its child: signal the whole process group, as Ctrl-C does.
-    if (sandbox?.pid && sandbox.exitCode === null) {
-      try {
-        process.kill(-sandbox.pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-    }
+    stopSandbox(sandbox);
   });
 
   it('walks /help → tap /promote → the Open @LughBot warning → Merge & deploy → the report in the notify group and, after /start, in the production chat, without opening @LughBot first; every button whole, each key message kept as a screenshot', async () => {
-    sandbox = spawn('npm', ['run', 'sandbox', '--', '--port', '0'], {
-      cwd: REPO_ROOT,
-      detached: true,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    sandbox.stdout?.on('data', (d) => {
-      out += d;
-    });
-    sandbox.stderr?.on('data', (d) => {
-      out += d;
-    });
-    await expect.poll(() => out, { timeout: 90_000, interval: 200 }).toContain('Press Ctrl-C');
-    const pageUrl = out.match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
-    expect(pageUrl, out).toBeDefined();
-    const group = Number(out.match(/notify chat .*\(id (-\d+)\)/)?.[1]);
-    expect(group, out).toBeLessThan(0);
+    const run = startSandbox();
+    sandbox = run;
+    const out = run.output;
+    await expect.poll(out, { timeout: 90_000, interval: 200 }).toContain('Press Ctrl-C');
+    const pageUrl = out().match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
+    expect(pageUrl, out()).toBeDefined();
+    const group = Number(out().match(/notify chat .*\(id (-\d+)\)/)?.[1]);
+    expect(group, out()).toBeLessThan(0);
     /** A chat's messages from the bot, as the Telegram stand-in keeps them. */
     const transcript = async (bot: string, chatId: number): Promise<BotEntry[]> => {
       const res = await fetch(`${pageUrl}_sandbox/transcript?bot=${bot}&chatId=${chatId}`);
@@ -174,7 +156,7 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
       })
       .toBe(true)
       .catch((error: Error) => {
-        throw new Error(`${error.message}\nsandbox output:\n${out.slice(-4000)}`);
+        throw new Error(`${error.message}\nsandbox output:\n${out().slice(-4000)}`);
       });
     const groupReport = (await transcript('LughBot', group)).find((e) => done.test(e.text ?? ''))!;
     expect(groupReport.text).toMatch(/^✅ production: deploy #\d+ of \S+ done/);
@@ -222,7 +204,7 @@ describe('a release from a phone, through the sandbox chat page at 390×844', ()
     expect(auditText).not.toContain('[redacted]');
 
     // Ctrl-C stops everything the sandbox started.
-    process.kill(-sandbox.pid!, 'SIGINT');
-    await expect.poll(() => out, { timeout: 40_000 }).toContain('"msg":"stopped"');
+    run.interrupt();
+    await expect.poll(out, { timeout: 40_000 }).toContain('"msg":"stopped"');
   }, 420_000);
 });

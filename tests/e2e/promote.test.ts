@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderDecisionAnswer } from '../../src/bot/promotion/answer-text.js';
 import { verifyHandoff } from '../../src/deployer/handoff-signature.js';
@@ -78,7 +79,17 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       // itself (production's own instance claims it, into its own database).
       // It is signed with staging's PROMOTE_SIGNING_KEY over that commit, the environment,
       // the promotion, its approver and its chat: production's key verifies it.
-      const [promotion] = await w.rows('SELECT id FROM promotions');
+      const [promotion] = await w.rows('SELECT id, first_commit_at, head_title FROM promotions');
+      // Lead time (/delivery) starts at the oldest commit the promotion shipped: recorded
+      // from the compare, and carried to production in the report.
+      const authored = w
+        .git('log', '--format=%at', `${w.seeded.mainSha}..${w.seeded.developSha}`)
+        .split('\n')
+        .map((t) => Number(t) * 1000);
+      expect(promotion.first_commit_at).toEqual(new Date(Math.min(...authored)));
+      // Fix-forwards (/delivery) read the head commit's title, from the same compare.
+      const title = w.git('log', '-1', '--format=%s', w.seeded.developSha).trim();
+      expect(promotion.head_title).toBe(title);
       const handoffs = await w.handoffs();
       expect(handoffs).toEqual([
         expect.objectContaining({
@@ -99,6 +110,8 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
               promotedBy: '@ada',
               approvedBy: '@ada',
               ciMs: expect.any(Number),
+              firstCommitAt: new Date(Math.min(...authored)).toISOString(),
+              headTitle: title,
             }),
           },
         }),
@@ -425,6 +438,26 @@ describe('/promote end to end, through the Telegram and GitHub stand-ins', () =>
       await w.gh.completeCheck(w.seeded.developSha, 'build', 'success');
       const prompt = await w.waitFor(admin.id, (m) => isPrompt(m));
       expect(prompt.text).toContain(w.seeded.developSha);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'webhook mode: the first look reads the pull request and its CI (the check reported before any webhook) in one GraphQL request',
+    async () => {
+      const w = await promotingWithWebhooks();
+      const asked = () => promotionRequests(w, 0).map((r) => `${r.method} ${r.path.split('?')[0]}`);
+      // The live message shows the pending check (promotingWithWebhooks waited for it), read by
+      // the first look, or by the look of a check webhook that came before it (then the first
+      // look finds it read and reads nothing): one GraphQL query either way, never the pull
+      // request, check runs or statuses over REST.
+      for (let i = 0; i < 100 && !asked().includes('POST /graphql'); i++) await sleep(50);
+      await sleep(500);
+      expect(asked()).toEqual([
+        'GET /repos/acme/app/compare/main...develop',
+        'POST /repos/acme/app/pulls',
+        'POST /graphql',
+      ]);
     },
     TIMEOUT,
   );

@@ -1,48 +1,30 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromiumPresent, launchChromium } from '../helpers/chromium.js';
 import { createDockerClient } from '../helpers/docker.js';
-import { REPO_ROOT } from '../helpers/lugh-process.js';
+import { type SandboxRun, startSandbox, stopSandbox } from '../helpers/sandbox-run.js';
 
 const chromium = chromiumPresent();
 
 describe('lugh sandbox, as a new user starts it from the README', () => {
-  let sandbox: ChildProcess | undefined;
+  let sandbox: SandboxRun | undefined;
   let browser: Browser | undefined;
   afterAll(async () => {
     await browser?.close();
-    // npm runs the sandbox as its child: signal the whole process group, as Ctrl-C does.
-    if (sandbox?.pid && sandbox.exitCode === null) {
-      try {
-        process.kill(-sandbox.pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-    }
+    stopSandbox(sandbox);
   });
 
   it.skipIf(!chromium)(
     'npm run sandbox prints the chat page; in Chromium, /help gets the staging bot’s reply (needs Debian chromium)',
     async () => {
-      sandbox = spawn('npm', ['run', 'sandbox', '--', '--port', '0'], {
-        cwd: REPO_ROOT,
-        detached: true,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      sandbox.stdout?.on('data', (d) => {
-        out += d;
-      });
-      sandbox.stderr?.on('data', (d) => {
-        out += d;
-      });
-      await expect.poll(() => out, { timeout: 60_000, interval: 200 }).toContain('Press Ctrl-C');
-      const pageUrl = out.match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
-      expect(pageUrl, out).toBeDefined();
-      expect(out).toMatch(/you are Ada \(id 1001\), an admin/);
+      const run = startSandbox();
+      sandbox = run;
+      const out = run.output;
+      await expect.poll(out, { timeout: 60_000, interval: 200 }).toContain('Press Ctrl-C');
+      const pageUrl = out().match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+\/)/)?.[1];
+      expect(pageUrl, out()).toBeDefined();
+      expect(out()).toMatch(/you are Ada \(id 1001\), an admin/);
 
       browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
@@ -93,10 +75,15 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       const prod = page.locator('[data-testid="message"][data-from="bot"]');
       const result = prod.filter({ hasText: /(✅|❌|↩️) Deploy #1\b/ });
       await result.waitFor({ timeout: 120_000 }).catch((error: Error) => {
-        throw new Error(`${error.message}\nsandbox output:\n${out.slice(-4000)}`);
+        throw new Error(`${error.message}\nsandbox output:\n${out().slice(-4000)}`);
       });
       expect(await result.textContent()).toMatch(/✅ Deploy #1 done/);
       expect(await prod.filter({ hasText: '🚀 Deploy #1' }).count()).toBe(1);
+      // The promotion carried develop's set (lugh.yml): the progress message on the page
+      // ends with a line per service.
+      const progress = prod.filter({ hasText: '🚀 Deploy #1' });
+      await progress.filter({ hasText: 'worker ✅ verified' }).waitFor({ timeout: 30_000 });
+      expect(await progress.textContent()).toContain('app ✅ 2/2 verified');
       await page.screenshot({ path: 'tests/artifacts/sandbox-deploy.png', fullPage: true });
 
       // /doctor audits the demo containers (own networks, the compose files' limits) and the
@@ -109,14 +96,17 @@ describe('lugh sandbox, as a new user starts it from the README', () => {
       expect(auditText).toContain('✅ The apps share no network and cannot resolve or reach each other');
       expect(auditText).toContain('✅ Bot tokens differ');
       expect(auditText).toContain('✅ Resource limits give production priority');
+      // Production's set (app-2, worker-1) is audited as its app container is.
+      expect(auditText).toContain('✅ Every service of each set is isolated as its app is');
+      expect(auditText).toContain('-prod-app-worker-1 (worker)');
 
       // Ctrl-C stops everything the sandbox started, in order, and says so.
-      process.kill(-sandbox.pid!, 'SIGINT');
-      await expect.poll(() => out, { timeout: 40_000 }).toContain('"msg":"stopped"');
+      run.interrupt();
+      await expect.poll(out, { timeout: 40_000 }).toContain('"msg":"stopped"');
       // Redis is stopped after the bots let go of it, not by the same Ctrl-C.
-      expect(out).not.toContain('ECONNREFUSED');
+      expect(out()).not.toContain('ECONNREFUSED');
       // And the demo app containers it built are gone.
-      const prefix = out.match(/demo app containers (lugh-sandbox-[0-9a-f]+-)staging-app/)?.[1];
+      const prefix = out().match(/demo app containers (lugh-sandbox-[0-9a-f]+-)staging-app/)?.[1];
       expect(prefix).toBeDefined();
       const docker = createDockerClient();
       expect(await docker.listContainers({ all: true, filters: { name: [`^/${prefix}`] } })).toEqual([]);

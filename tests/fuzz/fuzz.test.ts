@@ -12,7 +12,18 @@ import {
 const COUNT = Number(process.env.FUZZ_COUNT ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 11);
 const PRIVILEGED = ['promote', 'deploy', 'rollback', 'lock', 'unlock', 'logs', 'doctor'];
-const COMMANDS = [...PRIVILEGED, 'start', 'help', 'status', 'version', 'whoami', 'flags', 'history', 'nope'];
+const COMMANDS = [
+  ...PRIVILEGED,
+  'start',
+  'help',
+  'status',
+  'version',
+  'whoami',
+  'flags',
+  'history',
+  'delivery',
+  'nope',
+];
 const META = [
   '<',
   '>',

@@ -23,13 +23,29 @@ export interface RunningHaproxy {
 
 export const haproxyInstalled = (): boolean => spawnSync('haproxy', ['-v']).status === 0;
 
+/**
+ * More servers than the app's one (a service set: README "Several services"): by backend,
+ * each server's name and first address; the app's own backend may be one of them.
+ */
+export type ExtraServers = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
 /** The configuration README recommends, for the app container `containerName` at `dial`. */
 export function haproxyConfig(options: {
   containerName: string;
   dial: string;
   bind: string;
   runtimeApi: string;
+  servers?: ExtraServers;
 }): string {
+  const servers = options.servers ?? {};
+  const lines = (backend: string) =>
+    Object.entries(servers[backend] ?? {})
+      .map(([server, dial]) => `  server ${server} ${dial}\n`)
+      .join('');
+  const others = Object.keys(servers)
+    .filter((b) => b !== options.containerName)
+    .map((b) => `backend ${b}\n${lines(b)}`)
+    .join('');
   return `global
   stats socket ${options.runtimeApi} level admin
 defaults
@@ -45,7 +61,7 @@ frontend public
   default_backend ${options.containerName}
 backend ${options.containerName}
   server ${PROXY_SERVER} ${options.dial}
-`;
+${lines(options.containerName)}${others}`;
 }
 
 const ask = (port: number, line: string) =>
@@ -60,7 +76,11 @@ const ask = (port: number, line: string) =>
   });
 
 /** HAProxy proxying a fresh port to `dial` (`ip:port`), its backend named `containerName`. */
-export async function startHaproxy(containerName: string, dial: string): Promise<RunningHaproxy> {
+export async function startHaproxy(
+  containerName: string,
+  dial: string,
+  servers?: ExtraServers,
+): Promise<RunningHaproxy> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lugh-haproxy-'));
   const [apiPort, port] = [await freePort(), await freePort()];
   const file = path.join(dir, 'haproxy.cfg');
@@ -71,6 +91,7 @@ export async function startHaproxy(containerName: string, dial: string): Promise
       dial,
       bind: `127.0.0.1:${port}`,
       runtimeApi: `ipv4@127.0.0.1:${apiPort}`,
+      servers,
     }),
   );
   const child: ChildProcess = spawn('haproxy', ['-db', '-f', file], {

@@ -17,7 +17,7 @@ import { createTestDatabase } from './services.js';
 
 export const historyAdmin = { id: ADMIN_ID, first_name: 'Ada', username: 'ada' };
 
-export async function startHistoryBot(token: string) {
+export async function startHistoryBot(token: string, options: { seed?: boolean } = {}) {
   const tg = await startTelegramStandIn();
   tg.registerBot({ token, username: 'LughBot', firstName: 'Lugh' });
   const db = await createTestDatabase('prod_lugh');
@@ -27,12 +27,13 @@ export async function startHistoryBot(token: string) {
   const audit = createAuditLog(pool, 'production');
   const deployments = createDeploymentStore(pool);
   // Three finished deploys over the month (one failed), one older than 30 days.
-  for (const [daysAgo, minutes, status] of [
+  const seeded = [
     [2, 3, 'succeeded'],
     [9, 5, 'failed'],
     [20, 2, 'succeeded'],
     [45, 4, 'succeeded'],
-  ] as const) {
+  ] as const;
+  for (const [daysAgo, minutes, status] of options.seed === false ? [] : seeded) {
     const d = await deployments.create({ env: 'production', ref: 'main', trigger: 'manual' });
     await deployments.finish(d.id, { status, sha: 'a'.repeat(40), message: status } as never);
     await pool.query(
@@ -61,15 +62,15 @@ export async function startHistoryBot(token: string) {
   await runtime.ready;
   return {
     tg,
-    /** Sends `text` as the admin and waits for the bot's next message in that chat. */
-    async ask(text: string) {
+    /** Sends `text` as the admin (or `from`) and waits for the bot's next message in that chat. */
+    async ask(text: string, from: { id: number; first_name: string } = historyAdmin) {
       const sent = tg.sendText({
         token,
-        chat: { id: historyAdmin.id, type: 'private' },
-        from: historyAdmin,
+        chat: { id: from.id, type: 'private' },
+        from,
         text,
       });
-      return tg.waitForBotMessage(token, historyAdmin.id, (m) => m.message_id > sent.message_id, {
+      return tg.waitForBotMessage(token, from.id, (m) => m.message_id > sent.message_id, {
         timeoutMs: 10_000,
       });
     },

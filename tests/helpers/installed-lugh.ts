@@ -174,6 +174,8 @@ export async function installLugh(
     GITHUB_REPO: `${gh.repo.owner}/${gh.repo.name}`,
     GITHUB_API_URL: gh.apiUrl,
     LUGH_HOME: path.join(workdir, `home-${env}`),
+    // One directory for both, as the env files' /home/lugh/lugh-refresh is on a real host.
+    REFRESH_DIR: path.join(workdir, 'lugh-refresh'),
     // Published in the private engine's namespace only: nothing else binds there.
     HTTP_BIND_ADDRESS: engine.publishAddress,
   });

@@ -2,25 +2,15 @@
 // as a staging app container on a bridge network: what the self-deploy test and benchmark
 // start from. The stand-ins listen on the network's gateway address, where both this
 // process and the containers reach them; Postgres and Redis are relayed there.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { statSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { generatePromoteKeys } from '../../src/config/promote-keys.js';
-import { createImageBuilder } from '../../src/deployer/image-builder.js';
 import type { Forge } from '../../src/forge/forge.js';
-import { createGitHubClient } from '../../src/forge/github/github-client.js';
-import { createGitHubForge } from '../../src/forge/github/github-forge.js';
-import { type GitHubStandIn, startGitHubStandIn } from '../../src/sandbox/github/index.js';
-import {
-  type Message,
-  startTelegramStandIn,
-  type TelegramStandIn,
-} from '../../src/sandbox/telegram/index.js';
-import { ensureBaseImage, REPO_ROOT, removeTestResources, uniqueName } from './docker.js';
-import { silentLogger as logger } from './logger.js';
-import { type Relay, startRelay, throughRelay } from './relay.js';
+import type { GitHubStandIn } from '../../src/sandbox/github/index.js';
+import type { Message, TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import { ensureBaseImage, removeTestResources, uniqueName } from './docker.js';
+import { throughRelay } from './relay.js';
+import { adminChat, startSelfDeploySources } from './self-deploy-sources.js';
 
 export const SELF_TOKEN = '7004001:AASelfDeployStagingToken_abcdefghijk';
 const GITHUB_TOKEN = 'ghs_selfDeployTestToken';
@@ -75,32 +65,20 @@ export async function startLughInDocker(
   const baseImage = await ensureBaseImage(docker);
   const network = await docker.createNetwork({ Name: run, Labels: { 'lugh.test': run } });
   const gateway = (await network.inspect()).IPAM?.Config?.[0]?.Gateway as string;
-  const relays: Relay[] = [];
-  const tg = await startTelegramStandIn({ host: gateway });
-  tg.registerBot({ token: SELF_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
-
-  // The repository is this one, as committed: main and develop both at HEAD.
-  const repoDir = path.join(mkdtempSync(path.join(tmpdir(), 'lugh-self-')), 'repo.git');
-  execFileSync('git', ['clone', '--quiet', '--bare', '--no-local', REPO_ROOT, repoDir]);
-  const mainSha = execFileSync('git', ['-C', repoDir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-  for (const branch of ['main', 'develop'])
-    execFileSync('git', ['-C', repoDir, 'branch', '-f', branch, mainSha]);
-  execFileSync('git', ['-C', repoDir, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
-  const gh = await startGitHubStandIn({ repoDir, token: GITHUB_TOKEN, host: gateway });
-  const forge = createGitHubForge(
-    createGitHubClient({ token: GITHUB_TOKEN, apiUrl: gh.apiUrl, logger, resilient: false }),
-    gh.repo,
+  const { tg, gh, forge, mainSha, pgRelay, redisRelay, relays, image } = await startSelfDeploySources(
+    docker,
+    {
+      gateway,
+      botToken: SELF_TOKEN,
+      githubToken: GITHUB_TOKEN,
+      databaseUrl: options.databaseUrl,
+      redisUrl: options.redisUrl,
+      repository: run,
+      appEnv,
+      baseImage,
+      tmpPrefix: 'lugh-self-',
+    },
   );
-  const pgRelay = await startRelay(gateway, Number(new URL(options.databaseUrl).port));
-  const redisRelay = await startRelay(gateway, Number(new URL(options.redisUrl).port));
-  relays.push(pgRelay, redisRelay);
-
-  const image = await createImageBuilder({ docker, logger, repository: run }).ensure({
-    env: appEnv,
-    sha: mainSha,
-    tarball: () => forge.tarball(mainSha),
-    buildArgs: { BASE_IMAGE: baseImage },
-  });
   const redisPrefix = `${marker}:${run.slice(-8)}`;
   const extraEnv = Object.entries(options.env ?? {});
   const overridden = new Set(extraEnv.map(([key]) => key));
@@ -146,15 +124,7 @@ export async function startLughInDocker(
   const isFinal = (id: number, text: string | undefined) =>
     new RegExp(`^${appEnv === 'staging' ? '🧪 STAGING · ' : ''}(✅|❌|↩️) Deploy #${id}\\b`).test(text ?? '');
 
-  const ask = async (text: string, timeoutMs = 30_000) => {
-    const sent = tg.sendText({
-      token: SELF_TOKEN,
-      chat: { id: admin.id, type: 'private' },
-      from: admin,
-      text,
-    });
-    return tg.waitForBotMessage(SELF_TOKEN, admin.id, (m) => m.message_id > sent.message_id, { timeoutMs });
-  };
+  const { ask, finalOf } = adminChat(tg, SELF_TOKEN, admin, isFinal);
   return {
     name,
     tg,
@@ -167,8 +137,7 @@ export async function startLughInDocker(
     home: homeVolume ? home : '/tmp/.lugh-staging',
     isFinal,
     ask,
-    finalOf: (id, timeoutMs) =>
-      tg.waitForBotMessage(SELF_TOKEN, admin.id, (m) => isFinal(id, m.text), { timeoutMs }),
+    finalOf,
     running: () => docker.getContainer(name).inspect(),
     async close() {
       for (const c of await docker.listContainers({ all: true, filters: { name: [`^/${name}`] } })) {

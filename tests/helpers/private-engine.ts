@@ -41,6 +41,8 @@ export interface PrivateEngine {
   readonly address: string;
   /** The namespace's own address: bind published ports there (HTTP_BIND_ADDRESS). */
   readonly publishAddress: string;
+  /** Its network namespace (`ip netns`), e.g. for a link of a test's own to another engine's. */
+  readonly netns: string;
   /** The engine's own daemon.json (`--config-file`), `{}` at first: bootstrap writes it. */
   readonly daemonJson: string;
   /** Where dockerd writes its pid (`--pidfile`). */
@@ -136,7 +138,15 @@ async function waitGone(pids: number[], ms: number): Promise<boolean> {
   return !pids.some(alive);
 }
 
-export async function startPrivateEngine(): Promise<PrivateEngine> {
+export interface PrivateEngineOptions {
+  /**
+   * The daemon.json it starts with (`{}` by default), from the addresses of its link: e.g.
+   * `insecure-registries` naming a registry a test runs on the host's end.
+   */
+  readonly daemonConfig?: (link: { address: string; publishAddress: string }) => Record<string, unknown>;
+}
+
+export async function startPrivateEngine(options: PrivateEngineOptions = {}): Promise<PrivateEngine> {
   const id = randomBytes(3).toString('hex');
   const root = `/tmp/lpe-${id}`;
   const dataRoot = path.join(root, 'data');
@@ -153,7 +163,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   const pool = `10.${poolOctet}.0.0/16`;
   mkdirSync(dataRoot, { recursive: true });
   mkdirSync(execRoot, { recursive: true });
-  writeFileSync(daemonJson, '{}\n');
+  writeFileSync(daemonJson, `${JSON.stringify(options.daemonConfig?.({ address, publishAddress }) ?? {})}\n`);
 
   const inNetns = (...args: string[]) => execFileSync('ip', ['netns', 'exec', netns, ...args]);
   execFileSync('ip', ['netns', 'add', netns]);
@@ -313,6 +323,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
     socket,
     address,
     publishAddress,
+    netns,
     daemonJson,
     pidfile,
     docker,

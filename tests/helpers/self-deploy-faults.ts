@@ -74,6 +74,93 @@ async function execIn(docker: Docker, name: string, cmd: string[]): Promise<stri
   return Buffer.concat(out).toString('utf8');
 }
 
+/** What a wait for a failpoint knows of the deploy it waits in. */
+interface FailpointWait {
+  readonly docker: Docker;
+  readonly client: pg.Client;
+  readonly world: LughInDocker;
+  readonly id: number;
+  readonly runner: string;
+  /** The runner's line, `failpoint <name> reached`. */
+  readonly reached: string;
+  /** How many times it must have been reached (once per life of the runner). */
+  readonly kill: number;
+}
+
+const stateOf = (info: Docker.ContainerInspectInfo | undefined) =>
+  !info
+    ? 'no such container'
+    : `${info.State.Status}${info.State.Restarting ? ' (restarting)' : ''}, exit code ${info.State.ExitCode}, restarts ${info.RestartCount}`;
+
+/** The deploy as far as a test can see it: its row and steps, the chat's last words, both containers' last lines. */
+async function explainDeploy(
+  w: Pick<FailpointWait, 'docker' | 'client' | 'world' | 'id' | 'runner'>,
+): Promise<string> {
+  const { docker, client, world, id, runner } = w;
+  const rows = async (sql: string) =>
+    (await client.query(sql, [id]).catch((error: unknown) => ({ rows: [{ error: String(error) }] }))).rows;
+  const [row] = await rows('SELECT status, step, error, finished_at FROM deployments WHERE id = $1');
+  const steps = await rows(
+    'SELECT step, status, detail FROM deployment_steps WHERE deployment_id = $1 ORDER BY started_at',
+  );
+  const chat = world.tg
+    .transcript(SELF_TOKEN, world.admin.id)
+    .filter((e) => e.kind === 'bot_message')
+    .slice(-2)
+    .map((e) => `  ${e.kind === 'bot_message' ? e.text : ''}`);
+  const tail = async (name: string) => {
+    const info = await findContainer(docker, name).catch(() => undefined);
+    const lines = await logsOf(docker, name).catch((error: unknown) => [String(error)]);
+    return [`${name}: ${stateOf(info)}; its last lines:`, ...lines.slice(-30).map((l) => `  ${l}`)];
+  };
+  return [
+    `deployment #${id}: ${JSON.stringify(row ?? 'no row')}`,
+    `its steps: ${steps.map((r) => `${r.step} ${r.status}${r.detail ? ` (${r.detail})` : ''}`).join('; ') || 'none'}`,
+    'the chat’s last bot messages:',
+    ...chat,
+    ...(await tail(runner)),
+    ...(await tail(world.name)),
+  ].join('\n');
+}
+
+/**
+ * Waits until the runner has said `reached` `kill` times. Fails at once, saying why, when the
+ * deploy cannot get there any more: its row is finished, or the runner (once seen) has
+ * ended and Docker does not start it again; on a timeout it says the same.
+ */
+async function awaitFailpoint(w: FailpointWait, timeoutMs: number): Promise<void> {
+  const { docker, client, id, runner, reached, kill } = w;
+  const isReached = async () =>
+    (await logsOf(docker, runner).catch(() => [])).filter((l) => l.includes(reached)).length >= kill;
+  const until = Date.now() + timeoutMs;
+  let seen = false;
+  let endedPolls = 0;
+  for (;;) {
+    if (await isReached()) return;
+    const finished = await client
+      .query('SELECT finished_at FROM deployments WHERE id = $1', [id])
+      .then((r) => r.rows[0]?.finished_at != null)
+      .catch(() => false);
+    const info = await findContainer(docker, runner).catch(() => undefined);
+    const live = !!info && (info.State.Running || info.State.Restarting);
+    seen ||= !!info;
+    // A killed runner is restarted by its policy; three polls in a row without it is an end.
+    endedPolls = seen && !live ? endedPolls + 1 : 0;
+    const why = finished
+      ? 'the deployment finished'
+      : endedPolls >= 3
+        ? 'the runner ended and is not started again'
+        : Date.now() > until
+          ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+          : undefined;
+    if (why) {
+      if (await isReached()) return;
+      throw new Error(`${why} before "${reached}" (${kill}):\n${await explainDeploy(w)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
 /** One test per fault, named by it; each starts its own world. */
 export async function describeFaults(part: string, faults: readonly Fault[]): Promise<void> {
   const { docker, engine } = await testDocker();
@@ -134,16 +221,15 @@ export async function describeFaults(part: string, faults: readonly Fault[]): Pr
             const reached = `failpoint ${fault.at} reached`;
 
             for (let kill = 1; kill <= times; kill++) {
-              await waitFor(
-                `${reached} (${kill})`,
-                async () => (await logsOf(docker, runner)).filter((l) => l.includes(reached)).length >= kill,
-                400_000,
-              );
+              await awaitFailpoint({ docker, client, world, id, runner, reached, kill }, 400_000);
               if (fault.app) await killHostPid(docker, world.name);
               expect(await killHostPid(docker, runner)).toBe(true);
             }
 
-            const done = await world.finalOf(id, 600_000);
+            const seen = { docker, client, world, id, runner };
+            const done = await world.finalOf(id, 600_000).catch(async (error: unknown) => {
+              throw new Error(`${String(error)}\n${await explainDeploy(seen)}`);
+            });
             expect(done.text).toContain(`✅ Deploy #${id} done`);
             expect(done.text).toContain(`${env} runs ${next.slice(0, 7)}`);
 

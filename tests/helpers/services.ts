@@ -2,7 +2,7 @@
 // (global-setup.ts); each test file makes its own databases and roles on them.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 /** Superuser URL to the `postgres` database of the test server. */
 export function adminDatabaseUrl(): string {
@@ -125,4 +125,22 @@ function quoteIdent(name: string): string {
 
 function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Test files that read or change server-wide state of the shared Postgres server (every
+ * `lugh_refresh_*` database, say: one file's "none left" would see another's at work, and its
+ * clean-up would drop them) run one at a time: each holds a session advisory lock named `key`
+ * from its first hook to its last. Call it at the top level of the file, before its own hooks.
+ */
+export function oneFileAtATime(key: string, waitMs = 900_000): void {
+  let client: pg.Client | undefined;
+  beforeAll(async () => {
+    client = new pg.Client({ connectionString: adminDatabaseUrl() });
+    await client.connect();
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+  }, waitMs);
+  afterAll(async () => {
+    await client?.end();
+  });
 }

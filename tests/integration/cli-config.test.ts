@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAKE_TOKEN, runLugh } from '../helpers/lugh-process.js';
 
@@ -83,6 +86,90 @@ describe('lugh config', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/✗ TELEGRAM_BOT_TOKEN is a placeholder/);
     expect(result.stderr).toMatch(/✗ ADMIN_IDS is a placeholder/);
+  });
+
+  it('reads secrets from *_FILE (Docker secrets) over the committed placeholders, and says so', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lugh-cli-secrets-'));
+    const tokenFile = path.join(dir, 'telegram-bot-token');
+    const dbFile = path.join(dir, 'database-url');
+    writeFileSync(tokenFile, `${FAKE_TOKEN}\n`);
+    writeFileSync(dbFile, 'postgres://lugh_staging:file-db-s3cret@lugh-postgres:5432/staging_lugh\n');
+    try {
+      const result = await runLugh(['--env', 'staging', 'config'], {
+        TELEGRAM_BOT_TOKEN_FILE: tokenFile,
+        DATABASE_URL_FILE: dbFile,
+        ADMIN_IDS: '12345',
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain(
+        `TELEGRAM_BOT_TOKEN=[redacted] (bot id ${FAKE_TOKEN.split(':')[0]}) (from TELEGRAM_BOT_TOKEN_FILE=${tokenFile})`,
+      );
+      expect(result.stdout).toMatch(
+        /^DATABASE_URL=postgres:\/\/lugh_staging:.*@lugh-postgres.* \(from DATABASE_URL_FILE=/m,
+      );
+      expect(result.stdout + result.stderr).not.toContain(FAKE_TOKEN.split(':')[1]);
+      expect(result.stdout + result.stderr).not.toContain('file-db-s3cret');
+
+      const unreadable = await runLugh(['--env', 'staging', 'config'], {
+        TELEGRAM_BOT_TOKEN_FILE: path.join(dir, 'missing'),
+        ADMIN_IDS: '12345',
+      });
+      expect(unreadable.code).toBe(2);
+      expect(unreadable.stderr).toContain(
+        `✗ TELEGRAM_BOT_TOKEN_FILE names ${path.join(dir, 'missing')}, which cannot be read`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses preview settings that lead to production, by value with production’s env file in --dir, never printing it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lugh-cli-previews-'));
+    const prodPassword = 'prod-db-s3cret-for-previews';
+    writeFileSync(
+      path.join(dir, '.env.prod'),
+      'APP_ENV=production\nCOMPOSE_PROJECT_NAME=lugh-prod\nDATABASE_URL=postgres://lugh_prod:__SET_IN_.env.prod.local__@lugh-postgres:5432/prod_lugh\n',
+    );
+    writeFileSync(
+      path.join(dir, '.env.prod.local'),
+      `DATABASE_URL=postgres://lugh_prod:${prodPassword}@lugh-postgres:5432/prod_lugh\n`,
+    );
+    try {
+      const base = { TELEGRAM_BOT_TOKEN: FAKE_TOKEN, ADMIN_IDS: '12345' };
+      const result = await runLugh(['--env', 'staging', 'config', '--dir', dir], {
+        ...base,
+        PREVIEW_URL_TEMPLATE: 'http://pr-{n}.preview.localhost:8080/',
+        PREVIEW_DATABASE_ADMIN_URL: `postgres://postgres:${prodPassword}@lugh-postgres:5432/postgres`,
+        PREVIEW_DATA_NETWORK: 'lugh-prod_edge',
+        PREVIEW_REDIS_URL: 'redis://lugh-redis:6379',
+      });
+      expect(result.code, result.stdout).toBe(2);
+      expect(result.stderr).toContain(
+        `✗ PREVIEW_DATABASE_ADMIN_URL uses the password of production's DATABASE_URL (${path.join(dir, '.env.prod')}).`,
+      );
+      expect(result.stderr).toContain('✗ PREVIEW_DATA_NETWORK is "lugh-prod_edge", ');
+      expect(result.stderr).toContain(
+        'Set it to staging’s data network, lugh-staging-data, or leave it unset.',
+      );
+      expect(result.stderr).toContain('✗ PREVIEW_REDIS_URL has no password: ');
+      expect(result.stdout + result.stderr).not.toContain(prodPassword);
+
+      const fine = await runLugh(['--env', 'staging', 'config', '--dir', dir], {
+        ...base,
+        PREVIEW_URL_TEMPLATE: 'http://pr-{n}.preview.localhost:8080/',
+        PREVIEW_DATA_NETWORK: 'lugh-staging-data',
+      });
+      expect(fine.code, fine.stderr).toBe(0);
+      expect(fine.stdout).toContain('flag previews: on (default: PREVIEW_URL_TEMPLATE is set)');
+      const off = await runLugh(['--env', 'staging', 'config'], { ...base, FEATURE_PREVIEWS: 'true' });
+      expect(off.code).toBe(2);
+      expect(off.stderr).toMatch(/✗ PREVIEW_URL_TEMPLATE is required while previews are on/);
+      const prod = await runLugh(['--env', 'production', 'config'], { ...base, FEATURE_PREVIEWS: 'true' });
+      expect(prod.code).toBe(2);
+      expect(prod.stderr).toMatch(/✗ FEATURE_PREVIEWS is on, but only staging runs previews/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a missing env file and an unknown command', async () => {

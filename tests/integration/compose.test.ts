@@ -35,6 +35,7 @@ interface Service {
   ports?: Array<string | { target: number; published: number | string }>;
   networks?: Record<string, unknown> | string[];
   healthcheck?: { test?: string[]; disable?: boolean };
+  profiles?: string[];
   deploy?: { resources?: { limits?: { cpus?: string | number; memory?: string } } };
   [key: string]: unknown;
 }
@@ -74,8 +75,9 @@ async function composeConfig(env: Env, shellEnv: Record<string, string> = {}): P
   return parse(stdout) as ComposeConfig;
 }
 
+/** The one service `up` starts without a profile (docker-compose config lists every profile's too). */
 function onlyService(config: ComposeConfig): [string, Service] {
-  const entries = Object.entries(config.services);
+  const entries = Object.entries(config.services).filter(([, s]) => !s.profiles);
   expect(entries).toHaveLength(1);
   return entries[0]!;
 }
@@ -150,7 +152,45 @@ describe.skipIf(!composeAvailable)('compose files (needs docker-compose)', () =>
     const containers = [staging, prod, infra].flatMap((c) =>
       Object.values(c.services).map((s) => s.container_name),
     );
-    expect(containers).toEqual(['lugh-staging-app', 'lugh-prod-app', 'lugh-postgres', 'lugh-redis']);
+    expect(containers).toEqual([
+      'lugh-preview-proxy',
+      'lugh-staging-app',
+      'lugh-prod-app',
+      'lugh-postgres',
+      'lugh-prometheus', // the profile monitoring's
+      'lugh-redis',
+    ]);
+  });
+
+  it('offer staging Caddy for previews under the profile previews, its admin API on no port and no preview network', async () => {
+    const proxy = staging.services['preview-proxy']!;
+    expect(proxy.profiles).toEqual(['previews']);
+    expect(proxy.container_name).toBe('lugh-preview-proxy');
+    // Only the previews' HTTP(S) is published, on 127.0.0.1 unless PREVIEW_BIND_ADDRESS says otherwise.
+    expect(publishedPorts(proxy).map((p) => p.target)).toEqual([80, 443]);
+    expect(publishedPorts(proxy).every((p) => p.hostIp === '127.0.0.1')).toBe(true);
+    expect(networkNames(staging, 'lugh-staging', proxy)).toEqual(['lugh-staging_edge']);
+    const script = readFileSync(join(REPO_ROOT, 'deploy/preview-proxy/start.sh'), 'utf8');
+    // The admin port is the shell's ${PREVIEW_PROXY_ADMIN_PORT:-2019}.
+    expect(script).toMatch(/^port=\$\{PREVIEW_PROXY_ADMIN_PORT:-2019\}$/m);
+    expect(script).toContain('"{\\"listen\\":\\"$ip:$port\\"');
+    const code = script.split('\n').filter((line) => !line.trimStart().startsWith('#'));
+    expect(code.filter((line) => /0\.0\.0\.0|:2019"?\s*$/.test(line))).toEqual([]);
+    // Production has no proxy and runs no previews.
+    expect(Object.values(prod.services).map((s) => s.container_name)).toEqual(['lugh-prod-app']);
+    await compose([
+      '-p',
+      projectName('staging'),
+      '--env-file',
+      FILES.staging.env,
+      '-f',
+      FILES.staging.compose,
+      '--profile',
+      'previews',
+      'config',
+      '-q',
+    ]);
+    await execFileAsync('sh', ['-n', join(REPO_ROOT, 'deploy/preview-proxy/start.sh')]);
   });
 
   it('put the two apps on networks they do not share, each reaching Postgres and Redis', () => {

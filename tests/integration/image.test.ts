@@ -197,6 +197,7 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
     expect(info.Config.Env).toEqual(
       expect.arrayContaining([
         'NODE_ENV=production',
+        'NODE_OPTIONS=--max-semi-space-size=8',
         `GIT_SHA=${GIT_SHA}`,
         'BUILD_TIME=2026-01-01T00:00:00Z',
       ]),

@@ -22,7 +22,7 @@ describe('the poller handover hands each update over exactly once', () => {
     await db?.drop();
   });
 
-  const handOverMidBatch = async (options: { leaseLost: boolean }) => {
+  const handOverMidBatch = async (options: { leaseLost: boolean; pastFirstBatch?: boolean }) => {
     await tg?.close();
     tg = await startTelegramStandIn();
     tg.registerBot({ token: FAKE_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
@@ -45,7 +45,34 @@ describe('the poller handover hands each update over exactly once', () => {
       tg!.sendText({ token: FAKE_TOKEN, chat, from: { id: ADMIN_ID, first_name: 'Ada' }, text });
     const botMessages = () => tg!.transcript(FAKE_TOKEN, chat.id).filter((e) => e.kind === 'bot_message');
 
-    // Pending before anyone polls, the three arrive in the old instance's first batch.
+    const sendsTo = (id: number) =>
+      tg!.calls(FAKE_TOKEN).filter((c) => c.method === 'sendMessage' && Number(c.params.chat_id) === id)
+        .length;
+    const warm = options.pastFirstBatch ? await start() : undefined;
+    if (warm) {
+      // A first batch handled in another chat: the three below arrive in a later batch,
+      // whose claims the old instance writes behind instead of waiting for them. They are
+      // queued while its reply there is held up by a 429, so they come in one batch.
+      const other = { id: -9292, type: 'group' as const, title: 'warm-up' };
+      const sayThere = (text: string) =>
+        tg!.sendText({ token: FAKE_TOKEN, chat: other, from: { id: ADMIN_ID, first_name: 'Ada' }, text });
+      const first = sayThere('/version');
+      await tg.waitForBotMessage(FAKE_TOKEN, other.id, (m) => m.message_id > first.message_id, {
+        timeoutMs: 10_000,
+      });
+      expect(warm.telegram.knowsNew(Number.MAX_SAFE_INTEGER)).toBe(true);
+      tg.injectFault({
+        token: FAKE_TOKEN,
+        method: 'sendMessage',
+        chatId: other.id,
+        kind: '429',
+        retryAfter: 2,
+      });
+      sayThere('/version');
+      await expect.poll(() => sendsTo(other.id), { timeout: 10_000 }).toBe(2);
+    }
+    // Pending before anyone polls, the three arrive in the old instance's first batch
+    // (past its first batch: its next one, once the warm-up's reply went through).
     say('/whoami');
     say('/version');
     say('/flags');
@@ -55,13 +82,13 @@ describe('the poller handover hands each update over exactly once', () => {
     tg.injectFault({
       token: FAKE_TOKEN,
       method: 'sendMessage',
+      chatId: chat.id,
       kind: '429',
       retryAfter: options.leaseLost ? 15 : 2,
     });
-    const old = await start();
-    await expect
-      .poll(() => tg!.calls(FAKE_TOKEN).filter((c) => c.method === 'sendMessage').length, { timeout: 10_000 })
-      .toBeGreaterThan(0);
+    const old = warm ?? (await start());
+    await expect.poll(() => sendsTo(chat.id), { timeout: 10_000 }).toBeGreaterThan(0);
+    if (warm) expect(warm.telegram.knowsNew(Number.MAX_SAFE_INTEGER)).toBe(true);
     const next = await start();
     await expect.poll(() => next.telegram.status().state).toBe('standby');
     if (options.leaseLost) {
@@ -99,6 +126,18 @@ describe('the poller handover hands each update over exactly once', () => {
   it(
     'a batch of three with the old instance stopped mid-batch: each update is answered once',
     () => handOverMidBatch({ leaseLost: false }),
+    60_000,
+  );
+
+  it(
+    'past its first batch (claims written behind), the old instance stopped mid-batch: each update is answered once',
+    () => handOverMidBatch({ leaseLost: false, pastFirstBatch: true }),
+    60_000,
+  );
+
+  it(
+    'past its first batch (claims written behind), the old instance losing its lease mid-batch: each update is answered once',
+    () => handOverMidBatch({ leaseLost: true, pastFirstBatch: true }),
     60_000,
   );
 

@@ -5,6 +5,7 @@ import { SETTING_LIST } from '../../src/config/settings.js';
 
 const TOKEN = '1234567:AAH-fake_token_for_tests_only_0123456789';
 const SIGNING_KEY = generatePromoteKeys().signingKey;
+const REFRESH_KEY = generatePromoteKeys().signingKey;
 
 const everySecretSet = {
   APP_ENV: 'staging',
@@ -17,6 +18,12 @@ const everySecretSet = {
   TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/webhooks/telegram',
   TELEGRAM_WEBHOOK_SECRET: 'tg-webhook-s3cret',
   PROMOTE_SIGNING_KEY: SIGNING_KEY,
+  DEPLOY_REGISTRY_PASSWORD: 'registry-s3cret',
+  PREVIEW_DATABASE_ADMIN_URL: 'postgres://lugh_previews:preview-admin-s3cret@db:5432/postgres',
+  PREVIEW_REDIS_URL: 'redis://:preview-redis-s3cret@redis:6379',
+  REFRESH_SIGNING_KEY: REFRESH_KEY,
+  REFRESH_HASH_KEY: 'refresh-hash-s3cret-0123456789',
+  METRICS_TOKEN: 'metrics-bearer-s3cret-0123',
 };
 
 describe('secrets', () => {
@@ -38,7 +45,12 @@ describe('secrets', () => {
         'ghs_fakeGithubTokenForTests',
         'whsec-0123456789abcdef',
         'tg-webhook-s3cret',
+        'registry-s3cret',
+        'preview-admin-s3cret',
+        'preview-redis-s3cret',
         SIGNING_KEY,
+        REFRESH_KEY,
+        'refresh-hash-s3cret-0123456789',
       ]),
     );
     for (const secret of secrets) {

@@ -206,6 +206,10 @@ describe('deploy settings', () => {
     expect(createConfig(staging).deploy).toEqual({
       role: 'app',
       containerName: 'lugh-staging-app',
+      runtime: 'docker',
+      registry: undefined,
+      registryUsername: undefined,
+      registryPassword: undefined,
       imageRepository: 'lugh',
       baseImage: undefined,
       healthDeadlineMs: 120_000,
@@ -215,6 +219,13 @@ describe('deploy settings', () => {
       backup: 'pg_dump',
     });
     expect(createConfig(production).deploy.containerName).toBe('lugh-prod-app');
+    // On Swarm it names the app's service as the stack deploy names it (deploy/swarm/*.yml).
+    expect(createConfig({ ...staging, DEPLOY_RUNTIME: 'swarm' }).deploy.containerName).toBe(
+      'lugh-staging_staging-app',
+    );
+    expect(createConfig({ ...production, DEPLOY_RUNTIME: 'swarm' }).deploy.containerName).toBe(
+      'lugh-prod_prod-app',
+    );
     expect(
       createConfig({ ...production, DEPLOY_BACKUP: 'off', LUGH_ROLE: 'runner', DEPLOY_VERIFY_SECONDS: '5' })
         .deploy,
@@ -237,5 +248,30 @@ describe('deploy settings', () => {
       'LUGH_ROLE',
     ]);
     expect(problems.find((p) => p.variable === 'DEPLOY_BACKUP')?.message).toBe('must be pg_dump or off');
+  });
+
+  it('take the registry’s login whole, and only with a registry', () => {
+    const registry = { DEPLOY_REGISTRY: '127.0.0.1:5000' };
+    expect(
+      createConfig({
+        ...staging,
+        ...registry,
+        DEPLOY_REGISTRY_USERNAME: 'ci',
+        DEPLOY_REGISTRY_PASSWORD: 'pw-s3cret',
+      }).deploy,
+    ).toMatchObject({ registry: '127.0.0.1:5000', registryUsername: 'ci', registryPassword: 'pw-s3cret' });
+    expect(problemsOf({ ...staging, ...registry, DEPLOY_REGISTRY_USERNAME: 'ci' })).toEqual([
+      { variable: 'DEPLOY_REGISTRY_PASSWORD', message: 'is required with DEPLOY_REGISTRY_USERNAME.' },
+    ]);
+    const noUser = problemsOf({ ...staging, ...registry, DEPLOY_REGISTRY_PASSWORD: 'pw-s3cret' });
+    expect(noUser).toEqual([
+      { variable: 'DEPLOY_REGISTRY_USERNAME', message: 'is required with DEPLOY_REGISTRY_PASSWORD.' },
+    ]);
+    expect(JSON.stringify(noUser)).not.toContain('pw-s3cret');
+    expect(
+      problemsOf({ ...staging, DEPLOY_REGISTRY_USERNAME: 'ci', DEPLOY_REGISTRY_PASSWORD: 'pw' }).map(
+        (p) => p.variable,
+      ),
+    ).toEqual(['DEPLOY_REGISTRY']);
   });
 });

@@ -7,6 +7,7 @@ import type { NotificationOutbox } from '../../store/notifications.js';
 import { isChatNotFound } from '../notifications/chat-probe.js';
 import { editRefusedForGood, migratedTo, notModified } from '../telegram-errors.js';
 import { outcomeButtons, renderOutcome, renderProgress } from './render.js';
+import { failedServiceLine } from './service-lines.js';
 import { renderTimeline, withTimeline } from './timeline.js';
 
 /** The result's button (Logs after a failure), or none. */
@@ -104,12 +105,20 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
     );
   };
 
+  /** A set deploy's containers and their states; none for one service (or Postgres away: the steps still show). */
+  const servicesOf = (deploymentId: number) => deployments.serviceProgress(deploymentId).catch(() => []);
+
   /** Sends or edits the progress message from what Postgres holds now. */
   const show = async (deploymentId: number): Promise<void> => {
     const d = await deployments.get(deploymentId);
     if (!d) return;
     const from = d.previousSha ?? (await deployments.runningSha(d.env, d.id));
-    const html = renderProgress(d, await deployments.steps(deploymentId), from);
+    const html = renderProgress(
+      d,
+      await deployments.steps(deploymentId),
+      from,
+      await servicesOf(deploymentId),
+    );
     const chatId = await chatOf(d.chatId);
     lastEdit.set(deploymentId, Date.now());
     const sendAnew = async () => {
@@ -145,19 +154,28 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
     return chain;
   };
 
+  /** Shows the newest state soon: at once, or when the last edit is a second old (coalesced). */
+  const update = async (deploymentId: number): Promise<void> => {
+    if (timers.has(deploymentId)) return; // an edit is already due: it reads the newest state
+    const wait = (lastEdit.get(deploymentId) ?? 0) + minInterval - Date.now();
+    if (wait <= 0) return enqueue(() => show(deploymentId));
+    timers.set(
+      deploymentId,
+      setTimeout(() => {
+        timers.delete(deploymentId);
+        void enqueue(() => show(deploymentId));
+      }, wait),
+    );
+  };
+
   return {
-    async step(deploymentId) {
-      if (timers.has(deploymentId)) return; // an edit is already due: it reads the newest state
-      const wait = (lastEdit.get(deploymentId) ?? 0) + minInterval - Date.now();
-      if (wait <= 0) return enqueue(() => show(deploymentId));
-      timers.set(
-        deploymentId,
-        setTimeout(() => {
-          timers.delete(deploymentId);
-          void enqueue(() => show(deploymentId));
-        }, wait),
-      );
-    },
+    step: (deploymentId) => update(deploymentId),
+
+    /** A container of a set moved on: the same throttled edit as a step's, with its service lines. */
+    services: (deploymentId) => update(deploymentId),
+
+    /** The running step's progress (a Swarm update's tasks): the same throttled edit. */
+    progress: (deploymentId) => update(deploymentId),
 
     async finished(deploymentId, _env, outcome) {
       clearTimeout(timers.get(deploymentId));
@@ -176,8 +194,12 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
             : (await deployments.migrationsOf(deploymentId)).filter((m) => m.irreversible).map((m) => m.name);
         const steps = await deployments.steps(deploymentId);
         const backedUp = steps.some((s) => s.step === 'backup' && s.status === 'succeeded');
+        const services = await servicesOf(deploymentId);
         const result = withTimeline(
-          renderOutcome(d, outcome, options.redact, new Date(), irreversible, { backedUp }),
+          renderOutcome(d, outcome, options.redact, new Date(), irreversible, {
+            backedUp,
+            failedService: outcome.status === 'succeeded' ? undefined : failedServiceLine(services),
+          }),
           // Without its timeline (Postgres away) the result still goes out.
           renderTimeline(await deployments.stepTimes(deploymentId).catch(() => [])),
         );
@@ -198,13 +220,10 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
           // Kept for the chat in the outbox (sent once it writes to the bot): the progress
           // as it ended, unless it reached the chat, and the result.
           const chatId = await chatOf(d.chatId);
-          await notReached(d, chatId, renderProgress(d, await deployments.steps(deploymentId)));
+          const progress = renderProgress(d, await deployments.steps(deploymentId), undefined, services);
+          await notReached(d, chatId, progress);
           if (!d.progressMessageId)
-            await options.keep.outbox.enqueue(
-              `deploy-report:${d.env}:${d.id}:progress`,
-              chatId,
-              renderProgress(d, await deployments.steps(deploymentId)),
-            );
+            await options.keep.outbox.enqueue(`deploy-report:${d.env}:${d.id}:progress`, chatId, progress);
           await options.keep.outbox.enqueue(`deploy-report:${d.env}:${d.id}:result`, chatId, result);
         }
       });

@@ -1,20 +1,15 @@
-// /history chart: an environment's deploys over the last 30 days as a small PNG, drawn as
-// SVG and rasterised by resvg (Rust, shipped prebuilt inside its npm platform packages: no
-// browser, no system libraries, no download at install). Text uses DejaVu Sans from the
-// dejavu-fonts-ttf package, so the image reads the same on a slim image with no fonts.
-// resvg is loaded on the first chart, not at start: where its native binding cannot load
-// (a base image without librt.so.1), only the chart is refused and the bot runs on.
-import { createRequire } from 'node:module';
-import path from 'node:path';
+// /history chart: an environment's deploys over the last 30 days as a small PNG (drawn as
+// SVG here, rasterised by chart-png.ts).
+
 import type { Deployment } from '../../store/deployments.js';
 import { escapeHtml, formatDuration } from '../html.js';
+import { ChartUnavailableError, rasterise, svgDocument } from './chart-png.js';
 
 const DAY_MS = 86_400_000;
 export const CHART_DAYS = 30;
-// Laid out for a phone's bubble (about 300 px wide) and drawn at twice that for sharpness.
+// Laid out for a phone's bubble (about 300 px wide); chart-png.ts draws it at twice that.
 const WIDTH = 480;
 const HEIGHT = 280;
-const SCALE = 2;
 const PLOT = { left: 58, right: 12, top: 36, bottom: 52 };
 const COLOUR: Record<string, string> = {
   succeeded: '#2e9d4f',
@@ -27,12 +22,6 @@ const LEGEND: ReadonlyArray<[string, string]> = [
   ['rolled_back', 'rolled back'],
   ['failed', 'failed'],
 ];
-
-/** The font file resvg draws text with, found inside its npm package. */
-function fontFile(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans.ttf');
-}
 
 /** What the chart shows: the finished deploys of the last 30 days, with their durations. */
 export interface ChartFacts {
@@ -112,7 +101,7 @@ export function historyChartSvg(
       `<text x="${lx + 19}" y="${HEIGHT - 10}" font-size="14" fill="#333">${label}</text>`,
     );
   });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="DejaVu Sans">${parts.join('')}</svg>`;
+  const svg = svgDocument(WIDTH, HEIGHT, parts);
   return {
     svg,
     facts: {
@@ -124,26 +113,7 @@ export function historyChartSvg(
   };
 }
 
-/** resvg cannot be loaded here; the message says why and what to do. */
-export class ChartUnavailableError extends Error {
-  override name = 'ChartUnavailableError';
-}
-
-/** The error a failed load names itself by (a module loader may wrap the original). */
-const rootCause = (error: unknown): unknown =>
-  error instanceof Error && error.cause instanceof Error ? rootCause(error.cause) : error;
-
-let resvg: Promise<typeof import('@resvg/resvg-js')> | undefined;
-const loadResvg = () => {
-  resvg ??= import('@resvg/resvg-js').catch((error: unknown) => {
-    resvg = undefined;
-    const why = rootCause(error);
-    throw new ChartUnavailableError(
-      `The chart cannot be drawn here: ${why instanceof Error ? why.message : String(why)}. The image lacks a system library that @resvg/resvg-js needs (see README, /history chart); /history gives the list.`,
-    );
-  });
-  return resvg;
-};
+export { ChartUnavailableError };
 
 /** The chart as a PNG, and the caption that says in words what it shows. */
 export async function renderHistoryChart(
@@ -152,15 +122,9 @@ export async function renderHistoryChart(
   now: Date = new Date(),
 ): Promise<{ png: Buffer; caption: string }> {
   const { svg, facts } = historyChartSvg(env, rows, now);
-  const { Resvg } = await loadResvg();
-  const png = new Resvg(svg, {
-    font: { fontFiles: [fontFile()], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans' },
-    fitTo: { mode: 'zoom', value: SCALE },
-  })
-    .render()
-    .asPng();
+  const png = await rasterise(svg, '/history gives the list');
   const caption = facts.count
     ? `📈 <b>${escapeHtml(env)}</b>: ${facts.count} deploy${facts.count === 1 ? '' : 's'} in ${CHART_DAYS} days, ${facts.failed} not succeeded; the longest took ${formatDuration(facts.longestMs)} (a bar’s height is how long it took).`
     : `📈 <b>${escapeHtml(env)}</b>: no deploy finished in the last ${CHART_DAYS} days.`;
-  return { png: Buffer.from(png), caption };
+  return { png, caption };
 }

@@ -1,5 +1,6 @@
 import type { AppEnv } from '../../config/environments.js';
 import { DEPLOY_STEPS, type DeployOutcome } from '../../deployer/deploy-notifier.js';
+import type { ServiceProgress } from '../../store/deployment-services.js';
 import {
   type Deployment,
   type DeploymentContext,
@@ -8,7 +9,8 @@ import {
 } from '../../store/deployments.js';
 import { deploymentOfOwner, type HeldLock } from '../../store/locks.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, readableRef, shortSha } from '../html.js';
-import { clip, plainLength, TEXT_BUDGET } from '../telegram-limits.js';
+import { clip, fitLines, plainLength, TEXT_BUDGET } from '../telegram-limits.js';
+import { renderServiceLines } from './service-lines.js';
 
 /** An outcome's message longer than this is cut: with the 3000-character log tail it stays under 4096. */
 const MAX_MESSAGE = 600;
@@ -32,7 +34,8 @@ const TRIGGER_TEXT: Record<Deployment['trigger'], string> = {
 
 /**
  * Who or what started a deployment, the same in /history and /status, people by their
- * Telegram name: `@ada`, `@ada (rollback)`, `@ada (promotion, approved by @bob)`, `a push`.
+ * Telegram name: `@ada`, `@ada (rollback)`, `@ada (rollback of worker alone)`,
+ * `@ada (promotion, approved by @bob)`, `a push`.
  * `user 42` only for a row recorded before names were.
  */
 export function triggerText(d: {
@@ -40,10 +43,12 @@ export function triggerText(d: {
   readonly requestedBy: number | null;
   readonly requestedByName?: string | null;
   readonly context?: { readonly promotedBy?: string; readonly approvedBy?: string } | null;
+  readonly onlyService?: string | null;
 }): string {
   const name = d.requestedByName ?? (d.requestedBy ? `user ${d.requestedBy}` : undefined);
   if (d.trigger === 'manual' && name) return name;
-  if (d.trigger === 'rollback' && name) return `${name} (rollback)`;
+  if (d.trigger === 'rollback' && name)
+    return d.onlyService ? `${name} (rollback of ${d.onlyService} alone)` : `${name} (rollback)`;
   if (d.trigger === 'promotion') {
     const promoter = d.context?.promotedBy ?? d.context?.approvedBy ?? d.requestedByName;
     const approver = d.context?.approvedBy ?? d.requestedByName;
@@ -103,8 +108,16 @@ function fromTo(d: Deployment, from?: string | null): string {
   return from && from !== d.sha ? `<code>${shortSha(from)}</code> → ${to}` : to;
 }
 
-/** The one progress message of a deployment: a bar and a line per step; `from` is the commit running before it. */
-export function renderProgress(d: Deployment, steps: readonly StepRecord[], from?: string | null): string {
+/**
+ * The one progress message of a deployment: a bar and a line per step; `from` is the commit
+ * running before it. A set deploy (lugh.yml) adds a line per service (service-lines.ts).
+ */
+export function renderProgress(
+  d: Deployment,
+  steps: readonly StepRecord[],
+  from?: string | null,
+  services: readonly ServiceProgress[] = [],
+): string {
   const byStep = new Map(steps.map((s) => [s.step, s]));
   const finished = DEPLOY_STEPS.filter((s) => {
     const status = byStep.get(s)?.status;
@@ -119,11 +132,14 @@ export function renderProgress(d: Deployment, steps: readonly StepRecord[], from
     const detail = text ? ` <i>${escapeHtml(text.length > 80 ? `${text.slice(0, 77)}…` : text)}</i>` : '';
     return `${mark} ${step}${detail}`;
   });
-  return [
+  const head = [
     `🚀 <b>Deploy #${d.id}</b> · ${d.env} · ${fromTo(d, from)}`,
     `${'▰'.repeat(filled)}${'▱'.repeat(BAR - filled)} ${finished}/${DEPLOY_STEPS.length}${running ? ` · ${running}` : ''}`,
     ...lines,
-  ].join('\n');
+  ];
+  const perService = renderServiceLines(services);
+  // A set of many services stays one message: the lines that do not fit become "…and N more".
+  return perService.length ? fitLines(head, perService) : head.join('\n');
 }
 
 /** A deployed commit as a version, as /status says it: `<code>abc1234</code> (v1.4.0)` when its promotion tagged a release. */
@@ -160,6 +176,8 @@ export function promotionContextText(c: DeploymentContext | null | undefined): s
 export interface OutcomeFacts {
   /** The deploy's backup step succeeded: a copy of the database from before it exists. */
   readonly backedUp?: boolean;
+  /** A set deploy that failed: which service (and replica) failed, and why (service-lines.ts). */
+  readonly failedService?: string;
 }
 
 /** The final message: what runs now, or what failed and the last lines it printed. */
@@ -181,13 +199,16 @@ export function renderOutcome(
   const took = d.startedAt ? ` in ${formatDuration(now.getTime() - d.startedAt.getTime())}` : '';
   const head =
     outcome.status === 'succeeded'
-      ? `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs ${versionOf(d, outcome.sha)}.`
+      ? d.onlyService
+        ? // One service rolled back alone: the environment is split until the set's next deploy.
+          `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env}’s ${escapeHtml(d.onlyService)} alone runs ${versionOf(d, outcome.sha)}; the other services run as they did, until the next deploy of the set.`
+        : `✅ <b>Deploy #${d.id}</b> done${took}: ${d.env} runs ${versionOf(d, outcome.sha)}.`
       : outcome.status === 'rolled_back'
         ? `↩️ <b>Deploy #${d.id}</b> was rolled back: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`
         : `❌ <b>Deploy #${d.id}</b> failed${outcome.step ? ` at ${outcome.step}` : ''}: ${escapeHtml(clip(redact(outcome.message), MAX_MESSAGE))}`;
   const image = outcome.status === 'succeeded' ? imageOriginText(d.imageOrigin) : undefined;
   const context = d.trigger === 'promotion' ? promotionContextText(d.context) : undefined;
-  const contextLine = `${context ? `\n${context}` : ''}${afterVerifyHint(d, outcome)}`;
+  const contextLine = `${facts.failedService ? `\n${facts.failedService}` : ''}${context ? `\n${context}` : ''}${afterVerifyHint(d, outcome)}`;
   const stays =
     outcome.status !== 'succeeded' && irreversible.length
       ? `\n⚠️ ${irreversible.length === 1 ? 'Its migration' : 'Its migrations'} ${irreversible.map((m) => `<code>${escapeHtml(m)}</code>`).join(', ')} cannot be undone and ${irreversible.length === 1 ? 'stays' : 'stay'} applied: the version running now runs on the migrated database.${facts.backedUp ? ' /restore offers the backup taken before it.' : ' No backup was taken before this deploy, so there is none to restore.'}`

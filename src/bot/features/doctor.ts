@@ -45,7 +45,9 @@ function renderBlocks(heading: string, blocks: readonly Block[]): string[] {
  * of a failure; split between checks when it would not fit one message.
  */
 export function renderAudit(report: AuditReport): string[] {
-  const passed = report.checks.length - report.failed;
+  const skippedCount = report.skipped ?? 0;
+  const passed = report.checks.length - report.failed - skippedCount;
+  const skippedText = skippedCount ? `, ${skippedCount} skipped` : '';
   const expected = report.checks.filter((c) => c.expected).length;
   const why =
     expected === 0
@@ -53,14 +55,17 @@ export function renderAudit(report: AuditReport): string[] {
       : expected === report.failed
         ? ' (all expected in the sandbox)'
         : ` (${expected} expected in the sandbox)`;
-  const heading = `🩺 <b>Isolation audit</b> of ${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
-    report.failed ? `❌ ${report.failed} failed${why}, ${passed} passed` : `✅ all ${passed} passed`
+  const what = report.runtime === 'swarm' ? 'the Swarm services ' : '';
+  const heading = `🩺 <b>Isolation audit</b> of ${what}${escapeHtml(report.staging.containerName)} and ${escapeHtml(report.production.containerName)}: ${
+    report.failed
+      ? `❌ ${report.failed} failed${why}, ${passed} passed${skippedText}`
+      : `✅ ${skippedCount ? '' : 'all '}${passed} passed${skippedText}`
   }`;
   return renderBlocks(
     heading,
     report.checks.map((c) => ({
-      mark: c.ok ? '✅' : '❌',
-      title: c.title,
+      mark: c.skipped ? '⏭️' : c.ok ? '✅' : '❌',
+      title: c.skipped ? `${c.title} (skipped)` : c.title,
       evidence: c.evidence,
       expected: c.expected,
       fix: c.fix,

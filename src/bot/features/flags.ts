@@ -12,7 +12,11 @@ export function renderFlags(config: Config, view: View): string {
     const mark = f.enabled ? '✅' : '⬜️';
     if (view === 'summary') return `${mark} <code>${f.key}</code>`;
     const def = FLAGS[f.key];
-    const origin = f.source === 'env' ? `set by ${flagVariable(f.key)}` : `${config.appEnv} default`;
+    const follows = f.defaultFrom
+      ? `, as ${f.defaultFrom} is ${f.enabled || f.disabledBy ? 'set' : 'not set'}`
+      : '';
+    const origin =
+      f.source === 'env' ? `set by ${flagVariable(f.key)}` : `${config.appEnv} default${follows}`;
     const deps = def.dependsOn.length ? `; needs ${def.dependsOn.join(', ')}` : '';
     const off = f.disabledBy ? ` — off because ${f.disabledBy} is off` : '';
     return `${mark} <code>${f.key}</code> (${def.maturity}, ${origin}${deps})${off}\n    ${escapeHtml(def.description)}`;

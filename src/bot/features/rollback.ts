@@ -1,16 +1,15 @@
 import { Composer, InlineKeyboard } from 'grammy';
 import type { DeployControl } from '../../deploys/deploy-control.js';
-import type { BackupChoice } from '../../deploys/restore-control.js';
-import type { BackupRecord } from '../../store/backup-records.js';
-import type { IrreversibleMigration } from '../../store/deployment-migrations.js';
 import { type Deployment, inProgress } from '../../store/deployments.js';
 import type { BotContext, Feature } from '../context.js';
 import { argsOf, envArgument } from '../deploys/env-argument.js';
+import { parseEnv } from '../deploys/parse-words.js';
 import { lockedMessage } from '../deploys/render.js';
+import { oneServiceRefusal } from '../deploys/rollback-texts.js';
+import { runsSet, setText } from '../deploys/set-members.js';
 import { actorName, requireAdmin } from '../guards/is-admin.js';
 import { escapeHtml, formatAgo, formatDuration, shortSha } from '../html.js';
-import { notModified } from '../telegram-errors.js';
-import { offerRestore } from './restore.js';
+import { confirmRollback, ignoreNotModified, membersOf } from './rollback-confirmation.js';
 
 const RELEASES_SHOWN = 5;
 const composer = new Composer<BotContext>();
@@ -23,13 +22,47 @@ const composer = new Composer<BotContext>();
  * irreversible migrations it goes back past); Yes deploys that commit again through every
  * step, once, whoever taps how often (the confirmation is the deployment's row, answered
  * once). Its image is usually still there (cleanup keeps the last ones), so it is not rebuilt.
+ *
+ * /rollback [env] <service> alone: the same picker for one service of a set, offering the
+ * releases whose set had it; the confirmation warns what may break (`aloneWarning`), and
+ * Yes deploys that service alone at the release's commit. `/rollback <service>` without
+ * `alone` is refused, pointing at the explicit form.
  */
 composer.command('rollback', requireAdmin('/rollback'), async (ctx) => {
-  const [envWord] = argsOf(ctx);
-  const target = await envArgument(ctx, 'rollback', envWord);
+  const words = argsOf(ctx);
+  const alone = words.at(-1)?.toLowerCase() === ALONE;
+  const rest = alone ? words.slice(0, -1) : words;
+  if (alone && rest.length === 0) {
+    const env = ctx.deps.deploys?.env ?? 'staging';
+    await ctx.reply(`Name the service: <code>/rollback ${env} &lt;service&gt; alone</code>.`);
+    return;
+  }
+  const [first] = rest;
+  // `/rollback worker`: a service of this bot's own set, named without the environment.
+  const members = await membersOf(ctx.deps.deploys);
+  const serviceFirst =
+    first !== undefined && !parseEnv(first) && (alone || members.some((m) => m.service === first));
+  const target = await envArgument(ctx, 'rollback', serviceFirst ? undefined : first, {
+    optional: serviceFirst,
+  });
   if (!target) return;
-  await offerRollback(ctx, target.control, target.env);
+  const service = serviceFirst ? first : rest[1];
+  if (service === undefined) {
+    if (alone)
+      await ctx.reply(`Name the service: <code>/rollback ${target.env} &lt;service&gt; alone</code>.`);
+    else await offerRollback(ctx, target.control, target.env);
+    return;
+  }
+  const refusal = oneServiceRefusal(target.env, service, members, alone);
+  if (refusal) {
+    await ctx.reply(refusal);
+    return;
+  }
+  await offerRollback(ctx, target.control, target.env, service);
 });
+
+/** The word that asks for one service of a set alone: `/rollback worker alone`. */
+const ALONE = 'alone';
 
 /**
  * Roll back under a failed deploy's result (a failure after verify: the new version runs):
@@ -45,12 +78,48 @@ composer.callbackQuery('rollback:offer', requireAdmin('rollback button'), async 
   await offerRollback(ctx, control, control.env);
 });
 
-/** The picker of /rollback: the releases before the running one, for the admin who asked. */
-async function offerRollback(ctx: BotContext, control: DeployControl, env: DeployControl['env']) {
-  const releases = await control.deployments.releases(env, RELEASES_SHOWN + 1);
-  const [current, ...older] = releases;
+/** How many releases the picker of one service looks through for those whose set had it. */
+const RELEASES_SEARCHED = 20;
+
+/** Whether a release's recorded set (`deployments.services`) declared `service`. */
+async function releaseHad(control: DeployControl, releaseId: number, service: string): Promise<boolean> {
+  const recorded = (await control.deployments.servicesOf(releaseId)) as
+    | { declared?: boolean; services?: Array<{ name?: unknown }> }
+    | null
+    | undefined;
+  return (
+    recorded?.declared === true &&
+    Array.isArray(recorded.services) &&
+    recorded.services.some((s) => s.name === service)
+  );
+}
+
+/**
+ * The picker of /rollback: the releases before the running one, for the admin who asked;
+ * with `service`, those whose set had that service, to roll it back alone.
+ */
+async function offerRollback(
+  ctx: BotContext,
+  control: DeployControl,
+  env: DeployControl['env'],
+  service?: string,
+) {
+  const releases = await control.deployments.releases(
+    env,
+    (service ? RELEASES_SEARCHED : RELEASES_SHOWN) + 1,
+  );
+  const [current, ...before] = releases;
+  const older: typeof before = [];
+  for (const r of before) {
+    if (older.length === RELEASES_SHOWN) break;
+    if (!service || (await releaseHad(control, r.id, service))) older.push(r);
+  }
   if (!current || older.length === 0) {
-    await ctx.reply(`There is no earlier release of ${env} to roll back to.`);
+    await ctx.reply(
+      service
+        ? `No earlier release of ${env} had the service ${escapeHtml(service)} (in its lugh.yml): there is nothing to take it back to.`
+        : `There is no earlier release of ${env} to roll back to.`,
+    );
     return;
   }
   const offer = await control.deployments.createButtonOffer({
@@ -60,10 +129,11 @@ async function offerRollback(ctx: BotContext, control: DeployControl, env: Deplo
     requestedByName: actorName(ctx),
     chatId: ctx.chat?.id,
     ms: control.confirmMs,
+    service,
   });
   const keyboard = new InlineKeyboard();
   let pastIrreversible = false;
-  for (const r of older.slice(0, RELEASES_SHOWN)) {
+  for (const r of older) {
     // Older releases are past at least what newer ones are: one query per release, five at most.
     const past = (await control.deployments.irreversibleSince(env, r.id)).length > 0;
     pastIrreversible ||= past;
@@ -77,8 +147,21 @@ async function offerRollback(ctx: BotContext, control: DeployControl, env: Deplo
   const warning = pastIrreversible
     ? ' ⚠️ marks a release older than a migration that cannot be undone: its confirmation names them.'
     : '';
+  const members = await membersOf(control);
+  const buttons = `The buttons are for ${escapeHtml(actorName(ctx) ?? 'the admin who asked')} and expire in ${formatDuration(control.confirmMs)}.`;
+  if (service) {
+    const others = setText(members.filter((m) => m.service !== service));
+    await ctx.reply(
+      `Roll ${escapeHtml(service)} <b>alone</b> back to which release of ${env}? The set runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). Only ${escapeHtml(service)} goes back${others ? `; ${others} stay as they run` : ''}. A tap says what may break and asks to confirm first. ${buttons}${warning}`,
+      { reply_markup: keyboard },
+    );
+    return;
+  }
+  const set = runsSet(members)
+    ? ` A rollback takes the whole set back to that release: ${setText(members)}.`
+    : '';
   await ctx.reply(
-    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}). A tap asks to confirm first. The buttons are for ${escapeHtml(actorName(ctx) ?? 'the admin who asked')} and expire in ${formatDuration(control.confirmMs)}.${warning}`,
+    `Roll ${env} back to which release? It runs <code>${shortSha(current.sha)}</code> (deployed ${formatAgo(current.deployedAt)}).${set} A tap asks to confirm first. ${buttons}${warning}`,
     { reply_markup: keyboard },
   );
 }
@@ -91,102 +174,7 @@ function alreadyText(d: Deployment): string {
     : `These buttons were used already: deploy #${d.id} to ${release} ended ${d.status.replace('_', ' ')}. Send /rollback again for a new choice.`;
 }
 
-/**
- * The warning a rollback past irreversible migrations gets: which, applied by which deploy,
- * and the backup taken before the first of them (production's; /restore puts it back).
- */
-export function irreversibleWarning(input: {
-  env: string;
-  sha: string;
-  migrations: readonly IrreversibleMigration[];
-  backup?: BackupRecord;
-}): string {
-  const list = input.migrations
-    .map(
-      (m) =>
-        `• <code>${escapeHtml(m.name)}</code> (deploy #${m.deploymentId}${m.sha ? ` of <code>${shortSha(m.sha)}</code>` : ''}): ${escapeHtml(m.why)}`,
-    )
-    .join('\n');
-  const first = input.migrations[0]?.deploymentId;
-  const backup =
-    input.env !== 'production'
-      ? `${input.env} takes no backup before a deploy, so there is no copy of the database before it.`
-      : input.backup
-        ? `The database as it was before deploy #${first} is in the backup <code>${escapeHtml(input.backup.file)}</code>: after the rollback, /restore puts it back (it replaces production’s database; a backup of the current state is taken first).`
-        : `Deploy #${first} recorded no backup, so there is no copy of the database before it.`;
-  return [
-    `⚠️ Rolling ${input.env} back to <code>${shortSha(input.sha)}</code> goes back past ${input.migrations.length === 1 ? 'a migration' : 'migrations'} that cannot be undone:`,
-    list,
-    'A rollback deploys the older code only: the database stays as these migrations left it, and that code may not fit it.',
-    backup,
-    'Roll back anyway?',
-  ].join('\n\n');
-}
-
 const REFUSED = 'This release cannot be deployed again. Send /rollback for the current list.';
-
-/** What a /restore button carries for a backup file: its name without the environment and `.dump`. */
-const tokenOf = (env: string, file: string) => file.replace(`${env}-`, '').replace(/\.dump$/, '');
-
-/**
- * The warning's keyboard, with a row that opens /restore's confirmation for the backup when
- * it is still on disk (restore buttons of their own: the asker's, expiring).
- */
-async function withRestoreOffer(
-  ctx: BotContext,
-  keyboard: InlineKeyboard,
-  backup: BackupChoice | undefined,
-): Promise<InlineKeyboard> {
-  if (!backup) return keyboard;
-  const offer = await offerRestore(ctx);
-  return keyboard.row().text('Restore that backup…', `restore:pick:${offer.id}:${backup.token}`);
-}
-
-const ignoreNotModified = (error: unknown) => {
-  // A second tap on the same picker: the confirmation is showing already.
-  if (!notModified(error)) throw error;
-};
-
-/**
- * The confirmation of rollback `d` to `release`: what will run, what runs now (read at the
- * tap, not when the picker was sent), the irreversible migrations it goes back past, and
- * when the buttons expire.
- */
-async function confirmRollback(
-  ctx: BotContext,
-  control: DeployControl,
-  d: Deployment,
-  release: { id: number; sha: string; deployedAt: Date | null },
-): Promise<void> {
-  const env = control.env;
-  const [current] = await control.deployments.releases(env, 1);
-  const irreversible = await control.deployments.irreversibleSince(env, release.id);
-  const backup = irreversible.length
-    ? await control.deployments.backupOf(irreversible[0]!.deploymentId)
-    : undefined;
-  const now = current
-    ? `It runs <code>${shortSha(current.sha)}</code> now (deployed ${formatAgo(current.deployedAt)}).`
-    : 'No release of it is recorded as running now.';
-  const text = [
-    `Roll ${env} back to <code>${shortSha(release.sha)}</code>${release.deployedAt ? ` (deployed ${formatAgo(release.deployedAt)})` : ''}? ${now} Deploy #${d.id} deploys <code>${shortSha(release.sha)}</code> again through every step.`,
-    ...(irreversible.length
-      ? [irreversibleWarning({ env, sha: release.sha, migrations: irreversible, backup })]
-      : []),
-    `The buttons expire in ${formatDuration(Math.max(0, (d.confirmExpiresAt?.getTime() ?? Date.now()) - Date.now()))}.`,
-  ].join('\n\n');
-  const keyboard = new InlineKeyboard()
-    .text(irreversible.length ? 'Roll back anyway' : 'Roll back', `rollback:yes:${d.id}`)
-    .text('Cancel', `rollback:no:${d.id}`);
-  await ctx
-    .editMessageText(text, {
-      reply_markup: await withRestoreOffer(
-        ctx,
-        keyboard,
-        ctx.deps.restore && backup ? await ctx.deps.restore.find(tokenOf(env, backup.file)) : undefined,
-      ),
-    })
-    .catch(ignoreNotModified);
-}
 
 /**
  * A tap on a release of a picker (`rollback:<offer>:<release>`): only its asker's, only
@@ -230,6 +218,14 @@ composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollbac
     await ctx.answerCallbackQuery({ text: REFUSED, show_alert: true });
     return;
   }
+  const service = offer.service ?? undefined;
+  if (service && !(await releaseHad(control, source.id, service))) {
+    await ctx.answerCallbackQuery({
+      text: `That release had no service ${service}: it cannot be taken back alone to it. Send /rollback again.`,
+      show_alert: true,
+    });
+    return;
+  }
   const release = { id: source.id, sha: source.sha, deployedAt: source.finishedAt };
   const requested = await control.request({
     ref: source.sha,
@@ -240,6 +236,7 @@ composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollbac
     action: '/rollback',
     key: `rollback-offer:${offer.id}`,
     confirm: true,
+    only: service,
   });
   if (requested.outcome === 'locked') {
     // The refusal is longer than an alert may be, and names the lock in HTML: a reply.
@@ -255,6 +252,11 @@ composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollbac
     await ctx.answerCallbackQuery({ text: alreadyText(deployment), show_alert: true });
     return;
   }
+  // A rollback to this release already under way (of the whole set, or of one service).
+  if ((deployment.onlyService ?? undefined) !== service) {
+    await ctx.answerCallbackQuery({ text: alreadyText(deployment), show_alert: true });
+    return;
+  }
   if (deployment.sha !== source.sha) {
     await ctx.answerCallbackQuery({
       text: `This picker chose ${shortSha(deployment.sha)} already: confirm or cancel that, or send /rollback again.`,
@@ -263,7 +265,7 @@ composer.callbackQuery(/^rollback:(\d{1,12}):(\d{1,12})$/, requireAdmin('rollbac
     return;
   }
   await ctx.answerCallbackQuery({ text: 'Confirm below' });
-  await confirmRollback(ctx, control, deployment, release);
+  await confirmRollback(ctx, control, deployment, release, service);
 });
 
 /** Roll back (`rollback:yes:<deployment>`) or Cancel: the requester's, once, before it expires. */
@@ -323,9 +325,11 @@ composer.callbackQuery(/^rollback:(yes|no):(\d{1,12})$/, requireAdmin('rollback 
   const past = irreversible.length
     ? ` It goes back past ${irreversible.map((m) => `<code>${escapeHtml(m.name)}</code>`).join(', ')}; the database stays as it is.`
     : '';
+  const what = d.onlyService ? `${escapeHtml(d.onlyService)} of ${control.env} alone` : control.env;
+  const others = d.onlyService ? ' The other services stay as they run.' : '';
   await ctx
     .editMessageText(
-      `↩️ Rolling ${control.env} back to <code>${escapeHtml(shortSha(d.sha))}</code>: deploy #${id} is queued; progress follows here.${past}`,
+      `↩️ Rolling ${what} back to <code>${escapeHtml(shortSha(d.sha))}</code>: deploy #${id} is queued; progress follows here.${others}${past}`,
     )
     .catch(ignoreNotModified);
 });
@@ -340,7 +344,11 @@ composer.callbackQuery(/^rollback:(sure:)?\d{1,12}$|^rollback:cancel$/, async (c
 
 export const rollbackFeature: Feature = {
   commands: [
-    { command: 'rollback', description: 'Deploy an earlier release again: /rollback <env>', access: 'admin' },
+    {
+      command: 'rollback',
+      description: 'Deploy an earlier release again (a set as a whole): /rollback <env> [<service> alone]',
+      access: 'admin',
+    },
   ],
   composer,
 };

@@ -1,8 +1,16 @@
-import type { EnvironmentStatus, Probe, PublishedStatus, StatusReport } from '../../status/status-report.js';
+import type { ServiceStatus } from '../../status/service-status.js';
+import type {
+  EnvironmentStatus,
+  PreviewCounts,
+  Probe,
+  PublishedStatus,
+  StatusReport,
+} from '../../status/status-report.js';
 import type { VersionFacts } from '../../status/version-lookup.js';
 import type { WebhookHistory } from '../../status/webhook-log.js';
 import { imageOriginText, triggerText } from '../deploys/render.js';
 import { escapeHtml, formatAgo, formatDuration, formatUtc, shortSha } from '../html.js';
+import { swarmCompact, swarmHealth, swarmLines, tasksText } from './swarm-lines.js';
 
 const unknown = (why: string) => `❔ unknown — ${escapeHtml(why)}`;
 const mark = (part: string) => (part.startsWith('ok') ? '✅' : '❌');
@@ -28,6 +36,12 @@ function versionNote(v: Probe<VersionFacts | undefined> | undefined, now: Date):
 function appHealth(e: EnvironmentStatus, ready: boolean): string {
   if (e.self)
     return ready ? '✅ app: ready (own readiness check)' : '❌ app: not ready (own readiness check)';
+  if (e.swarm) {
+    const health = swarmHealth(e);
+    if (!health || !e.swarm.ok) return '❔ app: unknown (Swarm tasks, service unknown)';
+    const icon = health === 'healthy' ? '✅' : health === 'starting' ? '⏳' : '❌';
+    return `${icon} app: ${tasksText(e.swarm.value)} (Swarm tasks)`;
+  }
   const c = e.container;
   if (!c.ok) return '❔ app: unknown (Docker health check, container unknown)';
   const health = c.value.health;
@@ -62,7 +76,9 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
     lines.push(`  instance ${unknown(r.why)}`);
   }
   const c = e.container;
-  if (c.ok) {
+  if (e.swarm) {
+    lines.push(...swarmLines(e, unknown));
+  } else if (c.ok) {
     const f = c.value;
     // Over more than the engine's one-second window, say over how long.
     const over =
@@ -84,7 +100,38 @@ function environment(e: EnvironmentStatus, now: Date): string[] {
   } else {
     lines.push(`  container ${unknown(c.why)}`);
   }
+  lines.push(...serviceLines(e, true));
   return lines;
+}
+
+const HEALTH_MARK: Record<ServiceStatus['health'], string> = {
+  healthy: '✅ healthy',
+  none: '✅ running, no health check',
+  starting: '⏳ starting',
+  unhealthy: '❌ unhealthy',
+  stopped: '❌ not running',
+  missing: '❌ no container',
+};
+
+/** `worker <code>abc1234</code> · 1/1 ready · ✅ healthy`: a service of a set, indented under its environment. */
+function serviceLine(s: ServiceStatus): string {
+  // No container, no version; a container that names no commit (no GIT_SHA, no lugh.sha) says so.
+  const version = s.shas.length
+    ? ` ${s.shas.map((sha) => `<code>${shortSha(sha)}</code>`).join(', ')}`
+    : s.health === 'missing'
+      ? ''
+      : ' no version label';
+  const replicas = s.desired !== undefined ? `${s.ready}/${s.desired} ready` : `${s.ready} ready`;
+  const short = s.desired !== undefined && s.ready < s.desired && s.health !== 'missing' ? ' ⚠️' : '';
+  return `  ${escapeHtml(s.service)}${version} · ${replicas}${short} · ${HEALTH_MARK[s.health]}`;
+}
+
+/** A line per service when the environment runs a set; nothing for one service (as before). */
+function serviceLines(e: EnvironmentStatus, details: boolean): string[] {
+  const p = e.services;
+  if (!p) return [];
+  if (!p.ok) return details && e.container.ok ? [`  services ${unknown(p.why)}`] : [];
+  return p.value.map(serviceLine);
 }
 
 function line<T>(label: string, p: Probe<T> | undefined, show: (value: T) => string, now: Date): string[] {
@@ -116,6 +163,18 @@ function webhookLines(p: Probe<WebhookHistory> | undefined, now: Date): string[]
   return lines;
 }
 
+/** `Previews: 2 running, 1 failed, 1 starting or stopped (max 3)`, or unknown and why. */
+export function previewsLine(p: Probe<PreviewCounts> | undefined): string[] {
+  if (!p) return [];
+  if (!p.ok) return [`<b>Previews</b> ${unknown(p.why)}`];
+  const { running, other, failed, max } = p.value;
+  const rest = other - (failed ?? 0);
+  const parts = [`${running} running`];
+  if (failed) parts.push(`${failed} failed`);
+  if (rest > 0) parts.push(`${rest} ${failed === undefined ? 'not running' : 'starting or stopped'}`);
+  return [`<b>Previews</b>: ${parts.join(', ')} (max ${max})`];
+}
+
 /** /status Details for an admin: both environments in full, develop against main, CI, the open promotion. */
 export function renderStatusDetails(report: StatusReport): string {
   const now = report.at;
@@ -145,6 +204,7 @@ export function renderStatusDetails(report: StatusReport): string {
       now,
     ),
     ...webhookLines(report.webhooks, now),
+    ...previewsLine(report.previews),
     ...unreachableLines(report),
   ].join('\n');
 }
@@ -165,7 +225,13 @@ function lockHolder(owner: string): string {
 /** `✅`, `⏳ starting`, or `❌ db, redis`: what is down, in a word each. */
 function healthWord(e: EnvironmentStatus, s: PublishedStatus): string {
   const down = (['db', 'redis', 'telegram'] as const).filter((k) => !s.health[k].startsWith('ok'));
-  const docker = !e.self && e.container.ok ? e.container.value.health : undefined;
+  const docker = e.self
+    ? undefined
+    : e.swarm
+      ? swarmHealth(e)
+      : e.container.ok
+        ? e.container.value.health
+        : undefined;
   const appDown = e.self ? s.health.status !== 'ok' : docker === 'unhealthy';
   const failing = [...(appDown ? ['app'] : []), ...down];
   if (failing.length) return `❌ ${failing.join(', ')}`;
@@ -188,6 +254,8 @@ function compactEnvironment(e: EnvironmentStatus, now: Date): string {
     ? `${age(now.getTime() - v.committedAt.getTime())} old`
     : `up ${age(now.getTime() - new Date(s.startedAt).getTime())}`;
   const parts = [`${name} ${version}`, healthWord(e, s), ageText];
+  const swarm = swarmCompact(e);
+  if (swarm) parts.push(swarm);
   if (s.lock) parts.push(`🔒 ${escapeHtml(lockHolder(s.lock.owner))}`);
   if (s.deploying)
     parts.push(`🚀 #${s.deploying.id}${s.deploying.step ? ` ${escapeHtml(s.deploying.step)}` : ''}`);
@@ -236,10 +304,11 @@ export function renderStatus(report: StatusReport): string {
   const now = report.at;
   const lines = [
     `📊 <b>Status</b> · ${formatUtc(now)}`,
-    ...report.environments.map((e) => compactEnvironment(e, now)),
+    ...report.environments.flatMap((e) => [compactEnvironment(e, now), ...serviceLines(e, false)]),
   ];
   const waiting = waitingLine(report);
   if (waiting) lines.push(waiting);
+  lines.push(...previewsLine(report.previews));
   const hook = report.webhooks?.ok ? report.webhooks.value : undefined;
   if (hook && hook.refusedSinceAccepted > 0)
     lines.push(`⚠️ GitHub webhook: ${hook.refusedSinceAccepted} refused`);

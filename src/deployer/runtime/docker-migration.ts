@@ -5,6 +5,22 @@ import { MigrationFailedError } from '../errors.js';
 import { createFrom, removeQuietly, sleep } from './docker-containers.js';
 import type { MigrationTarget } from './runtime.js';
 
+/** The command an image declares in its `lugh.migrate` label (a JSON array), or undefined. */
+export async function migrationCommandOf(docker: Docker, image: string): Promise<string[] | undefined> {
+  const label = (await docker.getImage(image).inspect()).Config?.Labels?.['lugh.migrate'];
+  if (!label) return undefined;
+  try {
+    const command: unknown = JSON.parse(label);
+    if (Array.isArray(command) && command.every((c) => typeof c === 'string')) return command;
+  } catch {
+    // said below
+  }
+  throw new MigrationFailedError(
+    `${image} has a lugh.migrate label that is not a JSON array of strings: ${label}`,
+    [],
+  );
+}
+
 /**
  * Runs the command an image declares in its `lugh.migrate` label (a JSON array) in a
  * one-off container with the running container's environment and networks. Returns
@@ -14,18 +30,8 @@ export async function runMigration(
   docker: Docker,
   opts: MigrationTarget,
 ): Promise<{ command: string[]; logTail: string[] } | undefined> {
-  const label = (await docker.getImage(opts.image).inspect()).Config?.Labels?.['lugh.migrate'];
-  if (!label) return undefined;
-  let command: string[];
-  try {
-    command = JSON.parse(label);
-    if (!Array.isArray(command) || !command.every((c) => typeof c === 'string')) throw new Error();
-  } catch {
-    throw new MigrationFailedError(
-      `${opts.image} has a lugh.migrate label that is not a JSON array of strings: ${label}`,
-      [],
-    );
-  }
+  const command = await migrationCommandOf(docker, opts.image);
+  if (!command) return undefined;
   const info = await docker.getContainer(opts.containerName).inspect();
   const oldImage = await docker.getImage(info.Image).inspect();
   const snapshot = snapshotOf(info, oldImage.Config);

@@ -4,11 +4,13 @@ import { findContainer, logTail } from '../docker-helpers.js';
 import { type Failpoints, noFailpoints } from '../failpoints.js';
 import type { TrafficProxy } from '../proxy/haproxy-proxy.js';
 import { runMigration } from './docker-migration.js';
+import { createDockerSetRuntime } from './docker-set.js';
 import {
   awaitPreflight,
   converge,
   removePreflight,
   rollback,
+  routeOf,
   startPreflight,
   switchOver,
   verify,
@@ -26,14 +28,15 @@ export { RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
  * The previous container is kept, stopped, under `<name>-previous` for /rollback.
  * With a proxy in front (DEPLOY_PROXY_ADMIN_URL), the healthy pre-flight takes the traffic
  * while the running container stops and the final one starts, and the final one takes it
- * once healthy: no request meets a stopped container.
+ * once healthy: no request meets a stopped container, and a container the proxy sent requests
+ * to leaves only once they are answered (`docker-retire.ts`).
  */
 export function createDockerRuntime(options: {
   docker: Docker;
   logger: Logger;
   /** Where fault tests pause a switch to kill it (`failpoints.ts`); none by default. */
   failpoints?: Failpoints;
-  /** The reverse proxy that owns the app's public port, if any (`proxy/caddy-proxy.ts`). */
+  /** The reverse proxy that owns the app's public port, if any (`proxy/haproxy-proxy.ts`). */
   proxy?: TrafficProxy;
 }): Runtime {
   const { docker, proxy } = options;
@@ -42,6 +45,7 @@ export function createDockerRuntime(options: {
   const findByName = (name: string) => findContainer(docker, name);
 
   const runtime: Runtime = {
+    name: 'docker',
     async requireContainer(containerName) {
       if (!(await findByName(containerName)) && !(await findByName(`${containerName}-previous`))) {
         throw new Error(
@@ -81,12 +85,14 @@ export function createDockerRuntime(options: {
     converge: (containerName, unverified) => converge(docker, containerName, unverified, proxy),
     runMigration: (opts) => runMigration(docker, opts),
     startPreflight: (target) => startPreflight(docker, target),
-    awaitPreflight: (preflight, deadlineMs) => awaitPreflight(docker, preflight, deadlineMs, !!proxy),
+    awaitPreflight: (preflight, deadlineMs) =>
+      awaitPreflight(docker, preflight, deadlineMs, !!proxy && routeOf(preflight.target) !== undefined),
     removePreflight: (preflight) => removePreflight(docker, preflight),
     switchOver: (preflight, deadlineMs, holdLock) =>
       switchOver(docker, log, preflight, deadlineMs, failpoints, holdLock, proxy),
     verify: (switched, windowMs) => verify(docker, log, switched, windowMs, failpoints, proxy),
     rollback: (switched, reason) => rollback(docker, log, switched, reason, proxy),
+    ...createDockerSetRuntime({ docker, log, failpoints, proxy }),
   };
   return runtime;
 }

@@ -4,11 +4,31 @@ import { STOP_GRACE_SECONDS } from '../../stop-grace.js';
 import { extraNetworks, planSwitch, snapshotOf } from '../container-plan.js';
 import { findContainer, logTail } from '../docker-helpers.js';
 import { describeDockerError, RolledBackError, UnhealthyBeforeSwitchError } from '../errors.js';
-import { type FailpointName, type Failpoints, noFailpoints } from '../failpoints.js';
+import { type Failpoints, noFailpoints, type SwitchFailpoint } from '../failpoints.js';
 import type { TrafficProxy } from '../proxy/haproxy-proxy.js';
-import { routeTo } from '../proxy/upstream.js';
-import { createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
+import { dialOf, type Route, routeTo } from '../proxy/upstream.js';
+import { withService } from '../service-set.js';
+import { createAndStart, createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
+import { drain, retire } from './docker-retire.js';
 import type { Preflight, Switched, SwitchTarget } from './runtime.js';
+
+/**
+ * Where a proxy sends a target's traffic: the app container's backend (its server `app`),
+ * or a set's container's own server; undefined: it takes none (a worker), so no proxy moves.
+ */
+export const routeOf = (target: SwitchTarget): Route | undefined =>
+  target.member ? target.member.route : target.containerName;
+
+/** The proxy of a target that takes traffic. */
+const proxyOf = (target: SwitchTarget, proxy: TrafficProxy | undefined) =>
+  routeOf(target) === undefined ? undefined : proxy;
+
+/** A switch's failpoint, then (for a set's container) the same qualified by its service and replica. */
+export async function reachAt(failpoints: Failpoints, name: SwitchFailpoint, target: SwitchTarget) {
+  await failpoints.reach(name);
+  const member = target.member;
+  if (member) await failpoints.reach(`${name}:${member.service.name}-${member.container.replica}`);
+}
 
 // The phases of a container switch on one Docker engine, each its own call (a deploy
 // step each), and the convergence that puts a switch killed part-way back.
@@ -16,16 +36,12 @@ import type { Preflight, Switched, SwitchTarget } from './runtime.js';
 export async function startPreflight(docker: Docker, target: SwitchTarget): Promise<Preflight> {
   const info = await docker.getContainer(target.containerName).inspect();
   const oldImage = await docker.getImage(info.Image).inspect();
-  const snapshot = snapshotOf(info, oldImage.Config);
+  const own = snapshotOf(info, oldImage.Config);
+  const { member } = target;
+  const snapshot = member ? withService(own, member.service, member.container, member.setName) : own;
   const plan = planSwitch(snapshot, target.image, target.sha);
   const networks = extraNetworks(snapshot);
-  const preflight = await createFrom(docker, plan.preflight, plan.extraNetworks.preflight);
-  try {
-    await preflight.start();
-  } catch (error) {
-    await removeQuietly(preflight);
-    throw error;
-  }
+  const preflight = await createAndStart(docker, plan.preflight, plan.extraNetworks.preflight);
   // By id: the name moves to the new container during the switch.
   return { target, id: preflight.id, currentId: info.Id, plan, networks };
 }
@@ -67,16 +83,24 @@ export async function switchOver(
   deadlineMs: number,
   failpoints: Failpoints = noFailpoints,
   holdLock: () => Promise<void> = async () => {},
-  proxy?: TrafficProxy,
+  anyProxy?: TrafficProxy,
 ): Promise<Switched> {
-  const { plan, target } = preflight;
+  const { target } = preflight;
+  const plan = preflight.plan;
+  if (!plan) throw new Error('a Docker switch needs the pre-flight Docker planned: its runtimes differ');
+  const proxy = proxyOf(target, anyProxy);
+  const route = routeOf(target) ?? target.containerName;
+  let preflightDial: string | undefined;
   if (proxy) {
     // The healthy pre-flight (kept by awaitPreflight) serves while the running one stops
-    // and the final container starts; before that, the app is untouched.
-    await routeTo(docker, proxy, target.containerName, preflight.id).catch(async (error: unknown) => {
+    // and the final container starts; before that, the app is untouched. The requests the
+    // running one already took finish there before it stops (drain).
+    const leaving = await dialOf(docker, route, preflight.currentId);
+    preflightDial = await routeTo(docker, proxy, route, preflight.id).catch(async (error: unknown) => {
       await removeQuietly(docker.getContainer(preflight.id));
       throw error;
     });
+    await drain(log, proxy, route, leaving);
   }
   // Between the phases: a deploy that lost its lock (it expired and someone else took it)
   // stops here, and the previous container runs again.
@@ -95,7 +119,7 @@ export async function switchOver(
   await current.stop({ t }).catch((error: { statusCode?: number }) => {
     if (error.statusCode !== 304) throw error; // 304: already stopped
   });
-  await failpoints.reach('switch:after-stop');
+  await reachAt(failpoints, 'switch:after-stop', target);
   // From here the app is down: whatever Docker refuses puts the previous container back.
   const putBack = (nextId: string | undefined, reason: string) =>
     restorePrevious(docker, log, { target, currentId: preflight.currentId, nextId }, reason, proxy);
@@ -104,8 +128,8 @@ export async function switchOver(
   let next: Docker.Container;
   try {
     await current.rename({ name: plan.previousName });
-    await failpoints.reach('switch:after-rename');
-    next = await createFrom(docker, plan.final, preflight.networks);
+    await reachAt(failpoints, 'switch:after-rename', target);
+    next = await createFrom(docker, plan.final, preflight.networks ?? []);
   } catch (error) {
     throw await putBack(undefined, `could not be created (${describeDockerError(error)})`);
   }
@@ -115,7 +139,7 @@ export async function switchOver(
     currentId: preflight.currentId,
     previousName: plan.previousName,
   };
-  await failpoints.reach('switch:after-create');
+  await reachAt(failpoints, 'switch:after-create', target);
   const lostBeforeStart = await lockLost();
   if (lostBeforeStart) throw await rollback(docker, log, switched, lostBeforeStart, proxy);
   try {
@@ -123,10 +147,11 @@ export async function switchOver(
   } catch (error) {
     throw await rollback(docker, log, switched, `could not start (${describeDockerError(error)})`, proxy);
   }
-  await failpoints.reach('switch:after-start');
+  await reachAt(failpoints, 'switch:after-start', target);
   const health = await watchOrRollBack(
     waitHealthy(next, deadlineMs),
     failpoints,
+    target,
     'switch:during-health',
     (why) => rollback(docker, log, switched, why, proxy),
   );
@@ -137,7 +162,7 @@ export async function switchOver(
   if (lostAfterHealth) throw await rollback(docker, log, switched, lostAfterHealth, proxy);
   if (proxy) {
     try {
-      await routeTo(docker, proxy, target.containerName, next.id);
+      await routeTo(docker, proxy, route, next.id);
     } catch (error) {
       throw await rollback(
         docker,
@@ -147,7 +172,7 @@ export async function switchOver(
         proxy,
       );
     }
-    await removeQuietly(docker.getContainer(preflight.id));
+    await retire(docker, log, proxy, route, preflight.id, preflightDial);
   }
   return switched;
 }
@@ -156,15 +181,17 @@ export async function switchOver(
  * A health watch that a fault test may pause at `failpoint` while it runs; when Docker cannot
  * be watched, the switch is rolled back and the reason names Docker's error.
  */
-async function watchOrRollBack<T>(
+export async function watchOrRollBack<T>(
   watching: Promise<T>,
   failpoints: Failpoints,
-  failpoint: FailpointName,
+  target: SwitchTarget | undefined,
+  failpoint: SwitchFailpoint,
   rollBack: (reason: string) => Promise<RolledBackError>,
 ): Promise<T> {
   watching.catch(() => {}); // awaited below, unless a failpoint pauses here for good
   try {
-    await failpoints.reach(failpoint);
+    if (target) await reachAt(failpoints, failpoint, target);
+    else await failpoints.reach(failpoint);
     return await watching;
   } catch (error) {
     throw await rollBack(`could not be watched (${describeDockerError(error)})`);
@@ -179,22 +206,19 @@ export async function verify(
   failpoints: Failpoints = noFailpoints,
   proxy?: TrafficProxy,
 ): Promise<void> {
-  const healthy = await watchOrRollBack(
+  const sick = await watchOrRollBack(
     staysHealthy(docker.getContainer(switched.nextId), windowMs),
     failpoints,
+    switched.target,
     'verify:during',
     (why) => rollback(docker, log, switched, why, proxy),
   );
-  if (!healthy) {
-    throw await rollback(
-      docker,
-      log,
-      switched,
-      `did not stay healthy for ${Math.round(windowMs / 1000)} s after the switch`,
-      proxy,
-    );
-  }
+  if (sick) throw await rollback(docker, log, switched, notStayedHealthy(windowMs, sick), proxy);
 }
+
+/** A verify's failure: the window and why the container fell sick (staysHealthy). */
+export const notStayedHealthy = (windowMs: number, why: string) =>
+  `did not stay healthy for ${Math.round(windowMs / 1000)} s after the switch (${why})`;
 
 export function rollback(
   docker: Docker,
@@ -218,9 +242,10 @@ async function restorePrevious(
   log: Logger,
   switched: Pick<Switched, 'target' | 'currentId'> & { readonly nextId?: string },
   reason: string,
-  proxy?: TrafficProxy,
+  anyProxy?: TrafficProxy,
 ): Promise<RolledBackError> {
   const { containerName, image } = switched.target;
+  const proxy = proxyOf(switched.target, anyProxy);
   let tail: string[] = [];
   if (switched.nextId) {
     const next = docker.getContainer(switched.nextId);
@@ -237,7 +262,7 @@ async function restorePrevious(
     // The previous version passed its gates before; a bounded wait, then the proxy moves
     // whatever its answer (it is what runs now).
     await waitHealthy(current, RESTORED_HEALTH_MS).catch(() => 'unhealthy');
-    await sendToRestored(docker, log, proxy, containerName, switched.currentId);
+    await sendToRestored(docker, log, proxy, containerName, switched.currentId, routeOf(switched.target));
   }
   log.warn({ image, reason }, 'rolled back to the previous container');
   return new RolledBackError(`${image} ${reason}; the previous version runs again`, tail);
@@ -263,9 +288,10 @@ async function stepsAside(next: Docker.Container, containerName: string): Promis
 }
 
 /**
- * The proxy sent to the container put back, then a pre-flight that served during the switch
- * removed. A proxy that refuses is logged, not thrown: the container runs again either way,
- * and a resumed run's convergence points the proxy again.
+ * The proxy sent to the container put back, then each pre-flight that served during the switch
+ * removed once the requests it took are answered (`retire`). A proxy that refuses is logged,
+ * not thrown: the container runs again either way, and a resumed run's convergence points the
+ * proxy again.
  */
 async function sendToRestored(
   docker: Docker,
@@ -273,15 +299,26 @@ async function sendToRestored(
   proxy: TrafficProxy,
   containerName: string,
   id: string,
+  route: Route = containerName,
 ): Promise<void> {
-  await routeTo(docker, proxy, containerName, id).catch((error: unknown) =>
-    log.error({ err: error, containerName }, 'the proxy could not be pointed at the previous container'),
-  );
   const preflights = await docker.listContainers({
     all: true,
     filters: { name: [`^/${containerName}-preflight-`] },
   });
-  for (const c of preflights) await removeQuietly(docker.getContainer(c.Id));
+  const leaving = await Promise.all(
+    preflights.map(async (c) => [c.Id, await dialOf(docker, route, c.Id)] as const),
+  );
+  const moved = await routeTo(docker, proxy, route, id).then(
+    () => true,
+    (error: unknown) => {
+      log.error({ err: error, containerName }, 'the proxy could not be pointed at the previous container');
+      return false;
+    },
+  );
+  for (const [preflightId, dial] of leaving) {
+    if (moved) await retire(docker, log, proxy, route, preflightId, dial);
+    else await removeQuietly(docker.getContainer(preflightId));
+  }
 }
 
 /**
@@ -297,13 +334,15 @@ export async function converge(
   containerName: string,
   unverified?: { readonly replacedId: string },
   proxy?: TrafficProxy,
+  /** Where the proxy sends the container's traffic; null: it takes none (a set's worker). */
+  route: Route | null = containerName,
 ): Promise<string | undefined> {
   const done = await convergeContainers(docker, containerName, unverified);
-  if (proxy) {
+  if (proxy && route !== null) {
     // Whatever the crash left the proxy pointing at (a pre-flight now removed, the
     // unverified container): the app container that runs now.
     const app = await findContainer(docker, containerName);
-    if (app?.State.Running) await routeTo(docker, proxy, containerName, app.Id);
+    if (app?.State.Running) await routeTo(docker, proxy, route, app.Id);
   }
   return done;
 }

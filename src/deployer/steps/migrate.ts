@@ -1,13 +1,19 @@
 import { parseMigrationReport } from '../migration-report.js';
+import { onlyServiceOf } from './resolve.js';
 import { found, type Step, skipped, succeeded } from './step.js';
+
+/** Why a rollback of one service alone migrates nothing (the step's record says it). */
+export const ALONE_NO_MIGRATION = 'one service rolled back alone; the database stays as it is';
 
 /**
  * The migration the new image declares, run before anything is switched. What it reports
  * it applied (a `lugh.migrations` line, see migration-report.ts) is recorded on the
- * deployment, irreversible ones with why, for /rollback to warn about.
+ * deployment, irreversible ones with why, for /rollback to warn about. A rollback of one
+ * service alone migrates nothing: the others, which stay, run against the database as it is.
  */
 export const migrateStep: Step = {
   name: 'migrate',
+  skipWhy: (ctx) => (onlyServiceOf(ctx) ? ALONE_NO_MIGRATION : undefined),
   async run(ctx) {
     const migration = await ctx.runtime.runMigration({
       containerName: ctx.containerName,

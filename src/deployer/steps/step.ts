@@ -1,10 +1,12 @@
 import type { AppEnv } from '../../config/environments.js';
 import type { Logger } from '../../logger.js';
 import type { Deployment, DeploymentStore } from '../../store/deployments.js';
-import type { DeployStep } from '../deploy-notifier.js';
+import type { DeployNotifier, DeployStep } from '../deploy-notifier.js';
 import type { ImageBuilder } from '../image-builder.js';
 import type { ImageLedger } from '../image-ledger.js';
-import type { Preflight, Runtime, Switched } from '../runtime/runtime.js';
+import type { ImageRegistry } from '../registry/image-registry.js';
+import type { Preflight, Runtime, StepProgress, Switched, SwitchedSet } from '../runtime/runtime.js';
+import type { ServiceSet } from '../service-set.js';
 import type { SourceOfCommits } from '../source-of-commits.js';
 
 /** One named step of a deploy; the step runner records and announces it. */
@@ -39,6 +41,8 @@ export interface StepSettings {
   readonly migrateTimeoutMs: number;
   /** Images of the environment kept by cleanup (the running and previous ones included). */
   readonly keepImages: number;
+  /** A proxy fronts the app (DEPLOY_PROXY_ADMIN_URL): a service may take traffic with replicas. */
+  readonly proxied?: boolean;
 }
 
 /** What the steps of one run of a deployment share: collaborators, then what earlier steps found. */
@@ -60,10 +64,16 @@ export interface StepContext {
   readonly builder: ImageBuilder;
   /** Which image each environment ran per build key; absent: images are not compared. */
   readonly images?: ImageLedger;
+  /** DEPLOY_REGISTRY: the build step pushes there and `image` becomes the digest reference. */
+  readonly registry?: ImageRegistry;
   readonly source: SourceOfCommits;
   readonly deployments: DeploymentStore;
+  /** Hears a set's containers move on (`services`); the step runner's. */
+  readonly notifier?: DeployNotifier;
   readonly settings: StepSettings;
   readonly log: Logger;
+  /** Records how the running step goes and shows it in the deploy's message (the step runner's). */
+  readonly progress?: StepProgress;
   /** Renews the deploy lock; fails when another holds it. For steps that must check it midway (the switch). */
   readonly holdLock?: () => Promise<void>;
   /** Tells GitHub, when the deploy came from a GitHub Deployment; never fails the deploy. */
@@ -72,6 +82,17 @@ export interface StepContext {
     text: string,
   ) => Promise<void>;
   sha?: string;
+  /**
+   * The services the commit declares (lugh.yml, read by resolve); undefined or not
+   * `declared`: one service, the app container, deployed as before.
+   */
+  serviceSet?: ServiceSet;
+  /** The image of each service of a declared set, by service name (the build step's). */
+  serviceImages?: ReadonlyMap<string, string>;
+  /**
+   * The app service's image (for one service: the app container's): its local tag, or with
+   * a registry the pushed digest reference `<registry>/<repository>@sha256:…`.
+   */
   image?: string;
   /** The image's id and build key (tree and build arguments), when the commit's tree is known. */
   imageId?: string;
@@ -80,6 +101,8 @@ export interface StepContext {
   previousSha?: string;
   preflight?: Preflight;
   switched?: Switched;
+  /** A declared set's switch: the containers it replaced or created, in order. */
+  switchedSet?: SwitchedSet;
   /**
    * Puts back what a step left half-done if the deploy stops before the next step takes
    * it over (a lost lock, a failed write); says what it did. A step that fails cleans up

@@ -2,9 +2,14 @@
 import type Docker from 'dockerode';
 import type { AppEnv } from '../../config/environments.js';
 import { databaseOf, type EnvironmentFacts } from '../facts.js';
+import type { SwarmServiceFacts } from '../swarm-facts.js';
 import { Unchecked } from '../unchecked.js';
 
-export type Verdict = { ok: boolean; evidence: string; fix?: string };
+/** `skipped`: the check has no meaning here (e.g. on Swarm); the evidence says why. Counts as no failure. */
+export type Verdict = { ok: boolean; evidence: string; fix?: string; skipped?: boolean };
+
+/** A check that does not apply where the audit runs, and why. */
+export const skipped = (why: string): Verdict => ({ ok: true, skipped: true, evidence: why });
 
 /** One line of the audit: it passes or fails on the facts of both environments. */
 export interface Check {
@@ -26,6 +31,20 @@ export function containerOf(f: EnvironmentFacts): Docker.ContainerInspectInfo {
   throw new Unchecked(
     `${f.env}: ${f.missing}`,
     f.engineDown ? ENGINE_FIX : `start ${f.env}: ${COMPOSE_UP[f.env]}`,
+  );
+}
+
+export const STACK_DEPLOY: Record<AppEnv, string> = {
+  staging: 'docker stack deploy -c docker-compose.staging.yml lugh-staging (README, Docker Swarm)',
+  production: 'docker stack deploy -c docker-compose.prod.yml lugh-prod (README, Docker Swarm)',
+};
+
+/** An environment's app service (DEPLOY_RUNTIME=swarm), or why it cannot be checked. */
+export function serviceOf(f: EnvironmentFacts): SwarmServiceFacts {
+  if (f.service) return f.service;
+  throw new Unchecked(
+    `${f.env}: ${f.missing}`,
+    f.engineDown ? ENGINE_FIX : `deploy ${f.env}: ${STACK_DEPLOY[f.env]}`,
   );
 }
 

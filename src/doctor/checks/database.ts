@@ -5,7 +5,7 @@ import { nameOf } from '../../deployer/docker-helpers.js';
 import { addressOf, containerForHost, databaseOf, networksOf } from '../facts.js';
 import { tryLogin } from '../probes.js';
 import { Unchecked } from '../unchecked.js';
-import { type Check, databasesOf, from, settingsOf } from './check.js';
+import { type Check, databasesOf, from, settingsOf, skipped } from './check.js';
 
 export const databasePortCheck: Check = {
   id: 'db-port',
@@ -51,47 +51,60 @@ export const databaseNameCheck: Check = {
   },
 };
 
-export const databaseRoleCheck: Check = {
-  id: 'db-role',
-  title: "Staging's database role is its own and cannot open production's database",
-  async run(s, p, docker) {
-    const [sd, pd] = databasesOf(s, p);
-    const fix = `give staging its own role and revoke its CONNECT on ${pd.database}: deploy/init-databases.sh does both`;
-    // Every role pg could use (the URL's user, ?user=, PGUSER) must be the environment's own.
-    for (const f of [s, p]) {
-      for (const { role, where } of databaseRolesOf(settingsOf(f).DATABASE_URL ?? '', settingsOf(f))) {
-        const problem = roleProblem(f.env, role);
-        if (problem)
-          return {
-            ok: false,
-            evidence: `${f.env}'s ${where === 'PGUSER' ? 'PGUSER' : `DATABASE_URL (${where})`} names ${problem}${from(f)}`,
-            fix: `log each environment in as its own role: remove the other's from DATABASE_URL and PGUSER`,
-          };
+/**
+ * The role check; `unreachable` is what a database this process cannot reach makes of it:
+ * a failure to check (Docker: the host routes to the containers' bridge networks), or a
+ * skip (Swarm: the data network is an internal overlay, which the host cannot reach by design).
+ */
+export function roleCheck(unreachable: 'unchecked' | 'skipped'): Check {
+  return {
+    id: 'db-role',
+    title: "Staging's database role is its own and cannot open production's database",
+    async run(s, p, docker) {
+      const [sd, pd] = databasesOf(s, p);
+      const fix = `give staging its own role and revoke its CONNECT on ${pd.database}: deploy/init-databases.sh does both`;
+      // Every role pg could use (the URL's user, ?user=, PGUSER) must be the environment's own.
+      for (const f of [s, p]) {
+        for (const { role, where } of databaseRolesOf(settingsOf(f).DATABASE_URL ?? '', settingsOf(f))) {
+          const problem = roleProblem(f.env, role);
+          if (problem)
+            return {
+              ok: false,
+              evidence: `${f.env}'s ${where === 'PGUSER' ? 'PGUSER' : `DATABASE_URL (${where})`} names ${problem}${from(f)}`,
+              fix: `log each environment in as its own role: remove the other's from DATABASE_URL and PGUSER`,
+            };
+        }
       }
-    }
-    if (sd.user === pd.user) return { ok: false, evidence: `both log in as ${sd.user}`, fix };
-    const outcome = await tryLogin({
-      host: pd.host,
-      port: pd.port,
-      user: sd.user,
-      password: sd.password,
-      database: pd.database,
-      resolveHost: async (host) => {
-        if (!docker) return undefined;
-        const holder = await containerForHost(docker, host, p.container ? networksOf(p.container) : []);
-        return holder && addressOf(holder);
-      },
-    });
-    const tried = `${sd.user} (staging's role) logging in to ${pd.database} on ${pd.host}:${pd.port}`;
-    if (outcome.opened) return { ok: false, evidence: `${tried}: it opened`, fix };
-    if (outcome.refused)
-      return { ok: true, evidence: `${tried}: refused, ${outcome.message} (${outcome.code})` };
-    throw new Unchecked(
-      `${tried}: ${outcome.message}`,
-      'run lugh doctor on the Docker host, which can reach the database container',
-    );
-  },
-};
+      if (sd.user === pd.user) return { ok: false, evidence: `both log in as ${sd.user}`, fix };
+      const outcome = await tryLogin({
+        host: pd.host,
+        port: pd.port,
+        user: sd.user,
+        password: sd.password,
+        database: pd.database,
+        resolveHost: async (host) => {
+          if (!docker) return undefined;
+          const holder = await containerForHost(docker, host, p.container ? networksOf(p.container) : []);
+          return holder && addressOf(holder);
+        },
+      });
+      const tried = `${sd.user} (staging's role) logging in to ${pd.database} on ${pd.host}:${pd.port}`;
+      if (outcome.opened) return { ok: false, evidence: `${tried}: it opened`, fix };
+      if (outcome.refused)
+        return { ok: true, evidence: `${tried}: refused, ${outcome.message} (${outcome.code})` };
+      if (unreachable === 'skipped')
+        return skipped(
+          `each environment logs in as its own role (${sd.user}, ${pd.user}), but whether Postgres refuses staging's on ${pd.database} could not be tried from here: ${outcome.message} (on Swarm the database sits on an internal overlay network, out of the host's reach)`,
+        );
+      throw new Unchecked(
+        `${tried}: ${outcome.message}`,
+        'run lugh doctor on the Docker host, which can reach the database container',
+      );
+    },
+  };
+}
+
+export const databaseRoleCheck: Check = roleCheck('unchecked');
 
 /** In the order they run. */
 export const databaseChecks: readonly Check[] = [databasePortCheck, databaseNameCheck, databaseRoleCheck];

@@ -14,11 +14,19 @@ const overlaps = (a: string, b: string, sep: string) =>
   a === b || a.startsWith(b + sep) || b.startsWith(a + sep);
 
 /** The host directory behind a path in a container (its bind mount), else the path itself. */
-function hostPathOf(f: EnvironmentFacts, path: string): string {
-  const mount = f.container?.Mounts?.find(
-    (m) => path === m.Destination || path.startsWith(`${m.Destination}/`),
-  );
-  if (!mount) return path;
+export function hostPathOf(f: EnvironmentFacts, path: string): string {
+  return mountedHostPathOf(f, path) ?? path;
+}
+
+/** The host directory behind a path in a container or a Swarm service, when a mount holds it. */
+export function mountedHostPathOf(f: EnvironmentFacts, path: string): string | undefined {
+  // A container's mounts, or on Swarm the app service's (a bind's source is on the task's node).
+  const mounts =
+    f.container?.Mounts ?? f.service?.mounts.map((m) => ({ Source: m.source, Destination: m.target })) ?? [];
+  const mount = mounts
+    .filter((m) => path === m.Destination || path.startsWith(`${m.Destination}/`))
+    .sort((a, b) => b.Destination.length - a.Destination.length)[0];
+  if (!mount) return undefined;
   return mount.Source + path.slice(mount.Destination.length);
 }
 

@@ -48,6 +48,7 @@ export async function compare(
     sha: c.sha,
     title: firstLine(c.commit.message),
     author: c.author?.login ?? c.commit.author?.name ?? 'unknown',
+    ...(c.commit.author?.date ? { authoredAt: new Date(c.commit.author.date) } : {}),
   }));
   const headSha = data.commits.at(-1)?.sha ?? data.merge_base_commit.sha;
   return {

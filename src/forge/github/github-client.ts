@@ -1,5 +1,6 @@
 import { Octokit, RequestError } from 'octokit';
 import type { Logger } from '../../logger.js';
+import type { Metrics } from '../../metrics/metrics.js';
 
 export interface GitHubClient {
   readonly octokit: Octokit;
@@ -18,6 +19,8 @@ export interface GitHubClientOptions {
   readonly timeoutMs?: number;
   /** The retry plugin's pace: waits of 1, 4, 9 × this (tests shorten it). */
   readonly retryBaseMs?: number;
+  /** Where each answer's status and the rate limit it reports are counted. */
+  readonly metrics?: Pick<Metrics, 'githubResponse'>;
 }
 
 /** Long enough for a tarball, short enough that a hung request does not hold a promotion. */
@@ -34,6 +37,7 @@ const NOT_RETRIED = new Set([
   'POST /repos/{owner}/{repo}/releases',
   'POST /repos/{owner}/{repo}/git/refs',
   'POST /repos/{owner}/{repo}/git/tags',
+  'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
 ]);
 
 /** True for a write the retry plugin may repeat: one whose repetition changes nothing more. */
@@ -41,12 +45,23 @@ export function mayRetry(method: string, urlTemplate: string): boolean {
   return !NOT_RETRIED.has(`${method.toUpperCase()} ${urlTemplate}`);
 }
 
-/** fetch with a deadline per attempt (the retry plugin calls it once per attempt). */
-function fetchWithin(timeoutMs: number): typeof fetch {
-  return (input, init) => {
+/**
+ * fetch with a deadline per attempt (the retry plugin calls it once per attempt); each
+ * attempt's status (0: no answer) and `x-ratelimit-remaining` are counted.
+ */
+function fetchWithin(timeoutMs: number, metrics?: GitHubClientOptions['metrics']): typeof fetch {
+  return async (input, init) => {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
-    return fetch(input, { ...init, signal });
+    try {
+      const response = await fetch(input, { ...init, signal });
+      const remaining = response.headers.get('x-ratelimit-remaining');
+      metrics?.githubResponse(response.status, remaining === null ? undefined : Number(remaining));
+      return response;
+    } catch (error) {
+      metrics?.githubResponse(0);
+      throw error;
+    }
   };
 }
 
@@ -59,7 +74,7 @@ interface CachedResponse {
  * Octokit for one token, with conditional requests: every GET (each page of a list is its own
  * URL) remembers its ETag and asks again with If-None-Match, and a 304 (which costs no rate
  * limit) answers with a fresh copy of the response as it first came.
- * Requests that create something (merge, pull request, deployment, release, tag) are never
+ * Requests that create something (merge, pull request, deployment, release, tag, comment) are never
  * retried: after a 5xx or a timeout the object may exist, and 405/409 on a merge are final.
  * Every attempt has a deadline, so a request GitHub never answers fails instead of hanging.
  */
@@ -74,7 +89,7 @@ export function createGitHubClient(options: GitHubClientOptions): GitHubClient {
       warn: (msg: string) => options.logger.warn({ component: 'github' }, msg),
       error: (msg: string) => options.logger.error({ component: 'github' }, msg),
     },
-    request: { fetch: fetchWithin(options.timeoutMs ?? DEFAULT_GITHUB_TIMEOUT_MS) },
+    request: { fetch: fetchWithin(options.timeoutMs ?? DEFAULT_GITHUB_TIMEOUT_MS, options.metrics) },
     retry: resilient
       ? {
           enabled: true,

@@ -1,46 +1,16 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { GitCommandError, git, runGit } from './git.js';
+import { GitCommandError, git, gitBytes, runGit } from './git.js';
+import type { CommitInfo, FileChange, FileStatus, Signature, TreeEntry } from './git-objects.js';
 
-export interface GitPerson {
-  readonly name: string;
-  readonly email: string;
-  /** ISO 8601, UTC, whole seconds — GitHub's format. */
-  readonly date: string;
-}
+export type * from './git-objects.js';
 
-export interface CommitInfo {
-  readonly sha: string;
-  readonly tree: string;
-  readonly parents: readonly string[];
-  readonly author: GitPerson;
-  readonly committer: GitPerson;
-  /** Without git's trailing newline, as GitHub shows it. */
-  readonly message: string;
-}
-
-export type FileStatus = 'added' | 'removed' | 'modified' | 'renamed' | 'copied' | 'changed';
-
-export interface FileChange {
-  readonly filename: string;
-  readonly previousFilename?: string;
-  readonly status: FileStatus;
-  readonly additions: number;
-  readonly deletions: number;
-  readonly blobSha: string;
-}
-
-export interface Signature {
-  readonly name: string;
-  readonly email: string;
-  /** Seconds since the epoch. */
-  readonly at: number;
-}
-
+/** How many commits `commit` keeps by SHA. */
+const COMMITS_KEPT = 10_000;
 const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const ZERO_SHA = '0000000000000000000000000000000000000000';
 const LOG_FORMAT = '%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x1e';
@@ -127,10 +97,28 @@ export class GitRepository {
     return (await this.refTarget(`refs/heads/${branch}`))?.sha;
   }
 
+  /**
+   * The branch HEAD names, read from the HEAD file itself: every webhook payload carries the
+   * repository, and a git process per payload (tens of ms to spawn from a large process) made
+   * a 95-check CI's deliveries take longer than the tests wait for them.
+   */
   async defaultBranch(): Promise<string> {
+    this.gitDir ??= git(this.dir, ['rev-parse', '--absolute-git-dir']).then(
+      (out) => out.trim(),
+      (error: unknown) => {
+        this.gitDir = undefined;
+        throw error;
+      },
+    );
+    const head = await readFile(join(await this.gitDir, 'HEAD'), 'utf8').catch(() => '');
+    const named = /^ref: refs\/heads\/(.+)$/m.exec(head)?.[1]?.trim();
+    // A reftable repository's HEAD file names `.invalid`; a symlinked or odd one names nothing: git says.
+    if (named && named !== '.invalid') return named;
     const { stdout, code } = await runGit(this.dir, ['symbolic-ref', '--quiet', 'HEAD'], { okCodes: [1] });
     return code === 0 ? stdout.trim().replace(/^refs\/heads\//, '') : 'main';
   }
+
+  private gitDir: Promise<string> | undefined;
 
   /** Tags, newest first, each with the commit it finally points at. */
   async tags(): Promise<Array<{ name: string; commit: string }>> {
@@ -165,10 +153,17 @@ export class GitRepository {
   }
 
   async commit(sha: string): Promise<CommitInfo> {
+    const known = this.commits.get(sha);
+    if (known) return known;
     const [info] = parseLog(await git(this.dir, ['log', '-1', `--format=${LOG_FORMAT}`, sha, '--']));
     if (!info) throw new Error(`no commit ${sha}`);
+    // A full SHA names the same commit for ever (a branch name does not): kept, as each check's
+    // webhooks read their commit again.
+    if (sha === info.sha && this.commits.size < COMMITS_KEPT) this.commits.set(sha, info);
     return info;
   }
+
+  private readonly commits = new Map<string, CommitInfo>();
 
   /** Commits reachable from `head` but not from `base` (all of head's history without one), oldest first. */
   async commitsBetween(base: string | undefined, head: string): Promise<CommitInfo[]> {
@@ -328,6 +323,35 @@ export class GitRepository {
       await rm(worktree, { recursive: true, force: true });
       await runGit(this.dir, ['worktree', 'prune'], {});
     }
+  }
+
+  /**
+   * The entry at `path` in a commit's tree, with its children when
+   * it is a folder; undefined when the commit has no such path.
+   */
+  async entryAt(
+    sha: string,
+    path: string,
+  ): Promise<{ entry: TreeEntry; children?: TreeEntry[] } | undefined> {
+    const list = async (args: string[]) =>
+      (await git(this.dir, ['ls-tree', '-l', '-z', ...args]))
+        .split('\0')
+        .filter(Boolean)
+        .map((line): TreeEntry => {
+          const [meta, name] = line.split('\t') as [string, string];
+          const [mode, type, object, size] = meta.split(/\s+/) as [string, TreeEntry['type'], string, string];
+          return { mode, type, sha: object, size: size === '-' ? 0 : Number(size), path: name };
+        });
+    const clean = path.replace(/\/+$/, '');
+    const [entry] = await list([sha, '--', clean]);
+    if (!entry || entry.path !== clean) return undefined;
+    if (entry.type !== 'tree') return { entry };
+    return { entry, children: await list([sha, '--', `${clean}/`]) };
+  }
+
+  /** A blob's bytes. */
+  blob(sha: string): Promise<Buffer> {
+    return gitBytes(this.dir, ['cat-file', 'blob', sha]);
   }
 
   /** `git archive` as a gzip'd tar stream, every path under `prefix/`. */

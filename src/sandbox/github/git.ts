@@ -69,3 +69,26 @@ export async function git(
 ): Promise<string> {
   return (await runGit(dir, args, options)).stdout;
 }
+
+/** Like git, for output that must stay bytes (a file's content). */
+export function gitBytes(dir: string, args: readonly string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['-C', dir, ...args],
+      { env: { ...process.env, ...hermeticEnv }, maxBuffer: 256 * 1024 * 1024, encoding: 'buffer' },
+      (error, stdout, stderr) => {
+        if (!error) resolve(stdout);
+        else
+          reject(
+            new GitCommandError(
+              args,
+              typeof error.code === 'number' ? error.code : null,
+              stdout.toString('utf8'),
+              stderr.toString('utf8'),
+            ),
+          );
+      },
+    );
+  });
+}

@@ -1,5 +1,6 @@
 import type { StandInCore } from './core.js';
 import { GitHubApiError } from './errors.js';
+import { headTip } from './pulls.js';
 
 /**
  * A token's repository permissions as GitHub Apps and fine-grained tokens hold them
@@ -85,6 +86,8 @@ export function requirementOf(method: string, path: string): Requirement | undef
   // Merging writes the base branch: GitHub asks for contents, not pull requests.
   if (rest === '/pulls/{pull_number}/merge') return { permission: 'contents', access: 'write' };
   if (rest.startsWith('/pulls')) return { permission: 'pull_requests', access };
+  // A pull request's conversation: GitHub takes issues or pull_requests; the stand-in has only pull requests.
+  if (rest.startsWith('/issues')) return { permission: 'pull_requests', access };
   if (/\/check-(runs|suites)/.test(rest)) return { permission: 'checks', access };
   if (/\/status(es)?(\/|$)/.test(rest)) return { permission: 'statuses', access };
   if (rest.startsWith('/deployments')) return { permission: 'deployments', access };
@@ -125,7 +128,7 @@ export async function workflowRefusal(
   if (holds(effectivePermissions(grant), { permission: 'workflows', access: 'write' })) return undefined;
   const pr = core.state.pull(pullNumber);
   if (pr?.state !== 'open') return undefined;
-  const [base, head] = await Promise.all([core.repo.branchSha(pr.base), core.repo.branchSha(pr.head)]);
+  const [base, head] = await Promise.all([core.repo.branchSha(pr.base), headTip(core, pr)]);
   if (!base || !head) return undefined;
   const mergeBase = await core.repo.mergeBase(base, head);
   const changed = await core.repo.changes(mergeBase ?? undefined, head);

@@ -1,4 +1,5 @@
 import { userJson } from './account-json.js';
+import { forkOwnerAccount, headRepositoryJson } from './fork-json.js';
 import type { repositoryJson } from './repository-json.js';
 import { nodeId, repoApiUrl, repoHtmlUrl, type Site } from './site.js';
 import type { PullRecord } from './state.js';
@@ -11,6 +12,8 @@ export interface PullDetail {
   readonly additions: number;
   readonly deletions: number;
   readonly changedFiles: number;
+  /** Comments in its conversation (issue comments). */
+  readonly comments: number;
 }
 
 /**
@@ -62,11 +65,11 @@ export function pullJson(
     requested_reviewers: [],
     requested_teams: [],
     head: {
-      label: `${site.owner}:${pr.head}`,
+      label: `${pr.headRepo?.owner ?? site.owner}:${pr.head}`,
       ref: pr.head,
       sha: pr.headSha,
-      user: owner,
-      repo: repository,
+      user: pr.headRepo ? userJson(site, forkOwnerAccount(pr.headRepo.owner)) : owner,
+      repo: headRepositoryJson(site, pr, repository),
     },
     base: {
       label: `${site.owner}:${pr.base}`,
@@ -97,7 +100,7 @@ export function pullJson(
     rebaseable: detail.rebaseable,
     mergeable_state: detail.mergeableState,
     merged_by: pr.mergedBy ? userJson(site, pr.mergedBy) : null,
-    comments: 0,
+    comments: detail.comments,
     review_comments: 0,
     maintainer_can_modify: pr.maintainerCanModify,
     commits: detail.commits,

@@ -1,7 +1,8 @@
+import type { Account } from './account-json.js';
 import { latestStatuses } from './check-json.js';
 import { GITHUB_COMMITTER } from './commit-json.js';
 import type { StandInCore } from './core.js';
-import { customValidation, GitHubApiError, invalidField, missingField, notFound } from './errors.js';
+import { customValidation, GitHubApiError, invalidField, notFound } from './errors.js';
 import { type PullDetail, pullJson } from './pull-json.js';
 import { countedApprovals } from './reviews.js';
 import type { PullRecord } from './state.js';
@@ -101,13 +102,28 @@ function refusal(block: MergeBlock): GitHubApiError {
   }
 }
 
+/** Whether a push to `branch` of this repository moves the pull request's head or base. */
+export function touches(pr: PullRecord, branch: string | undefined): boolean {
+  return branch !== undefined && ((!pr.headRepo && pr.head === branch) || pr.base === branch);
+}
+
+/** The git ref of the pull request's head: its branch here, or GitHub's refs/pull/{n}/head for a fork's. */
+export function headRefOf(pr: Pick<PullRecord, 'number' | 'head' | 'headRepo'>): string {
+  return pr.headRepo ? `refs/pull/${pr.number}/head` : `refs/heads/${pr.head}`;
+}
+
+/** Where the pull request's head is now. */
+export async function headTip(core: StandInCore, pr: PullRecord): Promise<string | undefined> {
+  return (await core.repo.refTarget(headRefOf(pr)))?.sha;
+}
+
 /**
  * Brings an open pull request up to its branches' tips; a moved head gets the default check
  * plan and a `synchronize` webhook, as a push to a pull request's branch does on GitHub.
  */
-export async function refreshPull(core: StandInCore, pr: PullRecord): Promise<void> {
+export async function refreshPull(core: StandInCore, pr: PullRecord, sender?: Account): Promise<void> {
   if (pr.state !== 'open') return;
-  const [head, base] = await Promise.all([core.repo.branchSha(pr.head), core.repo.branchSha(pr.base)]);
+  const [head, base] = await Promise.all([headTip(core, pr), core.repo.branchSha(pr.base)]);
   if (base) pr.baseSha = base;
   if (head && head !== pr.headSha) {
     const before = pr.headSha;
@@ -115,7 +131,7 @@ export async function refreshPull(core: StandInCore, pr: PullRecord): Promise<vo
     pr.updatedAt = core.timestamp();
     core.background(core.planner.applyDefault(head));
     const detail = await pullDetail(core, pr, { observe: false });
-    core.background(emitPullRequest(core, 'synchronize', pr, detail, { before, after: head }));
+    core.background(emitPullRequest(core, 'synchronize', pr, detail, { before, after: head }, sender));
   }
 }
 
@@ -139,6 +155,7 @@ export async function pullDetail(
     additions: changes.reduce((sum, c) => sum + c.additions, 0),
     deletions: changes.reduce((sum, c) => sum + c.deletions, 0),
     changedFiles: changes.length,
+    comments: core.state.comments.filter((c) => c.issueNumber === pr.number).length,
   };
   if (pr.state !== 'open') return { ...counts, mergeable: null, rebaseable: null, mergeableState: 'unknown' };
 
@@ -175,78 +192,13 @@ export async function pullDetail(
   return { ...counts, mergeable, rebaseable: mergeable, mergeableState };
 }
 
-function branchOf(core: StandInCore, head: string): string | undefined {
-  const colon = head.indexOf(':');
-  if (colon === -1) return head;
-  return head.slice(0, colon) === core.site.owner ? head.slice(colon + 1) : undefined;
-}
-
-/** POST /pulls: GitHub's checks and messages, then the `opened` webhook and the default CI. */
-export async function createPull(
-  core: StandInCore,
-  input: {
-    title?: unknown;
-    head?: unknown;
-    base?: unknown;
-    body?: unknown;
-    draft?: unknown;
-    maintainer_can_modify?: unknown;
-  },
-): Promise<PullRecord> {
-  if (typeof input.head !== 'string' || input.head === '') throw missingField('PullRequest', 'head');
-  if (typeof input.base !== 'string' || input.base === '') throw missingField('PullRequest', 'base');
-  if (typeof input.title !== 'string' || input.title === '') throw missingField('PullRequest', 'title');
-  const head = branchOf(core, input.head);
-  const base = input.base;
-  return core.exclusive(async () => {
-    const [headSha, baseSha] = await Promise.all([
-      head ? core.repo.branchSha(head) : undefined,
-      core.repo.branchSha(base),
-    ]);
-    if (!baseSha) throw invalidField('PullRequest', 'base');
-    if (!head || !headSha) throw invalidField('PullRequest', 'head');
-    if (core.state.pulls.some((p) => p.state === 'open' && p.head === head && p.base === base)) {
-      throw customValidation('PullRequest', `A pull request already exists for ${core.site.owner}:${head}.`);
-    }
-    if ((await core.repo.countBetween(baseSha, headSha)) === 0) {
-      throw customValidation('PullRequest', `No commits between ${base} and ${head}`);
-    }
-    const at = core.timestamp();
-    const pr: PullRecord = {
-      number: core.state.nextPullNumber(),
-      id: core.state.nextId('pull'),
-      title: input.title as string,
-      body: typeof input.body === 'string' ? input.body : null,
-      head,
-      base,
-      state: 'open',
-      draft: input.draft === true,
-      user: core.actor,
-      createdAt: at,
-      updatedAt: at,
-      closedAt: null,
-      mergedAt: null,
-      mergedBy: null,
-      mergeCommitSha: null,
-      headSha,
-      baseSha,
-      maintainerCanModify: input.maintainer_can_modify !== false,
-      mergeability: { key: '', value: null },
-    };
-    core.state.pulls.push(pr);
-    const detail = await pullDetail(core, pr, { observe: false });
-    core.background(
-      emitPullRequest(core, 'opened', pr, detail).then(() => core.planner.applyDefault(headSha)),
-    );
-    return pr;
-  });
-}
-
 /** PATCH /pulls/{n}: title, body, base, and closing or reopening. */
 export async function updatePull(
   core: StandInCore,
   pr: PullRecord,
   input: { title?: unknown; body?: unknown; state?: unknown; base?: unknown },
+  /** Who did it, when not the token's account (a person on the stand-in's page). */
+  sender?: Account,
 ): Promise<void> {
   await core.exclusive(async () => {
     await refreshPull(core, pr);
@@ -269,23 +221,36 @@ export async function updatePull(
       pr.state = 'closed';
       pr.closedAt = at;
       const detail = await pullDetail(core, pr, { observe: false });
-      core.background(emitPullRequest(core, 'closed', pr, detail));
+      core.background(emitPullRequest(core, 'closed', pr, detail, undefined, sender));
     } else if (input.state === 'open' && pr.state === 'closed') {
       if (pr.mergedAt)
         throw customValidation('PullRequest', 'state cannot be changed. The pull request has been merged.');
       if (
         core.state.pulls.some(
-          (p) => p !== pr && p.state === 'open' && p.head === pr.head && p.base === pr.base,
+          (p) =>
+            p !== pr &&
+            p.state === 'open' &&
+            p.head === pr.head &&
+            p.headRepo?.owner === pr.headRepo?.owner &&
+            p.base === pr.base,
         )
       ) {
         throw customValidation(
           'PullRequest',
-          `A pull request already exists for ${core.site.owner}:${pr.head}.`,
+          `A pull request already exists for ${pr.headRepo?.owner ?? core.site.owner}:${pr.head}.`,
         );
       }
+      // GitHub announces the reopening with the head as it is now (no synchronize for a push
+      // made while it was closed).
+      const head = await headTip(core, pr);
+      if (!head)
+        throw customValidation('PullRequest', 'state cannot be changed. The head branch was deleted.');
       pr.state = 'open';
       pr.closedAt = null;
+      pr.headSha = head;
       await refreshPull(core, pr);
+      const detail = await pullDetail(core, pr, { observe: false });
+      core.background(emitPullRequest(core, 'reopened', pr, detail, undefined, sender));
     }
     pr.updatedAt = at;
   });
@@ -304,6 +269,8 @@ export async function mergePull(
   core: StandInCore,
   pr: PullRecord,
   input: { sha?: unknown; merge_method?: unknown; commit_title?: unknown; commit_message?: unknown },
+  /** Who merged, when not the token's account (a person on the stand-in's page). */
+  by?: Account,
 ): Promise<string> {
   const method = (input.merge_method ?? 'merge') as MergeMethod;
   if (!['merge', 'squash', 'rebase'].includes(method)) throw invalidField('PullRequest', 'merge_method');
@@ -335,7 +302,8 @@ export async function mergePull(
     const message = typeof input.commit_message === 'string' ? input.commit_message : undefined;
     let merged: string | undefined;
     if (method === 'merge') {
-      const text = `${title ?? `Merge pull request #${pr.number} from ${core.site.owner}/${pr.head}`}\n\n${message ?? pr.title}`;
+      const from = `${pr.headRepo?.owner ?? core.site.owner}/${pr.head}`;
+      const text = `${title ?? `Merge pull request #${pr.number} from ${from}`}\n\n${message ?? pr.title}`;
       merged = await core.repo.commitTree(trial.tree, [baseSha, headSha], text, author, committer);
     } else if (method === 'squash') {
       const list = commits.map((c) => `* ${c.message}`).join('\n\n');
@@ -369,7 +337,7 @@ export async function mergePull(
     pr.mergedAt = iso;
     pr.closedAt = iso;
     pr.updatedAt = iso;
-    pr.mergedBy = core.actor;
+    pr.mergedBy = by ?? core.actor;
     pr.mergeCommitSha = merged;
     pr.beforeMerge = before;
     core.pushedAt = iso;
@@ -377,7 +345,7 @@ export async function mergePull(
     const detail = await pullDetail(core, pr, { observe: false });
     core.background(
       emitPush(core, { ref: `refs/heads/${pr.base}`, before: baseSha, after: merged, commits: landed }).then(
-        () => emitPullRequest(core, 'closed', pr, detail),
+        () => emitPullRequest(core, 'closed', pr, detail, undefined, by),
       ),
     );
     return merged;
@@ -389,113 +357,4 @@ export function findPull(core: StandInCore, raw: string): PullRecord {
   const pr = /^\d+$/.test(raw) ? core.state.pull(Number(raw)) : undefined;
   if (!pr) throw notFound();
   return pr;
-}
-
-/** A merge commit by the token's account, committed by GitHub, as GitHub's own merges are. */
-async function mergeCommit(
-  core: StandInCore,
-  tree: string,
-  parents: string[],
-  message: string,
-): Promise<string> {
-  const at = Math.floor(core.now() / 1000);
-  const author = {
-    name: core.actor.login,
-    email: `${core.actor.id}+${core.actor.login.replace('[bot]', '')}@users.noreply.github.com`,
-    at,
-  };
-  return core.repo.commitTree(tree, parents, message, author, { ...GITHUB_COMMITTER, at });
-}
-
-/** Moves `branch` from `before` to `after` (never forced) and announces the push. */
-async function advanceBranch(
-  core: StandInCore,
-  branch: string,
-  before: string,
-  after: string,
-): Promise<boolean> {
-  if (!(await core.repo.compareAndSwapRef(`refs/heads/${branch}`, after, before))) return false;
-  core.pushedAt = core.timestamp();
-  const commits = await core.repo.commitsBetween(before, after);
-  core.background(
-    emitPush(core, { ref: `refs/heads/${branch}`, before, after, commits }).then(async () => {
-      for (const pr of core.state.pulls)
-        if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
-    }),
-  );
-  return true;
-}
-
-/**
- * PUT /pulls/{n}/update-branch: merges the base's tip into the head branch. GitHub answers 202
- * at once and moves the branch shortly after (here: in the background, as the next write);
- * 422 when `expected_head_sha` is not the head, or the base has nothing the head lacks.
- */
-export async function updatePullBranch(
-  core: StandInCore,
-  pr: PullRecord,
-  input: { expected_head_sha?: unknown },
-): Promise<void> {
-  await core.exclusive(async () => {
-    await refreshPull(core, pr);
-    if (pr.state !== 'open') throw customValidation('PullRequest', 'Pull request is closed');
-    if (typeof input.expected_head_sha === 'string' && input.expected_head_sha !== pr.headSha) {
-      throw customValidation('PullRequest', "expected_head_sha does not match the pull request's head");
-    }
-    if (await core.repo.isAncestor(pr.baseSha, pr.headSha)) {
-      throw customValidation('PullRequest', 'There are no new commits on the base branch.');
-    }
-    if (!(await core.repo.mergeTree(pr.headSha, pr.baseSha)).clean) {
-      throw customValidation('PullRequest', 'merge conflict between base and head');
-    }
-  });
-  const { head, base } = pr;
-  core.background(
-    core.exclusive(async () => {
-      const [headSha, baseSha] = await Promise.all([core.repo.branchSha(head), core.repo.branchSha(base)]);
-      if (!headSha || !baseSha) return;
-      const trial = await core.repo.mergeTree(headSha, baseSha);
-      if (!trial.clean) return;
-      const merged = await mergeCommit(
-        core,
-        trial.tree,
-        [headSha, baseSha],
-        `Merge branch '${base}' into ${head}`,
-      );
-      await advanceBranch(core, head, headSha, merged);
-    }),
-  );
-}
-
-/**
- * POST /merges: merges `head` (a branch or SHA) into the branch `base` with a merge commit.
- * 201 with the commit, undefined (GitHub's 204) when base already has it, 409 "Merge
- * conflict", 404 "Base does not exist" / "Head does not exist".
- */
-export async function mergeBranches(
-  core: StandInCore,
-  input: { base?: unknown; head?: unknown; commit_message?: unknown },
-): Promise<string | undefined> {
-  if (typeof input.base !== 'string' || input.base === '') throw missingField('Merge', 'base');
-  if (typeof input.head !== 'string' || input.head === '') throw missingField('Merge', 'head');
-  const base = input.base;
-  const headRef = input.head;
-  return core.exclusive(async () => {
-    const baseSha = await core.repo.branchSha(base);
-    if (!baseSha) throw new GitHubApiError(404, 'Base does not exist');
-    const headSha = await core.repo.resolveCommit(headRef);
-    if (!headSha) throw new GitHubApiError(404, 'Head does not exist');
-    if (await core.repo.isAncestor(headSha, baseSha)) return undefined;
-    const trial = await core.repo.mergeTree(baseSha, headSha);
-    if (!trial.clean) throw new GitHubApiError(409, 'Merge conflict');
-    const message =
-      typeof input.commit_message === 'string' && input.commit_message !== ''
-        ? input.commit_message
-        : `Merge ${headRef} into ${base}`;
-    const merged = await mergeCommit(core, trial.tree, [baseSha, headSha], message);
-    if (!(await advanceBranch(core, base, baseSha, merged))) {
-      throw new GitHubApiError(409, 'Base branch was modified. Review and try the merge again.');
-    }
-    return merged;
-  });
 }

@@ -8,11 +8,15 @@ export interface RouteRequest {
   readonly url: string;
   /** The JSON body (an empty object when there was none). */
   readonly body: Readonly<Record<string, unknown>>;
+  /** The Accept header, for routes whose answer depends on the media type asked for. */
+  readonly accept?: string;
 }
 
 export interface RouteReply {
   readonly status: number;
   readonly body?: unknown;
+  /** Bytes answered as they are (a file's raw content) instead of a JSON body. */
+  readonly raw?: { readonly contentType: string; readonly bytes: Buffer };
   readonly headers?: Readonly<Record<string, string>>;
 }
 

@@ -8,8 +8,9 @@ interface CompiledRoute {
   readonly specificity: number;
 }
 
-// Git ref names may contain slashes (heads/feature/x, main...release/1.2), and Octokit may send them raw.
-const MULTI_SEGMENT = new Set(['ref', 'branch', 'basehead']);
+// Git ref names may contain slashes (heads/feature/x, main...release/1.2), and Octokit may send them raw;
+// so may a file's path (x-multi-segment in GitHub's description).
+const MULTI_SEGMENT = new Set(['ref', 'branch', 'basehead', 'path']);
 
 /** "METHOD /template", the name a route goes by in faults, the request log and the docs. */
 export function routeKey(route: Pick<Route, 'method' | 'path'>): string {

@@ -20,18 +20,19 @@ const packageJson = `{
 }
 `;
 
-const dockerfile = `ARG BASE_IMAGE=node:20-bookworm-slim
+const dockerfile = (files: string) => `ARG BASE_IMAGE=node:20-bookworm-slim
 FROM \${BASE_IMAGE}
 # The deployer passes the commit being built as GIT_SHA (as for lugh's own image); /version reports it.
 ARG GIT_SHA=unknown
 ENV NODE_ENV=production COMMIT_SHA=\${GIT_SHA} PORT=8080
 WORKDIR /app
-COPY package.json server.js ./
+COPY ${files} ./
 # A numeric user: it exists on every base image, with or without a passwd entry.
 USER 1000:1000
 EXPOSE 8080
-# What a deploy gates on: Docker's health status of this check.
-HEALTHCHECK --interval=2s --timeout=2s --start-period=5s --retries=2 \\
+# What a deploy gates on: Docker's health status of this check. A failed answer counts at
+# once; the long timeout only spares a check whose node starts slowly on a busy machine.
+HEALTHCHECK --interval=2s --timeout=10s --start-period=5s --retries=2 \\
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "server.js"]
 `;
@@ -87,6 +88,72 @@ function serverJs(options: { logRequests: boolean; startedAt: boolean }): string
   return lines.join('\n');
 }
 
+/**
+ * The worker the set runs beside the API (lugh.yml's `worker`, the app's image with its own
+ * command): a heartbeat logged and written to a file every few seconds; `--check` is its
+ * health check (the last heartbeat is recent). SIGTERM (docker stop) ends it with 0; any
+ * failure that is not a stop ends it non-zero, so Docker and lugh see it fall.
+ */
+const workerJs = `'use strict';
+const { statSync, writeFileSync } = require('node:fs');
+
+const HEARTBEAT = '/tmp/worker-heartbeat';
+const EVERY_MS = 3000;
+
+if (process.argv.includes('--check')) {
+  let fresh = false;
+  try {
+    fresh = Date.now() - statSync(HEARTBEAT).mtimeMs < 5 * EVERY_MS;
+  } catch {
+    // no heartbeat yet
+  }
+  process.exit(fresh ? 0 : 1);
+}
+
+const commit = (process.env.COMMIT_SHA || 'unknown').slice(0, 7);
+let beats = 0;
+function beat() {
+  beats += 1;
+  writeFileSync(HEARTBEAT, String(Date.now()));
+  console.log(\`worker \${commit} heartbeat \${beats}\`);
+}
+beat();
+const timer = setInterval(beat, EVERY_MS);
+
+process.on('SIGTERM', () => {
+  clearInterval(timer);
+  console.log(\`worker \${commit} stopping after \${beats} heartbeats\`);
+  process.exit(0);
+});
+process.on('uncaughtException', (error) => {
+  console.error(\`worker \${commit} failed: \${error && error.stack ? error.stack : error}\`);
+  process.exit(1);
+});
+`;
+
+/**
+ * The sandbox's set (README: "Several services"): the API twice and the worker before it.
+ * The API takes no traffic through a proxy: the sandbox runs none, and its demo containers
+ * publish no port; its two replicas are still replaced one at a time.
+ */
+const serviceFile = `# The services lugh deploys together at one commit, in order: the worker, then the API.
+services:
+  app:
+    replicas: 2
+    port: 8080
+    # traffic: true needs a proxy in front (DEPLOY_PROXY_ADMIN_URL); the sandbox runs none.
+    traffic: false
+    health: { http: /healthz }
+    order: 20
+  worker:
+    image_of: app
+    command: ["node", "worker.js"]
+    health:
+      command: ["node", "worker.js", "--check"]
+      interval_seconds: 2
+    order: 10
+`;
+
 function readme(withPort: boolean): string {
   return [
     '# acme app',
@@ -117,9 +184,16 @@ async function commitOn(
 
 /**
  * Creates a bare repository in `dir` with `main` and `develop`, develop three commits ahead:
- * a tiny Node service with a Dockerfile, what the sandbox promotes and deploys.
+ * a tiny Node service with a Dockerfile, what the sandbox promotes and deploys. With
+ * `serviceSet` (what `lugh sandbox` seeds), develop is four ahead: its last commit adds a
+ * worker and declares the set in lugh.yml (app ×2, worker), so a staging /deploy and a
+ * promotion's production deploy ship a set, and a /rollback to main's commit goes back to
+ * one service. `oneServiceSha` is develop before that commit (develop's head without it).
  */
-export async function seedSandboxRepository(dir: string): Promise<{ mainSha: string; developSha: string }> {
+export async function seedSandboxRepository(
+  dir: string,
+  options: { serviceSet?: boolean } = {},
+): Promise<{ mainSha: string; developSha: string; oneServiceSha: string }> {
   await mkdir(dir, { recursive: true });
   await git(dir, ['init', '--quiet', '--bare', '--initial-branch=main']);
   const repo = new GitRepository(dir);
@@ -141,7 +215,7 @@ export async function seedSandboxRepository(dir: string): Promise<{ mainSha: str
     repo,
     'main',
     first,
-    { Dockerfile: dockerfile, '.dockerignore': dockerignore },
+    { Dockerfile: dockerfile('package.json server.js'), '.dockerignore': dockerignore },
     'Add Dockerfile\n\nThe base image is a build argument so that CI can pin a mirror.',
     cian,
     day(1),
@@ -166,7 +240,7 @@ export async function seedSandboxRepository(dir: string): Promise<{ mainSha: str
     cian,
     day(3),
   );
-  const developSha = await commitOn(
+  const documented = await commitOn(
     repo,
     'develop',
     startedAt,
@@ -175,5 +249,19 @@ export async function seedSandboxRepository(dir: string): Promise<{ mainSha: str
     aoife,
     day(4),
   );
-  return { mainSha, developSha };
+  if (!options.serviceSet) return { mainSha, developSha: documented, oneServiceSha: documented };
+  const developSha = await commitOn(
+    repo,
+    'develop',
+    documented,
+    {
+      'worker.js': workerJs,
+      Dockerfile: dockerfile('package.json server.js worker.js'),
+      'lugh.yml': serviceFile,
+    },
+    'Run a worker beside two API replicas (lugh.yml)\n\nlugh deploys them together at one commit: the worker first, then each API replica in turn.',
+    niamh,
+    day(5),
+  );
+  return { mainSha, developSha, oneServiceSha: documented };
 }

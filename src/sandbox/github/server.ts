@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { StandInCore } from './core.js';
 import { GitHubApiError, notFound } from './errors.js';
 import type { FaultRegistry, FaultSpec } from './faults.js';
+import { answerGraphql } from './graphql.js';
+import { servePage } from './page/page-server.js';
 import {
   acceptedHeader,
   effectivePermissions,
@@ -144,6 +146,8 @@ async function handle(
   const at = core.now();
   const method = (req.method ?? 'GET').toUpperCase();
   const url = new URL(req.url ?? '/', core.site.apiUrl);
+  // The stand-in's own page (simulate a pull request), outside GitHub's API and its log.
+  if (await servePage(core, req, res, url)) return;
   const id = requestId();
   const conditional = req.headers['if-none-match'] !== undefined;
   const base: Record<string, string> = {
@@ -190,7 +194,14 @@ async function handle(
 
   const send = (route: string | null, reply: RouteReply, extra: Record<string, string>) => {
     const headers: Record<string, string> = { ...base, ...extra, ...reply.headers };
-    if (reply.body === undefined) {
+    if (reply.raw) {
+      res.writeHead(reply.status, {
+        ...headers,
+        'content-type': reply.raw.contentType,
+        'content-length': String(reply.raw.bytes.length),
+      });
+      res.end(reply.raw.bytes);
+    } else if (reply.body === undefined) {
       res.writeHead(reply.status, { ...headers, 'content-length': '0' });
       res.end();
     } else {
@@ -211,11 +222,34 @@ async function handle(
 
   const auth = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   if (!auth) {
-    fail(null, new GitHubApiError(401, 'Requires authentication'), false);
+    const message =
+      url.pathname === '/graphql'
+        ? 'This endpoint requires you to be authenticated.'
+        : 'Requires authentication';
+    fail(null, new GitHubApiError(401, message), false);
     return;
   }
   if (auth[1] !== parts.token) {
     fail(null, new GitHubApiError(401, 'Bad credentials'), false);
+    return;
+  }
+
+  if (url.pathname === '/graphql') {
+    if (method !== 'POST') {
+      fail(null, notFound(), true);
+      return;
+    }
+    // GraphQL has its own budget on GitHub (points per query); a query like lugh's costs 1.
+    let body: Record<string, unknown>;
+    try {
+      body = await readJson(req);
+    } catch (error) {
+      if (!(error instanceof GitHubApiError)) throw error;
+      fail('POST /graphql', error, true);
+      return;
+    }
+    charge();
+    send('POST /graphql', { status: 200, body: await answerGraphql(core, body) }, limiter.headers());
     return;
   }
 
@@ -259,6 +293,7 @@ async function handle(
       query: url.searchParams,
       url: url.toString(),
       body,
+      accept: req.headers.accept,
     });
   };
 
@@ -300,8 +335,8 @@ async function handle(
     return;
   }
 
-  if (method === 'GET' && reply.status === 200 && reply.body !== undefined) {
-    const etag = etagOf(JSON.stringify(reply.body));
+  if (method === 'GET' && reply.status === 200 && (reply.body !== undefined || reply.raw)) {
+    const etag = etagOf(reply.raw ? reply.raw.bytes.toString('base64') : JSON.stringify(reply.body));
     const caching = {
       etag,
       'cache-control': 'private, max-age=60, s-maxage=60',

@@ -7,7 +7,18 @@ import { StandInCore } from './core.js';
 import { FaultRegistry, type FaultSpec } from './faults.js';
 import { GitRepository } from './git-repository.js';
 import type { TokenGrant } from './permissions.js';
-import { refreshPull } from './pulls.js';
+import {
+  mergePullRequest,
+  type OpenedPullRequest,
+  type OpenPullInput,
+  openFork,
+  openPull,
+  type PushCommitInput,
+  pushCommit,
+  pushToPull,
+  setPullState,
+} from './pull-lifecycle.js';
+import type { ForkPullInput } from './pull-open.js';
 import { RateLimiter } from './rate-limit.js';
 import { addReview } from './reviews.js';
 import type { Route } from './route-types.js';
@@ -15,6 +26,8 @@ import { Router, routeKey } from './router.js';
 import { accountRoutes } from './routes/account-routes.js';
 import { branchWriteRoutes } from './routes/branch-write-routes.js';
 import { checkRoutes } from './routes/check-routes.js';
+import { commentRoutes } from './routes/comment-routes.js';
+import { contentRoutes } from './routes/content-routes.js';
 import { deploymentRoutes } from './routes/deployment-routes.js';
 import { protectionRoutes } from './routes/protection-routes.js';
 import { pullRoutes } from './routes/pull-routes.js';
@@ -24,7 +37,6 @@ import { ArchiveTokens, hookRoutes, repositoryRoutes } from './routes/repository
 import { createGitHubServer, type RequestLogEntry } from './server.js';
 import { isoSeconds, type Site, stableId } from './site.js';
 import type { CheckConclusion } from './state.js';
-import { emitPush } from './webhook-events.js';
 import { type DeliveryRecord, WebhookSender, type WebhookTarget } from './webhook-sender.js';
 
 export interface GitHubStandInOptions {
@@ -48,13 +60,6 @@ export interface GitHubStandInOptions {
   readonly webhook?: WebhookTarget;
   /** The clock for timestamps and the rate-limit window (check plans use real timers). */
   readonly now?: () => number;
-}
-
-export interface PushCommitInput {
-  readonly message: string;
-  /** Path → new content; other files stay as they are. */
-  readonly files: Readonly<Record<string, string>>;
-  readonly author?: { readonly name: string; readonly email: string };
 }
 
 export interface GitHubStandIn {
@@ -101,6 +106,25 @@ export interface GitHubStandIn {
   settled(): Promise<void>;
   /** A real commit on `branch` (created from the default branch if missing), with its push webhook. */
   pushCommit(branch: string, input: PushCommitInput): Promise<string>;
+  /**
+   * A person's pull request: a commit on `headRef` (made from `base`, default develop, when
+   * missing; push webhook) and the pull request into `base` (`opened`, sent by that person).
+   */
+  openPull(input: OpenPullInput): Promise<OpenedPullRequest>;
+  /**
+   * A pull request from a fork (`fork: 'someone/app-fork'`): its head.repo is the fork
+   * (fork: true), its author and the `opened` sender the fork's owner; its commit is readable
+   * here by SHA and at refs/pull/{n}/head, as on GitHub. No push webhook (not this repository's).
+   */
+  openForkPull(input: ForkPullInput): Promise<OpenedPullRequest>;
+  /** A new commit on the pull request's head by its author: push (not for a fork), then `synchronize`. */
+  pushToPull(number: number, input: PushCommitInput): Promise<string>;
+  /** Closes it unmerged (`closed`, merged false), as a person on GitHub's page. */
+  closePull(number: number): Promise<void>;
+  /** Reopens a closed, unmerged one (`reopened`). */
+  reopenPull(number: number): Promise<void>;
+  /** Merges it with a merge commit (push to the base, then `closed` with merged true); the commit. */
+  mergePull(number: number): Promise<string>;
   /** Every "METHOD /template" the stand-in serves. */
   routes(): string[];
   /**
@@ -123,9 +147,11 @@ export function standInRoutes(
     ...accountRoutes(grant, tokenUser),
     ...repositoryRoutes(archives),
     ...hookRoutes,
+    ...contentRoutes,
     ...protectionRoutes,
     ...branchWriteRoutes,
     ...pullRoutes,
+    ...commentRoutes,
     ...checkRoutes,
     ...releaseRoutes,
     ...deploymentRoutes,
@@ -204,6 +230,12 @@ export async function startGitHubStandIn(options: GitHubStandInOptions): Promise
       await webhooks.settled();
     },
     pushCommit: (branch, input) => pushCommit(core, branch, input),
+    openPull: (input) => openPull(core, input),
+    openForkPull: (input) => openFork(core, input),
+    pushToPull: (number, input) => pushToPull(core, number, input),
+    closePull: (number) => setPullState(core, number, 'closed'),
+    reopenPull: (number) => setPullState(core, number, 'open'),
+    mergePull: (number) => mergePullRequest(core, number),
     routes: () => router.keys(),
     storedText: () => JSON.stringify({ state: core.state, deliveries: webhooks.deliveries() }),
     close: closeOnce(core, server),
@@ -232,36 +264,6 @@ function siteAt(server: Server, owner: string, name: string, now: () => number):
     repoId: stableId(`repo:${owner}/${name}`),
     createdAt: isoSeconds(now()),
   };
-}
-
-/** A real commit on `branch` with its push webhook; pulls from or into the branch are refreshed after. */
-function pushCommit(core: StandInCore, branch: string, input: PushCommitInput): Promise<string> {
-  const { repo, now } = core;
-  return core.exclusive(async () => {
-    const before = (await repo.branchSha(branch)) ?? (await repo.resolveCommit(await repo.defaultBranch()));
-    const tree = await repo.treeWithFiles(before, input.files);
-    const at = Math.floor(now() / 1000);
-    const author = { ...(input.author ?? { name: 'Sandbox Developer', email: 'dev@acme.example' }), at };
-    const sha = await repo.commitTree(tree, before ? [before] : [], input.message, author, author);
-    const current = await repo.branchSha(branch);
-    if (!(await repo.compareAndSwapRef(`refs/heads/${branch}`, sha, current))) {
-      throw new Error(`pushCommit: ${branch} moved while committing`);
-    }
-    core.pushedAt = isoSeconds(now());
-    const commit = await repo.commit(sha);
-    core.background(
-      emitPush(core, {
-        ref: `refs/heads/${branch}`,
-        before: current ?? '0000000000000000000000000000000000000000',
-        after: sha,
-        commits: [commit],
-      }).then(async () => {
-        for (const pr of core.state.pulls)
-          if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
-      }),
-    );
-    return sha;
-  });
 }
 
 /** Stops CI plans, lets queued work and webhooks finish, then closes the server; later calls do nothing. */

@@ -8,7 +8,13 @@ export interface PullRecord {
   readonly id: number;
   title: string;
   body: string | null;
+  /** The head branch's name (in the fork, for a pull request from one). */
   readonly head: string;
+  /**
+   * The repository the head lives in when it is not this one (a fork): its commits are
+   * in this repository's objects, its tip at refs/pull/{number}/head, as GitHub keeps them.
+   */
+  readonly headRepo?: { readonly owner: string; readonly name: string };
   base: string;
   state: 'open' | 'closed';
   readonly draft: boolean;
@@ -121,6 +127,16 @@ export interface DeploymentStatusRecord {
   readonly createdAt: string;
 }
 
+/** A comment in a pull request's conversation (GitHub keeps it as an issue comment). */
+export interface CommentRecord {
+  readonly id: number;
+  readonly issueNumber: number;
+  body: string;
+  readonly user: Account;
+  readonly createdAt: string;
+  updatedAt: string;
+}
+
 // Distinct ranges keep ids of different kinds apart, like GitHub's.
 const ID_BASES = {
   pull: 1_800_000_000,
@@ -132,6 +148,7 @@ const ID_BASES = {
   release: 150_000_000,
   deployment: 1_700_000_000,
   deploymentStatus: 2_300_000_000,
+  comment: 1_500_000_000,
 } as const;
 
 /** Everything the stand-in remembers beyond the git repository itself. */
@@ -144,6 +161,8 @@ export class StandInState {
   readonly releases: ReleaseRecord[] = [];
   readonly deployments: DeploymentRecord[] = [];
   readonly deploymentStatuses: DeploymentStatusRecord[] = [];
+  /** Comments on pull requests; a deleted one is removed. */
+  readonly comments: CommentRecord[] = [];
   /** Branch name → its protection; a branch not listed is not protected. */
   readonly protections = new Map<string, BranchProtection>();
   /** Reads that still answer mergeable null after the first one of a new base and head. */

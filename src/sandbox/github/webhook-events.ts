@@ -1,4 +1,4 @@
-import { userJson } from './account-json.js';
+import { type Account, userJson } from './account-json.js';
 import {
   checkRunJson,
   checkSuiteJson,
@@ -43,13 +43,14 @@ async function common(core: StandInCore) {
   return { repository: await core.repositoryJson(), sender: userJson(core.site, core.actor) };
 }
 
-/** push: a branch moved from `before` to `after` (created when before is all zeros). */
+/** push: a branch moved from `before` to `after` (created when before is all zeros); `by` who pushed. */
 export async function emitPush(
   core: StandInCore,
-  push: { ref: string; before: string; after: string; commits: readonly CommitInfo[] },
+  push: { ref: string; before: string; after: string; commits: readonly CommitInfo[]; by?: Account },
 ): Promise<void> {
   if (!core.webhooks.enabled) return;
-  const { repository, sender } = await common(core);
+  const { repository, sender: tokenSender } = await common(core);
+  const sender = push.by ? userJson(core.site, push.by) : tokenSender;
   const html = repoHtmlUrl(core.site);
   const created = /^0+$/.test(push.before);
   const forced = !created && !(await core.repo.isAncestor(push.before, push.after));
@@ -82,7 +83,7 @@ export async function emitPush(
       master_branch: repository.default_branch,
       stargazers: 0,
     },
-    pusher: { name: core.actor.login, email: null },
+    pusher: { name: (push.by ?? core.actor).login, email: null },
     organization: organizationJson(core, repository.owner),
     sender,
     created,
@@ -97,23 +98,30 @@ export async function emitPush(
   });
 }
 
-/** pull_request with `action` (opened, closed, synchronize). */
+/**
+ * pull_request with `action` (opened, closed, reopened, synchronize); `by` is who did it when
+ * not the token's account (a person, a fork's owner pushing to it).
+ */
 export async function emitPullRequest(
   core: StandInCore,
-  action: 'opened' | 'closed' | 'synchronize',
+  action: 'opened' | 'closed' | 'reopened' | 'synchronize',
   pr: PullRecord,
   detail: PullDetail,
   moved?: { before: string; after: string },
+  by?: Account,
 ): Promise<void> {
   if (!core.webhooks.enabled) return;
+  // The pull request as it is at the event: a close and a reopen in quick succession each
+  // send their own state, not the one the record has by the time the payload is built.
+  const at = { ...pr };
   const { repository, sender } = await common(core);
   core.webhooks.send('pull_request', {
     action,
     number: pr.number,
     ...(moved ?? {}),
-    pull_request: pullJson(core.site, pr, repository, detail),
+    pull_request: pullJson(core.site, at, repository, detail),
     repository,
-    sender,
+    sender: by ? userJson(core.site, by) : sender,
   });
 }
 

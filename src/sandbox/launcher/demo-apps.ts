@@ -4,6 +4,7 @@ import { removeRepositoryTags } from '../../deployer/docker-helpers.js';
 import { createImageBuilder } from '../../deployer/image-builder.js';
 import type { Forge } from '../../forge/forge.js';
 import type { Logger } from '../../logger.js';
+import { sandboxPreviewNamespace } from './sandbox-previews.js';
 
 /** The Docker names of one sandbox run: never those of a real lugh. */
 export function sandboxDockerNames(id: string) {
@@ -61,7 +62,14 @@ export async function startSandboxApps(options: {
   return true;
 }
 
-/** Removes every container, network and image one sandbox run made. */
+/**
+ * Removes every container, network and image one sandbox run made: the demo app containers
+ * and all a deploy made of them — their `-previous`, and a set's replicas and services
+ * (`…-app-2`, `…-app-worker-1`), named after the app container (they do not carry its
+ * lugh.sandbox label: a set's containers leave lugh's labels of the app behind) — and its
+ * previews (`lugh-sandbox-<id>-preview-pr-<n>`, their networks labelled with the run's
+ * preview namespace, their images in the run's repository).
+ */
 export async function removeSandboxApps(docker: Docker, id: string): Promise<void> {
   const names = sandboxDockerNames(id);
   const containers = await docker.listContainers({ all: true, filters: { name: [`^/lugh-sandbox-${id}-`] } });
@@ -70,7 +78,11 @@ export async function removeSandboxApps(docker: Docker, id: string): Promise<voi
       .getContainer(c.Id)
       .remove({ force: true })
       .catch(() => {});
-  for (const network of await docker.listNetworks({ filters: { label: [`lugh.sandbox=${id}`] } }))
+  const networks = [
+    ...(await docker.listNetworks({ filters: { label: [`lugh.sandbox=${id}`] } })),
+    ...(await docker.listNetworks({ filters: { label: [`lugh.preview=${sandboxPreviewNamespace(id)}`] } })),
+  ];
+  for (const network of networks)
     await docker
       .getNetwork(network.Id)
       .remove()

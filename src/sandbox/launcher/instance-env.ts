@@ -10,6 +10,8 @@ export function sandboxInstanceEnv(
   docker: { id: string; baseImage?: string; embedded: Readonly<Record<AppEnv, boolean>> },
   keys: { readonly signingKey: string; readonly verifyKey: string },
   notifyGroupId?: number,
+  /** Staging's preview settings (sandbox-previews.ts); production never runs previews. */
+  previews: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const names = sandboxDockerNames(docker.id);
   return {
@@ -46,5 +48,6 @@ export function sandboxInstanceEnv(
     // pg_dump cannot dump the embedded PGlite (and would share its one session).
     ...(docker.embedded[appEnv] ? { DEPLOY_BACKUP: 'off' } : {}),
     LOG_LEVEL: logLevel,
+    ...(appEnv === 'staging' ? previews : {}),
   };
 }

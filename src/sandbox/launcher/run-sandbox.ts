@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../../logger.js';
 import { type SandboxServices, startSandboxServices } from '../sandbox-services.js';
 import { removeSandboxApps, sandboxDockerNames, startSandboxApps } from './demo-apps.js';
 import { sandboxInstanceEnv } from './instance-env.js';
+import { type SandboxPreviews, startSandboxPreviews } from './sandbox-previews.js';
 
 /** No container stop grace applies, and the embedded databases flush on close: a loaded laptop gets 30 s. */
 const SANDBOX_SHUTDOWN_DEADLINE_MS = 30_000;
@@ -48,6 +49,7 @@ export async function runSandbox(env: Env, port: number, dirOption?: string, rep
   };
   let demoApps: Promise<void> = Promise.resolve();
   let stopping = false;
+  let previews: SandboxPreviews | undefined;
   const stopAll = async () => {
     stopping = true;
     for (const instance of instances.reverse()) await instance.stop().catch(() => {});
@@ -56,19 +58,27 @@ export async function runSandbox(env: Env, port: number, dirOption?: string, rep
       await withDeadline(demoApps, 20_000).catch(() => {});
       await removeSandboxApps(dockerClient, demo.id).catch(() => {});
     }
+    await previews?.stop();
     await services.stop();
     removeDir();
   };
   const shutdown = handleShutdown(sandboxLog, stopAll, SANDBOX_SHUTDOWN_DEADLINE_MS);
   let configs: Record<AppEnv, Config>;
   try {
-    configs = await startInstances(env, services, demo, instances, shutdown);
+    previews = await startSandboxPreviews({
+      docker: dockerClient,
+      dockerReachable: services.docker.reachable,
+      id: demo.id,
+      dir,
+      env,
+    });
+    configs = await startInstances(env, services, demo, previews, instances, shutdown);
   } catch (error) {
     process.stderr.write(`lugh sandbox: ${error instanceof Error ? error.message : String(error)}\n`);
     await shutdown('start-up failed', 1);
     return;
   }
-  printBanner(env, services, instances, demo, dir);
+  printBanner(env, services, instances, demo, previews, dir);
   if (services.docker.reachable) {
     demoApps = buildDemoApps(configs.staging, sandboxLog, dockerClient, demo, () => stopping);
     await demoApps;
@@ -107,6 +117,7 @@ async function startInstances(
   env: Env,
   services: SandboxServices,
   demo: DemoApps,
+  previews: SandboxPreviews,
   instances: Instance[],
   shutdown: (reason: string, code: number) => Promise<void>,
 ): Promise<Record<AppEnv, Config>> {
@@ -115,7 +126,9 @@ async function startInstances(
   const keys = generatePromoteKeys();
   const notifyGroupId = openOpsGroup(services);
   const configs = {
-    staging: createConfig(sandboxInstanceEnv(services, 'staging', logLevel, demo, keys)),
+    staging: createConfig(
+      sandboxInstanceEnv(services, 'staging', logLevel, demo, keys, undefined, previews.env),
+    ),
     production: createConfig(sandboxInstanceEnv(services, 'production', logLevel, demo, keys, notifyGroupId)),
   };
   // The sandbox runs its instances as processes: /doctor reads their settings from here.
@@ -127,7 +140,12 @@ async function startInstances(
   for (const appEnv of ['staging', 'production'] as const) {
     const config = configs[appEnv];
     const logger = loggerFor(config);
-    const instance = await startInstance(config, logger, { doctorSettings, doctorExpected });
+    const instance = await startInstance(config, logger, {
+      doctorSettings,
+      doctorExpected,
+      // The run's names: its previews never meet a real lugh's on this Docker engine.
+      previewNamespace: previews.namespace,
+    });
     instances.push(instance);
     watchTelegram(instance, logger, shutdown);
   }
@@ -157,6 +175,7 @@ function printBanner(
   services: SandboxServices,
   instances: Instance[],
   demo: DemoApps,
+  previews: SandboxPreviews,
   dir: string,
 ) {
   const [staging, production] = instances;
@@ -176,6 +195,8 @@ function printBanner(
       `  Postgres     ${embedded ? `embedded (PGlite) in ${path.join(dir, 'postgres')}` : 'STAGING_DATABASE_URL / PROD_DATABASE_URL'}`,
       `  Redis        ${env.REDIS_URL ? 'REDIS_URL' : `redis-server at ${services.redisUrl} (started by the sandbox)`}`,
       `  Docker       ${services.docker.detail}${services.docker.reachable ? `; building the demo app containers ${sandboxDockerNames(demo.id).container('staging')} and …-prod-app` : ''}`,
+      `  Previews     staging's: one per pull request into develop; open one with "Simulate a PR" on ${services.github.apiUrl}/_sandbox/`,
+      ...previews.banner.map((line) => `               ${line}`),
       '',
       'Press Ctrl-C to stop everything the sandbox started.',
       '',
@@ -203,7 +224,9 @@ async function buildDemoApps(
       cancelled,
     });
     if (started)
-      process.stdout.write('Demo app containers are up: /deploy, /rollback and /promote deploy them.\n');
+      process.stdout.write(
+        'Demo app containers are up: /deploy, /rollback and /promote deploy them (develop declares a set in lugh.yml: app ×2 and a worker).\n',
+      );
   } catch (error) {
     if (cancelled()) return;
     process.stdout.write(

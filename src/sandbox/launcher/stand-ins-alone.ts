@@ -13,7 +13,7 @@ export async function runGitHubStandIn(port: number, repo: string | undefined) {
     process.exit(EXIT_CONFIG);
   }
   const seeded = !existsSync(repo);
-  if (seeded) await seedSandboxRepository(repo);
+  if (seeded) await seedSandboxRepository(repo, { serviceSet: true });
   const token = fakeGitHubToken();
   const github = await startGitHubStandIn({ repoDir: repo, port, token });
   process.stdout.write(

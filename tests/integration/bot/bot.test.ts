@@ -258,6 +258,7 @@ describe('the bot over the Telegram stand-in', () => {
       'lock',
       'unlock',
       'history',
+      'delivery',
       'logs',
       'doctor',
     ]);

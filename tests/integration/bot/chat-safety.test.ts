@@ -273,6 +273,8 @@ describe('chat safety over the Telegram stand-in', () => {
       { text: '/rollback <x>', shows: '<x>' },
       { text: '/rollback staging & <b>' },
       { text: '/history "<prod>"', shows: '"<prod>"' },
+      { text: '/delivery <x', shows: '<x' },
+      { text: `/delivery 7 ${long}` },
       { text: '/logs <x', shows: '<x' },
       { text: '/logs staging <5>' },
       { text: '/logs staging 3', shows: '<line 0> & "so"' },

@@ -83,6 +83,59 @@ describe('conversation state read ahead', () => {
     expect(replies()).toEqual([]);
   });
 
+  it('an update the gate knows is new is handled without waiting for its claim, which is still sent first', async () => {
+    const claims: number[] = [];
+    const { bot, replies, help } = await botWith({
+      mayTake: () => true,
+      claim: (updateId) => {
+        claims.push(updateId);
+        return new Promise<boolean>(() => {}); // never answered
+      },
+      knowsNew: () => true,
+    });
+    const update = await help();
+    await bot.handleUpdate(update);
+    // Before the fast path: handleUpdate never settles (the claim is awaited).
+    expect(claims).toEqual([update.update_id]);
+    expect(replies().some((text) => text.includes('/help'))).toBe(true);
+  });
+
+  it('after a claim written behind failed, the next update waits for its claim again', async () => {
+    const later = deferred<boolean>();
+    const answers = [Promise.reject(new Error('READONLY')), later.promise];
+    for (const a of answers) a.catch(() => {});
+    const { bot, replies, help } = await botWith({
+      mayTake: () => true,
+      claim: () => answers.shift()!,
+      knowsNew: () => true,
+    });
+    await bot.handleUpdate(await help());
+    expect(replies()).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = bot.handleUpdate(await help());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Before: answered at once, unclaimed.
+    expect(replies()).toHaveLength(1);
+    later.resolve(true);
+    await second;
+    expect(replies()).toHaveLength(2);
+  });
+
+  it('an update the gate does not know to be new still waits for its claim', async () => {
+    const claim = deferred<boolean>();
+    const { bot, replies, help } = await botWith({
+      mayTake: () => true,
+      claim: () => claim.promise,
+      knowsNew: () => false,
+    });
+    const handled = bot.handleUpdate(await help());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(replies()).toEqual([]);
+    claim.resolve(false);
+    await handled;
+    expect(replies()).toEqual([]);
+  });
+
   it('an update this instance does not take reads nothing', async () => {
     const { bot, reads, replies, help } = await botWith({ mayTake: () => false, claim: async () => true });
     await bot.handleUpdate(await help());

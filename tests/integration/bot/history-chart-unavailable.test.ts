@@ -29,4 +29,14 @@ describe('/history chart without resvg’s native library', () => {
     );
     expect((await world.ask('/history')).text).toContain('production');
   });
+
+  it('/delivery still gives its figures in words, then why the chart did not come', async () => {
+    const reply = await world.ask('/delivery');
+    expect(reply.photo).toBeUndefined();
+    expect(reply.text).toContain('Deploys: 2 (0.5 a week) ▲ from 1 · high');
+    expect(reply.text).toContain(
+      'The chart cannot be drawn here: librt.so.1: cannot open shared object file: No such file or directory. ' +
+        'The image lacks a system library that @resvg/resvg-js needs (see README, /history chart); the figures are above.',
+    );
+  });
 });

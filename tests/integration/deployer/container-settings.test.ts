@@ -195,12 +195,16 @@ describe.skipIf(!composeAvailable || !engine)(
       const project = `${parseEnv(readFileSync(join(REPO_ROOT, env), 'utf8')).COMPOSE_PROJECT_NAME}-t${run.slice(-8)}`;
       const home = join(dir, `home-${envName}`);
       mkdirSync(home);
-      const shell = { LUGH_IMAGE: oldImage, LUGH_HOME: home };
+      const refreshDir = join(dir, 'lugh-refresh');
+      mkdirSync(refreshDir, { recursive: true });
+      const shell = { LUGH_IMAGE: oldImage, LUGH_HOME: home, REFRESH_DIR: refreshDir };
       const { stdout } = await compose(['-p', project, '--env-file', env, '-f', file, 'config'], shell);
       const config = parse(stdout) as {
         services: Record<string, Record<string, unknown>>;
         networks: Record<string, { external?: boolean; name?: string }>;
       };
+      // The app: the one service under no profile (staging's optional preview-proxy has one).
+      for (const [name, s] of Object.entries(config.services)) if (s.profiles) delete config.services[name];
       const [service] = Object.values(config.services);
       if (!service) throw new Error(`${file} has no service`);
       const containerName = `${service.container_name}-${run.slice(-8)}`;

@@ -236,6 +236,10 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RolledBackError);
     expect((error as RolledBackError).logTail.join('\n')).toContain('flaky version up');
+    // The reason says what the deployer saw (its own probe, 200 ms apart, before Docker's check).
+    expect((error as RolledBackError).message).toContain(
+      'did not stay healthy for 20 s after the switch (/healthz failed 2 times in a row, last: answered 500)',
+    );
     const running = await docker.getContainer(name).inspect();
     expect([running.Config.Image, running.State.Running]).toEqual([images.v2.tag, true]);
     await expect.poll(version, { timeout: 30_000 }).toBe(images.v2.sha);
@@ -302,8 +306,11 @@ describe.skipIf(!engine)('container switch (needs a Docker engine)', () => {
     const refused = {
       ...preflight,
       plan: {
-        ...preflight.plan,
-        final: { ...preflight.plan.final, HostConfig: { ...preflight.plan.final.HostConfig, Memory: 1024 } },
+        ...preflight.plan!,
+        final: {
+          ...preflight.plan!.final,
+          HostConfig: { ...preflight.plan!.final.HostConfig, Memory: 1024 },
+        },
       },
     };
     const error = await switcher.switchOver(refused, 30_000).catch((e: unknown) => e);

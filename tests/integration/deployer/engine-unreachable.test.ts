@@ -107,6 +107,7 @@ describe('a deploy meeting an unreachable Docker engine (real Postgres, a socket
         branchSha: async () => SHA,
         commitTree: () => Promise.reject(new Error('no tree')),
         tarball: () => Promise.reject(new Error('no tarball')),
+        serviceFile: async () => undefined,
       },
       builder: {} as ImageBuilder,
       runtime: {

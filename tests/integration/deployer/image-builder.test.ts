@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeRepositoryTags } from '../../../src/deployer/docker-helpers.js';
 import { BuildFailedError, createImageBuilder } from '../../../src/deployer/image-builder.js';
@@ -15,6 +16,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
   let gh: GitHubStandIn;
   let forge: Forge;
   let seeded: { mainSha: string; developSha: string };
+  let repoDir: string;
   let baseImage: string;
   const builder = createImageBuilder({
     docker,
@@ -24,7 +26,7 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
 
   beforeAll(async () => {
     baseImage = await ensureBaseImage(docker);
-    ({ gh, forge, seeded } = await startSeededGitHub(TOKEN));
+    ({ gh, forge, seeded, repoDir } = await startSeededGitHub(TOKEN));
   }, 300_000);
 
   afterAll(async () => {
@@ -151,11 +153,30 @@ describe.skipIf(!engine)('image builder (needs a Docker engine)', () => {
 
   it('another repository building the same files gets the very same image; removing one repository’s tags leaves the other’s', async () => {
     const other = uniqueName('lugh-test-build-other');
+    // The seeded app, with a first step after FROM that no other build makes. The classic
+    // builder takes, at each step, the newest cached image that matches; other test files
+    // build the seeded app from the same base at the same time, and on a fresh engine two
+    // of them that miss the cache together make two chains of the same steps. Had this
+    // build shared a step with them, the second repository's build could follow a newer
+    // chain that another file finished meanwhile: the same files, another image id (CI).
+    const seededDockerfile = execFileSync('git', ['-C', repoDir, 'show', `${seeded.mainSha}:Dockerfile`], {
+      encoding: 'utf8',
+    });
+    expect(seededDockerfile).toMatch(/^FROM .*$/m);
+    const sha = await gh.pushCommit('develop', {
+      message: 'Build test: a step of its own',
+      files: {
+        Dockerfile: seededDockerfile.replace(
+          /^FROM .*$/m,
+          (from) => `${from}\nLABEL lugh.test.build=${repository}`,
+        ),
+      },
+    });
     const build = (r: string) =>
       createImageBuilder({ docker, logger: silentLogger, repository: r }).ensure({
         env: 'staging',
-        sha: seeded.mainSha,
-        tarball: () => forge.tarball(seeded.mainSha),
+        sha,
+        tarball: () => forge.tarball(sha),
         buildArgs: { BASE_IMAGE: baseImage },
       });
     try {

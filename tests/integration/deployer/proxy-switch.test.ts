@@ -123,23 +123,23 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
       verifyMs,
     });
 
+  /** A deploy (or a /rollback) of `sha` while a client asks HAProxy every 50 ms; its outcome and the requests. */
+  const during = async (sha: string, trigger: 'manual' | 'rollback') => {
+    const d = await createDeploymentStore(pool).create({ env: 'production', ref: sha, sha, trigger });
+    // Built before the client starts: the switch is what is watched.
+    if (trigger === 'manual')
+      await createImageBuilder({ docker, logger, repository: run }).ensure({
+        env: 'production',
+        sha,
+        tarball: () => forge.tarball(sha),
+        buildArgs: { BASE_IMAGE: baseImage },
+      });
+    const client = pollEvery(`${proxy.url}/version`);
+    const outcome = await proxiedRunner(2_000).run(d.id);
+    return { outcome, ...(await client.stop()) };
+  };
+
   it('no request through HAProxy fails during a deploy and during a /rollback', async () => {
-    const deployments = createDeploymentStore(pool);
-    const runner = proxiedRunner(2_000);
-    const during = async (sha: string, trigger: 'manual' | 'rollback') => {
-      const d = await deployments.create({ env: 'production', ref: sha, sha, trigger });
-      // Built before the client starts: the switch is what is watched.
-      if (trigger === 'manual')
-        await createImageBuilder({ docker, logger, repository: run }).ensure({
-          env: 'production',
-          sha,
-          tarball: () => forge.tarball(sha),
-          buildArgs: { BASE_IMAGE: baseImage },
-        });
-      const client = pollEvery(`${proxy.url}/version`);
-      const outcome = await runner.run(d.id);
-      return { outcome, ...(await client.stop()) };
-    };
     const deploy = await during(seeded.developSha, 'manual');
     expect(deploy.outcome).toBe('succeeded');
     expect(deploy.sent).toBeGreaterThan(20);
@@ -150,6 +150,35 @@ describe.skipIf(!engine || !haproxyInstalled())('a switch behind HAProxy (needs 
     const back = await during(seeded.mainSha, 'rollback');
     expect(back.outcome).toBe('succeeded');
     expect({ failed: back.failed, why: back.why }).toEqual({ failed: 0, why: [] });
+    const after = await routing();
+    expect(after.running).toEqual([`/${name}`]);
+    expect(after.dials).toEqual([after.app]);
+  }, 300_000);
+
+  it('a request HAProxy sent before a move is answered where it went: a version answering in 200 ms that exits at once on SIGTERM is deployed and rolled back with none failing', async () => {
+    // Each request is in flight 200 ms, so about four are at every move of HAProxy: the
+    // pre-flight's when the final container takes over (deploy), the running slow one's
+    // when the pre-flight takes over (rollback). Each must be answered before its
+    // container goes; a vanished address makes HAProxy retry there until it answers 503.
+    const slow = await gh.pushCommit('slow-answers', {
+      message: 'Slow answers',
+      files: {
+        'server.js': `const server = require('node:http').createServer((q, s) => setTimeout(() => { s.writeHead(200); s.end(JSON.stringify({ commit: process.env.GIT_SHA })); }, 200))
+  .listen(process.env.PORT || 8080);
+process.on('SIGTERM', () => process.exit(0));
+`,
+      },
+    });
+    const before = (await (await fetch(`${proxy.url}/version`)).json()) as { commit: string };
+    const deploy = await during(slow, 'manual');
+    expect(deploy.outcome).toBe('succeeded');
+    expect(deploy.sent).toBeGreaterThan(20);
+    expect({ failed: deploy.failed, why: deploy.why }).toEqual({ failed: 0, why: [] });
+    const back = await during(before.commit, 'rollback');
+    expect(back.outcome).toBe('succeeded');
+    expect({ failed: back.failed, why: back.why }).toEqual({ failed: 0, why: [] });
+    const now = (await (await fetch(`${proxy.url}/version`)).json()) as { commit: string };
+    expect(now.commit).toBe(before.commit);
     const after = await routing();
     expect(after.running).toEqual([`/${name}`]);
     expect(after.dials).toEqual([after.app]);

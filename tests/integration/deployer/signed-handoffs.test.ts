@@ -198,6 +198,7 @@ describe('signed handoffs: what production deploys, and what it refuses (GitHub 
         promotedBy: '@ada',
         approvedBy: '@bob',
         ciMs: 190_000,
+        approvedAt: claims.approvedAt,
       },
     });
   });

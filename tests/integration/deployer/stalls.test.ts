@@ -6,29 +6,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countDeployEnded, deployCountClaim } from '../../../src/deployer/deploy-metrics.js';
 import type { DeployNotifier, DeployStep } from '../../../src/deployer/deploy-notifier.js';
-import { createDeploySweeper } from '../../../src/deployer/deploy-sweeper.js';
+import { createDeploySweeper, MAX_REDRIVES } from '../../../src/deployer/deploy-sweeper.js';
 import {
   createDeployWorker,
   DEPLOY_STALLS,
   type DeployStallSettings,
 } from '../../../src/deployer/deploy-worker.js';
-import type { ImageBuilder } from '../../../src/deployer/image-builder.js';
 import {
   createDeployQueue,
   type DeployJobData,
   deployJobId,
   enqueueDeploy,
 } from '../../../src/deployer/queue.js';
-import type { Runtime } from '../../../src/deployer/runtime/runtime.js';
-import { createStepRunner } from '../../../src/deployer/step-runner.js';
-import { type Step, succeeded } from '../../../src/deployer/steps/step.js';
-import { createDeploymentStore } from '../../../src/store/deployments.js';
-import { createLockStore } from '../../../src/store/locks.js';
+import type { Step } from '../../../src/deployer/steps/step.js';
+import { createPrometheusMetrics } from '../../../src/metrics/prometheus.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createRedis, type Redis } from '../../../src/store/redis.js';
 import { silentLogger as logger } from '../../helpers/logger.js';
+import { scriptedProcess, scriptedSteps } from '../../helpers/scripted-process.js';
 import { createTestDatabase, redisUrl, type TestDatabase } from '../../helpers/services.js';
 
 const SHA = 'a'.repeat(40);
@@ -67,55 +65,26 @@ describe('deploy jobs that stall or fail (real queue, Redis and Postgres)', () =
 
   /** Stand-ins of the deploy's steps; the first three keep their work across a crash, as the real ones do. */
   function stepsOf(hangAt: DeployStep | undefined, gate?: Promise<void>): Step[] {
-    const step = (name: DeployStep, restore?: Step['restore']): Step => ({
-      name,
-      async run(ctx) {
-        const key = `${ctx.deployment.id} ${name}`;
-        runs.set(key, (runs.get(key) ?? 0) + 1);
+    return scriptedSteps({
+      sha: SHA,
+      runs,
+      names: ['resolve', 'build', 'migrate', 'start', 'switch', 'record'],
+      hold: async (name) => {
         if (name === hangAt) await never;
         if (name === 'start' && gate) await gate;
-        if (name === 'resolve') ctx.sha = SHA;
-        if (name === 'build') await ctx.deployments.setImage(ctx.deployment.id, `app:${SHA.slice(0, 7)}`);
-        if (name === 'record')
-          await ctx.deployments.finish(ctx.deployment.id, { status: 'succeeded', sha: ctx.sha });
-        return succeeded(name === 'resolve' ? SHA : undefined);
       },
-      restore,
     });
-    return [
-      step('resolve', (ctx, detail) => {
-        ctx.sha = detail ?? undefined;
-        return detail === SHA;
-      }),
-      step('build', (ctx) => Boolean(ctx.deployment.image)),
-      step('migrate', () => true),
-      step('start'),
-      step('switch'),
-      step('record'),
-    ];
   }
 
   /** One lugh process: its own Postgres pool (so killing it frees its run's claim) and step runner. */
   function processOf(label: string, steps: Step[]) {
-    const appName = `stalls-${label}-${randomUUID().slice(0, 8)}`;
-    const pool = createPool(db.url, appName);
-    const deployments = createDeploymentStore(pool);
-    const runner = createStepRunner({
-      env: 'staging',
-      logger,
-      deployments,
-      locks: createLockStore(pool),
-      source: {
-        branchSha: async () => SHA,
-        commitTree: () => Promise.reject(new Error('no tree')),
-        tarball: () => Promise.reject(new Error('no tarball')),
-      },
-      builder: {} as ImageBuilder,
-      runtime: { converge: async () => undefined } as unknown as Runtime,
-      notifier,
-      containerName: () => 'lugh-test-stalls-app',
-      backup: 'not backed up',
+    const { pool, deployments, runner, appName } = scriptedProcess({
+      databaseUrl: db.url,
+      name: 'stalls',
+      label,
+      sha: SHA,
       steps,
+      notifier,
     });
     return { pool, deployments, runner, appName };
   }
@@ -245,6 +214,53 @@ describe('deploy jobs that stall or fail (real queue, Redis and Postgres)', () =
     await sweeper.sweep();
     expect((await queue.getJob(deployJobId(id)))?.id).toBe(job.id);
     expect(await (await queue.getJob(deployJobId(id)))?.getState()).toBe('completed');
+    await live.kill();
+  }, 120_000);
+
+  it('a deployment whose job failed more than MAX_REDRIVES times is abandoned by the sweeper and counted once, as abandoned', async () => {
+    const id = await newDeployment();
+    const noStalls = { ...SHORT, maxStalledCount: 0 };
+    const first = workerOf('dying-last', stepsOf('start'), noStalls);
+    await enqueueDeploy(queue, id, MAX_REDRIVES);
+    await until('the worker is in start', async () => (await rowOf(id)).step === 'start');
+    const live = workerOf('live-last', stepsOf(undefined), noStalls);
+    await first.kill();
+    await until('BullMQ failed the job', async () => live.failures.length > 0);
+
+    const prometheus = createPrometheusMetrics({ env: 'staging' });
+    const counting = {
+      deployments: live.deployments,
+      metrics: prometheus.metrics,
+      claim: deployCountClaim(redis, prefix),
+      logger,
+    };
+    const abandoned = async () => {
+      const body = (await prometheus.render()).body;
+      return body
+        .split('\n')
+        .filter((l) => l.startsWith('lugh_deploys_total{'))
+        .map((l) => ({ line: l, value: Number(l.split(' ').at(-1)) }));
+    };
+    const sweeper = createDeploySweeper({
+      env: 'staging',
+      queue,
+      deployments: live.deployments,
+      abandon: (d, why) => live.runner.abandon(d, why),
+      counted: (d) => countDeployEnded(counting, d, 'abandoned'),
+      logger,
+    });
+    await sweeper.sweep();
+    expect((await rowOf(id)).status).toBe('failed');
+    expect(await abandoned()).toEqual([
+      {
+        line: 'lugh_deploys_total{trigger="manual",outcome="abandoned",environment="staging"} 1',
+        value: 1,
+      },
+    ]);
+    // Another sweep, and a job that sees the ended row afterwards, count nothing again.
+    await sweeper.sweep();
+    await countDeployEnded(counting, id);
+    expect((await abandoned()).map((s) => s.value)).toEqual([1]);
     await live.kill();
   }, 120_000);
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderPlan } from '../../../src/bot/promotion/render.js';
 import { pullBody } from '../../../src/promotion/pull-body.js';
+import { firstCommitAt } from '../../../src/promotion/start.js';
 import { startSeededGitHub } from '../../helpers/seeded-github.js';
 import { gitIn, octokitFor, repoParams } from '../sandbox/github/fixture.js';
 
@@ -92,6 +93,9 @@ describe('lugh showing a big promotion', () => {
     const plan = renderPlan(comparison, 'https://github.com/acme/app/pull/1', 1, false);
     expect(plan).toContain(`${AHEAD} commits, 300+ files changed`);
     expect(plan).toContain(`…and ${AHEAD - 10} more`);
+    // Lead time starts at the oldest commit listed (the 8th added: the 250 newest of 260).
+    expect(comparison.commits.at(-1)?.authoredAt).toEqual(new Date((1_767_600_000 + 8 * 60) * 1000));
+    expect(firstCommitAt(comparison)).toEqual(new Date((1_767_600_000 + 8 * 60) * 1000));
   });
 
   it('the pull request body says how many older commits it does not list', async () => {

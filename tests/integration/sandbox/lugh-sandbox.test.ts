@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,13 @@ describe('lugh sandbox', () => {
     const page = text.match(/chat page\s+(http:\/\/127\.0\.0\.1:\d+)\//)?.[1];
     const health = [...text.matchAll(/health (http:\/\/127\.0\.0\.1:\d+\/healthz)/g)].map((m) => m[1]!);
     const redisUrl = text.match(/redis-server at (redis:\/\/127\.0\.0\.1:\d+)/)?.[1];
+    // Staging's previews: through a Caddy of the sandbox's own when caddy is installed (.ci/run installs it).
+    const caddyAdmin = text.match(/through caddy \(admin API (http:\/\/127\.0\.0\.1:\d+)/)?.[1];
+    expect(text).toMatch(/Previews {5}staging's: one per pull request into develop/);
+    if (spawnSync('caddy', ['version']).status === 0) {
+      expect(caddyAdmin, text).toBeDefined();
+      expect((await fetch(`${caddyAdmin}/config/`)).status).toBe(200);
+    }
     expect(page).toBeDefined();
     expect(health).toHaveLength(2);
     expect(text).toContain('embedded (PGlite)');
@@ -43,18 +51,23 @@ describe('lugh sandbox', () => {
 
     sandbox.child.kill('SIGINT');
     expect(await sandbox.exited).toBe(0);
-    // The redis-server it started is gone.
-    const port = Number(new URL(redisUrl!).port);
+    // The redis-server it started is gone, and so is its Caddy.
+    const ports = [
+      Number(new URL(redisUrl!).port),
+      ...(caddyAdmin ? [Number(new URL(caddyAdmin).port)] : []),
+    ];
     const { createConnection } = await import('node:net');
-    const stillThere = await new Promise<boolean>((resolve) => {
-      const s = createConnection({ port, host: '127.0.0.1' });
-      s.once('connect', () => {
-        s.end();
-        resolve(true);
+    for (const port of ports) {
+      const stillThere = await new Promise<boolean>((resolve) => {
+        const s = createConnection({ port, host: '127.0.0.1' });
+        s.once('connect', () => {
+          s.end();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
       });
-      s.once('error', () => resolve(false));
-    });
-    expect(stillThere).toBe(false);
+      expect({ port, stillThere }).toEqual({ port, stillThere: false });
+    }
     expect(existsSync(path.join(dir, 'postgres', 'staging_lugh'))).toBe(true);
   }, 90_000);
 
@@ -81,7 +94,12 @@ describe('lugh sandbox', () => {
       headers: { authorization: `token ${token}` },
     });
     const body = (await res.json()) as { status: string; ahead_by: number };
-    expect({ status: body.status, ahead: body.ahead_by }).toEqual({ status: 'ahead', ahead: 3 });
+    // The sandbox's develop: three commits on the one service, then the set (lugh.yml, a worker).
+    expect({ status: body.status, ahead: body.ahead_by }).toEqual({ status: 'ahead', ahead: 4 });
+    const file = await fetch(`${apiUrl}/repos/acme/app/contents/lugh.yml?ref=develop`, {
+      headers: { authorization: `token ${token}`, accept: 'application/vnd.github.raw' },
+    });
+    expect(await file.text()).toContain('image_of: app');
     github.child.kill('SIGINT');
     expect(await github.exited).toBe(0);
   }, 60_000);

@@ -2,7 +2,9 @@
 // it hands over: who asked (by name), who approved, the PR, the release and how long CI
 // took (from the status entering waiting_ci to awaiting_approval). Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportContextOf } from '../../../src/deployer/intake.js';
 import { reportOf } from '../../../src/promotion/merge.js';
+import { createDeploymentStore } from '../../../src/store/deployments.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';
 import { createPromotionStore } from '../../../src/store/promotions.js';
@@ -60,5 +62,61 @@ describe('a promotion’s report facts', () => {
     await promotions.transition(p.id, ['awaiting_approval'], { status: 'waiting_ci' });
     const again = await promotions.transition(p.id, ['waiting_ci'], { status: 'awaiting_approval' });
     expect(reportOf(again!, { id: 1002, name: '@bob', isAdmin: true }).ciMs).toBeLessThan(60_000);
+  });
+
+  it('carries the first commit’s time and the head commit’s title from the promotion to the production deploy it becomes (lead time, fix-forwards)', async () => {
+    const promotions = createPromotionStore(pool, 'staging');
+    // The first test's promotion is still in flight: one at a time.
+    await pool.query(`UPDATE promotions SET status = 'merged'`);
+    const p = await promotions.start({
+      requestedBy: 1001,
+      chatId: 1001,
+      baseRef: 'main',
+      headRef: 'develop',
+    });
+    const written = new Date('2026-11-20T09:15:00.000Z');
+    await promotions.update(p.id, {
+      firstCommitAt: written,
+      headTitle: 'fix(login): accept uppercase e-mails',
+    });
+    const approved = await promotions.transition(p.id, ['pending'], { status: 'awaiting_approval' });
+    expect(approved?.firstCommitAt).toEqual(written);
+    const report = reportOf(approved!, { id: 1002, name: '@bob', isAdmin: true });
+    expect(report.firstCommitAt).toBe('2026-11-20T09:15:00.000Z');
+    expect(report.headTitle).toBe('fix(login): accept uppercase e-mails');
+    // Through the GitHub Deployment's payload (JSON) to production's claim; a time in another
+    // shape is left out rather than trusted.
+    const context = reportContextOf(JSON.parse(JSON.stringify(report)));
+    expect(context?.firstCommitAt).toBe('2026-11-20T09:15:00.000Z');
+    expect(context?.headTitle).toBe('fix(login): accept uppercase e-mails');
+    expect(reportContextOf({ ...report, headTitle: 'x'.repeat(301) })?.headTitle).toBeUndefined();
+    expect(reportContextOf({ ...report, firstCommitAt: 'yesterday' })?.firstCommitAt).toBeUndefined();
+    const prodDb = await createTestDatabase('prod_lugh');
+    try {
+      await runMigrations({ databaseUrl: prodDb.url, logger });
+      const prodPool = createPool(prodDb.url, 'promotion-report-prod');
+      try {
+        const { deployment } = await createDeploymentStore(prodPool).claimGitHub({
+          githubDeploymentId: 1900000019,
+          env: 'production',
+          ref: 'b'.repeat(40),
+          sha: 'b'.repeat(40),
+          promotionId: p.id,
+          context,
+        });
+        const { rows } = await prodPool.query(
+          'SELECT first_commit_at, head_title FROM deployments WHERE id = $1',
+          [deployment.id],
+        );
+        expect(rows[0]).toEqual({
+          first_commit_at: written,
+          head_title: 'fix(login): accept uppercase e-mails',
+        });
+      } finally {
+        await prodPool.end();
+      }
+    } finally {
+      await prodDb.drop();
+    }
   });
 });

@@ -96,6 +96,18 @@ describe('the deploy result message', () => {
     expect(text).toBe('✅ <b>Deploy #7</b> done in 1 min 35 s: production runs <code>abcdef1</code>.');
   });
 
+  it('says a rollback of one service alone split the set: that service runs the commit, the others as they did', () => {
+    const text = renderOutcome(
+      deployment({ trigger: 'rollback', onlyService: 'worker' }),
+      { status: 'succeeded', sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'ok' },
+      redact,
+      new Date(at.getTime() + 95_000),
+    );
+    expect(text).toBe(
+      '✅ <b>Deploy #7</b> done in 1 min 35 s: production’s worker alone runs <code>abcdef1</code>; the other services run as they did, until the next deploy of the set.',
+    );
+  });
+
   it('says where production’s image came from: the very image staging ran, or a new build and why', () => {
     const done = (over: Partial<Deployment>) =>
       renderOutcome(
@@ -282,6 +294,9 @@ describe('/history', () => {
       renderHistory('production', [deployment(over)], at).split('\n')[1];
     expect(line({ requestedByName: '@ada' })).toContain(' by @ada · ');
     expect(line({ trigger: 'rollback', requestedByName: '@ada' })).toContain(' by @ada (rollback) · ');
+    expect(line({ trigger: 'rollback', requestedByName: '@ada', onlyService: 'worker' })).toContain(
+      ' by @ada (rollback of worker alone) · ',
+    );
     expect(
       line({
         trigger: 'promotion',

@@ -35,6 +35,24 @@ describe('renderAudit', () => {
     );
   });
 
+  it('on Swarm: says it audited the services, marks a skipped check as skipped, never as passed', () => {
+    const checks: CheckResult[] = [
+      check(1, true, 'all good'),
+      { id: 'services', title: 'Sets', ok: true, skipped: true, evidence: 'no meaning on Swarm' },
+    ];
+    const [text] = renderAudit({
+      ...report(checks),
+      staging: { env: 'staging', containerName: 'lugh-staging_app' },
+      production: { env: 'production', containerName: 'lugh-prod_app' },
+      skipped: 1,
+      runtime: 'swarm',
+    });
+    expect(text).toContain(
+      '🩺 <b>Isolation audit</b> of the Swarm services lugh-staging_app and lugh-prod_app: ✅ 1 passed, 1 skipped',
+    );
+    expect(text).toContain('⏭️ <b>Sets (skipped)</b>\n<i>no meaning on Swarm</i>');
+  });
+
   it('splits a long report between checks, every message under Telegram’s limit, no check lost', () => {
     const checks = Array.from({ length: 12 }, (_, i) => check(i + 1, false, `evidence ${'x'.repeat(900)}`));
     const messages = renderAudit(report(checks));

@@ -78,6 +78,10 @@ describe('/status Details rendering', () => {
     expect(withLast({ ...last, image: { kind: 'built' } })).toContain('\n  📦 built new: tree differs');
     expect(withLast({ ...last, status: 'failed', image: { kind: 'built' } })).not.toContain('📦');
     expect(withLast(last)).not.toContain('📦');
+    // A rollback of one service alone says so.
+    expect(withLast({ ...last, trigger: 'rollback', requestedBy: 42, onlyService: 'worker' })).toContain(
+      'by user 42 (rollback of worker alone), 10 min ago',
+    );
   });
 
   it("names where the app's health comes from: its own readiness here, Docker's health check there", () => {

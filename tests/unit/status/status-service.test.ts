@@ -68,3 +68,54 @@ describe('recentOr', () => {
     expect(late).toBe('waiting');
   });
 });
+
+describe('/status with previews', () => {
+  const own = async (): Promise<PublishedStatus> => ({
+    env: 'staging',
+    startedAt: new Date().toISOString(),
+    container: 'lugh-staging-app',
+    health: { status: 'ok', db: 'ok', redis: 'ok', telegram: 'ok' },
+    at: new Date().toISOString(),
+  });
+  const service = (
+    previews?: () => Promise<{ running: number; other: number; failed?: number; max: number }>,
+  ) =>
+    createStatusService({
+      env: 'staging',
+      own,
+      ownContainer: 'lugh-staging-app',
+      other: async () => undefined,
+      container: async (name) => ({ name, state: 'running' }),
+      previews,
+      timeoutMs: 300,
+    });
+
+  it('counts them for admins; the short form does not ask', async () => {
+    let asked = 0;
+    const s = service(async () => {
+      asked++;
+      return { running: 2, other: 1, failed: 1, max: 3 };
+    });
+    expect((await s.report()).previews).toEqual({
+      ok: true,
+      value: { running: 2, other: 1, failed: 1, max: 3 },
+    });
+    expect((await s.report({ brief: true })).previews).toBeUndefined();
+    expect(asked).toBe(1);
+  });
+
+  it('a failing or hanging source is unknown, with why, and the rest of the report stands', async () => {
+    const failing = await service(async () => {
+      throw new Error('the preview store is unreachable');
+    }).report();
+    expect(failing.previews).toEqual({ ok: false, why: 'the preview store is unreachable' });
+    expect(failing.environments[0]!.report.ok).toBe(true);
+    const hanging = await service(never).report();
+    expect(hanging.previews).toEqual({ ok: false, why: 'no answer within 300 ms' });
+    expect(hanging.environments[0]!.report.ok).toBe(true);
+  });
+
+  it('no previews source (production, the flag off): no previews line at all', async () => {
+    expect((await service().report()).previews).toBeUndefined();
+  });
+});

@@ -1,7 +1,8 @@
+import { mergeBranches } from '../branch-updates.js';
 import { commitJson, gitRefJson } from '../commit-json.js';
 import type { StandInCore } from '../core.js';
 import { GitHubApiError, notFound } from '../errors.js';
-import { mergeBranches, refreshPull } from '../pulls.js';
+import { refreshPull, touches } from '../pulls.js';
 import type { Route } from '../route-types.js';
 import { emitPush } from '../webhook-events.js';
 
@@ -28,8 +29,7 @@ async function moveRef(core: StandInCore, ref: string, body: Readonly<Record<str
     const commits = fastForward ? await core.repo.commitsBetween(before, sha) : [await core.repo.commit(sha)];
     core.background(
       emitPush(core, { ref: fullRef, before, after: sha, commits }).then(async () => {
-        for (const pr of core.state.pulls)
-          if (pr.head === branch || pr.base === branch) await refreshPull(core, pr);
+        for (const pr of core.state.pulls) if (touches(pr, branch)) await refreshPull(core, pr);
       }),
     );
     return gitRefJson(core.site, fullRef, (await core.repo.refTarget(fullRef))!);

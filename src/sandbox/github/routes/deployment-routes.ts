@@ -88,6 +88,15 @@ export const deploymentRoutes: Route[] = [
     },
   },
   {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/deployments/{deployment_id}',
+    operationId: 'repos/get-deployment',
+    handle: async (core, { params }) => ({
+      status: 200,
+      body: deploymentJson(core.site, findDeployment(core, params.deployment_id!)),
+    }),
+  },
+  {
     method: 'POST',
     path: '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses',
     operationId: 'repos/create-deployment-status',
@@ -122,13 +131,15 @@ export const deploymentRoutes: Route[] = [
       );
       core.state.deploymentStatuses.push(status);
       deployment.updatedAt = at;
-      // A successful deployment retires the earlier ones of its environment unless told not to.
-      if (body.state === 'success' && body.auto_inactive !== false && !deployment.transientEnvironment) {
+      // GitHub's auto_inactive (default true): a success retires the earlier deployments of the
+      // environment whose latest state is success, except transient ones (the docs' rule:
+      // "prior non-transient … deployments"; production ones too, since the flash preview ended).
+      if (body.state === 'success' && body.auto_inactive !== false) {
         for (const other of core.state.deployments) {
-          if (other === deployment || other.environment !== deployment.environment) continue;
+          if (other.id >= deployment.id || other.environment !== deployment.environment) continue;
+          if (other.transientEnvironment) continue;
           const last = core.state.deploymentStatuses.filter((s) => s.deploymentId === other.id).at(-1);
-          if (last && last.state !== 'inactive')
-            core.state.deploymentStatuses.push(make(other, 'inactive', ''));
+          if (last?.state === 'success') core.state.deploymentStatuses.push(make(other, 'inactive', ''));
         }
       }
       const json = deploymentStatusJson(core.site, status);

@@ -1,16 +1,10 @@
+import { updatePullBranch } from '../branch-updates.js';
 import type { StandInCore } from '../core.js';
 import { invalidField } from '../errors.js';
 import { paginate } from '../pagination.js';
 import { pullJson } from '../pull-json.js';
-import {
-  createPull,
-  findPull,
-  mergePull,
-  pullDetail,
-  refreshPull,
-  updatePull,
-  updatePullBranch,
-} from '../pulls.js';
+import { createPull } from '../pull-open.js';
+import { findPull, mergePull, pullDetail, refreshPull, updatePull } from '../pulls.js';
 import { addReview, reviewJson } from '../reviews.js';
 import type { Route } from '../route-types.js';
 import type { PullRecord } from '../state.js';
@@ -52,7 +46,8 @@ export const pullRoutes: Route[] = [
         if (head) {
           // GitHub wants user:ref; a bare branch name matches nothing from this owner.
           const [owner, ...ref] = head.split(':');
-          if (ref.length === 0 || owner !== core.site.owner || pr.head !== ref.join(':')) return false;
+          const headOwner = pr.headRepo?.owner ?? core.site.owner;
+          if (ref.length === 0 || owner !== headOwner || pr.head !== ref.join(':')) return false;
         }
         return true;
       });

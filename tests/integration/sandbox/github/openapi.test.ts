@@ -134,6 +134,20 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     });
     await ignore(octokit.rest.pulls.createReview({ ...base, pull_number: next.number, event: 'APPROVE' }));
     await octokit.rest.pulls.listReviews({ ...base, pull_number: next.number });
+    // The pull request's conversation (issue comments): the one comment previews edit in place.
+    const { data: comment } = await octokit.rest.issues.createComment({
+      ...base,
+      issue_number: next.number,
+      body: '<!-- lugh:preview -->',
+    });
+    await ignore(octokit.rest.issues.createComment({ ...base, issue_number: next.number } as never));
+    await ignore(octokit.rest.issues.createComment({ ...base, issue_number: 404, body: 'x' }));
+    await octokit.rest.issues.listComments({ ...base, issue_number: next.number });
+    await octokit.rest.issues.getComment({ ...base, comment_id: comment.id });
+    await octokit.rest.issues.updateComment({ ...base, comment_id: comment.id, body: 'edited' });
+    await octokit.rest.issues.deleteComment({ ...base, comment_id: comment.id });
+    await ignore(octokit.rest.issues.getComment({ ...base, comment_id: comment.id }));
+    await ignore(octokit.rest.issues.updateComment({ ...base, comment_id: comment.id, body: 'gone' }));
     await octokit.rest.pulls.updateBranch({ ...base, pull_number: next.number });
     await sandbox.gh.settled();
     await ignore(octokit.rest.pulls.updateBranch({ ...base, pull_number: next.number }));
@@ -171,6 +185,8 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await ignore(octokit.rest.repos.createDeployment({ ...base, ref: 'nope' }));
     const deployment_id = 'id' in deployment.data ? deployment.data.id : 0;
     await octokit.rest.repos.listDeployments(base);
+    await octokit.rest.repos.getDeployment({ ...base, deployment_id });
+    await ignore(octokit.rest.repos.getDeployment({ ...base, deployment_id: 1 }));
     await octokit.rest.repos.createDeploymentStatus({
       ...base,
       deployment_id,
@@ -198,6 +214,19 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     await octokit.rest.users.getAuthenticated();
     await ignore(octokit.rest.apps.listReposAccessibleToInstallation());
     sandbox.gh.setTokenGrant(FULL_GRANT);
+
+    // A file's contents: JSON (base64) by default, the bytes themselves
+    // for the raw media type (no JSON to check), and GitHub's 404 for a path the commit lacks.
+    await octokit.rest.repos.getContent({ ...base, path: 'package.json', ref: mainSha });
+    const raw = await octokit.rest.repos.getContent({
+      ...base,
+      path: 'package.json',
+      ref: mainSha,
+      headers: { accept: 'application/vnd.github.raw+json' },
+    });
+    expect(typeof raw.data === 'string' && JSON.parse(raw.data).name).toBe('acme-app');
+    await ignore(octokit.rest.repos.getContent({ ...base, path: 'lugh.yml', ref: mainSha }));
+    await ignore(octokit.rest.repos.getContent({ ...base, path: 'package.json', ref: 'nope' }));
 
     // Octokit follows the tarball's redirect, so ask for the 302 itself as well.
     await octokit.rest.repos.downloadTarballArchive({ ...base, ref: 'main' });
@@ -248,12 +277,17 @@ describe('GitHub stand-in against @octokit/openapi (api.github.com)', () => {
     const unchecked: string[] = [];
     for (const { route, status, body } of seen) {
       const [method, path] = route.split(' ') as [string, string];
+      // The raw media type answers a file's own bytes, which no JSON schema describes.
+      if (route === 'GET /repos/{owner}/{repo}/contents/{path}' && typeof body === 'string') continue;
       if (!openapi.hasResponseSchema(method, path, status)) {
         // No JSON to check: the tarball's 302 (and, followed, the archive itself from the download
         // host), and create-deployment's 409, for which GitHub's description gives no schema.
         const tarball = route === 'GET /repos/{owner}/{repo}/tarball/{ref}';
         const deployConflict = route === 'POST /repos/{owner}/{repo}/deployments' && status === 409;
-        if (body !== undefined && body !== '' && !tarball && !deployConflict) {
+        // Editing a deleted comment: GitHub answers 404 (its description lists only 200 and 422).
+        const goneComment =
+          route === 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}' && status === 404;
+        if (body !== undefined && body !== '' && !tarball && !deployConflict && !goneComment) {
           unchecked.push(`${route} ${status}`);
         }
         continue;

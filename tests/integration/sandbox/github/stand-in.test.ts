@@ -420,9 +420,11 @@ describe('GitHub stand-in over a real git repository', () => {
       required_pull_request_reviews: null,
       restrictions: null,
     });
+    // Long enough that the checks still run while the test looks at them pending and blocked,
+    // on a busy machine too (1 s was over before the first look under load).
     await sandbox.gh.setDefaultCheckPlan([
-      { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 1000 },
-      { name: 'ci/legacy', kind: 'status', conclusion: 'success', afterMs: 1000 },
+      { name: 'build', kind: 'check_run', conclusion: 'success', afterMs: 4000 },
+      { name: 'ci/legacy', kind: 'status', conclusion: 'success', afterMs: 4000 },
     ]);
     const pull_number = await openPromotion(sandbox);
     const ref = sandbox.developSha;
@@ -442,12 +444,12 @@ describe('GitHub stand-in over a real git repository', () => {
     const done = await eventually(async () => {
       const { data } = await sandbox.octokit.rest.checks.listForRef({ ...base, ref });
       return data.check_runs[0]?.status === 'completed' ? data.check_runs[0] : undefined;
-    });
+    }, 20_000);
     expect(done.conclusion).toBe('success');
     const combined = await eventually(async () => {
       const { data } = await sandbox.octokit.rest.repos.getCombinedStatusForRef({ ...base, ref });
       return data.state === 'success' ? data : undefined;
-    });
+    }, 20_000);
     expect(combined.statuses.map((s) => [s.context, s.state])).toEqual([['ci/legacy', 'success']]);
     const suites = await sandbox.octokit.rest.checks.listSuitesForRef({ ...base, ref });
     expect(suites.data.check_suites[0]).toMatchObject({ status: 'completed', conclusion: 'success' });
