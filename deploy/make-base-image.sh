@@ -134,7 +134,7 @@ done < <({ ldd "$pg_dump_bin"; ldd "$pg_restore_bin"; } | grep -oE '/[^ ]+' | so
 # Libraries of Debian's libc6 and libgcc-s1 that a native npm package may link though node
 # does not (resvg for the /history chart links librt.so.1), as node:20-bookworm-slim has.
 for name in librt.so.1 libgcc_s.so.1; do
-  lib=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64|x86_64|AArch64/ { print $NF; exit }')
+  lib=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64|x86_64|AArch64/ && !found { print $NF; found = 1 }')
   [[ -n $lib ]] || die "$name not found (ldconfig -p): install libc6 and libgcc-s1"
   [[ -e $rootfs$lib ]] && continue
   mkdir -p "$rootfs$(dirname "$lib")"
