@@ -78,16 +78,35 @@ export async function startSandboxPreviews(options: {
   }
 }
 
-/** The Docker bridge's gateway: an address of this host that containers on any bridge network reach. */
+/**
+ * The Docker bridge's gateway: an address of this host that containers on any bridge network
+ * reach. Its IPAM config names it, except when the engine left it out (seen with Debian's
+ * docker.io, whose default bridge lists only its subnet): then it is the subnet's first
+ * address, which Docker gives the bridge by default. (The host's docker0 interface is no
+ * help: while no container is attached it has no carrier, and node does not list it.)
+ */
 async function bridgeGateway(docker: Docker): Promise<string | undefined> {
   try {
     const bridge = (await withDeadline(docker.getNetwork('bridge').inspect(), 5_000)) as {
-      IPAM?: { Config?: Array<{ Gateway?: string }> };
+      IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> };
     };
-    return bridge.IPAM?.Config?.find((c) => c.Gateway && !c.Gateway.includes(':'))?.Gateway;
+    const v4 = (bridge.IPAM?.Config ?? []).filter((c) => !c.Subnet?.includes(':') && !c.Gateway?.includes(':'));
+    return v4.find((c) => c.Gateway)?.Gateway ?? v4.map((c) => firstHostOf(c.Subnet)).find(Boolean);
   } catch {
     return undefined;
   }
+}
+
+/** `172.17.0.0/16` → `172.17.0.1`: the first address after an IPv4 subnet's own. */
+export function firstHostOf(subnet: string | undefined): string | undefined {
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet ?? '');
+  if (!match) return undefined;
+  const bits = Number(match[5]);
+  if (bits > 30) return undefined;
+  const address = match.slice(1, 5).reduce((n, octet) => n * 256 + Number(octet), 0);
+  const network = bits === 0 ? 0 : address - (address % 2 ** (32 - bits));
+  const first = network + 1;
+  return [24, 16, 8, 0].map((shift) => Math.floor(first / 2 ** shift) % 256).join('.');
 }
 
 type Part = { env: Record<string, string>; line: string };
