@@ -13,13 +13,26 @@ const S = 1_000_000_000;
 export const REPLICAS = 2;
 /** The commit whose tasks exit at once; any other is served after 3 s (healthy a second or two later). */
 export const CRASHING = 'dead'.repeat(10);
-/** The commit whose tasks serve (healthy) and exit 7 s after they started: within Swarm's update of the next slot. */
+/**
+ * The commit whose tasks serve (healthy) and exit 4.5 s after they started: a task listens
+ * at 3 s and is healthy by its next check (checks each second), so it falls within Swarm's
+ * monitor window of its own slot (2 s, monitorMs), or, on a machine too slow to be healthy
+ * by then, before it was healthy: either way Swarm's update fails and rolls back. (At 7 s
+ * it outlived the window once checks got fast, and the update completed.)
+ */
 export const FALLING = 'fa11'.repeat(10);
+/**
+ * The rounds of a race-hunting case: one in `npm test`, `full` in `npm run soak` (LUGH_SOAK=1).
+ * Each round is one more chance for the race; the suite keeps one so that every path is run,
+ * the soak run repeats them to catch the race itself.
+ */
+export const soakRounds = (full: number): number[] =>
+  Array.from({ length: process.env.LUGH_SOAK ? full : 1 }, (_, i) => i + 1);
 /** A commit that serves, one per round and kind of case. */
 export const goodOf = (round: number, kind: number) => `${kind}${round}`.padStart(40, 'f');
 
 const SERVER = `if (process.env.GIT_SHA === '${CRASHING}') { console.log('crashing'); process.exit(1); }
-if (process.env.GIT_SHA === '${FALLING}') setTimeout(() => process.exit(1), 7000);
+if (process.env.GIT_SHA === '${FALLING}') setTimeout(() => process.exit(1), 4500);
 setTimeout(() => require('node:http').createServer((q, r) => r.end('ok')).listen(8080), 3000);
 process.on('SIGTERM', () => process.exit(0));`;
 
@@ -46,12 +59,8 @@ export function failingService(docker: Docker, prefix: string) {
           Env: [`GIT_SHA=${goodOf(0, 0)}`],
           Labels: { [TEST_LABEL]: run },
           HealthCheck: {
-            Test: [
-              'CMD',
-              'node',
-              '-e',
-              "fetch('http://127.0.0.1:8080').then(()=>process.exit(0),()=>process.exit(1))",
-            ],
+            // busybox wget: a check each second costs next to nothing (a node check ~0.1 s of CPU).
+            Test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080'],
             Interval: 1 * S,
             // Long: a check's node that starts slowly on a busy machine is not sickness (these
             // versions fail by exiting); with 5 s a healthy version was rolled back under load.

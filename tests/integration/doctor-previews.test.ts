@@ -439,7 +439,7 @@ describe.skipIf(!hasDocker)('the isolation audit of preview containers', () => {
       { name: 'Dockerfile' },
       `FROM ${image}
 LABEL lugh.test=${run}
-HEALTHCHECK --interval=1s --timeout=3s --start-period=10s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=1s --timeout=3s --start-period=10s --retries=3 CMD wget -q -O /dev/null "http://127.0.0.1:$PORT/healthz"
 CMD ["node", "-e", "require('http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT))"]
 `,
     );

@@ -90,7 +90,9 @@ async function bridgeGateway(docker: Docker): Promise<string | undefined> {
     const bridge = (await withDeadline(docker.getNetwork('bridge').inspect(), 5_000)) as {
       IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> };
     };
-    const v4 = (bridge.IPAM?.Config ?? []).filter((c) => !c.Subnet?.includes(':') && !c.Gateway?.includes(':'));
+    const v4 = (bridge.IPAM?.Config ?? []).filter(
+      (c) => !c.Subnet?.includes(':') && !c.Gateway?.includes(':'),
+    );
     return v4.find((c) => c.Gateway)?.Gateway ?? v4.map((c) => firstHostOf(c.Subnet)).find(Boolean);
   } catch {
     return undefined;

@@ -29,7 +29,7 @@ ENV COMMIT_SHA=\${GIT_SHA} PORT=8080
 WORKDIR /app
 COPY package.json server.js ./
 LABEL lugh.migrate='["node","-e","setTimeout(() => console.log(\\"migrated\\"), 1500)"]'
-HEALTHCHECK --interval=1s --timeout=10s --start-period=5s --retries=2 CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+HEALTHCHECK --interval=1s --timeout=10s --start-period=5s --retries=2 CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]
 CMD ["node", "server.js"]
 `;
 

@@ -99,7 +99,7 @@ describe.skipIf(!engine)('the preview runtime (needs Docker)', () => {
       `FROM ${base}
 COPY server.js migrate.js /app/
 LABEL lugh.test=${run} lugh.migrate="[\\"node\\",\\"/app/migrate.js\\"]"
-HEALTHCHECK --interval=1s --timeout=3s --start-period=10s --retries=3 CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=1s --timeout=3s --start-period=10s --retries=3 CMD wget -q -O /dev/null "http://127.0.0.1:$PORT/healthz"
 CMD ["node", "/app/server.js"]
 `,
       { 'server.js': SERVER, 'migrate.js': MIGRATE },

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { testDocker } from '../../helpers/docker.js';
 import { ensureSwarm } from '../../helpers/swarm.js';
-import { CRASHING, failingService, goodOf } from '../../helpers/swarm-failing-service.js';
+import { CRASHING, failingService, goodOf, soakRounds } from '../../helpers/swarm-failing-service.js';
 
 const { docker, engine } = await testDocker();
 const swarm = engine ? await ensureSwarm(docker).catch(() => false) : false;
@@ -41,8 +41,8 @@ describe.skipIf(!engine || !swarm)('versions put back over failing tasks (needs 
     return preflight;
   }
 
-  // Each round is one more chance for the race; one round passing proves little, so two of each.
-  it.each([1, 2])(
+  // One round here; `npm run soak` runs 2 of each (one round passing proves little about a race).
+  it.each(soakRounds(2))(
     "round %i: a resumed deploy's converge after Swarm rolled back its crash-looping update leaves one task per slot of the version before",
     async (round) => {
       const good = goodOf(round, 5);
@@ -58,7 +58,7 @@ describe.skipIf(!engine || !swarm)('versions put back over failing tasks (needs 
     300_000,
   );
 
-  it.each([1, 2])(
+  it.each(soakRounds(2))(
     "round %i: a resumed deploy's converge puts back an unverified update whose tasks fall over, one task per slot of the version before",
     async (round) => {
       const good = goodOf(round, 6);
@@ -72,7 +72,7 @@ describe.skipIf(!engine || !swarm)('versions put back over failing tasks (needs 
     300_000,
   );
 
-  it.each([1, 2])(
+  it.each(soakRounds(2))(
     'round %i: the undo of a deploy stopped after Swarm rolled back its crash-looping update leaves one task per slot of the version before',
     async (round) => {
       const good = goodOf(round, 8);
@@ -87,7 +87,7 @@ describe.skipIf(!engine || !swarm)('versions put back over failing tasks (needs 
     300_000,
   );
 
-  it.each([1, 2])(
+  it.each(soakRounds(2))(
     'round %i: the undo of a deploy stopped before its switch puts back an update whose tasks fall over, one task per slot of the version before',
     async (round) => {
       const good = goodOf(round, 9);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RolledBackError } from '../../../src/deployer/errors.js';
 import { testDocker } from '../../helpers/docker.js';
 import { ensureSwarm } from '../../helpers/swarm.js';
-import { FALLING, failingService, goodOf } from '../../helpers/swarm-failing-service.js';
+import { FALLING, failingService, goodOf, soakRounds } from '../../helpers/swarm-failing-service.js';
 
 const { docker, engine } = await testDocker();
 const swarm = engine ? await ensureSwarm(docker).catch(() => false) : false;
@@ -17,8 +17,8 @@ describe.skipIf(!engine || !swarm)('rollbacks over failing tasks (needs a swarm 
     'lugh-test-rbsurplus',
   );
 
-  // Each round is one more chance for the race; one round passing proves little, so three of each.
-  it.each([1, 2, 3])(
+  // One round here; `npm run soak` runs 3 of each (one round passing proves little about a race).
+  it.each(soakRounds(3))(
     "round %i: after Swarm's own rollback of a version that falls over during its update, one task per slot runs the version before",
     async (round) => {
       const good = goodOf(round, 1);
@@ -30,7 +30,7 @@ describe.skipIf(!engine || !swarm)('rollbacks over failing tasks (needs a swarm 
     300_000,
   );
 
-  it.each([1, 2, 3])(
+  it.each(soakRounds(3))(
     "round %i: after lugh's rollback of a version that crashed in verify, one task per slot runs the version before",
     async (round) => {
       const good = goodOf(round, 2);
@@ -42,7 +42,7 @@ describe.skipIf(!engine || !swarm)('rollbacks over failing tasks (needs a swarm 
     300_000,
   );
 
-  it.each([1, 2, 3])(
+  it.each(soakRounds(3))(
     'round %i: after /rollback over a version that crash-loops, one task per slot runs the release rolled back to',
     async (round) => {
       const release = goodOf(round, 4);

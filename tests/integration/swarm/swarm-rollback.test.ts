@@ -19,7 +19,7 @@ COPY package.json server.js migrate.js ./
 USER 1000:1000
 LABEL lugh.migrate='["node","migrate.js"]'
 HEALTHCHECK --interval=2s --timeout=10s --start-period=5s --retries=2 \\
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"]
 CMD ["node", "server.js"]
 `;
 

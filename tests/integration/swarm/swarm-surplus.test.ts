@@ -4,7 +4,7 @@
 import { describe, it } from 'vitest';
 import { BASE_IMAGE, testDocker } from '../../helpers/docker.js';
 import { ensureSwarm } from '../../helpers/swarm.js';
-import { failingService, goodOf } from '../../helpers/swarm-failing-service.js';
+import { failingService, goodOf, soakRounds } from '../../helpers/swarm-failing-service.js';
 
 const { docker, engine } = await testDocker();
 const swarm = engine ? await ensureSwarm(docker).catch(() => false) : false;
@@ -15,8 +15,8 @@ describe.skipIf(!engine || !swarm)('a deploy over a crash-looping version (needs
     'lugh-test-surplus',
   );
 
-  // Each round is one more chance for the race; one round passing proves little, so three.
-  it.each([1, 2, 3])(
+  // One round here; `npm run soak` runs 3 of each (one round passing proves little about a race).
+  it.each(soakRounds(3))(
     'round %i: after the fix is deployed and verified, exactly one task per slot is desired running',
     async (round) => {
       await crashLoop();
