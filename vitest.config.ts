@@ -12,7 +12,8 @@ export default defineConfig({
     // time on CI's two cores (vitest's default there is one, which made a run sequential;
     // three at a time was faster but two full runs each had a timing-sensitive failure).
     maxWorkers: 2,
-    // The long end-to-end files start first, so that no one of them runs on alone at the end.
+    // The longest files start first (their durations: tests/helpers/file-seconds.json), so that
+    // no long one runs on alone at the end.
     sequence: { sequencer: HeavyFirstSequencer },
     reporters: ['default'],
   },

@@ -11,19 +11,28 @@ const show = (repo: string, what: string) =>
 const newRepo = () => path.join(mkdtempSync(path.join(tmpdir(), 'lugh-seeded-set-')), 'repo.git');
 
 describe('the sandbox’s seeded repository', () => {
-  it('is the same on every run: fixed SHAs, the set one commit past the one service', async () => {
+  it('is the same on every run: the same SHAs, the set one commit past the one service', async () => {
     const plain = await seedSandboxRepository(newRepo());
-    const sandbox = await seedSandboxRepository(newRepo(), { serviceSet: true });
-    expect(plain).toEqual({
-      mainSha: '7a62cbcbeb05818fa2b37c0005ace64c9a4352f8',
-      developSha: '4b532c61bc1dadb6bc900a2504facc58ac31389e',
-      oneServiceSha: '4b532c61bc1dadb6bc900a2504facc58ac31389e',
-    });
+    const setRepo = newRepo();
+    const sandbox = await seedSandboxRepository(setRepo, { serviceSet: true });
+    // Seeded again into other folders at another moment: the very same commits.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await seedSandboxRepository(newRepo())).toEqual(plain);
+    expect(await seedSandboxRepository(newRepo(), { serviceSet: true })).toEqual(sandbox);
+    expect(plain.mainSha).toMatch(/^[0-9a-f]{40}$/);
+    expect(plain.developSha).not.toBe(plain.mainSha);
+    // Without the set, develop is the one service; with it, the set is one commit past it.
+    expect(plain.oneServiceSha).toBe(plain.developSha);
     expect(sandbox).toEqual({
       mainSha: plain.mainSha,
-      developSha: 'f1fefc3f09cfbcb7415e397dcc395cad9ce14877',
+      developSha: expect.not.stringMatching(plain.developSha),
       oneServiceSha: plain.developSha,
     });
+    const parentOf = (ref: string) =>
+      execFileSync('git', ['--git-dir', setRepo, 'rev-parse', `${ref}^`])
+        .toString()
+        .trim();
+    expect(parentOf(sandbox.developSha)).toBe(plain.developSha);
   });
 
   it('declares on develop a set lugh can deploy without a proxy: the worker, then app ×2', async () => {
