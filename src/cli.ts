@@ -4,10 +4,22 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type CliCommand, ENV_FILES, EXIT_CONFIG, usageError } from './commands/command.js';
-import { loadEnvFiles } from './config/env-files.js';
-import { secretsOfEnv } from './config/index.js';
-import { createRedactor } from './redact.js';
+import type { CliCommand } from './commands/command.js';
+import { EXIT_CONFIG, usageError } from './commands/exit-codes.js';
+import { ENV_FILE_NAMES, loadEnvFiles } from './config/env-files.js';
+
+// Only what every command needs is imported here: `lugh healthcheck`, which Docker runs every
+// few seconds for as long as lugh runs, loads nothing else (the configuration's schema and
+// the logger cost ~0.1 s of CPU each time). What an error needs is loaded when one happens.
+
+/** `text` with every secret the environment holds (env files included) redacted. */
+async function redactedFor(env: Readonly<Record<string, string | undefined>>, text: string): Promise<string> {
+  const [{ secretsOfEnv }, { createRedactor }] = await Promise.all([
+    import('./config/secrets.js'),
+    import('./redact.js'),
+  ]);
+  return createRedactor(secretsOfEnv(env))(text);
+}
 
 /**
  * Every command, in the order `lugh --help` lists them. Each is loaded only when it runs:
@@ -69,7 +81,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (values.env !== 'staging' && values.env !== 'production') {
       usageError(`lugh: --env must be staging or production, got "${values.env}"`);
     }
-    files.unshift(ENV_FILES[values.env]);
+    files.unshift(ENV_FILE_NAMES[values.env]);
   }
   const env = loadEnvFiles(files);
   const command = await entry.load();
@@ -78,18 +90,19 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // Whatever escapes is printed: it must not carry a secret that came from an env file
     // (the process environment alone would not know it).
-    const redact = createRedactor(secretsOfEnv(env));
-    throw new Error(redact(error instanceof Error ? (error.stack ?? error.message) : String(error)));
+    throw new Error(
+      await redactedFor(env, error instanceof Error ? (error.stack ?? error.message) : String(error)),
+    );
   }
 }
 
 const invokedDirectly =
   process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
+  main(process.argv.slice(2)).catch(async (error: unknown) => {
     // Secrets are unknown here if config failed to parse; the environment's values are redacted anyway.
-    const redact = createRedactor(secretsOfEnv(process.env));
-    process.stderr.write(`lugh: ${redact(error instanceof Error ? error.message : String(error))}\n`);
+    const text = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`lugh: ${await redactedFor(process.env, text)}\n`);
     process.exit(1);
   });
 }

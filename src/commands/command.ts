@@ -2,8 +2,9 @@ import type { CreateConfigOptions } from '../config/create-config.js';
 import { type Config, ConfigError, createConfig, ENV_FILE_NAMES, secretsSeen } from '../config/index.js';
 import { createLogger, type Logger } from '../logger.js';
 
-/** Exit code for a command line or configuration the user must fix. */
-export const EXIT_CONFIG = 2;
+import { EXIT_CONFIG } from './exit-codes.js';
+
+export { EXIT_CONFIG, usageError } from './exit-codes.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -53,10 +54,4 @@ export function readConfig(env: Env, options?: CreateConfigOptions): Config {
 /** The instance's logger: its level, every secret it can see redacted, every line marked with its environment. */
 export function loggerFor(config: Config): Logger {
   return createLogger({ level: config.logLevel, secrets: secretsSeen(config), base: { env: config.appEnv } });
-}
-
-/** Prints a usage problem to stderr and exits 2. */
-export function usageError(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(EXIT_CONFIG);
 }

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 
+/** Each environment's committed env file, in the directory lugh runs in. */
+export const ENV_FILE_NAMES = { staging: '.env.staging', production: '.env.prod' } as const;
+
 /**
  * Reads env files in order, each followed by its untracked `<file>.local` override
  * (where real secrets live). Later files win; the process environment wins over all.

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import type { Config } from './create-config.js';
+import { ENV_FILE_NAMES } from './env-files.js';
 import { isPlaceholder } from './placeholder.js';
 import { readSecretFiles } from './secret-files.js';
 import { isSetting, type Setting, type SettingTree } from './setting.js';
@@ -62,8 +63,6 @@ export function namedSecretsOfEnv(
 }
 
 /** Both environments' env files, as `--env` and `lugh doctor` read them. */
-export const ENV_FILE_NAMES = { staging: '.env.staging', production: '.env.prod' } as const;
-
 /**
  * Every secret set in the env files of both environments (and their `.local` overrides)
  * that this process can read in `dir`: another environment's token or password must not
