@@ -1,6 +1,9 @@
-// Runs the lugh CLI as a child process, exactly as `lugh <command>` would run.
+// Runs the lugh CLI as a child process, exactly as `lugh <command>` would run: compiled, as
+// the image runs it (the global setup builds it once per run), or from the sources through
+// tsx for `lugh sandbox`, which the build leaves out.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -18,7 +21,8 @@ export interface LughProcess {
 }
 
 export function spawnLugh(args: readonly string[], env: Record<string, string | undefined>): LughProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const cli = args.includes('sandbox') ? ['--import', 'tsx', CLI] : [inject('lughCli')];
+  const child = spawn(process.execPath, [...cli, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,5 +8,10 @@ declare module 'vitest' {
     databaseUrl: string;
     /** URL of the test Redis server (database 0, no password). */
     redisUrl: string;
+    /**
+     * lugh's CLI compiled for this run (tsconfig.build.json: everything but the sandbox), so
+     * that a test's `lugh <command>` starts as plain node (tests/helpers/lugh-process.ts).
+     */
+    lughCli: string;
   }
 }

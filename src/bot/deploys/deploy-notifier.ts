@@ -63,6 +63,13 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
   const minInterval = options.minEditIntervalMs ?? 1_000;
   const lastEdit = new Map<number, number>();
   const timers = new Map<number, NodeJS.Timeout>();
+  /** Deployments with an edit queued or timed that has not begun: it will read the newest state. */
+  const pending = new Set<number>();
+  /** Until a deployment's last edit is `minInterval` old. */
+  const spaced = async (deploymentId: number) => {
+    const wait = (lastEdit.get(deploymentId) ?? 0) + minInterval - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  };
   let chain: Promise<void> = Promise.resolve();
 
   /** Where a deployment's messages go now: its chat (or the fallback), followed if it moved. */
@@ -108,8 +115,13 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
   /** A set deploy's containers and their states; none for one service (or Postgres away: the steps still show). */
   const servicesOf = (deploymentId: number) => deployments.serviceProgress(deploymentId).catch(() => []);
 
-  /** Sends or edits the progress message from what Postgres holds now. */
+  /**
+   * Sends or edits the progress message from what Postgres holds now, at least `minInterval`
+   * after the last edit: the spacing is kept where the edits are made, one after another on
+   * the chain, so an edit that waited there behind a slow one does not follow it at once.
+   */
   const show = async (deploymentId: number): Promise<void> => {
+    await spaced(deploymentId);
     const d = await deployments.get(deploymentId);
     if (!d) return;
     const from = d.previousSha ?? (await deployments.runningSha(d.env, d.id));
@@ -156,14 +168,20 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
 
   /** Shows the newest state soon: at once, or when the last edit is a second old (coalesced). */
   const update = async (deploymentId: number): Promise<void> => {
-    if (timers.has(deploymentId)) return; // an edit is already due: it reads the newest state
+    if (pending.has(deploymentId)) return; // an edit is already due: it reads the newest state
+    pending.add(deploymentId);
+    const run = () =>
+      enqueue(async () => {
+        pending.delete(deploymentId);
+        await show(deploymentId);
+      });
     const wait = (lastEdit.get(deploymentId) ?? 0) + minInterval - Date.now();
-    if (wait <= 0) return enqueue(() => show(deploymentId));
+    if (wait <= 0) return run();
     timers.set(
       deploymentId,
       setTimeout(() => {
         timers.delete(deploymentId);
-        void enqueue(() => show(deploymentId));
+        void run();
       }, wait),
     );
   };
@@ -180,9 +198,8 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
     async finished(deploymentId, _env, outcome) {
       clearTimeout(timers.get(deploymentId));
       timers.delete(deploymentId);
+      pending.delete(deploymentId);
       await enqueue(async () => {
-        const wait = (lastEdit.get(deploymentId) ?? 0) + minInterval - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         await show(deploymentId);
         lastEdit.delete(deploymentId);
         if (!(await deployments.claimFinalMessage(deploymentId))) return; // said already
@@ -229,9 +246,14 @@ export function createDeployNotifier(options: DeployNotifierOptions): DeployNoti
       });
     },
 
+    /** Until every edit due is made: also those an edit being made led to (a step that ended meanwhile). */
     async flush() {
-      while (timers.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-      await chain;
+      for (;;) {
+        while (timers.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        const settled = chain;
+        await settled;
+        if (timers.size === 0 && chain === settled) return;
+      }
     },
   };
 }

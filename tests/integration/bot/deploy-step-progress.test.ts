@@ -56,4 +56,60 @@ describe('the progress of a running step', () => {
       detail: null,
     });
   });
+
+  it('keeps its edits a minimum interval apart, also when they queued up behind a slow one', async () => {
+    const d = await deployments.create({
+      env: 'staging',
+      ref: 'develop',
+      trigger: 'manual',
+      chatId: ADMIN_ID,
+    });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const api = new Api(TOKEN, { apiRoot: world.tg.apiRoot });
+    const n = createDeployNotifier({
+      api: () => api,
+      deployments,
+      logger: quiet,
+      redact: (t) => t,
+      fallbackChatId: ADMIN_ID,
+      minEditIntervalMs: 400,
+    });
+    // Telegram answers the first message slowly, and the next step starts while the first
+    // edit is being made (as steps do, with the notifier told).
+    let stepDuringEdit = true;
+    api.config.use(async (prev, method, payload, signal) => {
+      if (method === 'sendMessage') {
+        const answer = await prev(method, payload, signal);
+        await sleep(600);
+        return answer;
+      }
+      if (method === 'editMessageText' && stepDuringEdit) {
+        stepDuringEdit = false;
+        await deployments.stepStarted(d.id, 'migrate');
+        void n.step(d.id, 'staging', 'migrate');
+      }
+      return prev(method, payload, signal);
+    });
+    await deployments.stepStarted(d.id, 'resolve');
+    void n.step(d.id, 'staging', 'resolve');
+    await sleep(450);
+    // Two steps while the first message is still on its way: both edits wait behind it.
+    for (const step of ['build', 'backup'] as const) {
+      await deployments.stepStarted(d.id, step);
+      void n.step(d.id, 'staging', step);
+      await sleep(10);
+    }
+    await sleep(100);
+    await n.flush();
+    const [entry] = world.tg
+      .transcript(TOKEN, ADMIN_ID)
+      .filter((e) => e.kind === 'bot_message' && (e.text ?? '').includes(`Deploy #${d.id} `));
+    if (entry?.kind !== 'bot_message') throw new Error('no progress message');
+    const times = [entry.at, ...entry.edits.map((e) => e.at)];
+    // The message, the edit after the slow send, the edit for migrate (before the fix it
+    // followed the one before within milliseconds).
+    expect(times).toHaveLength(3);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(390);
+    expect(entry.text).toContain('⏳ migrate');
+  });
 });
