@@ -22,6 +22,17 @@ describe('the progress of a running step', () => {
   });
   afterAll(async () => world?.close());
 
+  /** The deploy notifier, sending through `api`, its edits at least `minEditIntervalMs` apart. */
+  const notifierOver = (api: Api, minEditIntervalMs: number) =>
+    createDeployNotifier({
+      api: () => api,
+      deployments,
+      logger: quiet,
+      redact: (t) => t,
+      fallbackChatId: ADMIN_ID,
+      minEditIntervalMs,
+    });
+
   it('shows the running step’s progress in the message, edited as it moves on, then the step’s result', async () => {
     const d = await deployments.create({
       env: 'staging',
@@ -29,14 +40,7 @@ describe('the progress of a running step', () => {
       trigger: 'manual',
       chatId: ADMIN_ID,
     });
-    const n = createDeployNotifier({
-      api: () => new Api(TOKEN, { apiRoot: world.tg.apiRoot }),
-      deployments,
-      logger: quiet,
-      redact: (t) => t,
-      fallbackChatId: ADMIN_ID,
-      minEditIntervalMs: 0,
-    });
+    const n = notifierOver(new Api(TOKEN, { apiRoot: world.tg.apiRoot }), 0);
     await deployments.stepStarted(d.id, 'health');
     await n.step(d.id, 'staging', 'health');
     await deployments.stepProgress(d.id, 'health', 'updating 1/2 tasks');
@@ -66,14 +70,7 @@ describe('the progress of a running step', () => {
     });
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const api = new Api(TOKEN, { apiRoot: world.tg.apiRoot });
-    const n = createDeployNotifier({
-      api: () => api,
-      deployments,
-      logger: quiet,
-      redact: (t) => t,
-      fallbackChatId: ADMIN_ID,
-      minEditIntervalMs: 400,
-    });
+    const n = notifierOver(api, 400);
     // Telegram answers the first message slowly, and the next step starts while the first
     // edit is being made (as steps do, with the notifier told).
     let stepDuringEdit = true;
