@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 
-/** Each environment's committed env file, in the directory lugh runs in. */
+/** Both environments' env files, as `--env` and `lugh doctor` read them (in the directory lugh runs in). */
 export const ENV_FILE_NAMES = { staging: '.env.staging', production: '.env.prod' } as const;
 
 /**

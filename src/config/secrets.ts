@@ -62,7 +62,6 @@ export function namedSecretsOfEnv(
   });
 }
 
-/** Both environments' env files, as `--env` and `lugh doctor` read them. */
 /**
  * Every secret set in the env files of both environments (and their `.local` overrides)
  * that this process can read in `dir`: another environment's token or password must not

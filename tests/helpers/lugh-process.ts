@@ -1,6 +1,6 @@
-// Runs the lugh CLI as a child process, exactly as `lugh <command>` would run: compiled, as
-// the image runs it (the global setup builds it once per run), or from the sources through
-// tsx for `lugh sandbox`, which the build leaves out.
+// Runs the lugh CLI as a child process, exactly as `lugh <command>` would run: in a test,
+// compiled as the image runs it (the global setup builds it once per run); from the sources
+// through tsx for `lugh sandbox`, which the build leaves out, and outside vitest (the bench).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -21,7 +21,8 @@ export interface LughProcess {
 }
 
 export function spawnLugh(args: readonly string[], env: Record<string, string | undefined>): LughProcess {
-  const cli = args.includes('sandbox') ? ['--import', 'tsx', CLI] : [inject('lughCli')];
+  const compiled = process.env.VITEST !== undefined && !args.includes('sandbox');
+  const cli = compiled ? [inject('lughCli')] : ['--import', 'tsx', CLI];
   const child = spawn(process.execPath, [...cli, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
