@@ -1,7 +1,10 @@
 // A world for notification tests: a migrated database (pools opened and closed at will, as
 // a restarted process would), the Telegram stand-in with one bot, and its users' chats.
+import { Api } from 'grammy';
+import { createDeployNotifier } from '../../src/bot/deploys/deploy-notifier.js';
 import type { Config } from '../../src/config/index.js';
 import { startTelegramStandIn, type TelegramStandIn } from '../../src/sandbox/telegram/index.js';
+import type { DeploymentStore } from '../../src/store/deployments.js';
 import { runMigrations } from '../../src/store/migrate.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { ADMIN_ID, instanceConfig } from './instance-env.js';
@@ -22,6 +25,14 @@ export interface NotificationWorld {
   start(userId: number): void;
   /** The texts of the bot's messages in a chat, oldest first. */
   botTexts(chatId: number): string[];
+  /**
+   * The deploy notifier of the world's bot, writing to the admin's chat: through `api` when
+   * given (a test's transformer on it), its edits `minEditIntervalMs` apart (default 0).
+   */
+  deployNotifier(
+    deployments: DeploymentStore,
+    options?: { api?: Api; minEditIntervalMs?: number },
+  ): ReturnType<typeof createDeployNotifier>;
   close(): Promise<void>;
 }
 
@@ -55,6 +66,19 @@ export async function createNotificationWorld(options: {
     },
     start(userId = ADMIN_ID) {
       openChat(tg, options.token, { id: userId, first_name: `User${userId}` });
+    },
+    deployNotifier(
+      deployments,
+      { api = new Api(options.token, { apiRoot: tg.apiRoot }), minEditIntervalMs = 0 } = {},
+    ) {
+      return createDeployNotifier({
+        api: () => api,
+        deployments,
+        logger: quiet,
+        redact: (t) => t,
+        fallbackChatId: ADMIN_ID,
+        minEditIntervalMs,
+      });
     },
     botTexts(chatId) {
       return tg

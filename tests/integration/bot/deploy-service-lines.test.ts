@@ -1,13 +1,8 @@
-// A set deploy's one progress message gains a line per service, read from the containers'
-// states in a real Postgres, edited through the Telegram stand-in under the same throttle as
-// the steps; a one-service deploy's message is as before; a failed set names its service.
-import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
 import type { Pool } from '../../../src/store/pool.js';
 import { ADMIN_ID } from '../../helpers/instance-env.js';
-import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';
+import { createNotificationWorld, type NotificationWorld } from '../../helpers/notification-world.js';
 
 const TOKEN = '7007016:AAServiceLinesTestsStagingToken_abcd';
 const SET = [
@@ -21,15 +16,7 @@ describe('the progress of a set deploy', () => {
   let world: NotificationWorld;
   let pool: Pool;
   let deployments: DeploymentStore;
-  const notifier = () =>
-    createDeployNotifier({
-      api: () => new Api(TOKEN, { apiRoot: world.tg.apiRoot }),
-      deployments,
-      logger: quiet,
-      redact: (t) => t,
-      fallbackChatId: ADMIN_ID,
-      minEditIntervalMs: 0,
-    });
+  const notifier = () => world.deployNotifier(deployments);
   const progressOf = (id: number) => world.botTexts(ADMIN_ID).find((t) => t.includes(`Deploy #${id} `));
 
   beforeAll(async () => {
@@ -74,14 +61,7 @@ describe('the progress of a set deploy', () => {
       chatId: ADMIN_ID,
     });
     await deployments.setServices(d.id, { services: [] }, SET);
-    const n = createDeployNotifier({
-      api: () => new Api(TOKEN, { apiRoot: world.tg.apiRoot }),
-      deployments,
-      logger: quiet,
-      redact: (t) => t,
-      fallbackChatId: ADMIN_ID,
-      minEditIntervalMs: 60_000,
-    });
+    const n = world.deployNotifier(deployments, { minEditIntervalMs: 60_000 });
     await n.step(d.id, 'staging', 'start');
     await n.flush();
     for (const c of SET) {

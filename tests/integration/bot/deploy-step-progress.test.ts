@@ -3,10 +3,9 @@
 // under the same throttle as the steps; the step's own result replaces it when it finishes.
 import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
 import { ADMIN_ID } from '../../helpers/instance-env.js';
-import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';
+import { createNotificationWorld, type NotificationWorld } from '../../helpers/notification-world.js';
 
 const TOKEN = '7007017:AAStepProgressTestsStagingToken_abcd';
 
@@ -22,17 +21,6 @@ describe('the progress of a running step', () => {
   });
   afterAll(async () => world?.close());
 
-  /** The deploy notifier, sending through `api`, its edits at least `minEditIntervalMs` apart. */
-  const notifierOver = (api: Api, minEditIntervalMs: number) =>
-    createDeployNotifier({
-      api: () => api,
-      deployments,
-      logger: quiet,
-      redact: (t) => t,
-      fallbackChatId: ADMIN_ID,
-      minEditIntervalMs,
-    });
-
   it('shows the running step’s progress in the message, edited as it moves on, then the step’s result', async () => {
     const d = await deployments.create({
       env: 'staging',
@@ -40,7 +28,7 @@ describe('the progress of a running step', () => {
       trigger: 'manual',
       chatId: ADMIN_ID,
     });
-    const n = notifierOver(new Api(TOKEN, { apiRoot: world.tg.apiRoot }), 0);
+    const n = world.deployNotifier(deployments);
     await deployments.stepStarted(d.id, 'health');
     await n.step(d.id, 'staging', 'health');
     await deployments.stepProgress(d.id, 'health', 'updating 1/2 tasks');
@@ -70,7 +58,7 @@ describe('the progress of a running step', () => {
     });
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const api = new Api(TOKEN, { apiRoot: world.tg.apiRoot });
-    const n = notifierOver(api, 400);
+    const n = world.deployNotifier(deployments, { api, minEditIntervalMs: 400 });
     // Telegram answers the first message slowly, and the next step starts while the first
     // edit is being made (as steps do, with the notifier told).
     let stepDuringEdit = true;

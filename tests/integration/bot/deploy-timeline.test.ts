@@ -1,12 +1,8 @@
-// The deploy result message carries the step timeline, from the steps recorded in a real
-// Postgres, sent through the Telegram stand-in.
-import { Api } from 'grammy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeployNotifier } from '../../../src/bot/deploys/deploy-notifier.js';
 import { createDeploymentStore } from '../../../src/store/deployments.js';
 import type { Pool } from '../../../src/store/pool.js';
 import { ADMIN_ID } from '../../helpers/instance-env.js';
-import { createNotificationWorld, type NotificationWorld, quiet } from '../../helpers/notification-world.js';
+import { createNotificationWorld, type NotificationWorld } from '../../helpers/notification-world.js';
 
 const TOKEN = '7007014:AATimelineTestsStagingToken_abcdefg';
 
@@ -48,14 +44,7 @@ describe('the deploy result', () => {
       [d.id, '2026-11-30T12:00:00Z'],
     );
     await deployments.finish(d.id, { status: 'succeeded', sha: 'c'.repeat(40) });
-    const notifier = createDeployNotifier({
-      api: () => new Api(TOKEN, { apiRoot: world.tg.apiRoot }),
-      deployments,
-      logger: quiet,
-      redact: (t) => t,
-      fallbackChatId: ADMIN_ID,
-      minEditIntervalMs: 0,
-    });
+    const notifier = world.deployNotifier(deployments);
     await notifier.finished(d.id, 'staging', { status: 'succeeded', sha: 'c'.repeat(40), message: 'done' });
     await notifier.flush();
     const result = world.botTexts(ADMIN_ID).find((t) => t.includes(`Deploy #${d.id} done`));
