@@ -8,15 +8,17 @@
 // idle CPU and RSS are taken in the 3 s after that first answer (RSS beside a node process
 // that loads the same libraries, bench/idle-libraries.ts, and does nothing).
 // All three run as production runs lugh (Dockerfile: `node dist/cli.js start`, with the
-// image's NODE_OPTIONS): compiled once with tsc into .lugh-bench-dist/ and run by plain
-// node, not under tsx's loader.
+// image's NODE_OPTIONS): lugh bundled as the image's build does, the references compiled with
+// tsc, all in .lugh-bench-dist/ and run by plain node, not under tsx's loader.
 // BENCH_BOT_LUGH_DIST=<dir> runs the lugh built there instead (an older build, to compare).
-// BENCH_BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=<dir>" profiles lugh (node's own flags,
-// split on spaces; the profile is written when lugh exits on the bench's SIGTERM).
+// BENCH_BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=<dir>" profiles lugh and the bare bot (node's
+// own flags, split on spaces, given to both so that their profiles compare; each profile is
+// written when its process exits on the bench's SIGTERM, named with the pid the bench prints).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { bundle } from '../deploy/bundle.js';
 import { freePort } from '../src/sandbox/free-port.js';
 import { type CallEvent, startTelegramStandIn } from '../src/sandbox/telegram/index.js';
 import { FAKE_TOKEN, REPO_ROOT, runLugh } from '../tests/helpers/lugh-process.js';
@@ -33,7 +35,7 @@ const USERS = 50;
 const FIRST_USER = 5_000;
 const BARE_TOKEN = '7007001:AABareGrammyBenchToken_abcdefghijk';
 const CLOCK_TICKS = 100; // USER_HZ on Linux
-const LUGH_NODE_ARGS = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const NODE_ARGS = (process.env.BENCH_BOT_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The NODE_OPTIONS the image runs lugh with (Dockerfile's runtime ENV), given to all three processes. */
 const NODE_OPTIONS = /NODE_OPTIONS=(\S+)/.exec(readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8'))?.[1];
@@ -70,7 +72,14 @@ class Handling {
   /** The first answer's parameters: the text the bare bot is given. */
   firstText: string | undefined;
 
+  /** Bot API calls received per bot and method since the last `take()`. */
+  calls = new Map<string, number>();
+
   observe = (event: CallEvent): void => {
+    if (event.phase === 'received') {
+      const key = `${event.botId} ${event.method}`;
+      this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+    }
     if (event.method === 'getUpdates' && event.phase === 'answered' && Array.isArray(event.data)) {
       for (const update of event.data as Array<{ message?: { chat?: { id?: number } } }>) {
         const chat = update.message?.chat?.id;
@@ -112,22 +121,22 @@ class Handling {
   take(): number[] {
     const taken = this.samples;
     this.samples = [];
+    this.calls = new Map();
     return taken;
   }
 }
 
 /**
- * Compiles lugh (the project's tsconfig.build.json) and the two reference scripts into
- * .lugh-bench-dist/ (untracked, like every .lugh-*), one level under the repository so
- * that migrations/ and node_modules are found from there as from dist/.
+ * Bundles lugh as its image does (deploy/bundle.ts) and compiles the two reference scripts
+ * with tsc into .lugh-bench-dist/ (untracked, like every .lugh-*), one level under the
+ * repository so that migrations/ and node_modules are found from there as from dist/.
  */
-function build(): { cli: string; bareBot: string; idleLibraries: string } {
+async function build(): Promise<{ cli: string; bareBot: string; idleLibraries: string }> {
   const out = path.join(REPO_ROOT, '.lugh-bench-dist');
-  const tsc = path.join(REPO_ROOT, 'node_modules/.bin/tsc');
   const lugh = process.env.BENCH_BOT_LUGH_DIST;
-  if (!lugh) execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', out], { cwd: REPO_ROOT });
+  const cli = lugh ? path.join(path.resolve(lugh), 'cli.js') : await bundle(out);
   execFileSync(
-    tsc,
+    path.join(REPO_ROOT, 'node_modules/.bin/tsc'),
     [
       ...['bench/bare-bot.ts', 'bench/idle-libraries.ts'],
       ...['--outDir', path.join(out, 'bench'), '--module', 'nodenext', '--target', 'es2022'],
@@ -136,7 +145,7 @@ function build(): { cli: string; bareBot: string; idleLibraries: string } {
     { cwd: REPO_ROOT },
   );
   return {
-    cli: path.join(lugh ? path.resolve(lugh) : out, 'cli.js'),
+    cli,
     bareBot: path.join(out, 'bench/bare-bot.js'),
     idleLibraries: path.join(out, 'bench/idle-libraries.js'),
   };
@@ -144,7 +153,7 @@ function build(): { cli: string; bareBot: string; idleLibraries: string } {
 
 /** Runs the `bot` section: lugh beside a bare grammY bot. */
 export async function benchBot(databaseUrl: string, redisUrl: string): Promise<void> {
-  const built = build();
+  const built = await build();
   const handling = new Handling();
   const tg = await startTelegramStandIn({ onCall: handling.observe });
   tg.registerBot({ token: FAKE_TOKEN, username: 'LughDevBot', firstName: 'Lugh Dev' });
@@ -189,12 +198,12 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     const port = await freePort();
     const child =
       name === 'lugh'
-        ? spawn(process.execPath, [...LUGH_NODE_ARGS, built.cli, 'start'], {
+        ? spawn(process.execPath, [...NODE_ARGS, built.cli, 'start'], {
             cwd: REPO_ROOT,
             env: { ...nodeEnv, ...env0, PORT: String(port) },
             stdio: ['ignore', 'ignore', 'inherit'],
           })
-        : spawn(process.execPath, [built.bareBot], {
+        : spawn(process.execPath, [...NODE_ARGS, built.bareBot], {
             cwd: REPO_ROOT,
             env: {
               ...nodeEnv,
@@ -205,6 +214,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
             stdio: ['ignore', 'ignore', 'inherit'],
           });
     children.push(child);
+    if (NODE_ARGS.length > 0) console.log(`${name}: pid ${child.pid}, node ${NODE_ARGS.join(' ')}`);
     const startupMs = (await firstAnswer) - t0;
     if (name === 'lugh') helpText ??= handling.firstText;
     await sleep(1_000);
@@ -239,6 +249,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     }
     await Promise.all(answers);
     const cpu = cpuMs(child.pid!) - cpu0;
+    if (process.env.BENCH_BOT_CALLS) console.log(name, Object.fromEntries(handling.calls));
     const burst = handling.take();
 
     child.kill('SIGTERM');

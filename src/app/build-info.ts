@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import type { Config } from '../config/index.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /** package.json's version, read once: /version and /whoami show it. */
 export const PACKAGE_VERSION: string = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'),
 ).version;
 
 /**
@@ -15,11 +16,8 @@ export const PACKAGE_VERSION: string = JSON.parse(
 export async function gitShaOf(config: Config): Promise<string | null> {
   if (config.build.gitSha) return config.build.gitSha;
   return new Promise((resolve) => {
-    execFile(
-      'git',
-      ['rev-parse', 'HEAD'],
-      { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
-      (error, stdout) => resolve(error ? null : stdout.toString().trim()),
+    execFile('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT }, (error, stdout) =>
+      resolve(error ? null : stdout.toString().trim()),
     );
   });
 }

@@ -1,12 +1,13 @@
 import { readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { Pool } from './pool.js';
 
 // Where the migrations are, and whether a database has run them all, without loading the
 // migrator (node-pg-migrate): `lugh start` asks this on every start.
 
-/** migrations/ at the package root, from src/store (tsx) and dist/store (built) alike. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** migrations/ at the package root (the sources and the bundle alike). */
+export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'migrations');
 
 /**
  * Whether the database has run exactly the migrations of this build, in their order: the

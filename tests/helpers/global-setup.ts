@@ -1,5 +1,5 @@
 // Vitest global setup: one Postgres server and one Redis server for the whole run, and
-// lugh's CLI compiled once for the tests that run `lugh <command>` (buildCli).
+// lugh's CLI bundled once for the tests that run `lugh <command>` (buildCli).
 //
 // TEST_DATABASE_URL / TEST_REDIS_URL, when set, are used as they are. Otherwise this
 // starts throwaway servers on random ports in temp dirs and removes them afterwards.
@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { bundle } from '../../deploy/bundle.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,27 +60,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
 // ---------------------------------------------------------------------------- lugh's CLI
 
 /**
- * Compiles lugh as its image does (tsconfig.build.json) into a folder of this run beside
- * dist/ (the code finds migrations/ and package.json one level above its own folder), and
- * returns its cli.js. A `lugh <command>` a test runs starts from it as plain node: through
- * tsx each start cost ~1 s more of CPU (its loader hooks see every module loaded), and the
- * suite starts lugh a few hundred times. The sandbox is not in it (nor in the image): a test
- * of `lugh sandbox` runs the sources (lugh-process.ts).
+ * Bundles lugh as its image does (deploy/bundle.ts) into a folder of this run beside dist/
+ * (the code finds migrations/ and package.json above its own folder), and returns its
+ * cli.js. A `lugh <command>` a test runs starts from it as plain node: through tsx each
+ * start cost ~1 s more of CPU (its loader hooks see every module loaded), and the suite
+ * starts lugh a few hundred times. The sandbox is not in it (nor in the image): a test of
+ * `lugh sandbox` runs the sources (lugh-process.ts). Types are checked before (npm test).
  */
 async function buildCli(cleanups: Array<() => Promise<void>>): Promise<string> {
-  const root = join(import.meta.dirname, '../..');
-  const outDir = mkdtempSync(join(root, '.test-dist-'));
+  const outDir = mkdtempSync(join(import.meta.dirname, '../..', '.test-dist-'));
   cleanups.push(async () => rmSync(outDir, { recursive: true, force: true }));
-  await execFileAsync(
-    join(root, 'node_modules/.bin/tsc'),
-    ['-p', 'tsconfig.build.json', '--outDir', outDir],
-    {
-      cwd: root,
-    },
-  ).catch((error: { stdout?: string; message: string }) => {
-    throw new Error(`tsc -p tsconfig.build.json failed: ${error.stdout || error.message}`);
-  });
-  return join(outDir, 'cli.js');
+  return bundle(outDir);
 }
 
 // ---------------------------------------------------------------------------- Postgres

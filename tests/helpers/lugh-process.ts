@@ -1,5 +1,5 @@
 // Runs the lugh CLI as a child process, exactly as `lugh <command>` would run: in a test,
-// compiled as the image runs it (the global setup builds it once per run); from the sources
+// bundled as the image runs it (the global setup bundles it once per run); from the sources
 // through tsx for `lugh sandbox`, which the build leaves out, and outside vitest (the bench).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

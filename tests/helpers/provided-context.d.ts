@@ -9,8 +9,8 @@ declare module 'vitest' {
     /** URL of the test Redis server (database 0, no password). */
     redisUrl: string;
     /**
-     * lugh's CLI compiled for this run (tsconfig.build.json: everything but the sandbox), so
-     * that a test's `lugh <command>` starts as plain node (tests/helpers/lugh-process.ts).
+     * lugh's CLI bundled for this run as the image's build does (deploy/bundle.ts: all but the
+     * sandbox), so that a test's `lugh <command>` starts as plain node (tests/helpers/lugh-process.ts).
      */
     lughCli: string;
   }

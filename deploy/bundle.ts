@@ -1,0 +1,61 @@
+// The production build of lugh: src/cli.ts and everything it imports, node_modules included,
+// as one graph of ES modules in dist/ (cli.js and the chunks its lazy imports load), which is
+// what the image runs, the tests start and the bench measures.
+//
+// Why a bundle and not tsc's one file per module: `lugh start` loaded ~1,100 files before its
+// first reply, and the loading (resolving each specifier, reading package.json files, lexing
+// every CommonJS module for its exports) was most of the start-up (a CPU profile of
+// `node --cpu-prof dist/cli.js start`: the module loader, cjs-module-lexer and ESM linking
+// over half of its ~1 s under the profiler). Bundled, spawn → first reply went from ~595 ms
+// to ~370 ms in `npm run bench` (BENCH_ONLY=bot). Lazy imports stay lazy: each is a chunk.
+//
+// Run as `npm run build` (after tsc has type-checked src/): node --import tsx deploy/bundle.ts [outDir]
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+const ROOT = path.join(import.meta.dirname, '..');
+
+/**
+ * Left in node_modules and loaded from there at run time, because bundling would break them:
+ * dockerode's BuildKit client reads its .proto files from beside its own code, and ssh2
+ * (under it) tries an optional native addon; @resvg/resvg-js is a native addon; node-pg-migrate
+ * imports the migration files by path; pg-native is pg's optional native client, never installed.
+ */
+export const EXTERNAL = ['dockerode', '@resvg/resvg-js', 'node-pg-migrate', 'pg-native'] as const;
+
+/**
+ * CommonJS code in an ES module bundle calls require() for node's own modules (esbuild keeps
+ * those calls): give every chunk one, made for its own location.
+ */
+const REQUIRE_BANNER =
+  "import { createRequire as __lughCreateRequire } from 'node:module'; const require = __lughCreateRequire(import.meta.url);";
+
+/** Bundles lugh into `outDir` (emptied first); returns the path of its cli.js. */
+export async function bundle(outDir: string): Promise<string> {
+  rmSync(outDir, { recursive: true, force: true });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: [path.join(ROOT, 'src/cli.ts')],
+    outdir: outDir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: [...EXTERNAL],
+    banner: { js: REQUIRE_BANNER },
+    // Class and function names as written: errors are told apart by name (and logged with it).
+    keepNames: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
+  return path.join(outDir, 'cli.js');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const outDir = path.resolve(process.argv[2] ?? path.join(ROOT, 'dist'));
+  const cli = await bundle(outDir);
+  console.log(`bundled ${path.relative(process.cwd(), cli)}`);
+}
