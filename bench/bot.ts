@@ -14,6 +14,7 @@
 // BENCH_BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=<dir>" profiles lugh and the bare bot (node's
 // own flags, split on spaces, given to both so that their profiles compare; each profile is
 // written when its process exits on the bench's SIGTERM, named with the pid the bench prints).
+// BENCH_BOT_CALLS=1 prints the Bot API calls each bot made during its burst, by method.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isBotToken } from './bot-token.js';
 import { APP_ENVS, ENVIRONMENTS } from './environments.js';
 import { expandHome } from './ownership.js';

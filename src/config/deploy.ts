@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { count, oneOf, optional, orElse, redacted } from './schemas.js';
 import { setting } from './setting.js';
 

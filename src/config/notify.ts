@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { count, optional } from './schemas.js';
 import { setting } from './setting.js';
 

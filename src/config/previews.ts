@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AppEnv } from './environments.js';
 import { count, optional, orElse, redactUrl, urlPassword } from './schemas.js';
 import { setting } from './setting.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FreezeWindow, isValidTimeZone, parseFreezeWindows } from './freeze-windows.js';
 import { keyFingerprint, malformedKeyMessage, parseSigningKey, parseVerifyKey } from './promote-keys.js';
 import { minutes, numbersOf, oneOf, optional } from './schemas.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { keyFingerprint, malformedKeyMessage, parseSigningKey, parseVerifyKey } from './promote-keys.js';
 import { count, optional, redacted } from './schemas.js';
 import { setting } from './setting.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An optional variable: blank counts as not set, so an empty line in an env file is harmless. */
 export const optional = <S extends z.ZodType<unknown, string>>(schema: S) =>

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { coreSettings } from './core.js';
 import { deploySettings } from './deploy.js';
 import { metricsSettings } from './metrics.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSigningKeyText, keyFingerprint, malformedKeyMessage, verifyKeyOf } from './promote-keys.js';
 import { optional } from './schemas.js';
 import { setting } from './setting.js';

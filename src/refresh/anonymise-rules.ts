@@ -2,7 +2,7 @@
 // or a rule per column (README, "The anonymisation rules file"). Parsed and validated here,
 // with messages that name the line, the table and the column, and say what is allowed.
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AnonymiseRules, ColumnRule } from './anonymise.js';
 import { parseTableKey, tableKey } from './table-names.js';
 

@@ -24,7 +24,7 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { APPLY_STEPS } from './apply-steps.js';
 import { LEFTOVER_AFTER_MS } from './temporary-database.js';
 
