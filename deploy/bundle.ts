@@ -10,9 +10,9 @@
 // to ~370 ms in `npm run bench` (BENCH_ONLY=bot). Lazy imports stay lazy: each is a chunk.
 //
 // Run as `npm run build` (after tsc has type-checked src/): node --import tsx deploy/bundle.ts [outDir]
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const ROOT = path.join(import.meta.dirname, '..');
 
@@ -31,6 +31,27 @@ export const EXTERNAL = ['dockerode', '@resvg/resvg-js', 'node-pg-migrate', 'pg-
 const REQUIRE_BANNER =
   "import { createRequire as __lughCreateRequire } from 'node:module'; const require = __lughCreateRequire(import.meta.url);";
 
+/**
+ * pg asks, as it loads, whether it runs in a Cloudflare Worker: on a Node without a global
+ * `navigator` (Node 20, the image's) by constructing a fetch Response, which loads node's
+ * fetch (undici, with http2) at every start: ~20 ms of the start-up's CPU in a profile, for
+ * an answer that is always no here. The bundle answers it. The exact text is required: a pg
+ * whose stream.js reads otherwise fails the build rather than bundling something untried.
+ */
+export const pgOnNode: Plugin = {
+  name: 'pg-on-node',
+  setup(on) {
+    on.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (file) => {
+      const source = readFileSync(file.path, 'utf8');
+      const asked = '  if (isCloudflareRuntime()) {';
+      if (source.split(asked).length !== 2) {
+        return { errors: [{ text: `pg's lib/stream.js no longer holds "${asked.trim()}": see pgOnNode in deploy/bundle.ts` }] };
+      }
+      return { contents: source.replace(asked, '  if (false) {'), loader: 'js' };
+    });
+  },
+};
+
 /** Bundles lugh into `outDir` (emptied first); returns the path of its cli.js. */
 export async function bundle(outDir: string): Promise<string> {
   rmSync(outDir, { recursive: true, force: true });
@@ -44,6 +65,7 @@ export async function bundle(outDir: string): Promise<string> {
     platform: 'node',
     target: 'node20',
     external: [...EXTERNAL],
+    plugins: [pgOnNode],
     banner: { js: REQUIRE_BANNER },
     // Class and function names as written: errors are told apart by name (and logged with it).
     keepNames: true,
