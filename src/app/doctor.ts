@@ -6,7 +6,7 @@ import type { RulesSource } from '../doctor/checks/anonymise-rules.js';
 import type { SettingsFallback } from '../doctor/facts.js';
 import type { Forge } from '../forge/forge.js';
 import type { ForgeSetupReport } from '../forge/setup-check.js';
-import { RULES_FILE } from '../refresh/anonymise-rules.js';
+import { RULES_FILE } from '../refresh/rules-file.js';
 import type { PublishedStatus } from '../status/status-report.js';
 import { readStatus } from '../store/instance-registry.js';
 import type { Redis } from '../store/redis.js';

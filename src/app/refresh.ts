@@ -6,9 +6,9 @@ import path from 'node:path';
 import type { Config } from '../config/index.js';
 import type { Forge } from '../forge/forge.js';
 import type { Logger } from '../logger.js';
-import { parseAnonymiseRules, RULES_FILE } from '../refresh/anonymise-rules.js';
 import { createAnonymiser } from '../refresh/anonymiser.js';
 import { RefreshRefusedError } from '../refresh/errors.js';
+import { RULES_FILE } from '../refresh/rules-file.js';
 import { scanKept } from '../refresh/scan.js';
 import { createRefreshMailbox, type RefreshMailbox } from '../refresh/staging-mailbox.js';
 import { type RefreshControl, refreshStaging } from '../refresh/staging-refresh.js';
@@ -39,6 +39,8 @@ export function buildRefreshControl(
         throw new RefreshRefusedError(
           `there is no ${RULES_FILE} at production’s commit ${sha.slice(0, 7)}: without rules nothing is copied. Add one (README, “Staging with production-shaped data”) and promote it`,
         );
+      // The YAML parser is loaded with the first refresh, not at every start.
+      const { parseAnonymiseRules } = await import('../refresh/anonymise-rules.js');
       const rules = parseAnonymiseRules(text);
       return refreshStaging(
         {

@@ -4,9 +4,8 @@
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import * as z from 'zod';
 import type { AnonymiseRules, ColumnRule } from './anonymise.js';
+import { RULES_FILE } from './rules-file.js';
 import { parseTableKey, tableKey } from './table-names.js';
-
-export const RULES_FILE = 'lugh.anonymise.yml';
 
 export const COLUMN_RULES: readonly ColumnRule[] = [
   'keep',

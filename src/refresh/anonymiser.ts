@@ -4,7 +4,6 @@
 // cannot carry out.
 import pg from 'pg';
 import type { Anonymise, AnonymiseReport, AnonymiseRules, ColumnRule, Unmentioned } from './anonymise.js';
-import { RULES_FILE } from './anonymise-rules.js';
 import {
   type CatalogColumn,
   type CatalogTable,
@@ -15,6 +14,7 @@ import {
 } from './catalog.js';
 import { FAKE_EMAIL_DOMAIN, FAKE_PHONE_PREFIX } from './personal-patterns.js';
 import { rewriteHazards } from './rewrite-hazards.js';
+import { RULES_FILE } from './rules-file.js';
 import { quoteIdent, quoteTable, type TableName } from './table-names.js';
 
 /** Every temporary database the refresh makes is named so; the anonymiser rewrites no other. */

@@ -1,13 +1,7 @@
 import { NotFoundError } from '../../forge/errors.js';
 import { DockerfileOutsideContextError, dockerfileInContext, isDefaultBuild } from '../image-plan.js';
-import {
-  containersOf,
-  ONE_SERVICE,
-  parseServiceFile,
-  SERVICE_FILE,
-  ServiceFileError,
-  type ServiceSet,
-} from '../service-set.js';
+import { parseServiceFile, ServiceFileError } from '../service-file.js';
+import { containersOf, ONE_SERVICE, SERVICE_FILE, type ServiceSet } from '../service-set.js';
 import type { Step, StepContext } from './step.js';
 import { succeeded } from './step.js';
 

@@ -3,8 +3,8 @@
 // database (its schema only, read-only), so a new column is reported before anyone asks
 // for a refresh.
 import { resolveFlags } from '../../config/feature-flags.js';
-import { RULES_FILE } from '../../refresh/anonymise-rules.js';
 import { checkRules } from '../../refresh/rules-check.js';
+import { RULES_FILE } from '../../refresh/rules-file.js';
 import type { EnvironmentFacts } from '../facts.js';
 import { Unchecked } from '../unchecked.js';
 import { type Check, settingsOf, skipped } from './check.js';

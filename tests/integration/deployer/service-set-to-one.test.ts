@@ -4,7 +4,8 @@
 // real Docker engine through the real step runner and Postgres.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ONE_SERVICE, parseServiceFile } from '../../../src/deployer/service-set.js';
+import { parseServiceFile } from '../../../src/deployer/service-file.js';
+import { ONE_SERVICE } from '../../../src/deployer/service-set.js';
 import type { DeploymentStore } from '../../../src/store/deployments.js';
 import type { Pool } from '../../../src/store/pool.js';
 import { gitShaOf, testDocker, uniqueName } from '../../helpers/docker.js';

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseServiceFile } from '../../../src/deployer/service-set.js';
+import { parseServiceFile } from '../../../src/deployer/service-file.js';
 import { seedSandboxRepository } from '../../../src/sandbox/github/index.js';
 
 const show = (repo: string, what: string) =>

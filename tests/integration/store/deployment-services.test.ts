@@ -1,7 +1,8 @@
 // Issue 16: a deployment of a service set keeps the set and each container's state, a row
 // per replica, in the order the deploy moves them. Real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containersOf, parseServiceFile } from '../../../src/deployer/service-set.js';
+import { parseServiceFile } from '../../../src/deployer/service-file.js';
+import { containersOf } from '../../../src/deployer/service-set.js';
 import { createDeploymentStore, type DeploymentStore } from '../../../src/store/deployments.js';
 import { runMigrations } from '../../../src/store/migrate.js';
 import { createPool, type Pool } from '../../../src/store/pool.js';

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerSnapshot } from '../../../src/deployer/container-plan.js';
+import { parseServiceFile, ServiceFileError } from '../../../src/deployer/service-file.js';
 import {
   buildsOf,
   containersOf,
   dockerHealthcheck,
   ONE_SERVICE,
-  parseServiceFile,
-  ServiceFileError,
   serviceSnapshot,
 } from '../../../src/deployer/service-set.js';
 

@@ -3,7 +3,8 @@ import type { ContainerSnapshot } from '../../../src/deployer/container-plan.js'
 import { parseFailpoints } from '../../../src/deployer/failpoints.js';
 import { upstreamOf } from '../../../src/deployer/proxy/upstream.js';
 import { healthProbeOf } from '../../../src/deployer/runtime/docker-containers.js';
-import { containersOf, parseServiceFile, withService } from '../../../src/deployer/service-set.js';
+import { parseServiceFile } from '../../../src/deployer/service-file.js';
+import { containersOf, withService } from '../../../src/deployer/service-set.js';
 import {
   membersOf,
   NEW_CONTAINER,
