@@ -215,6 +215,10 @@ export async function startInstance(
     chatMigrations,
     chatReach,
     migrated: migrated.then(() => {}),
+    afterFirstBatch: (task) => {
+      if (background) runLater(task);
+      else later.push(task);
+    },
     onReady: async () => {
       await deploys.publishLock();
       // With long polling, after the first batch is handled (or a moment into the first long
@@ -226,8 +230,15 @@ export async function startInstance(
   });
   let stopped = false;
   let background = false;
+  /** Work that answers no update, handed over before the first batch (the menu, the reach check). */
+  const later: Array<() => Promise<void>> = [];
+  const runLater = (task: () => Promise<void>) =>
+    void task().catch((error: unknown) =>
+      logger.warn({ err: error }, 'start-up work after the first batch failed'),
+    );
   /**
-   * No first reply needs the deploy engine, the usage sampler or the promotion's polls:
+   * No first reply needs the deploy engine, the usage sampler, the promotion's polls, the
+   * command menu or the check of which chats the bot reaches:
    * BullMQ, dockerode (with its gRPC, protobuf and SSH clients) and Octokit are loaded and
    * started once updates are taken.
    * Loading them holds the one thread for 100-200 ms, so not while the first batch waits
@@ -236,6 +247,7 @@ export async function startInstance(
   const startBackground = () => {
     if (stopped || background) return;
     background = true;
+    for (const task of later.splice(0)) runLater(task);
     startEngine();
     // A pre-flight container only proves its health: it neither follows promotions nor samples.
     if (isApp) {

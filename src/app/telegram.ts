@@ -19,9 +19,11 @@ export class TokenSharedAcrossEnvironmentsError extends Error {
 
 /**
  * Connects the bot to Telegram (long polling under this environment's poller lease, or a
- * webhook). Once the token is accepted: refuses a token the other environment uses, then
- * publishes the command menu and checks which admins and notify chat it can write to while
- * the migration check ends, then runs `onReady` (promotions, the deploy engine).
+ * webhook). Once the token is accepted: refuses a token the other environment uses, waits
+ * for the migration check, then runs `onReady` (promotions, the deploy engine) and takes
+ * updates. The command menu and the check of which admins and notify chat it can write to
+ * answer no update: they go to `afterFirstBatch`, which runs them once the first batch is
+ * handled (each is Bot API round trips, and their CPU came before the first reply).
  */
 export function buildTelegram(
   config: Config,
@@ -37,9 +39,13 @@ export function buildTelegram(
     onStatus?: () => void;
     chatMigrations?: ChatMigrations;
     chatReach?: ChatReach;
+    /** Runs a task once the first batch of updates is handled (at once when that was before). */
+    afterFirstBatch: (task: () => Promise<void>) => void;
   },
 ) {
   const { bot, redis } = parts;
+  /** onReady is tried again after a failure: the menu and the reach check are handed over once. */
+  let handedOver = false;
   return startTelegramRuntime(bot, {
     logger,
     webhook:
@@ -58,30 +64,29 @@ export function buildTelegram(
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
-      // The menu, the reach check and onReady do not depend on each other: at once, and the
-      // menu and the reach check (Telegram only) while the migration check ends, as polling
-      // waits for all three. Each runs to its end before a failure is thrown (and the whole
-      // is retried).
-      const steps = await Promise.allSettled([
-        publishCommands(bot.api, parts.commands, config.adminIds, logger).then((menus) =>
-          // Which admins the bot cannot write to yet: published to them when they first write.
-          parts.chatReach?.menuRefused(menus.refusedAdmins),
-        ),
-        // Which admins (and notify chat) the bot cannot write to yet: logged, published, in /status.
-        parts.chatReach
-          ?.check(me.username)
-          .catch((error: unknown) =>
-            logger.warn({ err: error }, 'could not check which chats the bot reaches'),
-          ),
-        (async () => {
-          await parts.migrated;
-          const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
-          for (const f of checkTelegramSetup(me, config, moved))
-            logger[f.level]({ check: 'telegram setup' }, f.message);
-          await parts.onReady();
-        })(),
-      ]);
-      for (const step of steps) if (step.status === 'rejected') throw step.reason;
+      if (!handedOver) {
+        handedOver = true;
+        // Neither throws: a refusal is logged (and the menu published when the admin first writes).
+        parts.afterFirstBatch(async () => {
+          await Promise.all([
+            publishCommands(bot.api, parts.commands, config.adminIds, logger).then((menus) =>
+              // Which admins the bot cannot write to yet: published to them when they first write.
+              parts.chatReach?.menuRefused(menus.refusedAdmins),
+            ),
+            // Which admins (and notify chat) the bot cannot write to yet: logged, published, in /status.
+            parts.chatReach
+              ?.check(me.username)
+              .catch((error: unknown) =>
+                logger.warn({ err: error }, 'could not check which chats the bot reaches'),
+              ),
+          ]);
+        });
+      }
+      await parts.migrated;
+      const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
+      for (const f of checkTelegramSetup(me, config, moved))
+        logger[f.level]({ check: 'telegram setup' }, f.message);
+      await parts.onReady();
     },
     isFatal: (error) => error instanceof TokenSharedAcrossEnvironmentsError,
     onStatus: parts.onStatus,

@@ -77,7 +77,8 @@ export function createChatReach(options: ChatReachOptions) {
       );
       for (const id of options.adminIds) {
         const verdict = verdicts.get(id)!;
-        if (verdict.state === 'not opened') {
+        // An admin who wrote while the probe was under way has opened the chat since.
+        if (verdict.state === 'not opened' && !seen.has(id)) {
           unreachable.add(id);
           log.warn(
             { adminId: id },
@@ -110,9 +111,25 @@ export function createChatReach(options: ChatReachOptions) {
       return report;
     },
 
-    /** The admins whose command menu Telegram refused: published when they first write. */
+    /**
+     * The admins whose command menu Telegram refused: published when they first write, or
+     * now for one who wrote while the menus were being published (runs after the first batch).
+     */
     menuRefused(adminIds: readonly number[]): void {
-      for (const id of adminIds) menuPending.add(id);
+      for (const id of adminIds) {
+        if (!seen.has(id)) {
+          menuPending.add(id);
+          continue;
+        }
+        void options
+          .publishAdminMenu?.(id)
+          .then((published) => {
+            if (!published) menuPending.add(id);
+          })
+          .catch((error: unknown) =>
+            log.warn({ err: error, adminId: id }, 'could not publish the admin menu'),
+          );
+      }
     },
 
     /**

@@ -89,4 +89,25 @@ describe('chat reach', () => {
     expect(await readReach(redis, prefix)).toMatchObject({ unreachableAdmins: [], notifyChat: 'ok' });
     expect(reach.current()).toMatchObject({ unreachableAdmins: [], notifyChat: 'ok' });
   });
+
+  it('counts an admin who writes while the start-up check and menus run (after the first batch) as reached, and gives them the menu', async () => {
+    const logger = createLogger({ level: 'warn', secrets: [TOKEN], destination: { write: () => {} } });
+    const menus: number[] = [];
+    const reach = createChatReach({
+      adminIds: [ADA, BEA],
+      notifyChatId: ADA,
+      // Telegram answered the probe just before Bea's first message reached the bot.
+      probe: async (id) => (id === BEA ? { state: 'not opened' } : { state: 'ok' }),
+      logger,
+      publishAdminMenu: async (adminId) => {
+        menus.push(adminId);
+        return true;
+      },
+    });
+    await reach.wrote(BEA, BEA);
+    expect(await reach.check('LughBot')).toMatchObject({ unreachableAdmins: [], notifyChat: 'ok' });
+    // Her menu was refused before her message: published now, as she will not write "first" again.
+    reach.menuRefused([BEA]);
+    await expect.poll(() => menus).toEqual([BEA]);
+  });
 });
