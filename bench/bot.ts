@@ -302,7 +302,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
   const mid = (rounds: RoundFigures[], pick: (f: RoundFigures) => number) => median(rounds.map(pick));
   const rounds = `median of ${ROUNDS} interleaved rounds`;
   console.log(
-    `lugh beside a bare grammY bot (both compiled, plain node as in production: ${path.relative(REPO_ROOT, built.cli)}; long polling one Telegram stand-in)`,
+    `lugh beside a bare grammY bot (lugh bundled as its image runs it, bare grammY compiled with tsc, both plain node: ${path.relative(REPO_ROOT, built.cli)}; long polling one Telegram stand-in)`,
   );
   record({
     key: 'bot.help.p50',
@@ -338,7 +338,7 @@ export async function benchBot(databaseUrl: string, redisUrl: string): Promise<v
     unit: 'ms',
     reference: { label: 'bare grammY', value: mid(bare, (f) => f.startupMs) },
     goal: { max: 300 },
-    note: `spawn of \`node dist/cli.js start\` (compiled, no tsx) → a queued /help answered, migrated database; bare grammY compiled too; ${rounds}`,
+    note: `spawn of \`node dist/cli.js start\` (bundled as the image builds it, no tsx) → a queued /help answered, migrated database; bare grammY compiled with tsc; ${rounds}`,
   });
   record({
     key: 'bot.idle.rss',
