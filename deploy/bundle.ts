@@ -20,9 +20,11 @@ const ROOT = path.join(import.meta.dirname, '..');
  * Left in node_modules and loaded from there at run time, because bundling would break them:
  * dockerode's BuildKit client reads its .proto files from beside its own code, and ssh2
  * (under it) tries an optional native addon; @resvg/resvg-js is a native addon; node-pg-migrate
- * imports the migration files by path; pg-native is pg's optional native client, never installed.
+ * imports the migration files by path; pg-native is pg's optional native client, never installed;
+ * msgpackr (BullMQ's) finds its native string extractor beside its own code (bundled, it quietly
+ * falls back to plain JS).
  */
-export const EXTERNAL = ['dockerode', '@resvg/resvg-js', 'node-pg-migrate', 'pg-native'] as const;
+export const EXTERNAL = ['dockerode', '@resvg/resvg-js', 'node-pg-migrate', 'pg-native', 'msgpackr'] as const;
 
 /**
  * CommonJS code in an ES module bundle calls require() for node's own modules (esbuild keeps
@@ -74,13 +76,27 @@ export const nodeUrlForNodeFetch: Plugin = {
   },
 };
 
+/**
+ * Why `out` (absolute) cannot be the bundle's folder, which is emptied first; undefined when
+ * it can. Never the checkout or a folder above it: `bundle.ts .` would delete the checkout.
+ */
+export function refusedOutDir(out: string, root = ROOT): string | undefined {
+  const inside = path.relative(out, root);
+  if (inside === '' || !inside.startsWith('..'))
+    return `will not bundle into ${out}: the folder is emptied first, and it holds the checkout; name a folder of its own (dist)`;
+  return undefined;
+}
+
 /** Bundles lugh into `outDir` (emptied first); returns the path of its cli.js. */
 export async function bundle(outDir: string): Promise<string> {
-  rmSync(outDir, { recursive: true, force: true });
+  const out = path.resolve(outDir);
+  const refused = refusedOutDir(out);
+  if (refused) throw new Error(refused);
+  rmSync(out, { recursive: true, force: true });
   await build({
     absWorkingDir: ROOT,
     entryPoints: [path.join(ROOT, 'src/cli.ts')],
-    outdir: outDir,
+    outdir: out,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -95,7 +111,7 @@ export async function bundle(outDir: string): Promise<string> {
     sourcesContent: false,
     logLevel: 'warning',
   });
-  return path.join(outDir, 'cli.js');
+  return path.join(out, 'cli.js');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeUrlForNodeFetch, pgOnNode } from '../../../deploy/bundle.js';
+import { nodeUrlForNodeFetch, pgOnNode, refusedOutDir } from '../../../deploy/bundle.js';
 
 const REPO = path.join(import.meta.dirname, '../../..');
 
@@ -90,5 +90,20 @@ describe("the bundle gives node-fetch node's URL in place of whatwg-url", () => 
     const root = tempDir(REPO, '.lugh-bundle-test-');
     const text = await bundled(root, "module.exports = require('whatwg-url');", nodeUrlForNodeFetch);
     expect(text).toContain('node_modules/whatwg-url');
+  });
+});
+
+describe('the folder the bundle is written to (emptied first)', () => {
+  it('is never the checkout or a folder above it', () => {
+    expect(refusedOutDir('/work/lugh', '/work/lugh')).toMatch(/holds the checkout/);
+    expect(refusedOutDir('/work', '/work/lugh')).toMatch(/holds the checkout/);
+    expect(refusedOutDir('/', '/work/lugh')).toMatch(/holds the checkout/);
+  });
+
+  it('may be a folder inside the checkout or elsewhere', () => {
+    expect(refusedOutDir('/work/lugh/dist', '/work/lugh')).toBeUndefined();
+    expect(refusedOutDir('/work/lugh/.test-dist-x1', '/work/lugh')).toBeUndefined();
+    expect(refusedOutDir('/tmp/lugh-bundle', '/work/lugh')).toBeUndefined();
+    expect(refusedOutDir('/work/lugh-other', '/work/lugh')).toBeUndefined();
   });
 });
