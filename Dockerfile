@@ -7,7 +7,7 @@
 # Elsewhere the default base, node:20-bookworm-slim, works as is.
 ARG BASE_IMAGE=node:20-bookworm-slim
 
-# ---- build: install everything, typecheck, compile, then drop dev dependencies -------
+# ---- build: install everything, type-check, bundle, then drop dev dependencies --------
 FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 # The host's CA bundle (part of lugh-base) is what lets npm reach the registry from here;

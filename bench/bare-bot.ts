@@ -1,6 +1,7 @@
 // The reference for lugh's own speed: a bare grammY bot, long polling, that answers /help
 // with the text lugh answers (given by the bench in BARE_HELP_TEXT, HTML). grammY only: no
-// storage, no guards, no transformers. Compiled and run by bench/bot.ts with plain node, as lugh is.
+// storage, no guards, no transformers. Compiled with tsc and run by bench/bot.ts with plain node
+// (a bare bot as one is usually run; lugh runs bundled, as its image does).
 import { Bot } from 'grammy';
 
 const token = process.env.BARE_BOT_TOKEN;

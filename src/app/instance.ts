@@ -207,6 +207,18 @@ export async function startInstance(
     },
   });
   const { bot, commands } = createBot(botDeps);
+  let stopped = false;
+  let background = false;
+  /** Work that answers no update, handed over before the first batch (the menu, the reach check). */
+  const later: Array<() => Promise<void>> = [];
+  /** That work under way: stop() lets it end before closing the connections it writes to. */
+  const laterRunning = new Set<Promise<void>>();
+  const runLater = (task: () => Promise<void>) => {
+    const running: Promise<void> = task()
+      .catch((error: unknown) => logger.warn({ err: error }, 'start-up work after the first batch failed'))
+      .finally(() => laterRunning.delete(running));
+    laterRunning.add(running);
+  };
   const telegram = buildTelegram(config, logger, {
     bot,
     commands,
@@ -228,14 +240,6 @@ export async function startInstance(
     // The other instance's /status reads the published status: keep it current.
     onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
   });
-  let stopped = false;
-  let background = false;
-  /** Work that answers no update, handed over before the first batch (the menu, the reach check). */
-  const later: Array<() => Promise<void>> = [];
-  const runLater = (task: () => Promise<void>) =>
-    void task().catch((error: unknown) =>
-      logger.warn({ err: error }, 'start-up work after the first batch failed'),
-    );
   /**
    * No first reply needs the deploy engine, the usage sampler, the promotion's polls, the
    * command menu or the check of which chats the bot reaches:
@@ -344,6 +348,7 @@ export async function startInstance(
         self.stopPublishing();
         await usage.stop();
         await telegram.stop();
+        await withDeadline(Promise.all(laterRunning), 2_000).catch(() => {});
         await promotion?.stop();
         // A preview job in flight is left to BullMQ, which hands it to the next worker.
         await withDeadline(previews?.stop() ?? Promise.resolve(), 3_000).catch(() => {});

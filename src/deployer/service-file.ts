@@ -1,5 +1,5 @@
 // lugh.yml's parser: the YAML library and the file's schema, loaded with the deploy engine
-// (the resolve step) and not by every \`lugh start\`, which only needs the set's shapes and
+// (the resolve step) and not by every `lugh start`, which only needs the set's shapes and
 // labels (service-set.ts).
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import * as z from 'zod';

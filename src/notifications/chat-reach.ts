@@ -1,6 +1,7 @@
 // Which of the chats this instance reports to it can write to: Telegram lets no bot write
 // first, so an admin who never opened a chat with this bot, or a notify group it is not in,
-// answers "chat not found". Checked at start, re-checked when such a chat first writes.
+// answers "chat not found". Checked at start (just after updates are first taken),
+// re-checked when such a chat first writes.
 import type { Logger } from '../logger.js';
 import { keyspace, type Redis } from '../store/redis.js';
 
@@ -93,7 +94,10 @@ export function createChatReach(options: ChatReachOptions) {
             );
         }
       }
-      const notify = verdicts.get(options.notifyChatId)!;
+      // A notify chat that wrote while the probe was under way is open to the bot.
+      const notify: ChatReachVerdict = seen.has(options.notifyChatId)
+        ? { state: 'ok' }
+        : verdicts.get(options.notifyChatId)!;
       if (notify.state === 'not opened' && !options.adminIds.includes(options.notifyChatId))
         log.warn(
           { chatId: options.notifyChatId },

@@ -71,7 +71,7 @@ describe('a production bot whose admins never opened a chat with it', () => {
 
   it('says at start which admins have not opened a chat with it, and publishes it for the other instance', async () => {
     // The check runs once the first batch of updates is handled (or a moment into the first
-    // long poll): it answers no update, so it does not come before the first reply.
+    // long poll, as here): it answers no update, so it does not come before the first reply.
     const warned = () =>
       logged()
         .filter((l) => l.level === 40 && /has not opened a chat with @LughBot/.test(l.msg))
@@ -193,7 +193,7 @@ describe('a production bot whose admins never opened a chat with it', () => {
   it("publishes an admin's command menu when that admin first writes to the bot", async () => {
     const api = new Api(TOKEN, { apiRoot: tg.apiRoot });
     const scope = { type: 'chat' as const, chat_id: bea.id };
-    // At start Telegram refused Bea's menu: she had never written to the bot.
+    // When the bot started, Telegram refused Bea's menu: she had never written to the bot.
     const refused = tg
       .calls(TOKEN)
       .filter(

@@ -21,8 +21,8 @@ export interface LughProcess {
 }
 
 export function spawnLugh(args: readonly string[], env: Record<string, string | undefined>): LughProcess {
-  const compiled = process.env.VITEST !== undefined && !args.includes('sandbox');
-  const cli = compiled ? [inject('lughCli')] : ['--import', 'tsx', CLI];
+  const bundled = process.env.VITEST !== undefined && !args.includes('sandbox');
+  const cli = bundled ? [inject('lughCli')] : ['--import', 'tsx', CLI];
   const child = spawn(process.execPath, [...cli, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },

@@ -205,7 +205,8 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
   });
 
   it('holds no sandbox: no stand-in code, no chat page, no PGlite; `lugh sandbox` says so', async () => {
-    // Every file under /app whose path names the sandbox or PGlite, found by node inside the image
+    // Every file under /app whose path names the sandbox or PGlite, and any bundle chunk holding
+    // sandbox code, found by node inside the image
     // (npm prune leaves the emptied @electric-sql scope folder behind: files are what count).
     const walk = `
       const fs = require('node:fs'), path = require('node:path');
@@ -216,6 +217,10 @@ describe.skipIf(!engine)('the lugh image (needs a Docker engine)', () => {
         if (e.isDirectory()) visit(p);
       } };
       visit('/app');
+      // The bundle names each module it holds in a comment: none of the sandbox's.
+      for (const f of fs.readdirSync('/app/dist'))
+        if (f.endsWith('.js') && fs.readFileSync(path.join('/app/dist', f), 'utf8').includes('// src/sandbox/'))
+          found.push(path.join('/app/dist', f) + ' (holds src/sandbox/)');
       console.log(JSON.stringify(found));`;
     const listing = await run(['-e', walk], { wait: true, entrypoint: ['node'] });
     expect(listing.exitCode).toBe(0);

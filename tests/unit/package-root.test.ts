@@ -21,7 +21,7 @@ describe('package root', () => {
     expect(PACKAGE_ROOT).toBe(path.resolve(import.meta.dirname, '../..'));
   });
 
-  it('is found from any depth below it: src/app (sources), dist (the bundle), dist/app (a compiled tree)', () => {
+  it('is found from any depth below it: dist (the bundle), dist/app (a compiled tree), src/store (the sources)', () => {
     const root = packageAt();
     for (const depth of ['dist', 'dist/app', 'src/store']) {
       const dir = path.join(root, depth);

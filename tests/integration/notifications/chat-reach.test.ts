@@ -90,14 +90,14 @@ describe('chat reach', () => {
     expect(reach.current()).toMatchObject({ unreachableAdmins: [], notifyChat: 'ok' });
   });
 
-  it('counts an admin who writes while the start-up check and menus run (after the first batch) as reached, and gives them the menu', async () => {
+  it('counts an admin and a notify group that write while the start-up check and menus run (after the first batch) as reached, and gives the admin the menu', async () => {
     const logger = createLogger({ level: 'warn', secrets: [TOKEN], destination: { write: () => {} } });
     const menus: number[] = [];
     const reach = createChatReach({
       adminIds: [ADA, BEA],
-      notifyChatId: ADA,
-      // Telegram answered the probe just before Bea's first message reached the bot.
-      probe: async (id) => (id === BEA ? { state: 'not opened' } : { state: 'ok' }),
+      notifyChatId: GROUP,
+      // Telegram answered the probes just before Bea's and the group's first messages reached the bot.
+      probe: async (id) => (id === ADA ? { state: 'ok' } : { state: 'not opened' }),
       logger,
       publishAdminMenu: async (adminId) => {
         menus.push(adminId);
@@ -105,6 +105,7 @@ describe('chat reach', () => {
       },
     });
     await reach.wrote(BEA, BEA);
+    await reach.wrote(GROUP, ADA);
     expect(await reach.check('LughBot')).toMatchObject({ unreachableAdmins: [], notifyChat: 'ok' });
     // Her menu was refused before her message: published now, as she will not write "first" again.
     reach.menuRefused([BEA]);
