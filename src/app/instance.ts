@@ -39,7 +39,7 @@ import { buildPromotion } from './promotion.js';
 import { countingPromotions } from './promotion-metrics.js';
 import { buildRefreshMailbox } from './refresh.js';
 import { buildSelfStatus, buildUsageSampler } from './status.js';
-import { buildTelegram } from './telegram.js';
+import { announceBot, buildTelegram } from './telegram.js';
 
 /** How long into the first long poll the deploy engine is loaded when no update was waiting. */
 const BACKGROUND_AFTER_MS = 1_000;
@@ -207,18 +207,6 @@ export async function startInstance(
     },
   });
   const { bot, commands } = createBot(botDeps);
-  let stopped = false;
-  let background = false;
-  /** Work that answers no update, handed over before the first batch (the menu, the reach check). */
-  const later: Array<() => Promise<void>> = [];
-  /** That work under way: stop() lets it end before closing the connections it writes to. */
-  const laterRunning = new Set<Promise<void>>();
-  const runLater = (task: () => Promise<void>) => {
-    const running: Promise<void> = task()
-      .catch((error: unknown) => logger.warn({ err: error }, 'start-up work after the first batch failed'))
-      .finally(() => laterRunning.delete(running));
-    laterRunning.add(running);
-  };
   const telegram = buildTelegram(config, logger, {
     bot,
     commands,
@@ -227,10 +215,6 @@ export async function startInstance(
     chatMigrations,
     chatReach,
     migrated: migrated.then(() => {}),
-    afterFirstBatch: (task) => {
-      if (background) runLater(task);
-      else later.push(task);
-    },
     onReady: async () => {
       await deploys.publishLock();
       // With long polling, after the first batch is handled (or a moment into the first long
@@ -240,6 +224,10 @@ export async function startInstance(
     // The other instance's /status reads the published status: keep it current.
     onStatus: isApp ? () => setImmediate(() => void self.publish()) : undefined,
   });
+  let stopped = false;
+  let background = false;
+  /** The menu and reach check under way: stop() lets them end before closing the connections. */
+  let announced: Promise<void> | undefined;
   /**
    * No first reply needs the deploy engine, the usage sampler, the promotion's polls, the
    * command menu or the check of which chats the bot reaches:
@@ -251,7 +239,7 @@ export async function startInstance(
   const startBackground = () => {
     if (stopped || background) return;
     background = true;
-    for (const task of later.splice(0)) runLater(task);
+    announced = telegram.ready.then((me) => announceBot(config, logger, { bot, commands, chatReach }, me));
     startEngine();
     // A pre-flight container only proves its health: it neither follows promotions nor samples.
     if (isApp) {
@@ -348,7 +336,7 @@ export async function startInstance(
         self.stopPublishing();
         await usage.stop();
         await telegram.stop();
-        await withDeadline(Promise.all(laterRunning), 2_000).catch(() => {});
+        await withDeadline(announced ?? Promise.resolve(), 2_000).catch(() => {});
         await promotion?.stop();
         // A preview job in flight is left to BullMQ, which hands it to the next worker.
         await withDeadline(previews?.stop() ?? Promise.resolve(), 3_000).catch(() => {});

@@ -21,9 +21,9 @@ export class TokenSharedAcrossEnvironmentsError extends Error {
  * Connects the bot to Telegram (long polling under this environment's poller lease, or a
  * webhook). Once the token is accepted: refuses a token the other environment uses, waits
  * for the migration check, then runs `onReady` (promotions, the deploy engine) and takes
- * updates. The command menu and the check of which admins and notify chat it can write to
- * answer no update: they go to `afterFirstBatch`, which runs them once the first batch is
- * handled (each is Bot API round trips, and their CPU came before the first reply).
+ * updates. The command menu and the reach check answer no update: `announceBot` runs them
+ * once updates are taken (each is Bot API round trips, and their CPU came before the first
+ * reply).
  */
 export function buildTelegram(
   config: Config,
@@ -39,13 +39,9 @@ export function buildTelegram(
     onStatus?: () => void;
     chatMigrations?: ChatMigrations;
     chatReach?: ChatReach;
-    /** Runs a task once the first batch of updates is handled (at once when that was before). */
-    afterFirstBatch: (task: () => Promise<void>) => void;
   },
 ) {
   const { bot, redis } = parts;
-  /** onReady is tried again after a failure: the menu and the reach check are handed over once. */
-  let handedOver = false;
   return startTelegramRuntime(bot, {
     logger,
     webhook:
@@ -64,24 +60,6 @@ export function buildTelegram(
           `TELEGRAM_BOT_TOKEN is @${clash.botUsername}, which the ${clash.env} instance uses: each environment needs its own bot`,
         );
       }
-      if (!handedOver) {
-        handedOver = true;
-        // Neither throws: a refusal is logged (and the menu published when the admin first writes).
-        parts.afterFirstBatch(async () => {
-          await Promise.all([
-            publishCommands(bot.api, parts.commands, config.adminIds, logger).then((menus) =>
-              // Which admins the bot cannot write to yet: published to them when they first write.
-              parts.chatReach?.menuRefused(menus.refusedAdmins),
-            ),
-            // Which admins (and notify chat) the bot cannot write to yet: logged, published, in /status.
-            parts.chatReach
-              ?.check(me.username)
-              .catch((error: unknown) =>
-                logger.warn({ err: error }, 'could not check which chats the bot reaches'),
-              ),
-          ]);
-        });
-      }
       await parts.migrated;
       const moved = (await parts.chatMigrations?.moved()) ?? new Map<number, number>();
       for (const f of checkTelegramSetup(me, config, moved))
@@ -92,4 +70,26 @@ export function buildTelegram(
     onStatus: parts.onStatus,
     lease: config.telegram.webhookUrl ? undefined : createPollerLease(redis, keyspace(config.redisPrefix)),
   });
+}
+
+/**
+ * Publishes the command menu and checks which admins and notify chat the bot can write to
+ * (logged, published for the other instance, in /status). Run once the bot takes updates:
+ * neither answers one. Never throws: a refusal is logged, and a refused admin menu is
+ * published when that admin first writes.
+ */
+export async function announceBot(
+  config: Config,
+  logger: Logger,
+  parts: { bot: Bot<BotContext>; commands: readonly CommandInfo[]; chatReach?: ChatReach },
+  me: { readonly username: string },
+): Promise<void> {
+  await Promise.all([
+    publishCommands(parts.bot.api, parts.commands, config.adminIds, logger).then((menus) =>
+      parts.chatReach?.menuRefused(menus.refusedAdmins),
+    ),
+    parts.chatReach
+      ?.check(me.username)
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not check which chats the bot reaches')),
+  ]);
 }

@@ -61,6 +61,11 @@ export function createChatReach(options: ChatReachOptions) {
     notifyChat,
   });
 
+  /** Publishes an admin's refused menu; it stays pending while Telegram refuses it. */
+  const publishPendingMenu = async (adminId: number) => {
+    if (menuPending.has(adminId) && (await options.publishAdminMenu?.(adminId))) menuPending.delete(adminId);
+  };
+
   const publish = async () => {
     if (!options.redis || !options.prefix || !report) return;
     await options.redis
@@ -121,16 +126,9 @@ export function createChatReach(options: ChatReachOptions) {
      */
     menuRefused(adminIds: readonly number[]): void {
       for (const id of adminIds) {
-        if (!seen.has(id)) {
-          menuPending.add(id);
-          continue;
-        }
-        void options
-          .publishAdminMenu?.(id)
-          .then((published) => {
-            if (!published) menuPending.add(id);
-          })
-          .catch((error: unknown) =>
+        menuPending.add(id);
+        if (seen.has(id))
+          publishPendingMenu(id).catch((error: unknown) =>
             log.warn({ err: error, adminId: id }, 'could not publish the admin menu'),
           );
       }
@@ -154,7 +152,7 @@ export function createChatReach(options: ChatReachOptions) {
       }
       const isPrivateAdmin = fromId !== undefined && fromId === chatId && options.adminIds.includes(fromId);
       if (isPrivateAdmin) {
-        if (menuPending.has(fromId) && (await options.publishAdminMenu?.(fromId))) menuPending.delete(fromId);
+        await publishPendingMenu(fromId);
         if (unreachable.delete(fromId)) {
           log.info(
             { adminId: fromId },
