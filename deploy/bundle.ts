@@ -13,8 +13,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
+import { PACKAGE_ROOT } from '../src/package-root.js';
 
-const ROOT = path.join(import.meta.dirname, '..');
 
 /**
  * Left in node_modules and loaded from there at run time, because bundling would break them:
@@ -80,9 +80,8 @@ export const nodeUrlForNodeFetch: Plugin = {
  * Why `out` (absolute) cannot be the bundle's folder, which is emptied first; undefined when
  * it can. Never the checkout or a folder above it: `bundle.ts .` would delete the checkout.
  */
-export function refusedOutDir(out: string, root = ROOT): string | undefined {
-  const inside = path.relative(out, root);
-  if (inside === '' || !inside.startsWith('..'))
+export function refusedOutDir(out: string, root = PACKAGE_ROOT): string | undefined {
+  if (!path.relative(out, root).startsWith('..'))
     return `will not bundle into ${out}: the folder is emptied first, and it holds the checkout; name a folder of its own (dist)`;
   return undefined;
 }
@@ -94,8 +93,8 @@ export async function bundle(outDir: string): Promise<string> {
   if (refused) throw new Error(refused);
   rmSync(out, { recursive: true, force: true });
   await build({
-    absWorkingDir: ROOT,
-    entryPoints: [path.join(ROOT, 'src/cli.ts')],
+    absWorkingDir: PACKAGE_ROOT,
+    entryPoints: [path.join(PACKAGE_ROOT, 'src/cli.ts')],
     outdir: out,
     bundle: true,
     splitting: true,
@@ -115,7 +114,7 @@ export async function bundle(outDir: string): Promise<string> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  const outDir = path.resolve(process.argv[2] ?? path.join(ROOT, 'dist'));
+  const outDir = path.resolve(process.argv[2] ?? path.join(PACKAGE_ROOT, 'dist'));
   const cli = await bundle(outDir);
   console.log(`bundled ${path.relative(process.cwd(), cli)}`);
 }

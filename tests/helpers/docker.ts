@@ -1,7 +1,6 @@
 // The real Docker engine for tests: is there one, and the local base image on it.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { removeRepositoryTags } from '../../src/deployer/docker-helpers.js';
@@ -11,7 +10,9 @@ const execFileAsync = promisify(execFile);
 /** Tag of the locally built base image (deploy/make-base-image.sh). */
 export const BASE_IMAGE = process.env.LUGH_BASE_IMAGE || 'lugh-base:node20';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { PACKAGE_ROOT as REPO_ROOT } from '../../src/package-root.js';
+
+export { REPO_ROOT };
 
 /** A client for DOCKER_HOST, or the default socket when it is unset. */
 export function createDockerClient(): Docker {

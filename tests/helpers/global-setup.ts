@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { bundle } from '../../deploy/bundle.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -68,7 +69,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
  * `lugh sandbox` runs the sources (lugh-process.ts). Types are checked before (npm test).
  */
 async function buildCli(cleanups: Array<() => Promise<void>>): Promise<string> {
-  const outDir = mkdtempSync(join(import.meta.dirname, '../..', '.test-dist-'));
+  const outDir = mkdtempSync(join(PACKAGE_ROOT, '.test-dist-'));
   cleanups.push(async () => rmSync(outDir, { recursive: true, force: true }));
   return bundle(outDir);
 }

@@ -2,11 +2,14 @@
 // bundled as the image runs it (the global setup bundles it once per run); from the sources
 // through tsx for `lugh sandbox`, which the build leaves out, and outside vitest (the bench).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { inject } from 'vitest';
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+import { PACKAGE_ROOT as REPO_ROOT } from '../../src/package-root.js';
+
+export { REPO_ROOT };
+
+const CLI = path.join(REPO_ROOT, 'src/cli.ts');
 
 /** A syntactically valid token that no Telegram server ever issued. */
 export const FAKE_TOKEN = '9876543:AAFakeTokenForLughTests_0123456789abcd';
