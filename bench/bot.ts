@@ -16,7 +16,7 @@
 // written when its process exits on the bench's SIGTERM, named with the pid the bench prints).
 // BENCH_BOT_CALLS=1 prints the Bot API calls each bot made during its burst, by method.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundle } from '../deploy/bundle.js';
@@ -136,6 +136,10 @@ async function build(): Promise<{ cli: string; bareBot: string; idleLibraries: s
   const out = path.join(REPO_ROOT, '.lugh-bench-dist');
   const lugh = process.env.BENCH_BOT_LUGH_DIST;
   const cli = lugh ? path.join(path.resolve(lugh), 'cli.js') : await bundle(out);
+  if (!existsSync(cli))
+    throw new Error(
+      `BENCH_BOT_LUGH_DIST=${lugh}: there is no cli.js there (give the folder of a build, e.g. a copy of dist/)`,
+    );
   execFileSync(
     path.join(REPO_ROOT, 'node_modules/.bin/tsc'),
     [

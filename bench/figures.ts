@@ -1,7 +1,7 @@
 // The figures a bench run measures, as records: each is printed as it is recorded (with its
 // reference, measured in the same run, the ratio to it, and the goal it is held to), kept
 // for bench/results.json, and compared with an earlier run's file (`--compare old.json`).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 export type Unit = 'ms' | 's' | 'MiB' | '%' | 'requests' | 'points' | 'updates';
 
@@ -76,7 +76,18 @@ export function writeResults(file: string, figures: readonly Figure[] = recorded
 }
 
 export function readResults(file: string): Figure[] {
-  const body = JSON.parse(readFileSync(file, 'utf8')) as { figures?: Figure[] };
+  if (!existsSync(file))
+    throw new Error(
+      `--compare: there is no ${file} (give the bench/results.json of an earlier run, copied aside)`,
+    );
+  let body: { figures?: Figure[] };
+  try {
+    body = JSON.parse(readFileSync(file, 'utf8')) as { figures?: Figure[] };
+  } catch (error) {
+    throw new Error(
+      `--compare: ${file} is not JSON (${(error as Error).message}); give a bench/results.json`,
+    );
+  }
   if (!Array.isArray(body.figures)) throw new Error(`${file} holds no figures (is it a bench/results.json?)`);
   return body.figures;
 }

@@ -44,6 +44,8 @@ function compareWith(): string | undefined {
   if (at === -1) return undefined;
   const file = process.argv[at + 1];
   if (!file) throw new Error('--compare needs a file: npm run bench -- --compare old-results.json');
+  // Read now, not after minutes of benchmarks: a wrong path or file is said before they run.
+  readResults(file);
   return file;
 }
 

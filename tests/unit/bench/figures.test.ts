@@ -66,4 +66,15 @@ describe('bench figures', () => {
     writeFileSync(file, '{"name":"x"}');
     expect(() => readResults(file)).toThrow(/holds no figures/);
   });
+
+  it('says what to give when the file is missing or is not JSON', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lugh-figures-'));
+    expect(() => readResults(path.join(dir, 'old.json'))).toThrow(
+      /there is no .*old\.json.*bench\/results\.json/,
+    );
+    writeFileSync(path.join(dir, 'notes.txt'), 'figures: fast');
+    expect(() => readResults(path.join(dir, 'notes.txt'))).toThrow(
+      /notes\.txt is not JSON.*bench\/results\.json/,
+    );
+  });
 });
