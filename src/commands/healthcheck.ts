@@ -30,6 +30,10 @@ export const healthcheckCommand: CliCommand = {
   async run({ env }) {
     const appEnv = env.APP_ENV === 'production' ? 'production' : 'staging';
     const port = Number(env.PORT ?? ENVIRONMENTS[appEnv].defaultPort);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      process.stdout.write(`unhealthy: PORT must be a port number (1-65535), got "${env.PORT}"\n`);
+      process.exit(1);
+    }
     const answer = await ask(`http://127.0.0.1:${port}/healthz`);
     if ('error' in answer) {
       process.stdout.write(`unhealthy: ${answer.error}\n`);

@@ -62,4 +62,13 @@ describe('lugh healthcheck', () => {
       err: '',
     });
   });
+
+  it('calls a PORT that is no port number unhealthy, saying so, without a stack', async () => {
+    const run = await runLugh(['healthcheck'], { PORT: 'abc' });
+    expect({ code: run.code, out: run.stdout, err: run.stderr }).toEqual({
+      code: 1,
+      out: 'unhealthy: PORT must be a port number (1-65535), got "abc"\n',
+      err: '',
+    });
+  });
 });
