@@ -307,6 +307,9 @@ export function createDeployEngine(deps: DeployEngineDeps) {
         pollTimer = setInterval(tick, config.promote.pollIntervalMs);
         pollTimer.unref();
       }
+      log.info(
+        'deploy engine started: it takes deploy jobs and looks every minute for deployments left without one',
+      );
     },
 
     /**

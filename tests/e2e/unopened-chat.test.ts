@@ -100,6 +100,12 @@ describe('a production bot whose admins never opened a chat with it', () => {
 
   it("keeps a deploy's report for a requester who never opened the chat: the notify chat hears it, and the requester gets it on /start", async () => {
     // The deploy runs where `lugh deploy-run` runs it: its own connections, the bot's Api.
+    // Its row has no BullMQ job here (a runner's has a live one), so the instance's engine
+    // must have made its start-up sweep first: that sweep queues a job for any unfinished
+    // deployment without one, and the instance would then run this deploy too.
+    await expect
+      .poll(() => logged().some((l) => /^deploy engine started/.test(l.msg)), { timeout: 30_000 })
+      .toBe(true);
     const connections = openConnections(config, 'unopened-chat-runner');
     const api = new Api(TOKEN, { apiRoot: tg.apiRoot });
     const { deployments, notifier } = buildDeployParts(config, logger(), {
