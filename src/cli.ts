@@ -90,9 +90,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // Whatever escapes is printed: it must not carry a secret that came from an env file
     // (the process environment alone would not know it).
-    throw new Error(
-      await redactedFor(env, error instanceof Error ? (error.stack ?? error.message) : String(error)),
-    );
+    const text =
+      error instanceof Error && error.stack
+        ? (await import('./source-mapped-stack.js')).sourceMappedStack(error.stack)
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    throw new Error(await redactedFor(env, text));
   }
 }
 

@@ -1,5 +1,6 @@
 import { type Logger, pino } from 'pino';
 import { createRedactor } from './redact.js';
+import { sourceMappedStack } from './source-mapped-stack.js';
 
 export type { Logger } from 'pino';
 
@@ -11,9 +12,18 @@ export interface LoggerOptions {
   readonly destination?: { write(line: string): unknown };
 }
 
+/** pino's error serializer, with the stack naming lugh's sources rather than its bundle's chunks. */
+function serializeError(error: unknown) {
+  const serialized = pino.stdSerializers.err(error as Error);
+  if (serialized && typeof serialized.stack === 'string')
+    serialized.stack = sourceMappedStack(serialized.stack);
+  return serialized;
+}
+
 /**
  * A pino JSON logger whose every line passes through the secret redactor, so a token
- * cannot leak through an error message, a stack or a request URL.
+ * cannot leak through an error message, a stack or a request URL. A logged error's stack
+ * names source files and lines (source-mapped-stack.ts).
  */
 export function createLogger(options: LoggerOptions): Logger {
   const redact = createRedactor(options.secrets);
@@ -26,7 +36,7 @@ export function createLogger(options: LoggerOptions): Logger {
         paths: ['*.token', '*.password', '*.authorization', '*.headers.authorization', '*.secret'],
         censor: '[redacted]',
       },
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: serializeError },
     },
     { write: (line: string) => out.write(redact(line)) },
   );
