@@ -103,7 +103,7 @@ async function main() {
     for (let i = 0; i < RUNS; i++) {
       const port = await freePort();
       const t0 = performance.now();
-      const lugh = spawnLugh(['start'], env(port));
+      const lugh = spawnLugh(['start'], env(port), urls.lughCli);
       processes.push(lugh);
       await waitHealthy(port);
       startup.push(performance.now() - t0);
@@ -114,7 +114,7 @@ async function main() {
     }
 
     const port = await freePort();
-    const lugh = spawnLugh(['start'], env(port));
+    const lugh = spawnLugh(['start'], env(port), urls.lughCli);
     processes.push(lugh);
     await waitHealthy(port);
     const latencies: number[] = [];
@@ -144,7 +144,7 @@ async function main() {
     lugh.child.kill('SIGTERM');
     await lugh.exited;
 
-    console.log('lugh start (tsx, staging, long polling the Telegram stand-in)');
+    console.log('lugh start (bundled as the image runs it, staging, long polling the Telegram stand-in)');
     const runs = `${RUNS} runs, max ${Math.max(...startup).toFixed(0)} ms`;
     record({
       key: 'start.healthz',
@@ -188,7 +188,7 @@ async function main() {
       label: 'idle long polling, RSS, never scraped',
       value: rssUnscraped,
       unit: 'MiB',
-      note: 'under tsx, which adds its own transpiler',
+      note: 'before the first /metrics scrape',
     });
     record({
       key: 'idle.rss',

@@ -1,6 +1,7 @@
-// Runs the lugh CLI as a child process, exactly as `lugh <command>` would run: in a test,
-// bundled as the image runs it (the global setup bundles it once per run); from the sources
-// through tsx for `lugh sandbox`, which the build leaves out, and outside vitest (the bench).
+// Runs the lugh CLI as a child process, exactly as `lugh <command>` would run: bundled as the
+// image runs it, in a test (the global setup bundles it once per run) and in the bench (which
+// passes the bundle its setup built); from the sources through tsx for `lugh sandbox`, which
+// the build leaves out.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -23,9 +24,18 @@ export interface LughProcess {
   readonly exited: Promise<number | string>;
 }
 
-export function spawnLugh(args: readonly string[], env: Record<string, string | undefined>): LughProcess {
-  const bundled = process.env.VITEST !== undefined && !args.includes('sandbox');
-  const cli = bundled ? [inject('lughCli')] : ['--import', 'tsx', CLI];
+/**
+ * Starts `lugh <args>`. `bundle`: the cli.js of a bundle to run (the bench passes the one
+ * its setup built); by default the run's bundle under vitest, else the sources through tsx.
+ */
+export function spawnLugh(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  bundle?: string,
+): LughProcess {
+  const bundled =
+    bundle ?? (process.env.VITEST !== undefined && !args.includes('sandbox') && inject('lughCli'));
+  const cli = bundled ? [bundled] : ['--import', 'tsx', CLI];
   const child = spawn(process.execPath, [...cli, ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
