@@ -82,7 +82,7 @@ export function createDockerRuntime(options: {
       return found.flatMap((c) => (c ? [c.Image] : []));
     },
 
-    converge: (containerName, unverified) => converge(docker, containerName, unverified, proxy),
+    converge: (containerName, unverified) => converge(docker, log, containerName, unverified, proxy),
     runMigration: (opts) => runMigration(docker, opts),
     startPreflight: (target) => startPreflight(docker, target),
     awaitPreflight: (preflight, deadlineMs) =>

@@ -290,6 +290,7 @@ export function createDockerSetRuntime(options: {
         }
         const did = await converge(
           docker,
+          log,
           m.name,
           m.replacedId ? { replacedId: m.replacedId } : undefined,
           proxy,

@@ -301,24 +301,31 @@ async function sendToRestored(
   id: string,
   route: Route = containerName,
 ): Promise<void> {
-  const preflights = await docker.listContainers({
-    all: true,
-    filters: { name: [`^/${containerName}-preflight-`] },
+  await takeTraffic(docker, log, proxy, containerName, id, route).catch(async (error: unknown) => {
+    log.error({ err: error, containerName }, 'the proxy could not be pointed at the previous container');
+    for (const c of await leftovers(docker, containerName, 'preflight'))
+      await removeQuietly(docker.getContainer(c.Id));
   });
+}
+
+/**
+ * Moves the proxy's traffic to container `id`, then retires each pre-flight (drained, then
+ * removed). Throws when the proxy refuses the move, leaving the pre-flights as they are.
+ */
+async function takeTraffic(
+  docker: Docker,
+  log: Logger,
+  proxy: TrafficProxy,
+  containerName: string,
+  id: string,
+  route: Route,
+): Promise<void> {
+  const preflights = await leftovers(docker, containerName, 'preflight');
   const leaving = await Promise.all(
     preflights.map(async (c) => [c.Id, await dialOf(docker, route, c.Id)] as const),
   );
-  const moved = await routeTo(docker, proxy, route, id).then(
-    () => true,
-    (error: unknown) => {
-      log.error({ err: error, containerName }, 'the proxy could not be pointed at the previous container');
-      return false;
-    },
-  );
-  for (const [preflightId, dial] of leaving) {
-    if (moved) await retire(docker, log, proxy, route, preflightId, dial);
-    else await removeQuietly(docker.getContainer(preflightId));
-  }
+  await routeTo(docker, proxy, route, id);
+  for (const [preflightId, dial] of leaving) await retire(docker, log, proxy, route, preflightId, dial);
 }
 
 /**
@@ -328,36 +335,56 @@ async function sendToRestored(
  * does a running one that a switch never verified (`unverified`: the container that
  * switch replaced, now the previous one). Returns what it did, or undefined when there
  * was nothing to do.
+ *
+ * Behind a proxy (`proxy`, and a `route` the container's traffic takes) no request meets a
+ * removed container: whatever serves (the pre-flight a switch was killed behind, or the
+ * unverified container, stepped aside as a leaving pre-flight) keeps serving until the
+ * container put back answers its health check (at most RESTORED_HEALTH_MS); then the proxy
+ * moves to it and each of them is removed once the requests it took are answered.
  */
 export async function converge(
   docker: Docker,
+  log: Logger,
   containerName: string,
   unverified?: { readonly replacedId: string },
   proxy?: TrafficProxy,
   /** Where the proxy sends the container's traffic; null: it takes none (a set's worker). */
   route: Route | null = containerName,
 ): Promise<string | undefined> {
-  const done = await convergeContainers(docker, containerName, unverified);
-  if (proxy && route !== null) {
-    // Whatever the crash left the proxy pointing at (a pre-flight now removed, the
-    // unverified container): the app container that runs now.
-    const app = await findContainer(docker, containerName);
-    if (app?.State.Running) await routeTo(docker, proxy, route, app.Id);
+  if (!proxy || route === null) return convergeContainers(docker, containerName, unverified, false);
+  // The pre-flights the crash left (one may be what the proxy sends to): removed once the
+  // container put back takes the traffic.
+  const left = await leftovers(docker, containerName, 'preflight');
+  const done = [await convergeContainers(docker, containerName, unverified, true)];
+  const app = await findContainer(docker, containerName);
+  if (app?.State.Running) {
+    await waitHealthy(docker.getContainer(app.Id), RESTORED_HEALTH_MS).catch(() => 'unhealthy');
+    // A proxy that refuses fails the convergence, what serves left serving: the next run converges again.
+    await takeTraffic(docker, log, proxy, containerName, app.Id, route);
+  } else {
+    for (const c of await leftovers(docker, containerName, 'preflight'))
+      await removeQuietly(docker.getContainer(c.Id));
   }
-  return done;
+  done.push(...left.map((c) => `removed ${c.Names[0]?.replace(/^\//, '')}`));
+  return done.filter(Boolean).join('; ') || undefined;
 }
 
+/** The app's leftover containers of some kinds: pre-flights, one-off migrations. */
+const leftovers = (
+  docker: Docker,
+  containerName: string,
+  kinds: 'preflight' | 'migrate' | 'preflight|migrate',
+) => docker.listContainers({ all: true, filters: { name: [`^/${containerName}-(${kinds})-`] } });
+
+/** `keepServing`: pre-flights stay and an unverified container steps aside (converge retires them). */
 async function convergeContainers(
   docker: Docker,
   containerName: string,
-  unverified?: { readonly replacedId: string },
+  unverified: { readonly replacedId: string } | undefined,
+  keepServing: boolean,
 ): Promise<string | undefined> {
   const done: string[] = [];
-  const leftovers = await docker.listContainers({
-    all: true,
-    filters: { name: [`^/${containerName}-(preflight|migrate)-`] },
-  });
-  for (const c of leftovers) {
+  for (const c of await leftovers(docker, containerName, keepServing ? 'migrate' : 'preflight|migrate')) {
     await removeQuietly(docker.getContainer(c.Id));
     done.push(`removed ${c.Names[0]?.replace(/^\//, '')}`);
   }
@@ -367,7 +394,8 @@ async function convergeContainers(
   if (app?.State.Running && replaced && !app.Id.startsWith(unverified.replacedId)) {
     // Killed after the switch started the new version, before verify passed: it has not
     // passed its gates, so the version it replaced runs again (the resumed deploy retries).
-    await removeQuietly(docker.getContainer(app.Id));
+    const aside = keepServing && (await stepsAside(docker.getContainer(app.Id), containerName));
+    if (!aside) await removeQuietly(docker.getContainer(app.Id));
     done.push(`removed the unverified ${containerName}`);
     app = undefined;
   }

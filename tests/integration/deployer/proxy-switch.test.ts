@@ -1,7 +1,8 @@
 // A switch behind a reverse proxy (DEPLOY_PROXY_ADMIN_URL): a real HAProxy owns the app's
 // public port, the app container publishes none, and every request through HAProxy succeeds
 // during a deploy and a /rollback (counted, not timed). A deploy killed at each phase of the
-// switch converges with HAProxy pointing at the app container that runs.
+// switch converges with HAProxy pointing at the app container that runs, and no request
+// through HAProxy fails from the kill until the resumed deploy has finished.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -228,7 +229,7 @@ require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' ||
     'switch:during-health',
     'verify:during',
   ])(
-    'killed at %s: the resumed run converges with HAProxy sending requests to the app container that runs, and finishes',
+    'killed at %s: the resumed run converges with HAProxy sending requests to the app container that runs, and finishes, with no request through HAProxy failing',
     async (failpoint) => {
       const env = instanceEnv({
         appEnv: 'production',
@@ -263,6 +264,8 @@ require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' ||
         expect(run.stderr()).toContain(`failpoint ${at} reached`);
         return run;
       };
+      // A client asks HAProxy every 50 ms from before the deploy starts until it has finished.
+      const client = pollEvery(`${proxy.url}/version`);
       const first = await killedAt(failpoint);
       first.child.kill('SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
@@ -285,6 +288,11 @@ require('node:http').createServer((q, s) => { const ok = q.url !== '/healthz' ||
       expect(after.running).toEqual([`/${name}`]);
       expect(after.dials).toEqual([after.app]);
       expect((await fetch(`${proxy.url}/version`)).status).toBe(200);
+      // What served when the run was killed (a pre-flight, the unverified container) kept
+      // serving until the container put back answered: no request met a removed container.
+      const requests = await client.stop();
+      expect(requests.sent).toBeGreaterThan(20);
+      expect({ failed: requests.failed, why: requests.why }).toEqual({ failed: 0, why: [] });
     },
     180_000,
   );
