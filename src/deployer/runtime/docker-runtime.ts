@@ -4,13 +4,12 @@ import { findContainer, logTail } from '../docker-helpers.js';
 import { type Failpoints, noFailpoints } from '../failpoints.js';
 import type { TrafficProxy } from '../proxy/haproxy-proxy.js';
 import { runMigration } from './docker-migration.js';
+import { converge, routeOf } from './docker-putback.js';
 import { createDockerSetRuntime } from './docker-set.js';
 import {
   awaitPreflight,
-  converge,
   removePreflight,
   rollback,
-  routeOf,
   startPreflight,
   switchOver,
   verify,

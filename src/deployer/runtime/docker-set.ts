@@ -15,10 +15,10 @@ import { dialOf, type Route, routeTo } from '../proxy/upstream.js';
 import { SERVICE_LABEL, SET_LABEL, serviceSnapshot } from '../service-set.js';
 import { membersOf, NEW_CONTAINER, replacesDetail } from '../set-members.js';
 import { createAndStart, createFrom, removeQuietly, staysHealthy, waitHealthy } from './docker-containers.js';
+import { converge } from './docker-putback.js';
 import { retire } from './docker-retire.js';
 import {
   awaitPreflight,
-  converge,
   notStayedHealthy,
   reachAt,
   rollback,
