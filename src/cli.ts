@@ -90,12 +90,12 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     // Whatever escapes is printed: it must not carry a secret that came from an env file
     // (the process environment alone would not know it).
-    const text =
-      error instanceof Error && error.stack
-        ? (await import('./source-mapped-stack.js')).sourceMappedStack(error.stack)
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const stack = error instanceof Error ? error.stack : undefined;
+    const text = stack
+      ? (await import('./source-mapped-stack.js')).sourceMappedStack(stack)
+      : error instanceof Error
+        ? error.message
+        : String(error);
     throw new Error(await redactedFor(env, text));
   }
 }

@@ -96,8 +96,7 @@ async function sendToRestored(
 ): Promise<void> {
   await takeTraffic(docker, log, proxy, containerName, id, route).catch(async (error: unknown) => {
     log.error({ err: error, containerName }, 'the proxy could not be pointed at the previous container');
-    for (const c of await leftovers(docker, containerName, 'preflight'))
-      await removeQuietly(docker.getContainer(c.Id));
+    await removePreflights(docker, containerName);
   });
 }
 
@@ -154,10 +153,7 @@ export async function converge(
     await waitHealthy(docker.getContainer(app.Id), RESTORED_HEALTH_MS).catch(() => 'unhealthy');
     // A proxy that refuses fails the convergence, what serves left serving: the next run converges again.
     await takeTraffic(docker, log, proxy, containerName, app.Id, route);
-  } else {
-    for (const c of await leftovers(docker, containerName, 'preflight'))
-      await removeQuietly(docker.getContainer(c.Id));
-  }
+  } else await removePreflights(docker, containerName);
   done.push(...left.map((c) => `removed ${c.Names[0]?.replace(/^\//, '')}`));
   return done.filter(Boolean).join('; ') || undefined;
 }
@@ -168,6 +164,12 @@ const leftovers = (
   containerName: string,
   kinds: 'preflight' | 'migrate' | 'preflight|migrate',
 ) => docker.listContainers({ all: true, filters: { name: [`^/${containerName}-(${kinds})-`] } });
+
+/** Removes every pre-flight of the app at once (nothing can take their traffic). */
+async function removePreflights(docker: Docker, containerName: string): Promise<void> {
+  for (const c of await leftovers(docker, containerName, 'preflight'))
+    await removeQuietly(docker.getContainer(c.Id));
+}
 
 /** `keepServing`: pre-flights stay and an unverified container steps aside (converge retires them). */
 async function convergeContainers(
